@@ -1,0 +1,194 @@
+// Package builders turns a source tree into a staging tree (DESTDIR). Each
+// build kind lives in its own package and only plans commands; Run executes
+// a plan through an execx.Runner, so plans can be tested without running.
+package builders
+
+import (
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// Request is everything a builder needs. All paths are absolute.
+type Request struct {
+	Component *spec.Component // validated, defaults applied
+	// SrcDir is a scratch copy of the source; builds may write in it.
+	SrcDir string
+	// StageDir is DESTDIR: the package's root filesystem.
+	StageDir string
+	// WorkDir is scratch space outside the source tree.
+	WorkDir string
+	// Arch is the Debian architecture being built for.
+	Arch string
+	// Env is added to every command (caches, SOURCE_DATE_EPOCH, ...).
+	Env []string
+}
+
+// Builder plans the commands of one build kind. Plan has no side effects.
+type Builder interface {
+	Kind() string
+	Plan(req Request) ([]execx.Cmd, error)
+}
+
+// Registry is the explicit list of builders, built once by the caller.
+type Registry struct {
+	byKind map[string]Builder
+}
+
+// NewRegistry registers the given builders by their kinds.
+func NewRegistry(bs ...Builder) *Registry {
+	r := &Registry{byKind: map[string]Builder{}}
+	for _, b := range bs {
+		r.byKind[b.Kind()] = b
+	}
+	return r
+}
+
+// Kinds lists the registered kinds, sorted.
+func (r *Registry) Kinds() []string {
+	kinds := make([]string, 0, len(r.byKind))
+	for k := range r.byKind {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	return kinds
+}
+
+// Get returns the builder for kind.
+func (r *Registry) Get(kind string) (Builder, error) {
+	b, ok := r.byKind[kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown builder %q (known: %s)", kind, strings.Join(r.Kinds(), ", "))
+	}
+	return b, nil
+}
+
+// Run executes b's plan for req, streaming output to log, then strips the
+// staged ELF files. It returns the staged file list (relative paths).
+func Run(ctx context.Context, r execx.Runner, b Builder, req Request, log io.Writer) ([]string, error) {
+	cmds, err := b.Plan(req)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	if err := os.MkdirAll(req.StageDir, 0o755); err != nil {
+		return nil, err
+	}
+	for _, c := range cmds {
+		if err := RunCmd(ctx, r, c, log); err != nil {
+			return nil, err
+		}
+	}
+	if err := StripELF(ctx, r, req.StageDir, log); err != nil {
+		return nil, err
+	}
+	return StagedFiles(req.StageDir)
+}
+
+// RunCmd runs one command; see execx.RunLogged.
+func RunCmd(ctx context.Context, r execx.Runner, c execx.Cmd, log io.Writer) error {
+	return execx.RunLogged(ctx, r, c, log)
+}
+
+// StripELF strips debugging symbols from every ELF file in dir that still
+// has a symbol table (lintian: unstripped-binary-or-object).
+func StripELF(ctx context.Context, r execx.Runner, dir string, log io.Writer) error {
+	var targets []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		if hasSymtab(path) {
+			targets = append(targets, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("strip: %w", err)
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	args := append([]string{"strip", "--strip-unneeded", "--remove-section=.comment", "--remove-section=.note"}, targets...)
+	return RunCmd(ctx, r, execx.Cmd{Args: args}, log)
+}
+
+func hasSymtab(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return f.Section(".symtab") != nil || f.Section(".debug_info") != nil
+}
+
+// StagedFiles lists the regular files and symlinks under dir, relative.
+func StagedFiles(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, path)
+		out = append(out, rel)
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return out, err
+}
+
+// ExpandAll expands templates in each string.
+func ExpandAll(in []string, d spec.TemplateData) ([]string, error) {
+	out := make([]string, len(in))
+	for i, s := range in {
+		v, err := spec.Expand(s, d)
+		if err != nil {
+			return nil, fmt.Errorf("expand %q: %w", s, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// EnvList renders a map as sorted KEY=VALUE entries, expanding templates.
+func EnvList(m map[string]string, d spec.TemplateData) ([]string, error) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		v, err := spec.Expand(m[k], d)
+		if err != nil {
+			return nil, fmt.Errorf("expand %s: %w", k, err)
+		}
+		out = append(out, k+"="+v)
+	}
+	return out, nil
+}
+
+// CFlagsEnv returns Debian's default hardening flags plus a prefix map that
+// keeps the scratch path out of the objects (reproducible builds).
+func CFlagsEnv(srcDir string) []string {
+	cflags := "-g -O2 -ffile-prefix-map=" + srcDir + "=. -fstack-protector-strong -Wformat -Werror=format-security"
+	return []string{
+		"CFLAGS=" + cflags,
+		"CPPFLAGS=-Wdate-time -D_FORTIFY_SOURCE=2",
+		"LDFLAGS=-Wl,-z,relro -Wl,-z,now",
+	}
+}

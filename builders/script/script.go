@@ -1,0 +1,37 @@
+// Package script runs a spec's own shell steps.
+package script
+
+import (
+	"github.com/debforge/debforge/builders"
+	"github.com/debforge/debforge/internal/execx"
+)
+
+// Builder is the "script" kind.
+type Builder struct{}
+
+var _ builders.Builder = (*Builder)(nil)
+
+// New returns the script builder.
+func New() *Builder { return &Builder{} }
+
+// Kind implements builders.Builder.
+func (*Builder) Kind() string { return "script" }
+
+// Plan runs each step with "sh -eu -c" in the source tree, with SRC,
+// DESTDIR and WORK set. Steps are not templates: they read $VERSION etc.
+func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
+	c := req.Component
+	data := c.Template()
+	env, err := builders.EnvList(c.Build.Env, data)
+	if err != nil {
+		return nil, err
+	}
+	env = append(append(append([]string{}, req.Env...), builders.CFlagsEnv(req.SrcDir)...),
+		"SRC="+req.SrcDir, "DESTDIR="+req.StageDir, "WORK="+req.WorkDir,
+		"NAME="+c.Name, "VERSION="+c.Version, "COMMIT="+data.Commit)
+	var cmds []execx.Cmd
+	for _, s := range c.Build.Steps {
+		cmds = append(cmds, execx.Cmd{Args: []string{"sh", "-eu", "-c", s}, Dir: req.SrcDir, Env: env})
+	}
+	return cmds, nil
+}

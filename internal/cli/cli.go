@@ -1,0 +1,174 @@
+// Package cli is debforge's command line: flags, output and exit codes.
+// It is the only package that writes to stdout or decides an exit code.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1 // a component failed to fetch, build or package
+	ExitUsage   = 2 // bad flags or invalid specs
+	ExitLocked  = 3 // another run holds the output directory
+	ExitSignals = 130
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	specs, out, cacheDir, signingKey, arch string
+	jobs                                   int
+	verbose                                bool
+	stdout, stderr                         io.Writer
+}
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+	hint string
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+// Execute runs the CLI and returns the process exit code.
+func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) {
+		ee = &exitError{code: ExitUsage, err: err, hint: "see 'debforge --help'"}
+	}
+	printError(stderr, ee.err)
+	if ee.hint != "" {
+		fmt.Fprintf(stderr, "debforge: hint: %s\n", ee.hint)
+	}
+	if ctx.Err() != nil {
+		return ExitSignals
+	}
+	return ee.code
+}
+
+func printError(w io.Writer, err error) {
+	lines := strings.Split(strings.TrimRight(err.Error(), "\n"), "\n")
+	for _, l := range lines {
+		fmt.Fprintf(w, "debforge: error: %s\n", l)
+	}
+}
+
+func newRootCmd(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "debforge",
+		Short:         "Build Debian packages from upstream source and publish a signed apt repository",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.specs, "specs", "specs", "directory of component specs (*.yaml) and debforge.yaml")
+	pf.StringVar(&g.out, "out", "out", "output directory; the apt repository goes to OUT/repo")
+	pf.StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(), "cache of sources, Go modules, builds and packages")
+	pf.StringVar(&g.signingKey, "signing-key", defaultKeyPath(), "armored OpenPGP private key that signs the repository (created if missing; env DEBFORGE_SIGNING_KEY)")
+	pf.StringVar(&g.arch, "arch", "", "Debian architecture to build for (default: this host's)")
+	pf.IntVarP(&g.jobs, "jobs", "j", runtime.NumCPU(), "components built in parallel")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "stream build output to stderr")
+	root.AddCommand(newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newServeCmd(g))
+	return root
+}
+
+func defaultCacheDir() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "debforge")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".cache", "debforge")
+	}
+	return filepath.Join(os.TempDir(), "debforge-cache")
+}
+
+// defaultKeyPath keeps the private key in the user's data directory: never
+// in the output tree that gets served, and not in a cache one may wipe.
+func defaultKeyPath() string {
+	if k := os.Getenv("DEBFORGE_SIGNING_KEY"); k != "" {
+		return k
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "debforge", "signing-key.asc")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "debforge", "signing-key.asc")
+	}
+	return "debforge-signing-key.asc"
+}
+
+// forgeOptions builds the orchestrator options from the global flags.
+func (g *globals) forgeOptions() forge.Options {
+	var log io.Writer
+	if g.verbose {
+		log = g.stderr
+	}
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return p
+		}
+		return a
+	}
+	return forge.Options{
+		SpecsDir: g.specs, OutDir: abs(g.out), CacheDir: abs(g.cacheDir), SigningKey: abs(g.signingKey),
+		Jobs: g.jobs, Arch: g.arch, Log: log,
+		Notify: func(msg string) {
+			for _, l := range strings.Split(msg, "\n") {
+				fmt.Fprintf(g.stderr, "debforge: NOTICE: %s\n", l)
+			}
+		},
+	}
+}
+
+// newForge loads the specs, mapping invalid specs to ExitUsage.
+func newForge(opts forge.Options) (*forge.Forge, error) {
+	f, err := forge.New(opts)
+	if err != nil {
+		var se *spec.Error
+		hint := ""
+		if errors.As(err, &se) {
+			hint = "fix the spec files above; 'debforge validate' checks them without building"
+		}
+		return nil, &exitError{code: ExitUsage, err: err, hint: hint}
+	}
+	return f, nil
+}
+
+// runError maps an orchestrator error to an exit code.
+func runError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, forge.ErrLocked) {
+		return &exitError{code: ExitLocked, err: err}
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return &exitError{code: ExitFailed, err: err}
+}

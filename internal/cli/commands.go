@@ -1,0 +1,247 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/packaging/aptrepo"
+)
+
+type buildFlags struct {
+	sources     []string
+	except      []string
+	rebuild     []string
+	installDeps bool
+}
+
+func (b *buildFlags) register(cmd *cobra.Command, withBuild bool) {
+	cmd.Flags().StringArrayVar(&b.sources, "source", nil, "NAME=DIR: build NAME from a local directory instead of its spec's source (repeatable)")
+	cmd.Flags().StringSliceVar(&b.except, "except", nil, "leave these components out")
+	if withBuild {
+		cmd.Flags().StringSliceVar(&b.rebuild, "rebuild", nil, "build these components even if a cached package matches")
+		cmd.Flags().BoolVar(&b.installDeps, "install-deps", false, "install missing build dependencies with apt-get (needs root)")
+	}
+}
+
+func (b *buildFlags) apply(o *forge.Options) error {
+	o.Sources = map[string]string{}
+	for _, s := range b.sources {
+		name, dir, ok := strings.Cut(s, "=")
+		if !ok || name == "" || dir == "" {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("--source %q: expected NAME=DIR", s)}
+		}
+		o.Sources[name] = dir
+	}
+	o.Except, o.Rebuild, o.InstallDeps = b.except, b.rebuild, b.installDeps
+	return nil
+}
+
+func newBuildCmd(g *globals) *cobra.Command {
+	var bf buildFlags
+	cmd := &cobra.Command{
+		Use:   "build [NAME...|all]",
+		Short: "Fetch, build and package components, then publish the repository",
+		Long: `Fetch, build and package the named components (default: all) and the
+components they come after, put the packages into OUT/repo/pool and publish
+signed indexes. Components whose inputs did not change come from the cache.
+A failed component does not stop the others; the exit code is then 1.
+
+Prints the pool path of every package on stdout; progress goes to stderr.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := g.forgeOptions()
+			if err := bf.apply(&opts); err != nil {
+				return err
+			}
+			p := newProgress(g.stderr)
+			opts.Events = p.event
+			f, err := newForge(opts)
+			if err != nil {
+				return err
+			}
+			results, err := f.Build(cmd.Context(), args)
+			for _, r := range results {
+				if r.Err == nil && r.Deb != "" {
+					fmt.Fprintln(g.stdout, r.Deb)
+				}
+			}
+			if len(results) > 0 {
+				p.summary(results)
+			}
+			if err != nil {
+				return runError(withHints(err, results))
+			}
+			return nil
+		},
+	}
+	bf.register(cmd, true)
+	return cmd
+}
+
+// withHints attaches the first failure's hint to the exit error.
+func withHints(err error, results []forge.Result) error {
+	var hints []string
+	for _, r := range results {
+		if r.Hint != "" {
+			hints = append(hints, r.Hint)
+		}
+	}
+	ee := runError(err).(*exitError)
+	ee.hint = strings.Join(hints, "\n")
+	return ee
+}
+
+func newFetchCmd(g *globals) *cobra.Command {
+	var bf buildFlags
+	cmd := &cobra.Command{
+		Use:   "fetch [NAME...|all]",
+		Short: "Download and verify sources (and Go dependencies) without building",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := g.forgeOptions()
+			if err := bf.apply(&opts); err != nil {
+				return err
+			}
+			p := newProgress(g.stderr)
+			opts.Events = p.event
+			f, err := newForge(opts)
+			if err != nil {
+				return err
+			}
+			results, err := f.Fetch(cmd.Context(), args)
+			for _, r := range results {
+				if r.Err == nil {
+					fmt.Fprintf(g.stdout, "%s\tverified\n", r.Component)
+				}
+			}
+			if err != nil {
+				return withHints(err, results)
+			}
+			return nil
+		},
+	}
+	bf.register(cmd, false)
+	return cmd
+}
+
+func newValidateCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check every spec and report all problems with file:line:col",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := spec.LoadDir(g.specs, forge.NewRegistry().Kinds())
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			if _, err := forge.Order(set); err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			fmt.Fprintf(g.stdout, "%d specs valid in %s\n", len(set.Components), g.specs)
+			return nil
+		},
+	}
+}
+
+func newListCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List components: version, source kind, package, and whether it is in the repository",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := g.forgeOptions()
+			f, err := newForge(opts)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "COMPONENT\tVERSION\tSOURCE\tPACKAGE\tBUILT")
+			for _, c := range f.Set().Components {
+				built := "no"
+				matches, _ := filepath.Glob(filepath.Join(opts.OutDir, "repo", "pool", "*", "*", "*", c.PackageName()+"_"+c.DebVersion()+"_*.deb"))
+				if len(matches) > 0 {
+					built = "yes"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.DebVersion(), sourceKind(c), c.PackageName(), built)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func sourceKind(c *spec.Component) string {
+	switch {
+	case c.Source == nil:
+		return "meta"
+	case c.Source.GoModule != "":
+		return "go_module"
+	case c.Source.Tarball != "":
+		return "tarball"
+	case c.Source.Git != "":
+		return "git"
+	default:
+		return "dir"
+	}
+}
+
+func newPublishCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "publish",
+		Short: "Rebuild the repository indexes and signatures from OUT/repo/pool alone",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := newForge(g.forgeOptions())
+			if err != nil {
+				return err
+			}
+			if err := f.Publish(cmd.Context()); err != nil {
+				return runError(err)
+			}
+			fmt.Fprintln(g.stdout, filepath.Join(g.out, "repo"))
+			return nil
+		},
+	}
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve OUT/repo over HTTP for hosts on the network",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := filepath.Join(g.out, "repo")
+			if _, err := os.Stat(filepath.Join(dir, "dists")); err != nil {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("%s has no published repository", dir), hint: "run 'debforge build' or 'debforge publish' first"}
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return &exitError{code: ExitFailed, err: err}
+			}
+			fmt.Fprintf(g.stdout, "http://%s/\n", ln.Addr())
+			srv := &http.Server{Handler: aptrepo.Handler(dir), ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				<-cmd.Context().Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(ctx)
+			}()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return &exitError{code: ExitFailed, err: err}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	return cmd
+}

@@ -1,0 +1,335 @@
+// Package forge is the orchestrator: it loads the specs, orders them, and
+// runs fetch -> build -> package -> publish for each component, in
+// parallel where the dependency graph allows, reusing cached packages
+// whose inputs have not changed.
+package forge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/debforge/debforge/builders"
+	"github.com/debforge/debforge/builders/autotools"
+	"github.com/debforge/debforge/builders/gobuild"
+	"github.com/debforge/debforge/builders/makebuild"
+	"github.com/debforge/debforge/builders/script"
+	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/source"
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/packaging/aptrepo"
+)
+
+// NewRegistry is the one place builder kinds are registered.
+func NewRegistry() *builders.Registry {
+	return builders.NewRegistry(gobuild.New(), makebuild.New(), autotools.New(), script.New())
+}
+
+// Options configure a Forge.
+type Options struct {
+	SpecsDir, OutDir, CacheDir string
+	// SigningKey is the armored private key; default in KeyDir.
+	SigningKey string
+	Jobs       int
+	// Sources overrides component sources with local directories.
+	Sources map[string]string
+	// Except leaves components out of "all".
+	Except []string
+	// Rebuild forces these components to build even on a cache hit.
+	Rebuild []string
+	// InstallDeps installs missing build dependencies with apt-get.
+	InstallDeps bool
+	// Arch is the Debian architecture; default from dpkg.
+	Arch string
+	// Events receives progress; may be nil.
+	Events func(Event)
+	// Notify receives messages the user must see (a new signing key).
+	Notify func(string)
+	// Log receives command output (verbose mode); may be nil.
+	Log io.Writer
+	// Runner runs commands; default execx.OS.
+	Runner execx.Runner
+	// Now is the publish time; default time.Now.
+	Now func() time.Time
+}
+
+// Stage names a step of a component's pipeline.
+type Stage string
+
+// Stages, in order.
+const (
+	StageFetch   Stage = "fetch"
+	StageBuild   Stage = "build"
+	StagePackage Stage = "package"
+	StageDone    Stage = "done"
+	StageFailed  Stage = "failed"
+	StageSkipped Stage = "skipped"
+)
+
+// Event reports progress of one component.
+type Event struct {
+	Component string
+	Stage     Stage
+	Elapsed   time.Duration // since the component started
+	CacheHit  bool
+	Err       error
+}
+
+// Result is the outcome for one component.
+type Result struct {
+	Component   string
+	Package     string
+	Version     string
+	Deb         string // path in the pool (or cache for fetch-only)
+	Size        int64
+	CacheHit    bool
+	FetchTime   time.Duration
+	BuildTime   time.Duration
+	PackageTime time.Duration
+	Err         error
+	// Hint says how to get past Err.
+	Hint string
+}
+
+// Forge runs builds.
+type Forge struct {
+	opts     Options
+	registry *builders.Registry
+	runner   execx.Runner
+	fetcher  *source.Fetcher
+	set      *spec.Set
+	aptMu    sync.Mutex
+	goVer    string
+}
+
+// New loads and validates the specs. Nothing is written.
+func New(opts Options) (*Forge, error) {
+	reg := NewRegistry()
+	set, err := spec.LoadDir(opts.SpecsDir, reg.Kinds())
+	if err != nil {
+		return nil, err
+	}
+	if opts.Runner == nil {
+		opts.Runner = execx.OS{}
+	}
+	if opts.Jobs <= 0 {
+		opts.Jobs = runtime.NumCPU()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	for name := range opts.Sources {
+		if set.Get(name) == nil {
+			return nil, fmt.Errorf("--source %s: unknown component (known: %s)", name, strings.Join(componentNames(set), ", "))
+		}
+	}
+	return &Forge{
+		opts:     opts,
+		registry: reg,
+		runner:   opts.Runner,
+		fetcher:  &source.Fetcher{CacheDir: opts.CacheDir, Runner: opts.Runner},
+		set:      set,
+	}, nil
+}
+
+// Set returns the loaded specs.
+func (f *Forge) Set() *spec.Set { return f.set }
+
+func (f *Forge) emit(e Event) {
+	if f.opts.Events != nil {
+		f.opts.Events(e)
+	}
+}
+
+// Fetch fetches and verifies the sources of the named components.
+func (f *Forge) Fetch(ctx context.Context, names []string) ([]Result, error) {
+	comps, err := Select(f.set, names, f.opts.Except)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(comps))
+	f.parallel(ctx, comps, func(i int, c *spec.Component, log io.Writer) bool {
+		start := time.Now()
+		r := Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion()}
+		if !c.IsMeta() {
+			f.emit(Event{Component: c.Name, Stage: StageFetch})
+			_, err := f.fetcher.Fetch(ctx, c, f.opts.Sources[c.Name], log)
+			r.Err, r.Hint = err, hintFor(err)
+		}
+		r.FetchTime = time.Since(start)
+		results[i] = r
+		f.finish(c, r, start)
+		return r.Err == nil
+	}, skipInto(results, f))
+	return results, joinResults(results)
+}
+
+// Build builds the named components (and what they come after), puts the
+// packages into the pool and publishes the repository. A failed component
+// does not stop independent ones; the error lists every failure.
+func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
+	comps, err := Select(f.set, names, f.opts.Except)
+	if err != nil {
+		return nil, err
+	}
+	if f.opts.Arch == "" {
+		f.opts.Arch, err = hostArch()
+		if err != nil {
+			return nil, err
+		}
+	}
+	env, err := newKeyEnv(ctx, f.runner, f.opts.CacheDir, f.set.Repo)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := LockOut(f.opts.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	repoDir := filepath.Join(f.opts.OutDir, "repo")
+	results := make([]Result, len(comps))
+	keys := make(map[string]string)
+	var keysMu sync.Mutex
+	f.parallel(ctx, comps, func(i int, c *spec.Component, log io.Writer) bool {
+		start := time.Now()
+		keysMu.Lock()
+		depKeys := make([]string, 0, len(c.After))
+		for _, d := range c.After {
+			depKeys = append(depKeys, keys[d])
+		}
+		keysMu.Unlock()
+		r, key := f.buildOne(ctx, c, env, depKeys, log)
+		if r.Err == nil {
+			pooled, err := aptrepo.AddToPool(repoDir, f.set.Repo.Component, r.Deb)
+			r.Deb, r.Err = pooled, err
+		}
+		keysMu.Lock()
+		keys[c.Name] = key
+		keysMu.Unlock()
+		results[i] = r
+		f.finish(c, r, start)
+		return r.Err == nil
+	}, skipInto(results, f))
+	buildErr := joinResults(results)
+	// Publish whatever built: a failed component must not hold back the
+	// others, and the previous index stays valid until the swap.
+	if err := f.publish(repoDir); err != nil {
+		return results, errors.Join(buildErr, err)
+	}
+	return results, buildErr
+}
+
+func (f *Forge) finish(c *spec.Component, r Result, start time.Time) {
+	switch {
+	case r.Err != nil && errors.Is(r.Err, errSkipped):
+		f.emit(Event{Component: c.Name, Stage: StageSkipped, Elapsed: time.Since(start), Err: r.Err})
+	case r.Err != nil:
+		f.emit(Event{Component: c.Name, Stage: StageFailed, Elapsed: time.Since(start), Err: r.Err})
+	default:
+		f.emit(Event{Component: c.Name, Stage: StageDone, Elapsed: time.Since(start), CacheHit: r.CacheHit})
+	}
+}
+
+var errSkipped = errors.New("skipped")
+
+// skipInto records skipped components in results.
+func skipInto(results []Result, f *Forge) func(int, *spec.Component, error) {
+	return func(i int, c *spec.Component, err error) {
+		results[i] = Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion(), Err: err}
+		f.finish(c, results[i], time.Now())
+	}
+}
+
+// parallel runs fn for each component once its prerequisites are done,
+// at most Jobs at a time. A component whose prerequisite failed is skipped.
+func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(i int, c *spec.Component, log io.Writer) bool, skip func(i int, c *spec.Component, err error)) {
+	done := map[string]chan struct{}{}
+	ok := map[string]bool{}
+	var mu sync.Mutex
+	for _, c := range comps {
+		done[c.Name] = make(chan struct{})
+	}
+	sem := make(chan struct{}, f.opts.Jobs)
+	var wg sync.WaitGroup
+	for i, c := range comps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[c.Name])
+			var failed []string
+			for _, d := range c.After {
+				if ch, in := done[d]; in {
+					<-ch
+					mu.Lock()
+					if !ok[d] {
+						failed = append(failed, d)
+					}
+					mu.Unlock()
+				}
+			}
+			if len(failed) > 0 {
+				skip(i, c, fmt.Errorf("%w: needs %s, which failed", errSkipped, strings.Join(failed, ", ")))
+				return
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			logw, closeLog := f.componentLog(c.Name)
+			res := fn(i, c, logw)
+			closeLog()
+			mu.Lock()
+			ok[c.Name] = res
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+}
+
+// componentLog opens cache/logs/<name>.log; verbose mode also streams to Log.
+func (f *Forge) componentLog(name string) (io.Writer, func()) {
+	dir := filepath.Join(f.opts.CacheDir, "logs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return f.opts.Log, func() {}
+	}
+	file, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return f.opts.Log, func() {}
+	}
+	return io.MultiWriter(file, f.opts.Log), func() { file.Close() }
+}
+
+func joinResults(results []Result) error {
+	var errs []error
+	for _, r := range results {
+		if r.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.Component, r.Err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func hintFor(err error) string {
+	var unreachable *source.UnreachableError
+	if errors.As(err, &unreachable) {
+		return unreachable.Hint()
+	}
+	var missing *MissingDepsError
+	if errors.As(err, &missing) {
+		return missing.Hint()
+	}
+	return ""
+}

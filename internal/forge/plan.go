@@ -1,0 +1,125 @@
+package forge
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// deps returns the components c must wait for: its "after" list.
+func deps(c *spec.Component) []string { return c.After }
+
+// Select returns the named components (all when names is empty or "all")
+// plus everything they come after, in dependency order, minus except.
+// A cycle is an error naming it.
+func Select(set *spec.Set, names, except []string) ([]*spec.Component, error) {
+	want := map[string]bool{}
+	if len(names) == 0 || (len(names) == 1 && names[0] == "all") {
+		for _, c := range set.Components {
+			want[c.Name] = true
+		}
+	} else {
+		var unknown []string
+		for _, n := range names {
+			if set.Get(n) == nil {
+				unknown = append(unknown, n)
+			}
+			want[n] = true
+		}
+		if len(unknown) > 0 {
+			return nil, fmt.Errorf("unknown component %s (known: %s)", strings.Join(unknown, ", "), strings.Join(componentNames(set), ", "))
+		}
+	}
+	for _, e := range except {
+		if set.Get(e) == nil {
+			return nil, fmt.Errorf("--except %s: unknown component (known: %s)", e, strings.Join(componentNames(set), ", "))
+		}
+	}
+	order, err := Order(set)
+	if err != nil {
+		return nil, err
+	}
+	// Pull in prerequisites of wanted components, walking backwards.
+	for i := len(order) - 1; i >= 0; i-- {
+		if want[order[i].Name] {
+			for _, d := range deps(order[i]) {
+				want[d] = true
+			}
+		}
+	}
+	skip := map[string]bool{}
+	for _, e := range except {
+		skip[e] = true
+	}
+	var out []*spec.Component
+	for _, c := range order {
+		if want[c.Name] && !skip[c.Name] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Order sorts all components so each comes after its prerequisites, ties
+// broken by name.
+func Order(set *spec.Set) ([]*spec.Component, error) {
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var out []*spec.Component
+	var stack []string
+	var visit func(c *spec.Component) error
+	visit = func(c *spec.Component) error {
+		switch state[c.Name] {
+		case done:
+			return nil
+		case visiting:
+			i := indexOf(stack, c.Name)
+			cycle := append(append([]string{}, stack[i:]...), c.Name)
+			return fmt.Errorf("dependency cycle: %s (break it in one of these specs' after: lists)", strings.Join(cycle, " -> "))
+		}
+		state[c.Name] = visiting
+		stack = append(stack, c.Name)
+		ds := append([]string{}, deps(c)...)
+		sort.Strings(ds)
+		for _, d := range ds {
+			if dc := set.Get(d); dc != nil {
+				if err := visit(dc); err != nil {
+					return err
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[c.Name] = done
+		out = append(out, c)
+		return nil
+	}
+	for _, c := range set.Components {
+		if err := visit(c); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return 0
+}
+
+func componentNames(set *spec.Set) []string {
+	var names []string
+	for _, c := range set.Components {
+		names = append(names, c.Name)
+	}
+	return names
+}

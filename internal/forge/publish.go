@@ -1,0 +1,99 @@
+package forge
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/packaging"
+	"github.com/debforge/debforge/packaging/aptrepo"
+)
+
+// Publish rebuilds the repository indexes and signatures from pool/ alone.
+func (f *Forge) Publish(ctx context.Context) error {
+	if f.opts.Arch == "" {
+		arch, err := hostArch()
+		if err != nil {
+			return err
+		}
+		f.opts.Arch = arch
+	}
+	unlock, err := LockOut(f.opts.OutDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return f.publish(filepath.Join(f.opts.OutDir, "repo"))
+}
+
+func (f *Forge) publish(repoDir string) error {
+	repo := f.set.Repo
+	name, email := splitMaintainer(repo.Maintainer)
+	signer, created, err := aptrepo.LoadOrCreateKey(f.opts.SigningKey, repo.Label+" signing key, "+name, email)
+	if err != nil {
+		return err
+	}
+	if created {
+		f.notify(fmt.Sprintf("generated a new repository signing key %s\n  stored at %s (mode 0600, outside the repository)\n  back it up: hosts trust this key, and losing it means re-keying every host", signer.Fingerprint(), f.opts.SigningKey))
+	}
+	if err := f.buildKeyring(repoDir, signer); err != nil {
+		return fmt.Errorf("keyring package: %w", err)
+	}
+	return aptrepo.Publish(aptrepo.Config{
+		Dir: repoDir, Origin: repo.Origin, Label: repo.Label, Suite: repo.Suite, Codename: repo.Codename,
+		Component: repo.Component, Description: repo.Description, Keep: repo.Keep,
+		ValidFor: time.Duration(repo.ValidDays) * 24 * time.Hour,
+		Archs:    []string{f.opts.Arch}, KeyName: repo.KeyName, URL: repo.URL,
+		Signer: signer, Now: f.opts.Now(),
+	})
+}
+
+func (f *Forge) notify(msg string) {
+	if f.opts.Notify != nil {
+		f.opts.Notify(msg)
+	}
+}
+
+// buildKeyring packages the public key as <key_name> so hosts receive key
+// changes through apt. Its version derives from the key fingerprint.
+func (f *Forge) buildKeyring(repoDir string, signer *aptrepo.Signer) error {
+	repo := f.set.Repo
+	work, err := os.MkdirTemp(f.opts.CacheDir, "keyring-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	key, err := signer.PublicKey(false)
+	if err != nil {
+		return err
+	}
+	keyFile := "keyring.gpg"
+	if err := os.WriteFile(filepath.Join(work, keyFile), key, 0o644); err != nil {
+		return err
+	}
+	fp := strings.ToLower(signer.Fingerprint())
+	c := &spec.Component{
+		Name: repo.KeyName, Version: "1+" + fp[len(fp)-8:], Revision: "1",
+		Summary:     "OpenPGP key of the " + repo.Label + " apt repository",
+		Description: "The public key that signs the " + repo.Label + " package repository,\ninstalled in /usr/share/keyrings for the Signed-By option of apt sources.",
+		License:     "CC0-1.0", Copyright: "Not copyrightable: a public key", Maintainer: repo.Maintainer,
+		Changes: "Key " + signer.Fingerprint() + ".", File: repo.File,
+		Package: &spec.Package{Name: repo.KeyName, Section: "misc", Priority: "optional", Architecture: "all", Compression: "xz",
+			Contents: []spec.Content{{Src: keyFile, Dst: "/usr/share/keyrings/" + repo.KeyName + ".gpg", Mode: "0644"}}},
+	}
+	deb, err := packaging.Build(packaging.Input{Component: c, SrcDir: work, WorkDir: filepath.Join(work, "pkg"), Arch: "all", MTime: defaultEpoch}, work)
+	if err != nil {
+		return err
+	}
+	_, err = aptrepo.AddToPool(repoDir, repo.Component, deb)
+	return err
+}
+
+func splitMaintainer(m string) (name, email string) {
+	name, rest, _ := strings.Cut(m, "<")
+	return strings.TrimSpace(name), strings.TrimSuffix(strings.TrimSpace(rest), ">")
+}

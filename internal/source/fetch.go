@@ -1,0 +1,366 @@
+// Package source fetches a component's upstream source into a
+// content-addressed cache, verifies it against the hash pinned in the spec,
+// and prepares scratch copies (with patches applied) for builds.
+package source
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// MismatchError is a download whose hash differs from the pinned one.
+type MismatchError struct {
+	Component, What, Want, Got string
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("%s: checksum mismatch for %s\n  pinned in spec: %s\n  downloaded:     %s\nnothing was built from these bytes; if the new hash is expected, update the spec", e.Component, e.What, e.Want, e.Got)
+}
+
+// UnreachableError is a source that could not be downloaded.
+type UnreachableError struct {
+	Component, URL string
+	Err            error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("%s: cannot download %s: %v", e.Component, e.URL, e.Err)
+}
+
+// Hint says how to build without the network.
+func (e *UnreachableError) Hint() string {
+	return fmt.Sprintf("on an offline host, build from a local checkout: debforge build %s --source %s=DIR", e.Component, e.Component)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Fetched is a verified source in the cache.
+type Fetched struct {
+	// Kind is go_module, tarball, git or dir.
+	Kind string
+	// Path is the module zip, tarball, git tree or local directory.
+	Path string
+	// ID is the verified content identity (h1 hash, sha256, commit or, for
+	// local dirs, a hash of the tree) that goes into the build cache key.
+	ID string
+	// Commit is the upstream commit when known.
+	Commit string
+	// Time is the upstream release time when known (module proxy .info).
+	Time time.Time
+}
+
+// Fetcher downloads and verifies sources.
+type Fetcher struct {
+	CacheDir string
+	Runner   execx.Runner
+	// HTTP is used for tarballs; nil means http.DefaultClient.
+	HTTP *http.Client
+}
+
+// GoEnv is the environment shared by every go command debforge runs: one
+// module cache and one build cache for all components, the local toolchain
+// only, and no checksum-database lookups (the pinned h1: hash and each
+// module's own go.sum verify everything).
+func GoEnv(cacheDir string) []string {
+	return []string{
+		"GOMODCACHE=" + filepath.Join(cacheDir, "go", "mod"),
+		"GOCACHE=" + filepath.Join(cacheDir, "go", "build"),
+		"GOTOOLCHAIN=local",
+		"GOSUMDB=off",
+		"GOFLAGS=-buildvcs=false",
+		"GOWORK=off",
+	}
+}
+
+// Fetch makes c's source available and verified. override, when non-empty,
+// is a local directory that replaces the spec's source.
+func (f *Fetcher) Fetch(ctx context.Context, c *spec.Component, override string, log io.Writer) (*Fetched, error) {
+	s := c.Source
+	switch {
+	case override != "":
+		return f.fetchDir(ctx, c, override, log)
+	case s.GoModule != "":
+		return f.fetchModule(ctx, c, log)
+	case s.Tarball != "":
+		return f.fetchTarball(ctx, c, log)
+	case s.Git != "":
+		return f.fetchGit(ctx, c, log)
+	default:
+		return f.fetchDir(ctx, c, filepath.Join(c.Dir, s.Dir), log)
+	}
+}
+
+func (f *Fetcher) fetchModule(ctx context.Context, c *spec.Component, log io.Writer) (*Fetched, error) {
+	mod, ver, _ := strings.Cut(c.Source.GoModule, "@")
+	env := append(GoEnv(f.CacheDir), "GOFLAGS=-mod=mod")
+	dl := filepath.Join(f.CacheDir, "go", "mod", "cache", "download", escapePath(mod), "@v")
+	zipPath := filepath.Join(dl, ver+".zip")
+	if _, err := os.Stat(zipPath); err != nil {
+		cmd := execx.Cmd{Args: []string{"go", "mod", "download", "-json", c.Source.GoModule}, Dir: f.CacheDir, Env: env}
+		if err := os.MkdirAll(f.CacheDir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := execx.RunLogged(ctx, f.Runner, cmd, log); err != nil {
+			return nil, &UnreachableError{Component: c.Name, URL: c.Source.GoModule + " (Go module proxy)", Err: err}
+		}
+	}
+	got, err := HashZip(zipPath)
+	if err != nil {
+		return nil, fmt.Errorf("hash %s: %w", zipPath, err)
+	}
+	if got != c.Source.Sum {
+		return nil, &MismatchError{Component: c.Name, What: c.Source.GoModule, Want: c.Source.Sum, Got: got}
+	}
+	commit, released := moduleInfo(filepath.Join(dl, ver+".info"))
+	if c.Source.Commit != "" {
+		commit = c.Source.Commit
+	}
+	fe := &Fetched{Kind: "go_module", Path: zipPath, ID: got, Commit: commit, Time: released}
+	return fe, f.downloadDeps(ctx, c, fe, log)
+}
+
+// downloadDeps fetches the module's dependencies, verified by its own
+// go.sum, so that the build itself runs with GOPROXY=off.
+func (f *Fetcher) downloadDeps(ctx context.Context, c *spec.Component, fe *Fetched, log io.Writer) error {
+	stamp := filepath.Join(f.CacheDir, "go", "deps", stampName(fe.ID+patchID(c)))
+	if _, err := os.Stat(stamp); err == nil {
+		return nil
+	}
+	tmp, err := os.MkdirTemp(f.CacheDir, "deps-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := f.Prepare(ctx, c, fe, tmp, log); err != nil {
+		return err
+	}
+	cmd := execx.Cmd{Args: []string{"go", "mod", "download"}, Dir: tmp, Env: GoEnv(f.CacheDir)}
+	if err := execx.RunLogged(ctx, f.Runner, cmd, log); err != nil {
+		return fmt.Errorf("download dependencies of %s: %w", c.Source.GoModule, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(stamp), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(stamp, nil, 0o644)
+}
+
+func (f *Fetcher) fetchTarball(ctx context.Context, c *spec.Component, _ io.Writer) (*Fetched, error) {
+	want := c.Source.SHA256
+	dst := filepath.Join(f.CacheDir, "tarballs", want)
+	if got, err := HashFile(dst); err == nil && got == want {
+		return &Fetched{Kind: "tarball", Path: dst, ID: want}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "dl-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	client := f.HTTP
+	if client == nil {
+		client = http.DefaultClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Source.Tarball, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		tmp.Close()
+		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		tmp.Close()
+		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: errors.New(resp.Status)}
+	}
+	_, err = io.Copy(tmp, resp.Body)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: err}
+	}
+	got, err := HashFile(tmp.Name())
+	if err != nil {
+		return nil, err
+	}
+	if got != want {
+		return nil, &MismatchError{Component: c.Name, What: c.Source.Tarball, Want: want, Got: got}
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return nil, err
+	}
+	return &Fetched{Kind: "tarball", Path: dst, ID: want}, nil
+}
+
+func (f *Fetcher) fetchGit(ctx context.Context, c *spec.Component, log io.Writer) (*Fetched, error) {
+	s := c.Source
+	dst := filepath.Join(f.CacheDir, "git", s.Commit)
+	if _, err := os.Stat(dst); err == nil {
+		return &Fetched{Kind: "git", Path: dst, ID: s.Commit, Commit: s.Commit}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dst), "clone-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	clone := execx.Cmd{Args: []string{"git", "clone", "--quiet", "--depth=1", "--branch", s.Tag, s.Git, tmp}, Env: []string{"GIT_TERMINAL_PROMPT=0"}}
+	if err := execx.RunLogged(ctx, f.Runner, clone, log); err != nil {
+		return nil, &UnreachableError{Component: c.Name, URL: s.Git, Err: err}
+	}
+	got, err := headCommit(ctx, f.Runner, tmp)
+	if err != nil {
+		return nil, err
+	}
+	if got != s.Commit {
+		return nil, &MismatchError{Component: c.Name, What: s.Git + " tag " + s.Tag, Want: s.Commit, Got: got}
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return nil, err
+	}
+	return &Fetched{Kind: "git", Path: dst, ID: s.Commit, Commit: s.Commit}, nil
+}
+
+// fetchDir uses a local directory as is. If the spec pins a git commit and
+// the directory is a checkout of another one, the build is refused: the
+// package would claim a version it was not built from.
+func (f *Fetcher) fetchDir(ctx context.Context, c *spec.Component, dir string, log io.Writer) (*Fetched, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(abs)
+	if err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%s: source directory %s: not a directory", c.Name, dir)
+	}
+	fe := &Fetched{Kind: "dir", Path: abs, Commit: c.Source.Commit}
+	if _, err := os.Stat(filepath.Join(abs, ".git")); err == nil {
+		head, err := headCommit(ctx, f.Runner, abs)
+		if err == nil && c.Source.Commit != "" && head != c.Source.Commit {
+			return nil, &MismatchError{Component: c.Name, What: "checkout " + abs, Want: c.Source.Commit, Got: head}
+		}
+		if err == nil {
+			fe.Commit = head
+		}
+	}
+	fe.ID, err = HashTree(abs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: hash %s: %w", c.Name, abs, err)
+	}
+	return fe, nil
+}
+
+func headCommit(ctx context.Context, r execx.Runner, dir string) (string, error) {
+	var out bytes.Buffer
+	cmd := execx.Cmd{Args: []string{"git", "-c", "safe.directory=*", "-C", dir, "rev-parse", "HEAD"}}
+	if err := r.Run(ctx, cmd, &out); err != nil {
+		return "", fmt.Errorf("git rev-parse in %s: %w: %s", dir, err, strings.TrimSpace(out.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// Prepare writes a fresh scratch copy of the source into dst (which must
+// not exist or be empty) and applies the spec's patches in order.
+func (f *Fetcher) Prepare(ctx context.Context, c *spec.Component, fe *Fetched, dst string, log io.Writer) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	var err error
+	switch fe.Kind {
+	case "go_module":
+		err = ExtractZip(fe.Path, dst)
+	case "tarball":
+		err = ExtractTar(fe.Path, dst, *c.Source.StripComponents)
+	default:
+		err = CopyTree(fe.Path, dst)
+	}
+	if err != nil {
+		return fmt.Errorf("unpack source: %w", err)
+	}
+	for _, d := range c.Source.Delete {
+		target := filepath.Join(dst, filepath.FromSlash(d))
+		if _, err := os.Lstat(target); err != nil {
+			return fmt.Errorf("source.delete %s: %w (upstream moved it? update the spec)", d, err)
+		}
+		if err := os.RemoveAll(target); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.Source.Patches {
+		abs, err := filepath.Abs(filepath.Join(c.Dir, p))
+		if err != nil {
+			return err
+		}
+		cmd := execx.Cmd{
+			Args: []string{"git", "apply", "--whitespace=nowarn", "-p1", abs},
+			Dir:  dst,
+			// Never let git find an enclosing repository and apply there.
+			Env: []string{"GIT_CEILING_DIRECTORIES=" + filepath.Dir(dst)},
+		}
+		if err := execx.RunLogged(ctx, f.Runner, cmd, log); err != nil {
+			return fmt.Errorf("apply patch %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// patchID identifies the spec's patches by name; their contents go into
+// the build cache key separately.
+func patchID(c *spec.Component) string {
+	return strings.Join(c.Source.Delete, ",") + "|" + strings.Join(c.Source.Patches, ",")
+}
+
+func stampName(s string) string {
+	h, _ := HashBytes([]byte(s))
+	return h
+}
+
+// moduleInfo reads the commit and release time the proxy reported.
+func moduleInfo(infoPath string) (string, time.Time) {
+	data, err := os.ReadFile(infoPath)
+	if err != nil {
+		return "", time.Time{}
+	}
+	var info struct {
+		Time   time.Time
+		Origin struct{ Hash string }
+	}
+	if json.Unmarshal(data, &info) != nil {
+		return "", time.Time{}
+	}
+	return info.Origin.Hash, info.Time
+}
+
+// escapePath applies the module cache's case encoding: "!" + lower case
+// for every upper-case letter.
+func escapePath(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if unicode.IsUpper(r) {
+			b.WriteByte('!')
+			b.WriteRune(unicode.ToLower(r))
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

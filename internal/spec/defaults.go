@@ -1,0 +1,59 @@
+package spec
+
+import (
+	"maps"
+	"strings"
+)
+
+// Defaults returns a copy of a validated component with every default
+// filled in; c itself is not modified, so defaults never hide user errors.
+func Defaults(c *Component, repo *Repo) *Component {
+	out := *c
+	out.Revision = or(c.Revision, "1")
+	out.Maintainer = or(c.Maintainer, repo.Maintainer)
+	out.Copyright = or(c.Copyright, "The "+c.Name+" authors")
+	out.Changes = or(c.Changes, "Build "+c.Version+" from upstream source with debforge.")
+	var pk Package
+	if c.Package != nil {
+		pk = *c.Package
+	}
+	pk.Name = or(pk.Name, c.Name)
+	pk.Section = or(pk.Section, "admin")
+	pk.Priority = or(pk.Priority, "optional")
+	pk.Architecture = or(pk.Architecture, "any")
+	if c.IsMeta() {
+		pk.Architecture = "all"
+	}
+	pk.Compression = or(pk.Compression, "xz")
+	out.Package = &pk
+	if c.Source != nil {
+		s := *c.Source
+		if s.StripComponents == nil {
+			one := 1
+			s.StripComponents = &one
+		}
+		out.Source = &s
+	}
+	if c.Build != nil {
+		b := *c.Build
+		b.Env = maps.Clone(c.Build.Env)
+		if b.Kind == "make" {
+			if len(b.Targets) == 0 {
+				b.Targets = []string{"all"}
+			}
+			b.InstallTarget = or(b.InstallTarget, "install")
+		}
+		out.Build = &b
+	}
+	return &out
+}
+
+// Template returns the data "{{...}}" placeholders expand to.
+func (c *Component) Template() TemplateData {
+	d := TemplateData{Name: c.Name, Version: c.Version, Revision: c.Revision, DebVersion: c.DebVersion()}
+	if c.Source != nil {
+		d.Commit = c.Source.Commit
+		d.Module, _, _ = strings.Cut(c.Source.GoModule, "@")
+	}
+	return d
+}

@@ -1,0 +1,348 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// RepoFile is the name of the repository-wide settings file in a specs dir.
+const RepoFile = "debforge.yaml"
+
+// Set is every spec of a specs directory plus the repository settings.
+type Set struct {
+	Repo       *Repo
+	Components []*Component // sorted by name
+}
+
+// Get returns the component with the given name, or nil.
+func (s *Set) Get(name string) *Component {
+	for _, c := range s.Components {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// LoadDir loads, validates and applies defaults to every *.yaml spec in dir.
+// kinds lists the known builder kinds. All problems of all files are
+// returned at once.
+func LoadDir(dir string, kinds []string) (*Set, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read specs: %w", err)
+	}
+	set := &Set{}
+	var errs []error
+	repoPath := filepath.Join(dir, RepoFile)
+	repo, err := LoadRepo(repoPath)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	set.Repo = repo
+	seen := map[string]string{}
+	pkgSeen := map[string]string{}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") || e.Name() == RepoFile {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		c, err := LoadFile(path, kinds)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if prev, ok := seen[c.Name]; ok {
+			errs = append(errs, &Error{File: path, Line: 1, Col: 1, Path: "name", Msg: fmt.Sprintf("component %q is also defined in %s", c.Name, prev), Hint: "names must be unique"})
+			continue
+		}
+		if prev, ok := pkgSeen[c.PackageName()]; ok {
+			errs = append(errs, &Error{File: path, Line: 1, Col: 1, Path: "package.name", Msg: fmt.Sprintf("package %q is also built by %s", c.PackageName(), prev), Hint: "package names must be unique"})
+			continue
+		}
+		seen[c.Name], pkgSeen[c.PackageName()] = path, path
+		set.Components = append(set.Components, c)
+	}
+	for _, c := range set.Components {
+		for _, a := range c.After {
+			if _, ok := seen[a]; !ok {
+				errs = append(errs, &Error{File: c.File, Line: 1, Col: 1, Path: "after", Msg: fmt.Sprintf("unknown component %q", a), Hint: "name another spec in " + dir})
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if repo != nil {
+		for i, c := range set.Components {
+			set.Components[i] = Defaults(c, repo)
+		}
+	}
+	sort.Slice(set.Components, func(i, j int) bool { return set.Components[i].Name < set.Components[j].Name })
+	return set, nil
+}
+
+// LoadRepo reads the repository settings file and applies its defaults.
+func LoadRepo(path string) (*Repo, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read repository settings: %w (every specs dir needs a %s with at least a maintainer)", err, RepoFile)
+	}
+	var r Repo
+	root, err := decodeStrict(path, data, &r)
+	if err != nil {
+		return nil, err
+	}
+	p := &problems{file: path}
+	if r.Maintainer == "" {
+		p.add(root, "maintainer", `e.g. maintainer: "Ops Team <ops@example.org>"`, "required field missing")
+	} else if !maintainerRe.MatchString(r.Maintainer) {
+		p.add(At(root, "maintainer"), "maintainer", `use "Full Name <email>"`, "malformed maintainer %q", r.Maintainer)
+	}
+	if r.Keep < 0 {
+		p.add(At(root, "keep"), "keep", "use 1 or more", "must not be negative")
+	}
+	for _, f := range []struct{ key, val string }{{"suite", r.Suite}, {"codename", r.Codename}, {"component", r.Component}} {
+		if f.val != "" && !suiteRe.MatchString(f.val) {
+			p.add(At(root, f.key), f.key, "letters, digits, '.', '-' and '_' only", "invalid %s %q", f.key, f.val)
+		}
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	r.File = path
+	out := r
+	out.Origin = or(r.Origin, "debforge")
+	out.Label = or(r.Label, out.Origin)
+	out.Suite = or(r.Suite, "stable")
+	out.Codename = or(r.Codename, "debforge")
+	out.Component = or(r.Component, "main")
+	out.Description = or(r.Description, "Packages built from upstream source by debforge")
+	out.KeyName = or(r.KeyName, "debforge-archive-keyring")
+	if out.Keep == 0 {
+		out.Keep = 3
+	}
+	return &out, nil
+}
+
+// LoadFile loads and validates one spec file (without repository defaults).
+func LoadFile(path string, kinds []string) (*Component, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	return Parse(path, data, kinds)
+}
+
+// Parse decodes and validates spec bytes; path is used in messages.
+func Parse(path string, data []byte, kinds []string) (*Component, error) {
+	var c Component
+	root, err := decodeStrict(path, data, &c)
+	if err != nil {
+		return nil, err
+	}
+	c.File = path
+	c.Dir = filepath.Dir(path)
+	if err := Validate(&c, root, kinds); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// decodeStrict parses data into a node tree, checks every key and value
+// shape against v's type (so errors carry line and column), and then
+// decodes with KnownFields for the types yaml itself checks.
+func decodeStrict(path string, data []byte, v any) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamlError(path, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, &Error{File: path, Line: 1, Col: 1, Msg: "empty file", Hint: "a spec needs at least name, version, summary, description and license"}
+	}
+	root := doc.Content[0]
+	p := &problems{file: path}
+	checkShape(p, root, reflect.TypeOf(v).Elem(), "")
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return nil, yamlError(path, err)
+	}
+	return root, nil
+}
+
+// checkShape walks the node against the Go type, reporting unknown keys,
+// duplicate keys and mappings/sequences/scalars in the wrong place.
+func checkShape(p *problems, n *yaml.Node, t reflect.Type, path string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			p.add(n, path, "", "expected a mapping of keys, found %s", describe(n))
+			return
+		}
+		fields := yamlFields(t)
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			sub := join(path, k.Value)
+			if seen[k.Value] {
+				p.add(k, sub, "remove one of them", "key %q appears twice", k.Value)
+				continue
+			}
+			seen[k.Value] = true
+			f, ok := fields[k.Value]
+			if !ok {
+				p.add(k, sub, "known keys: "+strings.Join(sortedKeys(fields), ", "), "unknown key %q", k.Value)
+				continue
+			}
+			checkShape(p, val, f, sub)
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			p.add(n, path, "write it as a list: [a, b] or one '- item' per line", "expected a list, found %s", describe(n))
+			return
+		}
+		for i, item := range n.Content {
+			checkShape(p, item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			p.add(n, path, "", "expected a mapping of keys, found %s", describe(n))
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			checkShape(p, n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))
+		}
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			p.add(n, path, "", "expected a text value, found %s", describe(n))
+		}
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			p.add(n, path, "write true or false", "expected true or false, found %s", describe(n))
+		}
+	case reflect.Int:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+			p.add(n, path, "", "expected a whole number, found %s", describe(n))
+		}
+	}
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	default:
+		return strconv.Quote(n.Value)
+	}
+}
+
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	m := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		m[name] = f.Type
+	}
+	return m
+}
+
+func sortedKeys(m map[string]reflect.Type) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// yamlError turns yaml's "yaml: line N: msg" into a positioned Error.
+func yamlError(path string, err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
+	line := 1
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, tail, ok := strings.Cut(rest, ":"); ok {
+			if n, err := strconv.Atoi(num); err == nil {
+				line, msg = n, strings.TrimSpace(tail)
+			}
+		}
+	}
+	return &Error{File: path, Line: line, Col: 1, Msg: msg}
+}
+
+// At returns the node at the given key path below n, or the deepest existing
+// mapping on the way (so a missing key points at its parent).
+func At(n *yaml.Node, keys ...string) *yaml.Node {
+	cur := n
+	for _, k := range keys {
+		next := child(cur, k)
+		if next == nil {
+			return cur
+		}
+		cur = next
+	}
+	return cur
+}
+
+// child returns the value node for key k in mapping n, or the element at
+// index k ("0", "1", ...) of sequence n.
+func child(n *yaml.Node, k string) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				return n.Content[i+1]
+			}
+		}
+	case yaml.SequenceNode:
+		if i, err := strconv.Atoi(k); err == nil && i >= 0 && i < len(n.Content) {
+			return n.Content[i]
+		}
+	}
+	return nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

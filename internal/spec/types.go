@@ -1,0 +1,227 @@
+// Package spec defines the YAML format of a debforge component spec, loads it
+// strictly (unknown keys and wrong types are errors) and validates it,
+// reporting every problem with its file, line and column.
+//
+// The package never executes anything and never writes files.
+package spec
+
+// Component is one spec file: one upstream component built into one Debian
+// package. A component with neither Source nor Build is a meta-package.
+type Component struct {
+	// Name identifies the component on the command line. Required; a valid
+	// Debian package name. It is also the default package name.
+	Name string `yaml:"name"`
+	// Version is the upstream version, e.g. "1.5.3". Required.
+	Version string `yaml:"version"`
+	// Revision is the Debian revision appended as "-REV". Default "1".
+	Revision string `yaml:"revision"`
+	// Summary is the one-line package synopsis. Required, at most 80 chars.
+	Summary string `yaml:"summary"`
+	// Description is the extended description. Required.
+	Description string `yaml:"description"`
+	// License is an SPDX identifier. Required.
+	License string `yaml:"license"`
+	// LicenseFile is a path inside the source tree whose text goes into the
+	// copyright file (for licenses not in /usr/share/common-licenses).
+	LicenseFile string `yaml:"license_file"`
+	// Copyright names the copyright holders. Default "The <name> authors".
+	Copyright string `yaml:"copyright"`
+	// Homepage is the upstream URL. Optional.
+	Homepage string `yaml:"homepage"`
+	// Maintainer overrides the repository-wide default from debforge.yaml.
+	Maintainer string `yaml:"maintainer"`
+	// Changes is the text of this revision's changelog entry.
+	// Default "Build <version> from upstream source with debforge."
+	Changes string `yaml:"changes"`
+	// After lists other components that must be built first (build order
+	// only; package relationships go in package.depends).
+	After []string `yaml:"after"`
+
+	Source  *Source  `yaml:"source"`
+	Build   *Build   `yaml:"build"`
+	Package *Package `yaml:"package"`
+
+	// File is the path the spec was loaded from; Dir is its directory.
+	File string `yaml:"-"`
+	Dir  string `yaml:"-"`
+}
+
+// Source says where the upstream code comes from. Exactly one of GoModule,
+// Tarball, Git or Dir is set.
+type Source struct {
+	// GoModule is an exact "module@version" fetched from the Go module proxy.
+	GoModule string `yaml:"go_module"`
+	// Sum is the module's pinned go.sum hash ("h1:..."), required with go_module.
+	Sum string `yaml:"sum"`
+	// Tarball is an http(s) URL of a source archive (.tar.gz, .tar.xz, ...).
+	Tarball string `yaml:"tarball"`
+	// SHA256 is the archive's pinned hex digest, required with tarball.
+	SHA256 string `yaml:"sha256"`
+	// StripComponents drops leading path elements of archive entries. Default 1.
+	StripComponents *int `yaml:"strip_components"`
+	// Git is a repository URL; Tag and Commit (40 hex digits) are required.
+	Git string `yaml:"git"`
+	Tag string `yaml:"tag"`
+	// Commit pins the exact revision (git) or records it for templates
+	// ({{.Commit}}) when the Go module proxy does not report one.
+	Commit string `yaml:"commit"`
+	// Dir is a local directory, relative to the spec file.
+	Dir string `yaml:"dir"`
+	// Delete removes files from the source tree (relative paths) before
+	// patches apply: dropping a file needs no copy of its text in a patch.
+	Delete []string `yaml:"delete"`
+	// Patches are applied in order with "git apply", relative to the spec file.
+	Patches []string `yaml:"patches"`
+	// Date (RFC 3339) is the source's release date, used as the mtime of every
+	// file in the .deb when SOURCE_DATE_EPOCH is not set.
+	Date string `yaml:"date"`
+}
+
+// Build says how to compile the source into a staging tree.
+type Build struct {
+	// Kind names the builder: autotools, go, make or script. Required.
+	Kind string `yaml:"kind"`
+	// BuildDepends lists the Debian packages the build needs.
+	BuildDepends []string `yaml:"build_depends"`
+	// Env adds variables to every build command ("{{.Version}}" expands).
+	Env map[string]string `yaml:"env"`
+
+	// go: the binaries to build; Tags, Ldflags and Cgo are defaults for each.
+	Binaries []GoBinary `yaml:"binaries"`
+	Tags     []string   `yaml:"tags"`
+	Ldflags  []string   `yaml:"ldflags"`
+	Cgo      *bool      `yaml:"cgo"`
+
+	// make: targets to run (default "all"), the install target (default
+	// "install", run with DESTDIR), and variables passed on the command line.
+	Targets       []string          `yaml:"targets"`
+	InstallTarget string            `yaml:"install_target"`
+	Vars          map[string]string `yaml:"vars"`
+
+	// autotools: extra ./configure flags (--prefix=/usr is always given).
+	ConfigureFlags []string `yaml:"configure_flags"`
+
+	// script: shell steps run with $SRC, $DESTDIR and $WORK set.
+	Steps []string `yaml:"steps"`
+}
+
+// GoBinary is one main package built by the go builder.
+type GoBinary struct {
+	// Main is the package directory relative to the module root ("./cmd/x").
+	Main string `yaml:"main"`
+	// Dst is the absolute install path inside the package ("/usr/bin/x").
+	Dst string `yaml:"dst"`
+	// Tags, Ldflags and Cgo override the build-level defaults.
+	Tags    []string `yaml:"tags"`
+	Ldflags []string `yaml:"ldflags"`
+	Cgo     *bool    `yaml:"cgo"`
+	// Static links a cgo binary statically (-extldflags -static-pie).
+	Static bool `yaml:"static"`
+}
+
+// Package holds the Debian package's metadata and extra contents.
+type Package struct {
+	// Name defaults to the component name.
+	Name string `yaml:"name"`
+	// Section defaults to "admin"; Priority to "optional".
+	Section  string `yaml:"section"`
+	Priority string `yaml:"priority"`
+	// Architecture is "any" (the build host's, default) or "all".
+	// Meta-packages are always "all".
+	Architecture string `yaml:"architecture"`
+
+	Depends    []string `yaml:"depends"`
+	PreDepends []string `yaml:"pre_depends"`
+	Recommends []string `yaml:"recommends"`
+	Suggests   []string `yaml:"suggests"`
+	Conflicts  []string `yaml:"conflicts"`
+	Breaks     []string `yaml:"breaks"`
+	Replaces   []string `yaml:"replaces"`
+	Provides   []string `yaml:"provides"`
+
+	// Contents adds files from the source tree (or plain directories and
+	// symlinks) to what the builder installed.
+	Contents []Content `yaml:"contents"`
+	// Scripts are maintainer-script snippets from postinst/ templates.
+	Scripts []Script `yaml:"scripts"`
+	// LintianOverrides are shipped in /usr/share/lintian/overrides/<pkg>.
+	LintianOverrides []LintianOverride `yaml:"lintian_overrides"`
+	// Compression of data.tar: xz (default), gzip, zstd or none.
+	Compression string `yaml:"compression"`
+}
+
+// Content maps one file of the source tree to a path in the package.
+type Content struct {
+	// Src is relative to the source tree (required for files and symlink targets).
+	Src string `yaml:"src"`
+	// Dst is the absolute path in the package. Required.
+	Dst string `yaml:"dst"`
+	// Type is file (default), dir or symlink (Src is then the link target).
+	Type string `yaml:"type"`
+	// Mode is an octal string; default 0644, or 0755 for executables.
+	Mode string `yaml:"mode"`
+	// Conffile marks the file as a dpkg conffile (only under /etc).
+	Conffile bool `yaml:"conffile"`
+	// Replace rewrites text in the file, e.g. /usr/local/bin -> /usr/bin.
+	Replace []Replacement `yaml:"replace"`
+}
+
+// Replacement is one literal text substitution.
+type Replacement struct {
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+// Script selects a maintainer-script template and its variables.
+type Script struct {
+	Template string            `yaml:"template"`
+	Vars     map[string]string `yaml:"vars"`
+}
+
+// LintianOverride silences one lintian tag, with the reason it is right.
+type LintianOverride struct {
+	Tag    string `yaml:"tag"`
+	Reason string `yaml:"reason"`
+}
+
+// Repo is the repository-wide configuration in <specs>/debforge.yaml.
+type Repo struct {
+	// Maintainer is the default Maintainer of every package. Required.
+	Maintainer string `yaml:"maintainer"`
+	// Origin and Label go into the Release file. Default "debforge".
+	Origin string `yaml:"origin"`
+	Label  string `yaml:"label"`
+	// Suite and Codename of the published distribution. Default "stable"
+	// and "debforge".
+	Suite    string `yaml:"suite"`
+	Codename string `yaml:"codename"`
+	// Component of the archive. Default "main".
+	Component string `yaml:"component"`
+	// Description goes into the Release file.
+	Description string `yaml:"description"`
+	// Keep is how many versions of each package stay in the pool. Default 3.
+	Keep int `yaml:"keep"`
+	// ValidDays, when set, adds Valid-Until = Date + ValidDays to Release.
+	ValidDays int `yaml:"valid_days"`
+	// KeyName names the published public key files (<key_name>.asc/.gpg)
+	// and the keyring package. Default "debforge-archive-keyring".
+	KeyName string `yaml:"key_name"`
+	// URL is where hosts reach the repository; it goes into the .sources file.
+	URL string `yaml:"url"`
+
+	File string `yaml:"-"`
+}
+
+// IsMeta reports whether the component builds nothing: a meta-package.
+func (c *Component) IsMeta() bool { return c.Source == nil && c.Build == nil }
+
+// DebVersion is the full Debian version "<upstream>-<revision>".
+func (c *Component) DebVersion() string { return c.Version + "-" + c.Revision }
+
+// PackageName is the Debian package name.
+func (c *Component) PackageName() string {
+	if c.Package != nil && c.Package.Name != "" {
+		return c.Package.Name
+	}
+	return c.Name
+}

@@ -1,0 +1,392 @@
+package spec
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	// Debian policy 5.6.1: lower case letters, digits, + - . ; at least two
+	// characters, starting with an alphanumeric.
+	pkgNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	// Upstream version (policy 5.6.12): starts with a digit; no epoch colon
+	// here, and hyphens are allowed because a revision always follows.
+	upstreamRe   = regexp.MustCompile(`^[0-9][A-Za-z0-9.+~-]*$`)
+	revisionRe   = regexp.MustCompile(`^[A-Za-z0-9.+~]+$`)
+	h1Re         = regexp.MustCompile(`^h1:[A-Za-z0-9+/]{43}=$`)
+	sha256Re     = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	commitRe     = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	modVerRe     = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._~/-]*\.[a-zA-Z0-9._~/-]+@v[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9.+-]*$`)
+	maintainerRe = regexp.MustCompile(`^[^<>]+ <[^<>@\s]+@[^<>\s]+>$`)
+	suiteRe      = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+	modeRe       = regexp.MustCompile(`^0?[0-7]{3,4}$`)
+	sectionRe    = regexp.MustCompile(`^([a-z0-9-]+/)?[a-z0-9-]+$`)
+	// One relation: name[:arch-qualifier] [(op version)] [[arch list]].
+	relationRe = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+)(:[a-z0-9-]+)?\s*(\(\s*(<<|<=|=|>=|>>)\s*([0-9][A-Za-z0-9.+~:-]*|\$\{[A-Za-z:]+\})\s*\))?\s*(\[[a-z0-9 !-]+\])?$`)
+)
+
+var priorities = []string{"required", "important", "standard", "optional", "extra"}
+var compressions = []string{"", "xz", "gzip", "zstd", "none"}
+var contentTypes = []string{"", "file", "dir", "symlink"}
+
+// TemplateData is what "{{...}}" in ldflags, env and vars may refer to.
+type TemplateData struct {
+	Name, Version, Revision, DebVersion, Commit, Module string
+}
+
+// Validate checks a decoded component against its node tree and reports every
+// problem with its position. It does not modify c. kinds lists the known
+// builder kinds.
+func Validate(c *Component, root *yaml.Node, kinds []string) error {
+	p := &problems{file: c.File}
+	at := func(keys ...string) *yaml.Node { return At(root, keys...) }
+	required := func(val string, keys ...string) bool {
+		if strings.TrimSpace(val) == "" {
+			p.add(at(keys...), strings.Join(keys, "."), "", "required field missing or empty")
+			return false
+		}
+		return true
+	}
+
+	if required(c.Name, "name") && !pkgNameRe.MatchString(c.Name) {
+		p.add(at("name"), "name", "lower case letters, digits, '+', '-' and '.'; at least two characters", "invalid name %q", c.Name)
+	}
+	if required(c.Version, "version") && !upstreamRe.MatchString(c.Version) {
+		p.add(at("version"), "version", "an upstream version starts with a digit, e.g. 1.5.3 (no leading 'v')", "malformed version %q", c.Version)
+	}
+	if c.Revision != "" && !revisionRe.MatchString(c.Revision) {
+		p.add(at("revision"), "revision", "letters, digits, '.', '+' and '~', e.g. 1", "malformed Debian revision %q", c.Revision)
+	}
+	if required(c.Summary, "summary") {
+		if len(c.Summary) > 80 {
+			p.add(at("summary"), "summary", "keep the synopsis to one short line", "%d characters, at most 80 allowed", len(c.Summary))
+		}
+		if strings.Contains(c.Summary, "\n") {
+			p.add(at("summary"), "summary", "", "must be a single line")
+		}
+	}
+	required(c.Description, "description")
+	required(c.License, "license")
+	if c.LicenseFile != "" {
+		checkRelPath(p, at("license_file"), "license_file", c.LicenseFile)
+	}
+	if c.Maintainer != "" && !maintainerRe.MatchString(c.Maintainer) {
+		p.add(at("maintainer"), "maintainer", `use "Full Name <email>"`, "malformed maintainer %q", c.Maintainer)
+	}
+	if c.Homepage != "" && !strings.HasPrefix(c.Homepage, "https://") && !strings.HasPrefix(c.Homepage, "http://") {
+		p.add(at("homepage"), "homepage", "", "expected an http(s) URL, found %q", c.Homepage)
+	}
+	for i, a := range c.After {
+		if a == c.Name {
+			p.add(at("after", strconv.Itoa(i)), fmt.Sprintf("after[%d]", i), "", "a component cannot come after itself")
+		}
+	}
+	if c.Source != nil {
+		validateSource(p, c, root)
+	}
+	if c.Build != nil {
+		validateBuild(p, c, root, kinds)
+	}
+	if c.Source != nil && c.Build == nil {
+		p.add(at("source"), "build", "add build: {kind: ...}", "a spec with a source needs a build section")
+	}
+	if c.Build != nil && c.Source == nil {
+		p.add(at("build"), "source", "add a source (go_module, tarball, git or dir)", "a spec with a build needs a source")
+	}
+	if c.Package != nil {
+		validatePackage(p, c, root)
+	}
+	return p.err()
+}
+
+func validateSource(p *problems, c *Component, root *yaml.Node) {
+	s := c.Source
+	at := func(keys ...string) *yaml.Node { return At(root, append([]string{"source"}, keys...)...) }
+	var kinds []string
+	for _, k := range []struct{ name, val string }{{"go_module", s.GoModule}, {"tarball", s.Tarball}, {"git", s.Git}, {"dir", s.Dir}} {
+		if k.val != "" {
+			kinds = append(kinds, k.name)
+		}
+	}
+	switch len(kinds) {
+	case 0:
+		p.add(at(), "source", "set exactly one of go_module, tarball, git, dir", "no source given")
+	case 1:
+	default:
+		p.add(at(kinds[1]), "source."+kinds[1], "set exactly one of go_module, tarball, git, dir", "conflicts with %s", kinds[0])
+	}
+	if s.GoModule != "" {
+		if !modVerRe.MatchString(s.GoModule) {
+			p.add(at("go_module"), "source.go_module", "an exact module@version, e.g. github.com/opencontainers/runc@v1.5.3", "malformed module %q", s.GoModule)
+		}
+		if s.Sum == "" {
+			p.add(at(), "source.sum", `pin the module hash from go.sum, e.g. sum: "h1:...="`, "required with go_module")
+		}
+	}
+	if s.Sum != "" && !h1Re.MatchString(s.Sum) {
+		p.add(at("sum"), "source.sum", `the go.sum form "h1:" + 44 base64 characters`, "malformed checksum %q", s.Sum)
+	}
+	if s.Tarball != "" {
+		if !strings.HasPrefix(s.Tarball, "https://") && !strings.HasPrefix(s.Tarball, "http://") {
+			p.add(at("tarball"), "source.tarball", "", "expected an http(s) URL, found %q", s.Tarball)
+		}
+		if s.SHA256 == "" {
+			p.add(at(), "source.sha256", "pin the archive's sha256 (sha256sum FILE)", "required with tarball")
+		}
+	}
+	if s.SHA256 != "" && !sha256Re.MatchString(s.SHA256) {
+		p.add(at("sha256"), "source.sha256", "64 lower-case hex digits", "malformed checksum %q", s.SHA256)
+	}
+	if s.Git != "" {
+		if s.Tag == "" {
+			p.add(at(), "source.tag", "name the release tag, e.g. v1.3.2", "required with git")
+		}
+		if s.Commit == "" {
+			p.add(at(), "source.commit", "pin the full 40-digit commit the tag points to", "required with git")
+		}
+	}
+	if s.Commit != "" && !commitRe.MatchString(s.Commit) {
+		p.add(at("commit"), "source.commit", "a full commit id: 40 lower-case hex digits", "malformed commit %q", s.Commit)
+	}
+	if s.Dir != "" {
+		checkRelPath(p, at("dir"), "source.dir", s.Dir)
+	}
+	if s.StripComponents != nil && *s.StripComponents < 0 {
+		p.add(at("strip_components"), "source.strip_components", "", "must not be negative")
+	}
+	for i, d := range s.Delete {
+		checkRelPath(p, at("delete", strconv.Itoa(i)), fmt.Sprintf("source.delete[%d]", i), d)
+	}
+	for i, patch := range s.Patches {
+		checkRelPath(p, at("patches", strconv.Itoa(i)), fmt.Sprintf("source.patches[%d]", i), patch)
+	}
+	if s.Date != "" {
+		if _, err := time.Parse(time.RFC3339, s.Date); err != nil {
+			p.add(at("date"), "source.date", "RFC 3339, e.g. 2026-01-31T00:00:00Z", "malformed date %q", s.Date)
+		}
+	}
+}
+
+func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
+	b := c.Build
+	at := func(keys ...string) *yaml.Node { return At(root, append([]string{"build"}, keys...)...) }
+	if b.Kind == "" {
+		p.add(at(), "build.kind", "known: "+strings.Join(kinds, ", "), "required field missing")
+	} else if !slices.Contains(kinds, b.Kind) {
+		p.add(at("kind"), "build.kind", "known: "+strings.Join(kinds, ", "), "unknown builder %q", b.Kind)
+	}
+	for i, d := range b.BuildDepends {
+		if !pkgNameRe.MatchString(d) {
+			p.add(at("build_depends", strconv.Itoa(i)), fmt.Sprintf("build.build_depends[%d]", i), "a Debian package name, e.g. libseccomp-dev", "invalid package name %q", d)
+		}
+	}
+	for k, v := range b.Env {
+		checkTemplate(p, at("env", k), "build.env."+k, v)
+	}
+	for k, v := range b.Vars {
+		checkTemplate(p, at("vars", k), "build.vars."+k, v)
+	}
+	for i, f := range b.Ldflags {
+		checkTemplate(p, at("ldflags", strconv.Itoa(i)), fmt.Sprintf("build.ldflags[%d]", i), f)
+	}
+	for i, f := range b.ConfigureFlags {
+		checkTemplate(p, at("configure_flags", strconv.Itoa(i)), fmt.Sprintf("build.configure_flags[%d]", i), f)
+	}
+	if b.Kind == "go" && len(b.Binaries) == 0 {
+		p.add(at(), "build.binaries", "list each main package: - {main: ./cmd/x, dst: /usr/bin/x}", "the go builder needs at least one binary")
+	}
+	if b.Kind == "script" && len(b.Steps) == 0 {
+		p.add(at(), "build.steps", "list shell commands; $SRC, $DESTDIR and $WORK are set", "the script builder needs at least one step")
+	}
+	if b.Kind != "go" && len(b.Binaries) > 0 {
+		p.add(at("binaries"), "build.binaries", "only the go builder builds binaries", "not used by builder %q", b.Kind)
+	}
+	if b.Kind != "script" && len(b.Steps) > 0 {
+		p.add(at("steps"), "build.steps", "only the script builder runs steps", "not used by builder %q", b.Kind)
+	}
+	for i, bin := range b.Binaries {
+		idx := strconv.Itoa(i)
+		fp := fmt.Sprintf("build.binaries[%d]", i)
+		if bin.Main == "" {
+			p.add(at("binaries", idx), fp+".main", "e.g. ./cmd/runc or .", "required field missing")
+		} else {
+			checkRelPath(p, at("binaries", idx, "main"), fp+".main", bin.Main)
+		}
+		checkDst(p, at("binaries", idx, "dst"), fp+".dst", bin.Dst, at("binaries", idx))
+		for j, f := range bin.Ldflags {
+			checkTemplate(p, at("binaries", idx, "ldflags", strconv.Itoa(j)), fmt.Sprintf("%s.ldflags[%d]", fp, j), f)
+		}
+	}
+}
+
+func validatePackage(p *problems, c *Component, root *yaml.Node) {
+	pk := c.Package
+	at := func(keys ...string) *yaml.Node { return At(root, append([]string{"package"}, keys...)...) }
+	if pk.Name != "" && !pkgNameRe.MatchString(pk.Name) {
+		p.add(at("name"), "package.name", "lower case letters, digits, '+', '-' and '.'", "invalid package name %q", pk.Name)
+	}
+	if pk.Section != "" && !sectionRe.MatchString(pk.Section) {
+		p.add(at("section"), "package.section", "e.g. admin, utils, net", "invalid section %q", pk.Section)
+	}
+	if pk.Priority != "" && !slices.Contains(priorities, pk.Priority) {
+		p.add(at("priority"), "package.priority", "one of "+strings.Join(priorities, ", "), "invalid priority %q", pk.Priority)
+	}
+	switch pk.Architecture {
+	case "", "any":
+		if c.IsMeta() && pk.Architecture == "any" {
+			p.add(at("architecture"), "package.architecture", "a meta-package contains no binaries: use all", "meta-package cannot be architecture any")
+		}
+	case "all":
+	default:
+		p.add(at("architecture"), "package.architecture", "any (the build host's architecture) or all", "invalid architecture %q", pk.Architecture)
+	}
+	rels := []struct {
+		key  string
+		list []string
+	}{{"depends", pk.Depends}, {"pre_depends", pk.PreDepends}, {"recommends", pk.Recommends}, {"suggests", pk.Suggests}, {"conflicts", pk.Conflicts}, {"breaks", pk.Breaks}, {"replaces", pk.Replaces}, {"provides", pk.Provides}}
+	for _, r := range rels {
+		for i, expr := range r.list {
+			if msg := checkRelation(expr, r.key); msg != "" {
+				p.add(at(r.key, strconv.Itoa(i)), fmt.Sprintf("package.%s[%d]", r.key, i), `e.g. "libc6 (>= 2.36)" or "a | b"`, "%s", msg)
+			}
+		}
+	}
+	if !slices.Contains(compressions, pk.Compression) {
+		p.add(at("compression"), "package.compression", "one of xz, gzip, zstd, none", "unknown compression %q", pk.Compression)
+	}
+	for i, ct := range pk.Contents {
+		idx := strconv.Itoa(i)
+		fp := fmt.Sprintf("package.contents[%d]", i)
+		if !slices.Contains(contentTypes, ct.Type) {
+			p.add(at("contents", idx, "type"), fp+".type", "file, dir or symlink", "unknown type %q", ct.Type)
+		}
+		checkDst(p, at("contents", idx, "dst"), fp+".dst", ct.Dst, at("contents", idx))
+		switch ct.Type {
+		case "", "file":
+			if ct.Src == "" {
+				p.add(at("contents", idx), fp+".src", "a path relative to the source tree", "required field missing")
+			} else {
+				checkRelPath(p, at("contents", idx, "src"), fp+".src", ct.Src)
+			}
+		case "symlink":
+			if ct.Src == "" {
+				p.add(at("contents", idx), fp+".src", "the link target, e.g. /usr/bin/x or ../x", "required for a symlink")
+			}
+		case "dir":
+			if ct.Src != "" {
+				p.add(at("contents", idx, "src"), fp+".src", "a dir entry creates an empty directory", "not used with type dir")
+			}
+		}
+		if ct.Mode != "" && !modeRe.MatchString(ct.Mode) {
+			p.add(at("contents", idx, "mode"), fp+".mode", `an octal string, e.g. "0755"`, "malformed mode %q", ct.Mode)
+		}
+		if ct.Conffile && !strings.HasPrefix(ct.Dst, "/etc/") {
+			p.add(at("contents", idx, "conffile"), fp+".conffile", "Debian policy 10.7.2: conffiles live under /etc", "%s is not under /etc", ct.Dst)
+		}
+		for j, r := range ct.Replace {
+			if r.From == "" {
+				p.add(at("contents", idx, "replace", strconv.Itoa(j)), fmt.Sprintf("%s.replace[%d].from", fp, j), "", "required field missing")
+			}
+		}
+	}
+	for i, s := range pk.Scripts {
+		if s.Template == "" {
+			p.add(at("scripts", strconv.Itoa(i)), fmt.Sprintf("package.scripts[%d].template", i), "name a template from postinst/", "required field missing")
+		}
+	}
+	for i, o := range pk.LintianOverrides {
+		idx := strconv.Itoa(i)
+		if !regexp.MustCompile(`^[a-z0-9][a-z0-9-]+$`).MatchString(o.Tag) {
+			p.add(at("lintian_overrides", idx, "tag"), fmt.Sprintf("package.lintian_overrides[%d].tag", i), "a lintian tag name", "invalid tag %q", o.Tag)
+		}
+		if strings.TrimSpace(o.Reason) == "" {
+			p.add(at("lintian_overrides", idx), fmt.Sprintf("package.lintian_overrides[%d].reason", i), "say why the override is right", "required field missing")
+		}
+	}
+}
+
+// checkRelation validates one dependency field entry, returning a message
+// or "". Provides may not have alternatives and only "=" versions.
+func checkRelation(expr, field string) string {
+	alts := strings.Split(expr, "|")
+	if len(alts) > 1 && field != "depends" && field != "pre_depends" && field != "recommends" && field != "suggests" {
+		return fmt.Sprintf("alternatives (|) are not allowed in %s: %q", field, expr)
+	}
+	for _, a := range alts {
+		a = strings.TrimSpace(a)
+		m := relationRe.FindStringSubmatch(a)
+		if m == nil {
+			return fmt.Sprintf("invalid dependency %q", a)
+		}
+		if field == "provides" && m[4] != "" && m[4] != "=" {
+			return fmt.Sprintf("provides allows only exact versions (=): %q", a)
+		}
+	}
+	return ""
+}
+
+// checkRelPath rejects absolute paths and paths that climb out with "..".
+func checkRelPath(p *problems, n *yaml.Node, field, v string) {
+	if path.IsAbs(v) {
+		p.add(n, field, "give a path relative to the source tree or spec file", "absolute path %q not allowed", v)
+		return
+	}
+	clean := path.Clean(v)
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		p.add(n, field, "the path must stay inside its tree", "path %q escapes with ..", v)
+	}
+}
+
+// checkDst requires an absolute, clean path inside the package.
+func checkDst(p *problems, n *yaml.Node, field, v string, parent *yaml.Node) {
+	switch {
+	case v == "":
+		p.add(parent, field, "an absolute path in the package, e.g. /usr/bin/x", "required field missing")
+	case !path.IsAbs(v):
+		p.add(n, field, "an absolute path in the package, e.g. /usr/bin/x", "%q is not absolute", v)
+	case path.Clean(v) != v || v == "/":
+		p.add(n, field, "write it without '..', '.', '//' or a trailing '/'", "%q is not a clean path", v)
+	case strings.HasPrefix(v, "/usr/local/"):
+		p.add(n, field, "Debian policy 9.1.2: packages never install into /usr/local; use /usr", "%q is under /usr/local", v)
+	}
+}
+
+// checkTemplate parses "{{...}}" text and runs it against TemplateData so a
+// misspelled field is reported now, not in the middle of a build.
+func checkTemplate(p *problems, n *yaml.Node, field, v string) {
+	if !strings.Contains(v, "{{") {
+		return
+	}
+	t, err := template.New(field).Option("missingkey=error").Parse(v)
+	if err == nil {
+		err = t.Execute(io.Discard, TemplateData{})
+	}
+	if err != nil {
+		p.add(n, field, "known: {{.Name}} {{.Version}} {{.Revision}} {{.DebVersion}} {{.Commit}} {{.Module}}", "bad template: %v", err)
+	}
+}
+
+// Expand renders a template string with the component's data.
+func Expand(s string, d TemplateData) (string, error) {
+	if !strings.Contains(s, "{{") {
+		return s, nil
+	}
+	t, err := template.New("").Option("missingkey=error").Parse(s)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, d); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}

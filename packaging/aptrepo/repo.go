@@ -1,0 +1,542 @@
+// Package aptrepo writes a signed apt repository: a pool of .debs and, per
+// publish, a fresh snapshot of indexes (Packages, Release, InRelease,
+// Release.gpg, by-hash copies) swapped in with one atomic rename. Indexes
+// are built from the .debs themselves, so a .deb dropped into pool/ by hand
+// is indexed like any other.
+package aptrepo
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ulikunitz/xz"
+
+	"github.com/debforge/debforge/packaging/debfile"
+)
+
+// Config describes the repository to publish.
+type Config struct {
+	// Dir is the repository root (out/repo).
+	Dir                                                    string
+	Origin, Label, Suite, Codename, Component, Description string
+	// Keep is how many versions of each package stay in the pool.
+	Keep int
+	// ValidFor, when non-zero, sets Valid-Until = Date + ValidFor.
+	ValidFor time.Duration
+	// Archs are always indexed, even when no package of theirs exists.
+	Archs []string
+	// KeyName names the published key files and the .sources file.
+	KeyName string
+	// URL is what hosts put in URIs; default file://<Dir>.
+	URL    string
+	Signer *Signer
+	Now    time.Time
+}
+
+// Package is one indexed .deb.
+type Package struct {
+	Name, Version, Arch string
+	Filename            string // relative to the repository root
+	Size                int64
+	SHA256              string
+	Fields              []debfile.Field
+}
+
+// PoolPath returns where a .deb of source package src belongs:
+// pool/<component>/<initial>/<src>/<file>, with "lib" prefixes split as
+// Debian does (libfoo -> libf).
+func PoolPath(component, src, file string) string {
+	initial := src[:1]
+	if strings.HasPrefix(src, "lib") && len(src) > 3 {
+		initial = src[:4]
+	}
+	return path.Join("pool", component, initial, src, file)
+}
+
+// AddToPool copies a .deb into the pool (atomically) and returns its path.
+// A file already there with the same bytes is left alone; one with other
+// bytes under the same name is refused: a published version never changes.
+func AddToPool(repoDir, component, debPath string) (string, error) {
+	d, err := debfile.ReadFile(debPath, debfile.Options{})
+	if err != nil {
+		return "", err
+	}
+	src := d.Get("Source")
+	if src == "" {
+		src = d.Get("Package")
+	}
+	src, _, _ = strings.Cut(src, " ")
+	dst := filepath.Join(repoDir, PoolPath(component, src, filepath.Base(debPath)))
+	newHash, _, err := hashFile(debPath)
+	if err != nil {
+		return "", err
+	}
+	if oldHash, _, err := hashFile(dst); err == nil {
+		if oldHash == newHash {
+			return dst, nil
+		}
+		return "", fmt.Errorf("%s is already published with other contents; bump the spec's revision to publish a changed package", filepath.Base(dst))
+	}
+	data, err := os.ReadFile(debPath)
+	if err != nil {
+		return "", err
+	}
+	return dst, writeAtomic(dst, data, 0o644)
+}
+
+// Scan reads every .deb under pool/ in parallel.
+func Scan(repoDir string) ([]*Package, error) {
+	var paths []string
+	err := filepath.WalkDir(filepath.Join(repoDir, "pool"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		if d.Type().IsRegular() && strings.HasSuffix(p, ".deb") {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	pkgs := make([]*Package, len(paths))
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.NumCPU()*2)
+	for i, p := range paths {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			pkgs[i], errs[i] = readPackage(repoDir, p)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return pkgs, nil
+}
+
+func readPackage(repoDir, p string) (*Package, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	// One read of the file feeds both the hash and the control parser.
+	d, err := debfile.Read(io.TeeReader(f, h), debfile.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", p, err)
+	}
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	rel, _ := filepath.Rel(repoDir, p)
+	pkg := &Package{Name: d.Get("Package"), Version: d.Get("Version"), Arch: d.Get("Architecture"),
+		Filename: filepath.ToSlash(rel), Size: st.Size(), SHA256: hex.EncodeToString(h.Sum(nil)), Fields: d.Fields}
+	if pkg.Name == "" || pkg.Version == "" || pkg.Arch == "" {
+		return nil, fmt.Errorf("index %s: control lacks Package, Version or Architecture", p)
+	}
+	return pkg, nil
+}
+
+// Select keeps the newest keep versions of each (name, arch) and returns
+// the kept and the dropped packages.
+func Select(pkgs []*Package, keep int) (kept, dropped []*Package) {
+	groups := map[string][]*Package{}
+	for _, p := range pkgs {
+		k := p.Name + "\x00" + p.Arch
+		groups[k] = append(groups[k], p)
+	}
+	for _, g := range groups {
+		sort.Slice(g, func(i, j int) bool { return CompareVersions(g[i].Version, g[j].Version) > 0 })
+		for i, p := range g {
+			if keep > 0 && i >= keep {
+				dropped = append(dropped, p)
+			} else {
+				kept = append(kept, p)
+			}
+		}
+	}
+	sort.Slice(kept, func(i, j int) bool {
+		if kept[i].Name != kept[j].Name {
+			return kept[i].Name < kept[j].Name
+		}
+		return CompareVersions(kept[i].Version, kept[j].Version) < 0
+	})
+	return kept, dropped
+}
+
+// Stanza renders a package's Packages entry: its control fields with
+// Filename, Size and SHA256 added before the Description.
+func Stanza(p *Package) string {
+	var b strings.Builder
+	var desc *debfile.Field
+	for i, f := range p.Fields {
+		if f.Name == "Description" {
+			desc = &p.Fields[i]
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s\n", f.Name, f.Value)
+	}
+	fmt.Fprintf(&b, "Filename: %s\nSize: %d\nSHA256: %s\n", p.Filename, p.Size, p.SHA256)
+	if desc != nil {
+		fmt.Fprintf(&b, "Description: %s\n", desc.Value)
+	}
+	return b.String()
+}
+
+// indexFile is one file listed in Release.
+type indexFile struct {
+	rel  string // relative to dists/<codename>
+	data []byte
+}
+
+// Publish indexes the pool and swaps in a new signed snapshot of dists/.
+// Versions beyond Keep are removed from the pool after the swap.
+func Publish(cfg Config) error {
+	if cfg.Signer == nil {
+		return fmt.Errorf("publish: no signing key")
+	}
+	all, err := Scan(cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	kept, dropped := Select(all, cfg.Keep)
+	archs := map[string]bool{}
+	for _, a := range cfg.Archs {
+		archs[a] = true
+	}
+	for _, p := range kept {
+		if p.Arch != "all" {
+			archs[p.Arch] = true
+		}
+	}
+	archList := sortedKeys(archs)
+	if len(archList) == 0 {
+		return fmt.Errorf("publish: no architecture to index (no packages and none configured)")
+	}
+	var files []indexFile
+	for _, arch := range archList {
+		var b strings.Builder
+		for _, p := range kept {
+			if p.Arch == arch || p.Arch == "all" {
+				b.WriteString(Stanza(p))
+				b.WriteByte('\n')
+			}
+		}
+		plain := []byte(b.String())
+		gz, err := gzipBytes(plain)
+		if err != nil {
+			return err
+		}
+		xzd, err := xzBytes(plain)
+		if err != nil {
+			return err
+		}
+		dir := path.Join(cfg.Component, "binary-"+arch)
+		files = append(files,
+			indexFile{path.Join(dir, "Packages"), plain},
+			indexFile{path.Join(dir, "Packages.gz"), gz},
+			indexFile{path.Join(dir, "Packages.xz"), xzd})
+	}
+	release := releaseFile(cfg, archList, files)
+	inRelease, err := cfg.Signer.ClearSign(release)
+	if err != nil {
+		return fmt.Errorf("sign InRelease: %w", err)
+	}
+	detached, err := cfg.Signer.DetachSign(release)
+	if err != nil {
+		return fmt.Errorf("sign Release.gpg: %w", err)
+	}
+	if err := swapSnapshot(cfg, files, release, inRelease, detached); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if err := writeKeyFiles(cfg); err != nil {
+		return fmt.Errorf("publish keys: %w", err)
+	}
+	for _, p := range dropped {
+		if err := os.Remove(filepath.Join(cfg.Dir, filepath.FromSlash(p.Filename))); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("prune %s: %w", p.Filename, err)
+		}
+	}
+	return nil
+}
+
+func releaseFile(cfg Config, archs []string, files []indexFile) []byte {
+	var b strings.Builder
+	now := cfg.Now.UTC()
+	fmt.Fprintf(&b, "Origin: %s\nLabel: %s\nSuite: %s\nCodename: %s\n", cfg.Origin, cfg.Label, cfg.Suite, cfg.Codename)
+	fmt.Fprintf(&b, "Date: %s\n", now.Format(time.RFC1123Z))
+	if cfg.ValidFor > 0 {
+		fmt.Fprintf(&b, "Valid-Until: %s\n", now.Add(cfg.ValidFor).Format(time.RFC1123Z))
+	}
+	fmt.Fprintf(&b, "Architectures: %s\nComponents: %s\nDescription: %s\nAcquire-By-Hash: yes\n",
+		strings.Join(archs, " "), cfg.Component, cfg.Description)
+	for _, h := range []struct {
+		name string
+		new  func() hash.Hash
+	}{{"SHA256", sha256.New}, {"SHA512", sha512.New}} {
+		b.WriteString(h.name + ":\n")
+		for _, f := range files {
+			hh := h.new()
+			hh.Write(f.data)
+			fmt.Fprintf(&b, " %x %d %s\n", hh.Sum(nil), len(f.data), f.rel)
+		}
+	}
+	return []byte(b.String())
+}
+
+// swapSnapshot writes the indexes into a new directory under .snapshots/
+// and points dists/<codename> (a symlink) at it with one rename, so a
+// reader sees either the old Release with its indexes or the new ones.
+// by-hash copies of the previous snapshot's indexes are carried over, so
+// clients holding the previous Release can still fetch what it names.
+func swapSnapshot(cfg Config, files []indexFile, release, inRelease, detached []byte) error {
+	snapRoot := filepath.Join(cfg.Dir, ".snapshots")
+	if err := os.MkdirAll(snapRoot, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "dists"), 0o755); err != nil {
+		return err
+	}
+	snap, err := os.MkdirTemp(snapRoot, cfg.Codename+"-"+cfg.Now.UTC().Format("20060102T150405Z")+"-")
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(snap, 0o755); err != nil {
+		return err
+	}
+	link := filepath.Join(cfg.Dir, "dists", cfg.Codename)
+	prev, _ := os.Readlink(link)
+	for _, f := range files {
+		p := filepath.Join(snap, filepath.FromSlash(f.rel))
+		if err := writeFileSync(p, f.data); err != nil {
+			return err
+		}
+		sum := sha256.Sum256(f.data)
+		if err := writeFileSync(filepath.Join(filepath.Dir(p), "by-hash", "SHA256", hex.EncodeToString(sum[:])), f.data); err != nil {
+			return err
+		}
+	}
+	if prev != "" {
+		carryByHash(filepath.Join(cfg.Dir, "dists", prev), snap)
+	}
+	for name, data := range map[string][]byte{"Release": release, "InRelease": inRelease, "Release.gpg": detached} {
+		if err := writeFileSync(filepath.Join(snap, name), data); err != nil {
+			return err
+		}
+	}
+	if err := syncDir(snap); err != nil {
+		return err
+	}
+	target := filepath.Join("..", ".snapshots", filepath.Base(snap))
+	tmpLink := link + ".new"
+	os.Remove(tmpLink)
+	if err := os.Symlink(target, tmpLink); err != nil {
+		return err
+	}
+	if st, err := os.Lstat(link); err == nil && st.IsDir() {
+		// A real directory from an older layout: move it aside first.
+		if err := os.Rename(link, filepath.Join(snapRoot, "legacy-"+cfg.Codename)); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmpLink, link); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(link)); err != nil {
+		return err
+	}
+	pruneSnapshots(snapRoot, cfg.Codename, filepath.Base(snap), filepath.Base(prev))
+	return nil
+}
+
+// carryByHash copies the previous snapshot's by-hash files into snap.
+func carryByHash(prevDir, snap string) {
+	_ = filepath.WalkDir(prevDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(p, string(filepath.Separator)+"by-hash"+string(filepath.Separator)) {
+			return nil
+		}
+		rel, _ := filepath.Rel(prevDir, p)
+		dst := filepath.Join(snap, rel)
+		if _, err := os.Stat(dst); err == nil {
+			return nil
+		}
+		_ = os.MkdirAll(filepath.Dir(dst), 0o755)
+		_ = os.Link(p, dst)
+		return nil
+	})
+}
+
+// pruneSnapshots removes snapshots of codename other than cur and prev.
+func pruneSnapshots(root, codename, cur, prev string) {
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, codename+"-") && n != cur && n != prev {
+			os.RemoveAll(filepath.Join(root, n))
+		}
+	}
+}
+
+// writeKeyFiles publishes the public key (.asc and .gpg) and a deb822
+// .sources file whose Signed-By embeds the key, so adding the repository
+// on a host is one file copy.
+func writeKeyFiles(cfg Config) error {
+	asc, err := cfg.Signer.PublicKey(true)
+	if err != nil {
+		return err
+	}
+	bin, err := cfg.Signer.PublicKey(false)
+	if err != nil {
+		return err
+	}
+	url := cfg.URL
+	if url == "" {
+		abs, _ := filepath.Abs(cfg.Dir)
+		url = "file://" + abs
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: add with\n#   cp %s.sources /etc/apt/sources.list.d/ && apt-get update\n", cfg.Label, cfg.KeyName)
+	fmt.Fprintf(&b, "# Signing key fingerprint: %s\n", cfg.Signer.Fingerprint())
+	fmt.Fprintf(&b, "Types: deb\nURIs: %s\nSuites: %s\nComponents: %s\nSigned-By:\n", url, cfg.Codename, cfg.Component)
+	for _, line := range strings.Split(strings.TrimRight(string(asc), "\n"), "\n") {
+		if line == "" {
+			b.WriteString(" .\n")
+		} else {
+			b.WriteString(" " + line + "\n")
+		}
+	}
+	for name, data := range map[string][]byte{cfg.KeyName + ".asc": asc, cfg.KeyName + ".gpg": bin, cfg.KeyName + ".sources": []byte(b.String())} {
+		if err := writeAtomic(filepath.Join(cfg.Dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func gzipBytes(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	z, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := z.Write(b); err != nil {
+		return nil, err
+	}
+	err := z.Close()
+	return buf.Bytes(), err
+}
+
+func xzBytes(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	z, err := xz.NewWriter(&buf)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := z.Write(b); err != nil {
+		return nil, err
+	}
+	err = z.Close()
+	return buf.Bytes(), err
+}
+
+func hashFile(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	return hex.EncodeToString(h.Sum(nil)), n, err
+}
+
+func writeFileSync(p string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(p string) error {
+	d, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// writeAtomic writes via a temporary file and a rename.
+func writeAtomic(p string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}

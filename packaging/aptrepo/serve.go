@@ -1,0 +1,41 @@
+package aptrepo
+
+import (
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+)
+
+// contentTypes are what apt and browsers expect for repository files.
+var contentTypes = map[string]string{
+	".deb": "application/vnd.debian.binary-package",
+	".gz":  "application/gzip",
+	".xz":  "application/x-xz",
+	".gpg": "application/pgp-signature",
+	".asc": "application/pgp-keys",
+}
+
+// Handler serves a repository directory read-only, with Debian content
+// types and plain text for Release, InRelease and Packages.
+func Handler(dir string) http.Handler {
+	fs := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.Error(w, "read-only repository", http.StatusMethodNotAllowed)
+			return
+		}
+		base := path.Base(r.URL.Path)
+		switch {
+		case base == "Release" || base == "InRelease" || base == "Packages" || strings.HasSuffix(base, ".sources"):
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		case contentTypes[path.Ext(base)] != "":
+			w.Header().Set("Content-Type", contentTypes[path.Ext(base)])
+		default:
+			if t := mime.TypeByExtension(path.Ext(base)); t != "" {
+				w.Header().Set("Content-Type", t)
+			}
+		}
+		fs.ServeHTTP(w, r)
+	})
+}

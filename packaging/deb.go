@@ -1,0 +1,439 @@
+// Package packaging turns a staged tree and a spec into a .deb with the nfpm
+// library: a fresh nfpm.Info per package, an explicit mtime, the copyright
+// and changelog Debian policy requires, and lintian overrides.
+package packaging
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goreleaser/nfpm/v2"
+	"github.com/goreleaser/nfpm/v2/deb"
+	"github.com/goreleaser/nfpm/v2/files"
+
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// Input is everything one package is made of.
+type Input struct {
+	Component *spec.Component // validated, defaults applied
+	// StageDir is the builder's DESTDIR ("" for meta-packages).
+	StageDir string
+	// SrcDir is the source tree that package.contents src paths refer to.
+	SrcDir string
+	// WorkDir receives generated files (copyright, changelog, ...).
+	WorkDir string
+	// Scripts maps a maintainer-script hook to a file path.
+	Scripts map[string]string
+	// Arch is the Debian architecture for "any" packages.
+	Arch string
+	// MTime is stamped on every file, for byte-identical rebuilds.
+	MTime time.Time
+	// ExtraDepends are added to Depends (e.g. shared-library dependencies).
+	ExtraDepends []string
+}
+
+// FileName is the conventional .deb file name.
+func FileName(c *spec.Component, arch string) string {
+	if c.Package.Architecture == "all" {
+		arch = "all"
+	}
+	return fmt.Sprintf("%s_%s_%s.deb", c.PackageName(), c.DebVersion(), arch)
+}
+
+// Build writes the .deb for in into dir and returns its path. The file
+// appears atomically: a failure leaves no partial .deb behind.
+func Build(in Input, dir string) (string, error) {
+	info, err := Info(in)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := deb.Default.Package(info, &buf); err != nil {
+		return "", fmt.Errorf("nfpm: %w", err)
+	}
+	data := buf.Bytes()
+	if owned := unownedDirsIn(info.Contents); len(owned) > 0 {
+		data, err = dropDirs(data, owned, in.Component.Package.Compression)
+		if err != nil {
+			return "", err
+		}
+	}
+	out := filepath.Join(dir, FileName(in.Component, in.Arch))
+	return out, WriteAtomic(out, data, 0o644)
+}
+
+// WriteAtomic writes data to a temporary file beside path and renames it
+// into place, so readers see the old file or the new one, never half.
+func WriteAtomic(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Info builds a fresh nfpm.Info for one package.
+func Info(in Input) (*nfpm.Info, error) {
+	c := in.Component
+	pk := c.Package
+	arch := in.Arch
+	if pk.Architecture == "all" {
+		arch = "all"
+	}
+	contents, err := stagedContents(in.StageDir)
+	if err != nil {
+		return nil, fmt.Errorf("collect staged files: %w", err)
+	}
+	extra, err := specContents(in)
+	if err != nil {
+		return nil, err
+	}
+	contents = append(contents, extra...)
+	generated, err := docContents(in)
+	if err != nil {
+		return nil, err
+	}
+	contents = append(contents, generated...)
+	if err := checkCollisions(contents); err != nil {
+		return nil, err
+	}
+	compression := pk.Compression
+	if unownedDirsIn(contents) != nil {
+		// dropDirs rewrites the data tar and compresses it itself.
+		compression = "none"
+	}
+	depends := append(append([]string{}, pk.Depends...), in.ExtraDepends...)
+	info := &nfpm.Info{
+		Name:          pk.Name,
+		Arch:          arch,
+		Platform:      "linux",
+		Version:       c.Version,
+		Release:       c.Revision,
+		VersionSchema: "none",
+		Section:       pk.Section,
+		Priority:      pk.Priority,
+		Maintainer:    c.Maintainer,
+		Description:   c.Summary + "\n" + strings.TrimSpace(c.Description),
+		Homepage:      c.Homepage,
+		License:       c.License,
+		MTime:         in.MTime.UTC(),
+		Overridables: nfpm.Overridables{
+			Depends:    depends,
+			Recommends: pk.Recommends,
+			Suggests:   pk.Suggests,
+			Conflicts:  pk.Conflicts,
+			Replaces:   pk.Replaces,
+			Provides:   pk.Provides,
+			Contents:   contents,
+			Umask:      0o022,
+			Scripts: nfpm.Scripts{
+				PreInstall:  in.Scripts["preinst"],
+				PostInstall: in.Scripts["postinst"],
+				PreRemove:   in.Scripts["prerm"],
+				PostRemove:  in.Scripts["postrm"],
+			},
+			Deb: nfpm.Deb{
+				Compression: compression,
+				Breaks:      pk.Breaks,
+				Predepends:  pk.PreDepends,
+			},
+		},
+	}
+	return info, nil
+}
+
+// stagedContents lists everything the builder installed, with normalized
+// modes: 0755 for executables and directories, 0644 otherwise.
+func stagedContents(stage string) (files.Contents, error) {
+	if stage == "" {
+		return nil, nil
+	}
+	var out files.Contents
+	err := filepath.WalkDir(stage, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) && p == stage {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(stage, p)
+		if rel == "." {
+			return nil
+		}
+		dst := "/" + filepath.ToSlash(rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			empty, err := isEmptyDir(p)
+			if err != nil || !empty {
+				return err
+			}
+			out = append(out, &files.Content{Destination: dst, Type: files.TypeDir, FileInfo: &files.ContentFileInfo{Mode: 0o755}})
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			out = append(out, &files.Content{Source: target, Destination: dst, Type: files.TypeSymlink})
+		case d.Type().IsRegular():
+			out = append(out, &files.Content{Source: p, Destination: dst, Type: files.TypeFile, FileInfo: &files.ContentFileInfo{Mode: normalMode(info.Mode())}})
+		default:
+			return fmt.Errorf("%s: unsupported file type %s", dst, info.Mode().Type())
+		}
+		return nil
+	})
+	return out, err
+}
+
+func normalMode(m fs.FileMode) fs.FileMode {
+	if m&0o111 != 0 {
+		return 0o755
+	}
+	return 0o644
+}
+
+func isEmptyDir(p string) (bool, error) {
+	entries, err := os.ReadDir(p)
+	return len(entries) == 0, err
+}
+
+// specContents adds package.contents entries, applying text replacements
+// into copies under WorkDir.
+func specContents(in Input) (files.Contents, error) {
+	var out files.Contents
+	for i, ct := range in.Component.Package.Contents {
+		field := fmt.Sprintf("package.contents[%d]", i)
+		switch ct.Type {
+		case "dir":
+			out = append(out, &files.Content{Destination: ct.Dst, Type: files.TypeDir, FileInfo: &files.ContentFileInfo{Mode: modeOr(ct.Mode, 0o755)}})
+			continue
+		case "symlink":
+			out = append(out, &files.Content{Source: ct.Src, Destination: ct.Dst, Type: files.TypeSymlink})
+			continue
+		}
+		src := filepath.Join(in.SrcDir, filepath.FromSlash(ct.Src))
+		st, err := os.Stat(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", in.Component.File, field, err)
+		}
+		if st.IsDir() {
+			return nil, fmt.Errorf("%s: %s: %s is a directory (list files one by one)", in.Component.File, field, ct.Src)
+		}
+		if len(ct.Replace) > 0 {
+			data, err := os.ReadFile(src)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range ct.Replace {
+				data = bytes.ReplaceAll(data, []byte(r.From), []byte(r.To))
+			}
+			src = filepath.Join(in.WorkDir, "contents", strconv.Itoa(i), path.Base(ct.Dst))
+			if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(src, data, 0o644); err != nil {
+				return nil, err
+			}
+		}
+		typ := files.TypeFile
+		if ct.Conffile {
+			typ = files.TypeConfig
+		}
+		out = append(out, &files.Content{Source: src, Destination: ct.Dst, Type: typ, FileInfo: &files.ContentFileInfo{Mode: modeOr(ct.Mode, normalMode(st.Mode()))}})
+	}
+	return out, nil
+}
+
+func modeOr(s string, def fs.FileMode) fs.FileMode {
+	if s == "" {
+		return def
+	}
+	m, err := strconv.ParseUint(s, 8, 32)
+	if err != nil {
+		return def
+	}
+	return fs.FileMode(m)
+}
+
+// docContents generates /usr/share/doc/PKG/{copyright,changelog.Debian.gz}
+// and the lintian overrides file.
+func docContents(in Input) (files.Contents, error) {
+	c := in.Component
+	pkg := c.PackageName()
+	dir := filepath.Join(in.WorkDir, "doc")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	copyright, err := Copyright(c, in.SrcDir, in.MTime.Year())
+	if err != nil {
+		return nil, err
+	}
+	changelog, err := Changelog(c, in.MTime)
+	if err != nil {
+		return nil, err
+	}
+	gen := []struct {
+		name, dst string
+		data      []byte
+	}{
+		{"copyright", "/usr/share/doc/" + pkg + "/copyright", []byte(copyright)},
+		{"changelog.Debian.gz", "/usr/share/doc/" + pkg + "/changelog.Debian.gz", changelog},
+		{"lintian-overrides", "/usr/share/lintian/overrides/" + pkg, []byte(LintianOverrides(c))},
+	}
+	var out files.Contents
+	for _, g := range gen {
+		p := filepath.Join(dir, g.name)
+		if err := os.WriteFile(p, g.data, 0o644); err != nil {
+			return nil, err
+		}
+		out = append(out, &files.Content{Source: p, Destination: g.dst, Type: files.TypeFile, FileInfo: &files.ContentFileInfo{Mode: 0o644}})
+	}
+	return out, nil
+}
+
+// commonLicenses are the SPDX ids whose full text Debian ships in
+// /usr/share/common-licenses (base-files), mapped to that file name.
+var commonLicenses = map[string]string{
+	"Apache-2.0": "Apache-2.0", "GPL-2.0-only": "GPL-2", "GPL-2.0-or-later": "GPL-2",
+	"GPL-3.0-only": "GPL-3", "GPL-3.0-or-later": "GPL-3", "LGPL-2.1-only": "LGPL-2.1",
+	"LGPL-2.1-or-later": "LGPL-2.1", "LGPL-3.0-only": "LGPL-3", "LGPL-3.0-or-later": "LGPL-3",
+	"MPL-2.0": "MPL-2.0", "CC0-1.0": "CC0-1.0", "Artistic-1.0": "Artistic",
+}
+
+var yearRe = regexp.MustCompile(`\b(19|20)[0-9]{2}\b`)
+
+// Copyright renders a machine-readable (DEP-5) copyright file. Licenses
+// Debian ships are referenced; others need license_file from the source.
+// A holder line without a year gets the source's year: a copyright notice
+// names one (lintian: copyright-without-copyright-notice).
+func Copyright(c *spec.Component, srcDir string, year int) (string, error) {
+	holders := c.Copyright
+	if !yearRe.MatchString(holders) {
+		holders = fmt.Sprintf("%d %s", year, holders)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: %s\n", c.Name)
+	if c.Homepage != "" {
+		fmt.Fprintf(&b, "Source: %s\n", c.Homepage)
+	}
+	fmt.Fprintf(&b, "\nFiles: *\nCopyright: %s\nLicense: %s\n", holders, c.License)
+	switch {
+	case c.LicenseFile != "":
+		text, err := os.ReadFile(filepath.Join(srcDir, filepath.FromSlash(c.LicenseFile)))
+		if err != nil {
+			return "", fmt.Errorf("%s: license_file: %w", c.File, err)
+		}
+		b.WriteString(indentLicense(string(text)))
+	case commonLicenses[c.License] != "":
+		fmt.Fprintf(&b, " On Debian systems, the full text of the license can be found in\n /usr/share/common-licenses/%s.\n", commonLicenses[c.License])
+	case c.IsMeta():
+		b.WriteString(" This package contains only packaging metadata.\n")
+	default:
+		return "", fmt.Errorf("%s: license: %s is not in /usr/share/common-licenses; set license_file to the license text in the source", c.File, c.License)
+	}
+	return b.String(), nil
+}
+
+func indentLicense(text string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		line = strings.TrimRight(line, " \t")
+		if line == "" {
+			b.WriteString(" .\n")
+		} else {
+			b.WriteString(" " + line + "\n")
+		}
+	}
+	return b.String()
+}
+
+// Changelog renders changelog.Debian.gz. gzip carries no name and no
+// timestamp, so the bytes depend only on the inputs.
+func Changelog(c *spec.Component, mtime time.Time) ([]byte, error) {
+	text := fmt.Sprintf("%s (%s) unstable; urgency=medium\n\n  * %s\n\n -- %s  %s\n",
+		c.PackageName(), c.DebVersion(), strings.TrimSpace(c.Changes), c.Maintainer,
+		mtime.UTC().Format("Mon, 02 Jan 2006 15:04:05 -0700"))
+	var buf bytes.Buffer
+	z, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := z.Write([]byte(text)); err != nil {
+		return nil, err
+	}
+	if err := z.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// builtinOverrides apply to every package debforge makes.
+var builtinOverrides = []spec.LintianOverride{{
+	Tag: "initial-upload-closes-no-bugs",
+	Reason: "Packages built by debforge for a private repository are not uploaded to Debian;\n" +
+		"there is no ITP bug for the first changelog entry to close.",
+}}
+
+// LintianOverrides renders the overrides file, each tag under its reason.
+func LintianOverrides(c *spec.Component) string {
+	var b strings.Builder
+	for _, o := range append(append([]spec.LintianOverride{}, builtinOverrides...), c.Package.LintianOverrides...) {
+		for _, line := range strings.Split(strings.TrimSpace(o.Reason), "\n") {
+			b.WriteString("# " + line + "\n")
+		}
+		fmt.Fprintf(&b, "%s: %s\n", c.PackageName(), o.Tag)
+	}
+	return b.String()
+}
+
+func checkCollisions(contents files.Contents) error {
+	seen := map[string]bool{}
+	var dup []string
+	for _, ct := range contents {
+		if ct.Type == files.TypeDir {
+			continue
+		}
+		if seen[ct.Destination] {
+			dup = append(dup, ct.Destination)
+		}
+		seen[ct.Destination] = true
+	}
+	if len(dup) > 0 {
+		sort.Strings(dup)
+		return fmt.Errorf("two sources for %s (the build installs it and package.contents adds it again)", strings.Join(dup, ", "))
+	}
+	return nil
+}
