@@ -3,6 +3,7 @@ package packaging
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"strings"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/blakesmith/ar"
 	"github.com/goreleaser/nfpm/v2/files"
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
@@ -93,6 +93,7 @@ func filterTar(data []byte, drop []string, compression string) ([]byte, string, 
 	var err error
 	switch compression {
 	case "gzip":
+		// Level 9, as nfpm uses for its own gzip data.tar.
 		zw, err = gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		ext = ".gz"
 	case "xz":

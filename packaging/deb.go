@@ -119,7 +119,8 @@ func Info(in Input) (*nfpm.Info, error) {
 		return nil, err
 	}
 	contents = append(contents, extra...)
-	generated, err := docContents(in)
+	dropped := unownedDirsIn(contents)
+	generated, err := docContents(in, dropped)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +129,7 @@ func Info(in Input) (*nfpm.Info, error) {
 		return nil, err
 	}
 	compression := pk.Compression
-	if unownedDirsIn(contents) != nil {
+	if dropped != nil {
 		// dropDirs rewrites the data tar and compresses it itself.
 		compression = "none"
 	}
@@ -290,7 +291,7 @@ func modeOr(s string, def fs.FileMode) fs.FileMode {
 
 // docContents generates /usr/share/doc/PKG/{copyright,changelog.Debian.gz}
 // and the lintian overrides file.
-func docContents(in Input) (files.Contents, error) {
+func docContents(in Input, dropped []string) (files.Contents, error) {
 	c := in.Component
 	pkg := c.PackageName()
 	dir := filepath.Join(in.WorkDir, "doc")
@@ -311,7 +312,7 @@ func docContents(in Input) (files.Contents, error) {
 	}{
 		{"copyright", "/usr/share/doc/" + pkg + "/copyright", []byte(copyright)},
 		{"changelog.Debian.gz", "/usr/share/doc/" + pkg + "/changelog.Debian.gz", changelog},
-		{"lintian-overrides", "/usr/share/lintian/overrides/" + pkg, []byte(LintianOverrides(c))},
+		{"lintian-overrides", "/usr/share/lintian/overrides/" + pkg, []byte(LintianOverrides(c, dropped))},
 	}
 	var out files.Contents
 	for _, g := range gen {
@@ -408,13 +409,18 @@ var builtinOverrides = []spec.LintianOverride{{
 }}
 
 // LintianOverrides renders the overrides file, each tag under its reason.
-func LintianOverrides(c *spec.Component) string {
+// dropped lists the base directories left out of data.tar (see baseDirs).
+func LintianOverrides(c *spec.Component, dropped []string) string {
 	var b strings.Builder
 	for _, o := range append(append([]spec.LintianOverride{}, builtinOverrides...), c.Package.LintianOverrides...) {
 		for _, line := range strings.Split(strings.TrimSpace(o.Reason), "\n") {
 			b.WriteString("# " + line + "\n")
 		}
 		fmt.Fprintf(&b, "%s: %s\n", c.PackageName(), o.Tag)
+	}
+	for _, d := range dropped {
+		fmt.Fprintf(&b, "# %s is created by base-files and owned by no package; shipping it would\n# make purging this package delete it.\n", strings.Trim(d, "./"))
+		fmt.Fprintf(&b, "%s: missing-intermediate-directory [%s]\n", c.PackageName(), strings.TrimPrefix(d, "./"))
 	}
 	return b.String()
 }

@@ -201,6 +201,7 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	results := make([]Result, len(comps))
 	keys := make(map[string]string)
 	var keysMu sync.Mutex
+	added := false
 	f.parallel(ctx, comps, func(i int, c *spec.Component, log io.Writer) bool {
 		start := time.Now()
 		keysMu.Lock()
@@ -211,8 +212,11 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		keysMu.Unlock()
 		r, key := f.buildOne(ctx, c, env, depKeys, log)
 		if r.Err == nil {
-			pooled, err := aptrepo.AddToPool(repoDir, f.set.Repo.Component, r.Deb)
+			pooled, isNew, err := aptrepo.AddToPool(repoDir, f.set.Repo.Component, r.Deb)
 			r.Deb, r.Err = pooled, err
+			keysMu.Lock()
+			added = added || isNew
+			keysMu.Unlock()
 		}
 		keysMu.Lock()
 		keys[c.Name] = key
@@ -223,7 +227,12 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	}, skipInto(results, f))
 	buildErr := joinResults(results)
 	// Publish whatever built: a failed component must not hold back the
-	// others, and the previous index stays valid until the swap.
+	// others, and the previous index stays valid until the swap. When the
+	// pool gained nothing the published repository is left exactly as it
+	// was (use 'debforge publish' to re-sign).
+	if !added && published(repoDir, f.set.Repo.Codename) {
+		return results, buildErr
+	}
 	if err := f.publish(repoDir); err != nil {
 		return results, errors.Join(buildErr, err)
 	}
@@ -242,6 +251,12 @@ func (f *Forge) finish(c *spec.Component, r Result, start time.Time) {
 }
 
 var errSkipped = errors.New("skipped")
+
+// published reports whether the repository has a current index.
+func published(repoDir, codename string) bool {
+	_, err := os.Stat(filepath.Join(repoDir, "dists", codename, "InRelease"))
+	return err == nil
+}
 
 // skipInto records skipped components in results.
 func skipInto(results []Result, f *Forge) func(int, *spec.Component, error) {

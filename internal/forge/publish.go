@@ -89,7 +89,7 @@ func (f *Forge) buildKeyring(repoDir string, signer *aptrepo.Signer) error {
 	if err != nil {
 		return err
 	}
-	_, err = aptrepo.AddToPool(repoDir, repo.Component, deb)
+	_, _, err = aptrepo.AddToPool(repoDir, repo.Component, deb)
 	return err
 }
 

@@ -24,7 +24,7 @@ func Defaults(c *Component, repo *Repo) *Component {
 	if c.IsMeta() {
 		pk.Architecture = "all"
 	}
-	pk.Compression = or(pk.Compression, "xz")
+	pk.Compression = or(pk.Compression, "gzip")
 	out.Package = &pk
 	if c.Source != nil {
 		s := *c.Source

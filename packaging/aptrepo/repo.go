@@ -68,13 +68,14 @@ func PoolPath(component, src, file string) string {
 	return path.Join("pool", component, initial, src, file)
 }
 
-// AddToPool copies a .deb into the pool (atomically) and returns its path.
-// A file already there with the same bytes is left alone; one with other
-// bytes under the same name is refused: a published version never changes.
-func AddToPool(repoDir, component, debPath string) (string, error) {
+// AddToPool copies a .deb into the pool (atomically) and returns its path
+// and whether it was new. A file already there with the same bytes is left
+// alone; one with other bytes under the same name is refused: a published
+// version never changes.
+func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 	d, err := debfile.ReadFile(debPath, debfile.Options{})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	src := d.Get("Source")
 	if src == "" {
@@ -84,19 +85,19 @@ func AddToPool(repoDir, component, debPath string) (string, error) {
 	dst := filepath.Join(repoDir, PoolPath(component, src, filepath.Base(debPath)))
 	newHash, _, err := hashFile(debPath)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if oldHash, _, err := hashFile(dst); err == nil {
 		if oldHash == newHash {
-			return dst, nil
+			return dst, false, nil
 		}
-		return "", fmt.Errorf("%s is already published with other contents; bump the spec's revision to publish a changed package", filepath.Base(dst))
+		return "", false, fmt.Errorf("%s is already published with other contents; bump the spec's revision to publish a changed package", filepath.Base(dst))
 	}
 	data, err := os.ReadFile(debPath)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	return dst, writeAtomic(dst, data, 0o644)
+	return dst, true, writeAtomic(dst, data, 0o644)
 }
 
 // Scan reads every .deb under pool/ in parallel.

@@ -1,0 +1,174 @@
+package builders_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/builders"
+	"github.com/debforge/debforge/builders/autotools"
+	"github.com/debforge/debforge/builders/gobuild"
+	"github.com/debforge/debforge/builders/makebuild"
+	"github.com/debforge/debforge/builders/script"
+	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+func yes() *bool { b := true; return &b }
+
+func component(b *spec.Build) *spec.Component {
+	return &spec.Component{Name: "hello", Version: "1.2.3", Revision: "1",
+		Source: &spec.Source{GoModule: "example.org/hello@v1.2.3", Commit: "abc123"}, Build: b}
+}
+
+func request(c *spec.Component, src string) builders.Request {
+	return builders.Request{Component: c, SrcDir: src, StageDir: "/stage", WorkDir: "/work", Arch: "amd64", Env: []string{"GOPROXY=off"}}
+}
+
+func TestGoPlan(t *testing.T) {
+	c := component(&spec.Build{Kind: "go", Tags: []string{"netgo"}, Ldflags: []string{"-X main.version={{.Version}}", "-X main.commit={{.Commit}}"},
+		Binaries: []spec.GoBinary{
+			{Main: "./cmd/hello", Dst: "/usr/bin/hello"},
+			{Main: ".", Dst: "/usr/bin/hello-static", Cgo: yes(), Static: true, Tags: []string{"seccomp"}},
+		}})
+	cmds, err := gobuild.New().Plan(request(c, "/src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cmds) != 2 {
+		t.Fatalf("%d commands", len(cmds))
+	}
+	want0 := `go build -trimpath -buildvcs=false -mod=readonly -tags netgo -ldflags '-s -w -X main.version=1.2.3 -X main.commit=abc123' -o /stage/usr/bin/hello ./cmd/hello`
+	if got := strings.Join(quoteArgs(cmds[0].Args), " "); got != want0 {
+		t.Errorf("argv\n got: %s\nwant: %s", got, want0)
+	}
+	if !contains(cmds[0].Env, "CGO_ENABLED=0") || !contains(cmds[0].Env, "GOPROXY=off") || cmds[0].Dir != "/src" {
+		t.Errorf("env/dir: %v %s", cmds[0].Env, cmds[0].Dir)
+	}
+	want1 := `-buildmode=pie -tags seccomp -ldflags '-s -w -X main.version=1.2.3 -X main.commit=abc123 -linkmode external -extldflags -static-pie'`
+	if got := strings.Join(quoteArgs(cmds[1].Args), " "); !strings.Contains(got, want1) {
+		t.Errorf("static cgo argv lacks %s:\n%s", want1, got)
+	}
+	if !contains(cmds[1].Env, "CGO_ENABLED=1") || !containsPrefix(cmds[1].Env, "CGO_CFLAGS=-O2 -g -ffile-prefix-map=/src=.") {
+		t.Errorf("cgo env: %v", cmds[1].Env)
+	}
+}
+
+func TestMakePlan(t *testing.T) {
+	c := component(&spec.Build{Kind: "make", Targets: []string{"all"}, InstallTarget: "install", Vars: map[string]string{"PREFIX": "/usr", "VERSION": "{{.Version}}"}})
+	cmds, err := makebuild.New().Plan(request(c, "/src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cmds[0].Args, " "); got != "make PREFIX=/usr VERSION=1.2.3 all" {
+		t.Errorf("build: %s", got)
+	}
+	if got := strings.Join(cmds[1].Args, " "); got != "make PREFIX=/usr VERSION=1.2.3 DESTDIR=/stage install" {
+		t.Errorf("install: %s", got)
+	}
+	if !containsPrefix(cmds[0].Env, "CFLAGS=-g -O2 -ffile-prefix-map=/src=.") {
+		t.Errorf("no reproducible CFLAGS: %v", cmds[0].Env)
+	}
+}
+
+func TestAutotoolsPlanDependsOnTree(t *testing.T) {
+	c := component(&spec.Build{Kind: "autotools", ConfigureFlags: []string{"--enable-x"}})
+	src := t.TempDir()
+	plan := func() []string {
+		cmds, err := autotools.New().Plan(request(c, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, c := range cmds {
+			lines = append(lines, strings.Join(c.Args, " "))
+		}
+		return lines
+	}
+	got := plan()
+	want := []string{"autoreconf --force --install", "sh ./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var --enable-x", "make", "make install DESTDIR=/stage"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("no configure:\n%s", strings.Join(got, "\n"))
+	}
+	os.WriteFile(filepath.Join(src, "configure"), nil, 0o755)
+	if got := plan(); got[0] != want[1] {
+		t.Errorf("with configure, first step = %s", got[0])
+	}
+	os.WriteFile(filepath.Join(src, "autogen.sh"), nil, 0o755)
+	if got := plan(); got[0] != "sh ./autogen.sh" {
+		t.Errorf("with autogen.sh, first step = %s", got[0])
+	}
+}
+
+func TestScriptPlan(t *testing.T) {
+	c := component(&spec.Build{Kind: "script", Steps: []string{"make", `install -D x "$DESTDIR/usr/bin/x"`}})
+	cmds, err := script.New().Plan(request(c, "/src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cmds) != 2 || cmds[1].Args[0] != "sh" || cmds[1].Args[3] != `install -D x "$DESTDIR/usr/bin/x"` {
+		t.Fatalf("cmds = %+v", cmds)
+	}
+	for _, want := range []string{"SRC=/src", "DESTDIR=/stage", "WORK=/work", "VERSION=1.2.3"} {
+		if !contains(cmds[0].Env, want) {
+			t.Errorf("env lacks %s", want)
+		}
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	r := builders.NewRegistry(gobuild.New(), makebuild.New(), autotools.New(), script.New())
+	if got := strings.Join(r.Kinds(), ","); got != "autotools,go,make,script" {
+		t.Errorf("kinds = %s", got)
+	}
+	if _, err := r.Get("cmake"); err == nil || !strings.Contains(err.Error(), "known: autotools, go, make, script") {
+		t.Errorf("unknown kind error = %v", err)
+	}
+}
+
+// A failing command reports its argv and the end of its output.
+func TestRunReportsFailure(t *testing.T) {
+	c := component(&spec.Build{Kind: "script", Steps: []string{"for i in $(seq 1 100); do echo line$i; done; exit 3"}})
+	req := builders.Request{Component: c, SrcDir: t.TempDir(), StageDir: t.TempDir(), WorkDir: t.TempDir()}
+	_, err := builders.Run(context.Background(), execx.OS{}, script.New(), req, io.Discard)
+	var ce *execx.CommandError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(ce.Tail, "line100") || strings.Contains(ce.Tail, "line50\n") || !strings.Contains(err.Error(), "exit status 3") {
+		t.Errorf("tail/err wrong: %v", err)
+	}
+}
+
+func quoteArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if strings.Contains(a, " ") {
+			a = "'" + a + "'"
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsPrefix(list []string, p string) bool {
+	for _, v := range list {
+		if strings.HasPrefix(v, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,220 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/internal/testutil"
+)
+
+var fixturePackages = []string{"hello-autotools", "hello-go", "hello-make", "hello-meta", "hello-script"}
+
+func debsOf(t *testing.T, r result) map[string]string {
+	t.Helper()
+	debs := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		name := strings.SplitN(filepath.Base(line), "_", 2)[0]
+		debs[name] = line
+	}
+	return debs
+}
+
+// Every builder kind yields a .deb that dpkg-deb reads and lintian passes
+// (bookworm's lintian -EvIL +pedantic: no error or warning).
+func TestFixturesBuildLintianClean(t *testing.T) {
+	testutil.RequireTool(t, "dpkg-deb", "lintian", "autoreconf", "cc")
+	_, r := fixtures(t)
+	debs := debsOf(t, r)
+	if len(debs) != len(fixturePackages) {
+		t.Fatalf("stdout lists %d packages, want %d:\n%s", len(debs), len(fixturePackages), r.stdout)
+	}
+	if !strings.Contains(r.stderr, "COMPONENT") || strings.Contains(r.stdout, "COMPONENT") {
+		t.Error("the summary table belongs on stderr, not stdout")
+	}
+	for _, name := range fixturePackages {
+		deb := debs[name]
+		if deb == "" {
+			t.Errorf("no .deb for %s", name)
+			continue
+		}
+		sh(t, "dpkg-deb", "--info", deb)
+		sh(t, "dpkg-deb", "--contents", deb)
+		out, _ := exec.Command("lintian", "-EvIL", "+pedantic", "--tag-display-limit", "0", deb).CombinedOutput()
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(line, "E: ") || strings.HasPrefix(line, "W: ") {
+				t.Errorf("lintian %s: %s", name, line)
+			}
+		}
+	}
+	contents := sh(t, "dpkg-deb", "--contents", debs["hello-script"])
+	if strings.Contains(contents, " ./opt/\n") || !strings.Contains(contents, "./opt/hello/bin/") {
+		t.Errorf("hello-script must ship /opt/hello/bin but not own /opt:\n%s", contents)
+	}
+	info := sh(t, "dpkg-deb", "--field", debs["hello-make"], "Depends")
+	if !strings.Contains(info, "libc6") {
+		t.Errorf("hello-make links libc dynamically but Depends is %q", info)
+	}
+	if arch := strings.TrimSpace(sh(t, "dpkg-deb", "--field", debs["hello-meta"], "Architecture")); arch != "all" {
+		t.Errorf("meta-package architecture = %s", arch)
+	}
+}
+
+// Two builds from clean caches in different directories give identical
+// bytes; a second build with the same cache compiles nothing.
+func TestReproducibleAndCached(t *testing.T) {
+	first, r1 := fixtures(t)
+	_ = first
+	e := newEnv(t, "testdata/specs")
+	r2 := e.run(t, "build", "all")
+	if r2.code != 0 {
+		t.Fatalf("second build failed:\n%s", r2.stderr)
+	}
+	d1, d2 := debsOf(t, r1), debsOf(t, r2)
+	for _, name := range fixturePackages {
+		a, _ := os.ReadFile(d1[name])
+		b, _ := os.ReadFile(d2[name])
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s: builds differ (%d vs %d bytes)", name, len(a), len(b))
+		}
+	}
+	before := treeHash(t, filepath.Join(e.out, "repo", "pool"))
+	r3 := e.run(t, "build", "all")
+	if r3.code != 0 {
+		t.Fatalf("cached build failed:\n%s", r3.stderr)
+	}
+	if n := strings.Count(r3.stderr, "(cached,"); n != len(fixturePackages) {
+		t.Errorf("%d of %d components came from the cache:\n%s", n, len(fixturePackages), r3.stderr)
+	}
+	if strings.Contains(r3.stderr, " build\n") {
+		t.Errorf("a cached run started a build:\n%s", r3.stderr)
+	}
+	if after := treeHash(t, filepath.Join(e.out, "repo", "pool")); after != before {
+		t.Error("a no-op build changed the pool")
+	}
+}
+
+// Bad specs exit 2 with file:line:col and leave an existing out/ as it was.
+func TestBadSpecLeavesOutUntouched(t *testing.T) {
+	good, _ := fixtures(t)
+	specs := t.TempDir()
+	sh(t, "cp", "-a", "testdata/specs/.", specs)
+	os.WriteFile(filepath.Join(specs, "hello-go.yaml"), []byte("name: hello-go\nversion: 1.0.0\nsummary: s\ndescription: d\nlicense: MIT\nbuild:\n  kind: go\n  binaries:\n    - {main: ., dst: usr/bin/x}\n  bogus: 1\n"), 0o644)
+	e := env{specs: specs, out: t.TempDir(), cache: t.TempDir(), key: good.key}
+	sh(t, "cp", "-a", good.out+"/.", e.out)
+	before := treeHash(t, e.out)
+	r := e.run(t, "build", "all")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	spec := filepath.Join(specs, "hello-go.yaml")
+	for _, want := range []string{spec + ":10:3: build.bogus: unknown key \"bogus\"", "debforge: hint:"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout not empty: %q", r.stdout)
+	}
+	if treeHash(t, e.out) != before {
+		t.Error("a rejected build changed out/")
+	}
+	// validate reports the same without building.
+	if v := debforge(t, "--specs", specs, "validate"); v.code != 2 || !strings.Contains(v.stderr, spec+":10:3:") {
+		t.Errorf("validate: exit %d\n%s", v.code, v.stderr)
+	}
+}
+
+// A module whose bytes differ from the pinned hash stops with both hashes
+// and changes nothing in out/. Uses the Go module proxy.
+func TestChecksumMismatch(t *testing.T) {
+	good, _ := fixtures(t)
+	specs := t.TempDir()
+	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
+	pinned := "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	os.WriteFile(filepath.Join(specs, "uuid.yaml"), []byte(`name: uuid
+version: 1.6.0
+summary: s
+description: d
+license: BSD-3-Clause
+source:
+  go_module: github.com/google/uuid@v1.6.0
+  sum: "`+pinned+`"
+build:
+  kind: go
+  binaries: [{main: ., dst: /usr/bin/uuid}]
+`), 0o644)
+	e := env{specs: specs, out: t.TempDir(), cache: t.TempDir(), key: good.key}
+	sh(t, "cp", "-a", good.out+"/.", e.out)
+	before := treeHash(t, e.out)
+	r := e.run(t, "build", "uuid")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"checksum mismatch", pinned, "downloaded:     h1:"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if treeHash(t, e.out) != before {
+		t.Error("a failed fetch changed out/")
+	}
+	// The real hash (from go.sum) verifies.
+	os.WriteFile(filepath.Join(specs, "uuid.yaml"), bytes.Replace(mustRead(t, filepath.Join(specs, "uuid.yaml")), []byte(pinned), []byte("h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0="), 1), 0o644)
+	if f := e.run(t, "fetch", "uuid"); f.code != 0 || !strings.Contains(f.stdout, "uuid\tverified") {
+		t.Errorf("fetch with the right hash: exit %d\n%s%s", f.code, f.stdout, f.stderr)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The unreachable upstream of a git source fails that component only, with
+// the --source way out; the rest builds and the exit code is 1.
+func TestUnreachableSourceKeepsGoing(t *testing.T) {
+	specs := t.TempDir()
+	sh(t, "cp", "-a", "testdata/specs/.", specs)
+	os.WriteFile(filepath.Join(specs, "offline.yaml"), []byte(`name: offline
+version: 1.0.0
+summary: s
+description: d
+license: GPL-2.0-or-later
+source:
+  git: https://unreachable.invalid/offline.git
+  tag: v1.0.0
+  commit: 0f13345bcef588d2bb70d662d41e92ee8a816d85
+build:
+  kind: autotools
+`), 0o644)
+	e := newEnv(t, specs)
+	r := e.run(t, "build", "all")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "--source offline=DIR") || !strings.Contains(r.stderr, "FAILED") {
+		t.Errorf("stderr lacks the failure and its way out:\n%s", r.stderr)
+	}
+	if got := len(debsOf(t, r)); got != len(fixturePackages) {
+		t.Errorf("%d packages built, want the %d others:\n%s", got, len(fixturePackages), r.stdout)
+	}
+	// --source builds it from a local directory (here: the autotools fixture).
+	r = e.run(t, "build", "offline", "--source", "offline="+filepath.Join(specs, "src/autohello"))
+	if r.code != 0 || !strings.Contains(r.stdout, "offline_1.0.0-1_") {
+		t.Errorf("--source build: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// --except leaves it out on purpose.
+	if r := e.run(t, "build", "all", "--except", "offline"); r.code != 0 {
+		t.Errorf("--except: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,245 @@
+//go:build integration
+
+// Package e2e drives the real debforge binary against fixture specs and
+// checks its packages with dpkg-deb, lintian and apt in Debian rootfs
+// trees made by debootstrap.
+package e2e
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/debforge/debforge/internal/testutil"
+)
+
+var debforgeBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "debforge-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	debforgeBin = filepath.Join(dir, "debforge")
+	out, err := exec.Command("go", "build", "-o", debforgeBin, "../../cmd/debforge").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build debforge: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// debforge runs the binary with the given arguments.
+func debforge(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(debforgeBin, args...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{so.String(), se.String(), code}
+}
+
+// env is one debforge setup: specs, out, cache and key in a temp dir.
+type env struct {
+	specs, out, cache, key string
+}
+
+func newEnv(t *testing.T, specs string) env {
+	dir := t.TempDir()
+	return env{specs: specs, out: filepath.Join(dir, "out"), cache: filepath.Join(dir, "cache"), key: filepath.Join(dir, "key.asc")}
+}
+
+func (e env) run(t *testing.T, args ...string) result {
+	t.Helper()
+	return debforge(t, append([]string{"--specs", e.specs, "--out", e.out, "--cache-dir", e.cache, "--signing-key", e.key}, args...)...)
+}
+
+// built is the fixture repository, built once and shared read-only.
+var (
+	builtOnce sync.Once
+	built     env
+	builtRes  result
+)
+
+func fixtures(t *testing.T) (env, result) {
+	t.Helper()
+	builtOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "debforge-fixtures-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		built = env{specs: "testdata/specs", out: filepath.Join(dir, "out"), cache: filepath.Join(dir, "cache"), key: filepath.Join(dir, "key.asc")}
+		builtRes = built.run(t, "build", "all")
+	})
+	if builtRes.code != 0 {
+		t.Fatalf("fixture build failed (exit %d):\n%s", builtRes.code, builtRes.stderr)
+	}
+	return built, builtRes
+}
+
+// treeHash fingerprints every path, mode and content under dir.
+func treeHash(t *testing.T, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		info, _ := d.Info()
+		fmt.Fprintf(h, "%s %v\n", rel, info.Mode())
+		if d.Type().IsRegular() {
+			b, _ := os.ReadFile(p)
+			h.Write(b)
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			l, _ := os.Readlink(p)
+			h.Write([]byte(l))
+		}
+		return nil
+	})
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func sh(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// rootfs returns a fresh copy of a minimal Debian tree of suite. The
+// debootstrap result is cached as a tarball (DEBFORGE_ROOTFS_CACHE, default
+// /var/cache/debforge-test) because making it takes about a minute.
+func rootfs(t *testing.T, suite string) string {
+	t.Helper()
+	testutil.RequireTool(t, "debootstrap", "tar", "chroot")
+	if os.Geteuid() != 0 {
+		if os.Getenv("DEBFORGE_REQUIRE_TOOLS") == "1" {
+			t.Fatal("rootfs tests need root")
+		}
+		t.Skip("rootfs tests need root")
+	}
+	cache := os.Getenv("DEBFORGE_ROOTFS_CACHE")
+	if cache == "" {
+		cache = "/var/cache/debforge-test"
+	}
+	tarball := filepath.Join(cache, suite+"-minbase-"+runtime.GOARCH+".tar")
+	rootfsMu.Lock()
+	if _, err := os.Stat(tarball); err != nil {
+		if err := os.MkdirAll(cache, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tmp, err := os.MkdirTemp(cache, suite+"-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"--variant=minbase", suite, tmp}
+		if m := debianMirror(); m != "" {
+			args = append(args, m)
+		}
+		out, err := exec.Command("debootstrap", args...).CombinedOutput()
+		if err != nil {
+			rootfsMu.Unlock()
+			os.RemoveAll(tmp)
+			t.Fatalf("debootstrap %s: %v\n%s", suite, err, lastLines(string(out), 20))
+		}
+		// Tests use only their own repository.
+		os.Remove(filepath.Join(tmp, "etc/apt/sources.list"))
+		sh(t, "tar", "-C", tmp, "-cf", tarball+".tmp", ".")
+		os.Rename(tarball+".tmp", tarball)
+		os.RemoveAll(tmp)
+	}
+	rootfsMu.Unlock()
+	dst := t.TempDir()
+	sh(t, "tar", "-C", dst, "-xpf", tarball)
+	return dst
+}
+
+var rootfsMu sync.Mutex
+
+// debianMirror reads the first URIs line of the host's Debian sources, so
+// debootstrap uses the same mirror apt does.
+func debianMirror() string {
+	data, err := os.ReadFile("/etc/apt/sources.list.d/debian.sources")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "URIs:"); ok {
+			return strings.Fields(v)[0]
+		}
+	}
+	return ""
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// inRoot runs a command chrooted into root.
+func inRoot(root string, args ...string) (string, error) {
+	cmd := exec.Command("chroot", append([]string{root}, args...)...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C"}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// addRepo copies a repository into root at /srv/repo and installs its
+// .sources file exactly as published, with URIs pointed at the copy.
+func addRepo(t *testing.T, root, repoDir string) {
+	t.Helper()
+	os.RemoveAll(filepath.Join(root, "srv/repo"))
+	sh(t, "cp", "-a", repoDir, filepath.Join(root, "srv/repo"))
+	srcs, _ := filepath.Glob(filepath.Join(repoDir, "*.sources"))
+	if len(srcs) != 1 {
+		t.Fatalf("want one .sources file in %s, found %v", repoDir, srcs)
+	}
+	data, err := os.ReadFile(srcs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "URIs:") {
+			l = "URIs: file:///srv/repo"
+		}
+		lines = append(lines, l)
+	}
+	os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d", filepath.Base(srcs[0])), []byte(strings.Join(lines, "\n")), 0o644)
+}
+
+// aptUpdate runs apt-get update with the date checks this machine's apt
+// configuration turns off switched back on.
+func aptUpdate(root string) (string, error) {
+	os.RemoveAll(filepath.Join(root, "var/lib/apt/lists"))
+	os.MkdirAll(filepath.Join(root, "var/lib/apt/lists/partial"), 0o755)
+	return inRoot(root, "apt-get", "-o", "Acquire::Check-Date=true", "-o", "Acquire::Check-Valid-Until=true", "update")
+}

@@ -1,0 +1,3 @@
+module example.org/gohello
+
+go 1.22

@@ -1,0 +1,3 @@
+#!/bin/sh
+# scripthello: prints its version.
+echo "scripthello @VERSION@"

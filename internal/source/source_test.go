@@ -1,0 +1,185 @@
+package source
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"compress/gzip"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+type entry struct {
+	name, body, link string
+	typ              byte
+}
+
+func writeTarGz(t *testing.T, entries []entry) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "a.tar.gz")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := gzip.NewWriter(f)
+	tw := tar.NewWriter(z)
+	for _, e := range entries {
+		typ := e.typ
+		if typ == 0 {
+			typ = tar.TypeReg
+		}
+		h := &tar.Header{Name: e.name, Typeflag: typ, Mode: 0o644, Size: int64(len(e.body)), Linkname: e.link}
+		if typ != tar.TypeReg {
+			h.Size = 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if typ == tar.TypeReg {
+			tw.Write([]byte(e.body))
+		}
+	}
+	tw.Close()
+	z.Close()
+	f.Close()
+	return p
+}
+
+func TestExtractTarRefusesEscapes(t *testing.T) {
+	cases := []struct {
+		name    string
+		entries []entry
+	}{
+		{"absolute path", []entry{{name: "/etc/evil", body: "x"}}},
+		{"dot-dot", []entry{{name: "pkg-1.0/../../evil", body: "x"}}},
+		{"dot-dot after strip", []entry{{name: "pkg-1.0/a/../../../evil", body: "x"}}},
+		{"absolute symlink", []entry{{name: "pkg-1.0/link", typ: tar.TypeSymlink, link: "/etc/passwd"}}},
+		{"relative symlink out", []entry{{name: "pkg-1.0/sub/link", typ: tar.TypeSymlink, link: "../../../etc"}}},
+		{"hard link out", []entry{{name: "pkg-1.0/hl", typ: tar.TypeLink, link: "../etc/passwd"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := t.TempDir()
+			err := ExtractTar(writeTarGz(t, tc.entries), dst, 1)
+			if !errors.Is(err, ErrUnsafePath) {
+				t.Fatalf("err = %v, want ErrUnsafePath", err)
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(dst), "evil")); err == nil {
+				t.Fatal("file written outside the target")
+			}
+		})
+	}
+}
+
+func TestExtractTarStripsAndKeepsInsideLinks(t *testing.T) {
+	dst := t.TempDir()
+	err := ExtractTar(writeTarGz(t, []entry{
+		{name: "pkg-1.0/", typ: tar.TypeDir},
+		{name: "pkg-1.0/src/main.c", body: "int main(){}"},
+		{name: "pkg-1.0/link", typ: tar.TypeSymlink, link: "src/main.c"},
+	}), dst, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dst, "link"))
+	if err != nil || string(b) != "int main(){}" {
+		t.Fatalf("read through link: %q %v", b, err)
+	}
+}
+
+func TestExtractZipRefusesEscapes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m.zip")
+	f, _ := os.Create(p)
+	zw := zip.NewWriter(f)
+	w, _ := zw.Create("example.org/m@v1.0.0/../../evil")
+	w.Write([]byte("x"))
+	zw.Close()
+	f.Close()
+	if err := ExtractZip(p, t.TempDir()); !errors.Is(err, ErrUnsafePath) {
+		t.Fatalf("err = %v, want ErrUnsafePath", err)
+	}
+}
+
+// HashZip must agree with the go command: check it against this module's
+// own go.sum for a dependency that is in the module cache.
+func TestHashZipMatchesGoSum(t *testing.T) {
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("../../go.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	checked := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) != 3 || strings.HasSuffix(fields[1], "/go.mod") {
+			continue
+		}
+		zipPath := filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download", escapePath(fields[0]), "@v", fields[1]+".zip")
+		if _, err := os.Stat(zipPath); err != nil {
+			continue
+		}
+		got, err := HashZip(zipPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != fields[2] {
+			t.Errorf("%s@%s: HashZip = %s, go.sum says %s", fields[0], fields[1], got, fields[2])
+		}
+		if checked++; checked == 5 {
+			break
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no module zip of go.sum found in the module cache (run go mod download)")
+	}
+}
+
+func TestMismatchStopsBeforeAnythingIsBuilt(t *testing.T) {
+	cache := t.TempDir()
+	// Lay out a module zip where the go command would have put it.
+	dl := filepath.Join(cache, "go", "mod", "cache", "download", "example.org", "m", "@v")
+	os.MkdirAll(dl, 0o755)
+	f, _ := os.Create(filepath.Join(dl, "v1.0.0.zip"))
+	zw := zip.NewWriter(f)
+	w, _ := zw.Create("example.org/m@v1.0.0/go.mod")
+	w.Write([]byte("module example.org/m\n"))
+	zw.Close()
+	f.Close()
+	fake := &execx.Fake{}
+	fetcher := &Fetcher{CacheDir: cache, Runner: fake}
+	pinned := "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	c := &spec.Component{Name: "m", Source: &spec.Source{GoModule: "example.org/m@v1.0.0", Sum: pinned}}
+	_, err := fetcher.Fetch(context.Background(), c, "", os.Stderr)
+	var mm *MismatchError
+	if !errors.As(err, &mm) {
+		t.Fatalf("err = %v, want MismatchError", err)
+	}
+	if mm.Want != pinned || !strings.HasPrefix(mm.Got, "h1:") || mm.Got == pinned {
+		t.Errorf("mismatch does not carry both hashes: %+v", mm)
+	}
+	if !strings.Contains(err.Error(), pinned) || !strings.Contains(err.Error(), mm.Got) {
+		t.Errorf("message lacks a hash: %v", err)
+	}
+	if len(fake.Cmds) != 0 {
+		t.Errorf("commands ran after a mismatch: %v", fake.Cmds)
+	}
+}
+
+func TestEscapePath(t *testing.T) {
+	if got := escapePath("github.com/ProtonMail/go-crypto"); got != "github.com/!proton!mail/go-crypto" {
+		t.Errorf("escapePath = %q", got)
+	}
+}

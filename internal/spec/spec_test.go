@@ -1,0 +1,123 @@
+package spec_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
+)
+
+var kinds = []string{"autotools", "go", "make", "script"}
+
+func TestValidSpecs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/valid/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no valid fixtures")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if _, err := spec.LoadFile(f, kinds); err != nil {
+				t.Fatalf("unexpected error:\n%v", err)
+			}
+		})
+	}
+}
+
+// Each invalid spec's complete error text is pinned in a golden file, so a
+// message that loses its file:line:col, field path or hint fails the test.
+func TestInvalidSpecs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/invalid/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no invalid fixtures")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := spec.LoadFile(f, kinds)
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, f+":") {
+					t.Errorf("line lacks %s:LINE:COL prefix: %q", f, line)
+				}
+			}
+			testutil.Golden(t, strings.TrimSuffix(f, ".yaml")+".err", []byte(err.Error()+"\n"))
+		})
+	}
+}
+
+func TestDefaultsDoNotMutate(t *testing.T) {
+	c, err := spec.LoadFile("testdata/valid/meta.yaml", kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := &spec.Repo{Maintainer: "A B <a@example.org>"}
+	d := spec.Defaults(c, repo)
+	if c.Revision != "" || c.Package.Architecture != "" {
+		t.Errorf("Defaults modified its input: %+v", c.Package)
+	}
+	if d.Revision != "1" || d.Package.Architecture != "all" || d.Package.Section != "admin" || d.Maintainer != repo.Maintainer {
+		t.Errorf("defaults not applied: revision %q arch %q section %q maintainer %q", d.Revision, d.Package.Architecture, d.Package.Section, d.Maintainer)
+	}
+	if d.DebVersion() != "1.0-1" {
+		t.Errorf("DebVersion = %q", d.DebVersion())
+	}
+}
+
+func TestLoadDirReportsEveryFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("debforge.yaml", "maintainer: \"A B <a@example.org>\"\n")
+	write("a.yaml", "name: aa\nversion: x\nsummary: s\ndescription: d\nlicense: MIT\n")
+	write("b.yaml", "name: bb\nversion: 1\nsummary: s\ndescription: d\nlicense: MIT\nafter: [zzz]\n")
+	_, err := spec.LoadDir(dir, kinds)
+	if err == nil {
+		t.Fatal("expected errors")
+	}
+	msg := err.Error()
+	for _, want := range []string{"a.yaml:2:10: version: malformed version \"x\"", "b.yaml:1:1: after: unknown component \"zzz\""} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in:\n%s", want, msg)
+		}
+	}
+}
+
+func TestRepoDefaultsAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "debforge.yaml")
+	os.WriteFile(p, []byte("maintainer: nobody\nkeep: -1\nsuite: \"a b\"\n"), 0o644)
+	_, err := spec.LoadRepo(p)
+	if err == nil {
+		t.Fatal("expected error")
+	}
+	for _, want := range []string{":1:13: maintainer: malformed maintainer", ":2:7: keep: must not be negative", ":3:8: suite: invalid suite"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+	os.WriteFile(p, []byte("maintainer: \"A B <a@example.org>\"\n"), 0o644)
+	r, err := spec.LoadRepo(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Suite != "stable" || r.Codename != "debforge" || r.Component != "main" || r.Keep != 3 {
+		t.Errorf("defaults: %+v", r)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	got, err := spec.Expand("-X main.v={{.Version}} -X main.c={{.Commit}}", spec.TemplateData{Version: "1.2", Commit: "abc"})
+	if err != nil || got != "-X main.v=1.2 -X main.c=abc" {
+		t.Errorf("Expand = %q, %v", got, err)
+	}
+	if _, err := spec.Expand("{{.Nope}}", spec.TemplateData{}); err == nil {
+		t.Error("unknown field accepted")
+	}
+}
