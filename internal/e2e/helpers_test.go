@@ -176,6 +176,10 @@ func rootfs(t *testing.T, suite string) string {
 	rootfsMu.Unlock()
 	dst := t.TempDir()
 	sh(t, "tar", "-C", dst, "-xpf", tarball)
+	// "/" of the tree must be searchable by apt's unprivileged _apt user.
+	if err := os.Chmod(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	return dst
 }
 
@@ -239,7 +243,10 @@ func addRepo(t *testing.T, root, repoDir string) {
 // aptUpdate runs apt-get update with the date checks this machine's apt
 // configuration turns off switched back on.
 func aptUpdate(root string) (string, error) {
-	os.RemoveAll(filepath.Join(root, "var/lib/apt/lists"))
-	os.MkdirAll(filepath.Join(root, "var/lib/apt/lists/partial"), 0o755)
+	// Forget earlier lists; apt recreates partial/ owned by _apt itself.
+	old, _ := filepath.Glob(filepath.Join(root, "var/lib/apt/lists/*"))
+	for _, p := range old {
+		os.RemoveAll(p)
+	}
 	return inRoot(root, "apt-get", "-o", "Acquire::Check-Date=true", "-o", "Acquire::Check-Valid-Until=true", "update")
 }

@@ -27,7 +27,7 @@ type MismatchError struct {
 }
 
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("%s: checksum mismatch for %s\n  pinned in spec: %s\n  downloaded:     %s\nnothing was built from these bytes; if the new hash is expected, update the spec", e.Component, e.What, e.Want, e.Got)
+	return fmt.Sprintf("checksum mismatch for %s\n  pinned in spec: %s\n  downloaded:     %s\nnothing was built from these bytes; if the new hash is expected, update the spec", e.What, e.Want, e.Got)
 }
 
 // UnreachableError is a source that could not be downloaded.
@@ -37,7 +37,7 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("%s: cannot download %s: %v", e.Component, e.URL, e.Err)
+	return fmt.Sprintf("cannot download %s: %v", e.URL, e.Err)
 }
 
 // Hint says how to build without the network.

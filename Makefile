@@ -1,0 +1,58 @@
+# debforge: two entry points on a fresh machine.
+#   make build  - install what building needs, then `debforge build all` into out/
+#   make test   - install what the tests need, then run unit and integration tests
+# Both install their Debian dependencies with apt-get when run as root.
+
+GO      ?= go
+BIN     := bin/debforge
+OUT     ?= out
+# Components to leave out, e.g. EXCEPT=slirp4netns on a host without GitHub.
+EXCEPT  ?=
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
+
+BUILD_TOOLS := ca-certificates git gcc make dpkg-dev xz-utils
+TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf automake \
+               libseccomp-dev pkg-config tar
+
+.PHONY: all build test unit integration bench lint deps-build deps-test clean
+
+all: build
+
+$(BIN): $(shell find cmd internal builders packaging postinst -name '*.go' -o -name '*.tmpl') go.mod go.sum
+	$(GO) build -trimpath -o $(BIN) ./cmd/debforge
+
+# Build every spec and publish the signed repository into $(OUT)/repo.
+build: deps-build $(BIN)
+	$(BIN) --out $(OUT) build all $(if $(EXCEPT),--except $(EXCEPT)) $(if $(filter 0,$(shell id -u)),--install-deps)
+
+test: deps-test lint unit integration
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Integration tests run the real tools and fail (not skip) when one is missing.
+integration:
+	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags integration -count=1 -timeout 40m ./...
+
+bench: deps-test
+	$(GO) run ./internal/bench
+
+deps-build:
+	@missing=$$(for p in $(BUILD_TOOLS); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -q '^installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $$missing; \
+	  else echo "missing: $$missing (run: sudo apt-get install $$missing)"; exit 1; fi; fi
+
+deps-test:
+	@missing=$$(for p in $(TEST_TOOLS); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -q '^installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $$missing; \
+	  else echo "missing: $$missing (run: sudo apt-get install $$missing)"; exit 1; fi; fi
+
+clean:
+	rm -rf bin $(OUT)
