@@ -1,0 +1,100 @@
+package packaging
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
+	"github.com/debforge/debforge/packaging/debfile"
+)
+
+func fixture(t *testing.T) Input {
+	t.Helper()
+	stage, src, work := t.TempDir(), t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(stage, "opt/cni/bin"), 0o755)
+	os.WriteFile(filepath.Join(stage, "opt/cni/bin/bridge"), []byte("#!/bin/sh\n"), 0o700)
+	os.WriteFile(filepath.Join(src, "x.service"), []byte("ExecStart=/usr/local/bin/x\n"), 0o600)
+	script := filepath.Join(work, "postinst")
+	os.WriteFile(script, []byte("#!/bin/sh\nset -e\nexit 0\n"), 0o755)
+	c := &spec.Component{
+		Name: "hello", Version: "1.2.3", Revision: "1", Summary: "say hello", Description: "Says hello.\n.\nTwice.",
+		License: "Apache-2.0", Copyright: "The hello authors", Maintainer: "A B <a@example.org>",
+		Homepage: "https://example.org", Changes: "Build it.", File: "hello.yaml",
+		Package: &spec.Package{Name: "hello-up", Section: "admin", Priority: "optional", Architecture: "any",
+			Depends: []string{"libc6 (>= 2.36)"}, Provides: []string{"hello (= 1.2.3)"}, Conflicts: []string{"hello"},
+			Replaces: []string{"hello"}, Breaks: []string{"old-hello"}, Compression: "gzip",
+			Contents: []spec.Content{
+				{Src: "x.service", Dst: "/usr/lib/systemd/system/x.service", Replace: []spec.Replacement{{From: "/usr/local/bin/", To: "/usr/bin/"}}},
+				{Src: "x.service", Dst: "/etc/hello.conf", Conffile: true},
+			},
+			LintianOverrides: []spec.LintianOverride{{Tag: "dir-or-file-in-opt", Reason: "CNI path"}},
+		},
+	}
+	return Input{Component: c, StageDir: stage, SrcDir: src, WorkDir: work, Scripts: map[string]string{"postinst": script},
+		Arch: "amd64", MTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func TestBuildGolden(t *testing.T) {
+	in := fixture(t)
+	out := t.TempDir()
+	path, err := Build(in, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(path) != "hello-up_1.2.3-1_amd64.deb" {
+		t.Errorf("file name %s", filepath.Base(path))
+	}
+	d, err := debfile.ReadFile(path, debfile.Options{Data: true, Bodies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Golden(t, "testdata/hello.control.golden", d.Control)
+	testutil.Golden(t, "testdata/hello.md5sums.golden", d.ControlFiles["md5sums"])
+	testutil.Golden(t, "testdata/hello.conffiles.golden", d.ControlFiles["conffiles"])
+	var list strings.Builder
+	for _, e := range d.Data {
+		fmt.Fprintf(&list, "%s type=%c mode=%04o owner=%s:%s\n", e.Name, e.Type, e.Mode, e.Uname, e.Gname)
+		if e.ModTime != in.MTime.Unix() {
+			t.Errorf("%s: mtime %d, want %d", e.Name, e.ModTime, in.MTime.Unix())
+		}
+		if e.Name == "./usr/lib/systemd/system/x.service" && string(e.Body) != "ExecStart=/usr/bin/x\n" {
+			t.Errorf("replace not applied: %q", e.Body)
+		}
+		if strings.HasSuffix(e.Name, "/copyright") && !strings.Contains(string(e.Body), "Copyright: 2026 The hello authors") {
+			t.Errorf("copyright: %s", e.Body)
+		}
+	}
+	testutil.Golden(t, "testdata/hello.data.golden", []byte(list.String()))
+	if strings.Contains(list.String(), "./opt/ type") {
+		t.Error("the package owns /opt")
+	}
+	// Same inputs, same bytes.
+	again, err := Build(in, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(path)
+	b, _ := os.ReadFile(again)
+	if string(a) != string(b) {
+		t.Error("two builds of the same inputs differ")
+	}
+}
+
+func TestCopyrightNeedsLicenseText(t *testing.T) {
+	c := &spec.Component{Name: "x", License: "MIT", Copyright: "2020 X", File: "x.yaml", Source: &spec.Source{}}
+	if _, err := Copyright(c, t.TempDir(), 2026); err == nil || !strings.Contains(err.Error(), "license_file") {
+		t.Errorf("MIT without license_file: %v", err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "LICENSE"), []byte("Permission is granted.\n\nNo warranty.\n"), 0o644)
+	c.LicenseFile = "LICENSE"
+	got, err := Copyright(c, dir, 2026)
+	if err != nil || !strings.Contains(got, "License: MIT\n Permission is granted.\n .\n No warranty.\n") {
+		t.Errorf("copyright = %q, %v", got, err)
+	}
+}
