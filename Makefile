@@ -9,12 +9,13 @@ OUT     ?= out
 # Components to leave out, e.g. EXCEPT=slirp4netns on a host without GitHub.
 EXCEPT  ?=
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
+SHELL   := /bin/bash
 
 BUILD_TOOLS := ca-certificates git gcc make dpkg-dev xz-utils
 TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf automake \
                libseccomp-dev pkg-config tar
 
-.PHONY: all build test unit integration bench lint deps-build deps-test clean
+.PHONY: all build test unit integration acceptance bench lint deps-build deps-test clean
 
 all: build
 
@@ -25,7 +26,7 @@ $(BIN): $(shell find cmd internal builders packaging postinst -name '*.go' -o -n
 build: deps-build $(BIN)
 	$(BIN) --out $(OUT) build all $(if $(EXCEPT),--except $(EXCEPT)) $(if $(filter 0,$(shell id -u)),--install-deps)
 
-test: deps-test lint unit integration
+test: deps-test lint unit integration acceptance
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -38,6 +39,11 @@ unit:
 # Integration tests run the real tools and fail (not skip) when one is missing.
 integration:
 	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags integration -count=1 -timeout 40m ./...
+
+# The real stack from specs/: build (shared cache with make build), check
+# versions and lintian, install into bookworm roots, replace Debian's packages.
+acceptance:
+	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags stack -count=1 -timeout 80m -v ./internal/e2e/ 2>&1 | grep -v '^        \(Get\|Hit\|Ign\|Reading\|Fetched\|Selecting\|Preparing\|Unpacking\|Setting up\)'; exit $${PIPESTATUS[0]}
 
 bench: deps-test
 	$(GO) run ./internal/bench

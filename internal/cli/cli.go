@@ -91,7 +91,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	pf.StringVar(&g.arch, "arch", "", "Debian architecture to build for (default: this host's)")
 	pf.IntVarP(&g.jobs, "jobs", "j", runtime.NumCPU(), "components built in parallel")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "stream build output to stderr")
-	root.AddCommand(newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newServeCmd(g))
+	root.AddCommand(newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newServeCmd(g), newVerifyCmd(g), newCleanCmd(g))
 	return root
 }
 

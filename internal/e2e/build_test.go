@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,5 +217,43 @@ build:
 	// --except leaves it out on purpose.
 	if r := e.run(t, "build", "all", "--except", "offline"); r.code != 0 {
 		t.Errorf("--except: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+func TestVerifyReproducibleCommand(t *testing.T) {
+	e := newEnv(t, "testdata/specs")
+	r := e.run(t, "verify-reproducible", "hello-make", "hello-script")
+	if r.code != 0 || strings.Count(r.stdout, "\treproducible") != 2 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// serve answers with the repository and Debian content types.
+func TestServe(t *testing.T) {
+	e, _ := fixtures(t)
+	cmd := exec.Command(debforgeBin, "--out", e.out, "--specs", e.specs, "serve", "--addr", "127.0.0.1:0")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line := make([]byte, 64)
+	n, _ := stdout.Read(line)
+	base := strings.TrimSpace(string(line[:n]))
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("serve printed %q", base)
+	}
+	for path, ctype := range map[string]string{"dists/fixtures/InRelease": "text/plain", "pool/main/h/hello-go/hello-go_1.0.0-1_amd64.deb": "application/vnd.debian.binary-package", "fixtures-archive-keyring.asc": "application/pgp-keys"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), ctype) {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	if resp, err := http.Post(base+"dists/", "text/plain", nil); err == nil && resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST answered %d", resp.StatusCode)
 	}
 }

@@ -1,4 +1,4 @@
-//go:build integration
+//go:build integration || stack
 
 // Package e2e drives the real debforge binary against fixture specs and
 // checks its packages with dpkg-deb, lintian and apt in Debian rootfs

@@ -1,0 +1,344 @@
+// Command bench measures debforge against the tools it replaces, on this
+// machine, in one run (make bench). It prints medians of several runs and
+// their ratios; nothing here asserts a time.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/packaging"
+	"github.com/debforge/debforge/packaging/aptrepo"
+)
+
+const runs = 5
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	work, err := os.MkdirTemp("", "debforge-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "debforge")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/debforge").CombinedOutput(); err != nil {
+		return fmt.Errorf("build debforge: %v\n%s", err, out)
+	}
+	host, _ := os.Hostname()
+	fmt.Printf("debforge benchmarks, %s, %s, %d cores, %s\n\n", time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), goVersion())
+
+	idx, err := benchIndexer(work)
+	if err != nil {
+		return fmt.Errorf("indexer: %w", err)
+	}
+	pkg, err := benchPackaging(work)
+	if err != nil {
+		return fmt.Errorf("packaging: %w", err)
+	}
+	over, err := benchOverhead(work, bin)
+	if err != nil {
+		return fmt.Errorf("overhead: %w", err)
+	}
+	noop, mem, err := benchNoop(work, bin)
+	if err != nil {
+		return fmt.Errorf("no-op: %w", err)
+	}
+	fmt.Println("figure                                          debforge     reference    ratio  goal")
+	row := func(name string, a, b time.Duration, goal string) {
+		fmt.Printf("%-47s %10s  %10s  %6.2f  %s\n", name, round(a), round(b), float64(a)/float64(b), goal)
+	}
+	row("indexer vs apt-ftparchive packages (1000 debs)", idx[0], idx[1], "<= 1.0")
+	row("nfpm vs dpkg-deb, gzip -9 (largest binary)", pkg[0], pkg[1], "<= 1.0")
+	row("debforge build vs bare go build (rootlesskit)", over[0], over[1], "<= 1.10")
+	fmt.Printf("%-47s %10s\n", "no-op rebuild of all (warm cache)", round(noop))
+	fmt.Printf("%-47s %9.1f MB\n", "peak RSS of debforge packaging the stack", float64(mem)/1e6)
+	fmt.Printf("\nmedians of %d runs (build overhead: 3 runs, cold Go build cache each)\n", runs)
+	return nil
+}
+
+func round(d time.Duration) string { return d.Round(time.Millisecond).String() }
+
+func goVersion() string {
+	out, _ := exec.Command("go", "env", "GOVERSION").Output()
+	return strings.TrimSpace(string(out))
+}
+
+func median(n int, f func() (time.Duration, error)) (time.Duration, error) {
+	var ds []time.Duration
+	for i := 0; i < n; i++ {
+		d, err := f()
+		if err != nil {
+			return 0, err
+		}
+		ds = append(ds, d)
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[len(ds)/2], nil
+}
+
+func timed(f func() error) (time.Duration, error) {
+	start := time.Now()
+	err := f()
+	return time.Since(start), err
+}
+
+func cmdRun(name string, args ...string) error {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func component(name string) *spec.Component {
+	return &spec.Component{Name: name, Version: "1.0", Revision: "1", Summary: "benchmark package", Description: "Benchmark.",
+		License: "Apache-2.0", Copyright: "2026 bench", Maintainer: "Bench <bench@example.org>", Changes: "Bench.", File: "bench.yaml",
+		Package: &spec.Package{Name: name, Section: "misc", Priority: "optional", Architecture: "any", Compression: "gzip"}}
+}
+
+// benchIndexer makes 1,000 small .debs and indexes them with debforge's
+// indexer and with apt-ftparchive.
+func benchIndexer(work string) ([2]time.Duration, error) {
+	repo := filepath.Join(work, "repo")
+	stage := filepath.Join(work, "stage-small")
+	os.MkdirAll(filepath.Join(stage, "usr/share/bench"), 0o755)
+	os.WriteFile(filepath.Join(stage, "usr/share/bench/data"), bytes.Repeat([]byte("debforge "), 4096), 0o644)
+	for i := 0; i < 1000; i++ {
+		c := component(fmt.Sprintf("bench-%04d", i))
+		deb, err := packaging.Build(packaging.Input{Component: c, StageDir: stage, WorkDir: filepath.Join(work, "w"), Arch: "amd64", MTime: time.Unix(1700000000, 0)}, filepath.Join(work, "debs"))
+		if err != nil {
+			return [2]time.Duration{}, err
+		}
+		if _, _, err := aptrepo.AddToPool(repo, "main", deb); err != nil {
+			return [2]time.Duration{}, err
+		}
+		os.Remove(deb)
+	}
+	ours, err := median(runs, func() (time.Duration, error) {
+		return timed(func() error {
+			pkgs, err := aptrepo.Scan(repo)
+			if err != nil {
+				return err
+			}
+			kept, _ := aptrepo.Select(pkgs, 3)
+			var b strings.Builder
+			for _, p := range kept {
+				b.WriteString(aptrepo.Stanza(p))
+				b.WriteByte('\n')
+			}
+			return os.WriteFile(filepath.Join(work, "Packages.ours"), []byte(b.String()), 0o644)
+		})
+	})
+	if err != nil {
+		return [2]time.Duration{}, err
+	}
+	theirs, err := median(runs, func() (time.Duration, error) {
+		return timed(func() error {
+			cmd := exec.Command("apt-ftparchive", "packages", "pool")
+			cmd.Dir = repo
+			out, err := cmd.Output()
+			if err != nil {
+				return fmt.Errorf("apt-ftparchive: %w", err)
+			}
+			return os.WriteFile(filepath.Join(work, "Packages.ftp"), out, 0o644)
+		})
+	})
+	return [2]time.Duration{ours, theirs}, err
+}
+
+// benchPackaging packages the largest binary of the stack build (or a
+// 60 MB stand-in) with nfpm and with dpkg-deb at gzip -9.
+func benchPackaging(work string) ([2]time.Duration, error) {
+	stage := filepath.Join(work, "stage-big")
+	dst := filepath.Join(stage, "usr/bin/big")
+	os.MkdirAll(filepath.Dir(dst), 0o755)
+	src := largestStackBinary()
+	if src != "" {
+		if err := cmdRun("cp", src, dst); err != nil {
+			return [2]time.Duration{}, err
+		}
+	} else {
+		if err := cmdRun("sh", "-c", "head -c 60000000 /dev/urandom | base64 > "+dst); err != nil {
+			return [2]time.Duration{}, err
+		}
+	}
+	os.Chmod(dst, 0o755)
+	fmt.Fprintf(os.Stderr, "packaging benchmark input: %s\n", or(src, "60 MB of base64 noise"))
+	c := component("big")
+	ours, err := median(runs, func() (time.Duration, error) {
+		return timed(func() error {
+			_, err := packaging.Build(packaging.Input{Component: c, StageDir: stage, WorkDir: filepath.Join(work, "wb"), Arch: "amd64", MTime: time.Unix(1700000000, 0)}, filepath.Join(work, "bigdeb"))
+			return err
+		})
+	})
+	if err != nil {
+		return [2]time.Duration{}, err
+	}
+	dpkgRoot := filepath.Join(work, "dpkg-root")
+	os.MkdirAll(filepath.Join(dpkgRoot, "DEBIAN"), 0o755)
+	os.MkdirAll(filepath.Join(dpkgRoot, "usr/bin"), 0o755)
+	cmdRun("cp", dst, filepath.Join(dpkgRoot, "usr/bin/big"))
+	os.WriteFile(filepath.Join(dpkgRoot, "DEBIAN/control"), []byte("Package: big\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: Bench <bench@example.org>\nDescription: benchmark\n"), 0o644)
+	theirs, err := median(runs, func() (time.Duration, error) {
+		return timed(func() error {
+			return cmdRun("dpkg-deb", "--root-owner-group", "-Zgzip", "-z9", "--build", dpkgRoot, filepath.Join(work, "big-dpkg.deb"))
+		})
+	})
+	return [2]time.Duration{ours, theirs}, err
+}
+
+func or(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func largestStackBinary() string {
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		h, _ := os.UserHomeDir()
+		cache = filepath.Join(h, ".cache")
+	}
+	debs, _ := filepath.Glob(filepath.Join(cache, "debforge/debs/*/upstream-containerd_*.deb"))
+	if len(debs) == 0 {
+		return ""
+	}
+	dir, err := os.MkdirTemp("", "bench-x-")
+	if err != nil {
+		return ""
+	}
+	if cmdRun("dpkg-deb", "-x", debs[0], dir) != nil {
+		return ""
+	}
+	return filepath.Join(dir, "usr/bin/containerd")
+}
+
+// benchOverhead compares `debforge build rootlesskit` with the same two
+// go build commands, each from a cold Go build cache (module cache warm).
+func benchOverhead(work, bin string) ([2]time.Duration, error) {
+	specs := filepath.Join(work, "specs-rk")
+	os.MkdirAll(specs, 0o755)
+	for _, f := range []string{"debforge.yaml", "rootlesskit.yaml"} {
+		if err := cmdRun("cp", filepath.Join("specs", f), specs); err != nil {
+			return [2]time.Duration{}, err
+		}
+	}
+	cache := filepath.Join(work, "cache-rk")
+	out := filepath.Join(work, "out-rk")
+	key := filepath.Join(work, "key.asc")
+	// Fetch once so both sides start with the modules on disk.
+	if err := cmdRun(bin, "--specs", specs, "--cache-dir", cache, "--out", out, "--signing-key", key, "fetch", "rootlesskit"); err != nil {
+		return [2]time.Duration{}, err
+	}
+	gobuild := filepath.Join(cache, "go", "build")
+	ours, err := median(3, func() (time.Duration, error) {
+		os.RemoveAll(gobuild)
+		return timed(func() error {
+			return cmdRun(bin, "--specs", specs, "--cache-dir", cache, "--out", out, "--signing-key", key, "build", "rootlesskit", "--rebuild", "rootlesskit")
+		})
+	})
+	if err != nil {
+		return [2]time.Duration{}, err
+	}
+	src := filepath.Join(work, "rk-src")
+	zip, _ := filepath.Glob(filepath.Join(cache, "go/mod/cache/download/github.com/rootless-containers/rootlesskit/v3/@v/v3.3.0.zip"))
+	if len(zip) == 0 {
+		return [2]time.Duration{}, fmt.Errorf("rootlesskit zip not in the cache")
+	}
+	if err := cmdRun("sh", "-c", "mkdir -p "+src+" && cd "+src+" && unzip -q "+zip[0]+" && mv github.com/rootless-containers/rootlesskit/v3@v3.3.0/* . "); err != nil {
+		return [2]time.Duration{}, err
+	}
+	env := append(os.Environ(), "GOMODCACHE="+filepath.Join(cache, "go/mod"), "GOCACHE="+gobuild, "GOPROXY=off", "GOFLAGS=-buildvcs=false", "CGO_ENABLED=0", "GOTOOLCHAIN=local")
+	theirs, err := median(3, func() (time.Duration, error) {
+		os.RemoveAll(gobuild)
+		return timed(func() error {
+			for _, m := range []string{"./cmd/rootlesskit", "./cmd/rootlessctl"} {
+				cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(work, "rk-bin", filepath.Base(m)), m)
+				cmd.Dir, cmd.Env = src, env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					return fmt.Errorf("go build: %v\n%s", err, out)
+				}
+			}
+			return nil
+		})
+	})
+	return [2]time.Duration{ours, theirs}, err
+}
+
+// benchNoop times `build all` with everything cached, and records the peak
+// RSS of a debforge process that packages every stack component.
+func benchNoop(work, bin string) (time.Duration, int64, error) {
+	out := filepath.Join(work, "out-all")
+	key := filepath.Join(work, "key.asc")
+	args := []string{"--specs", "specs", "--out", out, "--signing-key", key, "build", "all", "--except", "slirp4netns"}
+	// The first run re-packages every component (warm Go cache: it links
+	// but compiles little), so its peak RSS covers packaging the stack.
+	peak, err := peakRSS(bin, append(args, "--rebuild", "containerd,runc,nerdctl,cni-plugins,buildkit,rootlesskit,cgroup-delegation,rootless-containerd-stack")...)
+	if err != nil {
+		return 0, 0, err
+	}
+	d, err := median(runs, func() (time.Duration, error) {
+		return timed(func() error { return cmdRun(bin, args...) })
+	})
+	return d, peak, err
+}
+
+// peakRSS runs a command and returns its VmHWM (peak resident set).
+func peakRSS(name string, args ...string) (int64, error) {
+	cmd := exec.Command(name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	var peak int64
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if v := vmHWM(cmd.Process.Pid); v > peak {
+			peak = v
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				return 0, fmt.Errorf("%v\n%s", err, stderr.String())
+			}
+			return peak, nil
+		case <-tick.C:
+		}
+	}
+}
+
+func vmHWM(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(v)
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			return n * 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,172 @@
+//go:build stack
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The real stack, built once from specs/ (make acceptance). The default
+// cache is shared with `make build`, so a warm machine rebuilds nothing.
+var (
+	stackOnce sync.Once
+	stackEnv  env
+	stackRes  result
+)
+
+func stack(t *testing.T) (env, result) {
+	t.Helper()
+	stackOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "debforge-stack-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stackEnv = env{specs: "../../specs", out: filepath.Join(dir, "out"), key: filepath.Join(dir, "key.asc")}
+		args := []string{"--specs", stackEnv.specs, "--out", stackEnv.out, "--signing-key", stackEnv.key}
+		if c := os.Getenv("DEBFORGE_CACHE_DIR"); c != "" {
+			args = append(args, "--cache-dir", c)
+		}
+		args = append(args, "build", "all", "--except", "slirp4netns")
+		if os.Geteuid() == 0 {
+			args = append(args, "--install-deps")
+		}
+		stackRes = debforge(t, args...)
+	})
+	if stackRes.code != 0 {
+		t.Fatalf("stack build failed (exit %d):\n%s", stackRes.code, lastLines(stackRes.stderr, 60))
+	}
+	return stackEnv, stackRes
+}
+
+// Every built binary reports the version of its spec.
+func TestStackVersions(t *testing.T) {
+	_, r := stack(t)
+	root := t.TempDir()
+	for _, deb := range strings.Fields(r.stdout) {
+		sh(t, "dpkg-deb", "-x", deb, root)
+	}
+	cases := []struct {
+		bin  string
+		args []string
+		want string
+	}{
+		{"usr/bin/containerd", []string{"--version"}, `containerd github.com/containerd/containerd v2\.4\.2`},
+		{"usr/bin/ctr", []string{"--version"}, `ctr github.com/containerd/containerd v2\.4\.2`},
+		{"usr/bin/containerd-shim-runc-v2", []string{"-v"}, `Version:\s+v2\.4\.2`},
+		{"usr/bin/runc", []string{"--version"}, `runc version 1\.5\.3`},
+		{"usr/bin/nerdctl", []string{"--version"}, `nerdctl version 2\.3\.1`},
+		{"usr/bin/buildkitd", []string{"--version"}, `buildkitd github.com/moby/buildkit v0\.34\.2`},
+		{"usr/bin/buildctl", []string{"--version"}, `buildctl github.com/moby/buildkit v0\.34\.2`},
+		{"usr/bin/rootlesskit", []string{"--version"}, `rootlesskit version 3\.3\.0`},
+		{"usr/bin/rootlessctl", []string{"--version"}, `rootlessctl version 3\.3\.0`},
+	}
+	plugins := []string{"bandwidth", "bridge", "dhcp", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "sbr", "static", "tap", "tuning", "vlan", "vrf"}
+	for _, p := range plugins {
+		cases = append(cases, struct {
+			bin  string
+			args []string
+			want string
+		}{"opt/cni/bin/" + p, nil, `CNI \S+ plugin v1\.10\.0`})
+	}
+	for _, c := range cases {
+		out, _ := exec.Command(filepath.Join(root, c.bin), c.args...).CombinedOutput()
+		if !regexp.MustCompile(c.want).Match(out) {
+			t.Errorf("%s %v printed %q, want /%s/", c.bin, c.args, out, c.want)
+		}
+	}
+	for _, s := range []string{"usr/bin/containerd-rootless.sh", "usr/bin/containerd-rootless-setuptool.sh"} {
+		if st, err := os.Stat(filepath.Join(root, s)); err != nil || st.Mode().Perm() != 0o755 {
+			t.Errorf("%s: %v %v", s, st, err)
+		}
+	}
+}
+
+// Every package of the stack is lintian-clean beyond its documented
+// overrides.
+func TestStackLintian(t *testing.T) {
+	_, r := stack(t)
+	for _, deb := range strings.Fields(r.stdout) {
+		out, _ := exec.Command("lintian", "-EvIL", "+pedantic", "--tag-display-limit", "0", deb).CombinedOutput()
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(line, "E: ") || strings.HasPrefix(line, "W: ") {
+				t.Errorf("%s", line)
+			}
+		}
+	}
+}
+
+// withMirror lets a root install Debian's packages too (uidmap, iptables …).
+func withMirror(t *testing.T, root string) {
+	m := debianMirror()
+	if m == "" {
+		t.Fatal("no Debian mirror configured on this host")
+	}
+	os.WriteFile(filepath.Join(root, "etc/apt/sources.list"), []byte("deb "+m+" bookworm main\n"), 0o644)
+}
+
+// The README's host instructions install the stack in a bookworm root.
+func TestStackInstallsFromSignedRepo(t *testing.T) {
+	e, _ := stack(t)
+	root := rootfs(t, "bookworm")
+	withMirror(t, root)
+	addRepo(t, root, filepath.Join(e.out, "repo"))
+	out, err := aptUpdate(root)
+	if err != nil || strings.Contains(out, "W:") || strings.Contains(out, "E:") {
+		t.Fatalf("apt-get update: %v\n%s", err, out)
+	}
+	if out, err := inRoot(root, "apt-get", "install", "-y", "rootless-containerd-stack"); err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	if out, err := inRoot(root, "nerdctl", "--version"); err != nil || !strings.Contains(out, "2.3.1") {
+		t.Errorf("nerdctl in root: %v %s", err, out)
+	}
+	if out, _ := inRoot(root, "dpkg-query", "-W", "-f=${Status}", "upstream-slirp4netns"); strings.Contains(out, "ok installed") {
+		t.Errorf("slirp4netns is only recommended and was not built, yet: %s", out)
+	}
+}
+
+// On a host with Debian's containerd, runc and rootlesskit, installing the
+// stack replaces them through Conflicts/Replaces: apt removes them, no dpkg
+// file clash, and the binaries on PATH are ours.
+func TestStackReplacesDebianPackages(t *testing.T) {
+	e, _ := stack(t)
+	root := rootfs(t, "bookworm")
+	withMirror(t, root)
+	if out, err := aptUpdate(root); err != nil {
+		t.Fatalf("update: %v\n%s", err, out)
+	}
+	if out, err := inRoot(root, "apt-get", "install", "-y", "--no-install-recommends", "containerd", "runc", "rootlesskit"); err != nil {
+		t.Fatalf("install Debian's packages: %v\n%s", err, out)
+	}
+	addRepo(t, root, filepath.Join(e.out, "repo"))
+	if out, err := aptUpdate(root); err != nil {
+		t.Fatalf("update: %v\n%s", err, out)
+	}
+	out, err := inRoot(root, "apt-get", "install", "-y", "rootless-containerd-stack")
+	if err != nil {
+		t.Fatalf("install over Debian's packages: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "trying to overwrite") {
+		t.Errorf("dpkg file clash:\n%s", out)
+	}
+	removed := regexp.MustCompile(`(?s)The following packages will be REMOVED:\s*\n(.*?)\n\S`).FindStringSubmatch(out)
+	if removed == nil {
+		t.Fatalf("apt did not remove Debian's packages:\n%s", out)
+	}
+	for _, p := range []string{"containerd", "runc", "rootlesskit"} {
+		if !regexp.MustCompile(`\b` + p + `\b`).MatchString(removed[1]) {
+			t.Errorf("%s not in the REMOVED list: %q", p, removed[1])
+		}
+	}
+	for bin, want := range map[string]string{"containerd": "v2.4.2", "runc": "1.5.3", "rootlesskit": "3.3.0"} {
+		if v, _ := inRoot(root, bin, "--version"); !strings.Contains(v, want) {
+			t.Errorf("%s --version = %q, want %s", bin, v, want)
+		}
+	}
+}

@@ -1,0 +1,194 @@
+package forge
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/debforge/debforge/packaging/debfile"
+)
+
+// Repro is the outcome of building one component twice.
+type Repro struct {
+	Component string
+	Debs      [2]string
+	// Differences names what differs: "control", "md5sums" or data paths.
+	Differences []string
+	Err         error
+}
+
+// VerifyReproducible builds each named component a second time in a fresh
+// cache (own work dirs, own Go build cache; modules and downloads shared,
+// being verified content) and compares the two packages byte for byte.
+func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro, error) {
+	comps, err := Select(f.set, names, f.opts.Except)
+	if err != nil {
+		return nil, err
+	}
+	if f.opts.Arch == "" {
+		if f.opts.Arch, err = hostArch(); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(f.opts.CacheDir, 0o755); err != nil {
+		return nil, err
+	}
+	second, err := os.MkdirTemp(f.opts.CacheDir, "repro-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(second)
+	for _, shared := range []string{"go/mod", "tarballs", "git"} {
+		src := filepath.Join(f.opts.CacheDir, shared)
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			return nil, err
+		}
+		dst := filepath.Join(second, shared)
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		if err := os.Symlink(src, dst); err != nil {
+			return nil, err
+		}
+	}
+	opts2 := f.opts
+	opts2.CacheDir = second
+	opts2.Rebuild = names
+	g, err := New(opts2)
+	if err != nil {
+		return nil, err
+	}
+	g.opts.Arch = f.opts.Arch
+	env1, err := newKeyEnv(ctx, f.runner, f.opts.CacheDir, f.set.Repo)
+	if err != nil {
+		return nil, err
+	}
+	var out []Repro
+	keys1, keys2 := map[string]string{}, map[string]string{}
+	for _, c := range comps {
+		rp := Repro{Component: c.Name}
+		var deps1, deps2 []string
+		for _, d := range c.After {
+			deps1, deps2 = append(deps1, keys1[d]), append(deps2, keys2[d])
+		}
+		r1, k1 := f.buildOne(ctx, c, env1, deps1, io.Discard)
+		start := time.Now()
+		f.emit(Event{Component: c.Name, Stage: StageBuild})
+		r2, k2 := g.buildOne(ctx, c, env1, deps2, io.Discard)
+		keys1[c.Name], keys2[c.Name] = k1, k2
+		switch {
+		case r1.Err != nil:
+			rp.Err = r1.Err
+		case r2.Err != nil:
+			rp.Err = r2.Err
+		default:
+			rp.Debs = [2]string{r1.Deb, r2.Deb}
+			rp.Differences, rp.Err = compareDebs(r1.Deb, r2.Deb)
+			if rp.Err == nil && len(rp.Differences) == 0 {
+				// Keep the second copy out of the way: same bytes anyway.
+				rp.Debs[1] = ""
+			}
+		}
+		f.emit(Event{Component: c.Name, Stage: StageDone, Elapsed: time.Since(start)})
+		out = append(out, rp)
+	}
+	return out, nil
+}
+
+// compareDebs lists what differs between two .debs ("" if identical).
+func compareDebs(a, b string) ([]string, error) {
+	ba, err := os.ReadFile(a)
+	if err != nil {
+		return nil, err
+	}
+	bb, err := os.ReadFile(b)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Equal(ba, bb) {
+		return nil, nil
+	}
+	da, err := debfile.Read(bytes.NewReader(ba), debfile.Options{Data: true, Bodies: true})
+	if err != nil {
+		return nil, err
+	}
+	db, err := debfile.Read(bytes.NewReader(bb), debfile.Options{Data: true, Bodies: true})
+	if err != nil {
+		return nil, err
+	}
+	var diffs []string
+	for name, body := range da.ControlFiles {
+		if !bytes.Equal(body, db.ControlFiles[name]) {
+			diffs = append(diffs, "control.tar: "+name)
+		}
+	}
+	entries := map[string]debfile.Entry{}
+	for _, e := range db.Data {
+		entries[e.Name] = e
+	}
+	for _, e := range da.Data {
+		o, ok := entries[e.Name]
+		switch {
+		case !ok:
+			diffs = append(diffs, e.Name+" (only in the first build)")
+		case !bytes.Equal(e.Body, o.Body) || e.Mode != o.Mode || e.ModTime != o.ModTime || e.Linkname != o.Linkname:
+			diffs = append(diffs, e.Name)
+		}
+		delete(entries, e.Name)
+	}
+	for name := range entries {
+		diffs = append(diffs, name+" (only in the second build)")
+	}
+	if len(diffs) == 0 {
+		diffs = append(diffs, "archive framing (ar or tar headers)")
+	}
+	sort.Strings(diffs)
+	return diffs, nil
+}
+
+// Clean removes cached packages, work dirs and logs older than age (all of
+// them when age is 0); with all it also drops the Go and source caches.
+func Clean(cacheDir string, age time.Duration, all bool) (removed int, err error) {
+	if all {
+		entries, err := os.ReadDir(cacheDir)
+		if err != nil {
+			if os.IsNotExist(err) {
+				return 0, nil
+			}
+			return 0, err
+		}
+		for _, e := range entries {
+			p := filepath.Join(cacheDir, e.Name())
+			// The module cache is read-only by design; make it removable.
+			filepath.Walk(p, func(q string, info os.FileInfo, err error) error {
+				if err == nil && info.IsDir() {
+					os.Chmod(q, 0o755)
+				}
+				return nil
+			})
+			if err := os.RemoveAll(p); err != nil {
+				return removed, err
+			}
+			removed++
+		}
+		return removed, nil
+	}
+	cutoff := time.Now().Add(-age)
+	for _, sub := range []string{"debs", "work", "logs"} {
+		entries, _ := os.ReadDir(filepath.Join(cacheDir, sub))
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil || (age > 0 && info.ModTime().After(cutoff)) {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(cacheDir, sub, e.Name())); err != nil {
+				return removed, fmt.Errorf("clean: %w", err)
+			}
+			removed++
+		}
+	}
+	return removed, nil
+}
