@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/packaging"
 	"github.com/debforge/debforge/packaging/aptrepo"
@@ -262,7 +263,7 @@ func benchOverhead(work, bin string) ([2]time.Duration, error) {
 	if len(zip) == 0 {
 		return [2]time.Duration{}, fmt.Errorf("rootlesskit zip not in the cache")
 	}
-	if err := cmdRun("sh", "-c", "mkdir -p "+src+" && cd "+src+" && unzip -q "+zip[0]+" && mv github.com/rootless-containers/rootlesskit/v3@v3.3.0/* . "); err != nil {
+	if err := source.ExtractZip(zip[0], src); err != nil {
 		return [2]time.Duration{}, err
 	}
 	env := append(os.Environ(), "GOMODCACHE="+filepath.Join(cache, "go/mod"), "GOCACHE="+gobuild, "GOPROXY=off", "GOFLAGS=-buildvcs=false", "CGO_ENABLED=0", "GOTOOLCHAIN=local")
