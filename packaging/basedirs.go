@@ -2,17 +2,20 @@ package packaging
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
+	"os"
 	"strings"
-	"time"
 
 	"github.com/blakesmith/ar"
 	"github.com/goreleaser/nfpm/v2/files"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"github.com/debforge/debforge/packaging/debfile"
 )
 
 // baseDirs are directories the base system creates (base-files' postinst)
@@ -37,80 +40,75 @@ func unownedDirsIn(contents files.Contents) []string {
 	return out
 }
 
-// dropDirs rewrites a .deb whose data.tar is uncompressed, leaving out the
-// given directory entries and compressing data.tar as asked.
-func dropDirs(deb []byte, drop []string, compression string) ([]byte, error) {
-	type member struct {
-		hdr  ar.Header
-		body []byte
+// dropDirs copies the .deb at src to w, leaving the given directory
+// entries out of data.tar and compressing it again the same way. Only the
+// compressed data.tar is held in memory (ar needs its size up front).
+func dropDirs(src string, w io.Writer, drop []string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
 	}
-	var members []member
-	r := ar.NewReader(bytes.NewReader(deb))
+	defer f.Close()
+	r := ar.NewReader(bufio.NewReaderSize(f, 1<<20))
+	aw := ar.NewWriter(w)
+	if err := aw.WriteGlobalHeader(); err != nil {
+		return err
+	}
 	for {
 		h, err := r.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("rewrite data.tar: %w", err)
+			return fmt.Errorf("rewrite data.tar: %w", err)
 		}
-		body, err := io.ReadAll(r)
+		hdr := *h
+		hdr.Name = strings.TrimRight(hdr.Name, "/ ")
+		var body []byte
+		if strings.HasPrefix(hdr.Name, "data.tar") {
+			body, err = filterTar(hdr.Name, r, drop)
+		} else {
+			body, err = io.ReadAll(r) // debian-binary, control.tar: small
+		}
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("rewrite %s: %w", hdr.Name, err)
 		}
-		members = append(members, member{*h, body})
-	}
-	var out bytes.Buffer
-	w := ar.NewWriter(&out)
-	if err := w.WriteGlobalHeader(); err != nil {
-		return nil, err
-	}
-	for _, m := range members {
-		name := strings.TrimRight(m.hdr.Name, "/ ")
-		if name == "data.tar" {
-			body, ext, err := filterTar(m.body, drop, compression)
-			if err != nil {
-				return nil, fmt.Errorf("rewrite data.tar: %w", err)
-			}
-			m.body, m.hdr.Name = body, "data.tar"+ext
+		hdr.Size = int64(len(body))
+		if err := aw.WriteHeader(&hdr); err != nil {
+			return err
 		}
-		m.hdr.Size = int64(len(m.body))
-		m.hdr.ModTime = m.hdr.ModTime.Truncate(time.Second)
-		if err := w.WriteHeader(&m.hdr); err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(m.body); err != nil {
-			return nil, err
+		// ar's Write counts its padding byte, which io.Copy rejects.
+		if _, err := aw.Write(body); err != nil {
+			return err
 		}
 	}
-	return out.Bytes(), nil
 }
 
-func filterTar(data []byte, drop []string, compression string) ([]byte, string, error) {
+// filterTar decompresses a data.tar member by its name's suffix, drops the
+// given entries and compresses the rest again the same way.
+func filterTar(name string, in io.Reader, drop []string) ([]byte, error) {
+	dr, closeFn, err := debfile.Decompressor(name, in)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
 	var buf bytes.Buffer
 	var zw io.WriteCloser
-	ext := ""
-	var err error
-	switch compression {
-	case "gzip":
+	switch {
+	case strings.HasSuffix(name, ".gz"):
 		// Level 9, as nfpm uses for its own gzip data.tar.
 		zw, err = gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		ext = ".gz"
-	case "xz":
+	case strings.HasSuffix(name, ".xz"):
 		zw, err = xz.NewWriter(&buf)
-		ext = ".xz"
-	case "zstd":
+	case strings.HasSuffix(name, ".zst"):
 		zw, err = zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
-		ext = ".zst"
-	case "none":
-		zw = nopCloser{&buf}
 	default:
-		return nil, "", fmt.Errorf("unknown compression %q", compression)
+		zw = nopCloser{&buf}
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	tr := tar.NewReader(bytes.NewReader(data))
+	tr := tar.NewReader(dr)
 	tw := tar.NewWriter(zw)
 next:
 	for {
@@ -119,7 +117,7 @@ next:
 			break
 		}
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		for _, d := range drop {
 			if h.Name == d {
@@ -127,19 +125,19 @@ next:
 			}
 		}
 		if err := tw.WriteHeader(h); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		if _, err := io.Copy(tw, tr); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if err := zw.Close(); err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	return buf.Bytes(), ext, nil
+	return buf.Bytes(), nil
 }
 
 type nopCloser struct{ io.Writer }

@@ -4,9 +4,11 @@
 package packaging
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -58,24 +60,54 @@ func Build(in Input, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var buf bytes.Buffer
-	if err := deb.Default.Package(info, &buf); err != nil {
+	out := filepath.Join(dir, FileName(in.Component, in.Arch))
+	dropped := unownedDirsIn(info.Contents)
+	if dropped == nil {
+		// Stream nfpm's output straight into the temporary file.
+		return out, writeAtomicWith(out, 0o644, func(w io.Writer) error {
+			if err := deb.Default.Package(info, w); err != nil {
+				return fmt.Errorf("nfpm: %w", err)
+			}
+			return nil
+		})
+	}
+	// nfpm always ships parent directories; write its package to a scratch
+	// file and stream it into the final one without the base dirs.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	scratch, err := os.CreateTemp(dir, ".nfpm-*.deb")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(scratch.Name())
+	bw := bufio.NewWriterSize(scratch, 1<<20)
+	err = deb.Default.Package(info, bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := scratch.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return "", fmt.Errorf("nfpm: %w", err)
 	}
-	data := buf.Bytes()
-	if owned := unownedDirsIn(info.Contents); len(owned) > 0 {
-		data, err = dropDirs(data, owned, in.Component.Package.Compression)
-		if err != nil {
-			return "", err
-		}
-	}
-	out := filepath.Join(dir, FileName(in.Component, in.Arch))
-	return out, WriteAtomic(out, data, 0o644)
+	return out, writeAtomicWith(out, 0o644, func(w io.Writer) error {
+		return dropDirs(scratch.Name(), w, dropped)
+	})
 }
 
 // WriteAtomic writes data to a temporary file beside path and renames it
 // into place, so readers see the old file or the new one, never half.
 func WriteAtomic(path string, data []byte, mode os.FileMode) error {
+	return writeAtomicWith(path, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeAtomicWith is WriteAtomic for content produced by write.
+func writeAtomicWith(path string, mode os.FileMode, write func(io.Writer) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -84,7 +116,12 @@ func WriteAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := write(bw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -129,10 +166,6 @@ func Info(in Input) (*nfpm.Info, error) {
 		return nil, err
 	}
 	compression := pk.Compression
-	if dropped != nil {
-		// dropDirs rewrites the data tar and compresses it itself.
-		compression = "none"
-	}
 	depends := append(append([]string{}, pk.Depends...), in.ExtraDepends...)
 	info := &nfpm.Info{
 		Name:          pk.Name,
