@@ -12,7 +12,7 @@ APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 SHELL   := /bin/bash
 
 BUILD_TOOLS := ca-certificates git gcc make dpkg-dev xz-utils
-TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf automake uidmap \
+TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf automake uidmap piuparts \
                libseccomp-dev pkg-config tar
 
 .PHONY: all build test unit integration acceptance bench lint deps-build deps-test clean

@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
+	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -11,41 +13,126 @@ import (
 	"github.com/debforge/debforge/internal/forge"
 )
 
-// progress prints one line per component per stage to stderr.
+// progress reports component events on stderr: on a terminal, one live
+// line per running component, redrawn in place; otherwise one plain line
+// per component per stage.
 type progress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	start time.Time
+	mu      sync.Mutex
+	w       io.Writer
+	start   time.Time
+	live    bool
+	running map[string]liveState
+	drawn   int // lines of the live block currently on screen
+	stop    chan struct{}
 }
 
-func newProgress(w io.Writer) *progress { return &progress{w: w, start: time.Now()} }
+type liveState struct {
+	stage   forge.Stage
+	started time.Time
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w, start: time.Now(), running: map[string]liveState{}}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb" {
+			p.live = true
+			p.stop = make(chan struct{})
+			go p.tick()
+		}
+	}
+	return p
+}
+
+func (p *progress) tick() {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			p.redraw()
+			p.mu.Unlock()
+		}
+	}
+}
 
 func (p *progress) event(e forge.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t := time.Since(p.start).Seconds()
+	var line string
 	switch e.Stage {
 	case forge.StageDone:
 		cache := "built"
 		if e.CacheHit {
 			cache = "cached"
 		}
-		fmt.Fprintf(p.w, "[%6.1fs] %-28s done (%s, %.1fs)\n", t, e.Component, cache, e.Elapsed.Seconds())
+		line = fmt.Sprintf("[%6.1fs] %-28s done (%s, %.1fs)", t, e.Component, cache, e.Elapsed.Seconds())
 	case forge.StageFailed, forge.StageSkipped:
 		msg := ""
 		if e.Err != nil {
 			msg = strings.SplitN(e.Err.Error(), "\n", 2)[0]
 		}
-		fmt.Fprintf(p.w, "[%6.1fs] %-28s %s: %s\n", t, e.Component, e.Stage, msg)
+		line = fmt.Sprintf("[%6.1fs] %-28s %s: %s", t, e.Component, e.Stage, msg)
 	default:
-		fmt.Fprintf(p.w, "[%6.1fs] %-28s %s\n", t, e.Component, e.Stage)
+		line = fmt.Sprintf("[%6.1fs] %-28s %s", t, e.Component, e.Stage)
 	}
+	if !p.live {
+		fmt.Fprintln(p.w, line)
+		return
+	}
+	switch e.Stage {
+	case forge.StageDone, forge.StageFailed, forge.StageSkipped:
+		delete(p.running, e.Component)
+		p.clear()
+		fmt.Fprintln(p.w, line) // finished components scroll up as plain lines
+	default:
+		st, ok := p.running[e.Component]
+		if !ok {
+			st.started = time.Now()
+		}
+		st.stage = e.Stage
+		p.running[e.Component] = st
+	}
+	p.redraw()
+}
+
+// clear erases the live block.
+func (p *progress) clear() {
+	for ; p.drawn > 0; p.drawn-- {
+		fmt.Fprint(p.w, "\x1b[1A\x1b[2K")
+	}
+}
+
+// redraw shows one line per running component with its stage and time.
+func (p *progress) redraw() {
+	if !p.live {
+		return
+	}
+	p.clear()
+	names := make([]string, 0, len(p.running))
+	for n := range p.running {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		st := p.running[n]
+		fmt.Fprintf(p.w, "  %-28s %-8s %5.1fs\n", n, st.stage, time.Since(st.started).Seconds())
+	}
+	p.drawn = len(names)
 }
 
 // summary prints the final table.
 func (p *progress) summary(results []forge.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.live {
+		close(p.stop)
+		p.live = false
+		p.clear()
+	}
 	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nCOMPONENT\tVERSION\tCACHE\tBUILD\tPACKAGE\tSIZE\tRESULT")
 	failed := 0
