@@ -23,6 +23,7 @@ import (
 	"github.com/goreleaser/nfpm/v2/deb"
 	"github.com/goreleaser/nfpm/v2/files"
 
+	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -64,7 +65,7 @@ func Build(in Input, dir string) (string, error) {
 	dropped := unownedDirsIn(info.Contents)
 	if dropped == nil {
 		// Stream nfpm's output straight into the temporary file.
-		return out, writeAtomicWith(out, 0o644, func(w io.Writer) error {
+		return out, atomicfile.WriteWith(out, 0o644, func(w io.Writer) error {
 			if err := deb.Default.Package(info, w); err != nil {
 				return fmt.Errorf("nfpm: %w", err)
 			}
@@ -92,51 +93,9 @@ func Build(in Input, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("nfpm: %w", err)
 	}
-	return out, writeAtomicWith(out, 0o644, func(w io.Writer) error {
+	return out, atomicfile.WriteWith(out, 0o644, func(w io.Writer) error {
 		return dropDirs(scratch.Name(), w, dropped)
 	})
-}
-
-// WriteAtomic writes data to a temporary file beside path and renames it
-// into place, so readers see the old file or the new one, never half.
-func WriteAtomic(path string, data []byte, mode os.FileMode) error {
-	return writeAtomicWith(path, mode, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-// writeAtomicWith is WriteAtomic for content produced by write.
-func writeAtomicWith(path string, mode os.FileMode, write func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := write(bw); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Info builds a fresh nfpm.Info for one package.

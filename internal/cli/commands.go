@@ -48,6 +48,19 @@ func (b *buildFlags) apply(o *forge.Options) error {
 	return nil
 }
 
+// newRun loads the specs with the build flags applied and a progress
+// printer on stderr.
+func (g *globals) newRun(bf *buildFlags) (*forge.Forge, *progress, error) {
+	opts := g.forgeOptions()
+	if err := bf.apply(&opts); err != nil {
+		return nil, nil, err
+	}
+	p := newProgress(g.stderr)
+	opts.Events = p.event
+	f, err := newForge(opts)
+	return f, p, err
+}
+
 func newBuildCmd(g *globals) *cobra.Command {
 	var bf buildFlags
 	cmd := &cobra.Command{
@@ -60,13 +73,7 @@ A failed component does not stop the others; the exit code is then 1.
 
 Prints the pool path of every package on stdout; progress goes to stderr.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := g.forgeOptions()
-			if err := bf.apply(&opts); err != nil {
-				return err
-			}
-			p := newProgress(g.stderr)
-			opts.Events = p.event
-			f, err := newForge(opts)
+			f, p, err := g.newRun(&bf)
 			if err != nil {
 				return err
 			}
@@ -108,13 +115,7 @@ func newFetchCmd(g *globals) *cobra.Command {
 		Use:   "fetch [NAME...|all]",
 		Short: "Download and verify sources (and Go dependencies) without building",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := g.forgeOptions()
-			if err := bf.apply(&opts); err != nil {
-				return err
-			}
-			p := newProgress(g.stderr)
-			opts.Events = p.event
-			f, err := newForge(opts)
+			f, _, err := g.newRun(&bf)
 			if err != nil {
 				return err
 			}

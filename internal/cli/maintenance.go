@@ -16,13 +16,7 @@ func newVerifyCmd(g *globals) *cobra.Command {
 		Use:   "verify-reproducible [NAME...|all]",
 		Short: "Build components twice in separate caches and report any byte that differs",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := g.forgeOptions()
-			if err := bf.apply(&opts); err != nil {
-				return err
-			}
-			p := newProgress(g.stderr)
-			opts.Events = p.event
-			f, err := newForge(opts)
+			f, _, err := g.newRun(&bf)
 			if err != nil {
 				return err
 			}

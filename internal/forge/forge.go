@@ -106,7 +106,6 @@ type Forge struct {
 	fetcher  *source.Fetcher
 	set      *spec.Set
 	aptMu    sync.Mutex
-	goVer    string
 }
 
 // New loads and validates the specs. Nothing is written.

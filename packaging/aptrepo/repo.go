@@ -26,6 +26,7 @@ import (
 
 	"github.com/ulikunitz/xz"
 
+	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/packaging/debfile"
 )
 
@@ -97,7 +98,7 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	return dst, true, writeAtomic(dst, data, 0o644)
+	return dst, true, atomicfile.Write(dst, data, 0o644)
 }
 
 // Scan reads every .deb under pool/ in parallel.
@@ -436,7 +437,7 @@ func writeKeyFiles(cfg Config) error {
 		}
 	}
 	for name, data := range map[string][]byte{cfg.KeyName + ".asc": asc, cfg.KeyName + ".gpg": bin, cfg.KeyName + ".sources": []byte(b.String())} {
-		if err := writeAtomic(filepath.Join(cfg.Dir, name), data, 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(cfg.Dir, name), data, 0o644); err != nil {
 			return err
 		}
 	}
@@ -512,32 +513,4 @@ func syncDir(p string) error {
 	}
 	defer d.Close()
 	return d.Sync()
-}
-
-// writeAtomic writes via a temporary file and a rename.
-func writeAtomic(p string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
 }
