@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -255,5 +256,34 @@ func TestServe(t *testing.T) {
 	}
 	if resp, err := http.Post(base+"dists/", "text/plain", nil); err == nil && resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST answered %d", resp.StatusCode)
+	}
+}
+
+// Changing one spec rebuilds exactly that package and those that come
+// after it; everything else comes from the cache.
+func TestChangedSpecRebuildsOnlyItAndDependents(t *testing.T) {
+	specs := t.TempDir()
+	sh(t, "cp", "-a", "testdata/specs/.", specs)
+	e := newEnv(t, specs)
+	if r := e.run(t, "build", "all"); r.code != 0 {
+		t.Fatalf("first build: %s", r.stderr)
+	}
+	p := filepath.Join(specs, "hello-make.yaml")
+	os.WriteFile(p, bytes.Replace(mustRead(t, p), []byte("version: 2.0.0"), []byte("version: 2.0.1"), 1), 0o644)
+	r := e.run(t, "build", "all")
+	if r.code != 0 {
+		t.Fatalf("second build: %s", r.stderr)
+	}
+	for name, want := range map[string]string{"hello-make": "(built,", "hello-meta": "(built,", "hello-go": "(cached,", "hello-autotools": "(cached,", "hello-script": "(cached,"} {
+		if !regexp.MustCompile(regexp.QuoteMeta(name) + `\s+done ` + regexp.QuoteMeta(want)).MatchString(r.stderr) {
+			t.Errorf("%s: want %s\n%s", name, want, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, "hello-make_2.0.1-1_amd64.deb") {
+		t.Errorf("new version not published:\n%s", r.stdout)
+	}
+	// The old version stays in the pool (keep: 2) so hosts can downgrade.
+	if old, _ := filepath.Glob(filepath.Join(e.out, "repo/pool/main/h/hello-make/hello-make_2.0.0-1_amd64.deb")); len(old) != 1 {
+		t.Error("previous version pruned too early")
 	}
 }
