@@ -117,7 +117,7 @@ func defaultKeyPath() string {
 	if h, err := os.UserHomeDir(); err == nil {
 		return filepath.Join(h, ".local", "share", "debforge", "signing-key.asc")
 	}
-	return "debforge-signing-key.asc"
+	return "/var/lib/debforge/signing-key.asc"
 }
 
 // forgeOptions builds the orchestrator options from the global flags.
