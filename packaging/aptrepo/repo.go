@@ -6,6 +6,7 @@
 package aptrepo
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -147,12 +148,14 @@ func readPackage(repoDir, p string) (*Package, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	// One read of the file feeds both the hash and the control parser.
-	d, err := debfile.Read(io.TeeReader(f, h), debfile.Options{})
+	// One buffered read of the file feeds both the hash and the control
+	// parser (ar reads 60-byte headers: unbuffered, that is a syscall each).
+	br := bufio.NewReaderSize(f, 8<<10)
+	d, err := debfile.Read(io.TeeReader(br, h), debfile.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", p, err)
 	}
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := br.WriteTo(h); err != nil {
 		return nil, err
 	}
 	st, err := f.Stat()

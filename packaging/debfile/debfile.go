@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/blakesmith/ar"
 	"github.com/klauspost/compress/zstd"
@@ -136,7 +137,7 @@ func Read(r io.Reader, opt Options) (*Deb, error) {
 func ParseFields(b []byte) []Field {
 	var fields []Field
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	sc.Buffer(make([]byte, 0, 4096), 16*1024*1024) // long Description lines grow it
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" {
@@ -155,13 +156,26 @@ func ParseFields(b []byte) []Field {
 	return fields
 }
 
+var gzipReaders sync.Pool
+
 // Decompressor returns a reader decompressing r according to the member
 // name's suffix (.gz, .xz, .zst or none).
 func Decompressor(name string, r io.Reader) (io.Reader, func(), error) {
 	switch {
 	case strings.HasSuffix(name, ".gz"):
-		z, err := gzip.NewReader(r)
-		return z, func() {}, err
+		// Reuse readers: each new one allocates its tables, which dominates
+		// indexing many small packages.
+		z, _ := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if z == nil {
+			z, err = gzip.NewReader(r)
+		} else {
+			err = z.Reset(r)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return z, func() { gzipReaders.Put(z) }, nil
 	case strings.HasSuffix(name, ".xz"):
 		z, err := xz.NewReader(r)
 		return z, func() {}, err
