@@ -6,7 +6,6 @@ package builders
 import (
 	"context"
 	"debug/elf"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -74,29 +73,21 @@ func (r *Registry) Get(kind string) (Builder, error) {
 }
 
 // Run executes b's plan for req, streaming output to log, then strips the
-// staged ELF files. It returns the staged file list (relative paths).
-func Run(ctx context.Context, r execx.Runner, b Builder, req Request, log io.Writer) ([]string, error) {
+// staged ELF files.
+func Run(ctx context.Context, r execx.Runner, b Builder, req Request, log io.Writer) error {
 	cmds, err := b.Plan(req)
 	if err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
+		return fmt.Errorf("plan: %w", err)
 	}
 	if err := os.MkdirAll(req.StageDir, 0o755); err != nil {
-		return nil, err
+		return err
 	}
 	for _, c := range cmds {
-		if err := RunCmd(ctx, r, c, log); err != nil {
-			return nil, err
+		if err := execx.RunLogged(ctx, r, c, log); err != nil {
+			return err
 		}
 	}
-	if err := StripELF(ctx, r, req.StageDir, log); err != nil {
-		return nil, err
-	}
-	return StagedFiles(req.StageDir)
-}
-
-// RunCmd runs one command; see execx.RunLogged.
-func RunCmd(ctx context.Context, r execx.Runner, c execx.Cmd, log io.Writer) error {
-	return execx.RunLogged(ctx, r, c, log)
+	return StripELF(ctx, r, req.StageDir, log)
 }
 
 // StripELF strips debugging symbols from every ELF file in dir that still
@@ -119,7 +110,7 @@ func StripELF(ctx context.Context, r execx.Runner, dir string, log io.Writer) er
 		return nil
 	}
 	args := append([]string{"strip", "--strip-unneeded", "--remove-section=.comment", "--remove-section=.note"}, targets...)
-	return RunCmd(ctx, r, execx.Cmd{Args: args}, log)
+	return execx.RunLogged(ctx, r, execx.Cmd{Args: args}, log)
 }
 
 func hasSymtab(path string) bool {
@@ -129,26 +120,6 @@ func hasSymtab(path string) bool {
 	}
 	defer f.Close()
 	return f.Section(".symtab") != nil || f.Section(".debug_info") != nil
-}
-
-// StagedFiles lists the regular files and symlinks under dir, relative.
-func StagedFiles(dir string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(dir, path)
-		out = append(out, rel)
-		return nil
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	return out, err
 }
 
 // ExpandAll expands templates in each string.

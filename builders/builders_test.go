@@ -134,7 +134,7 @@ func TestRegistry(t *testing.T) {
 func TestRunReportsFailure(t *testing.T) {
 	c := component(&spec.Build{Kind: "script", Steps: []string{"for i in $(seq 1 100); do echo line$i; done; exit 3"}})
 	req := builders.Request{Component: c, SrcDir: t.TempDir(), StageDir: t.TempDir(), WorkDir: t.TempDir()}
-	_, err := builders.Run(context.Background(), execx.OS{}, script.New(), req, io.Discard)
+	err := builders.Run(context.Background(), execx.OS{}, script.New(), req, io.Discard)
 	var ce *execx.CommandError
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v", err)

@@ -140,7 +140,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 		if err := os.MkdirAll(req.WorkDir, 0o755); err != nil {
 			return fail("build", err)
 		}
-		if _, err := builders.Run(ctx, f.runner, b, req, log); err != nil {
+		if err := builders.Run(ctx, f.runner, b, req, log); err != nil {
 			return fail("build", err)
 		}
 		extraDepends, err = f.shlibDepends(ctx, stageDir, work, log)

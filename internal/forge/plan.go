@@ -8,9 +8,6 @@ import (
 	"github.com/debforge/debforge/internal/spec"
 )
 
-// deps returns the components c must wait for: its "after" list.
-func deps(c *spec.Component) []string { return c.After }
-
 // Select returns the named components (all when names is empty or "all")
 // plus everything they come after, in dependency order, minus except.
 // A cycle is an error naming it.
@@ -44,7 +41,7 @@ func Select(set *spec.Set, names, except []string) ([]*spec.Component, error) {
 	// Pull in prerequisites of wanted components, walking backwards.
 	for i := len(order) - 1; i >= 0; i-- {
 		if want[order[i].Name] {
-			for _, d := range deps(order[i]) {
+			for _, d := range order[i].After {
 				want[d] = true
 			}
 		}
@@ -85,7 +82,7 @@ func Order(set *spec.Set) ([]*spec.Component, error) {
 		}
 		state[c.Name] = visiting
 		stack = append(stack, c.Name)
-		ds := append([]string{}, deps(c)...)
+		ds := append([]string{}, c.After...)
 		sort.Strings(ds)
 		for _, d := range ds {
 			if dc := set.Get(d); dc != nil {

@@ -6,6 +6,7 @@ package source
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -330,8 +331,7 @@ func patchID(c *spec.Component) string {
 }
 
 func stampName(s string) string {
-	h, _ := HashBytes([]byte(s))
-	return h
+	return fmt.Sprintf("%x", sha256.Sum256([]byte(s)))
 }
 
 // moduleInfo reads the commit and release time the proxy reported.

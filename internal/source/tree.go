@@ -82,8 +82,3 @@ func HashTree(dir string) (string, error) {
 	})
 	return fmt.Sprintf("%x", h.Sum(nil)), err
 }
-
-// HashBytes returns the hex SHA-256 of b.
-func HashBytes(b []byte) (string, error) {
-	return fmt.Sprintf("%x", sha256.Sum256(b)), nil
-}

@@ -29,6 +29,7 @@ var (
 	maintainerRe = regexp.MustCompile(`^[^<>]+ <[^<>@\s]+@[^<>\s]+>$`)
 	suiteRe      = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 	modeRe       = regexp.MustCompile(`^0?[0-7]{3,4}$`)
+	lintianTagRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]+$`)
 	sectionRe    = regexp.MustCompile(`^([a-z0-9-]+/)?[a-z0-9-]+$`)
 	// One relation: name[:arch-qualifier] [(op version)] [[arch list]].
 	relationRe = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+)(:[a-z0-9-]+)?\s*(\(\s*(<<|<=|=|>=|>>)\s*([0-9][A-Za-z0-9.+~:-]*|\$\{[A-Za-z:]+\})\s*\))?\s*(\[[a-z0-9 !-]+\])?$`)
@@ -305,7 +306,7 @@ func validatePackage(p *problems, c *Component, root *yaml.Node) {
 	}
 	for i, o := range pk.LintianOverrides {
 		idx := strconv.Itoa(i)
-		if !regexp.MustCompile(`^[a-z0-9][a-z0-9-]+$`).MatchString(o.Tag) {
+		if !lintianTagRe.MatchString(o.Tag) {
 			p.add(at("lintian_overrides", idx, "tag"), fmt.Sprintf("package.lintian_overrides[%d].tag", i), "a lintian tag name", "invalid tag %q", o.Tag)
 		}
 		if strings.TrimSpace(o.Reason) == "" {

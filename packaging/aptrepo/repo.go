@@ -85,11 +85,11 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 	}
 	src, _, _ = strings.Cut(src, " ")
 	dst := filepath.Join(repoDir, PoolPath(component, src, filepath.Base(debPath)))
-	newHash, _, err := hashFile(debPath)
+	newHash, err := hashFile(debPath)
 	if err != nil {
 		return "", false, err
 	}
-	if oldHash, _, err := hashFile(dst); err == nil {
+	if oldHash, err := hashFile(dst); err == nil {
 		if oldHash == newHash {
 			return dst, false, nil
 		}
@@ -479,15 +479,15 @@ func xzBytes(b []byte) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-func hashFile(p string) (string, int64, error) {
+func hashFile(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return "", 0, err
+		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil)), n, err
+	_, err = io.Copy(h, f)
+	return hex.EncodeToString(h.Sum(nil)), err
 }
 
 func writeFileSync(p string, data []byte) error {
