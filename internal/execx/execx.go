@@ -5,12 +5,15 @@ package execx
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // Cmd is one command to run.
@@ -52,7 +55,15 @@ type Runner interface {
 // OS runs commands with os/exec.
 type OS struct{}
 
-// Run runs c, streaming its combined output to output.
+// KillGrace is how long a cancelled command's process group has between
+// SIGTERM and SIGKILL, and how long Wait then waits for its output pipes.
+const KillGrace = time.Second
+
+// Run runs c, streaming its combined output to output. The command runs in
+// its own process group: a build step is usually "sh -c ..." whose children
+// (make, cc, sleep) would otherwise outlive a cancelled sh and keep the
+// output pipe, and so the whole run, open. On cancellation the group gets
+// SIGTERM, then SIGKILL after KillGrace; leftovers are killed either way.
 func (OS) Run(ctx context.Context, c Cmd, output io.Writer) error {
 	if len(c.Args) == 0 {
 		return fmt.Errorf("empty command")
@@ -63,7 +74,36 @@ func (OS) Run(ctx context.Context, c Cmd, output io.Writer) error {
 	cmd.Stdout = output
 	cmd.Stderr = output
 	cmd.Stdin = nil
-	return cmd.Run()
+	ConfigureGroupKill(cmd)
+	err := cmd.Run()
+	// A step may leave background children (a daemon it started, a
+	// "cmd &" it forgot): end them with it, so no build outlives its step.
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	return err
+}
+
+// ConfigureGroupKill makes cmd the leader of a new process group and
+// replaces CommandContext's kill-the-leader cancellation with
+// kill-the-group: SIGTERM at once, SIGKILL after KillGrace. WaitDelay
+// bounds how long Wait blocks on pipes a stray grandchild holds. Any
+// executor that starts processes (a sandbox runner too) should call it.
+func ConfigureGroupKill(cmd *exec.Cmd) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.Cancel = func() error {
+		pgid := cmd.Process.Pid
+		err := syscall.Kill(-pgid, syscall.SIGTERM)
+		time.AfterFunc(KillGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		if errors.Is(err, syscall.ESRCH) {
+			return os.ErrProcessDone
+		}
+		return err
+	}
+	cmd.WaitDelay = 2 * KillGrace
 }
 
 // Fake records the commands it is asked to run and runs none of them.

@@ -1,0 +1,107 @@
+package execx
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// alive reports whether pid is a running (not zombie) process.
+func alive(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) STATE ...; comm may hold spaces, so cut after the last ')'.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || !strings.HasPrefix(s[i+1:], " Z")
+}
+
+// pidsFrom reads n pids, one a line, from r.
+func pidsFrom(t *testing.T, r io.Reader, n int) []int {
+	t.Helper()
+	sc := bufio.NewScanner(r)
+	var pids []int
+	for len(pids) < n && sc.Scan() {
+		pid, err := strconv.Atoi(strings.TrimSpace(sc.Text()))
+		if err != nil {
+			t.Fatalf("unexpected output %q", sc.Text())
+		}
+		pids = append(pids, pid)
+	}
+	if len(pids) < n {
+		t.Fatalf("got pids %v, want %d", pids, n)
+	}
+	return pids
+}
+
+// Issue 9 item 10: cancelling a build step ends the whole process group
+// (sh and the children it started), not only sh, and Run returns promptly.
+func TestIssue9Item10CancelKillsProcessGroup(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		// One child in the background, one in the foreground, one that
+		// ignores SIGTERM (so SIGKILL must follow).
+		done <- OS{}.Run(ctx, Cmd{Args: []string{"sh", "-c", `sleep 30 & echo $!; sh -c 'trap "" TERM; echo $$; sleep 30' & sleep 30 & echo $!; wait`}}, pw)
+		pw.Close()
+	}()
+	pids := pidsFrom(t, pr, 3)
+	go io.Copy(io.Discard, pr)
+	for _, p := range pids {
+		if !alive(p) {
+			t.Fatalf("child %d not running before cancel", p)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("cancelled command returned no error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10 s of cancellation")
+	}
+	// The SIGKILL for the TERM-ignoring child follows KillGrace later.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, p := range pids {
+		for alive(p) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if alive(p) {
+			t.Errorf("child %d still running after cancel", p)
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+	}
+}
+
+// A step that succeeds but leaves a background child (its output sent
+// elsewhere, so it holds no pipe) does not leave it running.
+func TestIssue9Item10StrayChildEndsWithStep(t *testing.T) {
+	var out strings.Builder
+	err := OS{}.Run(context.Background(), Cmd{Args: []string{"sh", "-c", `sleep 30 >/dev/null 2>&1 & echo $!`}}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatalf("output %q", out.String())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if alive(pid) {
+		t.Errorf("background child %d outlived its step", pid)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
