@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -70,7 +71,7 @@ func (p *progress) event(e forge.Event) {
 			cache = "cached"
 		}
 		line = fmt.Sprintf("[%6.1fs] %-28s done (%s, %.1fs)", t, e.Component, cache, e.Elapsed.Seconds())
-	case forge.StageFailed, forge.StageSkipped:
+	case forge.StageFailed, forge.StageSkipped, forge.StageCancelled:
 		msg := ""
 		if e.Err != nil {
 			msg = strings.SplitN(e.Err.Error(), "\n", 2)[0]
@@ -84,7 +85,7 @@ func (p *progress) event(e forge.Event) {
 		return
 	}
 	switch e.Stage {
-	case forge.StageDone, forge.StageFailed, forge.StageSkipped:
+	case forge.StageDone, forge.StageFailed, forge.StageSkipped, forge.StageCancelled:
 		delete(p.running, e.Component)
 		p.clear()
 		fmt.Fprintln(p.w, line) // finished components scroll up as plain lines
@@ -143,9 +144,13 @@ func (p *progress) summary(results []forge.Result) {
 		}
 		result := "ok"
 		if r.Err != nil {
-			result = "FAILED"
-			if strings.Contains(r.Err.Error(), "skipped") {
+			switch {
+			case errors.Is(r.Err, forge.ErrCancelled):
+				result = "cancelled"
+			case errors.Is(r.Err, forge.ErrSkipped):
 				result = "skipped"
+			default:
+				result = "FAILED"
 			}
 			failed++
 		}

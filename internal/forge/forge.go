@@ -71,6 +71,8 @@ const (
 	StageDone    Stage = "done"
 	StageFailed  Stage = "failed"
 	StageSkipped Stage = "skipped"
+	// StageCancelled: the run was interrupted before or while it ran.
+	StageCancelled Stage = "cancelled"
 )
 
 // Event reports progress of one component.
@@ -156,8 +158,7 @@ func (f *Forge) Fetch(ctx context.Context, names []string) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	results := make([]Result, len(comps))
-	f.parallel(ctx, comps, func(i int, c *spec.Component, log io.Writer) bool {
+	results := f.parallel(ctx, comps, func(c *spec.Component, log io.Writer) Result {
 		start := time.Now()
 		r := Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion()}
 		if !c.IsMeta() {
@@ -166,10 +167,8 @@ func (f *Forge) Fetch(ctx context.Context, names []string) ([]Result, error) {
 			r.Err, r.Hint = err, hintFor(err)
 		}
 		r.FetchTime = time.Since(start)
-		results[i] = r
-		f.finish(c, r, start)
-		return r.Err == nil
-	}, skipInto(results, f))
+		return r
+	})
 	return results, joinResults(results)
 }
 
@@ -197,12 +196,10 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	}
 	defer unlock()
 	repoDir := filepath.Join(f.opts.OutDir, "repo")
-	results := make([]Result, len(comps))
 	keys := make(map[string]string)
 	var keysMu sync.Mutex
 	added := false
-	f.parallel(ctx, comps, func(i int, c *spec.Component, log io.Writer) bool {
-		start := time.Now()
+	results := f.parallel(ctx, comps, func(c *spec.Component, log io.Writer) Result {
 		keysMu.Lock()
 		depKeys := make([]string, 0, len(c.After))
 		for _, d := range c.After {
@@ -220,11 +217,14 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		keysMu.Lock()
 		keys[c.Name] = key
 		keysMu.Unlock()
-		results[i] = r
-		f.finish(c, r, start)
-		return r.Err == nil
-	}, skipInto(results, f))
+		return r
+	})
 	buildErr := joinResults(results)
+	if ctx.Err() != nil {
+		// Interrupted: what finished is in the pool, but the published
+		// index stays as it was; the next build or publish indexes it.
+		return results, errors.Join(buildErr, ctx.Err())
+	}
 	// Publish whatever built: a failed component must not hold back the
 	// others, and the previous index stays valid until the swap. When the
 	// pool gained nothing the published repository is left exactly as it
@@ -240,7 +240,9 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 
 func (f *Forge) finish(c *spec.Component, r Result, start time.Time) {
 	switch {
-	case r.Err != nil && errors.Is(r.Err, errSkipped):
+	case r.Err != nil && errors.Is(r.Err, ErrCancelled):
+		f.emit(Event{Component: c.Name, Stage: StageCancelled, Elapsed: time.Since(start), Err: r.Err})
+	case r.Err != nil && errors.Is(r.Err, ErrSkipped):
 		f.emit(Event{Component: c.Name, Stage: StageSkipped, Elapsed: time.Since(start), Err: r.Err})
 	case r.Err != nil:
 		f.emit(Event{Component: c.Name, Stage: StageFailed, Elapsed: time.Since(start), Err: r.Err})
@@ -249,7 +251,12 @@ func (f *Forge) finish(c *spec.Component, r Result, start time.Time) {
 	}
 }
 
-var errSkipped = errors.New("skipped")
+// ErrSkipped marks a component not run because a prerequisite failed.
+var ErrSkipped = errors.New("skipped")
+
+// ErrCancelled marks a component not run, or stopped, because the run
+// was interrupted.
+var ErrCancelled = errors.New("cancelled")
 
 // published reports whether the repository has a current index.
 func published(repoDir, codename string) bool {
@@ -257,60 +264,104 @@ func published(repoDir, codename string) bool {
 	return err == nil
 }
 
-// skipInto records skipped components in results.
-func skipInto(results []Result, f *Forge) func(int, *spec.Component, error) {
-	return func(i int, c *spec.Component, err error) {
-		results[i] = Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion(), Err: err}
-		f.finish(c, results[i], time.Now())
-	}
-}
+// outcome is how a component ended, as its dependents see it.
+type outcome int
 
-// parallel runs fn for each component once its prerequisites are done,
-// at most Jobs at a time. A component whose prerequisite failed is skipped.
-func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(i int, c *spec.Component, log io.Writer) bool, skip func(i int, c *spec.Component, err error)) {
+const (
+	succeeded outcome = iota + 1
+	failed
+	skipped
+	cancelled
+)
+
+// parallel runs fn for each component once its prerequisites are done, at
+// most Jobs at a time, and returns one Result per component in comps'
+// order. A component whose prerequisite failed or was skipped is skipped
+// with ErrSkipped, naming them. After ctx is cancelled nothing new starts:
+// components not yet started, and those that were running and failed,
+// get ErrCancelled, and so do their dependents (they never ran, so
+// nothing of theirs failed).
+func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(c *spec.Component, log io.Writer) Result) []Result {
+	results := make([]Result, len(comps))
 	done := map[string]chan struct{}{}
-	ok := map[string]bool{}
+	state := map[string]outcome{}
 	var mu sync.Mutex
 	for _, c := range comps {
 		done[c.Name] = make(chan struct{})
 	}
-	sem := make(chan struct{}, f.opts.Jobs)
+	sem := make(chan struct{}, max(f.opts.Jobs, 1))
 	var wg sync.WaitGroup
 	for i, c := range comps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer close(done[c.Name])
-			var failed []string
-			for _, d := range c.After {
-				if ch, in := done[d]; in {
-					<-ch
-					mu.Lock()
-					if !ok[d] {
-						failed = append(failed, d)
-					}
-					mu.Unlock()
-				}
+			start := time.Now()
+			end := func(r Result, o outcome) {
+				mu.Lock()
+				state[c.Name] = o
+				mu.Unlock()
+				results[i] = r
+				f.finish(c, r, start)
 			}
-			if len(failed) > 0 {
-				skip(i, c, fmt.Errorf("%w: needs %s, which failed", errSkipped, strings.Join(failed, ", ")))
+			notRun := func(err error) Result {
+				return Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion(), Err: err}
+			}
+			var bad []string
+			interrupted := false
+			for _, d := range c.After {
+				ch, in := done[d]
+				if !in {
+					continue
+				}
+				<-ch
+				mu.Lock()
+				switch state[d] {
+				case failed:
+					bad = append(bad, d+", which failed")
+				case skipped:
+					bad = append(bad, d+", which was skipped")
+				case cancelled:
+					interrupted = true
+				}
+				mu.Unlock()
+			}
+			if interrupted || ctx.Err() != nil {
+				end(notRun(fmt.Errorf("%w before it started", ErrCancelled)), cancelled)
+				return
+			}
+			if len(bad) > 0 {
+				end(notRun(fmt.Errorf("%w: needs %s", ErrSkipped, strings.Join(bad, "; "))), skipped)
 				return
 			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
+				end(notRun(fmt.Errorf("%w before it started", ErrCancelled)), cancelled)
 				return
 			}
 			defer func() { <-sem }()
+			// Both cases of the select may have been ready.
+			if ctx.Err() != nil {
+				end(notRun(fmt.Errorf("%w before it started", ErrCancelled)), cancelled)
+				return
+			}
 			logw, closeLog := f.componentLog(c.Name)
-			res := fn(i, c, logw)
+			r := fn(c, logw)
 			closeLog()
-			mu.Lock()
-			ok[c.Name] = res
-			mu.Unlock()
+			switch {
+			case r.Err == nil:
+				end(r, succeeded)
+			case ctx.Err() != nil:
+				r.Err = fmt.Errorf("%w: %w", ErrCancelled, r.Err)
+				end(r, cancelled)
+			default:
+				end(r, failed)
+			}
 		}()
 	}
 	wg.Wait()
+	return results
 }
 
 // componentLog opens cache/logs/<name>.log; verbose mode also streams to Log.

@@ -1,0 +1,146 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// procStat is the part of /proc/PID/stat the tests need.
+type procStat struct {
+	pid, ppid int
+	comm      string
+	state     byte
+}
+
+func readProcStat(pid int) (procStat, bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, false
+	}
+	s := string(data)
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return procStat{}, false
+	}
+	rest := strings.Fields(s[end+1:])
+	if len(rest) < 2 {
+		return procStat{}, false
+	}
+	ppid, _ := strconv.Atoi(rest[1])
+	return procStat{pid: pid, ppid: ppid, comm: s[open+1 : end], state: rest[0][0]}, true
+}
+
+// descendants lists the live processes below pid.
+func descendants(pid int) []procStat {
+	entries, _ := os.ReadDir("/proc")
+	var all []procStat
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil {
+			if st, ok := readProcStat(n); ok && st.state != 'Z' {
+				all = append(all, st)
+			}
+		}
+	}
+	below := map[int]bool{pid: true}
+	var out []procStat
+	for changed := true; changed; {
+		changed = false
+		for _, st := range all {
+			if below[st.ppid] && !below[st.pid] {
+				below[st.pid] = true
+				out = append(out, st)
+				changed = true
+			}
+		}
+	}
+	return out
+}
+
+func running(pid int) bool {
+	st, ok := readProcStat(pid)
+	return ok && st.state != 'Z'
+}
+
+// Issue 9 item 10: SIGTERM while a build step runs `sleep 20` ends debforge
+// with exit 130 and leaves no `sleep` behind (the whole process group of
+// the step is killed, not only its sh).
+func TestIssue9Item10SigtermEndsBuildStepGroup(t *testing.T) {
+	specs := t.TempDir()
+	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
+	os.MkdirAll(filepath.Join(specs, "src"), 0o755)
+	os.WriteFile(filepath.Join(specs, "src", "README"), []byte("x\n"), 0o644)
+	os.WriteFile(filepath.Join(specs, "sleeper.yaml"), []byte(`name: sleeper
+version: 1.0.0
+summary: s
+description: d
+license: MIT
+source:
+  dir: src
+build:
+  kind: script
+  steps:
+    - sleep 20; echo late > "$WORK/late"
+package:
+  architecture: all
+`), 0o644)
+	e := newEnv(t, specs)
+	cmd := exec.Command(debforgeBin, "--specs", e.specs, "--out", e.out, "--cache-dir", e.cache, "--signing-key", e.key, "build", "sleeper")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var sleepPid int
+	for deadline := time.Now().Add(60 * time.Second); sleepPid == 0 && time.Now().Before(deadline); {
+		for _, p := range descendants(cmd.Process.Pid) {
+			if p.comm == "sleep" {
+				sleepPid = p.pid
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if sleepPid == 0 {
+		t.Fatalf("the build step's sleep never started:\n%s", stderr.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-waited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("debforge still running 10 s after SIGTERM:\n%s", stderr.String())
+	}
+	t.Logf("debforge exited %v after SIGTERM", time.Since(sent).Round(time.Millisecond))
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Errorf("exit %v, want 130\n%s", err, stderr.String())
+	}
+	for deadline := time.Now().Add(5 * time.Second); running(sleepPid) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if running(sleepPid) {
+		syscall.Kill(sleepPid, syscall.SIGKILL)
+		t.Errorf("the step's sleep (pid %d) outlived debforge", sleepPid)
+	}
+	if left := descendants(cmd.Process.Pid); len(left) > 0 {
+		t.Errorf("processes left below debforge: %v", left)
+	}
+	if _, err := os.Stat(filepath.Join(e.out, "repo", "dists")); err == nil {
+		t.Error("an interrupted build published a repository")
+	}
+}
