@@ -115,6 +115,10 @@ func Info(in Input) (*nfpm.Info, error) {
 		return nil, err
 	}
 	contents = append(contents, extra...)
+	contents, err = compressDocs(contents, filepath.Join(in.WorkDir, "gz"))
+	if err != nil {
+		return nil, err
+	}
 	dropped := unownedDirsIn(contents)
 	generated, err := docContents(in, dropped)
 	if err != nil {
