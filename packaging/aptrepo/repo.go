@@ -280,8 +280,23 @@ func Publish(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("sign Release.gpg: %w", err)
 	}
-	if err := swapSnapshot(cfg, files, release, inRelease, detached); err != nil {
+	site, err := publishedSite(cfg, archList, release)
+	if err != nil {
 		return fmt.Errorf("publish: %w", err)
+	}
+	page := func(snap, prevSnap string) error {
+		links, err := writeChangelogs(cfg.Dir, cfg.Codename, snap, prevSnap, kept)
+		if err != nil {
+			return err
+		}
+		site.Releases[0].Entries = siteEntries(cfg.Dir, kept, links)
+		return writePage(snap, site)
+	}
+	if err := swapSnapshot(cfg, files, release, inRelease, detached, page); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if err := linkPage(cfg); err != nil {
+		return fmt.Errorf("publish %s: %w", PageFile, err)
 	}
 	if err := writeKeyFiles(cfg); err != nil {
 		return fmt.Errorf("publish keys: %w", err)
@@ -323,7 +338,8 @@ func releaseFile(cfg Config, archs []string, files []indexFile) []byte {
 // reader sees either the old Release with its indexes or the new ones.
 // by-hash copies of the previous snapshot's indexes are carried over, so
 // clients holding the previous Release can still fetch what it names.
-func swapSnapshot(cfg Config, files []indexFile, release, inRelease, detached []byte) error {
+// page writes the front page (and what it links to) into the snapshot.
+func swapSnapshot(cfg Config, files []indexFile, release, inRelease, detached []byte, page func(snap, prevSnap string) error) error {
 	snapRoot := filepath.Join(cfg.Dir, ".snapshots")
 	if err := os.MkdirAll(snapRoot, 0o755); err != nil {
 		return err
@@ -350,8 +366,13 @@ func swapSnapshot(cfg Config, files []indexFile, release, inRelease, detached []
 			return err
 		}
 	}
+	prevSnap := ""
 	if prev != "" {
-		carryByHash(filepath.Join(cfg.Dir, "dists", prev), snap)
+		prevSnap = filepath.Join(cfg.Dir, "dists", prev)
+		carryByHash(prevSnap, snap)
+	}
+	if err := page(snap, prevSnap); err != nil {
+		return err
 	}
 	for name, data := range map[string][]byte{"Release": release, "InRelease": inRelease, "Release.gpg": detached} {
 		if err := writeFileSync(filepath.Join(snap, name), data); err != nil {
@@ -423,6 +444,17 @@ func writeKeyFiles(cfg Config) error {
 	if err != nil {
 		return err
 	}
+	for name, data := range map[string][]byte{cfg.KeyName + ".asc": asc, cfg.KeyName + ".gpg": bin, cfg.KeyName + ".sources": []byte(sourcesText(cfg, asc))} {
+		if err := atomicfile.Write(filepath.Join(cfg.Dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sourcesText is the deb822 .sources file for cfg with the armored key
+// asc inline as Signed-By.
+func sourcesText(cfg Config, asc []byte) string {
 	url := cfg.URL
 	if url == "" {
 		abs, _ := filepath.Abs(cfg.Dir)
@@ -439,12 +471,7 @@ func writeKeyFiles(cfg Config) error {
 			b.WriteString(" " + line + "\n")
 		}
 	}
-	for name, data := range map[string][]byte{cfg.KeyName + ".asc": asc, cfg.KeyName + ".gpg": bin, cfg.KeyName + ".sources": []byte(b.String())} {
-		if err := atomicfile.Write(filepath.Join(cfg.Dir, name), data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return b.String()
 }
 
 func sortedKeys(m map[string]bool) []string {

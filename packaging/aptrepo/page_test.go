@@ -1,0 +1,274 @@
+package aptrepo
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/packaging"
+)
+
+// hostile is a description that would run script if it reached the page
+// unescaped.
+const hostile = `<script>document.title="PWNED"</script><img src=x onerror="alert(1)"> & "quotes"`
+
+func testDeb(t *testing.T, repo, name, version, summary string) string {
+	t.Helper()
+	work := t.TempDir()
+	c := &spec.Component{Name: name, Version: version, Revision: "1", Summary: summary, Description: "Test package.",
+		License: "Apache-2.0", Copyright: "2026 test", Maintainer: "Test <t@example.org>", Changes: "Test build of " + name + ".", File: "t.yaml",
+		Package: &spec.Package{Name: name, Section: "misc", Priority: "optional", Architecture: "all", Compression: "gzip"}}
+	deb, err := packaging.Build(packaging.Input{Component: c, WorkDir: filepath.Join(work, "w"), Arch: "amd64", MTime: time.Unix(1700000000, 0)}, work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, _, err := AddToPool(repo, "main", deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func testConfig(t *testing.T, repo string) Config {
+	t.Helper()
+	s, _, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "key.asc"), "Test", "t@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Config{Dir: repo, Origin: "o", Label: "Test <repo>", Suite: "stable", Codename: "tc", Component: "main",
+		Description: "test repository", Keep: 3, ValidFor: 7 * 24 * time.Hour, Archs: []string{"amd64"},
+		KeyName: "test-archive-keyring", URL: "http://127.0.0.1:1/", Signer: s, Now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+}
+
+// parsePage parses index.html with an HTML parser and fails on anything
+// a parser had to repair at the top level.
+func parsePage(t *testing.T, repo string) *html.Node {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repo, PageFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte("<!DOCTYPE html>")) {
+		t.Error("page lacks the HTML5 doctype")
+	}
+	doc, err := html.Parse(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func walk(n *html.Node, fn func(*html.Node)) {
+	fn(n)
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		walk(c, fn)
+	}
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func text(n *html.Node) string {
+	var b strings.Builder
+	walk(n, func(c *html.Node) {
+		if c.Type == html.TextNode {
+			b.WriteString(c.Data)
+		}
+	})
+	return b.String()
+}
+
+func elements(doc *html.Node, tag string) []*html.Node {
+	var out []*html.Node
+	walk(doc, func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == tag {
+			out = append(out, n)
+		}
+	})
+	return out
+}
+
+func byID(doc *html.Node, id string) *html.Node {
+	var found *html.Node
+	walk(doc, func(n *html.Node) {
+		if n.Type == html.ElementNode && attr(n, "id") == id && found == nil {
+			found = n
+		}
+	})
+	return found
+}
+
+// pageRows returns "name version arch" of every row of the files table,
+// and the rows by that key.
+func pageRows(doc *html.Node) ([]string, map[string]*html.Node) {
+	var keys []string
+	rows := map[string]*html.Node{}
+	for _, tr := range elements(byID(doc, "debs"), "tr") {
+		if attr(tr, "data-package") == "" {
+			continue
+		}
+		k := attr(tr, "data-package") + " " + attr(tr, "data-version") + " " + attr(tr, "data-arch")
+		keys = append(keys, k)
+		rows[k] = tr
+	}
+	sort.Strings(keys)
+	return keys, rows
+}
+
+// indexRows returns "name version arch" of every .deb the Packages
+// indexes of the snapshot list.
+func indexRows(t *testing.T, repo, codename string) []string {
+	t.Helper()
+	matches, _ := filepath.Glob(filepath.Join(repo, "dists", codename, "main", "binary-*", "Packages"))
+	var all [][]Field
+	for _, m := range matches {
+		data, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, ParseStanzas(data)...)
+	}
+	var keys []string
+	for _, e := range EntriesFromStanzas(all) {
+		keys = append(keys, e.Name+" "+e.Version+" "+e.Arch)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func links(n *html.Node, class string) []string {
+	var out []string
+	for _, a := range elements(n, "a") {
+		if attr(a, "class") == class {
+			out = append(out, attr(a, "href"))
+		}
+	}
+	return out
+}
+
+func TestFrontPage(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig(t, repo)
+	testDeb(t, repo, "alpha", "1.0", "first test package")
+	beta := testDeb(t, repo, "beta", "2.0", "second test package")
+	testDeb(t, repo, "evil", "1.0", hostile)
+	// Build information exists for beta only: the page links it for beta
+	// and for no other package.
+	stem := strings.TrimSuffix(beta, ".deb")
+	os.WriteFile(stem+".buildinfo", []byte("Format: 1.0\nSource: beta\nBuild-Date: Sat, 28 Nov 2026 11:00:00 +0000\n"), 0o644)
+	os.WriteFile(stem+".spdx.json", []byte("{}\n"), 0o644)
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := os.Readlink(filepath.Join(repo, PageFile)); err != nil || l != "dists/tc/index.html" {
+		t.Errorf("index.html: link %q, %v", l, err)
+	}
+	doc := parsePage(t, repo)
+	got, rows := pageRows(doc)
+	want := indexRows(t, repo, "tc")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) != 3 {
+		t.Errorf("page lists\n%s\nindex lists\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	t.Run("links show what exists", func(t *testing.T) {
+		for k, tr := range rows {
+			debs := links(tr, "deb")
+			if len(debs) != 1 {
+				t.Fatalf("%s: .deb links %v", k, debs)
+			}
+			if _, err := os.Stat(filepath.Join(repo, debs[0])); err != nil {
+				t.Errorf("%s: .deb link %s: %v", k, debs[0], err)
+			}
+			bi, sbom := links(tr, "buildinfo"), links(tr, "sbom")
+			isBeta := strings.HasPrefix(k, "beta ")
+			if isBeta != (len(bi) == 1) || isBeta != (len(sbom) == 1) {
+				t.Errorf("%s: buildinfo %v sbom %v", k, bi, sbom)
+			}
+			if isBeta && !strings.Contains(text(tr), "Sat, 28 Nov 2026 11:00:00 +0000") {
+				t.Errorf("beta row lacks the .buildinfo Build-Date: %q", text(tr))
+			}
+			cl := links(tr, "changelog")
+			if len(cl) != 1 {
+				t.Fatalf("%s: changelog links %v", k, cl)
+			}
+			data, err := os.ReadFile(filepath.Join(repo, cl[0]))
+			if name := strings.Fields(k)[0]; err != nil || !strings.HasPrefix(string(data), name+" (") {
+				t.Errorf("%s: changelog %s: %v %q", k, cl[0], err, data)
+			}
+		}
+	})
+
+	t.Run("markup in descriptions is text", func(t *testing.T) {
+		scripts := elements(doc, "script")
+		if len(scripts) != 1 || text(scripts[0]) != copyScript {
+			t.Errorf("page has %d scripts; want only the copy script", len(scripts))
+		}
+		if n := len(elements(doc, "img")); n != 0 {
+			t.Errorf("page has %d img elements", n)
+		}
+		if !strings.Contains(text(byID(doc, "packages")), hostile) {
+			t.Errorf("the evil summary is not shown as text")
+		}
+		if title := text(elements(doc, "title")[0]); title != "Test <repo> apt repository" {
+			t.Errorf("title %q", title)
+		}
+	})
+
+	t.Run("how to add", func(t *testing.T) {
+		src, err := os.ReadFile(filepath.Join(repo, cfg.KeyName+".sources"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := text(byID(doc, "sources-0")); got != string(src) {
+			t.Errorf("page's .sources differs from the file:\n%s\n---\n%s", got, src)
+		}
+		if got := text(byID(doc, "fingerprint")); got != cfg.Signer.Fingerprint() {
+			t.Errorf("fingerprint %q", got)
+		}
+		rel := text(byID(doc, "releases"))
+		for _, w := range []string{"Sat, 28 Nov 2026 12:00:00 +0000", "Sat, 05 Dec 2026 12:00:00 +0000", "tc", "stable", "amd64"} {
+			if !strings.Contains(rel, w) {
+				t.Errorf("releases section lacks %q: %q", w, rel)
+			}
+		}
+		var metaCSP string
+		for _, m := range elements(doc, "meta") {
+			if attr(m, "http-equiv") == "Content-Security-Policy" {
+				metaCSP = attr(m, "content")
+			}
+		}
+		if metaCSP != PageCSP {
+			t.Errorf("CSP %q", metaCSP)
+		}
+	})
+
+	t.Run("a new version appears", func(t *testing.T) {
+		testDeb(t, repo, "alpha", "1.1", "first test package")
+		cfg.Now = cfg.Now.Add(time.Hour)
+		if err := Publish(cfg); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := pageRows(parsePage(t, repo))
+		want := indexRows(t, repo, "tc")
+		if strings.Join(got, "\n") != strings.Join(want, "\n") || !strings.Contains(strings.Join(got, "\n"), "alpha 1.1-1 all") {
+			t.Errorf("page lists\n%s\nindex lists\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		newest := text(byID(parsePage(t, repo), "packages"))
+		if !strings.Contains(newest, "1.1-1") {
+			t.Errorf("overview lacks the new version: %q", newest)
+		}
+	})
+}
