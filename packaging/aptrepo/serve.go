@@ -14,6 +14,9 @@ var contentTypes = map[string]string{
 	".xz":  "application/x-xz",
 	".gpg": "application/pgp-signature",
 	".asc": "application/pgp-keys",
+	// Text a browser should show, not download.
+	".buildinfo": "text/plain; charset=utf-8",
+	".txt":       "text/plain; charset=utf-8",
 }
 
 // Handler serves a repository directory read-only, with Debian content
@@ -36,6 +39,7 @@ func Handler(dir string) http.Handler {
 				w.Header().Set("Content-Type", t)
 			}
 		}
+		setCacheHeaders(w, dir, r.URL.Path)
 		fs.ServeHTTP(w, r)
 	})
 }
