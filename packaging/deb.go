@@ -102,6 +102,9 @@ func Build(in Input, dir string) (string, error) {
 func Info(in Input) (*nfpm.Info, error) {
 	c := in.Component
 	pk := c.Package
+	if err := checkFields(c); err != nil {
+		return nil, err
+	}
 	arch := in.Arch
 	if pk.Architecture == "all" {
 		arch = "all"

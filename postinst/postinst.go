@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"text/template"
@@ -92,3 +93,33 @@ func Write(dir, pkg string, snippets []Snippet) (map[string]string, error) {
 	}
 	return paths, nil
 }
+
+// Check reports whether a snippet renders: the template exists and every
+// variable it uses is given. It names every missing variable at once.
+func Check(template string, vars map[string]string) error {
+	trial := map[string]string{}
+	for k, v := range vars {
+		trial[k] = v
+	}
+	var missing []string
+	// Each pass finds one missing key; templates use a handful at most.
+	for range 32 {
+		_, err := Render("package", []Snippet{{Template: template, Vars: trial}})
+		if err == nil {
+			break
+		}
+		m := missingKeyRe.FindStringSubmatch(err.Error())
+		if m == nil {
+			return err
+		}
+		missing = append(missing, m[1])
+		trial[m[1]] = "x"
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("template %s needs vars: %s", template, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+var missingKeyRe = regexp.MustCompile(`map has no entry for key "([^"]*)"`)

@@ -83,6 +83,12 @@ func newRootCmd(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if g.jobs < 1 {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("--jobs %d: must be 1 or more", g.jobs), hint: "--jobs N builds N components at a time; the default is the number of cores"}
+		}
+		return nil
+	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.specs, "specs", "specs", "directory of component specs (*.yaml) and debforge.yaml")
 	pf.StringVar(&g.out, "out", "out", "output directory; the apt repository goes to OUT/repo")
@@ -165,6 +171,10 @@ func runError(err error) error {
 	}
 	if errors.Is(err, forge.ErrLocked) {
 		return &exitError{code: ExitLocked, err: err}
+	}
+	var ue *forge.UsageError
+	if errors.As(err, &ue) {
+		return &exitError{code: ExitUsage, err: err}
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

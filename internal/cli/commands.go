@@ -141,7 +141,7 @@ func newValidateCmd(g *globals) *cobra.Command {
 		Short: "Check every spec and report all problems with file:line:col",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			set, err := spec.LoadDir(g.specs, forge.NewRegistry().Kinds())
+			set, err := forge.LoadSpecs(g.specs)
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}

@@ -25,11 +25,18 @@ import (
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/packaging/aptrepo"
+	"github.com/debforge/debforge/postinst"
 )
 
 // NewRegistry is the one place builder kinds are registered.
 func NewRegistry() *builders.Registry {
 	return builders.NewRegistry(gobuild.New(), makebuild.New(), autotools.New(), script.New())
+}
+
+// LoadSpecs loads and validates a specs directory against the registered
+// builder kinds and the maintainer-script templates.
+func LoadSpecs(dir string) (*spec.Set, error) {
+	return spec.LoadDir(dir, NewRegistry().Kinds(), spec.WithScriptCheck(postinst.Check))
 }
 
 // Options configure a Forge.
@@ -113,7 +120,7 @@ type Forge struct {
 // New loads and validates the specs. Nothing is written.
 func New(opts Options) (*Forge, error) {
 	reg := NewRegistry()
-	set, err := spec.LoadDir(opts.SpecsDir, reg.Kinds())
+	set, err := LoadSpecs(opts.SpecsDir)
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +140,14 @@ func New(opts Options) (*Forge, error) {
 		if set.Get(name) == nil {
 			return nil, fmt.Errorf("--source %s: unknown component (known: %s)", name, strings.Join(componentNames(set), ", "))
 		}
+	}
+	for _, name := range opts.Rebuild {
+		if set.Get(name) == nil {
+			return nil, &UsageError{fmt.Errorf("--rebuild %s: unknown component (known: %s)", name, strings.Join(componentNames(set), ", "))}
+		}
+	}
+	if opts.Arch != "" && !spec.ArchRe.MatchString(opts.Arch) {
+		return nil, &UsageError{fmt.Errorf("--arch %q: not a Debian architecture name (lower-case letters, digits and '-', e.g. amd64, arm64)", opts.Arch)}
 	}
 	return &Forge{
 		opts:     opts,

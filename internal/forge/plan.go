@@ -8,6 +8,13 @@ import (
 	"github.com/debforge/debforge/internal/spec"
 )
 
+// UsageError is a mistake in what the user asked for (an unknown name, a
+// cycle, a bad flag value): nothing was built or written.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
 // Select returns the named components (all when names is empty or "all")
 // plus everything they come after, in dependency order, minus except.
 // A cycle is an error naming it.
@@ -26,12 +33,12 @@ func Select(set *spec.Set, names, except []string) ([]*spec.Component, error) {
 			want[n] = true
 		}
 		if len(unknown) > 0 {
-			return nil, fmt.Errorf("unknown component %s (known: %s)", strings.Join(unknown, ", "), strings.Join(componentNames(set), ", "))
+			return nil, &UsageError{fmt.Errorf("unknown component %s (known: %s)", strings.Join(unknown, ", "), strings.Join(componentNames(set), ", "))}
 		}
 	}
 	for _, e := range except {
 		if set.Get(e) == nil {
-			return nil, fmt.Errorf("--except %s: unknown component (known: %s)", e, strings.Join(componentNames(set), ", "))
+			return nil, &UsageError{fmt.Errorf("--except %s: unknown component (known: %s)", e, strings.Join(componentNames(set), ", "))}
 		}
 	}
 	order, err := Order(set)
@@ -78,7 +85,7 @@ func Order(set *spec.Set) ([]*spec.Component, error) {
 		case visiting:
 			i := indexOf(stack, c.Name)
 			cycle := append(append([]string{}, stack[i:]...), c.Name)
-			return fmt.Errorf("dependency cycle: %s (break it in one of these specs' after: lists)", strings.Join(cycle, " -> "))
+			return &UsageError{fmt.Errorf("dependency cycle: %s (break it in one of these specs' after: lists)", strings.Join(cycle, " -> "))}
 		}
 		state[c.Name] = visiting
 		stack = append(stack, c.Name)

@@ -36,7 +36,7 @@ func (s *Set) Get(name string) *Component {
 // LoadDir loads, validates and applies defaults to every *.yaml spec in dir.
 // kinds lists the known builder kinds. All problems of all files are
 // returned at once.
-func LoadDir(dir string, kinds []string) (*Set, error) {
+func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read specs: %w", err)
@@ -56,7 +56,7 @@ func LoadDir(dir string, kinds []string) (*Set, error) {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
-		c, err := LoadFile(path, kinds)
+		c, err := LoadFile(path, kinds, opts...)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -113,8 +113,14 @@ func LoadRepo(path string) (*Repo, error) {
 	}
 	for _, f := range []struct{ key, val string }{{"suite", r.Suite}, {"codename", r.Codename}, {"component", r.Component}} {
 		if f.val != "" && !suiteRe.MatchString(f.val) {
-			p.add(At(root, f.key), f.key, "letters, digits, '.', '-' and '_' only", "invalid %s %q", f.key, f.val)
+			p.add(At(root, f.key), f.key, "a letter or digit, then letters, digits, '.', '+', '-' and '_' (it becomes a directory name)", "invalid %s %q", f.key, f.val)
 		}
+	}
+	if r.KeyName != "" && !pkgNameRe.MatchString(r.KeyName) {
+		p.add(At(root, "key_name"), "key_name", "a Debian package name: lower case letters, digits, '+', '-' and '.' (it names the keyring package and files in the repository)", "invalid key_name %q", r.KeyName)
+	}
+	if r.URL != "" && !urlRe.MatchString(r.URL) {
+		p.add(At(root, "url"), "url", "e.g. https://apt.example.org/debforge or file:///srv/repo", "expected an http(s) or file URL without spaces, found %q", r.URL)
 	}
 	if err := p.err(); err != nil {
 		return nil, err
@@ -135,16 +141,16 @@ func LoadRepo(path string) (*Repo, error) {
 }
 
 // LoadFile loads and validates one spec file (without repository defaults).
-func LoadFile(path string, kinds []string) (*Component, error) {
+func LoadFile(path string, kinds []string, opts ...Option) (*Component, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
-	return Parse(path, data, kinds)
+	return Parse(path, data, kinds, opts...)
 }
 
 // Parse decodes and validates spec bytes; path is used in messages.
-func Parse(path string, data []byte, kinds []string) (*Component, error) {
+func Parse(path string, data []byte, kinds []string, opts ...Option) (*Component, error) {
 	var c Component
 	root, err := decodeStrict(path, data, &c)
 	if err != nil {
@@ -152,7 +158,7 @@ func Parse(path string, data []byte, kinds []string) (*Component, error) {
 	}
 	c.File = path
 	c.Dir = filepath.Dir(path)
-	if err := Validate(&c, root, kinds); err != nil {
+	if err := Validate(&c, root, kinds, opts...); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -172,6 +178,10 @@ func decodeStrict(path string, data []byte, v any) (*yaml.Node, error) {
 	root := doc.Content[0]
 	p := &problems{file: path}
 	checkShape(p, root, reflect.TypeOf(v).Elem(), "")
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	checkText(p, root, reflect.TypeOf(v).Elem(), "", multiLineFor(v))
 	if err := p.err(); err != nil {
 		return nil, err
 	}

@@ -165,6 +165,9 @@ type Content struct {
 	Conffile bool `yaml:"conffile"`
 	// Replace rewrites text in the file, e.g. /usr/local/bin -> /usr/bin.
 	Replace []Replacement `yaml:"replace"`
+	// AllowUnsafeMode is the reason a setuid, setgid or world-writable Mode
+	// is right. Without it such a mode is refused.
+	AllowUnsafeMode string `yaml:"allow_unsafe_mode"`
 }
 
 // Replacement is one literal text substitution.

@@ -27,7 +27,12 @@ var (
 	commitRe     = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	modVerRe     = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._~/-]*\.[a-zA-Z0-9._~/-]+@v[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9.+-]*$`)
 	maintainerRe = regexp.MustCompile(`^[^<>]+ <[^<>@\s]+@[^<>\s]+>$`)
-	suiteRe      = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+	// Suite, codename and component name directories under dists/: what
+	// apt and Debian's archive tools accept, and never "." or "..".
+	suiteRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_-]*$`)
+	// ArchRe is a Debian architecture name (dpkg-architecture -L).
+	ArchRe       = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	urlRe        = regexp.MustCompile(`^(https?|file)://[^\s]+$`)
 	modeRe       = regexp.MustCompile(`^0?[0-7]{3,4}$`)
 	lintianTagRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]+$`)
 	sectionRe    = regexp.MustCompile(`^([a-z0-9-]+/)?[a-z0-9-]+$`)
@@ -39,6 +44,22 @@ var priorities = []string{"required", "important", "standard", "optional", "extr
 var compressions = []string{"", "xz", "gzip", "zstd", "none"}
 var contentTypes = []string{"", "file", "dir", "symlink"}
 
+// Option adjusts validation.
+type Option func(*options)
+
+type options struct {
+	checkScript func(template string, vars map[string]string) error
+}
+
+// WithScriptCheck has validation try each package.scripts entry with f
+// (the maintainer-script renderer), so an unknown template or a missing
+// variable is reported with its position instead of at packaging time.
+// spec cannot import the renderer itself: it imports only the stdlib and
+// yaml.
+func WithScriptCheck(f func(template string, vars map[string]string) error) Option {
+	return func(o *options) { o.checkScript = f }
+}
+
 // TemplateData is what "{{...}}" in ldflags, env and vars may refer to.
 type TemplateData struct {
 	Name, Version, Revision, DebVersion, Commit, Module string
@@ -47,7 +68,11 @@ type TemplateData struct {
 // Validate checks a decoded component against its node tree and reports every
 // problem with its position. It does not modify c. kinds lists the known
 // builder kinds.
-func Validate(c *Component, root *yaml.Node, kinds []string) error {
+func Validate(c *Component, root *yaml.Node, kinds []string, opts ...Option) error {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	p := &problems{file: c.File}
 	at := func(keys ...string) *yaml.Node { return At(root, keys...) }
 	required := func(val string, keys ...string) bool {
@@ -104,7 +129,7 @@ func Validate(c *Component, root *yaml.Node, kinds []string) error {
 		p.add(at("build"), "source", "add a source (go_module, tarball, git or dir)", "a spec with a build needs a source")
 	}
 	if c.Package != nil {
-		validatePackage(p, c, root)
+		validatePackage(p, c, root, o)
 	}
 	return p.err()
 }
@@ -229,7 +254,7 @@ func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 	}
 }
 
-func validatePackage(p *problems, c *Component, root *yaml.Node) {
+func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 	pk := c.Package
 	at := func(keys ...string) *yaml.Node { return At(root, append([]string{"package"}, keys...)...) }
 	if pk.Name != "" && !pkgNameRe.MatchString(pk.Name) {
@@ -289,6 +314,16 @@ func validatePackage(p *problems, c *Component, root *yaml.Node) {
 		}
 		if ct.Mode != "" && !modeRe.MatchString(ct.Mode) {
 			p.add(at("contents", idx, "mode"), fp+".mode", `an octal string, e.g. "0755"`, "malformed mode %q", ct.Mode)
+		} else if ct.Mode != "" {
+			m, _ := strconv.ParseUint(ct.Mode, 8, 32)
+			switch unsafe, reason := UnsafeMode(m), strings.TrimSpace(ct.AllowUnsafeMode) != ""; {
+			case unsafe && !reason:
+				p.add(at("contents", idx, "mode"), fp+".mode", "use 0755 or 0644; if the package really needs it, say why in allow_unsafe_mode: <reason>", "mode %q is setuid, setgid or world-writable", ct.Mode)
+			case !unsafe && reason:
+				p.add(at("contents", idx, "allow_unsafe_mode"), fp+".allow_unsafe_mode", "remove it", "mode %q is neither setuid, setgid nor world-writable", ct.Mode)
+			}
+		} else if strings.TrimSpace(ct.AllowUnsafeMode) != "" {
+			p.add(at("contents", idx, "allow_unsafe_mode"), fp+".allow_unsafe_mode", "remove it", "no mode is set")
 		}
 		if ct.Conffile && !strings.HasPrefix(ct.Dst, "/etc/") {
 			p.add(at("contents", idx, "conffile"), fp+".conffile", "Debian policy 10.7.2: conffiles live under /etc", "%s is not under /etc", ct.Dst)
@@ -302,6 +337,10 @@ func validatePackage(p *problems, c *Component, root *yaml.Node) {
 	for i, s := range pk.Scripts {
 		if s.Template == "" {
 			p.add(at("scripts", strconv.Itoa(i)), fmt.Sprintf("package.scripts[%d].template", i), "name a template from postinst/", "required field missing")
+		} else if o.checkScript != nil {
+			if err := o.checkScript(s.Template, s.Vars); err != nil {
+				p.add(at("scripts", strconv.Itoa(i), "template"), fmt.Sprintf("package.scripts[%d]", i), "", "%v", err)
+			}
 		}
 	}
 	for i, o := range pk.LintianOverrides {

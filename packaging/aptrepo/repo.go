@@ -229,6 +229,9 @@ func Publish(cfg Config) error {
 	if cfg.Signer == nil {
 		return fmt.Errorf("publish: no signing key")
 	}
+	if err := cfg.check(); err != nil {
+		return err
+	}
 	all, err := Scan(cfg.Dir)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// specsDir writes debforge.yaml and the given specs (name -> extra YAML
+// lines) as meta-packages: they build with no tools at all.
+func specsDir(t *testing.T, specs map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("debforge.yaml", "maintainer: \"A B <a@example.org>\"\n")
+	for name, extra := range specs {
+		write(name+".yaml", "name: "+name+"\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\n"+extra)
+	}
+	return dir
+}
+
+// run executes the CLI in-process with its own out, cache and key paths.
+func run(t *testing.T, specs string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	tmp := t.TempDir()
+	base := []string{"--specs", specs, "--out", filepath.Join(tmp, "out"), "--cache-dir", filepath.Join(tmp, "cache"),
+		"--signing-key", filepath.Join(tmp, "key", "signing-key.asc")}
+	var o, e bytes.Buffer
+	code = Execute(context.Background(), append(base, args...), &o, &e)
+	return code, o.String(), e.String()
+}
+
+// Issue 9 item 14: unknown names, a cycle and bad --jobs values are usage
+// errors (exit 2, as README says), and they write nothing.
+func TestExitCodesForUsageErrors(t *testing.T) {
+	plain := specsDir(t, map[string]string{"aa": "", "bb": "after: [aa]\n"})
+	cycle := specsDir(t, map[string]string{"aa": "after: [bb]\n", "bb": "after: [aa]\n"})
+	for _, tc := range []struct {
+		name, specs string
+		args        []string
+		want        string
+	}{
+		{"unknown component", plain, []string{"build", "zz"}, "unknown component zz"},
+		{"unknown --except", plain, []string{"build", "--except", "zz"}, "--except zz: unknown component"},
+		{"cycle in build", cycle, []string{"build"}, "dependency cycle"},
+		{"cycle in fetch", cycle, []string{"fetch"}, "dependency cycle"},
+		{"--jobs 0", plain, []string{"--jobs", "0", "build"}, "--jobs 0: must be 1 or more"},
+		{"--jobs -1", plain, []string{"-j", "-1", "build"}, "--jobs -1: must be 1 or more"},
+		{"unknown --rebuild", plain, []string{"build", "--rebuild", "zz"}, "--rebuild zz: unknown component"},
+		{"bad --arch (item 5)", plain, []string{"--arch", "x/../../../tmp/y", "publish"}, "not a Debian architecture name"},
+		{"bad --arch in build (item 5)", plain, []string{"--arch", "..", "build"}, "not a Debian architecture name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, tc.specs, tc.args...)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d\n%s", code, ExitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout: %q", stdout)
+			}
+		})
+	}
+	if code, _, stderr := run(t, plain, "--jobs", "1", "build", "bb"); code != ExitOK {
+		t.Errorf("a valid build failed (%d):\n%s", code, stderr)
+	}
+}
+
+// Issue 9 item 14: an unknown script template or a missing template
+// variable failed only at packaging time; validate names file:line:col.
+func TestValidateChecksScriptTemplates(t *testing.T) {
+	for _, tc := range []struct{ extra, want string }{
+		{"package:\n  scripts: [{template: nosuch}]\n", `aa.yaml:7:24: package.scripts[0]: unknown script template "nosuch" (known: notice, systemd-reload)`},
+		{"package:\n  scripts:\n    - template: notice\n", "aa.yaml:8:17: package.scripts[0]: template notice needs vars: message"},
+	} {
+		dir := specsDir(t, map[string]string{"aa": tc.extra})
+		code, _, stderr := run(t, dir, "validate")
+		if code != ExitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("exit %d, want 2 and %q in:\n%s", code, tc.want, stderr)
+		}
+	}
+	dir := specsDir(t, map[string]string{"aa": "package:\n  scripts: [{template: notice, vars: {message: hi}}, {template: systemd-reload}]\n"})
+	if code, _, stderr := run(t, dir, "validate"); code != ExitOK {
+		t.Errorf("valid scripts refused:\n%s", stderr)
+	}
+}

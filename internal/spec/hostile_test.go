@@ -1,0 +1,128 @@
+package spec_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/internal/spec"
+)
+
+const baseSpec = "name: hello\nversion: \"1.0\"\nsummary: s\nlicense: MIT\n"
+
+// Issue 9 item 4: a newline (or any control character) in a single-line
+// field would add fields of the spec author's choosing to the control
+// file, Packages, Release or the .sources file.
+func TestNewlineInjectionRefusedAtValidate(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"homepage (the issue's reproduction)", baseSpec + "description: d\nhomepage: \"https://example.org\\nEssential: yes\\nPre-Depends: evil\"\n",
+			"x.yaml:6:11: homepage: contains the control character U+000A"},
+		{"maintainer", baseSpec + "description: d\nmaintainer: \"Evil\\nEssential: yes <a@example.org>\"\n",
+			"x.yaml:6:13: maintainer: contains the control character U+000A"},
+		{"carriage return in a relation", baseSpec + "description: d\npackage:\n  depends: [\"libc6\\rEssential: yes\"]\n",
+			"x.yaml:7:13: package.depends[0]: contains the control character U+000D"},
+		{"block scalar summary", baseSpec[:strings.Index(baseSpec, "summary")] + "summary: |\n  one\n  Essential: yes\nlicense: MIT\ndescription: d\n",
+			"x.yaml:3:10: summary: contains the control character U+000A"},
+		{"escape in a lintian tag reason is not a newline but still control", baseSpec + "description: d\npackage:\n  lintian_overrides: [{tag: a-b, reason: \"x\\x1b[2J\"}]\n",
+			"package.lintian_overrides[0].reason: contains the control character U+001B"},
+		{"env key", baseSpec + "description: d\nsource: {dir: .}\nbuild:\n  kind: make\n  env: {\"A\\nB\": x}\n",
+			"x.yaml:9:9: build.env: key \"A\\nB\" contains the control character U+000A"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := spec.Parse("x.yaml", []byte(tc.yaml), kinds)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("want %q in:\n%v", tc.want, err)
+			}
+		})
+	}
+	// Multi-line text stays multi-line: descriptions, steps and reasons.
+	ok := baseSpec + "description: |\n  line one\n  Essential: yes stays in the description\nsource: {dir: .}\nbuild:\n  kind: script\n  steps:\n    - |\n      echo a\n      echo b\npackage:\n  lintian_overrides: [{tag: a-b, reason: \"two\\nlines\"}]\n"
+	if _, err := spec.Parse("x.yaml", []byte(ok), kinds); err != nil {
+		t.Errorf("multi-line fields refused: %v", err)
+	}
+}
+
+// Item 4 for debforge.yaml: label injected a fake SHA256 block into
+// Release, url a "Trusted: yes" line into the .sources file.
+func TestNewlineInjectionRefusedInRepoSettings(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"label: \"x\\nSHA256:\\n 0000 1 main/binary-amd64/Packages\"", "debforge.yaml:2:8: label: contains the control character U+000A"},
+		{"url: \"http://x\\nTrusted: yes\"", "debforge.yaml:2:6: url: contains the control character U+000A"},
+		{"description: \"a\\nb\"", "debforge.yaml:2:14: description: contains the control character U+000A"},
+		{"origin: \"a\\tb\"", "debforge.yaml:2:9: origin: contains the control character U+0009"},
+	} {
+		t.Run(tc.line, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "debforge.yaml")
+			if err := os.WriteFile(p, []byte("maintainer: \"A B <a@example.org>\"\n"+tc.line+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := spec.LoadRepo(p)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("want %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
+// Issue 9 item 5: key_name "../../victim" overwrote a file outside out/;
+// settings that name files and directories follow Debian's grammar.
+func TestSettingsPathsFollowDebianGrammar(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"key_name: ../../victim", "debforge.yaml:2:11: key_name: invalid key_name \"../../victim\""},
+		{"key_name: Keys", "key_name: invalid key_name"},
+		{"codename: ..", "debforge.yaml:2:11: codename: invalid codename \"..\""},
+		{"codename: a/../../b", "codename: invalid codename"},
+		{"suite: .hidden", "suite: invalid suite"},
+		{"component: ../main", "component: invalid component"},
+		{"url: \"ftp://x y\"", "url: expected an http(s) or file URL"},
+	} {
+		t.Run(tc.line, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "debforge.yaml")
+			if err := os.WriteFile(p, []byte("maintainer: \"A B <a@example.org>\"\n"+tc.line+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := spec.LoadRepo(p)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("want %q, got %v", tc.want, err)
+			}
+		})
+	}
+	for _, good := range []string{"codename: bookworm-backports", "suite: stable-updates", "component: non-free-firmware", "key_name: example-archive-keyring", "codename: trixie+1"} {
+		p := filepath.Join(t.TempDir(), "debforge.yaml")
+		os.WriteFile(p, []byte("maintainer: \"A B <a@example.org>\"\n"+good+"\n"), 0o644)
+		if _, err := spec.LoadRepo(p); err != nil {
+			t.Errorf("%s refused: %v", good, err)
+		}
+	}
+	for arch, ok := range map[string]bool{"amd64": true, "arm64": true, "hurd-i386": true, "x/../../../tmp/y": false, "..": false, "AMD64": false, "": false} {
+		if spec.ArchRe.MatchString(arch) != ok {
+			t.Errorf("arch %q: valid = %v, want %v", arch, !ok, ok)
+		}
+	}
+}
+
+// Issue 9 item 16: contents modes "6777" and "0666" were accepted without
+// a word; setuid, setgid and world-writable need allow_unsafe_mode.
+func TestUnsafeContentModesNeedAReason(t *testing.T) {
+	pkg := baseSpec + "description: d\npackage:\n  contents:\n"
+	for _, tc := range []struct{ entry, want string }{
+		{`    - {src: a, dst: /usr/bin/a, mode: "6777"}`, `x.yaml:8:39: package.contents[0].mode: mode "6777" is setuid, setgid or world-writable`},
+		{`    - {src: a, dst: /etc/a, mode: "0666"}`, `package.contents[0].mode: mode "0666" is setuid, setgid or world-writable`},
+		{`    - {dst: /var/lib/a, type: dir, mode: "1777"}`, `mode "1777" is setuid, setgid or world-writable`},
+		{`    - {src: a, dst: /usr/bin/a, mode: "2755"}`, `mode "2755" is setuid`},
+		{`    - {src: a, dst: /usr/bin/a, mode: "0755", allow_unsafe_mode: "why"}`, `allow_unsafe_mode: mode "0755" is neither setuid`},
+	} {
+		_, err := spec.Parse("x.yaml", []byte(pkg+tc.entry+"\n"), kinds)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: want %q, got %v", tc.entry, tc.want, err)
+		}
+	}
+	ok := pkg + `    - {src: a, dst: /usr/lib/x/helper, mode: "4755", allow_unsafe_mode: "the helper needs root to configure networking"}` + "\n"
+	if _, err := spec.Parse("x.yaml", []byte(ok), kinds); err != nil {
+		t.Errorf("a setuid mode with a reason refused: %v", err)
+	}
+}

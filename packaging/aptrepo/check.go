@@ -1,0 +1,37 @@
+package aptrepo
+
+import (
+	"fmt"
+
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// check refuses settings that would let one value write another field of
+// Release or the .sources file (a control character), or a file outside
+// the repository (a codename, component, architecture or key name that is
+// not a plain Debian name). The settings are validated when loaded; this
+// is the writer's own guard, run before anything is written.
+func (cfg *Config) check() error {
+	for _, f := range []struct{ name, val string }{
+		{"origin", cfg.Origin}, {"label", cfg.Label}, {"suite", cfg.Suite}, {"codename", cfg.Codename},
+		{"component", cfg.Component}, {"description", cfg.Description}, {"key_name", cfg.KeyName}, {"url", cfg.URL},
+	} {
+		if r := spec.BadChar(f.val, false); r >= 0 {
+			return fmt.Errorf("publish: %s %q contains the control character %U", f.name, f.val, r)
+		}
+	}
+	for _, f := range []struct{ name, val string }{{"suite", cfg.Suite}, {"codename", cfg.Codename}, {"component", cfg.Component}} {
+		if !spec.SuiteRe.MatchString(f.val) {
+			return fmt.Errorf("publish: invalid %s %q: a letter or digit, then letters, digits, '.', '+', '-' and '_'", f.name, f.val)
+		}
+	}
+	if !spec.PackageNameRe.MatchString(cfg.KeyName) {
+		return fmt.Errorf("publish: invalid key_name %q: a Debian package name", cfg.KeyName)
+	}
+	for _, a := range cfg.Archs {
+		if !spec.ArchRe.MatchString(a) {
+			return fmt.Errorf("publish: invalid architecture %q: a Debian architecture name such as amd64 or arm64", a)
+		}
+	}
+	return nil
+}
