@@ -105,7 +105,7 @@ func TestAutotoolsPlanDependsOnTree(t *testing.T) {
 }
 
 func TestScriptPlan(t *testing.T) {
-	c := component(&spec.Build{Kind: "script", Steps: []string{"make", `install -D x "$DESTDIR/usr/bin/x"`}})
+	c := component(&spec.Build{Kind: "script", Steps: []string{"make", `install -D x "$DESTDIR/usr/bin/x"`}, Env: map[string]string{"FLAVOUR": "v{{.Version}}"}})
 	cmds, err := script.New().Plan(request(c, "/src"))
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestScriptPlan(t *testing.T) {
 	if len(cmds) != 2 || cmds[1].Args[0] != "sh" || cmds[1].Args[3] != `install -D x "$DESTDIR/usr/bin/x"` {
 		t.Fatalf("cmds = %+v", cmds)
 	}
-	for _, want := range []string{"SRC=/src", "DESTDIR=/stage", "WORK=/work", "VERSION=1.2.3"} {
+	for _, want := range []string{"SRC=/src", "DESTDIR=/stage", "WORK=/work", "VERSION=1.2.3", "FLAVOUR=v1.2.3"} {
 		if !contains(cmds[0].Env, want) {
 			t.Errorf("env lacks %s", want)
 		}

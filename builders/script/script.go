@@ -26,9 +26,10 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	env = append(append(append([]string{}, req.Env...), builders.CFlagsEnv(req.SrcDir)...),
+	// build.env comes last so that it wins, as in the other builders.
+	env = append(append(append(append([]string{}, req.Env...), builders.CFlagsEnv(req.SrcDir)...),
 		"SRC="+req.SrcDir, "DESTDIR="+req.StageDir, "WORK="+req.WorkDir,
-		"NAME="+c.Name, "VERSION="+c.Version, "COMMIT="+data.Commit)
+		"NAME="+c.Name, "VERSION="+c.Version, "COMMIT="+data.Commit), env...)
 	var cmds []execx.Cmd
 	for _, s := range c.Build.Steps {
 		cmds = append(cmds, execx.Cmd{Args: []string{"sh", "-eu", "-c", s}, Dir: req.SrcDir, Env: env})
