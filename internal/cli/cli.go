@@ -60,8 +60,10 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ee = &exitError{code: ExitUsage, err: err, hint: "see 'debforge --help'"}
 	}
 	printError(stderr, ee.err)
-	if ee.hint != "" {
-		fmt.Fprintf(stderr, "debforge: hint: %s\n", ee.hint)
+	for _, h := range strings.Split(ee.hint, "\n") {
+		if h != "" {
+			fmt.Fprintf(stderr, "debforge: hint: %s\n", h)
+		}
 	}
 	if ctx.Err() != nil {
 		return ExitSignals
@@ -69,10 +71,26 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return ee.code
 }
 
+// printError prefixes each error with "debforge: error:"; the lines that
+// continue one (a command's last lines of output) are indented instead, so
+// a failed build reads as one message followed by its output, once.
 func printError(w io.Writer, err error) {
-	lines := strings.Split(strings.TrimRight(err.Error(), "\n"), "\n")
-	for _, l := range lines {
-		fmt.Fprintf(w, "debforge: error: %s\n", l)
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		if j, ok := e.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 1 {
+			printError(w, e)
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(e.Error(), "\n"), "\n")
+		fmt.Fprintf(w, "debforge: error: %s\n", lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
 	}
 }
 

@@ -24,6 +24,7 @@ type buildFlags struct {
 	except      []string
 	rebuild     []string
 	installDeps bool
+	keepWork    bool
 }
 
 func (b *buildFlags) register(cmd *cobra.Command, withBuild bool) {
@@ -32,6 +33,7 @@ func (b *buildFlags) register(cmd *cobra.Command, withBuild bool) {
 	if withBuild {
 		cmd.Flags().StringSliceVar(&b.rebuild, "rebuild", nil, "build these components even if a cached package matches")
 		cmd.Flags().BoolVar(&b.installDeps, "install-deps", false, "install missing build dependencies with apt-get (needs root)")
+		cmd.Flags().BoolVar(&b.keepWork, "keep-work", false, "keep the work directory of a failed build and print where it is")
 	}
 }
 
@@ -44,7 +46,7 @@ func (b *buildFlags) apply(o *forge.Options) error {
 		}
 		o.Sources[name] = dir
 	}
-	o.Except, o.Rebuild, o.InstallDeps = b.except, b.rebuild, b.installDeps
+	o.Except, o.Rebuild, o.InstallDeps, o.KeepWork = b.except, b.rebuild, b.installDeps, b.keepWork
 	return nil
 }
 

@@ -144,3 +144,82 @@ package:
 		t.Error("an interrupted build published a repository")
 	}
 }
+
+// Issue 9 item 17: a failed build step is reported as its argv (not its
+// environment), the last 20 lines of its output once, and a hint naming
+// the full log; --keep-work keeps the work directory and says where.
+func TestIssue9Item17BuildFailureReadable(t *testing.T) {
+	specs := t.TempDir()
+	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
+	os.MkdirAll(filepath.Join(specs, "src"), 0o755)
+	os.WriteFile(filepath.Join(specs, "src", "README"), []byte("x\n"), 0o644)
+	os.WriteFile(filepath.Join(specs, "broken.yaml"), []byte(`name: broken
+version: 1.0.0
+summary: s
+description: d
+license: MIT
+source:
+  dir: src
+build:
+  kind: script
+  env: {LONG_SETTING: "`+strings.Repeat("x", 300)+`"}
+  steps:
+    - for i in $(seq 1 50); do echo out$i; done; touch "$WORK/left-behind"; exit 3
+package:
+  architecture: all
+`), 0o644)
+	e := newEnv(t, specs)
+	r := e.run(t, "build", "broken", "--keep-work")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	var errLines []string
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(l, "debforge: error:") {
+			errLines = append(errLines, l)
+		}
+	}
+	if len(errLines) != 1 {
+		t.Errorf("want one 'debforge: error:' line, got %d:\n%s", len(errLines), r.stderr)
+	} else {
+		first := errLines[0]
+		if !strings.Contains(first, "sh -eu -c") || !strings.Contains(first, "exit status 3") {
+			t.Errorf("first error line lacks the command and status: %s", first)
+		}
+		if len(first) > 300 || strings.Contains(first, "LONG_SETTING") || strings.Contains(first, "SOURCE_DATE_EPOCH") {
+			t.Errorf("first error line carries the environment (%d chars): %s", len(first), first)
+		}
+	}
+	for i := 1; i <= 50; i++ {
+		want := 0
+		if i > 30 {
+			want = 1
+		}
+		if n := strings.Count(r.stderr, "out"+strconv.Itoa(i)+"\n"); n != want {
+			t.Errorf("output line out%d appears %d times on stderr, want %d", i, n, want)
+		}
+	}
+	log := filepath.Join(e.cache, "logs", "broken.log")
+	if !strings.Contains(r.stderr, "debforge: hint: full log: "+log+"\n") {
+		t.Errorf("no hint naming the full log %s:\n%s", log, r.stderr)
+	}
+	if data, err := os.ReadFile(log); err != nil || !strings.Contains(string(data), "out1\n") || !strings.Contains(string(data), "LONG_SETTING") {
+		t.Errorf("full log %s lacks the whole output and environment: %v", log, err)
+	}
+	_, kept, ok := strings.Cut(r.stderr, "debforge: hint: work dir kept: ")
+	kept, _, _ = strings.Cut(kept, "\n")
+	if !ok {
+		t.Fatalf("--keep-work does not say where the work dir is:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(kept, "tmp", "left-behind")); err != nil {
+		t.Errorf("work dir not kept: %v", err)
+	}
+	// Without --keep-work the work dir goes away.
+	r = e.run(t, "build", "broken")
+	if strings.Contains(r.stderr, "work dir kept") {
+		t.Errorf("work dir kept without --keep-work:\n%s", r.stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(e.cache, "work", "broken-*")); len(left) != 1 {
+		t.Errorf("work dirs left: %v (want only the one kept on purpose)", left)
+	}
+}

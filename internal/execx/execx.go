@@ -24,6 +24,20 @@ type Cmd struct {
 	Env []string
 }
 
+// Argv renders the command line alone, shell-quoted: what a person reads
+// in an error. String adds the environment, for the full log.
+func (c Cmd) Argv() string {
+	var b strings.Builder
+	for i, a := range c.Args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(shellQuote(a))
+	}
+	return b.String()
+}
+
+// String renders the environment additions and the command line.
 func (c Cmd) String() string {
 	var b strings.Builder
 	for _, e := range c.Env {
@@ -171,14 +185,19 @@ type CommandError struct {
 	Err  error
 }
 
+// Error names the command by its argv only (its environment, often longer
+// than a screen, is in the full log) and appends the end of its output.
 func (e *CommandError) Error() string {
-	return fmt.Sprintf("%s: %v\n--- last lines of output ---\n%s", e.Cmd, e.Err, e.Tail)
+	if strings.TrimSpace(e.Tail) == "" {
+		return fmt.Sprintf("%s: %v", e.Cmd.Argv(), e.Err)
+	}
+	return fmt.Sprintf("%s: %v\n--- last lines of output ---\n%s", e.Cmd.Argv(), e.Err, e.Tail)
 }
 
 func (e *CommandError) Unwrap() error { return e.Err }
 
 // TailLines is how much output a CommandError keeps.
-const TailLines = 40
+const TailLines = 20
 
 // RunLogged runs c through r, echoing it and streaming its output to log,
 // and wraps a failure with the last TailLines lines of output.

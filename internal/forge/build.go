@@ -79,7 +79,7 @@ func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, depK
 
 // buildOne fetches, builds and packages one component into the package
 // cache, or finds it there already. It returns the result and cache key.
-func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, depKeys []string, log io.Writer) (Result, string) {
+func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, depKeys []string, log io.Writer) (res Result, _ string) {
 	r := Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion()}
 	fail := func(stage string, err error) (Result, string) {
 		r.Err = fmt.Errorf("%s: %w", stage, err)
@@ -114,7 +114,13 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 	if err != nil {
 		return fail("build", err)
 	}
-	defer os.RemoveAll(work)
+	defer func() {
+		if res.Err != nil && f.opts.KeepWork {
+			res.Hint = joinHints(res.Hint, "work dir kept: "+work)
+			return
+		}
+		os.RemoveAll(work)
+	}()
 	srcDir, stageDir := filepath.Join(work, "src"), filepath.Join(work, "stage")
 	mtime := sourceTime(c, fe)
 	var extraDepends []string

@@ -53,6 +53,8 @@ type Options struct {
 	Rebuild []string
 	// InstallDeps installs missing build dependencies with apt-get.
 	InstallDeps bool
+	// KeepWork keeps the work directory of a failed build for inspection.
+	KeepWork bool
 	// Arch is the Debian architecture; default from dpkg.
 	Arch string
 	// Events receives progress; may be nil.
@@ -361,9 +363,12 @@ func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(c
 				end(notRun(fmt.Errorf("%w before it started", ErrCancelled)), cancelled)
 				return
 			}
-			logw, closeLog := f.componentLog(c.Name)
+			logw, logPath, closeLog := f.componentLog(c.Name)
 			r := fn(c, logw)
 			closeLog()
+			if r.Err != nil && logPath != "" {
+				r.Hint = joinHints(r.Hint, "full log: "+logPath)
+			}
 			switch {
 			case r.Err == nil:
 				end(r, succeeded)
@@ -379,17 +384,30 @@ func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(c
 	return results
 }
 
-// componentLog opens cache/logs/<name>.log; verbose mode also streams to Log.
-func (f *Forge) componentLog(name string) (io.Writer, func()) {
+// componentLog opens cache/logs/<name>.log and returns it with its path
+// ("" when it cannot be written); verbose mode also streams to Log.
+func (f *Forge) componentLog(name string) (io.Writer, string, func()) {
 	dir := filepath.Join(f.opts.CacheDir, "logs")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return f.opts.Log, func() {}
+		return f.opts.Log, "", func() {}
 	}
-	file, err := os.Create(filepath.Join(dir, name+".log"))
+	path := filepath.Join(dir, name+".log")
+	file, err := os.Create(path)
 	if err != nil {
-		return f.opts.Log, func() {}
+		return f.opts.Log, "", func() {}
 	}
-	return io.MultiWriter(file, f.opts.Log), func() { file.Close() }
+	return io.MultiWriter(file, f.opts.Log), path, func() { file.Close() }
+}
+
+// joinHints puts each hint on its own line.
+func joinHints(hints ...string) string {
+	var out []string
+	for _, h := range hints {
+		if h != "" {
+			out = append(out, h)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func joinResults(results []Result) error {
