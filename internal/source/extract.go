@@ -9,19 +9,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // ErrUnsafePath marks an archive entry that would land outside the target.
 var ErrUnsafePath = errors.New("archive entry escapes the target directory")
 
-// safeJoin maps an archive entry name, minus strip leading elements, to a
-// path under dst. It returns "" for entries that strip away entirely.
-func safeJoin(dst, name string, strip int) (string, error) {
+// entryPath maps an archive entry name, minus strip leading elements, to a
+// slash-separated path relative to the target. It returns "" for entries
+// that strip away entirely.
+func entryPath(name string, strip int) (string, error) {
 	if path.IsAbs(name) || strings.HasPrefix(name, `\`) {
 		return "", fmt.Errorf("%w: absolute path %q", ErrUnsafePath, name)
 	}
@@ -35,26 +39,152 @@ func safeJoin(dst, name string, strip int) (string, error) {
 	if clean == "." || len(parts) <= strip {
 		return "", nil
 	}
-	return filepath.Join(dst, filepath.FromSlash(strings.Join(parts[strip:], "/"))), nil
+	return strings.Join(parts[strip:], "/"), nil
 }
 
-// checkLink refuses a symlink at linkPath (under dst) whose target leaves dst.
-func checkLink(dst, linkPath, target string) error {
-	if path.IsAbs(target) {
-		return fmt.Errorf("%w: symlink %s points to absolute %q", ErrUnsafePath, linkPath, target)
+// tree writes entries beneath one directory. Checking names and link
+// targets as text is not enough: a link made through an earlier link
+// lands somewhere its text does not say. So every file operation goes
+// through an os.Root (the kernel resolves each path beneath the target,
+// whatever links earlier entries laid), no entry is written through a link
+// (real archives never need it, and the error is clearer than the Root's),
+// and every link must still resolve inside once the tree is complete.
+type tree struct {
+	root  *os.Root
+	dirs  map[string]bool // paths known to be real directories
+	links []string        // symlinks made, resolved once the tree is complete
+	times []stamp         // directory mtimes, set last: children change them
+}
+
+type stamp struct {
+	rel   string
+	mtime time.Time
+}
+
+func openTree(dst string) (*tree, error) {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return nil, err
 	}
-	resolved := filepath.Join(filepath.Dir(linkPath), filepath.FromSlash(target))
-	rel, err := filepath.Rel(dst, resolved)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("%w: symlink %s points outside to %q", ErrUnsafePath, linkPath, target)
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		return nil, err
+	}
+	return &tree{root: root, dirs: map[string]bool{".": true}}, nil
+}
+
+// mkdirAll makes rel and its parents, refusing any that is a symlink.
+func (t *tree) mkdirAll(rel string) error {
+	if t.dirs[rel] {
+		return nil
+	}
+	if err := t.mkdirAll(path.Dir(rel)); err != nil {
+		return err
+	}
+	fi, err := t.root.Lstat(rel)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := t.root.Mkdir(rel, 0o755); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%w: %s is a symlink; no entry may be written through one", ErrUnsafePath, rel)
+	case !fi.IsDir():
+		return fmt.Errorf("%s: not a directory", rel)
+	}
+	t.dirs[rel] = true
+	return nil
+}
+
+func (t *tree) writeFile(rel string, r io.Reader, perm os.FileMode, mtime time.Time) error {
+	if err := t.mkdirAll(path.Dir(rel)); err != nil {
+		return err
+	}
+	// Only the owner's write bit is added; modes come from the archive.
+	// O_EXCL: an entry never writes into an existing file or through a link.
+	out, err := t.root.OpenFile(rel, os.O_CREATE|os.O_WRONLY|os.O_EXCL, perm|0o200)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, r); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return t.chtimes(rel, mtime)
+}
+
+// chtimes keeps the archive's mtime: release tarballs rely on it (an
+// autotools tarball whose configure looks older than configure.ac makes
+// make re-run aclocal). Packaging sets its own mtime on every file.
+func (t *tree) chtimes(rel string, mtime time.Time) error {
+	if mtime.IsZero() {
+		return nil
+	}
+	return t.root.Chtimes(rel, mtime, mtime)
+}
+
+func (t *tree) symlink(rel, target string) error {
+	if err := t.mkdirAll(path.Dir(rel)); err != nil {
+		return err
+	}
+	if err := t.root.Symlink(target, rel); err != nil {
+		return err
+	}
+	t.links = append(t.links, rel)
+	return nil
+}
+
+// checkLinks refuses a link that resolves outside the tree now that every
+// entry is in place (a link can point through one made after it). A link
+// whose target does not exist is left alone: it leads nowhere.
+func (t *tree) checkLinks() error {
+	for _, l := range t.links {
+		_, err := t.root.Stat(l)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) && !errors.Is(err, syscall.ELOOP) {
+			target, _ := t.root.Readlink(l)
+			return fmt.Errorf("%w: symlink %s -> %s resolves outside the tree (%v)", ErrUnsafePath, l, target, err)
+		}
+	}
+	return nil
+}
+
+// close sets directory mtimes, deepest first, and releases the root.
+func (t *tree) close() error {
+	var err error
+	for i := len(t.times) - 1; i >= 0; i-- {
+		if cerr := t.chtimes(t.times[i].rel, t.times[i].mtime); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	if cerr := t.root.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// checkLink refuses a symlink at rel whose target, read as text from its
+// real parent directory, leaves the tree: the clear error for the common
+// case. checkLinks catches the rest.
+func checkLink(rel, target string) error {
+	if path.IsAbs(target) {
+		return fmt.Errorf("%w: symlink %s points to absolute %q", ErrUnsafePath, rel, target)
+	}
+	resolved := path.Join(path.Dir(rel), target)
+	if resolved == ".." || strings.HasPrefix(resolved, "../") {
+		return fmt.Errorf("%w: symlink %s points outside to %q", ErrUnsafePath, rel, target)
 	}
 	return nil
 }
 
 // ExtractTar unpacks a (possibly compressed) tar archive into dst,
-// dropping strip leading path elements. Entries that escape dst (absolute,
-// "..", or links pointing out) stop the extraction with ErrUnsafePath.
-func ExtractTar(archive, dst string, strip int) error {
+// dropping strip leading path elements and keeping the archive's mtimes.
+// Entries that escape dst (absolute, "..", written through a link, or
+// links resolving out) stop the extraction with ErrUnsafePath.
+func ExtractTar(archive, dst string, strip int) (err error) {
 	f, err := os.Open(archive)
 	if err != nil {
 		return err
@@ -65,66 +195,68 @@ func ExtractTar(archive, dst string, strip int) error {
 		return fmt.Errorf("extract %s: %w", filepath.Base(archive), err)
 	}
 	defer closeFn()
+	t, err := openTree(dst)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := t.close(); err == nil {
+			err = cerr
+		}
+	}()
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return nil
+			return t.checkLinks()
 		}
 		if err != nil {
 			return fmt.Errorf("extract %s: %w", filepath.Base(archive), err)
 		}
-		target, err := safeJoin(dst, h.Name, strip)
+		rel, err := entryPath(h.Name, strip)
 		if err != nil {
 			return err
 		}
-		if target == "" {
+		if rel == "" {
 			continue
 		}
-		if err := writeEntry(dst, target, h, tr, strip); err != nil {
+		if err := t.writeEntry(rel, h, tr, strip); err != nil {
 			return fmt.Errorf("extract %s: %w", h.Name, err)
 		}
 	}
 }
 
-func writeEntry(dst, target string, h *tar.Header, r io.Reader, strip int) error {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
-	}
+func (t *tree) writeEntry(rel string, h *tar.Header, r io.Reader, strip int) error {
 	switch h.Typeflag {
 	case tar.TypeDir:
-		return os.MkdirAll(target, 0o755)
-	case tar.TypeReg:
-		return writeFile(target, r, h.FileInfo().Mode().Perm())
-	case tar.TypeSymlink:
-		if err := checkLink(dst, target, h.Linkname); err != nil {
+		if err := t.mkdirAll(rel); err != nil {
 			return err
 		}
-		return os.Symlink(h.Linkname, target)
+		t.times = append(t.times, stamp{rel, h.ModTime})
+		return nil
+	case tar.TypeReg:
+		return t.writeFile(rel, r, h.FileInfo().Mode().Perm(), h.ModTime)
+	case tar.TypeSymlink:
+		if err := checkLink(rel, h.Linkname); err != nil {
+			return err
+		}
+		return t.symlink(rel, h.Linkname)
 	case tar.TypeLink:
-		src, err := safeJoin(dst, h.Linkname, strip)
-		if err != nil || src == "" {
+		old, err := entryPath(h.Linkname, strip)
+		if err != nil || old == "" {
 			return fmt.Errorf("%w: hard link to %q", ErrUnsafePath, h.Linkname)
 		}
-		return os.Link(src, target)
+		if err := t.mkdirAll(path.Dir(rel)); err != nil {
+			return err
+		}
+		// The Root resolves old beneath the tree too; a link named as old
+		// is linked itself, not followed.
+		return t.root.Link(old, rel)
 	case tar.TypeXGlobalHeader:
 		return nil
 	default:
 		return fmt.Errorf("unsupported entry type %q", string(h.Typeflag))
 	}
-}
-
-func writeFile(target string, r io.Reader, perm os.FileMode) error {
-	// Only the owner's write bit is added; modes come from the archive.
-	out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_EXCL, perm|0o200)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, r); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // decompress detects gzip, bzip2, xz and zstd by magic bytes. xz and zstd
@@ -161,31 +293,37 @@ func pipe(in io.Reader, name string, args ...string) (io.Reader, func(), error) 
 
 // ExtractZip unpacks a module zip into dst, dropping the leading
 // "module@version/" element. Zip entries carry no links worth keeping.
-func ExtractZip(archive, dst string) error {
+func ExtractZip(archive, dst string) (err error) {
 	z, err := zip.OpenReader(archive)
 	if err != nil {
 		return err
 	}
 	defer z.Close()
+	t, err := openTree(dst)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := t.close(); err == nil {
+			err = cerr
+		}
+	}()
 	for _, f := range z.File {
-		target, err := safeJoin(dst, f.Name, prefixDepth(f.Name))
+		rel, err := entryPath(f.Name, prefixDepth(f.Name))
 		if err != nil {
 			return err
 		}
-		if target == "" || strings.HasSuffix(f.Name, "/") {
+		if rel == "" || strings.HasSuffix(f.Name, "/") {
 			continue
 		}
 		if f.Mode()&os.ModeSymlink != 0 {
 			return fmt.Errorf("%w: symlink %q in module zip", ErrUnsafePath, f.Name)
 		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
 		rc, err := f.Open()
 		if err != nil {
 			return err
 		}
-		err = writeFile(target, rc, 0o644)
+		err = t.writeFile(rel, rc, 0o644, time.Time{})
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("extract %s: %w", f.Name, err)

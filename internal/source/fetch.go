@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -297,14 +298,8 @@ func (f *Fetcher) Prepare(ctx context.Context, c *spec.Component, fe *Fetched, d
 	if err != nil {
 		return fmt.Errorf("unpack source: %w", err)
 	}
-	for _, d := range c.Source.Delete {
-		target := filepath.Join(dst, filepath.FromSlash(d))
-		if _, err := os.Lstat(target); err != nil {
-			return fmt.Errorf("source.delete %s: %w (upstream moved it? update the spec)", d, err)
-		}
-		if err := os.RemoveAll(target); err != nil {
-			return err
-		}
+	if err := deleteBeneath(dst, c.Source.Delete); err != nil {
+		return err
 	}
 	for _, p := range c.Source.Patches {
 		abs, err := filepath.Abs(filepath.Join(c.Dir, p))
@@ -319,6 +314,33 @@ func (f *Fetcher) Prepare(ctx context.Context, c *spec.Component, fe *Fetched, d
 		}
 		if err := execx.RunLogged(ctx, f.Runner, cmd, log); err != nil {
 			return fmt.Errorf("apply patch %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// deleteBeneath removes source.delete paths, resolved beneath dst: a link
+// on the way (vendor -> /some/host/dir) is an error, never followed. A
+// link named itself is removed, not its target.
+func deleteBeneath(dst string, paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for _, d := range paths {
+		_, err := root.Lstat(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("source.delete %s: %w (upstream moved it? update the spec)", d, err)
+		}
+		if err == nil {
+			err = root.RemoveAll(d)
+		}
+		if err != nil {
+			return fmt.Errorf("source.delete %s: %w (a link on the way leads out of the source tree; nothing outside it is touched)", d, err)
 		}
 	}
 	return nil

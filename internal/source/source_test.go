@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/spec"
@@ -20,6 +21,7 @@ import (
 type entry struct {
 	name, body, link string
 	typ              byte
+	mtime            time.Time
 }
 
 func writeTarGz(t *testing.T, entries []entry) string {
@@ -36,7 +38,7 @@ func writeTarGz(t *testing.T, entries []entry) string {
 		if typ == 0 {
 			typ = tar.TypeReg
 		}
-		h := &tar.Header{Name: e.name, Typeflag: typ, Mode: 0o644, Size: int64(len(e.body)), Linkname: e.link}
+		h := &tar.Header{Name: e.name, Typeflag: typ, Mode: 0o644, Size: int64(len(e.body)), Linkname: e.link, ModTime: e.mtime}
 		if typ != tar.TypeReg {
 			h.Size = 0
 		}

@@ -9,38 +9,59 @@ import (
 	"path/filepath"
 )
 
-// CopyTree copies src into dst, keeping modes and symlinks and leaving out
-// version-control metadata.
-func CopyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+// CopyTree copies src into dst, keeping modes, mtimes and symlinks (as
+// links: a link pointing out of the tree is never followed here, and
+// packaging refuses to read through it) and leaving out version-control
+// metadata. Writes go through an os.Root on dst.
+func CopyTree(src, dst string) (err error) {
+	t, err := openTree(dst)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := t.close(); err == nil {
+			err = cerr
+		}
+	}()
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(src, path)
 		if d.IsDir() && d.Name() == ".git" {
 			return filepath.SkipDir
 		}
-		target := filepath.Join(dst, rel)
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
 		switch {
 		case d.IsDir():
-			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+			if err := t.mkdirAll(rel); err != nil {
+				return err
+			}
+			t.times = append(t.times, stamp{rel, info.ModTime()})
+			if rel == "." {
+				return nil // dst keeps its own mode
+			}
+			return t.root.Chmod(rel, info.Mode().Perm()|0o700)
 		case d.Type()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(path)
+			link, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			return os.Symlink(link, target)
+			return t.symlink(rel, link)
 		case d.Type().IsRegular():
-			in, err := os.Open(path)
+			in, err := os.Open(p)
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			return writeFile(target, in, info.Mode().Perm())
+			return t.writeFile(rel, in, info.Mode().Perm(), info.ModTime())
 		}
 		return nil
 	})

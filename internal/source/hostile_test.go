@@ -1,0 +1,158 @@
+package source
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// hostDir is a directory outside every extraction target, standing for
+// the host: a 0600 "secret" and a "data" directory that must survive.
+func hostDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	if err := os.WriteFile(filepath.Join(d, "secret"), []byte("host secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(d, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d, "data", "keep"), []byte("keep\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// checkHostIntact fails if anything under host changed.
+func checkHostIntact(t *testing.T, host string) {
+	t.Helper()
+	if b, err := os.ReadFile(filepath.Join(host, "data", "keep")); err != nil || string(b) != "keep\n" {
+		t.Errorf("host directory damaged: data/keep = %q, %v", b, err)
+	}
+	entries, _ := os.ReadDir(host)
+	if len(entries) != 2 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("host directory has new entries: %v", names)
+	}
+}
+
+// symlinkChain is the issue's reproduction, before strip 1: a 12-deep
+// directory, d12/s pointing 12 levels up (the tree root), then d12/s/up
+// pointing 13 levels up, which lands as <root>/up -> "/". A check of the
+// link text alone passes both.
+func symlinkChain() []entry {
+	deep := "pkg"
+	var es []entry
+	for i := 1; i <= 12; i++ {
+		deep += "/d" + string(rune('0'+i/10)) + string(rune('0'+i%10))
+		es = append(es, entry{name: deep + "/", typ: tar.TypeDir})
+	}
+	es = append(es,
+		entry{name: deep + "/s", typ: tar.TypeSymlink, link: strings.TrimSuffix(strings.Repeat("../", 12), "/")},
+		entry{name: deep + "/s/up", typ: tar.TypeSymlink, link: strings.TrimSuffix(strings.Repeat("../", 13), "/")},
+	)
+	return es
+}
+
+// viaUp is the archive name reaching host path p through <root>/up -> "/".
+func viaUp(p string) string {
+	return "pkg/up/" + strings.TrimPrefix(p, "/")
+}
+
+func TestIssue9Item1ArchiveSymlinkChain(t *testing.T) {
+	cases := []struct {
+		name  string
+		tail  func(host string) []entry
+		check func(t *testing.T, host, dst string)
+	}{
+		{"file written through the chain", func(host string) []entry {
+			return []entry{{name: viaUp(host) + "/written", body: "pwned"}}
+		}, func(t *testing.T, host, dst string) {
+			if _, err := os.Lstat(filepath.Join(host, "written")); err == nil {
+				t.Error("a file was written on the host")
+			}
+		}},
+		{"hard link to a host file", func(host string) []entry {
+			return []entry{{name: "pkg/leak", typ: tar.TypeLink, link: viaUp(host) + "/secret"}}
+		}, func(t *testing.T, host, dst string) {
+			if _, err := os.Lstat(filepath.Join(dst, "leak")); err == nil {
+				t.Error("the host secret was linked into the tree")
+			}
+		}},
+		// Not in the issue: a directory entry (not a file) through the chain.
+		{"directory made through the chain", func(host string) []entry {
+			return []entry{{name: viaUp(host) + "/newdir/", typ: tar.TypeDir}}
+		}, func(t *testing.T, host, dst string) {
+			if _, err := os.Lstat(filepath.Join(host, "newdir")); err == nil {
+				t.Error("a directory was made on the host")
+			}
+		}},
+		// Not in the issue: a link whose text stays inside the tree but
+		// resolves outside because it goes through the earlier link s.
+		{"link whose text stays inside", func(host string) []entry {
+			return []entry{{name: "pkg/y", typ: tar.TypeSymlink, link: "d01/d02/d03/d04/d05/d06/d07/d08/d09/d10/d11/d12/s/.."}}
+		}, func(t *testing.T, host, dst string) {}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			host := hostDir(t)
+			dst := t.TempDir()
+			es := symlinkChain()
+			if tc.name == "link whose text stays inside" {
+				es = es[:len(es)-1] // s only: y is the second link
+			}
+			err := ExtractTar(writeTarGz(t, append(es, tc.tail(host)...)), dst, 1)
+			if !errors.Is(err, ErrUnsafePath) {
+				t.Errorf("err = %v, want ErrUnsafePath", err)
+			}
+			t.Logf("refused: %v", err)
+			tc.check(t, host, dst)
+			checkHostIntact(t, host)
+		})
+	}
+}
+
+// The issue's delete case: vendor -> up/<host dir> and delete:
+// [vendor/data] removed a host directory. From a tarball (the chain) and
+// from a local dir source, which keeps links as they are.
+func TestIssue9Item1DeleteThroughSymlink(t *testing.T) {
+	t.Run("tarball", func(t *testing.T) {
+		host := hostDir(t)
+		tarball := writeTarGz(t, append(symlinkChain(),
+			entry{name: "pkg/vendor", typ: tar.TypeSymlink, link: "up/" + strings.TrimPrefix(host, "/")}))
+		one := 1
+		c := &spec.Component{Name: "x", Source: &spec.Source{Tarball: "http://x/a.tar.gz", StripComponents: &one, Delete: []string{"vendor/data"}}}
+		fe := &Fetched{Kind: "tarball", Path: tarball}
+		err := (&Fetcher{Runner: &execx.Fake{}}).Prepare(context.Background(), c, fe, t.TempDir(), io.Discard)
+		if !errors.Is(err, ErrUnsafePath) {
+			t.Errorf("err = %v, want ErrUnsafePath", err)
+		}
+		checkHostIntact(t, host)
+	})
+	t.Run("dir source with an absolute link", func(t *testing.T) {
+		host := hostDir(t)
+		src := t.TempDir()
+		if err := os.Symlink(host, filepath.Join(src, "vendor")); err != nil {
+			t.Fatal(err)
+		}
+		c := &spec.Component{Name: "x", Source: &spec.Source{Dir: ".", Delete: []string{"vendor/data"}}}
+		fe := &Fetched{Kind: "dir", Path: src}
+		err := (&Fetcher{Runner: &execx.Fake{}}).Prepare(context.Background(), c, fe, t.TempDir(), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "vendor/data") {
+			t.Errorf("err = %v, want a refusal naming vendor/data", err)
+		}
+		t.Logf("refused: %v", err)
+		checkHostIntact(t, host)
+	})
+}
