@@ -6,7 +6,6 @@ package packaging
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"io/fs"
@@ -44,6 +43,9 @@ type Input struct {
 	MTime time.Time
 	// ExtraDepends are added to Depends (e.g. shared-library dependencies).
 	ExtraDepends []string
+	// History is the changelog of the earlier published revisions (plain
+	// text, newest first; see ChangelogHistory), kept below this entry.
+	History []byte
 }
 
 // FileName is the conventional .deb file name.
@@ -301,7 +303,7 @@ func docContents(in Input, dropped []string) (files.Contents, error) {
 	if err != nil {
 		return nil, err
 	}
-	changelog, err := Changelog(c, in.MTime)
+	changelog, err := Changelog(c, in.MTime, in.History)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +313,7 @@ func docContents(in Input, dropped []string) (files.Contents, error) {
 	}{
 		{"copyright", "/usr/share/doc/" + pkg + "/copyright", []byte(copyright)},
 		{"changelog.Debian.gz", "/usr/share/doc/" + pkg + "/changelog.Debian.gz", changelog},
-		{"lintian-overrides", "/usr/share/lintian/overrides/" + pkg, []byte(LintianOverrides(c, dropped))},
+		{"lintian-overrides", "/usr/share/lintian/overrides/" + pkg, []byte(LintianOverrides(c, dropped, len(in.History) > 0))},
 	}
 	var out files.Contents
 	for _, g := range gen {
@@ -380,38 +382,24 @@ func indentLicense(text string) string {
 	return b.String()
 }
 
-// Changelog renders changelog.Debian.gz. gzip carries no name and no
-// timestamp, so the bytes depend only on the inputs.
-func Changelog(c *spec.Component, mtime time.Time) ([]byte, error) {
-	text := fmt.Sprintf("%s (%s) unstable; urgency=medium\n\n  * %s\n\n -- %s  %s\n",
-		c.PackageName(), c.DebVersion(), strings.TrimSpace(c.Changes), c.Maintainer,
-		mtime.UTC().Format("Mon, 02 Jan 2006 15:04:05 -0700"))
-	var buf bytes.Buffer
-	z, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := z.Write([]byte(text)); err != nil {
-		return nil, err
-	}
-	if err := z.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// builtinOverrides apply to every package debforge makes.
-var builtinOverrides = []spec.LintianOverride{{
+// initialUploadOverride applies while the changelog has one entry: lintian
+// only looks for a closed ITP bug in the first upload.
+var initialUploadOverride = spec.LintianOverride{
 	Tag: "initial-upload-closes-no-bugs",
 	Reason: "Packages built by debforge for a private repository are not uploaded to Debian;\n" +
 		"there is no ITP bug for the first changelog entry to close.",
-}}
+}
 
 // LintianOverrides renders the overrides file, each tag under its reason.
-// dropped lists the base directories left out of data.tar (see baseDirs).
-func LintianOverrides(c *spec.Component, dropped []string) string {
+// dropped lists the base directories left out of data.tar (see baseDirs);
+// hasHistory says the changelog has older entries than this revision's.
+func LintianOverrides(c *spec.Component, dropped []string, hasHistory bool) string {
 	var b strings.Builder
-	for _, o := range append(append([]spec.LintianOverride{}, builtinOverrides...), c.Package.LintianOverrides...) {
+	var overrides []spec.LintianOverride
+	if !hasHistory {
+		overrides = append(overrides, initialUploadOverride)
+	}
+	for _, o := range append(overrides, c.Package.LintianOverrides...) {
 		for _, line := range strings.Split(strings.TrimSpace(o.Reason), "\n") {
 			b.WriteString("# " + line + "\n")
 		}

@@ -3,7 +3,10 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -52,4 +55,68 @@ func TestDocsCompressedLikeDebhelper(t *testing.T) {
 	if t.Failed() {
 		t.Logf("lintian output:\n%s", out)
 	}
+}
+
+// Issue 11 item 7: changelog.Debian.gz carries every published revision,
+// newest first; the initial-upload override is there only while the
+// changelog has one entry (lintian: no unused-override from revision 2).
+func TestChangelogHistory(t *testing.T) {
+	testutil.RequireTool(t, "dpkg-deb", "lintian")
+	specs := t.TempDir()
+	sh(t, "cp", "-a", "testdata/docspecs/.", specs)
+	e := newEnv(t, specs)
+	spec := filepath.Join(specs, "hello-pages.yaml")
+	r1 := e.run(t, "build", "hello-pages")
+	if r1.code != 0 {
+		t.Fatalf("revision 1 (exit %d):\n%s", r1.code, r1.stderr)
+	}
+	data := mustRead(t, spec)
+	data = append(data, "revision: 2\nchanges: Second revision.\n"...)
+	if err := os.WriteFile(spec, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r2 := e.run(t, "build", "hello-pages")
+	if r2.code != 0 {
+		t.Fatalf("revision 2 (exit %d):\n%s", r2.code, r2.stderr)
+	}
+	deb := strings.TrimSpace(r2.stdout)
+	x := t.TempDir()
+	sh(t, "dpkg-deb", "-x", deb, x)
+	text := sh(t, "zcat", filepath.Join(x, "usr/share/doc/hello-pages/changelog.Debian.gz"))
+	heads := regexp.MustCompile(`(?m)^hello-pages \(([^)]+)\)`).FindAllStringSubmatch(text, -1)
+	if len(heads) != 2 || heads[0][1] != "5.0.0-2" || heads[1][1] != "5.0.0-1" {
+		t.Errorf("changelog of revision 2 has entries %v, want 5.0.0-2 then 5.0.0-1:\n%s", heads, text)
+	}
+	if strings.Count(text, "\n -- ") != 2 || !strings.Contains(text, "Second revision.") {
+		t.Errorf("changelog of revision 2:\n%s", text)
+	}
+	// The dpkg tools parse it as two entries.
+	if out := sh(t, "dpkg-parsechangelog", "-l", writeTemp(t, text), "--count", "2", "-S", "Version"); strings.Fields(out)[0] != "5.0.0-2" {
+		t.Errorf("dpkg-parsechangelog: %s", out)
+	}
+	overrides := string(mustRead(t, filepath.Join(x, "usr/share/lintian/overrides/hello-pages")))
+	if strings.Contains(overrides, "initial-upload-closes-no-bugs") {
+		t.Errorf("revision 2 still overrides initial-upload-closes-no-bugs:\n%s", overrides)
+	}
+	out, err := exec.Command("lintian", "-EvIL", "+pedantic", "--fail-on", "error,warning", "--tag-display-limit", "0", deb).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "unused-override") || strings.Contains(string(out), "initial-upload-closes-no-bugs") {
+		t.Errorf("lintian (%v):\n%s", err, out)
+	}
+	// The history is part of the cache key but stable: nothing rebuilds,
+	// and a forced rebuild makes the same bytes as the published package.
+	if r := e.run(t, "build", "hello-pages"); r.code != 0 || !strings.Contains(r.stderr, "(cached,") {
+		t.Errorf("no-op build (exit %d) was not a cache hit:\n%s", r.code, r.stderr)
+	}
+	if r := e.run(t, "build", "hello-pages", "--rebuild", "hello-pages"); r.code != 0 {
+		t.Errorf("rebuild of a published revision (exit %d):\n%s", r.code, r.stderr)
+	}
+}
+
+func writeTemp(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "changelog")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -53,7 +53,7 @@ func newKeyEnv(ctx context.Context, r execx.Runner, cacheDir string, repo *spec.
 }
 
 // cacheKey hashes everything that can change a package's bytes.
-func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, depKeys []string) (string, error) {
+func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, depKeys []string, history []byte) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "debforge %s\ngo %s\narch %s\nrepo %s\nepoch %s\n", env.self, env.goVersion, f.opts.Arch, env.repo, env.epoch)
 	data, err := os.ReadFile(c.File)
@@ -74,6 +74,7 @@ func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, depK
 	for _, d := range depKeys {
 		fmt.Fprintf(h, "after %s\n", d)
 	}
+	fmt.Fprintf(h, "history %x\n", sha256.Sum256(history))
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
 }
 
@@ -97,7 +98,11 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 		}
 	}
 	r.FetchTime = time.Since(start)
-	key, err := f.cacheKey(c, fe, env, depKeys)
+	history, err := f.changelogHistory(c)
+	if err != nil {
+		return fail("changelog history", err)
+	}
+	key, err := f.cacheKey(c, fe, env, depKeys, history)
 	if err != nil {
 		return fail("cache key", err)
 	}
@@ -175,7 +180,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 	}
 	deb, err := packaging.Build(packaging.Input{
 		Component: c, StageDir: stage, SrcDir: srcDir, WorkDir: filepath.Join(work, "pkg"),
-		Scripts: scripts, Arch: f.opts.Arch, MTime: mtime, ExtraDepends: extraDepends,
+		Scripts: scripts, Arch: f.opts.Arch, MTime: mtime, ExtraDepends: extraDepends, History: history,
 	}, debDir)
 	if err != nil {
 		return fail("package", err)

@@ -547,3 +547,23 @@ func syncDir(p string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// Published returns the pool file of the newest published version of
+// package pkg (architecture arch or all) that is not newer than version,
+// and that version; "" when there is none.
+func Published(repoDir, component, pkg, arch, version string) (path, found string) {
+	dir := filepath.Join(repoDir, filepath.Dir(PoolPath(component, pkg, "x")))
+	matches, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
+	for _, m := range matches {
+		parts := strings.Split(strings.TrimSuffix(filepath.Base(m), ".deb"), "_")
+		if len(parts) != 3 || (parts[2] != arch && parts[2] != "all") {
+			continue
+		}
+		v := parts[1]
+		if CompareVersions(v, version) > 0 || (found != "" && CompareVersions(v, found) <= 0) {
+			continue
+		}
+		path, found = m, v
+	}
+	return path, found
+}

@@ -63,6 +63,9 @@ type Options struct {
 	Data bool
 	// Bodies also keeps file contents of data entries.
 	Bodies bool
+	// BodyOf keeps the contents of this one data entry (e.g.
+	// "./usr/share/doc/x/changelog.Debian.gz") without Bodies.
+	BodyOf string
 }
 
 // ReadFile parses the .deb at path.
@@ -109,7 +112,7 @@ func Read(r io.Reader, opt Options) (*Deb, error) {
 		case strings.HasPrefix(name, "data.tar") && opt.Data:
 			err = readTar(name, ar, func(th *tar.Header, body io.Reader) error {
 				e := Entry{Name: th.Name, Mode: th.Mode, Type: th.Typeflag, Size: th.Size, Linkname: th.Linkname, Uname: th.Uname, Gname: th.Gname, ModTime: th.ModTime.Unix()}
-				if opt.Bodies && th.Typeflag == tar.TypeReg {
+				if (opt.Bodies || th.Name == opt.BodyOf) && th.Typeflag == tar.TypeReg {
 					b, err := io.ReadAll(body)
 					if err != nil {
 						return err
