@@ -5,7 +5,6 @@ package packaging
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -232,8 +231,8 @@ func isEmptyDir(p string) (bool, error) {
 	return len(entries) == 0, err
 }
 
-// specContents adds package.contents entries, applying text replacements
-// into copies under WorkDir.
+// specContents adds package.contents entries: copies under WorkDir, read
+// beneath SrcDir, with text replacements applied.
 func specContents(in Input) (files.Contents, error) {
 	var out files.Contents
 	for i, ct := range in.Component.Package.Contents {
@@ -246,35 +245,16 @@ func specContents(in Input) (files.Contents, error) {
 			out = append(out, &files.Content{Source: ct.Src, Destination: ct.Dst, Type: files.TypeSymlink})
 			continue
 		}
-		src := filepath.Join(in.SrcDir, filepath.FromSlash(ct.Src))
-		st, err := os.Stat(src)
+		src := filepath.Join(in.WorkDir, "contents", strconv.Itoa(i), path.Base(ct.Dst))
+		mode, err := copyContent(in.SrcDir, ct, src)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", in.Component.File, field, err)
-		}
-		if st.IsDir() {
-			return nil, fmt.Errorf("%s: %s: %s is a directory (list files one by one)", in.Component.File, field, ct.Src)
-		}
-		if len(ct.Replace) > 0 {
-			data, err := os.ReadFile(src)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range ct.Replace {
-				data = bytes.ReplaceAll(data, []byte(r.From), []byte(r.To))
-			}
-			src = filepath.Join(in.WorkDir, "contents", strconv.Itoa(i), path.Base(ct.Dst))
-			if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
-				return nil, err
-			}
-			if err := os.WriteFile(src, data, 0o644); err != nil {
-				return nil, err
-			}
+			return nil, fmt.Errorf("%s: %s: src: %w", in.Component.File, field, err)
 		}
 		typ := files.TypeFile
 		if ct.Conffile {
 			typ = files.TypeConfig
 		}
-		out = append(out, &files.Content{Source: src, Destination: ct.Dst, Type: typ, FileInfo: &files.ContentFileInfo{Mode: modeOr(ct.Mode, normalMode(st.Mode()))}})
+		out = append(out, &files.Content{Source: src, Destination: ct.Dst, Type: typ, FileInfo: &files.ContentFileInfo{Mode: modeOr(ct.Mode, normalMode(mode))}})
 	}
 	return out, nil
 }
@@ -354,7 +334,7 @@ func Copyright(c *spec.Component, srcDir string, year int) (string, error) {
 	fmt.Fprintf(&b, "\nFiles: *\nCopyright: %s\nLicense: %s\n", holders, c.License)
 	switch {
 	case c.LicenseFile != "":
-		text, err := os.ReadFile(filepath.Join(srcDir, filepath.FromSlash(c.LicenseFile)))
+		text, err := readBeneath(srcDir, c.LicenseFile)
 		if err != nil {
 			return "", fmt.Errorf("%s: license_file: %w", c.File, err)
 		}
