@@ -137,7 +137,11 @@ func (f *Fetcher) fetchModule(ctx context.Context, c *spec.Component, log io.Wri
 // downloadDeps fetches the module's dependencies, verified by its own
 // go.sum, so that the build itself runs with GOPROXY=off.
 func (f *Fetcher) downloadDeps(ctx context.Context, c *spec.Component, fe *Fetched, log io.Writer) error {
-	stamp := filepath.Join(f.CacheDir, "go", "deps", stampName(fe.ID+patchID(c)))
+	pid, err := patchID(c)
+	if err != nil {
+		return err
+	}
+	stamp := filepath.Join(f.CacheDir, "go", "deps", stampName(fe.ID+pid))
 	if _, err := os.Stat(stamp); err == nil {
 		return nil
 	}
@@ -346,10 +350,23 @@ func deleteBeneath(dst string, paths []string) error {
 	return nil
 }
 
-// patchID identifies the spec's patches by name; their contents go into
-// the build cache key separately.
-func patchID(c *spec.Component) string {
-	return strings.Join(c.Source.Delete, ",") + "|" + strings.Join(c.Source.Patches, ",")
+// patchID identifies what the spec does to the source: the delete list
+// and each patch's contents (not its name: an edited patch may need other
+// dependencies, and a stale stamp would then fail the build under
+// GOPROXY=off).
+func patchID(c *spec.Component) (string, error) {
+	h := sha256.New()
+	for _, d := range c.Source.Delete {
+		fmt.Fprintf(h, "delete %q\n", d)
+	}
+	for _, p := range c.Source.Patches {
+		data, err := os.ReadFile(filepath.Join(c.Dir, p))
+		if err != nil {
+			return "", fmt.Errorf("source.patches: %w", err)
+		}
+		fmt.Fprintf(h, "patch %x\n", sha256.Sum256(data))
+	}
+	return fmt.Sprintf("%x", h.Sum(nil)), nil
 }
 
 func stampName(s string) string {

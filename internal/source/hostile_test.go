@@ -156,3 +156,10 @@ func TestIssue9Item1DeleteThroughSymlink(t *testing.T) {
 		checkHostIntact(t, host)
 	})
 }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -48,10 +48,3 @@ func TestIssue9Item1PatchesThroughSymlink(t *testing.T) {
 		})
 	}
 }
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
