@@ -143,7 +143,25 @@ func newValidateCmd(g *globals) *cobra.Command {
 		Short: "Check every spec and report all problems with file:line:col",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			set, err := forge.LoadSpecs(g.specs)
+			// Loading is bounded (alias and template budgets), but a
+			// signal must end validate even while it reads the files.
+			type loaded struct {
+				set *spec.Set
+				err error
+			}
+			ch := make(chan loaded, 1)
+			go func() {
+				set, err := forge.LoadSpecs(g.specs)
+				ch <- loaded{set, err}
+			}()
+			var set *spec.Set
+			var err error
+			select {
+			case l := <-ch:
+				set, err = l.set, l.err
+			case <-cmd.Context().Done():
+				return &exitError{code: ExitSignals, err: fmt.Errorf("validate: %w", cmd.Context().Err())}
+			}
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}

@@ -223,3 +223,56 @@ package:
 		t.Errorf("work dirs left: %v (want only the one kept on purpose)", left)
 	}
 }
+
+// Issue 9 item 9: a spec whose build.env holds nested {{range}} loops
+// (it hung validate, and SIGTERM did nothing) is refused at once with
+// its position; were validate still running after 2 s, SIGTERM must end
+// it with 130.
+func TestIssue9Item9ValidateHostileTemplate(t *testing.T) {
+	specs := t.TempDir()
+	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
+	os.WriteFile(filepath.Join(specs, "loop.yaml"), []byte(`name: loop
+version: 1.0.0
+summary: s
+description: d
+license: MIT
+source: {dir: .}
+build:
+  kind: make
+  env:
+    X: "{{range 100000000}}{{range 100000000}}{{range 100000000}}x{{end}}{{end}}{{end}}"
+`), 0o644)
+	cmd := exec.Command(debforgeBin, "--specs", specs, "validate")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-waited:
+	case <-time.After(2 * time.Second):
+		t.Error("validate still running after 2 s; sending SIGTERM")
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err = <-waited:
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+				t.Errorf("after SIGTERM: %v, want exit 130", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("validate ignored SIGTERM for 10 s")
+		}
+		return
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Errorf("exit %v, want 2\n%s", err, stderr.String())
+	}
+	if want := filepath.Join(specs, "loop.yaml") + ":10:8: build.env.X: bad template:"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+	}
+}

@@ -93,7 +93,7 @@ func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 
 // LoadRepo reads the repository settings file and applies its defaults.
 func LoadRepo(path string) (*Repo, error) {
-	data, err := os.ReadFile(path)
+	data, err := readSpecFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read repository settings: %w (every specs dir needs a %s with at least a maintainer)", err, RepoFile)
 	}
@@ -142,7 +142,7 @@ func LoadRepo(path string) (*Repo, error) {
 
 // LoadFile loads and validates one spec file (without repository defaults).
 func LoadFile(path string, kinds []string, opts ...Option) (*Component, error) {
-	data, err := os.ReadFile(path)
+	data, err := readSpecFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
@@ -174,6 +174,9 @@ func decodeStrict(path string, data []byte, v any) (*yaml.Node, error) {
 	}
 	if len(doc.Content) == 0 {
 		return nil, &Error{File: path, Line: 1, Col: 1, Msg: "empty file", Hint: "a spec needs at least name, version, summary, description and license"}
+	}
+	if err := checkExpansion(path, &doc); err != nil {
+		return nil, err
 	}
 	root := doc.Content[0]
 	p := &problems{file: path}

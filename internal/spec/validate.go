@@ -2,13 +2,11 @@ package spec
 
 import (
 	"fmt"
-	"io"
 	"path"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -406,9 +404,9 @@ func checkTemplate(p *problems, n *yaml.Node, field, v string) {
 	if !strings.Contains(v, "{{") {
 		return
 	}
-	t, err := template.New(field).Option("missingkey=error").Parse(v)
+	t, err := parseTemplate(field, v)
 	if err == nil {
-		err = t.Execute(io.Discard, TemplateData{})
+		_, err = executeTemplate(t, TemplateData{})
 	}
 	if err != nil {
 		p.add(n, field, "known: {{.Name}} {{.Version}} {{.Revision}} {{.DebVersion}} {{.Commit}} {{.Module}}", "bad template: %v", err)
@@ -420,13 +418,9 @@ func Expand(s string, d TemplateData) (string, error) {
 	if !strings.Contains(s, "{{") {
 		return s, nil
 	}
-	t, err := template.New("").Option("missingkey=error").Parse(s)
+	t, err := parseTemplate("template", s)
 	if err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, d); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+	return executeTemplate(t, d)
 }
