@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -68,9 +69,25 @@ type Fetched struct {
 type Fetcher struct {
 	CacheDir string
 	Runner   execx.Runner
-	// HTTP is used for tarballs; nil means http.DefaultClient.
+	// HTTP is used for tarballs; nil means a client with the timeouts
+	// below.
 	HTTP *http.Client
+	// ConnectTimeout bounds connecting to a tarball's server (TCP and TLS);
+	// IdleTimeout bounds waiting for the response and any pause in the
+	// body. A slow but steady download is never cut off. Zero means
+	// DefaultConnectTimeout and DefaultIdleTimeout.
+	ConnectTimeout, IdleTimeout time.Duration
+
+	clientOnce sync.Once
+	client     *http.Client
 }
+
+// Tarball download timeouts: a server that accepts and then says nothing
+// must not hang a build until someone sends a signal.
+const (
+	DefaultConnectTimeout = 30 * time.Second
+	DefaultIdleTimeout    = 60 * time.Second
+)
 
 // GoEnv is the environment shared by every go command debforge runs: one
 // module cache and one build cache for all components, the local toolchain
@@ -177,10 +194,7 @@ func (f *Fetcher) fetchTarball(ctx context.Context, c *spec.Component, _ io.Writ
 		return nil, err
 	}
 	defer os.Remove(tmp.Name())
-	client := f.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
+	client := f.httpClient()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Source.Tarball, nil)
 	if err != nil {
 		return nil, err
@@ -188,7 +202,7 @@ func (f *Fetcher) fetchTarball(ctx context.Context, c *spec.Component, _ io.Writ
 	resp, err := client.Do(req)
 	if err != nil {
 		tmp.Close()
-		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: err}
+		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: f.explainTimeout(err, "no response")}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -200,7 +214,7 @@ func (f *Fetcher) fetchTarball(ctx context.Context, c *spec.Component, _ io.Writ
 		err = cerr
 	}
 	if err != nil {
-		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: err}
+		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: f.explainTimeout(err, "stalled")}
 	}
 	got, err := HashFile(tmp.Name())
 	if err != nil {

@@ -1,0 +1,117 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// stallingServer accepts connections and then, after writing prefix
+// (nothing, or headers and part of a body), never says another word.
+func stallingServer(t *testing.T, prefix string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go func() {
+				buf := make([]byte, 4096)
+				c.Read(buf) // the request; then silence
+				io.WriteString(c, prefix)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String() + "/pkg-1.0.tar.gz"
+}
+
+// Issue 9 item 15: a server that accepts and never answers hung the build
+// until a signal. Connect and idle timeouts end the download with a clear
+// error; the test shortens them. The context's own deadline is only a
+// safety net: the download must end with a timeout error before it.
+func TestIssue9Item15DownloadTimeouts(t *testing.T) {
+	cases := []struct {
+		name, prefix, want string
+	}{
+		{"accepts and never answers", "", "no response"},
+		{"stalls in the body", "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial", "stalled"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url := stallingServer(t, tc.prefix)
+			f := &Fetcher{CacheDir: t.TempDir(), ConnectTimeout: time.Second, IdleTimeout: 300 * time.Millisecond}
+			c := &spec.Component{Name: "pkg", Source: &spec.Source{Tarball: url, SHA256: strings.Repeat("0", 64)}}
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			_, err := f.Fetch(ctx, c, "", io.Discard)
+			var ue *UnreachableError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v, want UnreachableError", err)
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("the download ran into the test's safety deadline: %v", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.want) || !strings.Contains(msg, "300ms") || !strings.Contains(msg, url) {
+				t.Errorf("error %q should name the URL, say %q and the 300ms timeout", msg, tc.want)
+			}
+			t.Logf("error: %v", err)
+		})
+	}
+}
+
+// The idle timeout is not a total one: a body that trickles in, a byte
+// every 100ms for 1s, finishes with IdleTimeout 300ms (and then fails
+// the checksum, which is the point: it was read to the end).
+func TestDownloadSlowButSteadyIsNotCut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Read(make([]byte, 4096))
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+		for i := 0; i < 10; i++ {
+			time.Sleep(100 * time.Millisecond)
+			io.WriteString(c, "x")
+		}
+	}()
+	f := &Fetcher{CacheDir: t.TempDir(), ConnectTimeout: time.Second, IdleTimeout: 300 * time.Millisecond}
+	c := &spec.Component{Name: "pkg", Source: &spec.Source{Tarball: "http://" + ln.Addr().String() + "/x.tar.gz", SHA256: strings.Repeat("0", 64)}}
+	_, err = f.Fetch(context.Background(), c, "", io.Discard)
+	var mm *MismatchError
+	if !errors.As(err, &mm) {
+		t.Fatalf("err = %v, want the whole body read (a checksum mismatch)", err)
+	}
+}
