@@ -243,7 +243,8 @@ func (f *Fetcher) fetchGit(ctx context.Context, c *spec.Component, log io.Writer
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	clone := execx.Cmd{Args: []string{"git", "clone", "--quiet", "--depth=1", "--branch", s.Tag, s.Git, tmp}, Env: []string{"GIT_TERMINAL_PROMPT=0"}}
+	// "--": a URL starting with "-" is a repository name, never an option.
+	clone := execx.Cmd{Args: []string{"git", "clone", "--quiet", "--depth=1", "--branch", s.Tag, "--", s.Git, tmp}, Env: []string{"GIT_TERMINAL_PROMPT=0"}}
 	if err := execx.RunLogged(ctx, f.Runner, clone, log); err != nil {
 		return nil, &UnreachableError{Component: c.Name, URL: s.Git, Err: err}
 	}

@@ -48,3 +48,15 @@ func TestIssue9Item1PatchesThroughSymlink(t *testing.T) {
 		})
 	}
 }
+
+// Issue 9 item 16 with the real git: the URL "--upload-pack=…" is taken
+// as a repository name (and not found), not as an option.
+func TestIssue9Item16GitURLOptionRealGit(t *testing.T) {
+	testutil.RequireTool(t, "git")
+	url := "--upload-pack=touch " + filepath.Join(t.TempDir(), "pwned") + ";"
+	c := &spec.Component{Name: "x", Source: &spec.Source{Git: url, Tag: "v1", Commit: strings.Repeat("a", 40)}}
+	_, err := (&Fetcher{CacheDir: t.TempDir(), Runner: execx.OS{}}).Fetch(context.Background(), c, "", io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "repository '"+url+"' does not exist") {
+		t.Errorf("err = %v, want git to look for a repository named by the URL", err)
+	}
+}
