@@ -3,12 +3,15 @@
 package e2e
 
 import (
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/debforge/debforge/internal/testutil"
 )
@@ -119,4 +122,68 @@ func writeTemp(t *testing.T, text string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Issue 11 item 8: Release lists SHA256 and SHA512 with Acquire-By-Hash,
+// so by-hash/ must hold both: apt fetches by the strongest hash and logs
+// "Ign:" after a 404 otherwise. apt-get update in bookworm prints no
+// Ign:/Err: line for our repository, over file: and over debforge serve.
+func TestAptUpdateNoIgnore(t *testing.T) {
+	testutil.RequireTool(t, "dpkg-deb")
+	e := newEnv(t, "testdata/docspecs")
+	if r := e.run(t, "build", "all"); r.code != 0 {
+		t.Fatalf("build (exit %d):\n%s", r.code, r.stderr)
+	}
+	root := rootfs(t, "bookworm")
+	addRepo(t, root, filepath.Join(e.out, "repo"))
+	check := func(how string) {
+		out, err := aptUpdate(root)
+		if err != nil {
+			t.Fatalf("%s: apt-get update: %v\n%s", how, err, out)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "Ign:") || strings.HasPrefix(line, "Err:") || strings.HasPrefix(line, "W:") || strings.HasPrefix(line, "E:") {
+				t.Errorf("%s: apt-get update: %s", how, line)
+			}
+		}
+		if !strings.Contains(out, "docfixtures InRelease") {
+			t.Errorf("%s: apt-get update did not read our repository:\n%s", how, out)
+		}
+	}
+	check("file:")
+	addr := freeAddr(t)
+	srv := exec.Command(debforgeBin, "--out", e.out, "serve", "--addr", addr)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	waitHTTP(t, "http://"+addr+"/")
+	list := filepath.Join(root, "etc/apt/sources.list.d/docfixtures-archive-keyring.sources")
+	data := strings.Replace(string(mustRead(t, list)), "URIs: file:///srv/repo", "URIs: http://"+addr, 1)
+	if err := os.WriteFile(list, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("http:")
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered", url)
 }

@@ -312,6 +312,12 @@ func Publish(cfg Config) error {
 	return nil
 }
 
+// releaseHashes are the checksums Release lists, each with a by-hash dir.
+var releaseHashes = []struct {
+	name string
+	new  func() hash.Hash
+}{{"SHA256", sha256.New}, {"SHA512", sha512.New}}
+
 func releaseFile(cfg Config, archs []string, files []indexFile) []byte {
 	var b strings.Builder
 	now := cfg.Now.UTC()
@@ -322,10 +328,7 @@ func releaseFile(cfg Config, archs []string, files []indexFile) []byte {
 	}
 	fmt.Fprintf(&b, "Architectures: %s\nComponents: %s\nDescription: %s\nAcquire-By-Hash: yes\n",
 		strings.Join(archs, " "), cfg.Component, cfg.Description)
-	for _, h := range []struct {
-		name string
-		new  func() hash.Hash
-	}{{"SHA256", sha256.New}, {"SHA512", sha512.New}} {
+	for _, h := range releaseHashes {
 		b.WriteString(h.name + ":\n")
 		for _, f := range files {
 			hh := h.new()
@@ -364,9 +367,14 @@ func swapSnapshot(cfg Config, files []indexFile, release, inRelease, detached []
 		if err := writeFileSync(p, f.data); err != nil {
 			return err
 		}
-		sum := sha256.Sum256(f.data)
-		if err := writeFileSync(filepath.Join(filepath.Dir(p), "by-hash", "SHA256", hex.EncodeToString(sum[:])), f.data); err != nil {
-			return err
+		// One by-hash copy per hash Release lists: apt asks for the
+		// strongest (SHA512) and logs "Ign:" after a 404.
+		for _, h := range releaseHashes {
+			hh := h.new()
+			hh.Write(f.data)
+			if err := writeFileSync(filepath.Join(filepath.Dir(p), "by-hash", h.name, hex.EncodeToString(hh.Sum(nil))), f.data); err != nil {
+				return err
+			}
 		}
 	}
 	prevSnap := ""
