@@ -187,3 +187,47 @@ func waitHTTP(t *testing.T, url string) {
 	}
 	t.Fatalf("%s never answered", url)
 }
+
+// Issue 11 item 8: settings that change no package's bytes rebuild
+// nothing, and build publishes them (the .sources file, Release).
+func TestChangingURLRebuildsNothing(t *testing.T) {
+	specs := t.TempDir()
+	sh(t, "cp", "-a", "testdata/docspecs/.", specs)
+	e := newEnv(t, specs)
+	if r := e.run(t, "build", "all"); r.code != 0 {
+		t.Fatalf("build (exit %d):\n%s", r.code, r.stderr)
+	}
+	repo := filepath.Join(e.out, "repo")
+	pool := treeHash(t, filepath.Join(repo, "pool"))
+	settings := filepath.Join(specs, "debforge.yaml")
+	data := append(mustRead(t, settings), "url: https://apt.example.org/debforge\ndescription: Moved to a web server\nvalid_days: 30\n"...)
+	if err := os.WriteFile(settings, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run(t, "build", "all")
+	if r.code != 0 {
+		t.Fatalf("build after changing url (exit %d):\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "(cached,") || strings.Contains(r.stderr, " build\n") {
+		t.Errorf("changing url, description and valid_days rebuilt a package:\n%s", r.stderr)
+	}
+	if treeHash(t, filepath.Join(repo, "pool")) != pool {
+		t.Error("the pool changed")
+	}
+	sources := string(mustRead(t, filepath.Join(repo, "docfixtures-archive-keyring.sources")))
+	if !strings.Contains(sources, "URIs: https://apt.example.org/debforge\n") {
+		t.Errorf(".sources not republished:\n%s", sources)
+	}
+	release := string(mustRead(t, filepath.Join(repo, "dists/docfixtures/Release")))
+	if !strings.Contains(release, "Description: Moved to a web server\n") || !strings.Contains(release, "Valid-Until: ") {
+		t.Errorf("Release not republished:\n%s", release)
+	}
+	// And nothing to do the next time: the snapshot stays.
+	snap, _ := os.Readlink(filepath.Join(repo, "dists/docfixtures"))
+	if r := e.run(t, "build", "all"); r.code != 0 {
+		t.Fatalf("no-op build (exit %d):\n%s", r.code, r.stderr)
+	}
+	if again, _ := os.Readlink(filepath.Join(repo, "dists/docfixtures")); again != snap {
+		t.Errorf("a no-op build published a new snapshot (%s -> %s)", snap, again)
+	}
+}

@@ -45,9 +45,7 @@ func newKeyEnv(ctx context.Context, r execx.Runner, cacheDir string, repo *spec.
 	if err := r.Run(ctx, execx.Cmd{Args: []string{"go", "env", "GOVERSION"}, Env: []string{"GOTOOLCHAIN=local"}}, &out); err == nil {
 		k.goVersion = strings.TrimSpace(out.String())
 	}
-	if data, err := os.ReadFile(repo.File); err == nil {
-		k.repo = fmt.Sprintf("%x", sha256.Sum256(data))
-	}
+	k.repo = repoKey(repo)
 	k.epoch = os.Getenv("SOURCE_DATE_EPOCH")
 	return k, nil
 }

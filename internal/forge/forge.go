@@ -244,9 +244,10 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	}
 	// Publish whatever built: a failed component must not hold back the
 	// others, and the previous index stays valid until the swap. When the
-	// pool gained nothing the published repository is left exactly as it
-	// was (use 'debforge publish' to re-sign).
-	if !added && published(repoDir, f.set.Repo.Codename) {
+	// pool gained nothing and the settings (url, description, ...) did not
+	// change, the published repository is left exactly as it was (use
+	// 'debforge publish' to re-sign).
+	if !added && f.upToDate(repoDir) {
 		return results, buildErr
 	}
 	if err := f.publish(repoDir); err != nil {

@@ -31,25 +31,45 @@ func (f *Forge) Publish(ctx context.Context) error {
 }
 
 func (f *Forge) publish(repoDir string) error {
+	cfg, err := f.repoConfig(repoDir)
+	if err != nil {
+		return err
+	}
+	if err := f.buildKeyring(repoDir, cfg.Signer); err != nil {
+		return fmt.Errorf("keyring package: %w", err)
+	}
+	return aptrepo.Publish(cfg)
+}
+
+// repoConfig is the repository's publishing configuration, with the
+// signing key (created and announced on first use).
+func (f *Forge) repoConfig(repoDir string) (aptrepo.Config, error) {
 	repo := f.set.Repo
 	name, email := splitMaintainer(repo.Maintainer)
 	signer, created, err := aptrepo.LoadOrCreateKey(f.opts.SigningKey, repo.Label+" signing key, "+name, email)
 	if err != nil {
-		return err
+		return aptrepo.Config{}, err
 	}
 	if created {
 		f.notify(fmt.Sprintf("generated a new repository signing key %s\n  stored at %s (mode 0600, outside the repository)\n  back it up: hosts trust this key, and losing it means re-keying every host", signer.Fingerprint(), f.opts.SigningKey))
 	}
-	if err := f.buildKeyring(repoDir, signer); err != nil {
-		return fmt.Errorf("keyring package: %w", err)
-	}
-	return aptrepo.Publish(aptrepo.Config{
+	return aptrepo.Config{
 		Dir: repoDir, Origin: repo.Origin, Label: repo.Label, Suite: repo.Suite, Codename: repo.Codename,
 		Component: repo.Component, Description: repo.Description, Keep: repo.Keep,
 		ValidFor: time.Duration(repo.ValidDays) * 24 * time.Hour,
 		Archs:    []string{f.opts.Arch}, KeyName: repo.KeyName, URL: repo.URL,
 		Signer: signer, Now: f.opts.Now(),
-	})
+	}, nil
+}
+
+// upToDate reports whether the published repository needs no new
+// snapshot: it exists and says what the settings say.
+func (f *Forge) upToDate(repoDir string) bool {
+	if !published(repoDir, f.set.Repo.Codename) {
+		return false
+	}
+	cfg, err := f.repoConfig(repoDir)
+	return err == nil && aptrepo.Current(cfg)
 }
 
 func (f *Forge) notify(msg string) {

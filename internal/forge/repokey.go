@@ -1,0 +1,19 @@
+package forge
+
+import (
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// repoKey hashes the repository settings that can reach a package's
+// bytes. Those that only go into Release, the .sources file, the front
+// page or the pool's pruning do not: changing the url must not rebuild the
+// stack. Every other field counts, including ones added later, unless it
+// is cleared here.
+func repoKey(repo *spec.Repo) string {
+	r := *repo
+	r.URL, r.Description, r.ValidDays, r.Label, r.Origin, r.Keep, r.File = "", "", 0, "", "", 0, ""
+	return fmt.Sprintf("%x", sha256.Sum256([]byte(fmt.Sprintf("%#v", r))))
+}
