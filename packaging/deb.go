@@ -306,15 +306,6 @@ func docContents(in Input, dropped []string) (files.Contents, error) {
 	return out, nil
 }
 
-// commonLicenses are the SPDX ids whose full text Debian ships in
-// /usr/share/common-licenses (base-files), mapped to that file name.
-var commonLicenses = map[string]string{
-	"Apache-2.0": "Apache-2.0", "GPL-2.0-only": "GPL-2", "GPL-2.0-or-later": "GPL-2",
-	"GPL-3.0-only": "GPL-3", "GPL-3.0-or-later": "GPL-3", "LGPL-2.1-only": "LGPL-2.1",
-	"LGPL-2.1-or-later": "LGPL-2.1", "LGPL-3.0-only": "LGPL-3", "LGPL-3.0-or-later": "LGPL-3",
-	"MPL-2.0": "MPL-2.0", "CC0-1.0": "CC0-1.0", "Artistic-1.0": "Artistic",
-}
-
 var yearRe = regexp.MustCompile(`\b(19|20)[0-9]{2}\b`)
 
 // Copyright renders a machine-readable (DEP-5) copyright file. Licenses
@@ -339,8 +330,8 @@ func Copyright(c *spec.Component, srcDir string, year int) (string, error) {
 			return "", fmt.Errorf("%s: license_file: %w", c.File, err)
 		}
 		b.WriteString(indentLicense(string(text)))
-	case commonLicenses[c.License] != "":
-		fmt.Fprintf(&b, " On Debian systems, the full text of the license can be found in\n /usr/share/common-licenses/%s.\n", commonLicenses[c.License])
+	case spec.CommonLicenses[c.License] != "":
+		fmt.Fprintf(&b, " On Debian systems, the full text of the license can be found in\n /usr/share/common-licenses/%s.\n", spec.CommonLicenses[c.License])
 	case c.IsMeta():
 		b.WriteString(" This package contains only packaging metadata.\n")
 	default:

@@ -75,6 +75,8 @@ func (p *progress) event(e forge.Event) {
 		msg := ""
 		if e.Err != nil {
 			msg = strings.SplitN(e.Err.Error(), "\n", 2)[0]
+			// "skipped: skipped: needs x": the error already names the stage.
+			msg = strings.TrimPrefix(msg, string(e.Stage)+": ")
 		}
 		line = fmt.Sprintf("[%6.1fs] %-28s %s: %s", t, e.Component, e.Stage, msg)
 	default:
@@ -136,7 +138,7 @@ func (p *progress) summary(results []forge.Result) {
 	}
 	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nCOMPONENT\tVERSION\tCACHE\tBUILD\tPACKAGE\tSIZE\tRESULT")
-	failed := 0
+	failed, skipped, cancelled := 0, 0, 0
 	for _, r := range results {
 		cache := "miss"
 		if r.CacheHit {
@@ -147,18 +149,25 @@ func (p *progress) summary(results []forge.Result) {
 			switch {
 			case errors.Is(r.Err, forge.ErrCancelled):
 				result = "cancelled"
+				cancelled++
 			case errors.Is(r.Err, forge.ErrSkipped):
 				result = "skipped"
+				skipped++
 			default:
 				result = "FAILED"
+				failed++
 			}
-			failed++
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%.1fs\t%s\t%s\n", r.Component, r.Version, cache,
 			r.BuildTime.Seconds(), r.PackageTime.Seconds(), size(r.Size), result)
 	}
 	tw.Flush()
-	fmt.Fprintf(p.w, "%d components, %d failed, %.1fs\n", len(results), failed, time.Since(p.start).Seconds())
+	// Skipped and cancelled components did not fail: they never ran.
+	fmt.Fprintf(p.w, "%d components, %d failed, %d skipped", len(results), failed, skipped)
+	if cancelled > 0 {
+		fmt.Fprintf(p.w, ", %d cancelled", cancelled)
+	}
+	fmt.Fprintf(p.w, ", %.1fs\n", time.Since(p.start).Seconds())
 }
 
 func size(n int64) string {

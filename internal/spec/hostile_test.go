@@ -40,7 +40,7 @@ func TestNewlineInjectionRefusedAtValidate(t *testing.T) {
 		})
 	}
 	// Multi-line text stays multi-line: descriptions, steps and reasons.
-	ok := baseSpec + "description: |\n  line one\n  Essential: yes stays in the description\nsource: {dir: .}\nbuild:\n  kind: script\n  steps:\n    - |\n      echo a\n      echo b\npackage:\n  lintian_overrides: [{tag: a-b, reason: \"two\\nlines\"}]\n"
+	ok := baseSpec + "license_file: LICENSE\ndescription: |\n  line one\n  Essential: yes stays in the description\nsource: {dir: .}\nbuild:\n  kind: script\n  steps:\n    - |\n      echo a\n      echo b\npackage:\n  lintian_overrides: [{tag: a-b, reason: \"two\\nlines\"}]\n"
 	if _, err := spec.Parse("x.yaml", []byte(ok), kinds); err != nil {
 		t.Errorf("multi-line fields refused: %v", err)
 	}

@@ -73,9 +73,10 @@ func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 		set.Components = append(set.Components, c)
 	}
 	for _, c := range set.Components {
-		for _, a := range c.After {
+		for i, a := range c.After {
 			if _, ok := seen[a]; !ok {
-				errs = append(errs, &Error{File: c.File, Line: 1, Col: 1, Path: "after", Msg: fmt.Sprintf("unknown component %q", a), Hint: "name another spec in " + dir})
+				line, col := position(c.File, "after", strconv.Itoa(i))
+				errs = append(errs, &Error{File: c.File, Line: line, Col: col, Path: fmt.Sprintf("after[%d]", i), Msg: fmt.Sprintf("unknown component %q", a), Hint: "name another spec in " + dir})
 			}
 		}
 	}
@@ -358,4 +359,21 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// position finds the line and column of a key path in a spec file that
+// already parsed, for errors found across files (1:1 if it cannot).
+func position(path string, keys ...string) (line, col int) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 1, 1
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return 1, 1
+	}
+	if n := At(doc.Content[0], keys...); n != nil {
+		return n.Line, n.Column
+	}
+	return 1, 1
 }

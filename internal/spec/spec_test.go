@@ -67,6 +67,8 @@ func TestDefaultsDoNotMutate(t *testing.T) {
 	}
 }
 
+// Issue 11 item 9: an unknown after: entry is reported at the entry, not
+// at 1:1.
 func TestLoadDirReportsEveryFile(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) {
@@ -77,12 +79,13 @@ func TestLoadDirReportsEveryFile(t *testing.T) {
 	write("debforge.yaml", "maintainer: \"A B <a@example.org>\"\n")
 	write("a.yaml", "name: aa\nversion: x\nsummary: s\ndescription: d\nlicense: MIT\n")
 	write("b.yaml", "name: bb\nversion: 1\nsummary: s\ndescription: d\nlicense: MIT\nafter: [zzz]\n")
+	write("c.yaml", "name: cc\nversion: 1\nsummary: s\ndescription: d\nlicense: MIT\nafter:\n  - aa\n  - yyy\n")
 	_, err := spec.LoadDir(dir, kinds)
 	if err == nil {
 		t.Fatal("expected errors")
 	}
 	msg := err.Error()
-	for _, want := range []string{"a.yaml:2:10: version: malformed version \"x\"", "b.yaml:1:1: after: unknown component \"zzz\""} {
+	for _, want := range []string{"a.yaml:2:10: version: malformed version \"x\"", "b.yaml:6:9: after[0]: unknown component \"zzz\"", "c.yaml:8:5: after[1]: unknown component \"yyy\""} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("missing %q in:\n%s", want, msg)
 		}

@@ -99,7 +99,11 @@ func Validate(c *Component, root *yaml.Node, kinds []string, opts ...Option) err
 		}
 	}
 	required(c.Description, "description")
-	required(c.License, "license")
+	if required(c.License, "license") && c.LicenseFile == "" && CommonLicenses[c.License] == "" && !c.IsMeta() {
+		// Packaging would refuse it: the copyright file needs the text.
+		p.add(at("license"), "license", "set license_file to the license text in the source, e.g. license_file: LICENSE",
+			"%q is not in /usr/share/common-licenses, and no license_file gives its text", c.License)
+	}
 	if c.LicenseFile != "" {
 		checkRelPath(p, at("license_file"), "license_file", c.LicenseFile)
 	}
