@@ -144,6 +144,7 @@ version: 1.6.0
 summary: s
 description: d
 license: BSD-3-Clause
+license_file: LICENSE
 source:
   go_module: github.com/google/uuid@v1.6.0
   sum: "`+pinned+`"

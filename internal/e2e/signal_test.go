@@ -83,7 +83,7 @@ func TestIssue9Item10SigtermEndsBuildStepGroup(t *testing.T) {
 version: 1.0.0
 summary: s
 description: d
-license: MIT
+license: Apache-2.0
 source:
   dir: src
 build:
@@ -157,7 +157,7 @@ func TestIssue9Item17BuildFailureReadable(t *testing.T) {
 version: 1.0.0
 summary: s
 description: d
-license: MIT
+license: Apache-2.0
 source:
   dir: src
 build:
@@ -235,7 +235,7 @@ func TestIssue9Item9ValidateHostileTemplate(t *testing.T) {
 version: 1.0.0
 summary: s
 description: d
-license: MIT
+license: Apache-2.0
 source: {dir: .}
 build:
   kind: make

@@ -14,7 +14,7 @@ import (
 // with aliases, expand to n×n replacements of a long string.
 func aliasBomb(n, strLen int) string {
 	var b strings.Builder
-	b.WriteString("name: bomb\nversion: \"1.0\"\nsummary: s\nlicense: MIT\n")
+	b.WriteString("name: bomb\nversion: \"1.0\"\nsummary: s\nlicense: Apache-2.0\n")
 	fmt.Fprintf(&b, "description: &s %s\n", strings.Repeat("x", strLen))
 	b.WriteString("source: {dir: .}\nbuild: {kind: script, steps: [\"true\"]}\npackage:\n  contents:\n")
 	b.WriteString("    - {src: f0, dst: /usr/share/bomb/f0, replace: &r [")
@@ -64,7 +64,7 @@ func TestIssue9Item9AliasBombRefused(t *testing.T) {
 // function calls (a nested {{range}} hung validate; printf can allocate
 // gigabytes) are refused at validate, with the position.
 func TestIssue9Item9HostileTemplatesRefused(t *testing.T) {
-	base := "name: tt\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\nsource: {dir: .}\nbuild:\n  kind: make\n  env:\n    X: "
+	base := "name: tt\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: Apache-2.0\nsource: {dir: .}\nbuild:\n  kind: make\n  env:\n    X: "
 	for _, tmpl := range []string{
 		`"{{range 100000000}}{{range 100000000}}{{range 100000000}}x{{end}}{{end}}{{end}}"`,
 		`"{{printf \"%0999999999d\" 1}}"`,
