@@ -244,13 +244,15 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	}
 	// Publish whatever built: a failed component must not hold back the
 	// others, and the previous index stays valid until the swap. When the
-	// pool gained nothing and the settings (url, description, ...) did not
-	// change, the published repository is left exactly as it was (use
-	// 'debforge publish' to re-sign).
+	// pool gained nothing, the published index matches the pool and the
+	// settings (url, description, ...) did not change, the repository is
+	// left exactly as it was (use 'debforge publish' to re-sign); an index
+	// that does not match (a publish that failed, a deleted Packages.xz)
+	// is published again, and checked afterwards.
 	if !added && f.upToDate(repoDir) {
 		return results, buildErr
 	}
-	if err := f.publish(repoDir); err != nil {
+	if err := f.publishChecked(repoDir); err != nil {
 		return results, errors.Join(buildErr, err)
 	}
 	return results, buildErr
@@ -275,12 +277,6 @@ var ErrSkipped = errors.New("skipped")
 // ErrCancelled marks a component not run, or stopped, because the run
 // was interrupted.
 var ErrCancelled = errors.New("cancelled")
-
-// published reports whether the repository has a current index.
-func published(repoDir, codename string) bool {
-	_, err := os.Stat(filepath.Join(repoDir, "dists", codename, "InRelease"))
-	return err == nil
-}
 
 // outcome is how a component ended, as its dependents see it.
 type outcome int

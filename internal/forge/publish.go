@@ -27,7 +27,20 @@ func (f *Forge) Publish(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	return f.publish(filepath.Join(f.opts.OutDir, "repo"))
+	return f.publishChecked(filepath.Join(f.opts.OutDir, "repo"))
+}
+
+// publishChecked publishes and then checks that the repository on disk
+// matches its pool, so a publish that silently left a broken repository
+// (a full disk, a file deleted behind its back) fails the run.
+func (f *Forge) publishChecked(repoDir string) error {
+	if err := f.publish(repoDir); err != nil {
+		return err
+	}
+	if err := aptrepo.Consistent(repoDir, f.set.Repo.Codename, f.set.Repo.KeyName); err != nil {
+		return fmt.Errorf("repository %s is not consistent after publishing: %w", repoDir, err)
+	}
+	return nil
 }
 
 func (f *Forge) publish(repoDir string) error {
@@ -63,9 +76,10 @@ func (f *Forge) repoConfig(repoDir string) (aptrepo.Config, error) {
 }
 
 // upToDate reports whether the published repository needs no new
-// snapshot: it exists and says what the settings say.
+// snapshot: it matches the pool (aptrepo.Consistent) and says what the
+// settings say.
 func (f *Forge) upToDate(repoDir string) bool {
-	if !published(repoDir, f.set.Repo.Codename) {
+	if aptrepo.Consistent(repoDir, f.set.Repo.Codename, f.set.Repo.KeyName) != nil {
 		return false
 	}
 	cfg, err := f.repoConfig(repoDir)

@@ -232,7 +232,10 @@ func Publish(cfg Config) error {
 	if err := cfg.check(); err != nil {
 		return err
 	}
-	all, err := Scan(cfg.Dir)
+	// Files the current index already lists with the same hash were
+	// verified when they were first indexed; new ones are verified now,
+	// and a bad one is left out while the rest publish.
+	all, bad, err := scanPool(cfg.Dir, trustedIndex(cfg.Dir, cfg.Codename))
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -308,6 +311,9 @@ func Publish(cfg Config) error {
 		if err := os.Remove(filepath.Join(cfg.Dir, filepath.FromSlash(p.Filename))); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("prune %s: %w", p.Filename, err)
 		}
+	}
+	if len(bad) > 0 {
+		return &BadPoolError{Files: bad}
 	}
 	return nil
 }
