@@ -175,11 +175,22 @@ func newValidateCmd(g *globals) *cobra.Command {
 }
 
 func newListCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var lr listRepoFlags
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List components: version, source kind, package, and whether it is in the repository",
-		Args:  cobra.NoArgs,
+		Long: `List the components of the specs: version, source kind, package, and
+whether it is in OUT/repo.
+
+With --repo URL|DIR, list instead what a published repository holds, from
+its signed index: InRelease must verify with the key given by --keyring or
+by --fingerprint, and every Packages index must match the hash InRelease
+signs; otherwise nothing is printed and the exit code is 1.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if lr.repo != "" {
+				return lr.run(cmd, g)
+			}
 			opts := g.forgeOptions()
 			f, err := newForge(opts)
 			if err != nil {
@@ -198,6 +209,8 @@ func newListCmd(g *globals) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	lr.register(cmd)
+	return cmd
 }
 
 func sourceKind(c *spec.Component) string {

@@ -1,0 +1,118 @@
+package aptrepo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func publishedKeys(t *testing.T, cfg Config) []byte {
+	t.Helper()
+	pub, err := cfg.Signer.PublicKey(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// list --repo reads what the signed index lists, over HTTP and from a
+// directory, and refuses anything the trusted key did not sign.
+func TestReadRelease(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig(t, repo)
+	testDeb(t, repo, "alpha", "1.0", "first test package")
+	testDeb(t, repo, "beta", "2.0", hostile)
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := ReadPublicKeys(publishedKeys(t, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(Handler(repo))
+	defer srv.Close()
+	ctx := context.Background()
+	now := cfg.Now.Add(time.Hour)
+	for _, src := range []string{repo, srv.URL + "/"} {
+		rel, err := ReadRelease(ctx, NewFetcher(src), keys, "tc", now)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		var got []string
+		for _, e := range rel.Entries {
+			got = append(got, e.Name+" "+e.Version+" "+e.Arch)
+		}
+		if want := indexRows(t, repo, "tc"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: read\n%v\nindex\n%v", src, got, want)
+		}
+		if rel.Entries[1].Summary != hostile || rel.Date != "Sat, 28 Nov 2026 12:00:00 +0000" || rel.ValidUntil == "" {
+			t.Errorf("%s: %+v", src, rel)
+		}
+	}
+
+	other, _, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "other.asc"), "Other", "o@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPub, _ := other.PublicKey(true)
+	otherKeys, _ := ReadPublicKeys(otherPub)
+	if _, err := ReadRelease(ctx, NewFetcher(repo), otherKeys, "tc", now); !errors.Is(err, ErrUnverified) {
+		t.Errorf("another key: %v", err)
+	}
+	if _, err := ReadRelease(ctx, NewFetcher(repo), keys, "tc", cfg.Now.Add(8*24*time.Hour)); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired Release: %v", err)
+	}
+
+	inRelease := filepath.Join(repo, "dists", "tc", "InRelease")
+	good, _ := os.ReadFile(inRelease)
+	tamper := func(name string, data []byte, wantMsg string) {
+		t.Helper()
+		os.Remove(inRelease) // a fresh file, not a write into the snapshot's hard links
+		os.WriteFile(inRelease, data, 0o644)
+		defer func() { os.Remove(inRelease); os.WriteFile(inRelease, good, 0o644) }()
+		_, err := ReadRelease(ctx, NewFetcher(srv.URL), keys, "tc", now)
+		if !errors.Is(err, ErrUnverified) || !strings.Contains(err.Error(), wantMsg) {
+			t.Errorf("%s: got %v, want %q", name, err, wantMsg)
+		}
+	}
+	tamper("edited signed text", bytes.Replace(good, []byte("Suite: stable"), []byte("Suite: stabld"), 1), "does not verify")
+	tamper("text after the signature", append(append([]byte{}, good...), []byte("\nCodename: evil\n")...), "unsigned data follows")
+	tamper("text before the signature", append([]byte("Codename: evil\n\n"), good...), "does not start with")
+	tamper("unsigned Release", []byte(strings.SplitN(string(good), "\n\n", 2)[1]), "does not start with")
+
+	// A Packages index other than the one InRelease signs is refused.
+	gz, _ := filepath.Glob(filepath.Join(repo, "dists", "tc", "main", "binary-amd64", "by-hash", "SHA256", "*"))
+	for _, p := range gz {
+		orig, _ := os.ReadFile(p)
+		os.Remove(p)
+		os.WriteFile(p, append(orig, 0), 0o644)
+	}
+	if _, err := ReadRelease(ctx, NewFetcher(repo), keys, "tc", now); !errors.Is(err, ErrUnverified) || !strings.Contains(err.Error(), "SHA-256") {
+		t.Errorf("tampered Packages: %v", err)
+	}
+}
+
+func TestPublishedKeyNeedsTheFingerprint(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig(t, repo)
+	testDeb(t, repo, "alpha", "1.0", "first")
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	fpr := cfg.Signer.Fingerprint()
+	spaced := strings.ToLower(fpr[:4] + " " + fpr[4:])
+	if keys, err := PublishedKey(ctx, NewFetcher(repo), cfg.KeyName, spaced); err != nil || KeyFingerprint(keys[0]) != fpr {
+		t.Errorf("right fingerprint: %v", err)
+	}
+	wrong := strings.Repeat("0", len(fpr))
+	if _, err := PublishedKey(ctx, NewFetcher(repo), cfg.KeyName, wrong); !errors.Is(err, ErrUnverified) {
+		t.Errorf("wrong fingerprint: %v", err)
+	}
+}
