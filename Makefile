@@ -13,7 +13,7 @@ SHELL   := /bin/bash
 
 BUILD_TOOLS := ca-certificates git gcc make dpkg-dev xz-utils
 TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf automake uidmap piuparts \
-               libseccomp-dev pkg-config tar
+               libseccomp-dev pkg-config tar chromium
 
 .PHONY: all build test unit integration acceptance bench lint deps-build deps-test clean
 
@@ -37,8 +37,10 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 # Integration tests run the real tools and fail (not skip) when one is missing.
+# Files tests keep (e.g. the front page screenshot) go to $(OUT)/test-artifacts.
 integration:
-	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags integration -count=1 -timeout 40m ./...
+	mkdir -p $(OUT)/test-artifacts
+	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags integration -count=1 -timeout 40m -artifacts -outputdir $(abspath $(OUT))/test-artifacts ./...
 
 # The real stack from specs/: build (shared cache with make build), check
 # versions and lintian, install into bookworm roots, replace Debian's packages.
