@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // specsDir writes debforge.yaml and the given specs (name -> extra YAML
@@ -91,5 +92,59 @@ func TestValidateChecksScriptTemplates(t *testing.T) {
 	dir := specsDir(t, map[string]string{"aa": "package:\n  scripts: [{template: notice, vars: {message: hi}}, {template: systemd-reload}]\n"})
 	if code, _, stderr := run(t, dir, "validate"); code != ExitOK {
 		t.Errorf("valid scripts refused:\n%s", stderr)
+	}
+}
+
+// execute runs the CLI with a deadline, so a serve that should have been
+// refused cannot hang the test.
+func execute(args ...string) (int, string) {
+	var o, e bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	code := Execute(ctx, args, &o, &e)
+	return code, e.String()
+}
+
+// Issue 9 item 3: 'publish --signing-key out/repo/signing-key.asc' was
+// accepted and serve then served the private key. A key under --out is
+// refused however it is named: directly, through a symlink, through a
+// symlinked --out, or through DEBFORGE_SIGNING_KEY; and nothing is written.
+func TestSigningKeyUnderOutRefused(t *testing.T) {
+	specs := specsDir(t, map[string]string{"aa": ""})
+	tmp := t.TempDir()
+	out := filepath.Join(tmp, "out")
+	cache := filepath.Join(tmp, "cache")
+	os.MkdirAll(filepath.Join(tmp, "real-out", "repo"), 0o755)
+	os.Symlink(filepath.Join(tmp, "real-out", "repo"), filepath.Join(tmp, "keys"))
+	os.Symlink(filepath.Join(tmp, "real-out"), filepath.Join(tmp, "out-link"))
+	for _, tc := range []struct {
+		name string
+		env  string
+		args []string
+	}{
+		{"the issue's reproduction", "", []string{"--out", out, "--signing-key", filepath.Join(out, "repo", "signing-key.asc"), "publish"}},
+		{"relative path", "", []string{"--out", out, "--signing-key", filepath.Join(out, "repo", "..", "k.asc"), "build"}},
+		{"symlink into out", "", []string{"--out", filepath.Join(tmp, "real-out"), "--signing-key", filepath.Join(tmp, "keys", "k.asc"), "publish"}},
+		{"symlinked out", "", []string{"--out", filepath.Join(tmp, "out-link"), "--signing-key", filepath.Join(tmp, "real-out", "repo", "k.asc"), "build"}},
+		{"environment", filepath.Join(out, "repo", "env.asc"), []string{"--out", out, "publish"}},
+		{"serve", "", []string{"--out", filepath.Join(tmp, "real-out"), "--signing-key", filepath.Join(tmp, "real-out", "repo", "k.asc"), "serve", "--addr", "127.0.0.1:0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("DEBFORGE_SIGNING_KEY", tc.env)
+			code, stderr := execute(append([]string{"--specs", specs, "--cache-dir", cache}, tc.args...)...)
+			if code != ExitUsage || !strings.Contains(stderr, "is inside the output directory") {
+				t.Errorf("exit %d, want 2 and a refusal:\n%s", code, stderr)
+			}
+			var files []string
+			filepath.Walk(tmp, func(p string, info os.FileInfo, err error) error {
+				if err == nil && !info.IsDir() && info.Mode()&os.ModeSymlink == 0 {
+					files = append(files, p)
+				}
+				return nil
+			})
+			if len(files) > 0 {
+				t.Errorf("wrote %v", files)
+			}
+		})
 	}
 }

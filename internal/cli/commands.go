@@ -249,12 +249,16 @@ func newPublishCmd(g *globals) *cobra.Command {
 
 func newServeCmd(g *globals) *cobra.Command {
 	var addr string
+	limits := aptrepo.DefaultServeLimits
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve OUT/repo over HTTP for hosts on the network",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := filepath.Join(g.out, "repo")
+			if err := forge.CheckKeyOutsideOut(g.signingKey, g.out); err != nil {
+				return runError(err)
+			}
 			if _, err := os.Stat(filepath.Join(dir, "dists")); err != nil {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("%s has no published repository", dir), hint: "run 'debforge build' or 'debforge publish' first"}
 			}
@@ -263,7 +267,8 @@ func newServeCmd(g *globals) *cobra.Command {
 				return &exitError{code: ExitFailed, err: err}
 			}
 			fmt.Fprintf(g.stdout, "http://%s/\n", ln.Addr())
-			srv := &http.Server{Handler: aptrepo.Handler(dir), ReadHeaderTimeout: 10 * time.Second}
+			srv, limit := aptrepo.NewServer(dir, limits)
+			ln = limit(ln)
 			go func() {
 				<-cmd.Context().Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -277,5 +282,8 @@ func newServeCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().IntVar(&limits.MaxConns, "max-conns", limits.MaxConns, "most connections open at once (more clients wait)")
+	cmd.Flags().DurationVar(&limits.IdleTimeout, "idle-timeout", limits.IdleTimeout, "close a keep-alive connection idle this long")
+	cmd.Flags().DurationVar(&limits.WriteTimeout, "write-timeout", limits.WriteTimeout, "longest time to send one response (raise it for slow links)")
 	return cmd
 }

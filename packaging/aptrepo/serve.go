@@ -28,6 +28,10 @@ func Handler(dir string) http.Handler {
 			http.Error(w, "read-only repository", http.StatusMethodNotAllowed)
 			return
 		}
+		if !servable(dir, r.URL.Path) {
+			http.NotFound(w, r)
+			return
+		}
 		base := path.Base(r.URL.Path)
 		switch {
 		case base == "Release" || base == "InRelease" || base == "Packages" || strings.HasSuffix(base, ".sources"):

@@ -1,0 +1,53 @@
+package forge
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// CheckKeyOutsideOut refuses a signing key path inside the output
+// directory: everything under out/repo is served to anyone, and a key
+// there was served (issue 9 item 3). Both paths are resolved through
+// symlinks, including a key path or out dir that does not exist yet, so a
+// link into out/ is caught too.
+func CheckKeyOutsideOut(key, out string) error {
+	k, err := resolve(key)
+	if err != nil {
+		return err
+	}
+	o, err := resolve(out)
+	if err != nil {
+		return err
+	}
+	if k == o || strings.HasPrefix(k, o+string(filepath.Separator)) {
+		return &UsageError{fmt.Errorf("signing key %s is inside the output directory %s (resolved: %s), which 'debforge serve' publishes; keep the private key elsewhere, e.g. ~/.local/share/debforge/signing-key.asc", key, out, k)}
+	}
+	return nil
+}
+
+// resolve returns the absolute path p with every symlink of its longest
+// existing prefix resolved.
+func resolve(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for cur := abs; ; {
+		real, err := filepath.EvalSymlinks(cur)
+		if err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if !os.IsNotExist(err) {
+			return "", fmt.Errorf("resolve %s: %w", p, err)
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+		cur = parent
+	}
+}
