@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -142,25 +143,87 @@ func matchAny(s, alternatives string) bool {
 	return false
 }
 
-// Killing publish at random points leaves a repository apt accepts.
+// Killing publish at random points leaves a repository apt accepts. The
+// seed is logged (rerun with DEBFORGE_KILL_SEED); every kill must land
+// before the process exited (else it tested nothing), and some must land
+// while publish was writing the repository (a new snapshot directory, or
+// the dists link swapped, before the process ended).
 func TestInterruptedPublishKeepsRepoUsable(t *testing.T) {
 	e, _ := fixtures(t)
 	work := newEnv(t, e.specs)
 	work.cache, work.key = e.cache, e.key
 	sh(t, "cp", "-a", e.out, work.out)
 	root := rootfs(t, "bookworm")
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	for i := 0; i < 12; i++ {
-		cmd := exec.Command(debforgeBin, "--specs", work.specs, "--out", work.out, "--cache-dir", work.cache, "--signing-key", work.key, "publish")
+	seed := time.Now().UnixNano()
+	if s := os.Getenv("DEBFORGE_KILL_SEED"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("DEBFORGE_KILL_SEED: %v", err)
+		}
+		seed = n
+	}
+	t.Logf("seed %d (rerun with DEBFORGE_KILL_SEED=%d)", seed, seed)
+	rng := rand.New(rand.NewSource(seed))
+	publish := func() *exec.Cmd {
+		return exec.Command(debforgeBin, "--specs", work.specs, "--out", work.out, "--cache-dir", work.cache, "--signing-key", work.key, "publish")
+	}
+	// How long one publish takes here, so the kills spread over it.
+	start := time.Now()
+	if out, err := publish().CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted publish: %v\n%s", err, out)
+	}
+	full := time.Since(start)
+	t.Logf("an uninterrupted publish takes %v", full.Round(time.Millisecond))
+	snapshots := func() map[string]bool {
+		entries, _ := os.ReadDir(filepath.Join(work.out, "repo", ".snapshots"))
+		m := map[string]bool{}
+		for _, e := range entries {
+			m[e.Name()] = true
+		}
+		return m
+	}
+	link := filepath.Join(work.out, "repo", "dists", "fixtures")
+	const kills = 12
+	midPublish := 0
+	for i := 0; i < kills; i++ {
+		before, linkBefore := snapshots(), mustReadlink(t, link)
+		cmd := publish()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.Intn(120)) * time.Millisecond)
+		delay := time.Duration(float64(full) * (0.2 + 0.75*rng.Float64()))
+		time.Sleep(delay)
 		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		err := cmd.Wait()
+		ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Errorf("kill #%d after %v landed after publish had exited (%v): it tested nothing", i, delay, err)
+		}
+		wrote := mustReadlink(t, link) != linkBefore
+		for name := range snapshots() {
+			if !before[name] {
+				wrote = true
+			}
+		}
+		if wrote {
+			midPublish++
+		}
 		addRepo(t, root, filepath.Join(work.out, "repo"))
 		if out, err := aptUpdate(root); err != nil || strings.Contains(out, "W:") || strings.Contains(out, "E:") {
-			t.Fatalf("after kill #%d apt-get update failed: %v\n%s", i, err, out)
+			t.Fatalf("after kill #%d (%v, mid-publish %v) apt-get update failed: %v\n%s", i, delay, wrote, err, out)
 		}
 	}
+	t.Logf("%d of %d kills landed while publish was writing the repository", midPublish, kills)
+	if midPublish == 0 {
+		t.Errorf("no kill landed while publish was writing (seed %d): the test did not exercise an interrupted write", seed)
+	}
+}
+
+func mustReadlink(t *testing.T, p string) string {
+	t.Helper()
+	l, err := os.Readlink(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

@@ -8,6 +8,7 @@ package e2e
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -249,4 +250,35 @@ func aptUpdate(root string) (string, error) {
 		os.RemoveAll(p)
 	}
 	return inRoot(root, "apt-get", "-o", "Acquire::Check-Date=true", "-o", "Acquire::Check-Valid-Until=true", "update")
+}
+
+// lintianErrors runs bookworm's lintian -EvIL +pedantic on deb, failing on
+// errors and warnings, and returns its E: and W: lines. lintian's exit
+// status is checked: 1 must come with such lines, 0 without, and any
+// other status (lintian itself failed) ends the test.
+func lintianErrors(t *testing.T, deb string) []string {
+	t.Helper()
+	out, err := exec.Command("lintian", "-EvIL", "+pedantic", "--fail-on", "error,warning", "--tag-display-limit", "0", deb).CombinedOutput()
+	var bad []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "E: ") || strings.HasPrefix(line, "W: ") {
+			bad = append(bad, line)
+		}
+	}
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("lintian %s: %v", deb, err)
+	}
+	switch {
+	case code == 1 && len(bad) == 0:
+		t.Fatalf("lintian %s exited 1 without an error or warning line:\n%s", deb, out)
+	case code == 0 && len(bad) > 0:
+		t.Fatalf("lintian %s exited 0 but reported:\n%s", deb, strings.Join(bad, "\n"))
+	case code != 0 && code != 1:
+		t.Fatalf("lintian %s did not run (exit %d):\n%s", deb, code, out)
+	}
+	return bad
 }
