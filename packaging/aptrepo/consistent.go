@@ -259,6 +259,13 @@ func Consistent(repoDir, codename, keyName string) error {
 			problems = append(problems, keyName+ext+" is missing")
 		}
 	}
+	// The front page (a link into the snapshot) and its stylesheet: a
+	// repository published before the page existed gets one.
+	for _, f := range []string{PageFile, CSSFile, path.Join("dists", codename, PageFile)} {
+		if _, err := os.Stat(filepath.Join(repoDir, filepath.FromSlash(f))); err != nil {
+			problems = append(problems, f+" is missing")
+		}
+	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return errors.New(strings.Join(problems, "; "))

@@ -272,3 +272,31 @@ func TestFrontPage(t *testing.T) {
 		}
 	})
 }
+
+// A repository without its front page (published by an older debforge,
+// or the page deleted) is not consistent, so the next build publishes.
+func TestConsistentNeedsFrontPage(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig(t, repo)
+	testDeb(t, repo, "alpha", "1.0", "first")
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := Consistent(repo, "tc", cfg.KeyName); err != nil {
+		t.Fatalf("fresh repository: %v", err)
+	}
+	for _, f := range []string{PageFile, CSSFile, "dists/tc/index.html"} {
+		p := filepath.Join(repo, filepath.FromSlash(f))
+		data, _ := os.ReadFile(p)
+		link, linkErr := os.Readlink(p)
+		os.Remove(p)
+		if err := Consistent(repo, "tc", cfg.KeyName); err == nil || !strings.Contains(err.Error(), f+" is missing") {
+			t.Errorf("without %s: %v", f, err)
+		}
+		if linkErr == nil {
+			os.Symlink(link, p)
+		} else {
+			os.WriteFile(p, data, 0o644)
+		}
+	}
+}
