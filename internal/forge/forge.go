@@ -253,8 +253,10 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	// settings (url, description, ...) did not change, the repository is
 	// left exactly as it was (use 'debforge publish' to re-sign); an index
 	// that does not match (a publish that failed, a deleted Packages.xz)
-	// is published again, and checked afterwards.
-	if !added && f.upToDate(repoDir) {
+	// is published again, and checked afterwards. Changed settings are
+	// published only when some component built: a run in which everything
+	// failed changes nothing in out/.
+	if !added && f.upToDate(repoDir, results) {
 		return results, buildErr
 	}
 	if err := f.publishChecked(repoDir); err != nil {

@@ -75,15 +75,27 @@ func (f *Forge) repoConfig(repoDir string) (aptrepo.Config, error) {
 	}, nil
 }
 
-// upToDate reports whether the published repository needs no new
-// snapshot: it matches the pool (aptrepo.Consistent) and says what the
-// settings say.
-func (f *Forge) upToDate(repoDir string) bool {
+// upToDate reports whether the build needs no new snapshot: the
+// published index matches the pool (aptrepo.Consistent), and it says what
+// the settings say or nothing in this run succeeded.
+func (f *Forge) upToDate(repoDir string, results []Result) bool {
 	if aptrepo.Consistent(repoDir, f.set.Repo.Codename, f.set.Repo.KeyName) != nil {
 		return false
 	}
+	if !anySucceeded(results) {
+		return true
+	}
 	cfg, err := f.repoConfig(repoDir)
 	return err == nil && aptrepo.Current(cfg)
+}
+
+func anySucceeded(results []Result) bool {
+	for _, r := range results {
+		if r.Err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *Forge) notify(msg string) {
