@@ -51,9 +51,10 @@ func entryPath(name string, strip int) (string, error) {
 // and every link must still resolve inside once the tree is complete.
 type tree struct {
 	root  *os.Root
-	dirs  map[string]bool // paths known to be real directories
-	links []string        // symlinks made, resolved once the tree is complete
-	times []stamp         // directory mtimes, set last: children change them
+	dirs  map[string]bool     // paths known to be real directories
+	open  map[string]*os.Root // some of them, opened: see at
+	links []string            // symlinks made, resolved once the tree is complete
+	times []stamp             // directory mtimes, set last: children change them
 }
 
 type stamp struct {
@@ -69,7 +70,41 @@ func openTree(dst string) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tree{root: root, dirs: map[string]bool{".": true}}, nil
+	return &tree{root: root, dirs: map[string]bool{".": true}, open: map[string]*os.Root{}}, nil
+}
+
+// maxOpenDirs bounds the directory handles at keeps open.
+const maxOpenDirs = 128
+
+// at returns a Root on rel's parent directory (made and checked by
+// mkdirAll) and rel's last element. An entry is then one system call
+// beneath its directory instead of a walk from the top for every file;
+// a Root on a subdirectory is held beneath it just as the top one is.
+func (t *tree) at(rel string) (*os.Root, string, error) {
+	dir, base := path.Split(rel)
+	dir = path.Clean(dir)
+	if dir == "." {
+		return t.root, base, nil
+	}
+	if r := t.open[dir]; r != nil {
+		return r, base, nil
+	}
+	if len(t.open) >= maxOpenDirs {
+		t.closeDirs()
+	}
+	r, err := t.root.OpenRoot(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	t.open[dir] = r
+	return r, base, nil
+}
+
+func (t *tree) closeDirs() {
+	for k, r := range t.open {
+		r.Close()
+		delete(t.open, k)
+	}
 }
 
 // mkdirAll makes rel and its parents, refusing any that is a symlink.
@@ -80,10 +115,14 @@ func (t *tree) mkdirAll(rel string) error {
 	if err := t.mkdirAll(path.Dir(rel)); err != nil {
 		return err
 	}
-	fi, err := t.root.Lstat(rel)
+	parent, base, err := t.at(rel)
+	if err != nil {
+		return err
+	}
+	fi, err := parent.Lstat(base)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := t.root.Mkdir(rel, 0o755); err != nil {
+		if err := parent.Mkdir(base, 0o755); err != nil {
 			return err
 		}
 	case err != nil:
@@ -103,7 +142,11 @@ func (t *tree) writeFile(rel string, r io.Reader, perm os.FileMode, mtime time.T
 	}
 	// Only the owner's write bit is added; modes come from the archive.
 	// O_EXCL: an entry never writes into an existing file or through a link.
-	out, err := t.root.OpenFile(rel, os.O_CREATE|os.O_WRONLY|os.O_EXCL, perm|0o200)
+	dir, base, err := t.at(rel)
+	if err != nil {
+		return err
+	}
+	out, err := dir.OpenFile(base, os.O_CREATE|os.O_WRONLY|os.O_EXCL, perm|0o200)
 	if err != nil {
 		return err
 	}
@@ -124,14 +167,22 @@ func (t *tree) chtimes(rel string, mtime time.Time) error {
 	if mtime.IsZero() {
 		return nil
 	}
-	return t.root.Chtimes(rel, mtime, mtime)
+	dir, base, err := t.at(rel)
+	if err != nil {
+		return err
+	}
+	return dir.Chtimes(base, mtime, mtime)
 }
 
 func (t *tree) symlink(rel, target string) error {
 	if err := t.mkdirAll(path.Dir(rel)); err != nil {
 		return err
 	}
-	if err := t.root.Symlink(target, rel); err != nil {
+	dir, base, err := t.at(rel)
+	if err != nil {
+		return err
+	}
+	if err := dir.Symlink(target, base); err != nil {
 		return err
 	}
 	t.links = append(t.links, rel)
@@ -160,6 +211,7 @@ func (t *tree) close() error {
 			err = cerr
 		}
 	}
+	t.closeDirs()
 	if cerr := t.root.Close(); err == nil {
 		err = cerr
 	}
