@@ -14,8 +14,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/blakesmith/ar"
 
@@ -134,34 +136,49 @@ func humanSize(n int64) string {
 // into snap/changelogs/ and returns the links by .deb Filename. A .deb
 // never changes under its name (AddToPool refuses that), so a changelog
 // already in the previous snapshot is hard-linked instead of extracted
-// again: each .deb's payload is decompressed once, at its first publish.
+// again: each .deb's payload is decompressed once, at its first publish,
+// and those first extractions run in parallel.
 func writeChangelogs(repoDir, codename, snap, prevSnap string, kept []*Package) (map[string]string, error) {
-	links := map[string]string{}
 	dir := filepath.Join(snap, "changelogs")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	for _, p := range kept {
-		link := changelogLink(codename, p.Filename)
-		name := path.Base(link)
+	found := make([]bool, len(kept))
+	errs := make([]error, len(kept))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.NumCPU())
+	for i, p := range kept {
+		name := path.Base(changelogLink(codename, p.Filename))
 		dst := filepath.Join(dir, name)
-		if prevSnap != "" {
-			if err := os.Link(filepath.Join(prevSnap, "changelogs", name), dst); err == nil {
-				links[p.Filename] = link
-				continue
+		if prevSnap != "" && os.Link(filepath.Join(prevSnap, "changelogs", name), dst) == nil {
+			found[i] = true
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			text, err := extractChangelog(filepath.Join(repoDir, filepath.FromSlash(p.Filename)), p.Name)
+			switch {
+			case errors.Is(err, errNoChangelog):
+				// Show what exists; do not invent.
+			case err != nil:
+				errs[i] = fmt.Errorf("changelog of %s: %w", p.Filename, err)
+			default:
+				errs[i] = writeFileSync(dst, text)
+				found[i] = errs[i] == nil
 			}
+		}()
+	}
+	wg.Wait()
+	links := map[string]string{}
+	for i, p := range kept {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		text, err := extractChangelog(filepath.Join(repoDir, filepath.FromSlash(p.Filename)), p.Name)
-		if errors.Is(err, errNoChangelog) {
-			continue // show what exists; do not invent
+		if found[i] {
+			links[p.Filename] = changelogLink(codename, p.Filename)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("changelog of %s: %w", p.Filename, err)
-		}
-		if err := writeFileSync(dst, text); err != nil {
-			return nil, err
-		}
-		links[p.Filename] = link
 	}
 	return links, nil
 }
