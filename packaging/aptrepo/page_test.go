@@ -235,6 +235,9 @@ func TestFrontPage(t *testing.T) {
 		if got := text(byID(doc, "sources-0")); got != string(src) {
 			t.Errorf("page's .sources differs from the file:\n%s\n---\n%s", got, src)
 		}
+		if byID(doc, "local-url") != nil {
+			t.Errorf("warns of a local URL while url is %s", cfg.URL)
+		}
 		if got := text(byID(doc, "fingerprint")); got != cfg.Signer.Fingerprint() {
 			t.Errorf("fingerprint %q", got)
 		}
@@ -298,5 +301,21 @@ func TestConsistentNeedsFrontPage(t *testing.T) {
 		} else {
 			os.WriteFile(p, data, 0o644)
 		}
+	}
+}
+
+// A repository published with the default file:// URL says on its page
+// that hosts cannot use that .sources file as it is.
+func TestFrontPageWarnsOfLocalURL(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig(t, repo)
+	cfg.URL = ""
+	testDeb(t, repo, "alpha", "1.0", "first")
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	n := byID(parsePage(t, repo), "local-url")
+	if n == nil || !strings.Contains(text(n), "url:") {
+		t.Fatal("no local-URL warning on the page")
 	}
 }

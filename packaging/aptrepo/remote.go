@@ -73,8 +73,13 @@ func readLimited(r io.Reader, name string) ([]byte, error) {
 	return data, nil
 }
 
-// ReadPublicKeys reads an armored or binary OpenPGP public keyring.
+// ReadPublicKeys reads an armored or binary OpenPGP public keyring, or
+// the key inline in a deb822 .sources file's Signed-By field (the file a
+// host already has).
 func ReadPublicKeys(data []byte) (openpgp.EntityList, error) {
+	if inline := signedByKey(data); inline != nil {
+		data = inline
+	}
 	keys, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
 	if err != nil {
 		keys, err = openpgp.ReadKeyRing(bytes.NewReader(data))
@@ -86,6 +91,27 @@ func ReadPublicKeys(data []byte) (openpgp.EntityList, error) {
 		return nil, errors.New("no OpenPGP key in it")
 	}
 	return keys, nil
+}
+
+// signedByKey returns the armored key of a .sources file's Signed-By
+// field (continuation lines, " ." for empty lines), or nil.
+func signedByKey(data []byte) []byte {
+	for _, st := range ParseStanzas(data) {
+		v := fieldValue(st, "Signed-By")
+		if !strings.Contains(v, "BEGIN PGP PUBLIC KEY BLOCK") {
+			continue
+		}
+		var b strings.Builder
+		for _, line := range strings.Split(v, "\n") {
+			line = strings.TrimSpace(line)
+			if line == "." {
+				line = ""
+			}
+			b.WriteString(line + "\n")
+		}
+		return []byte(strings.TrimLeft(b.String(), "\n"))
+	}
+	return nil
 }
 
 // KeyFingerprint is the fingerprint of a key in upper-case hex, as the

@@ -116,3 +116,27 @@ func TestPublishedKeyNeedsTheFingerprint(t *testing.T) {
 		t.Errorf("wrong fingerprint: %v", err)
 	}
 }
+
+// --keyring takes the key hosts already have: .asc, .gpg, or the
+// .sources file with the key inline.
+func TestReadPublicKeysForms(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig(t, repo)
+	testDeb(t, repo, "alpha", "1.0", "first")
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, ext := range []string{".asc", ".gpg", ".sources"} {
+		data, err := os.ReadFile(filepath.Join(repo, cfg.KeyName+ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := ReadPublicKeys(data)
+		if err != nil || KeyFingerprint(keys[0]) != cfg.Signer.Fingerprint() {
+			t.Errorf("%s: %v", ext, err)
+		}
+	}
+	if _, err := ReadPublicKeys([]byte("Types: deb\nURIs: http://x/\n")); err == nil {
+		t.Error("a .sources file without a key was accepted")
+	}
+}

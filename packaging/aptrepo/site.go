@@ -31,6 +31,9 @@ type Site struct {
 // SourcesFile is a deb822 .sources file hosts copy to add the repository.
 type SourcesFile struct {
 	Name, Text string
+	// Local is set when its URIs is a file:// path, which only this
+	// machine can use: the page then says how to set the real URL.
+	Local bool
 }
 
 // Release is one dists/<codename> as its Release file describes it.
@@ -214,6 +217,6 @@ func publishedSite(cfg Config, archs []string, release []byte) (Site, error) {
 		rel.Date, rel.ValidUntil = fieldValue(st[0], "Date"), fieldValue(st[0], "Valid-Until")
 	}
 	return Site{Label: cfg.Label, Description: cfg.Description, Fingerprint: cfg.Signer.Fingerprint(), KeyName: cfg.KeyName,
-		Sources:  []SourcesFile{{Name: cfg.KeyName + ".sources", Text: sourcesText(cfg, asc)}},
+		Sources:  []SourcesFile{{Name: cfg.KeyName + ".sources", Text: sourcesText(cfg, asc), Local: cfg.URL == "" || strings.HasPrefix(cfg.URL, "file:")}},
 		Releases: []Release{rel}}, nil
 }
