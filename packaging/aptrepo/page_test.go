@@ -2,6 +2,8 @@ package aptrepo
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -47,8 +49,10 @@ func testConfig(t *testing.T, repo string) Config {
 		KeyName: "test-archive-keyring", URL: "http://127.0.0.1:1/", Signer: s, Now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
 }
 
-// parsePage parses index.html with an HTML parser and fails on anything
-// a parser had to repair at the top level.
+// parsePage parses index.html with an HTML parser after checking, token
+// by token, that the markup needs no repair: every element the page opens
+// it closes, in order, and no id repeats. (The parser itself accepts
+// anything, as browsers do, so it cannot tell.)
 func parsePage(t *testing.T, repo string) *html.Node {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(repo, PageFile))
@@ -58,11 +62,73 @@ func parsePage(t *testing.T, repo string) *html.Node {
 	if !bytes.HasPrefix(data, []byte("<!DOCTYPE html>")) {
 		t.Error("page lacks the HTML5 doctype")
 	}
+	if err := wellFormed(data); err != nil {
+		t.Errorf("page markup: %v", err)
+	}
 	doc, err := html.Parse(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return doc
+}
+
+// voidElements have no end tag in HTML.
+var voidElements = map[string]bool{"area": true, "base": true, "br": true, "col": true, "embed": true, "hr": true,
+	"img": true, "input": true, "link": true, "meta": true, "source": true, "track": true, "wbr": true}
+
+func wellFormed(data []byte) error {
+	z := html.NewTokenizer(bytes.NewReader(data))
+	var stack []string
+	ids := map[string]bool{}
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			if z.Err() != io.EOF {
+				return z.Err()
+			}
+			if len(stack) > 0 {
+				return fmt.Errorf("unclosed elements at the end: %v", stack)
+			}
+			return nil
+		case html.StartTagToken, html.SelfClosingTagToken:
+			tok := z.Token()
+			seen := map[string]bool{}
+			for _, a := range tok.Attr {
+				if seen[a.Key] {
+					return fmt.Errorf("<%s> repeats attribute %s", tok.Data, a.Key)
+				}
+				seen[a.Key] = true
+				if a.Key == "id" {
+					if ids[a.Val] {
+						return fmt.Errorf("id %q used twice", a.Val)
+					}
+					ids[a.Val] = true
+				}
+			}
+			if tt == html.StartTagToken && !voidElements[tok.Data] {
+				stack = append(stack, tok.Data)
+			}
+		case html.EndTagToken:
+			tok := z.Token()
+			if len(stack) == 0 || stack[len(stack)-1] != tok.Data {
+				return fmt.Errorf("</%s> does not close the open element (open: %v)", tok.Data, stack)
+			}
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+// The checker itself catches what it is for.
+func TestWellFormedCatches(t *testing.T) {
+	for _, bad := range []string{"<div><p>x</div>", "<p>x", "<b id=a></b><i id=a></i>", "</p>", "<a href=x href=y></a>"} {
+		if wellFormed([]byte(bad)) == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+	if err := wellFormed([]byte("<!DOCTYPE html><html><head><meta charset=utf-8></head><body><p>x<br></p></body></html>")); err != nil {
+		t.Error(err)
+	}
 }
 
 func walk(n *html.Node, fn func(*html.Node)) {
