@@ -3,7 +3,13 @@
 package e2e
 
 import (
+	"archive/tar"
+	"compress/gzip"
+	"crypto/sha256"
+	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,5 +66,102 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// tarEntry is one member of a hostile tarball.
+type tarEntry struct {
+	name, body, link string
+	typ              byte
+}
+
+// writeTarball writes entries as a .tar.gz and returns its sha256.
+func writeTarball(t *testing.T, p string, entries []tarEntry) string {
+	t.Helper()
+	f, err := os.Create(p)
+	must(t, err)
+	h := sha256.New()
+	z := gzip.NewWriter(f)
+	tw := tar.NewWriter(z)
+	for _, e := range entries {
+		hd := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o755, Linkname: e.link, Size: int64(len(e.body))}
+		must(t, tw.WriteHeader(hd))
+		_, err := tw.Write([]byte(e.body))
+		must(t, err)
+	}
+	must(t, tw.Close())
+	must(t, z.Close())
+	must(t, f.Close())
+	data, err := os.ReadFile(p)
+	must(t, err)
+	h.Write(data)
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+// Issue 9 item 1 through the real binary, from a tarball served over
+// HTTP: the issue's 12-deep symlink chain (d12/s -> the tree root, then
+// d12/s/up -> /) followed by a file written through it, a hard link to a
+// host secret, and vendor -> up/<host dir> with delete: [vendor/data].
+// Every build must fail in extraction and the "host" directory (a temp
+// dir standing for it) must be untouched.
+func TestIssue9Item1HostileTarballThroughBuild(t *testing.T) {
+	host := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(host, "data"), 0o755))
+	must(t, os.WriteFile(filepath.Join(host, "data", "keep"), []byte("keep\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(host, "secret"), []byte("host secret\n"), 0o600))
+	chain := []tarEntry{}
+	deep := "evil-1.0"
+	for i := 1; i <= 12; i++ {
+		deep += fmt.Sprintf("/d%02d", i)
+		chain = append(chain, tarEntry{name: deep + "/", typ: tar.TypeDir})
+	}
+	chain = append(chain,
+		tarEntry{name: deep + "/s", typ: tar.TypeSymlink, link: strings.TrimSuffix(strings.Repeat("../", 12), "/")},
+		tarEntry{name: deep + "/s/up", typ: tar.TypeSymlink, link: strings.TrimSuffix(strings.Repeat("../", 13), "/")})
+	viaUp := "evil-1.0/up/" + strings.TrimPrefix(host, "/")
+	tails := map[string][]tarEntry{
+		"evil-write":  {{name: viaUp + "/written", body: "pwned", typ: tar.TypeReg}},
+		"evil-leak":   {{name: "evil-1.0/leak", link: viaUp + "/secret", typ: tar.TypeLink}},
+		"evil-delete": {{name: "evil-1.0/vendor", link: "up/" + strings.TrimPrefix(host, "/"), typ: tar.TypeSymlink}},
+	}
+	served, specs := t.TempDir(), t.TempDir()
+	srv := httptest.NewServer(http.FileServer(http.Dir(served)))
+	defer srv.Close()
+	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
+	for name, tail := range tails {
+		sum := writeTarball(t, filepath.Join(served, name+".tar.gz"), append(append([]tarEntry{}, chain...), tail...))
+		extra := ""
+		if name == "evil-delete" {
+			extra = "  delete: [vendor/data]\n"
+		}
+		spec := "name: " + name + "\nversion: 1.0.0\nsummary: hostile fixture\ndescription: |\n  A symlink chain.\nlicense: Apache-2.0\ncopyright: 2026 Nobody\n" +
+			"source:\n  tarball: " + srv.URL + "/" + name + ".tar.gz\n  sha256: " + sum + "\n" + extra +
+			"build:\n  kind: script\n  steps:\n    - mkdir -p \"$DESTDIR/usr/share/" + name + "\"\npackage:\n  architecture: all\n"
+		must(t, os.WriteFile(filepath.Join(specs, name+".yaml"), []byte(spec), 0o644))
+	}
+	e := newEnv(t, specs)
+	r := e.run(t, "build", "all")
+	if r.code == 0 {
+		t.Fatalf("build of hostile tarballs exited 0\n%s", r.stderr)
+	}
+	if n := strings.Count(r.stderr, "no entry may be written through one"); n < len(tails) {
+		t.Errorf("%d of %d builds refused the chain:\n%s", n, len(tails), r.stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(host, "data", "keep")); err != nil || string(b) != "keep\n" {
+		t.Errorf("host directory damaged: %q %v", b, err)
+	}
+	if entries, _ := os.ReadDir(host); len(entries) != 2 {
+		t.Errorf("host directory has %d entries, want 2 (data, secret)", len(entries))
+	}
+	for _, dir := range []string{e.out, e.cache} {
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && strings.HasPrefix(d.Name(), "evil-") && strings.HasSuffix(d.Name(), ".deb") {
+				t.Errorf("a package of a hostile tarball was written: %s", p)
+			}
+			if err == nil && d.Name() == "leak" {
+				t.Errorf("the host secret was linked into %s", p)
+			}
+			return nil
+		})
 	}
 }
