@@ -43,7 +43,7 @@ func unownedDirsIn(contents files.Contents) []string {
 // dropDirs copies the .deb at src to w, leaving the given directory
 // entries out of data.tar and compressing it again the same way. Only the
 // compressed data.tar is held in memory (ar needs its size up front).
-func dropDirs(src string, w io.Writer, drop []string) error {
+func dropDirs(src string, w io.Writer, drop []string, installedKiB int64) error {
 	f, err := os.Open(src)
 	if err != nil {
 		return err
@@ -64,11 +64,31 @@ func dropDirs(src string, w io.Writer, drop []string) error {
 		}
 		hdr := *h
 		hdr.Name = strings.TrimRight(hdr.Name, "/ ")
+		if strings.HasPrefix(hdr.Name, "data.tar") && len(drop) == 0 {
+			// Nothing to drop: stream the payload through unchanged.
+			if err := aw.WriteHeader(&hdr); err != nil {
+				return err
+			}
+			// Past ar.Writer, which pads after every odd-sized Write
+			// rather than once at the end of the member.
+			if _, err := io.CopyN(w, r, hdr.Size); err != nil {
+				return fmt.Errorf("copy %s: %w", hdr.Name, err)
+			}
+			if hdr.Size%2 == 1 {
+				if _, err := w.Write([]byte{'\n'}); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		var body []byte
-		if strings.HasPrefix(hdr.Name, "data.tar") {
+		switch {
+		case strings.HasPrefix(hdr.Name, "data.tar"):
 			body, err = filterTar(hdr.Name, r, drop)
-		} else {
-			body, err = io.ReadAll(r) // debian-binary, control.tar: small
+		case strings.HasPrefix(hdr.Name, "control.tar"):
+			body, err = setInstalledSize(hdr.Name, r, installedKiB)
+		default:
+			body, err = io.ReadAll(r) // debian-binary: small
 		}
 		if err != nil {
 			return fmt.Errorf("rewrite %s: %w", hdr.Name, err)

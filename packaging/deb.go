@@ -64,17 +64,9 @@ func Build(in Input, dir string) (string, error) {
 	}
 	out := filepath.Join(dir, FileName(in.Component, in.Arch))
 	dropped := unownedDirsIn(info.Contents)
-	if dropped == nil {
-		// Stream nfpm's output straight into the temporary file.
-		return out, atomicfile.WriteWith(out, 0o644, func(w io.Writer) error {
-			if err := deb.Default.Package(info, w); err != nil {
-				return fmt.Errorf("nfpm: %w", err)
-			}
-			return nil
-		})
-	}
-	// nfpm always ships parent directories; write its package to a scratch
-	// file and stream it into the final one without the base dirs.
+	// nfpm always ships parent directories and rounds Installed-Size down
+	// once; write its package to a scratch file and stream it into the
+	// final one without the base dirs and with Debian's Installed-Size.
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -94,8 +86,9 @@ func Build(in Input, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("nfpm: %w", err)
 	}
+	kib := installedSizeKiB(info.Contents, dropped)
 	return out, atomicfile.WriteWith(out, 0o644, func(w io.Writer) error {
-		return dropDirs(scratch.Name(), w, dropped)
+		return dropDirs(scratch.Name(), w, dropped, kib)
 	})
 }
 

@@ -1,9 +1,12 @@
 package packaging
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +99,57 @@ func TestCopyrightNeedsLicenseText(t *testing.T) {
 	got, err := Copyright(c, dir, 2026)
 	if err != nil || !strings.Contains(got, "License: MIT\n Permission is granted.\n .\n No warranty.\n") {
 		t.Errorf("copyright = %q, %v", got, err)
+	}
+}
+
+// Issue 9 item 18: Installed-Size follows dpkg-gencontrol's rule over what
+// the package ships (each regular file and symlink rounded up to whole
+// KiB, each other object 1 KiB, the root included), not nfpm's total
+// rounded down (0 for a package of small files).
+func TestIssue9Item18InstalledSizeAsDpkgGencontrol(t *testing.T) {
+	testutil.RequireTool(t, "dpkg-deb")
+	in := fixture(t)
+	// A file just over 1 KiB and one of several KiB, besides the small ones.
+	os.MkdirAll(filepath.Join(in.StageDir, "usr/bin"), 0o755)
+	os.WriteFile(filepath.Join(in.StageDir, "usr/bin/big"), bytes.Repeat([]byte("x"), 5000), 0o755)
+	os.WriteFile(filepath.Join(in.StageDir, "usr/bin/over"), bytes.Repeat([]byte("y"), 1025), 0o755)
+	os.Symlink("big", filepath.Join(in.StageDir, "usr/bin/link"))
+	deb, err := Build(in, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// dpkg-gencontrol's rule over what the package ships, as dpkg-deb
+	// lists it, plus the root directory.
+	list, err := exec.Command("dpkg-deb", "--contents", deb).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int64(1)
+	for _, line := range strings.Split(strings.TrimSpace(string(list)), "\n") {
+		f := strings.Fields(line)
+		size, _ := strconv.ParseInt(f[2], 10, 64)
+		switch f[0][0] {
+		case '-':
+			want += (size + 1023) / 1024
+		case 'l':
+			want += (int64(len(f[len(f)-1])) + 1023) / 1024
+		default:
+			want++
+		}
+	}
+	got, err := exec.Command("dpkg-deb", "--field", deb, "Installed-Size").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(got)) != strconv.FormatInt(want, 10) {
+		t.Errorf("Installed-Size %s, dpkg-gencontrol's rule gives %d", strings.TrimSpace(string(got)), want)
+	}
+	if want < 9 {
+		t.Errorf("implausibly small: %d", want)
+	}
+	// The package still reads and its md5sums match (the control rewrite
+	// kept every other byte).
+	if out, err := exec.Command("dpkg-deb", "--info", deb).CombinedOutput(); err != nil {
+		t.Errorf("dpkg-deb --info: %v\n%s", err, out)
 	}
 }
