@@ -2,6 +2,7 @@ package source
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"context"
 	"errors"
 	"io"
@@ -161,5 +162,50 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Not in the issue: the same trick in a module zip, and legitimate
+// links that must keep working. Module zips carry no links at all (the go
+// command writes none), so a symlink entry stops the extraction.
+func TestZipSymlinkChainRefused(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m.zip")
+	f, err := os.Create(p)
+	must(t, err)
+	zw := zip.NewWriter(f)
+	h := &zip.FileHeader{Name: "example.org/m@v1.0.0/s"}
+	h.SetMode(os.ModeSymlink | 0o777)
+	w, err := zw.CreateHeader(h)
+	must(t, err)
+	w.Write([]byte(".."))
+	w, err = zw.Create("example.org/m@v1.0.0/s/up/evil")
+	must(t, err)
+	w.Write([]byte("x"))
+	must(t, zw.Close())
+	must(t, f.Close())
+	dst := filepath.Join(t.TempDir(), "x")
+	if err := ExtractZip(p, dst); !errors.Is(err, ErrUnsafePath) {
+		t.Fatalf("err = %v, want ErrUnsafePath", err)
+	}
+	if _, err := os.Lstat(filepath.Join(filepath.Dir(dst), "up")); err == nil {
+		t.Error("a directory was made outside the target")
+	}
+}
+
+func TestExtractTarKeepsInsideHardLinksAndLinkedDirs(t *testing.T) {
+	dst := t.TempDir()
+	err := ExtractTar(writeTarGz(t, []entry{
+		{name: "pkg-1.0/lib/real.so.1", body: "ELF"},
+		{name: "pkg-1.0/lib/hard.so", typ: tar.TypeLink, link: "pkg-1.0/lib/real.so.1"},
+		{name: "pkg-1.0/include", typ: tar.TypeSymlink, link: "lib"},
+		{name: "pkg-1.0/docs/up", typ: tar.TypeSymlink, link: "../lib/real.so.1"},
+	}), dst, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"lib/hard.so", "include/real.so.1", "docs/up"} {
+		if b, err := os.ReadFile(filepath.Join(dst, p)); err != nil || string(b) != "ELF" {
+			t.Errorf("%s: %q %v", p, b, err)
+		}
 	}
 }
