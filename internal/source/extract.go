@@ -73,7 +73,7 @@ func openTree(dst string) (*tree, error) {
 	return &tree{root: root, dirs: map[string]bool{".": true}, open: map[string]*os.Root{}}, nil
 }
 
-// maxOpenDirs bounds the directory handles at keeps open.
+// maxOpenDirs bounds the directory handles that at keeps open.
 const maxOpenDirs = 128
 
 // at returns a Root on rel's parent directory (made and checked by
