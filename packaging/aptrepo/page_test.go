@@ -385,3 +385,20 @@ func TestFrontPageWarnsOfLocalURL(t *testing.T) {
 		t.Fatal("no local-URL warning on the page")
 	}
 }
+
+// BenchmarkRenderPage renders the page of a 1,000-package release.
+func BenchmarkRenderPage(b *testing.B) {
+	rel := Release{Codename: "c", Suite: "stable", Archs: []string{"amd64", "arm64"}}
+	for i := 0; i < 1000; i++ {
+		rel.Entries = append(rel.Entries, Entry{Name: fmt.Sprintf("pkg-%04d", i), Version: "1.0-1", Arch: "amd64",
+			Summary: "a benchmark package", Filename: fmt.Sprintf("pool/main/p/pkg-%04d/pkg-%04d_1.0-1_amd64.deb", i, i), Size: 12345,
+			BuildDate: "Sat, 28 Nov 2026 12:00:00 +0000", Changelog: "dists/c/changelogs/x.txt"})
+	}
+	s := Site{Label: "bench", Fingerprint: "ABCD", KeyName: "k", Sources: []SourcesFile{{Name: "k.sources", Text: "Types: deb\n"}}, Releases: []Release{rel}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := RenderPage(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
