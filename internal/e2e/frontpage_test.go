@@ -210,14 +210,15 @@ func byIDAttr(id string) func(*html.Node) bool {
 	return func(n *html.Node) bool { v, _ := attrOf(n, "id"); return v == id }
 }
 
-// pageDebs returns "name version arch" -> .deb href of the page's files table.
-func pageDebs(t *testing.T, doc *html.Node) map[string]string {
+// pageDebs returns "name version arch" -> link class (deb, buildinfo,
+// sbom, changelog) -> href, from the page's files table.
+func pageDebs(t *testing.T, doc *html.Node) map[string]map[string]string {
 	t.Helper()
 	tables := findAll(doc, byIDAttr("debs"))
 	if len(tables) != 1 {
 		t.Fatalf("page has %d files tables", len(tables))
 	}
-	out := map[string]string{}
+	out := map[string]map[string]string{}
 	for _, tr := range findAll(tables[0], byTag("tr")) {
 		name, ok := attrOf(tr, "data-package")
 		if !ok {
@@ -225,15 +226,25 @@ func pageDebs(t *testing.T, doc *html.Node) map[string]string {
 		}
 		ver, _ := attrOf(tr, "data-version")
 		arch, _ := attrOf(tr, "data-arch")
-		var href string
+		links := map[string]string{}
 		for _, a := range findAll(tr, byTag("a")) {
-			if c, _ := attrOf(a, "class"); c == "deb" {
-				href, _ = attrOf(a, "href")
-			}
+			c, _ := attrOf(a, "class")
+			links[c], _ = attrOf(a, "href")
 		}
-		out[name+" "+ver+" "+arch] = href
+		out[name+" "+ver+" "+arch] = links
 	}
 	return out
+}
+
+// status is the HTTP status of a HEAD of base+rel.
+func status(t *testing.T, base, rel string) int {
+	t.Helper()
+	resp, err := http.Head(base + rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // served fetches base+rel and fails on anything but 200.
@@ -297,7 +308,8 @@ func TestFrontPageInBrowser(t *testing.T) {
 		if got, want := strings.Join(sortedKeys(rows), "\n"), strings.Join(sortedKeys(idx), "\n"); got != want || !strings.Contains(got, wantRow) {
 			t.Fatalf("page lists\n%s\nPackages lists\n%s\n(want %q)", got, want, wantRow)
 		}
-		for k, href := range rows {
+		for k, links := range rows {
+			href := links["deb"]
 			var filename, sum string
 			for _, f := range idx[k] {
 				switch f.Name {
@@ -315,6 +327,18 @@ func TestFrontPageInBrowser(t *testing.T) {
 			got := sha256.Sum256(served(t, base, u.ResolveReference(ref).Path[1:]))
 			if hex.EncodeToString(got[:]) != sum {
 				t.Errorf("%s: downloaded %s has sha256 %x, Packages says %s", k, href, got, sum)
+			}
+			// Build records are linked exactly when they exist beside
+			// the .deb; the changelog link works.
+			stem := strings.TrimSuffix(filename, ".deb")
+			for class, ext := range map[string]string{"buildinfo": ".buildinfo", "sbom": ".spdx.json"} {
+				exists := status(t, base, stem+ext) == http.StatusOK
+				if got, linked := links[class]; linked != exists || (linked && got != stem+ext) {
+					t.Errorf("%s: %s link %q, %s exists: %v", k, class, got, stem+ext, exists)
+				}
+			}
+			if cl := links["changelog"]; cl == "" || !strings.HasPrefix(string(served(t, base, cl)), strings.Fields(k)[0]+" (") {
+				t.Errorf("%s: changelog link %q", k, cl)
 			}
 		}
 		pres := findAll(doc, byIDAttr("sources-0"))
@@ -361,6 +385,16 @@ func TestFrontPageInBrowser(t *testing.T) {
 	}
 	t.Logf("screenshot: %s", shot)
 
+	// Build records beside a .deb (where builds put them) are linked by
+	// the next publish; the check above requires exactly that.
+	evil := filepath.Join(e.out, "repo", "pool", "main", "f", "front-evil", "front-evil_1.0-1_all")
+	for _, ext := range []string{".buildinfo", ".spdx.json"} {
+		if _, err := os.Stat(evil + ext); os.IsNotExist(err) {
+			if err := os.WriteFile(evil+ext, []byte("Format: 1.0\nBuild-Date: Sat, 28 Nov 2026 11:00:00 +0000\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	// A publish that adds a version: the page shows it.
 	frontSpecs(t, e.specs, "1.1")
 	if r := e.run(t, "build", "all"); r.code != 0 {
