@@ -101,6 +101,15 @@ func timed(f func() error) (time.Duration, error) {
 	return time.Since(start), err
 }
 
+// ensureKey makes the signing key once: debforge never makes one at a
+// path it was given.
+func ensureKey(bin, specs, key string) error {
+	if _, err := os.Stat(key); err == nil {
+		return nil
+	}
+	return cmdRun(bin, "--specs", specs, "--signing-key", key, "keygen")
+}
+
 func cmdRun(name string, args ...string) error {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
@@ -250,6 +259,9 @@ func benchOverhead(work, bin string) ([2]time.Duration, error) {
 	cache := filepath.Join(work, "cache-rk")
 	out := filepath.Join(work, "out-rk")
 	key := filepath.Join(work, "key.asc")
+	if err := ensureKey(bin, specs, key); err != nil {
+		return [2]time.Duration{}, err
+	}
 	// Fetch once so both sides start with the modules on disk.
 	if err := cmdRun(bin, "--specs", specs, "--cache-dir", cache, "--out", out, "--signing-key", key, "fetch", "rootlesskit"); err != nil {
 		return [2]time.Duration{}, err
@@ -309,6 +321,9 @@ func benchOverhead(work, bin string) ([2]time.Duration, error) {
 func benchNoop(work, bin string) (time.Duration, int64, error) {
 	out := filepath.Join(work, "out-all")
 	key := filepath.Join(work, "key.asc")
+	if err := ensureKey(bin, "specs", key); err != nil {
+		return 0, 0, err
+	}
 	args := []string{"--specs", "specs", "--out", out, "--signing-key", key, "build", "all", "--except", "slirp4netns"}
 	// The first run re-packages every component (warm Go cache: it links
 	// but compiles little), so its peak RSS covers packaging the stack.

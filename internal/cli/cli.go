@@ -30,9 +30,13 @@ const (
 // globals are the flags every command shares.
 type globals struct {
 	specs, out, cacheDir, signingKey, arch string
-	jobs                                   int
-	verbose                                bool
-	stdout, stderr                         io.Writer
+	previousKeys                           []string
+	// keyNamed is set when the user named the key path (flag or
+	// environment): debforge then never makes a new key there.
+	keyNamed       bool
+	jobs           int
+	verbose        bool
+	stdout, stderr io.Writer
 }
 
 // exitError carries an exit code through cobra.
@@ -102,6 +106,7 @@ func newRootCmd(g *globals) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		g.keyNamed = cmd.Flags().Changed("signing-key") || os.Getenv("DEBFORGE_SIGNING_KEY") != ""
 		if g.jobs < 1 {
 			return &exitError{code: ExitUsage, err: fmt.Errorf("--jobs %d: must be 1 or more", g.jobs), hint: "--jobs N builds N components at a time; the default is the number of cores"}
 		}
@@ -111,11 +116,12 @@ func newRootCmd(g *globals) *cobra.Command {
 	pf.StringVar(&g.specs, "specs", "specs", "directory of component specs (*.yaml) and debforge.yaml")
 	pf.StringVar(&g.out, "out", "out", "output directory; the apt repository goes to OUT/repo")
 	pf.StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(), "cache of sources, Go modules, builds and packages")
-	pf.StringVar(&g.signingKey, "signing-key", defaultKeyPath(), "armored OpenPGP private key that signs the repository (created if missing; env DEBFORGE_SIGNING_KEY)")
+	pf.StringVar(&g.signingKey, "signing-key", defaultKeyPath(), "armored OpenPGP private key that signs the repository (env DEBFORGE_SIGNING_KEY; made on first use only at the default path, else see 'debforge keygen')")
+	pf.StringArrayVar(&g.previousKeys, "previous-signing-key", nil, "a key being rotated out: still published and signing beside --signing-key (repeatable)")
 	pf.StringVar(&g.arch, "arch", "", "Debian architecture to build for (default: this host's)")
 	pf.IntVarP(&g.jobs, "jobs", "j", runtime.NumCPU(), "components built in parallel")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "stream build output to stderr")
-	root.AddCommand(newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newServeCmd(g), newVerifyCmd(g), newCleanCmd(g))
+	root.AddCommand(newKeygenCmd(g), newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newServeCmd(g), newVerifyCmd(g), newCleanCmd(g))
 	return root
 }
 
@@ -159,6 +165,7 @@ func (g *globals) forgeOptions() forge.Options {
 	}
 	return forge.Options{
 		SpecsDir: g.specs, OutDir: abs(g.out), CacheDir: abs(g.cacheDir), SigningKey: abs(g.signingKey),
+		CreateKey: !g.keyNamed, PreviousKeys: absAll(g.previousKeys),
 		Jobs: g.jobs, Arch: g.arch, Log: log,
 		Notify: func(msg string) {
 			for _, l := range strings.Split(msg, "\n") {
@@ -166,6 +173,18 @@ func (g *globals) forgeOptions() forge.Options {
 			}
 		},
 	}
+}
+
+func absAll(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			a = p
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // newForge loads the specs, mapping invalid specs to ExitUsage.

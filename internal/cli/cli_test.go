@@ -34,13 +34,18 @@ func run(t *testing.T, specs string, args ...string) (code int, stdout, stderr s
 	base := []string{"--specs", specs, "--out", filepath.Join(tmp, "out"), "--cache-dir", filepath.Join(tmp, "cache"),
 		"--signing-key", filepath.Join(tmp, "key", "signing-key.asc")}
 	var o, e bytes.Buffer
+	if code := Execute(context.Background(), append(base, "keygen"), &o, &e); code != 0 {
+		t.Fatalf("keygen: exit %d\n%s", code, e.String())
+	}
+	o.Reset()
+	e.Reset()
 	code = Execute(context.Background(), append(base, args...), &o, &e)
 	return code, o.String(), e.String()
 }
 
 // Issue 9 item 14: unknown names, a cycle and bad --jobs values are usage
 // errors (exit 2, as README says), and they write nothing.
-func TestExitCodesForUsageErrors(t *testing.T) {
+func TestIssue9Item14ExitCodesForUsageErrors(t *testing.T) {
 	plain := specsDir(t, map[string]string{"aa": "", "bb": "after: [aa]\n"})
 	cycle := specsDir(t, map[string]string{"aa": "after: [bb]\n", "bb": "after: [aa]\n"})
 	for _, tc := range []struct {
@@ -78,7 +83,7 @@ func TestExitCodesForUsageErrors(t *testing.T) {
 
 // Issue 9 item 14: an unknown script template or a missing template
 // variable failed only at packaging time; validate names file:line:col.
-func TestValidateChecksScriptTemplates(t *testing.T) {
+func TestIssue9Item14ValidateChecksScriptTemplates(t *testing.T) {
 	for _, tc := range []struct{ extra, want string }{
 		{"package:\n  scripts: [{template: nosuch}]\n", `aa.yaml:7:24: package.scripts[0]: unknown script template "nosuch" (known: notice, systemd-reload)`},
 		{"package:\n  scripts:\n    - template: notice\n", "aa.yaml:8:17: package.scripts[0]: template notice needs vars: message"},
@@ -109,7 +114,7 @@ func execute(args ...string) (int, string) {
 // accepted and serve then served the private key. A key under --out is
 // refused however it is named: directly, through a symlink, through a
 // symlinked --out, or through DEBFORGE_SIGNING_KEY; and nothing is written.
-func TestSigningKeyUnderOutRefused(t *testing.T) {
+func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 	specs := specsDir(t, map[string]string{"aa": ""})
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "out")

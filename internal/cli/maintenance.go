@@ -70,3 +70,29 @@ func newCleanCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&all, "all", false, "also remove the Go module and build caches and downloaded sources")
 	return cmd
 }
+
+func newKeygenCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "keygen",
+		Short: "Make a new repository signing key at --signing-key (never over an existing file)",
+		Long: `Make a new Ed25519 OpenPGP signing key at --signing-key, mode 0600, named
+after debforge.yaml's label and maintainer, and print its fingerprint.
+build and publish make a key by themselves only at the default path and only
+for a repository that publishes none yet; a key path you name must exist.
+To rotate keys: keygen a new key, then publish with --signing-key NEW
+--previous-signing-key OLD until hosts have the new keyring package.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := g.forgeOptions()
+			fp, err := forge.CreateSigningKey(opts)
+			if err != nil {
+				return runError(err)
+			}
+			for _, l := range []string{"generated a new repository signing key " + fp, "  stored at " + opts.SigningKey + " (mode 0600); back it up"} {
+				fmt.Fprintf(g.stderr, "debforge: NOTICE: %s\n", l)
+			}
+			fmt.Fprintln(g.stdout, fp)
+			return nil
+		},
+	}
+}

@@ -68,7 +68,18 @@ type env struct {
 
 func newEnv(t *testing.T, specs string) env {
 	dir := t.TempDir()
-	return env{specs: specs, out: filepath.Join(dir, "out"), cache: filepath.Join(dir, "cache"), key: filepath.Join(dir, "key.asc")}
+	e := env{specs: specs, out: filepath.Join(dir, "out"), cache: filepath.Join(dir, "cache"), key: filepath.Join(dir, "key.asc")}
+	e.keygen(t)
+	return e
+}
+
+// keygen makes the env's signing key: debforge never makes one at a path
+// it was given.
+func (e env) keygen(t *testing.T) {
+	t.Helper()
+	if r := debforge(t, "--specs", e.specs, "--out", e.out, "--signing-key", e.key, "keygen"); r.code != 0 {
+		t.Fatalf("keygen: exit %d\n%s", r.code, r.stderr)
+	}
 }
 
 func (e env) run(t *testing.T, args ...string) result {
@@ -91,6 +102,7 @@ func fixtures(t *testing.T) (env, result) {
 			t.Fatal(err)
 		}
 		built = env{specs: "testdata/specs", out: filepath.Join(dir, "out"), cache: filepath.Join(dir, "cache"), key: filepath.Join(dir, "key.asc")}
+		built.keygen(t)
 		builtRes = built.run(t, "build", "all")
 	})
 	if builtRes.code != 0 {

@@ -28,6 +28,7 @@ func stack(t *testing.T) (env, result) {
 			t.Fatal(err)
 		}
 		stackEnv = env{specs: "../../specs", out: filepath.Join(dir, "out"), key: filepath.Join(dir, "key.asc")}
+		stackEnv.keygen(t)
 		args := []string{"--specs", stackEnv.specs, "--out", stackEnv.out, "--signing-key", stackEnv.key}
 		if c := os.Getenv("DEBFORGE_CACHE_DIR"); c != "" {
 			args = append(args, "--cache-dir", c)

@@ -44,7 +44,14 @@ type Options struct {
 	SpecsDir, OutDir, CacheDir string
 	// SigningKey is the armored private key; default in KeyDir.
 	SigningKey string
-	Jobs       int
+	// CreateKey allows making a new key at SigningKey when it is missing
+	// and the repository publishes none yet (the CLI sets it only for its
+	// default key path).
+	CreateKey bool
+	// PreviousKeys are keys being rotated out: published and signing
+	// beside SigningKey until they are dropped from this list.
+	PreviousKeys []string
+	Jobs         int
 	// Sources overrides component sources with local directories.
 	Sources map[string]string
 	// Except leaves components out of "all".
@@ -180,6 +187,11 @@ func (f *Forge) Fetch(ctx context.Context, names []string) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlockCache, err := LockCache(f.opts.CacheDir, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlockCache()
 	results := f.parallel(ctx, comps, func(c *spec.Component, log io.Writer) Result {
 		start := time.Now()
 		r := Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion()}
@@ -208,6 +220,9 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 			return nil, err
 		}
 	}
+	if err := f.keyProblem(filepath.Join(f.opts.OutDir, "repo")); err != nil {
+		return nil, err
+	}
 	env, err := newKeyEnv(ctx, f.runner, f.opts.CacheDir, f.set.Repo)
 	if err != nil {
 		return nil, err
@@ -217,6 +232,11 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		return nil, err
 	}
 	defer unlock()
+	unlockCache, err := LockCache(f.opts.CacheDir, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlockCache()
 	repoDir := filepath.Join(f.opts.OutDir, "repo")
 	keys := make(map[string]string)
 	var keysMu sync.Mutex
@@ -257,6 +277,11 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	// published only when some component built: a run in which everything
 	// failed changes nothing in out/.
 	if !added && f.upToDate(repoDir, results) {
+		return results, buildErr
+	}
+	if !added && buildErr != nil && !hasDebs(filepath.Join(repoDir, "pool")) {
+		// A failed build on a fresh out/: publishing would only make a key
+		// and an empty repository that hide the failure.
 		return results, buildErr
 	}
 	if err := f.publishChecked(repoDir); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,11 @@ func (f *Forge) Publish(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
+	unlockCache, err := LockCache(f.opts.CacheDir, false)
+	if err != nil {
+		return err
+	}
+	defer unlockCache()
 	return f.publishChecked(filepath.Join(f.opts.OutDir, "repo"))
 }
 
@@ -55,16 +61,12 @@ func (f *Forge) publish(repoDir string) error {
 }
 
 // repoConfig is the repository's publishing configuration, with the
-// signing key (created and announced on first use).
+// signing keys (see loadSigner).
 func (f *Forge) repoConfig(repoDir string) (aptrepo.Config, error) {
 	repo := f.set.Repo
-	name, email := splitMaintainer(repo.Maintainer)
-	signer, created, err := aptrepo.LoadOrCreateKey(f.opts.SigningKey, repo.Label+" signing key, "+name, email)
+	signer, err := f.loadSigner(repoDir)
 	if err != nil {
 		return aptrepo.Config{}, err
-	}
-	if created {
-		f.notify(fmt.Sprintf("generated a new repository signing key %s\n  stored at %s (mode 0600, outside the repository)\n  back it up: hosts trust this key, and losing it means re-keying every host", signer.Fingerprint(), f.opts.SigningKey))
 	}
 	return aptrepo.Config{
 		Dir: repoDir, Origin: repo.Origin, Label: repo.Label, Suite: repo.Suite, Codename: repo.Codename,
@@ -104,10 +106,19 @@ func (f *Forge) notify(msg string) {
 	}
 }
 
-// buildKeyring packages the public key as <key_name> so hosts receive key
-// changes through apt. Its version derives from the key fingerprint.
+// buildKeyring packages the public keys as <key_name> so hosts receive key
+// changes through apt. Its version only grows (keyringVersion); while a
+// key is rotated it holds both keys.
 func (f *Forge) buildKeyring(repoDir string, signer *aptrepo.Signer) error {
 	repo := f.set.Repo
+	fps := signer.Fingerprints()
+	version, reuse, err := f.keyringVersion(repoDir, fps)
+	if err != nil || reuse {
+		return err
+	}
+	if err := os.MkdirAll(f.opts.CacheDir, 0o755); err != nil {
+		return err
+	}
 	work, err := os.MkdirTemp(f.opts.CacheDir, "keyring-")
 	if err != nil {
 		return err
@@ -121,13 +132,15 @@ func (f *Forge) buildKeyring(repoDir string, signer *aptrepo.Signer) error {
 	if err := os.WriteFile(filepath.Join(work, keyFile), key, 0o644); err != nil {
 		return err
 	}
-	fp := strings.ToLower(signer.Fingerprint())
+	sorted := slices.Clone(fps)
+	slices.Sort(sorted)
 	c := &spec.Component{
-		Name: repo.KeyName, Version: "1+" + fp[len(fp)-8:], Revision: "1",
-		Summary:     "OpenPGP key of the " + repo.Label + " apt repository",
-		Description: "The public key that signs the " + repo.Label + " package repository,\ninstalled in /usr/share/keyrings for the Signed-By option of apt sources.",
-		License:     "CC0-1.0", Copyright: "Not copyrightable: a public key", Maintainer: repo.Maintainer,
-		Changes: "Key " + signer.Fingerprint() + ".", File: repo.File,
+		Name: repo.KeyName, Version: version, Revision: "1",
+		Summary: "OpenPGP key of the " + repo.Label + " apt repository",
+		Description: "The public key that signs the " + repo.Label + " package repository,\ninstalled in /usr/share/keyrings for the Signed-By option of apt sources.\n" +
+			keysLine + strings.Join(sorted, " "),
+		License: "CC0-1.0", Copyright: "Not copyrightable: a public key", Maintainer: repo.Maintainer,
+		Changes: "Keys " + strings.Join(fps, ", ") + ".", File: repo.File,
 		Package: &spec.Package{Name: repo.KeyName, Section: "misc", Priority: "optional", Architecture: "all", Compression: "xz",
 			Contents: []spec.Content{{Src: keyFile, Dst: "/usr/share/keyrings/" + repo.KeyName + ".gpg", Mode: "0644"}}},
 	}

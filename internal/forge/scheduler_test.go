@@ -134,7 +134,7 @@ func TestIssue9Item12InterruptedBuildPublishesNothing(t *testing.T) {
 	os.WriteFile(filepath.Join(specs, "meta.yaml"), []byte("name: meta\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\npackage:\n  depends: [bash]\n"), 0o644)
 	dir := t.TempDir()
 	f, err := New(Options{SpecsDir: specs, OutDir: filepath.Join(dir, "out"), CacheDir: filepath.Join(dir, "cache"),
-		SigningKey: filepath.Join(dir, "key.asc"), Arch: "amd64", Runner: &execx.Fake{}})
+		SigningKey: filepath.Join(dir, "key.asc"), CreateKey: true, Arch: "amd64", Runner: &execx.Fake{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,9 +35,11 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(f.opts.CacheDir, 0o755); err != nil {
+	unlockCache, err := LockCache(f.opts.CacheDir, false)
+	if err != nil {
 		return nil, err
 	}
+	defer unlockCache()
 	second, err := os.MkdirTemp(f.opts.CacheDir, "repro-")
 	if err != nil {
 		return nil, err
@@ -152,6 +154,14 @@ func compareDebs(a, b string) ([]string, error) {
 // Clean removes cached packages, work dirs and logs older than age (all of
 // them when age is 0); with all it also drops the Go and source caches.
 func Clean(cacheDir string, age time.Duration, all bool) (removed int, err error) {
+	if _, err := os.Stat(cacheDir); os.IsNotExist(err) {
+		return 0, nil
+	}
+	unlock, err := LockCache(cacheDir, true)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	if all {
 		entries, err := os.ReadDir(cacheDir)
 		if err != nil {
@@ -161,6 +171,9 @@ func Clean(cacheDir string, age time.Duration, all bool) (removed int, err error
 			return 0, err
 		}
 		for _, e := range entries {
+			if e.Name() == cacheLockFile {
+				continue
+			}
 			p := filepath.Join(cacheDir, e.Name())
 			// The module cache is read-only by design; make it removable.
 			filepath.Walk(p, func(q string, info os.FileInfo, err error) error {

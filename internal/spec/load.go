@@ -80,6 +80,19 @@ func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 			}
 		}
 	}
+	if repo != nil {
+		for _, c := range set.Components {
+			if c.PackageName() == repo.KeyName {
+				n, field := At(c.root, "package", "name"), "package.name"
+				if c.Package == nil || c.Package.Name == "" {
+					n, field = At(c.root, "name"), "name"
+				}
+				errs = append(errs, &Error{File: c.File, Line: n.Line, Col: n.Column, Path: field,
+					Msg:  fmt.Sprintf("package %q is the repository's keyring package (key_name in %s)", c.PackageName(), RepoFile),
+					Hint: "choose another package name, or another key_name"})
+			}
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -159,6 +172,7 @@ func Parse(path string, data []byte, kinds []string, opts ...Option) (*Component
 	}
 	c.File = path
 	c.Dir = filepath.Dir(path)
+	c.root = root
 	if err := Validate(&c, root, kinds, opts...); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@
 // The package never executes anything and never writes files.
 package spec
 
+import "gopkg.in/yaml.v3"
+
 // Component is one spec file: one upstream component built into one Debian
 // package. A component with neither Source nor Build is a meta-package.
 type Component struct {
@@ -44,6 +46,8 @@ type Component struct {
 	// File is the path the spec was loaded from; Dir is its directory.
 	File string `yaml:"-"`
 	Dir  string `yaml:"-"`
+	// root is the parsed node tree, for positions in checks across files.
+	root *yaml.Node
 }
 
 // Source says where the upstream code comes from. Exactly one of GoModule,

@@ -17,7 +17,7 @@ import (
 // Issue 9 item 3: serve served the private key when it sat in the
 // repository, and everything else in out/repo (dotfiles, .snapshots,
 // .tmp-* files, listings). It now serves only what publish wrote.
-func TestServeOnlyWhatPublishWrote(t *testing.T) {
+func TestIssue9Item3ServeOnlyWhatPublishWrote(t *testing.T) {
 	repo := t.TempDir()
 	cfg := testConfig(t, repo)
 	deb := testDeb(t, repo, "alpha", "1.0", "first test package")
@@ -100,7 +100,7 @@ func TestServeOnlyWhatPublishWrote(t *testing.T) {
 // 300 idle connections against a limit of 50: new clients are still
 // served because idle ones are closed by the header timeout, and the
 // server never holds more than the limit.
-func TestServeLimitsIdleConnections(t *testing.T) {
+func TestIssue9Item11ServeLimitsIdleConnections(t *testing.T) {
 	repo := t.TempDir()
 	if err := Publish(testConfig(t, repo)); err != nil {
 		t.Fatal(err)

@@ -479,7 +479,11 @@ func sourcesText(cfg Config, asc []byte) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: add with\n#   cp %s.sources /etc/apt/sources.list.d/ && apt-get update\n", cfg.Label, cfg.KeyName)
-	fmt.Fprintf(&b, "# Signing key fingerprint: %s\n", cfg.Signer.Fingerprint())
+	if fps := cfg.Signer.Fingerprints(); len(fps) > 1 {
+		fmt.Fprintf(&b, "# Signing key fingerprints (rotation: current first): %s\n", strings.Join(fps, " "))
+	} else {
+		fmt.Fprintf(&b, "# Signing key fingerprint: %s\n", cfg.Signer.Fingerprint())
+	}
 	fmt.Fprintf(&b, "Types: deb\nURIs: %s\nSuites: %s\nComponents: %s\nSigned-By:\n", url, cfg.Codename, cfg.Component)
 	for _, line := range strings.Split(strings.TrimRight(string(asc), "\n"), "\n") {
 		if line == "" {

@@ -15,62 +15,111 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
-// Signer signs Release files with an OpenPGP key.
+// Signer signs Release files with one OpenPGP key, or with several while
+// a key is being rotated: the current key first, then previous keys, all
+// published and all signing, so hosts that trust either accept the
+// repository during the changeover.
 type Signer struct {
-	entity *openpgp.Entity
+	entities []*openpgp.Entity
 }
 
 // signConfig forces SHA-256: apt (gpgv and sqv) rejects SHA-1 signatures.
 var signConfig = &packet.Config{DefaultHash: crypto.SHA256}
 
-// LoadOrCreateKey reads an armored private key from path, or, when the
-// file does not exist, generates an Ed25519 (legacy EdDSA, v4) key, which
-// both bookworm's gpgv and trixie's sqv accept, and saves it with mode
-// 0600. created reports whether a new key was made.
-func LoadOrCreateKey(path, name, email string) (s *Signer, created bool, err error) {
+// LoadKey reads the armored private key at path. A missing file is an
+// error wrapping os.ErrNotExist: callers decide whether a new key may be
+// made, never this function.
+func LoadKey(path string) (*Signer, error) {
 	f, err := os.Open(path)
-	if err == nil {
-		defer f.Close()
-		s, err := ReadKey(f)
-		if err != nil {
-			return nil, false, fmt.Errorf("signing key %s: %w", path, err)
-		}
-		if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 {
-			return nil, false, fmt.Errorf("signing key %s is readable by others (mode %04o); run: chmod 600 %s", path, st.Mode().Perm(), path)
-		}
-		return s, false, nil
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, err
+	defer f.Close()
+	s, err := ReadKey(f)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
+	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("signing key %s is readable by others (mode %04o); run: chmod 600 %s", path, st.Mode().Perm(), path)
+	}
+	return s, nil
+}
+
+// CreateKey generates an Ed25519 (legacy EdDSA, v4) key, which both
+// bookworm's gpgv and trixie's sqv accept, and saves it at path with mode
+// 0600. It never replaces an existing file.
+func CreateKey(path, name, email string) (*Signer, error) {
 	e, err := openpgp.NewEntity(name, "apt repository signing key", email, &packet.Config{
 		Algorithm:   packet.PubKeyAlgoEdDSA,
 		Curve:       packet.Curve25519,
 		DefaultHash: crypto.SHA256,
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("generate signing key: %w", err)
+		return nil, fmt.Errorf("generate signing key: %w", err)
 	}
 	var buf bytes.Buffer
 	w, err := armor.Encode(&buf, openpgp.PrivateKeyType, nil)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if err := e.SerializePrivate(w, nil); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	w.Close()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
-		return nil, false, err
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-key-")
+	if err != nil {
+		return nil, err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, false, err
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(buf.Bytes())
+	if err == nil {
+		err = tmp.Sync()
 	}
-	return &Signer{entity: e}, true, nil
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A hard link fails if path exists: two runs never overwrite a key.
+	if err := os.Link(tmp.Name(), path); err != nil {
+		return nil, fmt.Errorf("save signing key: %w", err)
+	}
+	return &Signer{entities: []*openpgp.Entity{e}}, nil
+}
+
+// LoadOrCreateKey reads the key at path, or creates one there when the
+// file does not exist; created reports which. Only for callers that own
+// the path (tests, a first run at the default location).
+func LoadOrCreateKey(path, name, email string) (s *Signer, created bool, err error) {
+	s, err = LoadKey(path)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return s, false, err
+	}
+	s, err = CreateKey(path, name, email)
+	return s, err == nil, err
+}
+
+// With returns a signer that signs with s and every previous key, and
+// publishes all their public keys; s stays the current key.
+func (s *Signer) With(previous ...*Signer) *Signer {
+	out := &Signer{entities: append([]*openpgp.Entity{}, s.entities...)}
+	seen := map[string]bool{}
+	for _, e := range out.entities {
+		seen[fmt.Sprintf("%X", e.PrimaryKey.Fingerprint)] = true
+	}
+	for _, p := range previous {
+		for _, e := range p.entities {
+			if fp := fmt.Sprintf("%X", e.PrimaryKey.Fingerprint); !seen[fp] {
+				seen[fp] = true
+				out.entities = append(out.entities, e)
+			}
+		}
+	}
+	return out
 }
 
 // ReadKey reads an armored or binary private key.
@@ -92,15 +141,25 @@ func ReadKey(r io.Reader) (*Signer, error) {
 	if list[0].PrivateKey.Encrypted {
 		return nil, errors.New("the private key is passphrase-protected; export it without a passphrase for unattended signing")
 	}
-	return &Signer{entity: list[0]}, nil
+	return &Signer{entities: []*openpgp.Entity{list[0]}}, nil
 }
 
-// Fingerprint is the key's fingerprint in upper-case hex.
+// Fingerprint is the current key's fingerprint in upper-case hex.
 func (s *Signer) Fingerprint() string {
-	return fmt.Sprintf("%X", s.entity.PrimaryKey.Fingerprint)
+	return fmt.Sprintf("%X", s.entities[0].PrimaryKey.Fingerprint)
 }
 
-// PublicKey returns the public key, armored (.asc) or binary (.gpg).
+// Fingerprints lists every key's fingerprint, the current key first.
+func (s *Signer) Fingerprints() []string {
+	out := make([]string, len(s.entities))
+	for i, e := range s.entities {
+		out[i] = fmt.Sprintf("%X", e.PrimaryKey.Fingerprint)
+	}
+	return out
+}
+
+// PublicKey returns every public key, armored (.asc) or binary (.gpg), in
+// one block: apt's Signed-By and /usr/share/keyrings files take several.
 func (s *Signer) PublicKey(armored bool) ([]byte, error) {
 	var buf bytes.Buffer
 	var w io.Writer = &buf
@@ -113,8 +172,10 @@ func (s *Signer) PublicKey(armored bool) ([]byte, error) {
 		}
 		w = aw
 	}
-	if err := s.entity.Serialize(w); err != nil {
-		return nil, err
+	for _, e := range s.entities {
+		if err := e.Serialize(w); err != nil {
+			return nil, err
+		}
 	}
 	if aw != nil {
 		aw.Close()
@@ -123,10 +184,14 @@ func (s *Signer) PublicKey(armored bool) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// ClearSign returns the InRelease form of release.
+// ClearSign returns the InRelease form of release, signed by every key.
 func (s *Signer) ClearSign(release []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	w, err := clearsign.Encode(&buf, s.entity.PrivateKey, signConfig)
+	keys := make([]*packet.PrivateKey, len(s.entities))
+	for i, e := range s.entities {
+		keys[i] = e.PrivateKey
+	}
+	w, err := clearsign.EncodeMulti(&buf, keys, signConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +204,20 @@ func (s *Signer) ClearSign(release []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// DetachSign returns the armored Release.gpg signature of release.
+// DetachSign returns the armored Release.gpg: one signature per key in one
+// armor block, as gpgv and sqv read it.
 func (s *Signer) DetachSign(release []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := openpgp.ArmoredDetachSign(&buf, s.entity, bytes.NewReader(release), signConfig); err != nil {
+	aw, err := armor.Encode(&buf, openpgp.SignatureType, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range s.entities {
+		if err := openpgp.DetachSign(aw, e, bytes.NewReader(release), signConfig); err != nil {
+			return nil, err
+		}
+	}
+	if err := aw.Close(); err != nil {
 		return nil, err
 	}
 	buf.WriteByte('\n')

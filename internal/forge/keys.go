@@ -1,0 +1,154 @@
+package forge
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/packaging/aptrepo"
+	"github.com/debforge/debforge/packaging/debfile"
+)
+
+// loadSigner loads the signing key and any previous keys still being
+// rotated out. A new key is made only when Options.CreateKey allows it
+// (the CLI's default key path, never a path the user named) and the
+// repository does not already publish a key: a missing key must not
+// silently re-key every host (issue 9 item 8).
+func (f *Forge) loadSigner(repoDir string) (*aptrepo.Signer, error) {
+	repo := f.set.Repo
+	signer, err := aptrepo.LoadKey(f.opts.SigningKey)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := f.keyProblem(repoDir); err != nil {
+			return nil, err
+		}
+		name, email := splitMaintainer(repo.Maintainer)
+		signer, err = aptrepo.CreateKey(f.opts.SigningKey, repo.Label+" signing key, "+name, email)
+		if err == nil {
+			f.notify(fmt.Sprintf("generated a new repository signing key %s\n  stored at %s (mode 0600, outside the repository)\n  back it up: hosts trust this key, and losing it means re-keying every host", signer.Fingerprint(), f.opts.SigningKey))
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	var previous []*aptrepo.Signer
+	for _, p := range f.opts.PreviousKeys {
+		s, err := aptrepo.LoadKey(p)
+		if err != nil {
+			return nil, &UsageError{fmt.Errorf("--previous-signing-key: %w", err)}
+		}
+		previous = append(previous, s)
+	}
+	return signer.With(previous...), nil
+}
+
+// keyProblem returns why a run cannot sign: the key is missing and may
+// not be made, or a previous key is missing. Build asks before building
+// anything, so a run that cannot publish fails first and writes nothing.
+func (f *Forge) keyProblem(repoDir string) error {
+	for _, p := range f.opts.PreviousKeys {
+		if _, err := os.Stat(p); err != nil {
+			return &UsageError{fmt.Errorf("--previous-signing-key: %w", err)}
+		}
+	}
+	if _, err := os.Stat(f.opts.SigningKey); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	published := filepath.Join(repoDir, f.set.Repo.KeyName+".gpg")
+	if !f.opts.CreateKey {
+		return &UsageError{fmt.Errorf("signing key %s does not exist, and debforge never makes a new key at a path you named: restore the key from its backup, or make a new one with 'debforge keygen --signing-key %s' (hosts must then be given the new key)", f.opts.SigningKey, f.opts.SigningKey)}
+	}
+	if _, err := os.Stat(published); err == nil {
+		return &UsageError{fmt.Errorf("signing key %s does not exist, but %s publishes a key: a new key would re-key every host; restore the key from its backup (or pass its path with --signing-key)", f.opts.SigningKey, published)}
+	}
+	return nil
+}
+
+// CreateSigningKey makes a new signing key at opts.SigningKey (never over
+// an existing file, never under OutDir) named after the repository
+// settings in SpecsDir, and returns its fingerprint.
+func CreateSigningKey(opts Options) (string, error) {
+	if err := CheckKeyOutsideOut(opts.SigningKey, opts.OutDir); err != nil {
+		return "", err
+	}
+	if _, err := os.Lstat(opts.SigningKey); err == nil {
+		return "", &UsageError{fmt.Errorf("%s already exists; debforge never replaces a signing key", opts.SigningKey)}
+	}
+	repo, err := spec.LoadRepo(filepath.Join(opts.SpecsDir, spec.RepoFile))
+	if err != nil {
+		return "", &UsageError{err}
+	}
+	name, email := splitMaintainer(repo.Maintainer)
+	s, err := aptrepo.CreateKey(opts.SigningKey, repo.Label+" signing key, "+name, email)
+	if err != nil {
+		return "", err
+	}
+	return s.Fingerprint(), nil
+}
+
+// keysLine records in the keyring package's description which keys it
+// holds, so the next publish can tell whether it needs a new version.
+const keysLine = "Fingerprints: "
+
+var keysLineRe = regexp.MustCompile(`(?m)^\s*` + keysLine + `([0-9A-F ]+)$`)
+
+// keyringVersion decides the keyring package's upstream version: the
+// newest one in the pool when it holds exactly these keys (reuse: nothing
+// to build), else YYYYMMDD.N, above every version in the pool. Dates sort
+// above the old "1+<fingerprint>" scheme, and N counts key changes within
+// one day, so a host always upgrades to the newest key set.
+func (f *Forge) keyringVersion(repoDir string, fingerprints []string) (version string, reuse bool, err error) {
+	repo := f.set.Repo
+	dir := filepath.Join(repoDir, filepath.Dir(aptrepo.PoolPath(repo.Component, repo.KeyName, "x")))
+	debs, _ := filepath.Glob(filepath.Join(dir, repo.KeyName+"_*_all.deb"))
+	newest, newestKeys := "", ""
+	for _, p := range debs {
+		d, err := debfile.ReadFile(p, debfile.Options{})
+		if err != nil {
+			return "", false, fmt.Errorf("read %s: %w", p, err)
+		}
+		if v := d.Get("Version"); newest == "" || aptrepo.CompareVersions(v, newest) > 0 {
+			newest = v
+			newestKeys = ""
+			if m := keysLineRe.FindStringSubmatch(d.Get("Description")); m != nil {
+				newestKeys = m[1]
+			}
+		}
+	}
+	want := slices.Clone(fingerprints)
+	slices.Sort(want)
+	if newest != "" && newestKeys == strings.Join(want, " ") {
+		return newest, true, nil
+	}
+	date := f.opts.Now().UTC().Format("20060102")
+	version = date + ".1"
+	if upstream, _, _ := strings.Cut(newest, "-"); strings.HasPrefix(upstream, date+".") {
+		if n, err := strconv.Atoi(strings.TrimPrefix(upstream, date+".")); err == nil {
+			version = fmt.Sprintf("%s.%d", date, n+1)
+		}
+	}
+	if newest != "" && aptrepo.CompareVersions(version+"-1", newest) <= 0 {
+		// The clock went back: stay above what hosts already have.
+		upstream := newest[:strings.LastIndex(newest, "-")]
+		version = upstream + ".1"
+	}
+	return version, false, nil
+}
+
+// hasDebs reports whether a .deb exists anywhere under dir.
+func hasDebs(dir string) bool {
+	found := errors.New("found")
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".deb") {
+			return found
+		}
+		return nil
+	})
+	return err == found
+}

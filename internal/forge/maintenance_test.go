@@ -1,0 +1,103 @@
+package forge
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/packaging/aptrepo"
+)
+
+// Issue 9 item 16: 'publish' failed when the cache dir was missing,
+// although README says removing the cache is always safe.
+func TestIssue9Item16PublishWithoutCacheDir(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key.asc")
+	if _, _, err := aptrepo.LoadOrCreateKey(key, "T", "t@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	f := keyTestForge(t, dir, Options{SigningKey: key}, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
+	os.RemoveAll(f.opts.CacheDir)
+	if err := f.Publish(t.Context()); err != nil {
+		t.Fatalf("publish without a cache dir: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "repo", "dists", "kt", "InRelease")); err != nil {
+		t.Error(err)
+	}
+}
+
+// Issue 9 item 16: 'clean' took no lock and deleted work dirs and
+// packages under a running build. Builds hold the cache lock shared,
+// clean exclusively: clean refuses while a build runs (and deletes
+// nothing), and a build refuses while clean runs.
+func TestIssue9Item16CleanTakesTheCacheLock(t *testing.T) {
+	cache := t.TempDir()
+	work := filepath.Join(cache, "work", "runc-123")
+	os.MkdirAll(work, 0o755)
+	unlock, err := LockCache(cache, false) // what a running Build holds
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, all := range []bool{false, true} {
+		if _, err := Clean(cache, 0, all); !errors.Is(err, ErrLocked) {
+			t.Errorf("clean (all=%v) during a build: %v, want ErrLocked", all, err)
+		}
+	}
+	if _, err := os.Stat(work); err != nil {
+		t.Errorf("clean removed a running build's work dir: %v", err)
+	}
+	unlock()
+	n, err := Clean(cache, 0, false)
+	if err != nil || n != 1 {
+		t.Errorf("clean after the build: %d, %v", n, err)
+	}
+
+	// A build during a clean: refused before it starts.
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key.asc")
+	aptrepo.LoadOrCreateKey(key, "T", "t@example.org")
+	f := keyTestForge(t, dir, Options{SigningKey: key}, time.Now())
+	unlockClean, err := LockCache(f.opts.CacheDir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlockClean()
+	if _, err := f.Build(t.Context(), nil); !errors.Is(err, ErrLocked) {
+		t.Errorf("build during clean: %v, want ErrLocked", err)
+	}
+	if err := f.Publish(t.Context()); !errors.Is(err, ErrLocked) {
+		t.Errorf("publish during clean: %v, want ErrLocked", err)
+	}
+}
+
+// Issue 9 item 16: a failed build on a fresh out/ generated a key and
+// published an empty repository.
+func TestIssue9Item16FailedBuildOnFreshOutPublishesNothing(t *testing.T) {
+	dir := t.TempDir()
+	specs := filepath.Join(dir, "specs")
+	os.MkdirAll(specs, 0o755)
+	os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\n"), 0o644)
+	os.WriteFile(filepath.Join(specs, "broken.yaml"), []byte("name: broken\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: Apache-2.0\nsource: {dir: missing}\nbuild: {kind: make}\n"), 0o644)
+	key := filepath.Join(dir, "default-key.asc")
+	f, err := New(Options{SpecsDir: specs, OutDir: filepath.Join(dir, "out"), CacheDir: filepath.Join(dir, "cache"),
+		SigningKey: key, CreateKey: true, Arch: "amd64", Runner: &execx.Fake{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := f.Build(t.Context(), nil)
+	if err == nil || len(results) != 1 || results[0].Err == nil {
+		t.Fatalf("the broken component built: %v %+v", err, results)
+	}
+	if strings.Contains(err.Error(), "publish") {
+		t.Errorf("publish ran: %v", err)
+	}
+	for _, p := range []string{key, filepath.Join(dir, "out", "repo", "dists"), filepath.Join(dir, "out", "repo", "pool")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("a failed build on a fresh out/ wrote %s", p)
+		}
+	}
+}
