@@ -20,6 +20,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
+	"github.com/ulikunitz/xz"
 )
 
 // Fetcher reads one file of a repository by its path relative to the
@@ -222,10 +223,10 @@ func releaseSums(v string) map[string]sum {
 	return out
 }
 
-// fetchIndex fetches dir's Packages.gz (else Packages) as listed in
-// Release and checks size and SHA-256 before parsing it.
+// fetchIndex fetches dir's Packages.gz (else .xz, else Packages) as
+// listed in Release and checks size and SHA-256 before parsing it.
 func fetchIndex(ctx context.Context, fetch Fetcher, codename, dir string, sums map[string]sum, byHash bool) ([][]Field, error) {
-	for _, name := range []string{"Packages.gz", "Packages"} {
+	for _, name := range []string{"Packages.gz", "Packages.xz", "Packages"} {
 		want, ok := sums[path.Join(dir, name)]
 		if !ok {
 			continue
@@ -242,11 +243,17 @@ func fetchIndex(ctx context.Context, fetch Fetcher, codename, dir string, sums m
 		if hex.EncodeToString(got[:]) != want.hash || int64(len(data)) != want.size {
 			return nil, fmt.Errorf("%s: %w: its SHA-256 %x (%d bytes) is not the %s (%d bytes) that InRelease signs", rel, ErrUnverified, got, len(data), want.hash, want.size)
 		}
-		if strings.HasSuffix(name, ".gz") {
-			z, err := gzip.NewReader(bytes.NewReader(data))
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", rel, err)
-			}
+		var z io.Reader
+		switch path.Ext(name) {
+		case ".gz":
+			z, err = gzip.NewReader(bytes.NewReader(data))
+		case ".xz":
+			z, err = xz.NewReader(bytes.NewReader(data))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", rel, err)
+		}
+		if z != nil {
 			if data, err = readLimited(z, rel); err != nil {
 				return nil, err
 			}

@@ -140,3 +140,35 @@ func TestReadPublicKeysForms(t *testing.T) {
 		t.Error("a .sources file without a key was accepted")
 	}
 }
+
+// A repository that lists only Packages.xz (as some do) is read too, and
+// still checked against the hash InRelease signs.
+func TestReadReleaseXZOnly(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig(t, repo)
+	stanza := "Package: solo\nVersion: 1\nArchitecture: all\nFilename: pool/main/s/solo/solo_1_all.deb\nSize: 3\nSHA256: ab\nDescription: only xz\n\n"
+	xzd, err := xzBytes([]byte(stanza))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := filepath.Join(repo, "dists", "x", "main", "binary-amd64")
+	os.MkdirAll(idx, 0o755)
+	os.WriteFile(filepath.Join(idx, "Packages.xz"), xzd, 0o644)
+	cfg.Codename = "x"
+	release := releaseFile(cfg, []string{"amd64"}, []indexFile{{"main/binary-amd64/Packages.xz", xzd}})
+	release = bytes.Replace(release, []byte("Acquire-By-Hash: yes\n"), nil, 1)
+	in, err := cfg.Signer.ClearSign(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(repo, "dists", "x", "InRelease"), in, 0o644)
+	keys, _ := ReadPublicKeys(publishedKeys(t, cfg))
+	rel, err := ReadRelease(context.Background(), NewFetcher(repo), keys, "x", cfg.Now)
+	if err != nil || len(rel.Entries) != 1 || rel.Entries[0].Summary != "only xz" {
+		t.Fatalf("%+v %v", rel, err)
+	}
+	os.WriteFile(filepath.Join(idx, "Packages.xz"), append(xzd, 0), 0o644)
+	if _, err := ReadRelease(context.Background(), NewFetcher(repo), keys, "x", cfg.Now); !errors.Is(err, ErrUnverified) {
+		t.Errorf("tampered Packages.xz: %v", err)
+	}
+}
