@@ -265,7 +265,7 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	if ctx.Err() != nil {
 		// Interrupted: what finished is in the pool, but the published
 		// index stays as it was; the next build or publish indexes it.
-		return results, errors.Join(buildErr, ctx.Err())
+		return results, errors.Join(buildErr, fmt.Errorf("interrupted (%w): nothing new published", ctx.Err()))
 	}
 	// Publish whatever built: a failed component must not hold back the
 	// others, and the previous index stays valid until the swap. When the
@@ -373,7 +373,7 @@ func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(c
 				mu.Unlock()
 			}
 			if interrupted || ctx.Err() != nil {
-				end(notRun(fmt.Errorf("%w before it started", ErrCancelled)), cancelled)
+				end(notRun(fmt.Errorf("%w: not started", ErrCancelled)), cancelled)
 				return
 			}
 			if len(bad) > 0 {
@@ -383,13 +383,13 @@ func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(c
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				end(notRun(fmt.Errorf("%w before it started", ErrCancelled)), cancelled)
+				end(notRun(fmt.Errorf("%w: not started", ErrCancelled)), cancelled)
 				return
 			}
 			defer func() { <-sem }()
 			// Both cases of the select may have been ready.
 			if ctx.Err() != nil {
-				end(notRun(fmt.Errorf("%w before it started", ErrCancelled)), cancelled)
+				end(notRun(fmt.Errorf("%w: not started", ErrCancelled)), cancelled)
 				return
 			}
 			logw, logPath, closeLog := f.componentLog(c.Name)
