@@ -80,7 +80,7 @@ func (l *listRepoFlags) run(cmd *cobra.Command, g *globals) error {
 		if rel.ValidUntil != "" {
 			valid = "valid until " + rel.ValidUntil
 		}
-		fmt.Fprintf(g.stderr, "debforge: %s: InRelease verified with key %s; dated %s, %s\n", d, aptrepo.KeyFingerprint(keys[0]), rel.Date, valid)
+		fmt.Fprintf(g.stderr, "debforge: %s: InRelease verified with key %s; dated %s, %s\n", d, rel.SignedBy, rel.Date, valid)
 		rels = append(rels, rel)
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)

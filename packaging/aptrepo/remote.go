@@ -141,17 +141,18 @@ func ReadRelease(ctx context.Context, fetch Fetcher, keys openpgp.EntityList, co
 	if err != nil {
 		return Release{}, fmt.Errorf("fetch %s: %w", inRel, err)
 	}
-	fields, err := verifyInRelease(data, keys)
+	fields, signer, err := verifyInRelease(data, keys)
 	if err != nil {
 		return Release{}, fmt.Errorf("%s: %w: %w", inRel, ErrUnverified, err)
 	}
 	rel := Release{Codename: fieldValue(fields, "Codename"), Suite: fieldValue(fields, "Suite"),
-		Date: fieldValue(fields, "Date"), ValidUntil: fieldValue(fields, "Valid-Until"), Archs: strings.Fields(fieldValue(fields, "Architectures"))}
+		Date: fieldValue(fields, "Date"), ValidUntil: fieldValue(fields, "Valid-Until"), Archs: strings.Fields(fieldValue(fields, "Architectures")),
+		SignedBy: signer}
 	if rel.Codename != codename {
 		return Release{}, fmt.Errorf("%s: %w: it is signed for codename %q, not %q", inRel, ErrUnverified, rel.Codename, codename)
 	}
 	if rel.ValidUntil != "" {
-		until, err := time.Parse(time.RFC1123Z, rel.ValidUntil)
+		until, err := parseReleaseTime(rel.ValidUntil)
 		if err != nil {
 			return Release{}, fmt.Errorf("%s: Valid-Until %q: %w", inRel, rel.ValidUntil, err)
 		}
@@ -179,27 +180,43 @@ func ReadRelease(ctx context.Context, fetch Fetcher, keys openpgp.EntityList, co
 }
 
 // verifyInRelease checks a clearsigned InRelease and returns the fields of
-// its signed text. Nothing may come before or after the signed block:
-// apt refuses that too, and text outside the signature is unauthenticated.
-func verifyInRelease(data []byte, keys openpgp.EntityList) ([]Field, error) {
+// its signed text and the fingerprint of the key that signed it. Nothing
+// may come before or after the signed block: apt refuses that too, and
+// text outside the signature is unauthenticated.
+func verifyInRelease(data []byte, keys openpgp.EntityList) ([]Field, string, error) {
 	if !bytes.HasPrefix(data, []byte("-----BEGIN PGP SIGNED MESSAGE-----")) {
-		return nil, errors.New("it does not start with a clearsigned message")
+		return nil, "", errors.New("it does not start with a clearsigned message")
 	}
 	block, rest := clearsign.Decode(data)
 	if block == nil {
-		return nil, errors.New("it is not a clearsigned message")
+		return nil, "", errors.New("it is not a clearsigned message")
 	}
 	if len(bytes.TrimSpace(rest)) > 0 {
-		return nil, errors.New("unsigned data follows the signature")
+		return nil, "", errors.New("unsigned data follows the signature")
 	}
-	if _, err := block.VerifySignature(keys, nil); err != nil {
-		return nil, fmt.Errorf("the signature does not verify with the trusted key %s: %w", KeyFingerprint(keys[0]), err)
+	signer, err := block.VerifySignature(keys, nil)
+	if err != nil {
+		trusted := make([]string, len(keys))
+		for i, k := range keys {
+			trusted[i] = KeyFingerprint(k)
+		}
+		return nil, "", fmt.Errorf("the signature does not verify with the trusted key %s: %w", strings.Join(trusted, ", "), err)
 	}
 	st := ParseStanzas(block.Plaintext)
 	if len(st) == 0 {
-		return nil, errors.New("the signed text is empty")
+		return nil, "", errors.New("the signed text is empty")
 	}
-	return st[0], nil
+	return st[0], KeyFingerprint(signer), nil
+}
+
+// parseReleaseTime reads a Release date: RFC 1123 with a numeric zone
+// (as debforge writes it) or a zone name ("UTC", as Debian writes it).
+func parseReleaseTime(v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC1123Z, v)
+	if err != nil {
+		t, err = time.Parse(time.RFC1123, v)
+	}
+	return t, err
 }
 
 type sum struct {

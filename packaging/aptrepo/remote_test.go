@@ -51,7 +51,7 @@ func TestReadRelease(t *testing.T) {
 		if want := indexRows(t, repo, "tc"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s: read\n%v\nindex\n%v", src, got, want)
 		}
-		if rel.Entries[1].Summary != hostile || rel.Date != "Sat, 28 Nov 2026 12:00:00 +0000" || rel.ValidUntil == "" {
+		if rel.Entries[1].Summary != hostile || rel.Date != "Sat, 28 Nov 2026 12:00:00 +0000" || rel.ValidUntil == "" || rel.SignedBy != cfg.Signer.Fingerprint() {
 			t.Errorf("%s: %+v", src, rel)
 		}
 	}
@@ -170,5 +170,38 @@ func TestReadReleaseXZOnly(t *testing.T) {
 	os.WriteFile(filepath.Join(idx, "Packages.xz"), append(xzd, 0), 0o644)
 	if _, err := ReadRelease(context.Background(), NewFetcher(repo), keys, "x", cfg.Now); !errors.Is(err, ErrUnverified) {
 		t.Errorf("tampered Packages.xz: %v", err)
+	}
+}
+
+func TestParseReleaseTime(t *testing.T) {
+	for _, v := range []string{"Sat, 28 Nov 2026 12:00:00 +0000", "Sat, 28 Nov 2026 12:00:00 UTC"} {
+		got, err := parseReleaseTime(v)
+		if err != nil || !got.Equal(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)) {
+			t.Errorf("%q: %v %v", v, got, err)
+		}
+	}
+}
+
+// With several trusted keys (a distribution's keyring), the one that
+// signed is named, not the first of the ring.
+func TestReadReleaseNamesTheSigner(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig(t, repo)
+	testDeb(t, repo, "alpha", "1.0", "first")
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "other.asc"), "Other", "o@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPub, _ := other.PublicKey(false)
+	ring, err := ReadPublicKeys(append(otherPub, publishedKeys(t, cfg)...))
+	if err != nil || len(ring) != 2 {
+		t.Fatalf("ring of %d: %v", len(ring), err)
+	}
+	rel, err := ReadRelease(context.Background(), NewFetcher(repo), ring, "tc", cfg.Now)
+	if err != nil || rel.SignedBy != cfg.Signer.Fingerprint() {
+		t.Errorf("signed by %q (want %s): %v", rel.SignedBy, cfg.Signer.Fingerprint(), err)
 	}
 }

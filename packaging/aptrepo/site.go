@@ -42,6 +42,9 @@ type Release struct {
 	Date, ValidUntil string // as written in Release; ValidUntil may be empty
 	Archs            []string
 	Entries          []Entry
+	// SignedBy is the fingerprint of the key whose signature on InRelease
+	// verified (set by ReadRelease).
+	SignedBy string
 }
 
 // Entry is one .deb listed in a release's indexes.
