@@ -168,3 +168,33 @@ func TestStackReplacesDebianPackages(t *testing.T) {
 		}
 	}
 }
+
+// Every .deb of the stack has its SPDX 2.3 document, valid against the
+// official schema; runc's names the libseccomp it links statically;
+// containerd's lists the Go modules in its binaries with their hashes.
+func TestStackSBOMs(t *testing.T) {
+	_, r := stack(t)
+	schema := spdx23(t)
+	for _, deb := range strings.Fields(r.stdout) {
+		doc, ok := readSBOM(t, schema, deb)
+		if !ok {
+			continue
+		}
+		switch strings.SplitN(filepath.Base(deb), "_", 2)[0] {
+		case "upstream-runc":
+			if libs := strings.Join(doc.related("STATIC_LINK"), " "); !strings.Contains(libs, "libseccomp") {
+				t.Errorf("runc's SBOM names no libseccomp among its static links: %q", libs)
+			}
+		case "upstream-containerd":
+			mods := doc.related("CONTAINS")
+			if len(mods) < 20 || !strings.Contains(strings.Join(mods, " "), "google.golang.org/grpc") {
+				t.Errorf("containerd's SBOM lists %d Go modules: %v", len(mods), mods)
+			}
+			for _, p := range doc.Packages {
+				if strings.HasPrefix(p.SPDXID, "SPDXRef-GoModule-") && (!strings.HasPrefix(p.SourceInfo, "go.sum h1:") || len(p.Checksums) != 1) {
+					t.Errorf("module %s %s has no h1 hash: %+v", p.Name, p.VersionInfo, p)
+				}
+			}
+		}
+	}
+}

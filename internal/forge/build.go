@@ -183,6 +183,9 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 	if err != nil {
 		return fail("package", err)
 	}
+	if err := f.writeSBOM(ctx, c, fe, deb, stage, extraDepends, mtime); err != nil {
+		return fail("sbom", err)
+	}
 	r.PackageTime = time.Since(pkgStart)
 	st, err := os.Stat(deb)
 	if err != nil {

@@ -91,7 +91,7 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 	}
 	if oldHash, err := hashFile(dst); err == nil {
 		if oldHash == newHash {
-			return dst, false, nil
+			return dst, false, copyCompanions(debPath, dst)
 		}
 		return "", false, fmt.Errorf("%s is already published with other contents; bump the spec's revision to publish a changed package", filepath.Base(dst))
 	}
@@ -99,7 +99,57 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
+	// The files that travel with the .deb go first: a package in the pool
+	// always has them.
+	if err := copyCompanions(debPath, dst); err != nil {
+		return "", false, err
+	}
 	return dst, true, atomicfile.Write(dst, data, 0o644)
+}
+
+// Companions are the suffixes (replacing ".deb") of the files that travel
+// with a .deb: written beside it at package time, copied into the pool
+// with it, pruned with it.
+var Companions = []string{".spdx.json"}
+
+// companionPaths are the companion files of deb, present or not.
+func companionPaths(deb string) []string {
+	stem := strings.TrimSuffix(deb, ".deb")
+	out := make([]string, len(Companions))
+	for i, s := range Companions {
+		out[i] = stem + s
+	}
+	return out
+}
+
+// copyCompanions copies the companions found beside src to beside dst.
+func copyCompanions(src, dst string) error {
+	from, to := companionPaths(src), companionPaths(dst)
+	for i := range from {
+		data, err := os.ReadFile(from[i])
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.Write(to[i], data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeWithCompanions removes a pooled .deb and the files that travel
+// with it; the .deb goes last, so an interrupted removal leaves nothing
+// orphaned that the next one would not find.
+func removeWithCompanions(deb string) error {
+	for _, p := range append(companionPaths(deb), deb) {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Scan reads every .deb under pool/ in parallel.
@@ -308,7 +358,7 @@ func Publish(cfg Config) error {
 		return fmt.Errorf("publish keys: %w", err)
 	}
 	for _, p := range dropped {
-		if err := os.Remove(filepath.Join(cfg.Dir, filepath.FromSlash(p.Filename))); err != nil && !os.IsNotExist(err) {
+		if err := removeWithCompanions(filepath.Join(cfg.Dir, filepath.FromSlash(p.Filename))); err != nil {
 			return fmt.Errorf("prune %s: %w", p.Filename, err)
 		}
 	}

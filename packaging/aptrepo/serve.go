@@ -16,6 +16,7 @@ var contentTypes = map[string]string{
 	".asc": "application/pgp-keys",
 	// Text a browser should show, not download.
 	".buildinfo": "text/plain; charset=utf-8",
+	".json":      "application/json",
 	".txt":       "text/plain; charset=utf-8",
 }
 

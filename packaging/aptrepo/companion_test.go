@@ -1,0 +1,69 @@
+package aptrepo
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/packaging"
+)
+
+// The SBOM written beside a .deb enters the pool with it (also when the
+// .deb is already there), and leaves the pool when the .deb is pruned.
+func TestSBOMTravelsWithItsDeb(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig(t, repo)
+	cfg.Keep = 1
+	pooled := func(version string) (deb, sbomPath string) {
+		work := t.TempDir()
+		c := &spec.Component{Name: "hello", Version: version, Revision: "1", Summary: "s", Description: "d.",
+			License: "Apache-2.0", Copyright: "2026 test", Maintainer: "Test <t@example.org>", Changes: "c.", File: "t.yaml",
+			Package: &spec.Package{Name: "hello", Section: "misc", Priority: "optional", Architecture: "all", Compression: "gzip"}}
+		built, err := packaging.Build(packaging.Input{Component: c, WorkDir: filepath.Join(work, "w"), Arch: "amd64", MTime: time.Unix(1700000000, 0)}, work)
+		if err != nil {
+			t.Fatal(err)
+		}
+		side := strings.TrimSuffix(built, ".deb") + ".spdx.json"
+		if err := os.WriteFile(side, []byte(`{"name":"`+version+`"}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		deb, isNew, err := AddToPool(repo, "main", built)
+		if err != nil || !isNew {
+			t.Fatalf("AddToPool: new=%v %v", isNew, err)
+		}
+		sbomPath = strings.TrimSuffix(deb, ".deb") + ".spdx.json"
+		if data, err := os.ReadFile(sbomPath); err != nil || !strings.Contains(string(data), version) {
+			t.Fatalf("SBOM not carried into the pool: %v %q", err, data)
+		}
+		// The same .deb again, its pooled SBOM lost: it comes back.
+		os.Remove(sbomPath)
+		if _, isNew, err := AddToPool(repo, "main", built); err != nil || isNew {
+			t.Fatalf("re-add: new=%v %v", isNew, err)
+		}
+		if _, err := os.Stat(sbomPath); err != nil {
+			t.Fatalf("re-adding the .deb did not restore its SBOM: %v", err)
+		}
+		return deb, sbomPath
+	}
+	oldDeb, oldSBOM := pooled("1.0")
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	newDeb, newSBOM := pooled("2.0")
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{oldDeb, oldSBOM} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s outlived the prune of its .deb: %v", filepath.Base(p), err)
+		}
+	}
+	for _, p := range []string{newDeb, newSBOM} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("kept package lost %s: %v", filepath.Base(p), err)
+		}
+	}
+}
