@@ -16,9 +16,9 @@ import (
 
 // Site is what the front page and `debforge list --repo` show: a
 // repository's releases and the packages their indexes list. It is built
-// only from index data (the Packages stanzas about to be signed, or read
-// back from a verified InRelease), so neither view can show a package the
-// signed index does not.
+// only from index data (the packages whose stanzas are about to be signed,
+// or stanzas read back through a verified InRelease), so neither view can
+// show a package the signed index does not.
 type Site struct {
 	Label, Description string
 	// Fingerprint of the signing key; KeyName names the key files, the
@@ -66,14 +66,7 @@ func EntriesFromStanzas(stanzas [][]Field) []Entry {
 	seen := map[string]bool{}
 	var out []Entry
 	for _, fields := range stanzas {
-		get := func(name string) string {
-			for _, f := range fields {
-				if strings.EqualFold(f.Name, name) {
-					return f.Value
-				}
-			}
-			return ""
-		}
+		get := func(name string) string { return fieldValue(fields, name) }
 		fn := get("Filename")
 		if fn == "" || seen[fn] {
 			continue
