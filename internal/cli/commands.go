@@ -206,7 +206,21 @@ signs; otherwise nothing is printed and the exit code is 1.`,
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.DebVersion(), sourceKind(c), c.PackageName(), built)
 			}
-			return tw.Flush()
+			orphans, err := f.Orphans()
+			if err != nil {
+				return runError(err)
+			}
+			for _, o := range orphans {
+				fmt.Fprintf(tw, "-\t%s\torphan\t%s\tyes (no spec)\n", o.Version, o.Package)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if len(orphans) > 0 {
+				fmt.Fprintf(g.stderr, "debforge: note: %d package version(s) in the pool have no spec and stay published\n", len(orphans))
+				fmt.Fprintln(g.stderr, "debforge: hint: debforge remove PACKAGE (or publish --prune-orphans) removes them from the pool and the index")
+			}
+			return nil
 		},
 	}
 	lr.register(cmd)
@@ -229,14 +243,28 @@ func sourceKind(c *spec.Component) string {
 }
 
 func newPublishCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var pruneOrphans bool
+	cmd := &cobra.Command{
 		Use:   "publish",
 		Short: "Rebuild the repository indexes and signatures from OUT/repo/pool alone",
-		Args:  cobra.NoArgs,
+		Long: `Rebuild the repository indexes and signatures from OUT/repo/pool alone.
+With --prune-orphans, packages no spec builds (see 'debforge list') are left
+out of the index and deleted from the pool; each is named on stdout.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := newForge(g.forgeOptions())
 			if err != nil {
 				return err
+			}
+			if pruneOrphans {
+				gone, err := f.PruneOrphans(cmd.Context())
+				printRemoved(g, gone)
+				if err != nil {
+					return runError(err)
+				}
+				if len(gone) > 0 {
+					return nil
+				}
 			}
 			if err := f.Publish(cmd.Context()); err != nil {
 				return runError(err)
@@ -244,6 +272,37 @@ func newPublishCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(g.stdout, filepath.Join(g.out, "repo"))
 			return nil
 		},
+	}
+	cmd.Flags().BoolVar(&pruneOrphans, "prune-orphans", false, "remove packages no spec builds from the pool and the index")
+	return cmd
+}
+
+func newRemoveCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove PACKAGE...",
+		Short: "Remove orphan packages (no spec builds them) from the pool and the index, and publish",
+		Long: `Remove every version of the named packages from OUT/repo/pool and from
+the published index, with their SBOMs, and publish a new signed snapshot.
+Only orphans can be removed: a package a spec still builds would come back
+with the next build, so delete or rename its spec first. Each removed .deb
+is printed on stdout.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := newForge(g.forgeOptions())
+			if err != nil {
+				return err
+			}
+			gone, err := f.Remove(cmd.Context(), args)
+			printRemoved(g, gone)
+			return runError(err)
+		},
+	}
+}
+
+func printRemoved(g *globals, gone []forge.Orphan) {
+	for _, o := range gone {
+		fmt.Fprintln(g.stdout, filepath.Join(g.out, "repo", filepath.FromSlash(o.File)))
+		fmt.Fprintf(g.stderr, "debforge: removed %s %s (%s)\n", o.Package, o.Version, o.Arch)
 	}
 }
 

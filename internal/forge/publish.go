@@ -16,12 +16,8 @@ import (
 
 // Publish rebuilds the repository indexes and signatures from pool/ alone.
 func (f *Forge) Publish(ctx context.Context) error {
-	if f.opts.Arch == "" {
-		arch, err := hostArch()
-		if err != nil {
-			return err
-		}
-		f.opts.Arch = arch
+	if err := f.defaultArch(); err != nil {
+		return err
 	}
 	unlock, err := LockOut(f.opts.OutDir)
 	if err != nil {
@@ -36,11 +32,28 @@ func (f *Forge) Publish(ctx context.Context) error {
 	return f.publishChecked(filepath.Join(f.opts.OutDir, "repo"))
 }
 
+func (f *Forge) defaultArch() error {
+	if f.opts.Arch == "" {
+		arch, err := hostArch()
+		if err != nil {
+			return err
+		}
+		f.opts.Arch = arch
+	}
+	return nil
+}
+
 // publishChecked publishes and then checks that the repository on disk
 // matches its pool, so a publish that silently left a broken repository
 // (a full disk, a file deleted behind its back) fails the run.
 func (f *Forge) publishChecked(repoDir string) error {
-	if err := f.publish(repoDir); err != nil {
+	return f.publishCheckedRemoving(repoDir, nil)
+}
+
+// publishCheckedRemoving is publishChecked leaving the named packages out
+// of the index and the pool.
+func (f *Forge) publishCheckedRemoving(repoDir string, remove []string) error {
+	if err := f.publish(repoDir, remove); err != nil {
 		return err
 	}
 	if err := aptrepo.Consistent(repoDir, f.set.Repo.Codename, f.set.Repo.KeyName); err != nil {
@@ -49,11 +62,12 @@ func (f *Forge) publishChecked(repoDir string) error {
 	return nil
 }
 
-func (f *Forge) publish(repoDir string) error {
+func (f *Forge) publish(repoDir string, remove []string) error {
 	cfg, err := f.repoConfig(repoDir)
 	if err != nil {
 		return err
 	}
+	cfg.Remove = remove
 	if err := f.buildKeyring(repoDir, cfg.Signer); err != nil {
 		return fmt.Errorf("keyring package: %w", err)
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	URL    string
 	Signer *Signer
 	Now    time.Time
+	// Remove names packages to drop: left out of the new index and, after
+	// the swap, deleted from the pool with the files that travel with
+	// them (so no published index ever names a missing file).
+	Remove []string
 }
 
 // Package is one indexed .deb.
@@ -290,6 +294,7 @@ func Publish(cfg Config) error {
 		return fmt.Errorf("publish: %w", err)
 	}
 	kept, dropped := Select(all, cfg.Keep)
+	kept, dropped = removeNamed(kept, dropped, cfg.Remove)
 	archs := map[string]bool{}
 	for _, a := range cfg.Archs {
 		archs[a] = true
@@ -366,6 +371,26 @@ func Publish(cfg Config) error {
 		return &BadPoolError{Files: bad}
 	}
 	return nil
+}
+
+// removeNamed moves the packages named in remove from kept to dropped.
+func removeNamed(kept, dropped []*Package, remove []string) ([]*Package, []*Package) {
+	if len(remove) == 0 {
+		return kept, dropped
+	}
+	gone := map[string]bool{}
+	for _, n := range remove {
+		gone[n] = true
+	}
+	var stay []*Package
+	for _, p := range kept {
+		if gone[p.Name] {
+			dropped = append(dropped, p)
+		} else {
+			stay = append(stay, p)
+		}
+	}
+	return stay, dropped
 }
 
 // releaseHashes are the checksums Release lists, each with a by-hash dir.

@@ -1,0 +1,151 @@
+package forge
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/debforge/debforge/packaging/aptrepo"
+)
+
+// Orphan is a package in the pool that no spec builds (its spec was
+// removed or renamed): it stays published until it is removed.
+type Orphan struct {
+	Package, Version, Arch string
+	// File is the .deb's path relative to the repository.
+	File string
+}
+
+// Orphans lists the pool's packages that no spec builds, by name and
+// version. The repository's keyring package is not one: publish makes it.
+func (f *Forge) Orphans() ([]Orphan, error) {
+	pkgs, err := aptrepo.Scan(filepath.Join(f.opts.OutDir, "repo"))
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{f.set.Repo.KeyName: true}
+	for _, c := range f.set.Components {
+		known[c.PackageName()] = true
+	}
+	var out []Orphan
+	for _, p := range pkgs {
+		if !known[p.Name] {
+			out = append(out, Orphan{Package: p.Name, Version: p.Version, Arch: p.Arch, File: p.Filename})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Package != out[j].Package {
+			return out[i].Package < out[j].Package
+		}
+		return aptrepo.CompareVersions(out[i].Version, out[j].Version) < 0
+	})
+	return out, nil
+}
+
+// Remove drops every version of the named orphan packages from the index
+// and the pool (with their SBOMs) and publishes, and returns the removed
+// .debs. A package a spec still builds is refused (the next build would
+// bring it back), as is a name the pool does not hold; then nothing is
+// removed.
+func (f *Forge) Remove(ctx context.Context, names []string) ([]Orphan, error) {
+	if len(names) == 0 {
+		return nil, &UsageError{fmt.Errorf("remove: name the package(s) to remove (see 'debforge list')")}
+	}
+	for _, n := range names {
+		if n == f.set.Repo.KeyName {
+			return nil, &UsageError{fmt.Errorf("remove %s: the repository's keyring package is made by every publish; it cannot be removed", n)}
+		}
+		for _, c := range f.set.Components {
+			if c.PackageName() == n {
+				return nil, &UsageError{fmt.Errorf("remove %s: %s still builds it; delete or rename that spec first, or the next build publishes it again", n, c.File)}
+			}
+		}
+	}
+	return f.publishRemoving(ctx, names, true)
+}
+
+// PruneOrphans publishes without every orphan package and returns them.
+func (f *Forge) PruneOrphans(ctx context.Context) ([]Orphan, error) {
+	return f.publishRemoving(ctx, nil, false)
+}
+
+// publishRemoving publishes without the named orphans (all orphans when
+// names is empty and strict is false). With strict, a name the pool does
+// not hold is an error.
+func (f *Forge) publishRemoving(ctx context.Context, names []string, strict bool) ([]Orphan, error) {
+	if err := f.defaultArch(); err != nil {
+		return nil, err
+	}
+	unlock, err := LockOut(f.opts.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	unlockCache, err := LockCache(f.opts.CacheDir, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlockCache()
+	orphans, err := f.Orphans()
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var gone []Orphan
+	found := map[string]bool{}
+	for _, o := range orphans {
+		if len(names) == 0 || want[o.Package] {
+			gone, found[o.Package] = append(gone, o), true
+		}
+	}
+	if strict {
+		for _, n := range names {
+			if !found[n] {
+				return nil, &UsageError{fmt.Errorf("remove %s: no such package in %s (orphans: %s)", n, filepath.Join(f.opts.OutDir, "repo", "pool"), orphanNames(orphans))}
+			}
+		}
+	}
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	removed := map[string]bool{}
+	for _, o := range gone {
+		removed[o.Package] = true
+	}
+	list := make([]string, 0, len(removed))
+	for n := range removed {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+	repoDir := filepath.Join(f.opts.OutDir, "repo")
+	if err := f.publishCheckedRemoving(repoDir, list); err != nil {
+		return nil, err
+	}
+	for _, o := range gone {
+		if _, err := os.Stat(filepath.Join(repoDir, filepath.FromSlash(o.File))); err == nil {
+			return gone, fmt.Errorf("remove %s: %s is still in the pool after publishing", o.Package, o.File)
+		}
+	}
+	return gone, ctx.Err()
+}
+
+func orphanNames(orphans []Orphan) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, o := range orphans {
+		if !seen[o.Package] {
+			seen[o.Package] = true
+			out = append(out, o.Package)
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
+}
