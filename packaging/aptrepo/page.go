@@ -158,16 +158,16 @@ func writeChangelogs(repoDir, codename, snap, prevSnap string, kept []*Package) 
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			// A package without a readable changelog (none, or a
+			// damaged one in a .deb that otherwise verified) gets no
+			// link: show what exists, do not invent, and do not hold
+			// back the publish for a page link.
 			text, err := extractChangelog(filepath.Join(repoDir, filepath.FromSlash(p.Filename)), p.Name)
-			switch {
-			case errors.Is(err, errNoChangelog):
-				// Show what exists; do not invent.
-			case err != nil:
-				errs[i] = fmt.Errorf("changelog of %s: %w", p.Filename, err)
-			default:
-				errs[i] = writeFileSync(dst, text)
-				found[i] = errs[i] == nil
+			if err != nil {
+				return
 			}
+			errs[i] = writeFileSync(dst, text)
+			found[i] = errs[i] == nil
 		}()
 	}
 	wg.Wait()

@@ -1,7 +1,9 @@
 package aptrepo
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blakesmith/ar"
 	"golang.org/x/net/html"
 
 	"github.com/debforge/debforge/internal/spec"
@@ -400,5 +403,50 @@ func BenchmarkRenderPage(b *testing.B) {
 		if _, err := RenderPage(s); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A .deb whose changelog.Debian.gz is not gzip gets no changelog link,
+// and the publish goes on; a .deb without one gets none either.
+func TestChangelogDamagedOrMissing(t *testing.T) {
+	repo := t.TempDir()
+	mk := func(name string, body []byte) *Package {
+		var data bytes.Buffer
+		z := gzip.NewWriter(&data)
+		tw := tar.NewWriter(z)
+		if body != nil {
+			tw.WriteHeader(&tar.Header{Name: "./usr/share/doc/" + name + "/changelog.Debian.gz", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+			tw.Write(body)
+		}
+		tw.Close()
+		z.Close()
+		var deb bytes.Buffer
+		w := ar.NewWriter(&deb)
+		w.WriteGlobalHeader()
+		for _, m := range []struct {
+			name string
+			data []byte
+		}{{"debian-binary", []byte("2.0\n")}, {"data.tar.gz", data.Bytes()}} {
+			w.WriteHeader(&ar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data))})
+			w.Write(m.data)
+		}
+		rel := "pool/" + name + ".deb"
+		if err := os.WriteFile(filepath.Join(repo, rel), deb.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return &Package{Name: name, Filename: rel}
+	}
+	os.MkdirAll(filepath.Join(repo, "pool"), 0o755)
+	var good bytes.Buffer
+	z := gzip.NewWriter(&good)
+	z.Write([]byte("good (1) stable; urgency=medium\n"))
+	z.Close()
+	pkgs := []*Package{mk("damaged", []byte("not gzip")), mk("missing", nil), mk("good", good.Bytes())}
+	links, err := writeChangelogs(repo, "c", t.TempDir(), "", pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(links) != 1 || links["pool/good.deb"] == "" {
+		t.Errorf("links %v; want only good's", links)
 	}
 }
