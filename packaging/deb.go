@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/goreleaser/nfpm/v2"
-	"github.com/goreleaser/nfpm/v2/deb"
 	"github.com/goreleaser/nfpm/v2/files"
 
 	"github.com/debforge/debforge/internal/atomicfile"
@@ -55,40 +54,51 @@ func FileName(c *spec.Component, arch string) string {
 	return fmt.Sprintf("%s_%s_%s.deb", c.PackageName(), c.DebVersion(), arch)
 }
 
-// Build writes the .deb for in into dir and returns its path. The file
-// appears atomically: a failure leaves no partial .deb behind.
+// Build writes the .deb for in into dir and returns its path. data.tar
+// is compressed once, in parallel (see datatar.go); the file appears
+// atomically: a failure leaves no partial .deb behind.
 func Build(in Input, dir string) (string, error) {
 	info, err := Info(in)
 	if err != nil {
 		return "", err
 	}
-	out := filepath.Join(dir, FileName(in.Component, in.Arch))
-	dropped := unownedDirsIn(info.Contents)
-	// nfpm always ships parent directories and rounds Installed-Size down
-	// once; write its package to a scratch file and stream it into the
-	// final one without the base dirs and with Debian's Installed-Size.
+	// nfpm checks the contents, adds parent directories, sorts them and
+	// fills in modes, owners and mtimes.
+	if err := nfpm.PrepareForPackager(info, "deb"); err != nil {
+		return "", fmt.Errorf("nfpm: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	scratch, err := os.CreateTemp(dir, ".nfpm-*.deb")
+	scratch, err := os.CreateTemp(dir, ".data-*")
 	if err != nil {
 		return "", err
 	}
 	defer os.Remove(scratch.Name())
+	defer scratch.Close()
 	bw := bufio.NewWriterSize(scratch, 1<<20)
-	err = deb.Default.Package(info, bw)
+	dropped := unownedDirsIn(info.Contents)
+	d, err := writeData(bw, info, dropped)
 	if err == nil {
 		err = bw.Flush()
 	}
-	if cerr := scratch.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		return "", fmt.Errorf("nfpm: %w", err)
+		return "", err
 	}
-	kib := installedSizeKiB(info.Contents, dropped)
+	size, err := scratch.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return "", err
+	}
+	control, err := controlArchive(info, d, installedSizeKiB(info.Contents, dropped))
+	if err != nil {
+		return "", err
+	}
+	if _, err := scratch.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, FileName(in.Component, in.Arch))
 	return out, atomicfile.WriteWith(out, 0o644, func(w io.Writer) error {
-		return dropDirs(scratch.Name(), w, dropped, kib)
+		return writeDeb(w, info.MTime, control, d.name, bufio.NewReaderSize(scratch, 1<<20), size)
 	})
 }
 
