@@ -135,7 +135,10 @@ func (f *Forge) keyringVersion(repoDir string, fingerprints []string) (version s
 	}
 	if newest != "" && aptrepo.CompareVersions(version+"-1", newest) <= 0 {
 		// The clock went back: stay above what hosts already have.
-		upstream := newest[:strings.LastIndex(newest, "-")]
+		upstream := newest
+		if i := strings.LastIndex(newest, "-"); i > 0 {
+			upstream = newest[:i]
+		}
 		version = upstream + ".1"
 	}
 	return version, false, nil

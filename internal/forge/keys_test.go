@@ -249,3 +249,35 @@ func gpgvGood(t *testing.T, repoDir string, s *aptrepo.Signer) {
 		}
 	}
 }
+
+// Item 8: a keyring version from a clock that ran ahead (or a hand-made
+// package) still gets a newer version on the next key change.
+func TestIssue9Item8KeyringVersionAboveAFutureOne(t *testing.T) {
+	testutil.RequireTool(t, "dpkg")
+	dir := t.TempDir()
+	key := filepath.Join(dir, "a.asc")
+	if _, _, err := aptrepo.LoadOrCreateKey(key, "A", "a@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	repoDir := filepath.Join(dir, "out", "repo")
+	for _, v := range []string{"20991231.5", "3"} {
+		deb, err := packaging.Build(packaging.Input{Component: &spec.Component{Name: "t-archive-keyring", Version: v, Revision: "1",
+			Summary: "s", Description: "d", License: "CC0-1.0", Copyright: "none", Maintainer: "T <t@example.org>", File: "x",
+			Package: &spec.Package{Name: "t-archive-keyring", Section: "misc", Priority: "optional", Architecture: "all", Compression: "xz"}},
+			WorkDir: filepath.Join(dir, "w"+v), Arch: "all", MTime: defaultEpoch}, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := aptrepo.AddToPool(repoDir, "main", deb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := keyTestForge(t, dir, Options{SigningKey: key}, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
+	if err := f.Publish(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := newestKeyring(t, repoDir)
+	if err := exec.Command("dpkg", "--compare-versions", got, "gt", "20991231.5-1").Run(); err != nil {
+		t.Errorf("new keyring version %s does not sort above 20991231.5-1", got)
+	}
+}
