@@ -167,12 +167,19 @@ func TestInterruptedPublishKeepsRepoUsable(t *testing.T) {
 	publish := func() *exec.Cmd {
 		return exec.Command(debforgeBin, "--specs", work.specs, "--out", work.out, "--cache-dir", work.cache, "--signing-key", work.key, "publish")
 	}
-	// How long one publish takes here, so the kills spread over it.
-	start := time.Now()
-	if out, err := publish().CombinedOutput(); err != nil {
-		t.Fatalf("uninterrupted publish: %v\n%s", err, out)
+	// How long one publish takes here, so the kills spread over it: the
+	// fastest of three, since the first run is slowed by cold caches and a
+	// publish that reuses the keyring package is quick.
+	var full time.Duration
+	for range 3 {
+		start := time.Now()
+		if out, err := publish().CombinedOutput(); err != nil {
+			t.Fatalf("uninterrupted publish: %v\n%s", err, out)
+		}
+		if d := time.Since(start); full == 0 || d < full {
+			full = d
+		}
 	}
-	full := time.Since(start)
 	t.Logf("an uninterrupted publish takes %v", full.Round(time.Millisecond))
 	snapshots := func() map[string]bool {
 		entries, _ := os.ReadDir(filepath.Join(work.out, "repo", ".snapshots"))
@@ -191,7 +198,7 @@ func TestInterruptedPublishKeepsRepoUsable(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		delay := time.Duration(float64(full) * (0.2 + 0.75*rng.Float64()))
+		delay := time.Duration(float64(full) * (0.1 + 0.7*rng.Float64()))
 		time.Sleep(delay)
 		cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
