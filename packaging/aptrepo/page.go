@@ -60,10 +60,14 @@ var PageCSP = func() string {
 		base64.StdEncoding.EncodeToString(sum[:]) + "'; base-uri 'none'; form-action 'none'"
 }()
 
+// pageRow is one row of the files table. Its fields are flat, not an
+// embedded Entry: html/template finds embedded fields by a slow
+// reflective search, which took a third of the render time.
 type pageRow struct {
-	Entry
-	Codename string
-	First    bool // first row of its package: the anchor the overview links to
+	Name, Version, Codename, Arch, SHA256, Filename string
+	BuildDate, Buildinfo, SBOM, Changelog           string
+	Size                                            int64
+	First                                           bool // first row of its package: the anchor the overview links to
 }
 
 type overviewRow struct {
@@ -103,7 +107,9 @@ func RenderPage(s Site) ([]byte, error) {
 				rows[e.Name] = &overviewRow{Name: e.Name, Summary: e.Summary}
 				names = append(names, e.Name)
 			}
-			d.Rows = append(d.Rows, pageRow{Entry: e, Codename: r.Codename, First: !seen[e.Name]})
+			d.Rows = append(d.Rows, pageRow{Name: e.Name, Version: e.Version, Codename: r.Codename, Arch: e.Arch, SHA256: e.SHA256,
+				Filename: e.Filename, BuildDate: e.BuildDate, Buildinfo: e.Buildinfo, SBOM: e.SBOM, Changelog: e.Changelog,
+				Size: e.Size, First: !seen[e.Name]})
 			seen[e.Name] = true
 		}
 	}
