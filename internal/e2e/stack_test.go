@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/debforge/debforge/internal/forge"
 )
 
 // The real stack, built once from specs/ (make acceptance). The default
@@ -45,9 +47,26 @@ func stack(t *testing.T) (env, result) {
 	return stackEnv, stackRes
 }
 
+// stackVersions reads each component's upstream version from specs/, the
+// one place versions are written, quoted for use in a regexp.
+func stackVersions(t *testing.T) map[string]string {
+	t.Helper()
+	set, err := forge.LoadSpecs("../../specs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := map[string]string{}
+	for _, c := range set.Components {
+		v[c.Name] = c.Version
+	}
+	return v
+}
+
 // Every built binary reports the version of its spec.
 func TestStackVersions(t *testing.T) {
 	_, r := stack(t)
+	v := stackVersions(t)
+	q := func(name string) string { return regexp.QuoteMeta(v[name]) }
 	root := t.TempDir()
 	for _, deb := range strings.Fields(r.stdout) {
 		sh(t, "dpkg-deb", "-x", deb, root)
@@ -57,15 +76,15 @@ func TestStackVersions(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"usr/bin/containerd", []string{"--version"}, `containerd github.com/containerd/containerd v2\.4\.2`},
-		{"usr/bin/ctr", []string{"--version"}, `ctr github.com/containerd/containerd v2\.4\.2`},
-		{"usr/bin/containerd-shim-runc-v2", []string{"-v"}, `Version:\s+v2\.4\.2`},
-		{"usr/bin/runc", []string{"--version"}, `runc version 1\.5\.3`},
-		{"usr/bin/nerdctl", []string{"--version"}, `nerdctl version 2\.3\.1`},
-		{"usr/bin/buildkitd", []string{"--version"}, `buildkitd github.com/moby/buildkit v0\.34\.2`},
-		{"usr/bin/buildctl", []string{"--version"}, `buildctl github.com/moby/buildkit v0\.34\.2`},
-		{"usr/bin/rootlesskit", []string{"--version"}, `rootlesskit version 3\.3\.0`},
-		{"usr/bin/rootlessctl", []string{"--version"}, `rootlessctl version 3\.3\.0`},
+		{"usr/bin/containerd", []string{"--version"}, `containerd github.com/containerd/containerd v` + q("containerd")},
+		{"usr/bin/ctr", []string{"--version"}, `ctr github.com/containerd/containerd v` + q("containerd")},
+		{"usr/bin/containerd-shim-runc-v2", []string{"-v"}, `Version:\s+v` + q("containerd")},
+		{"usr/bin/runc", []string{"--version"}, `runc version ` + q("runc")},
+		{"usr/bin/nerdctl", []string{"--version"}, `nerdctl version ` + q("nerdctl")},
+		{"usr/bin/buildkitd", []string{"--version"}, `buildkitd github.com/moby/buildkit v` + q("buildkit")},
+		{"usr/bin/buildctl", []string{"--version"}, `buildctl github.com/moby/buildkit v` + q("buildkit")},
+		{"usr/bin/rootlesskit", []string{"--version"}, `rootlesskit version ` + q("rootlesskit")},
+		{"usr/bin/rootlessctl", []string{"--version"}, `rootlessctl version ` + q("rootlesskit")},
 	}
 	plugins := []string{"bandwidth", "bridge", "dhcp", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "sbr", "static", "tap", "tuning", "vlan", "vrf"}
 	for _, p := range plugins {
@@ -73,7 +92,16 @@ func TestStackVersions(t *testing.T) {
 			bin  string
 			args []string
 			want string
-		}{"opt/cni/bin/" + p, nil, `CNI \S+ plugin v1\.10\.0`})
+		}{"opt/cni/bin/" + p, nil, `CNI \S+ plugin v` + q("cni-plugins")})
+	}
+	// Provides name the spec's version through {{.Version}}.
+	for _, deb := range strings.Fields(r.stdout) {
+		if p := sh(t, "dpkg-deb", "--field", deb, "Provides"); strings.Contains(p, "{{") {
+			t.Errorf("%s: Provides not expanded: %s", filepath.Base(deb), p)
+		}
+		if strings.Contains(filepath.Base(deb), "upstream-runc_") && !strings.Contains(sh(t, "dpkg-deb", "--field", deb, "Provides"), "runc (= "+v["runc"]+")") {
+			t.Errorf("upstream-runc does not provide runc (= %s)", v["runc"])
+		}
 	}
 	for _, c := range cases {
 		out, _ := exec.Command(filepath.Join(root, c.bin), c.args...).CombinedOutput()
@@ -121,7 +149,7 @@ func TestStackInstallsFromSignedRepo(t *testing.T) {
 	if out, err := inRoot(root, "apt-get", "install", "-y", "rootless-containerd-stack"); err != nil {
 		t.Fatalf("install: %v\n%s", err, out)
 	}
-	if out, err := inRoot(root, "nerdctl", "--version"); err != nil || !strings.Contains(out, "2.3.1") {
+	if out, err := inRoot(root, "nerdctl", "--version"); err != nil || !strings.Contains(out, stackVersions(t)["nerdctl"]) {
 		t.Errorf("nerdctl in root: %v %s", err, out)
 	}
 	if out, _ := inRoot(root, "dpkg-query", "-W", "-f=${Status}", "upstream-slirp4netns"); strings.Contains(out, "ok installed") {
@@ -162,7 +190,8 @@ func TestStackReplacesDebianPackages(t *testing.T) {
 			t.Errorf("%s not in the REMOVED list: %q", p, removed[1])
 		}
 	}
-	for bin, want := range map[string]string{"containerd": "v2.4.2", "runc": "1.5.3", "rootlesskit": "3.3.0"} {
+	v := stackVersions(t)
+	for bin, want := range map[string]string{"containerd": "v" + v["containerd"], "runc": v["runc"], "rootlesskit": v["rootlesskit"]} {
 		if v, _ := inRoot(root, bin, "--version"); !strings.Contains(v, want) {
 			t.Errorf("%s --version = %q, want %s", bin, v, want)
 		}

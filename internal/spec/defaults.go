@@ -25,6 +25,12 @@ func Defaults(c *Component, repo *Repo) *Component {
 		pk.Architecture = "all"
 	}
 	pk.Compression = or(pk.Compression, "gzip")
+	// Relations may name the component's own version ({{.Version}},
+	// {{.DebVersion}}); validation rendered them already, so they expand.
+	d := out.Template()
+	for _, list := range []*[]string{&pk.Depends, &pk.PreDepends, &pk.Recommends, &pk.Suggests, &pk.Conflicts, &pk.Breaks, &pk.Replaces, &pk.Provides} {
+		*list = expandAll(*list, d)
+	}
 	out.Package = &pk
 	if c.Source != nil {
 		s := *c.Source
@@ -56,4 +62,21 @@ func (c *Component) Template() TemplateData {
 		d.Module, _, _ = strings.Cut(c.Source.GoModule, "@")
 	}
 	return d
+}
+
+// expandAll returns a copy of list with templates expanded; an entry that
+// does not expand (validation reports it) is kept as written.
+func expandAll(list []string, d TemplateData) []string {
+	if list == nil {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, s := range list {
+		if v, err := Expand(s, d); err == nil {
+			out[i] = v
+		} else {
+			out[i] = s
+		}
+	}
+	return out
 }

@@ -124,3 +124,22 @@ func TestExpand(t *testing.T) {
 		t.Error("unknown field accepted")
 	}
 }
+
+// provides, depends, conflicts, breaks and replaces may name the
+// component's version: Defaults expands them, so packaging and every
+// reader of the loaded spec see the real version.
+func TestRelationsExpandVersionTemplates(t *testing.T) {
+	c, err := spec.LoadFile("testdata/valid/relation-templates.yaml", kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := spec.Defaults(c, &spec.Repo{Maintainer: "A B <a@example.org>"})
+	got := strings.Join([]string{d.Package.Provides[0], d.Package.Depends[0], d.Package.Conflicts[0], d.Package.Breaks[0], d.Package.Replaces[0]}, "; ")
+	want := "tool-api (= 1.2.3); tool-data (= 1.2.3-2); tool-old (<< 1.2.3); tool-old (<< 1.2.3); tool-old (<< 1.2.3-2)"
+	if got != want {
+		t.Errorf("expanded relations:\n got %s\nwant %s", got, want)
+	}
+	if c.Package.Provides[0] != "tool-api (= {{.Version}})" {
+		t.Errorf("Defaults modified its input: %q", c.Package.Provides[0])
+	}
+}

@@ -281,8 +281,27 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 		key  string
 		list []string
 	}{{"depends", pk.Depends}, {"pre_depends", pk.PreDepends}, {"recommends", pk.Recommends}, {"suggests", pk.Suggests}, {"conflicts", pk.Conflicts}, {"breaks", pk.Breaks}, {"replaces", pk.Replaces}, {"provides", pk.Provides}}
+	data := c.Template()
+	if c.Revision == "" {
+		data.Revision, data.DebVersion = "1", c.Version+"-1"
+	}
 	for _, r := range rels {
 		for i, expr := range r.list {
+			if strings.Contains(expr, "{{") {
+				// {{.Version}} and {{.DebVersion}} keep one source of truth
+				// for versions; the expanded text is what is checked.
+				n, field := at(r.key, strconv.Itoa(i)), fmt.Sprintf("package.%s[%d]", r.key, i)
+				before := len(p.list)
+				checkTemplate(p, n, field, expr)
+				if len(p.list) > before {
+					continue
+				}
+				var err error
+				if expr, err = Expand(expr, data); err != nil {
+					p.add(n, field, "", "bad template: %v", err)
+					continue
+				}
+			}
 			if msg := checkRelation(expr, r.key); msg != "" {
 				p.add(at(r.key, strconv.Itoa(i)), fmt.Sprintf("package.%s[%d]", r.key, i), `e.g. "libc6 (>= 2.36)" or "a | b"`, "%s", msg)
 			}
