@@ -62,6 +62,10 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("indexer: %w", err)
 	}
+	page, err := benchPage(work)
+	if err != nil {
+		return fmt.Errorf("front page: %w", err)
+	}
 	pkg, err := benchPackaging(work)
 	if err != nil {
 		return fmt.Errorf("packaging: %w", err)
@@ -83,10 +87,28 @@ func run(ctx context.Context) error {
 	row("  the same, CPU time (user + system)", packagingCPU[0], packagingCPU[1], "")
 	row("debforge build vs bare go build (rootlesskit)", over[0], over[1], "")
 	row("  the same without the packaging time", over[0]-overheadPackaging, over[1], "<= 1.10")
+	fmt.Printf("%-47s %10s\n", "front page render (the 1000 debs' index)", round(page))
 	fmt.Printf("%-47s %10s\n", "no-op rebuild of all (warm cache)", round(noop))
 	fmt.Printf("%-47s %9.1f MB\n", "peak RSS of debforge packaging the stack", float64(mem)/1e6)
 	fmt.Printf("\nmedians of %d runs (build overhead: 3 runs, cold Go build cache each)\n", runs)
 	return nil
+}
+
+// benchPage renders the front page from the index benchIndexer wrote.
+func benchPage(work string) (time.Duration, error) {
+	data, err := os.ReadFile(filepath.Join(work, "Packages.ours"))
+	if err != nil {
+		return 0, err
+	}
+	rel := aptrepo.Release{Codename: "bench", Suite: "stable", Archs: []string{"amd64"},
+		Entries: aptrepo.EntriesFromStanzas(aptrepo.ParseStanzas(data))}
+	site := aptrepo.Site{Label: "bench", KeyName: "bench-archive-keyring", Releases: []aptrepo.Release{rel}}
+	return median(runs, func() (time.Duration, error) {
+		return timed(func() error {
+			_, err := aptrepo.RenderPage(site)
+			return err
+		})
+	})
 }
 
 func round(d time.Duration) string { return d.Round(time.Millisecond).String() }
