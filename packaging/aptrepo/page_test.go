@@ -450,3 +450,45 @@ func TestChangelogDamagedOrMissing(t *testing.T) {
 		t.Errorf("links %v; want only good's", links)
 	}
 }
+
+// A repository of several releases (the page takes a list, though publish
+// writes one codename today): one column per release × arch, one anchor
+// per package, still well-formed.
+func TestRenderPageSeveralReleases(t *testing.T) {
+	e := func(name, ver, arch string) Entry {
+		return Entry{Name: name, Version: ver, Arch: arch, Summary: name + " summary", Filename: "pool/main/x/" + name + "_" + ver + "_" + arch + ".deb"}
+	}
+	s := Site{Label: "multi", KeyName: "k", Sources: []SourcesFile{{Name: "a.sources", Text: "A"}, {Name: "b.sources", Text: "B"}},
+		Releases: []Release{
+			{Codename: "bookworm", Archs: []string{"amd64", "arm64"}, Entries: []Entry{e("tool", "1.0-1~deb12", "amd64"), e("tool", "1.0-1~deb12", "arm64"), e("meta", "1", "all")}},
+			{Codename: "trixie", Archs: []string{"amd64"}, Entries: []Entry{e("tool", "1.0-1~deb13", "amd64"), e("meta", "1", "all")}},
+		}}
+	out, err := RenderPage(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wellFormed(out); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := html.Parse(bytes.NewReader(out))
+	var heads, cells []string
+	for _, th := range elements(byID(doc, "packages"), "th") {
+		heads = append(heads, text(th))
+	}
+	for _, tr := range elements(byID(doc, "packages"), "tr") {
+		if attr(tr, "data-package") == "tool" || attr(tr, "data-package") == "meta" {
+			for _, td := range elements(tr, "td")[2:] {
+				cells = append(cells, attr(tr, "data-package")+"="+text(td))
+			}
+		}
+	}
+	if got := strings.Join(heads, "|"); got != "Package|Summary|bookworm amd64|bookworm arm64|trixie amd64" {
+		t.Errorf("columns %q", got)
+	}
+	if got := strings.Join(cells, " "); got != "meta=1 meta=1 meta=1 tool=1.0-1~deb12 tool=1.0-1~deb12 tool=1.0-1~deb13" {
+		t.Errorf("cells %q", got)
+	}
+	if byID(doc, "sources-1") == nil || text(byID(doc, "sources-1")) != "B" {
+		t.Error("second .sources missing")
+	}
+}
