@@ -190,7 +190,7 @@ func Clean(cacheDir string, age time.Duration, all bool) (removed int, err error
 		return removed, nil
 	}
 	cutoff := time.Now().Add(-age)
-	for _, sub := range []string{"debs", "work", "logs"} {
+	for _, sub := range []string{"debs", "work", "logs", "changelogs"} {
 		entries, _ := os.ReadDir(filepath.Join(cacheDir, sub))
 		for _, e := range entries {
 			info, err := e.Info()
