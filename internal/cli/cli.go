@@ -46,7 +46,12 @@ type exitError struct {
 	hint string
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Error() string {
+	if e.err == nil { // an exit code that is an answer, not a failure
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
 
 // Execute runs the CLI and returns the process exit code.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -63,7 +68,9 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !errors.As(err, &ee) {
 		ee = &exitError{code: ExitUsage, err: err, hint: "see 'debforge --help'"}
 	}
-	printError(stderr, ee.err)
+	if ee.err != nil {
+		printError(stderr, ee.err)
+	}
 	for _, h := range strings.Split(ee.hint, "\n") {
 		if h != "" {
 			fmt.Fprintf(stderr, "debforge: hint: %s\n", h)
@@ -121,7 +128,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	pf.StringVar(&g.arch, "arch", "", "Debian architecture to build for (default: this host's)")
 	pf.IntVarP(&g.jobs, "jobs", "j", runtime.NumCPU(), "components built in parallel")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "stream build output to stderr")
-	root.AddCommand(newKeygenCmd(g), newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newRemoveCmd(g), newServeCmd(g), newVerifyCmd(g), newCleanCmd(g))
+	root.AddCommand(newKeygenCmd(g), newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newRemoveCmd(g), newOutdatedCmd(g), newBumpCmd(g), newServeCmd(g), newVerifyCmd(g), newCleanCmd(g))
 	return root
 }
 

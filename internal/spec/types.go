@@ -76,6 +76,9 @@ type Source struct {
 	Delete []string `yaml:"delete"`
 	// Patches are applied in order with "git apply", relative to the spec file.
 	Patches []string `yaml:"patches"`
+	// Track says which upstream versions 'debforge outdated' and 'bump'
+	// consider: release (default; pre-releases ignored) or prerelease.
+	Track string `yaml:"track"`
 	// Date (RFC 3339) is the source's release date, used as the mtime of every
 	// file in the .deb when SOURCE_DATE_EPOCH is not set.
 	Date string `yaml:"date"`

@@ -185,6 +185,9 @@ func validateSource(p *problems, c *Component, root *yaml.Node) {
 	if s.Commit != "" && !commitRe.MatchString(s.Commit) {
 		p.add(at("commit"), "source.commit", "a full commit id: 40 lower-case hex digits", "malformed commit %q", s.Commit)
 	}
+	if s.Track != "" && s.Track != "release" && s.Track != "prerelease" {
+		p.add(at("track"), "source.track", "release (default) or prerelease", "unknown track %q", s.Track)
+	}
 	if s.Dir != "" {
 		checkRelPath(p, at("dir"), "source.dir", s.Dir)
 	}

@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/debforge/debforge/internal/forge"
+)
+
+// ExitOutdated is outdated's answer "something has a newer upstream".
+const ExitOutdated = 10
+
+func newOutdatedCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "outdated [NAME...|all]",
+		Short: "Show each component's current and newest upstream version",
+		Long: `Ask each component's upstream for its newest release: Go modules from the
+Go module proxy's version list (GOPROXY; @latest when listing is refused),
+git sources from the remote's tags (git ls-remote). Versions are compared
+as semver; pre-releases count only with source.track: prerelease.
+Meta-packages, dir and tarball sources are "untracked".
+
+Exit codes: 0 everything is current, 10 something is outdated, 1 an
+upstream could not be asked (named in its row and on stderr; the others
+are still reported).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := newForge(g.forgeOptions())
+			if err != nil {
+				return err
+			}
+			rows, err := f.Outdated(cmd.Context(), args)
+			if err != nil {
+				return runError(err)
+			}
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rows); err != nil {
+					return err
+				}
+			} else {
+				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "COMPONENT\tCURRENT\tNEWEST\tSTATUS")
+				for _, r := range rows {
+					newest := r.Newest
+					if newest == "" {
+						newest = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Component, r.Current, newest, r.Status)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			errs, outdated := 0, 0
+			for _, r := range rows {
+				switch r.Status {
+				case forge.StatusError:
+					errs++
+					printError(g.stderr, fmt.Errorf("%s", r.Error))
+				case forge.StatusOutdated:
+					outdated++
+				}
+			}
+			switch {
+			case errs > 0:
+				return &exitError{code: ExitFailed, err: fmt.Errorf("%d upstream(s) could not be asked", errs), hint: "check the network and GOPROXY; the other components are listed above"}
+			case outdated > 0:
+				fmt.Fprintf(g.stderr, "debforge: %d component(s) outdated; 'debforge bump NAME' updates a spec\n", outdated)
+				return &exitError{code: ExitOutdated}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return cmd
+}
+
+func newBumpCmd(g *globals) *cobra.Command {
+	var o forge.BumpOptions
+	cmd := &cobra.Command{
+		Use:   "bump NAME [VERSION]",
+		Short: "Move a spec to another upstream version (default: the newest), verified",
+		Long: `Rewrite specs/NAME.yaml for another upstream release (default: the newest
+'debforge outdated' finds): version, the go_module's @version or the git tag,
+the hash (sum, downloaded and verified; or --sum to demand the hash upstream
+announced), the commit, source.date, and revision back to 1. Comments and
+layout are kept: only those values change. The new source is unpacked and the
+spec's patches applied first, and the result validated, so a version that
+does not exist, a hash that does not match, an unreachable upstream or a
+patch that no longer applies is one error and the spec is left untouched.
+The change is printed as a diff on stdout.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := newForge(g.forgeOptions())
+			if err != nil {
+				return err
+			}
+			if len(args) == 2 {
+				o.Version = args[1]
+			}
+			b, err := f.Bump(cmd.Context(), args[0], o, io.Discard)
+			if errors.Is(err, forge.ErrCurrent) {
+				fmt.Fprintf(g.stderr, "debforge: %v; nothing changed\n", err)
+				return nil
+			}
+			if err != nil {
+				return bumpError(err)
+			}
+			fmt.Fprint(g.stdout, b.Diff)
+			fmt.Fprintf(g.stderr, "debforge: %s: %s -> %s in %s (validated)\n", b.Component, b.From, b.To, b.File)
+			for _, n := range b.Notes {
+				fmt.Fprintf(g.stderr, "debforge: note: %s\n", n)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.Sum, "sum", "", `the Go module's expected hash ("h1:..."), as upstream announced it`)
+	cmd.Flags().StringVar(&o.Commit, "commit", "", "the git tag's expected commit")
+	return cmd
+}
+
+func bumpError(err error) error {
+	if h := forge.BumpHint(err); h != "" {
+		return &exitError{code: ExitFailed, err: err, hint: h}
+	}
+	return runError(err)
+}
