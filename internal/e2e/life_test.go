@@ -62,7 +62,9 @@ func moduleProxy(t *testing.T, versions []string, down *atomic.Bool) (string, ma
 			http.Error(w, "down", http.StatusBadGateway)
 			return
 		}
-		info := func(v string) string { return fmt.Sprintf(`{"Version":%q,"Time":"2026-01-0%dT00:00:00Z"}`, v, len(v)%9+1) }
+		info := func(v string) string {
+			return fmt.Sprintf(`{"Version":%q,"Time":"2026-01-0%dT00:00:00Z"}`, v, len(v)%9+1)
+		}
 		switch p := r.URL.Path; {
 		case p == prefix+"list":
 			fmt.Fprint(w, strings.Join(versions, "\n")+"\n")
