@@ -153,13 +153,31 @@ func EnvList(m map[string]string, d spec.TemplateData) ([]string, error) {
 	return out, nil
 }
 
-// CFlagsEnv returns Debian's default hardening flags plus a prefix map that
-// keeps the scratch path out of the objects (reproducible builds).
-func CFlagsEnv(srcDir string) []string {
-	cflags := "-g -O2 -ffile-prefix-map=" + srcDir + "=. -fstack-protector-strong -Wformat -Werror=format-security"
-	return []string{
-		"CFLAGS=" + cflags,
-		"CPPFLAGS=-Wdate-time -D_FORTIFY_SOURCE=2",
-		"LDFLAGS=-Wl,-z,relro -Wl,-z,now",
+// Flags are Debian's default hardening flags plus a prefix map that keeps
+// the scratch path out of the objects (reproducible builds).
+type Flags struct{ CFLAGS, CPPFLAGS, LDFLAGS string }
+
+// HardeningFlags returns the flags for a build in srcDir.
+func HardeningFlags(srcDir string) Flags {
+	return Flags{
+		CFLAGS:   "-g -O2 -ffile-prefix-map=" + srcDir + "=. -fstack-protector-strong -Wformat -Werror=format-security",
+		CPPFLAGS: "-Wdate-time -D_FORTIFY_SOURCE=2",
+		LDFLAGS:  "-Wl,-z,relro -Wl,-z,now",
 	}
+}
+
+// CFlagsEnv returns the hardening flags as environment entries.
+func CFlagsEnv(srcDir string) []string {
+	f := HardeningFlags(srcDir)
+	return []string{"CFLAGS=" + f.CFLAGS, "CPPFLAGS=" + f.CPPFLAGS, "LDFLAGS=" + f.LDFLAGS}
+}
+
+// CTemplate is the component's template data with the hardening flags
+// filled in, for a Makefile that assigns its own CFLAGS and so ignores
+// the environment: build.vars: {CFLAGS: "{{.CFLAGS}} -Wall"}.
+func CTemplate(req Request) spec.TemplateData {
+	d := req.Component.Template()
+	f := HardeningFlags(req.SrcDir)
+	d.CFLAGS, d.CPPFLAGS, d.LDFLAGS = f.CFLAGS, f.CPPFLAGS, f.LDFLAGS
+	return d
 }

@@ -75,6 +75,38 @@ func TestMakePlan(t *testing.T) {
 	}
 }
 
+// A Makefile that assigns its own CFLAGS ignores the environment; vars can
+// hand it the same hardening flags (issue 11 item 4).
+func TestHardeningFlagsInVars(t *testing.T) {
+	vars := map[string]string{"CFLAGS": "{{.CFLAGS}} {{.CPPFLAGS}} -Wall", "LDFLAGS": "{{.LDFLAGS}}"}
+	f := builders.HardeningFlags("/src")
+	wantC := "CFLAGS=" + f.CFLAGS + " " + f.CPPFLAGS + " -Wall"
+	wantL := "LDFLAGS=-Wl,-z,relro -Wl,-z,now"
+	if !strings.Contains(f.CFLAGS, "-ffile-prefix-map=/src=.") || !strings.Contains(f.CFLAGS, "-fstack-protector-strong") ||
+		!strings.Contains(f.CPPFLAGS, "-D_FORTIFY_SOURCE=2") {
+		t.Fatalf("hardening flags: %+v", f)
+	}
+	for _, kind := range []string{"make", "autotools"} {
+		c := component(&spec.Build{Kind: kind, Targets: []string{"all"}, InstallTarget: "install", Vars: vars})
+		var b builders.Builder = makebuild.New()
+		if kind == "autotools" {
+			b = autotools.New()
+		}
+		src := t.TempDir()
+		os.WriteFile(filepath.Join(src, "configure"), nil, 0o755)
+		cmds, err := b.Plan(request(c, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantC := strings.ReplaceAll(wantC, "/src", src)
+		for _, cmd := range cmds[len(cmds)-2:] {
+			if cmd.Args[0] != "make" || !contains(cmd.Args, wantC) || !contains(cmd.Args, wantL) {
+				t.Errorf("%s: %q lacks %q and %q", kind, cmd.Args, wantC, wantL)
+			}
+		}
+	}
+}
+
 func TestAutotoolsPlanDependsOnTree(t *testing.T) {
 	c := component(&spec.Build{Kind: "autotools", ConfigureFlags: []string{"--enable-x"}})
 	src := t.TempDir()

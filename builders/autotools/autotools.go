@@ -26,12 +26,16 @@ func (*Builder) Kind() string { return "autotools" }
 // configure script must be generated first.
 func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	b := req.Component.Build
-	data := req.Component.Template()
+	data := builders.CTemplate(req)
 	env, err := builders.EnvList(b.Env, data)
 	if err != nil {
 		return nil, err
 	}
 	flags, err := builders.ExpandAll(b.ConfigureFlags, data)
+	if err != nil {
+		return nil, err
+	}
+	vars, err := builders.EnvList(b.Vars, data)
 	if err != nil {
 		return nil, err
 	}
@@ -47,8 +51,8 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	configure := append([]string{"sh", "./configure", "--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var"}, flags...)
 	cmds = append(cmds,
 		cmd(configure...),
-		cmd("make"),
-		cmd("make", "install", "DESTDIR="+req.StageDir),
+		cmd(append([]string{"make"}, vars...)...),
+		cmd(append(append([]string{"make"}, vars...), "install", "DESTDIR="+req.StageDir)...),
 	)
 	return cmds, nil
 }

@@ -20,7 +20,7 @@ func (*Builder) Kind() string { return "make" }
 // Plan runs "make VARS TARGETS" then "make VARS DESTDIR=stage install".
 func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	b := req.Component.Build
-	data := req.Component.Template()
+	data := builders.CTemplate(req)
 	vars, err := builders.EnvList(b.Vars, data)
 	if err != nil {
 		return nil, err

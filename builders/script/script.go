@@ -29,7 +29,7 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	// build.env comes last so that it wins, as in the other builders.
 	env = append(append(append(append([]string{}, req.Env...), builders.CFlagsEnv(req.SrcDir)...),
 		"SRC="+req.SrcDir, "DESTDIR="+req.StageDir, "WORK="+req.WorkDir,
-		"NAME="+c.Name, "VERSION="+c.Version, "COMMIT="+data.Commit), env...)
+		"NAME="+c.Name, "VERSION="+c.Version, "COMMIT="+data.CommitID), env...)
 	var cmds []execx.Cmd
 	for _, s := range c.Build.Steps {
 		cmds = append(cmds, execx.Cmd{Args: []string{"sh", "-eu", "-c", s}, Dir: req.SrcDir, Env: env})

@@ -162,6 +162,11 @@ func (p *progress) summary(results []forge.Result) {
 			r.BuildTime.Seconds(), r.PackageTime.Seconds(), size(r.Size), result)
 	}
 	tw.Flush()
+	for _, r := range results {
+		for _, w := range r.Warnings {
+			fmt.Fprintf(p.w, "debforge: warning: %s: %s\n", r.Component, w)
+		}
+	}
 	// Skipped and cancelled components did not fail: they never ran.
 	fmt.Fprintf(p.w, "%d components, %d failed, %d skipped", len(results), failed, skipped)
 	if cancelled > 0 {

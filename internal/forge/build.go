@@ -21,6 +21,7 @@ import (
 
 	"github.com/debforge/debforge/builders"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/hardening"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/packaging"
@@ -152,6 +153,11 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 		if err := builders.Run(ctx, f.runner, b, req, log); err != nil {
 			return fail("build", err)
 		}
+		warnings, err := checkHardening(c, stageDir, log)
+		if err != nil {
+			return fail("hardening", err)
+		}
+		r.Warnings = warnings
 		extraDepends, err = f.shlibDepends(ctx, stageDir, work, log)
 		if err != nil {
 			return fail("shlibdeps", err)
@@ -193,6 +199,46 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 	}
 	r.Deb, r.Size = deb, st.Size()
 	return r, key
+}
+
+// HardeningError is an ELF file without a hardening feature in a build
+// with build.hardening: strict.
+type HardeningError struct{ Reports []hardening.Report }
+
+func (e *HardeningError) Error() string {
+	lines := make([]string, len(e.Reports))
+	for i, r := range e.Reports {
+		lines[i] = r.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Hint says where the flags go.
+func (e *HardeningError) Hint() string {
+	return `a Makefile that sets its own CFLAGS/LDFLAGS ignores the environment: pass the flags in build.vars, e.g. CFLAGS: "{{.CFLAGS}} {{.CPPFLAGS}}", LDFLAGS: "{{.LDFLAGS}}"`
+}
+
+// checkHardening checks the ELF files a C build (make, autotools,
+// script) staged, as hardening-check would: each file that lacks a
+// feature is a warning, or an error with build.hardening: strict. Go
+// builds are left alone: the Go toolchain decides their hardening.
+func checkHardening(c *spec.Component, stageDir string, log io.Writer) ([]string, error) {
+	if c.Build.Kind == "go" {
+		return nil, nil
+	}
+	reports, err := hardening.CheckTree(stageDir)
+	if err != nil || len(reports) == 0 {
+		return nil, err
+	}
+	if c.Build.Hardening == "strict" {
+		return nil, &HardeningError{Reports: reports}
+	}
+	warnings := make([]string, len(reports))
+	for i, r := range reports {
+		warnings[i] = r.String() + " (set build.hardening: strict to make this an error)"
+		fmt.Fprintf(log, "warning: %s\n", warnings[i])
+	}
+	return warnings, nil
 }
 
 // withCommit fills in the commit the fetch learned, for {{.Commit}}.

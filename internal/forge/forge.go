@@ -114,6 +114,10 @@ type Result struct {
 	Err         error
 	// Hint says how to get past Err.
 	Hint string
+	// Warnings are problems that did not fail the build (e.g. an ELF file
+	// without hardening); they are reported when the build runs, not on
+	// a cache hit.
+	Warnings []string
 }
 
 // Forge runs builds.
@@ -457,6 +461,10 @@ func hintFor(err error) string {
 	var missing *MissingDepsError
 	if errors.As(err, &missing) {
 		return missing.Hint()
+	}
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		return h.Hint()
 	}
 	return ""
 }

@@ -58,7 +58,7 @@ func Defaults(c *Component, repo *Repo) *Component {
 func (c *Component) Template() TemplateData {
 	d := TemplateData{Name: c.Name, Version: c.Version, Revision: c.Revision, DebVersion: c.DebVersion()}
 	if c.Source != nil {
-		d.Commit = c.Source.Commit
+		d.CommitID = c.Source.Commit
 		d.Module, _, _ = strings.Cut(c.Source.GoModule, "@")
 	}
 	return d

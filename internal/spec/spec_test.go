@@ -1,6 +1,7 @@
 package spec_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,7 +117,7 @@ func TestRepoDefaultsAndErrors(t *testing.T) {
 }
 
 func TestExpand(t *testing.T) {
-	got, err := spec.Expand("-X main.v={{.Version}} -X main.c={{.Commit}}", spec.TemplateData{Version: "1.2", Commit: "abc"})
+	got, err := spec.Expand("-X main.v={{.Version}} -X main.c={{.Commit}}", spec.TemplateData{Version: "1.2", CommitID: "abc"})
 	if err != nil || got != "-X main.v=1.2 -X main.c=abc" {
 		t.Errorf("Expand = %q, %v", got, err)
 	}
@@ -141,5 +142,21 @@ func TestRelationsExpandVersionTemplates(t *testing.T) {
 	}
 	if c.Package.Provides[0] != "tool-api (= {{.Version}})" {
 		t.Errorf("Defaults modified its input: %q", c.Package.Provides[0])
+	}
+}
+
+// An unknown commit used to expand to "" in silence (issue 11 item 5).
+func TestExpandUnknownCommit(t *testing.T) {
+	_, err := spec.Expand("-X main.gitCommit={{.Commit}}", spec.TemplateData{Name: "runc", Version: "1.5.3"})
+	var nc *spec.NoCommitError
+	if !errors.As(err, &nc) {
+		t.Fatalf("Expand with no commit = %v, want a NoCommitError", err)
+	}
+	if !strings.Contains(err.Error(), "runc") || !strings.Contains(nc.Hint(), "source.commit") {
+		t.Errorf("error %q / hint %q should name the component and source.commit", err, nc.Hint())
+	}
+	// Text that does not ask for the commit does not need one.
+	if got, err := spec.Expand("v{{.Version}}", spec.TemplateData{Version: "1.5.3"}); err != nil || got != "v1.5.3" {
+		t.Errorf("Expand = %q, %v", got, err)
 	}
 }

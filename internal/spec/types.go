@@ -106,7 +106,14 @@ type Build struct {
 	Vars          map[string]string `yaml:"vars"`
 
 	// autotools: extra ./configure flags (--prefix=/usr is always given).
+	// vars are passed to its make commands too.
 	ConfigureFlags []string `yaml:"configure_flags"`
+
+	// Hardening says what an ELF file built by make, autotools or script
+	// that lacks a hardening feature (PIE, stack protector, fortify,
+	// relro, bindnow) does to the build: "warn" (the default) or "strict"
+	// (the build fails).
+	Hardening string `yaml:"hardening"`
 
 	// script: shell steps run with $SRC, $DESTDIR and $WORK set.
 	Steps []string `yaml:"steps"`

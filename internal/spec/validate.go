@@ -60,7 +60,36 @@ func WithScriptCheck(f func(template string, vars map[string]string) error) Opti
 
 // TemplateData is what "{{...}}" in ldflags, env and vars may refer to.
 type TemplateData struct {
-	Name, Version, Revision, DebVersion, Commit, Module string
+	Name, Version, Revision, DebVersion, Module string
+	// CommitID is the source's commit, read as {{.Commit}}: empty when
+	// neither the spec nor the source says it.
+	CommitID string
+	// CFLAGS, CPPFLAGS and LDFLAGS are the hardening flags the make and
+	// autotools builders also put in the environment, for a Makefile
+	// that assigns its own (build.vars: {CFLAGS: "{{.CFLAGS}} -Wall"}).
+	CFLAGS, CPPFLAGS, LDFLAGS string
+}
+
+// Commit is {{.Commit}}. An unknown commit is an error, not an empty
+// string: "-X main.commit={{.Commit}}" would build a binary that claims
+// no revision, in silence.
+func (d TemplateData) Commit() (string, error) {
+	if d.CommitID == "" {
+		return "", &NoCommitError{Name: d.Name}
+	}
+	return d.CommitID, nil
+}
+
+// NoCommitError is {{.Commit}} used when no commit is known.
+type NoCommitError struct{ Name string }
+
+func (e *NoCommitError) Error() string {
+	return "{{.Commit}}: no commit is known for " + e.Name + "'s source"
+}
+
+// Hint says how to make the commit known.
+func (e *NoCommitError) Hint() string {
+	return "pin it in the spec: source.commit: <the 40-hex-digit commit of the release tag>"
 }
 
 // Validate checks a decoded component against its node tree and reports every
@@ -231,6 +260,9 @@ func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 	}
 	for i, f := range b.ConfigureFlags {
 		checkTemplate(p, at("configure_flags", strconv.Itoa(i)), fmt.Sprintf("build.configure_flags[%d]", i), f)
+	}
+	if !slices.Contains([]string{"", "warn", "strict"}, b.Hardening) {
+		p.add(at("hardening"), "build.hardening", "warn (the default) or strict", "unknown value %q", b.Hardening)
 	}
 	if b.Kind == "go" && len(b.Binaries) == 0 {
 		p.add(at(), "build.binaries", "list each main package: - {main: ./cmd/x, dst: /usr/bin/x}", "the go builder needs at least one binary")
@@ -432,10 +464,11 @@ func checkTemplate(p *problems, n *yaml.Node, field, v string) {
 	}
 	t, err := parseTemplate(field, v)
 	if err == nil {
-		_, err = executeTemplate(t, TemplateData{})
+		// Any commit will do: whether one is known is found at build time.
+		_, err = executeTemplate(t, TemplateData{CommitID: strings.Repeat("0", 40)})
 	}
 	if err != nil {
-		p.add(n, field, "known: {{.Name}} {{.Version}} {{.Revision}} {{.DebVersion}} {{.Commit}} {{.Module}}", "bad template: %v", err)
+		p.add(n, field, "known: {{.Name}} {{.Version}} {{.Revision}} {{.DebVersion}} {{.Commit}} {{.Module}} {{.CFLAGS}} {{.CPPFLAGS}} {{.LDFLAGS}}", "bad template: %v", err)
 	}
 }
 

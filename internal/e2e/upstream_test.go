@@ -1,0 +1,83 @@
+//go:build integration
+
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/internal/testutil"
+)
+
+// hardeningCheck runs devscripts' hardening-check on bin. Bookworm's
+// glibc start files carry no CET marking, so no bookworm binary has
+// IBT/SHSTK and Debian's bookworm flags do not ask for it:
+// --nocfprotection.
+func hardeningCheck(bin string) (string, error) {
+	out, err := exec.Command("hardening-check", "--nocfprotection", bin).CombinedOutput()
+	return string(out), err
+}
+
+// Issue 11 item 4: a Makefile that assigns its own CFLAGS ignores the
+// hardening flags in the environment. The build warns, naming the file and
+// the fix; build.hardening: strict fails; build.vars with {{.CFLAGS}},
+// {{.CPPFLAGS}} and {{.LDFLAGS}} gives a binary hardening-check passes.
+func TestHardeningOwnCFLAGS(t *testing.T) {
+	testutil.RequireTool(t, "gcc", "make", "dpkg-deb", "lintian", "hardening-check")
+	e := newEnv(t, "testdata/upstreamspecs")
+
+	r := e.run(t, "build", "ownflags")
+	if r.code != 0 {
+		t.Fatalf("build ownflags: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"debforge: warning: ownflags: /usr/bin/ownflags lacks hardening:",
+		"stackprotector (compile with -fstack-protector-strong ({{.CFLAGS}}))", "bindnow", "build.hardening: strict"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("build ownflags: no %q on stderr:\n%s", want, r.stderr)
+		}
+	}
+	bin := unpackedFile(t, strings.TrimSpace(r.stdout), "usr/bin/ownflags")
+	if out, err := hardeningCheck(bin); err == nil {
+		t.Errorf("hardening-check passes the unhardened binary, so the warning above is not backed:\n%s", out)
+	}
+
+	r = e.run(t, "build", "ownflags-strict")
+	if r.code == 0 {
+		t.Fatalf("build ownflags-strict succeeded with build.hardening: strict:\n%s", r.stderr)
+	}
+	for _, want := range []string{"/usr/bin/ownflags lacks hardening:", "hint:", "build.vars"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("build ownflags-strict: no %q on stderr:\n%s", want, r.stderr)
+		}
+	}
+
+	r = e.run(t, "build", "ownflags-hardened")
+	if r.code != 0 {
+		t.Fatalf("build ownflags-hardened: exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "warning:") {
+		t.Errorf("build ownflags-hardened warns:\n%s", r.stderr)
+	}
+	deb := strings.TrimSpace(r.stdout)
+	bin = unpackedFile(t, deb, "usr/bin/ownflags")
+	if out, err := hardeningCheck(bin); err != nil {
+		t.Errorf("hardening-check: %v\n%s", err, out)
+	}
+	if out := sh(t, bin, "--version"); out != "ownflags 1.0.0\n" {
+		t.Errorf("--version = %q", out)
+	}
+	if bad := lintianErrors(t, deb); len(bad) > 0 {
+		t.Errorf("lintian:\n%s", strings.Join(bad, "\n"))
+	}
+}
+
+// unpackedFile unpacks deb into a temporary directory and returns the
+// path of rel in it.
+func unpackedFile(t *testing.T, deb, rel string) string {
+	t.Helper()
+	dir := t.TempDir()
+	sh(t, "dpkg-deb", "-x", deb, dir)
+	return filepath.Join(dir, rel)
+}
