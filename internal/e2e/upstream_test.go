@@ -33,7 +33,7 @@ func TestHardeningOwnCFLAGS(t *testing.T) {
 		t.Fatalf("build ownflags: exit %d\n%s", r.code, r.stderr)
 	}
 	for _, want := range []string{"debforge: warning: ownflags: /usr/bin/ownflags lacks hardening:",
-		"stackprotector (compile with -fstack-protector-strong ({{.CFLAGS}}))", "bindnow", "build.hardening: strict"} {
+		"stackprotector (compile with -fstack-protector-strong ({{.CFLAGS}})", "bindnow", "build.hardening: strict"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("build ownflags: no %q on stderr:\n%s", want, r.stderr)
 		}

@@ -34,7 +34,7 @@ func (f Feature) Fix() string {
 	case PIE:
 		return "link with -pie and compile with -fPIE (Debian's gcc does both by default unless the Makefile overrides it)"
 	case StackProtector:
-		return "compile with -fstack-protector-strong ({{.CFLAGS}})"
+		return "compile with -fstack-protector-strong ({{.CFLAGS}}); a program with no array on its stack has nothing to protect and looks the same to hardening-check"
 	case Fortify:
 		return "compile with -O2 -D_FORTIFY_SOURCE=2 ({{.CPPFLAGS}} and {{.CFLAGS}})"
 	case RELRO:
