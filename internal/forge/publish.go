@@ -56,7 +56,7 @@ func (f *Forge) publishCheckedRemoving(repoDir string, remove []string) error {
 	if err := f.publish(repoDir, remove); err != nil {
 		return err
 	}
-	if err := aptrepo.Consistent(repoDir, f.set.Repo.Codename, f.set.Repo.KeyName); err != nil {
+	if err := f.consistent(repoDir); err != nil {
 		return fmt.Errorf("repository %s is not consistent after publishing: %w", repoDir, err)
 	}
 	return nil
@@ -87,15 +87,47 @@ func (f *Forge) repoConfig(repoDir string) (aptrepo.Config, error) {
 		Component: repo.Component, Description: repo.Description, Keep: repo.Keep,
 		ValidFor: time.Duration(repo.ValidDays) * 24 * time.Hour,
 		Archs:    []string{f.opts.Arch}, KeyName: repo.KeyName, URL: repo.URL,
-		Signer: signer, Now: f.opts.Now(),
+		Signer: signer, Now: f.opts.Now(), Releases: f.releaseTargets(),
 	}, nil
+}
+
+// releaseTargets are the releases debforge.yaml's targets publish, in
+// the order first named, each with every architecture named for it; none
+// when no targets are set (one distribution, Codename).
+func (f *Forge) releaseTargets() []aptrepo.ReleaseTarget {
+	var out []aptrepo.ReleaseTarget
+	index := map[string]int{}
+	for _, t := range f.set.Repo.TargetList {
+		i, ok := index[t.Release]
+		if !ok {
+			i = len(out)
+			index[t.Release] = i
+			out = append(out, aptrepo.ReleaseTarget{Codename: t.Release, Suite: t.Release, Suffix: t.Suffix()})
+		}
+		out[i].Archs = append(out[i].Archs, t.Arch)
+	}
+	return out
+}
+
+// consistent checks the published repository against its pool
+// (aptrepo.Consistent), over every release it publishes.
+func (f *Forge) consistent(repoDir string) error {
+	rts := f.releaseTargets()
+	if len(rts) == 0 {
+		return aptrepo.Consistent(repoDir, f.set.Repo.Codename, f.set.Repo.KeyName)
+	}
+	codenames := make([]string, len(rts))
+	for i, rt := range rts {
+		codenames[i] = rt.Codename
+	}
+	return aptrepo.ConsistentReleases(repoDir, codenames, f.set.Repo.KeyName)
 }
 
 // upToDate reports whether the build needs no new snapshot: the
 // published index matches the pool (aptrepo.Consistent), and it says what
 // the settings say or nothing in this run succeeded.
 func (f *Forge) upToDate(repoDir string, results []Result) bool {
-	if aptrepo.Consistent(repoDir, f.set.Repo.Codename, f.set.Repo.KeyName) != nil {
+	if f.consistent(repoDir) != nil {
 		return false
 	}
 	if !anySucceeded(results) {

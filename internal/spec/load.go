@@ -136,6 +136,7 @@ func LoadRepo(path string) (*Repo, error) {
 	if r.URL != "" && !urlRe.MatchString(r.URL) {
 		p.add(At(root, "url"), "url", "e.g. https://apt.example.org/debforge or file:///srv/repo", "expected an http(s) or file URL without spaces, found %q", r.URL)
 	}
+	r.TargetList = checkTargets(p, root, &r)
 	if err := p.err(); err != nil {
 		return nil, err
 	}

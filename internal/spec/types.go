@@ -221,6 +221,15 @@ type Repo struct {
 	Keep int `yaml:"keep"`
 	// ValidDays, when set, adds Valid-Until = Date + ValidDays to Release.
 	ValidDays int `yaml:"valid_days"`
+	// Targets are the releases × architectures built and published, as
+	// RELEASE/ARCH ("bookworm/arm64"): one dists/<release> each, with a
+	// binary-<arch> index per architecture. Default: none, which keeps one
+	// distribution (Codename) built for this host.
+	Targets []string `yaml:"targets"`
+	// Releases holds per-release settings (a mirror), keyed by codename.
+	Releases map[string]ReleaseSettings `yaml:"releases"`
+	// TargetList is Targets parsed (set by LoadRepo).
+	TargetList []Target `yaml:"-"`
 	// KeyName names the published public key files (<key_name>.asc/.gpg)
 	// and the keyring package. Default "debforge-archive-keyring".
 	KeyName string `yaml:"key_name"`

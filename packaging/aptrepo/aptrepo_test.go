@@ -137,7 +137,7 @@ func TestSigningVerifiesWithGpgv(t *testing.T) {
 func TestReleaseListsUncompressedAndValidUntil(t *testing.T) {
 	cfg := Config{Origin: "o", Label: "l", Suite: "stable", Codename: "c", Component: "main", Description: "d",
 		ValidFor: 48 * time.Hour, Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	rel := string(releaseFile(cfg, []string{"amd64"}, []indexFile{{"main/binary-amd64/Packages", []byte("x")}, {"main/binary-amd64/Packages.gz", []byte("y")}}))
+	rel := string(releaseFile(cfg, cfg.releases()[0], []string{"amd64"}, []indexFile{{"main/binary-amd64/Packages", []byte("x")}, {"main/binary-amd64/Packages.gz", []byte("y")}}))
 	for _, want := range []string{"Date: Fri, 02 Jan 2026 03:04:05 +0000\n", "Valid-Until: Sun, 04 Jan 2026 03:04:05 +0000\n", "Acquire-By-Hash: yes\n",
 		" 2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881 1 main/binary-amd64/Packages\n", "SHA512:\n"} {
 		if !strings.Contains(rel, want) {

@@ -25,6 +25,21 @@ func (cfg *Config) check() error {
 			return fmt.Errorf("publish: invalid %s %q: a letter or digit, then letters, digits, '.', '+', '-' and '_'", f.name, f.val)
 		}
 	}
+	for _, rt := range cfg.Releases {
+		for _, f := range []struct{ name, val string }{{"suite", rt.Suite}, {"codename", rt.Codename}} {
+			if !spec.SuiteRe.MatchString(f.val) {
+				return fmt.Errorf("publish: invalid release %s %q: a letter or digit, then letters, digits, '.', '+', '-' and '_'", f.name, f.val)
+			}
+		}
+		if rt.Suffix != "" && !spec.ReleaseSuffixRe.MatchString(rt.Suffix) {
+			return fmt.Errorf("publish: release %s: invalid version suffix %q", rt.Codename, rt.Suffix)
+		}
+		for _, a := range rt.Archs {
+			if !spec.ArchRe.MatchString(a) {
+				return fmt.Errorf("publish: invalid architecture %q: a Debian architecture name such as amd64 or arm64", a)
+			}
+		}
+	}
 	if !spec.PackageNameRe.MatchString(cfg.KeyName) {
 		return fmt.Errorf("publish: invalid key_name %q: a Debian package name", cfg.KeyName)
 	}

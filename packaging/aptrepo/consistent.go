@@ -226,9 +226,32 @@ func trustedIndex(repoDir, codename string) map[string]string {
 // their name: AddToPool refuses that), so it is cheap enough to run on
 // every build. The error lists what does not match.
 func Consistent(repoDir, codename, keyName string) error {
-	index, err := publishedIndex(repoDir, codename)
-	if err != nil {
-		return fmt.Errorf("dists/%s: %w", codename, err)
+	return consistent(repoDir, []string{codename}, keyName, []string{keyName + ".sources"})
+}
+
+// ConsistentReleases is Consistent for a repository of several releases
+// (Config.Releases): every pool file is in at least one release's index,
+// and each release has its own <key_name>-<codename>.sources.
+func ConsistentReleases(repoDir string, codenames []string, keyName string) error {
+	cfg := Config{KeyName: keyName, Releases: make([]ReleaseTarget, len(codenames))}
+	var sources []string
+	for i, c := range codenames {
+		cfg.Releases[i].Codename = c
+		sources = append(sources, cfg.SourcesName(c))
+	}
+	return consistent(repoDir, codenames, keyName, sources)
+}
+
+func consistent(repoDir string, codenames []string, keyName string, sources []string) error {
+	index := map[string]indexEntry{}
+	for _, codename := range codenames {
+		idx, err := publishedIndex(repoDir, codename)
+		if err != nil {
+			return fmt.Errorf("dists/%s: %w", codename, err)
+		}
+		for f, e := range idx {
+			index[f] = e
+		}
 	}
 	paths, err := poolFiles(repoDir)
 	if err != nil {
@@ -254,14 +277,18 @@ func Consistent(repoDir, codename, keyName string) error {
 			problems = append(problems, f+" is in the index but missing from the pool")
 		}
 	}
-	for _, ext := range []string{".asc", ".gpg", ".sources"} {
-		if _, err := os.Stat(filepath.Join(repoDir, keyName+ext)); err != nil {
-			problems = append(problems, keyName+ext+" is missing")
+	for _, name := range append([]string{keyName + ".asc", keyName + ".gpg"}, sources...) {
+		if _, err := os.Stat(filepath.Join(repoDir, name)); err != nil {
+			problems = append(problems, name+" is missing")
 		}
 	}
 	// The front page (a link into the snapshot) and its stylesheet: a
 	// repository published before the page existed gets one.
-	for _, f := range []string{PageFile, CSSFile, path.Join("dists", codename, PageFile)} {
+	files := []string{PageFile, CSSFile}
+	for _, codename := range codenames {
+		files = append(files, path.Join("dists", codename, PageFile))
+	}
+	for _, f := range files {
 		if _, err := os.Stat(filepath.Join(repoDir, filepath.FromSlash(f))); err != nil {
 			problems = append(problems, f+" is missing")
 		}

@@ -15,7 +15,16 @@ import (
 // valid_days, ...) rebuild nothing, so a build with an unchanged pool
 // publishes again exactly when this is false.
 func Current(cfg Config) bool {
-	rel, err := os.ReadFile(filepath.Join(cfg.Dir, "dists", cfg.Codename, "Release"))
+	for _, rt := range cfg.releases() {
+		if !currentRelease(cfg, rt) {
+			return false
+		}
+	}
+	return true
+}
+
+func currentRelease(cfg Config, rt ReleaseTarget) bool {
+	rel, err := os.ReadFile(filepath.Join(cfg.Dir, "dists", rt.Codename, "Release"))
 	if err != nil {
 		return false
 	}
@@ -23,8 +32,8 @@ func Current(cfg Config) bool {
 	for _, f := range debfile.ParseFields(rel) {
 		got[f.Name] = f.Value
 	}
-	for k, v := range map[string]string{"Origin": cfg.Origin, "Label": cfg.Label, "Suite": cfg.Suite,
-		"Codename": cfg.Codename, "Components": cfg.Component, "Description": cfg.Description} {
+	for k, v := range map[string]string{"Origin": cfg.Origin, "Label": cfg.Label, "Suite": rt.Suite,
+		"Codename": rt.Codename, "Components": cfg.Component, "Description": cfg.Description} {
 		if got[k] != v {
 			return false
 		}
@@ -45,6 +54,6 @@ func Current(cfg Config) bool {
 	if err != nil {
 		return false
 	}
-	sources, err := os.ReadFile(filepath.Join(cfg.Dir, cfg.KeyName+".sources"))
-	return err == nil && string(sources) == sourcesText(cfg, asc)
+	sources, err := os.ReadFile(filepath.Join(cfg.Dir, cfg.SourcesName(rt.Codename)))
+	return err == nil && string(sources) == sourcesText(cfg, rt.Codename, asc)
 }

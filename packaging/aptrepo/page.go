@@ -270,7 +270,7 @@ func linkPage(cfg Config) error {
 		}
 	}
 	link := filepath.Join(cfg.Dir, PageFile)
-	target := path.Join("dists", cfg.Codename, PageFile)
+	target := path.Join("dists", cfg.releases()[0].Codename, PageFile)
 	if cur, err := os.Readlink(link); err == nil && cur == target {
 		return nil
 	}

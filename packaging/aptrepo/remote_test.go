@@ -155,7 +155,7 @@ func TestReadReleaseXZOnly(t *testing.T) {
 	os.MkdirAll(idx, 0o755)
 	os.WriteFile(filepath.Join(idx, "Packages.xz"), xzd, 0o644)
 	cfg.Codename = "x"
-	release := releaseFile(cfg, []string{"amd64"}, []indexFile{{"main/binary-amd64/Packages.xz", xzd}})
+	release := releaseFile(cfg, cfg.releases()[0], []string{"amd64"}, []indexFile{{"main/binary-amd64/Packages.xz", xzd}})
 	release = bytes.Replace(release, []byte("Acquire-By-Hash: yes\n"), nil, 1)
 	in, err := cfg.Signer.ClearSign(release)
 	if err != nil {

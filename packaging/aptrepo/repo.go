@@ -28,6 +28,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/debforge/debforge/internal/atomicfile"
+	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/packaging/debfile"
 )
 
@@ -48,6 +49,9 @@ type Config struct {
 	URL    string
 	Signer *Signer
 	Now    time.Time
+	// Releases, when set, publishes one dists/<codename> per release
+	// from the one pool (Codename, Suite and Archs are then unused).
+	Releases []ReleaseTarget
 	// Remove names packages to drop: left out of the new index and, after
 	// the swap, deleted from the pool with the files that travel with
 	// them (so no published index ever names a missing file).
@@ -277,8 +281,61 @@ type indexFile struct {
 	data []byte
 }
 
-// Publish indexes the pool and swaps in a new signed snapshot of dists/.
-// Versions beyond Keep are removed from the pool after the swap.
+// ReleaseTarget is one dists/<Codename> of a repository that publishes
+// several releases from one pool.
+type ReleaseTarget struct {
+	Codename, Suite string
+	// Suffix ends the version of every package built for this release
+	// ("+deb12"). A version with no release suffix at all (the keyring,
+	// packages published before targets) belongs to every release.
+	Suffix string
+	// Archs are always indexed, even when no package of theirs exists.
+	Archs []string
+}
+
+// releases is what Publish writes: cfg.Releases, or the one release of
+// Codename and Suite holding every package.
+func (cfg Config) releases() []ReleaseTarget {
+	if len(cfg.Releases) > 0 {
+		return cfg.Releases
+	}
+	return []ReleaseTarget{{Codename: cfg.Codename, Suite: cfg.Suite, Archs: cfg.Archs}}
+}
+
+// multi reports whether cfg publishes several releases (and so one
+// <key_name>-<codename>.sources per release).
+func (cfg Config) multi() bool { return len(cfg.Releases) > 0 }
+
+// belongs reports whether p goes into release r's indexes.
+func belongs(p *Package, r ReleaseTarget) bool {
+	if r.Suffix == "" {
+		return true
+	}
+	return strings.HasSuffix(p.Version, r.Suffix) || !spec.ReleaseSuffixRe.MatchString(p.Version)
+}
+
+// SourcesName is the .sources file hosts of codename copy: one per
+// release when the repository publishes several.
+func (cfg Config) SourcesName(codename string) string {
+	if cfg.multi() {
+		return cfg.KeyName + "-" + codename + ".sources"
+	}
+	return cfg.KeyName + ".sources"
+}
+
+// releaseBuild is one release's signed indexes, ready to be swapped in.
+type releaseBuild struct {
+	rt                         ReleaseTarget
+	kept                       []*Package
+	archs                      []string
+	files                      []indexFile
+	release, inRelease, detach []byte
+	snap, prevSnap             string
+}
+
+// Publish indexes the pool and swaps in a new signed snapshot of each
+// release's dists/<codename>. Versions beyond Keep are removed from the
+// pool after the swaps (a file kept by any release stays).
 func Publish(cfg Config) error {
 	if cfg.Signer == nil {
 		return fmt.Errorf("publish: no signing key")
@@ -286,17 +343,92 @@ func Publish(cfg Config) error {
 	if err := cfg.check(); err != nil {
 		return err
 	}
-	// Files the current index already lists with the same hash were
+	// Files the current indexes already list with the same hash were
 	// verified when they were first indexed; new ones are verified now,
 	// and a bad one is left out while the rest publish.
-	all, bad, err := scanPool(cfg.Dir, trustedIndex(cfg.Dir, cfg.Codename))
+	trusted := map[string]string{}
+	for _, rt := range cfg.releases() {
+		for f, h := range trustedIndex(cfg.Dir, rt.Codename) {
+			trusted[f] = h
+		}
+	}
+	all, bad, err := scanPool(cfg.Dir, trusted)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	kept, dropped := Select(all, cfg.Keep)
-	kept, dropped = removeNamed(kept, dropped, cfg.Remove)
+	var builds []*releaseBuild
+	keptAnywhere := map[string]bool{}
+	var dropped []*Package
+	for _, rt := range cfg.releases() {
+		var mine []*Package
+		for _, p := range all {
+			if belongs(p, rt) {
+				mine = append(mine, p)
+			}
+		}
+		kept, drop := Select(mine, cfg.Keep)
+		kept, drop = removeNamed(kept, drop, cfg.Remove)
+		dropped = append(dropped, drop...)
+		for _, p := range kept {
+			keptAnywhere[p.Filename] = true
+		}
+		b, err := buildRelease(cfg, rt, kept)
+		if err != nil {
+			return err
+		}
+		builds = append(builds, b)
+	}
+	site, err := publishedSite(cfg, builds)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	// Every snapshot is written, with its changelogs, before the page
+	// that links into all of them; then each release swaps in with one
+	// rename of its own.
+	for i, b := range builds {
+		if b.snap, b.prevSnap, err = prepareSnapshot(cfg, b.rt.Codename, b.files); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		links, err := writeChangelogs(cfg.Dir, b.rt.Codename, b.snap, b.prevSnap, b.kept)
+		if err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		site.Releases[i].Entries = siteEntries(cfg.Dir, b.kept, links)
+	}
+	for _, b := range builds {
+		if err := writePage(b.snap, site); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		if err := commitSnapshot(cfg, b.rt.Codename, b.snap, b.prevSnap, b.release, b.inRelease, b.detach); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+	}
+	if err := linkPage(cfg); err != nil {
+		return fmt.Errorf("publish %s: %w", PageFile, err)
+	}
+	if err := writeKeyFiles(cfg); err != nil {
+		return fmt.Errorf("publish keys: %w", err)
+	}
+	gone := map[string]bool{}
+	for _, p := range dropped {
+		if keptAnywhere[p.Filename] || gone[p.Filename] {
+			continue
+		}
+		gone[p.Filename] = true
+		if err := removeWithCompanions(filepath.Join(cfg.Dir, filepath.FromSlash(p.Filename))); err != nil {
+			return fmt.Errorf("prune %s: %w", p.Filename, err)
+		}
+	}
+	if len(bad) > 0 {
+		return &BadPoolError{Files: bad}
+	}
+	return nil
+}
+
+// buildRelease renders and signs one release's indexes.
+func buildRelease(cfg Config, rt ReleaseTarget, kept []*Package) (*releaseBuild, error) {
 	archs := map[string]bool{}
-	for _, a := range cfg.Archs {
+	for _, a := range rt.Archs {
 		archs[a] = true
 	}
 	for _, p := range kept {
@@ -306,7 +438,7 @@ func Publish(cfg Config) error {
 	}
 	archList := sortedKeys(archs)
 	if len(archList) == 0 {
-		return fmt.Errorf("publish: no architecture to index (no packages and none configured)")
+		return nil, fmt.Errorf("publish %s: no architecture to index (no packages and none configured)", rt.Codename)
 	}
 	var files []indexFile
 	for _, arch := range archList {
@@ -320,11 +452,11 @@ func Publish(cfg Config) error {
 		plain := []byte(b.String())
 		gz, err := gzipBytes(plain)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		xzd, err := xzBytes(plain)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		dir := path.Join(cfg.Component, "binary-"+arch)
 		files = append(files,
@@ -332,45 +464,16 @@ func Publish(cfg Config) error {
 			indexFile{path.Join(dir, "Packages.gz"), gz},
 			indexFile{path.Join(dir, "Packages.xz"), xzd})
 	}
-	release := releaseFile(cfg, archList, files)
+	release := releaseFile(cfg, rt, archList, files)
 	inRelease, err := cfg.Signer.ClearSign(release)
 	if err != nil {
-		return fmt.Errorf("sign InRelease: %w", err)
+		return nil, fmt.Errorf("sign InRelease of %s: %w", rt.Codename, err)
 	}
 	detached, err := cfg.Signer.DetachSign(release)
 	if err != nil {
-		return fmt.Errorf("sign Release.gpg: %w", err)
+		return nil, fmt.Errorf("sign Release.gpg of %s: %w", rt.Codename, err)
 	}
-	site, err := publishedSite(cfg, archList, release)
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
-	}
-	page := func(snap, prevSnap string) error {
-		links, err := writeChangelogs(cfg.Dir, cfg.Codename, snap, prevSnap, kept)
-		if err != nil {
-			return err
-		}
-		site.Releases[0].Entries = siteEntries(cfg.Dir, kept, links)
-		return writePage(snap, site)
-	}
-	if err := swapSnapshot(cfg, files, release, inRelease, detached, page); err != nil {
-		return fmt.Errorf("publish: %w", err)
-	}
-	if err := linkPage(cfg); err != nil {
-		return fmt.Errorf("publish %s: %w", PageFile, err)
-	}
-	if err := writeKeyFiles(cfg); err != nil {
-		return fmt.Errorf("publish keys: %w", err)
-	}
-	for _, p := range dropped {
-		if err := removeWithCompanions(filepath.Join(cfg.Dir, filepath.FromSlash(p.Filename))); err != nil {
-			return fmt.Errorf("prune %s: %w", p.Filename, err)
-		}
-	}
-	if len(bad) > 0 {
-		return &BadPoolError{Files: bad}
-	}
-	return nil
+	return &releaseBuild{rt: rt, kept: kept, archs: archList, files: files, release: release, inRelease: inRelease, detach: detached}, nil
 }
 
 // removeNamed moves the packages named in remove from kept to dropped.
@@ -399,10 +502,10 @@ var releaseHashes = []struct {
 	new  func() hash.Hash
 }{{"SHA256", sha256.New}, {"SHA512", sha512.New}}
 
-func releaseFile(cfg Config, archs []string, files []indexFile) []byte {
+func releaseFile(cfg Config, rt ReleaseTarget, archs []string, files []indexFile) []byte {
 	var b strings.Builder
 	now := cfg.Now.UTC()
-	fmt.Fprintf(&b, "Origin: %s\nLabel: %s\nSuite: %s\nCodename: %s\n", cfg.Origin, cfg.Label, cfg.Suite, cfg.Codename)
+	fmt.Fprintf(&b, "Origin: %s\nLabel: %s\nSuite: %s\nCodename: %s\n", cfg.Origin, cfg.Label, rt.Suite, rt.Codename)
 	fmt.Fprintf(&b, "Date: %s\n", now.Format(time.RFC1123Z))
 	if cfg.ValidFor > 0 {
 		fmt.Fprintf(&b, "Valid-Until: %s\n", now.Add(cfg.ValidFor).Format(time.RFC1123Z))
@@ -420,33 +523,29 @@ func releaseFile(cfg Config, archs []string, files []indexFile) []byte {
 	return []byte(b.String())
 }
 
-// swapSnapshot writes the indexes into a new directory under .snapshots/
-// and points dists/<codename> (a symlink) at it with one rename, so a
-// reader sees either the old Release with its indexes or the new ones.
+// prepareSnapshot writes the indexes of codename into a new directory
+// under .snapshots/ and returns it with the previous snapshot (or "").
 // by-hash copies of the previous snapshot's indexes are carried over, so
 // clients holding the previous Release can still fetch what it names.
-// page writes the front page (and what it links to) into the snapshot.
-func swapSnapshot(cfg Config, files []indexFile, release, inRelease, detached []byte, page func(snap, prevSnap string) error) error {
+func prepareSnapshot(cfg Config, codename string, files []indexFile) (snap, prevSnap string, err error) {
 	snapRoot := filepath.Join(cfg.Dir, ".snapshots")
 	if err := os.MkdirAll(snapRoot, 0o755); err != nil {
-		return err
+		return "", "", err
 	}
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "dists"), 0o755); err != nil {
-		return err
+		return "", "", err
 	}
-	snap, err := os.MkdirTemp(snapRoot, cfg.Codename+"-"+cfg.Now.UTC().Format("20060102T150405Z")+"-")
+	snap, err = os.MkdirTemp(snapRoot, codename+"-"+cfg.Now.UTC().Format("20060102T150405Z")+"-")
 	if err != nil {
-		return err
+		return "", "", err
 	}
 	if err := os.Chmod(snap, 0o755); err != nil {
-		return err
+		return "", "", err
 	}
-	link := filepath.Join(cfg.Dir, "dists", cfg.Codename)
-	prev, _ := os.Readlink(link)
 	for _, f := range files {
 		p := filepath.Join(snap, filepath.FromSlash(f.rel))
 		if err := writeFileSync(p, f.data); err != nil {
-			return err
+			return "", "", err
 		}
 		// One by-hash copy per hash Release lists: apt asks for the
 		// strongest (SHA512) and logs "Ign:" after a 404.
@@ -454,18 +553,21 @@ func swapSnapshot(cfg Config, files []indexFile, release, inRelease, detached []
 			hh := h.new()
 			hh.Write(f.data)
 			if err := writeFileSync(filepath.Join(filepath.Dir(p), "by-hash", h.name, hex.EncodeToString(hh.Sum(nil))), f.data); err != nil {
-				return err
+				return "", "", err
 			}
 		}
 	}
-	prevSnap := ""
-	if prev != "" {
+	if prev, _ := os.Readlink(filepath.Join(cfg.Dir, "dists", codename)); prev != "" {
 		prevSnap = filepath.Join(cfg.Dir, "dists", prev)
 		carryByHash(prevSnap, snap)
 	}
-	if err := page(snap, prevSnap); err != nil {
-		return err
-	}
+	return snap, prevSnap, nil
+}
+
+// commitSnapshot writes the signed Release files into snap and points
+// dists/<codename> (a symlink) at it with one rename, so a reader sees
+// either the old Release with its indexes or the new ones.
+func commitSnapshot(cfg Config, codename, snap, prevSnap string, release, inRelease, detached []byte) error {
 	for name, data := range map[string][]byte{"Release": release, "InRelease": inRelease, "Release.gpg": detached} {
 		if err := writeFileSync(filepath.Join(snap, name), data); err != nil {
 			return err
@@ -474,6 +576,8 @@ func swapSnapshot(cfg Config, files []indexFile, release, inRelease, detached []
 	if err := syncDir(snap); err != nil {
 		return err
 	}
+	snapRoot := filepath.Join(cfg.Dir, ".snapshots")
+	link := filepath.Join(cfg.Dir, "dists", codename)
 	target := filepath.Join("..", ".snapshots", filepath.Base(snap))
 	tmpLink := link + ".new"
 	os.Remove(tmpLink)
@@ -482,7 +586,7 @@ func swapSnapshot(cfg Config, files []indexFile, release, inRelease, detached []
 	}
 	if st, err := os.Lstat(link); err == nil && st.IsDir() {
 		// A real directory from an older layout: move it aside first.
-		if err := os.Rename(link, filepath.Join(snapRoot, "legacy-"+cfg.Codename)); err != nil {
+		if err := os.Rename(link, filepath.Join(snapRoot, "legacy-"+codename)); err != nil {
 			return err
 		}
 	}
@@ -492,7 +596,7 @@ func swapSnapshot(cfg Config, files []indexFile, release, inRelease, detached []
 	if err := syncDir(filepath.Dir(link)); err != nil {
 		return err
 	}
-	pruneSnapshots(snapRoot, cfg.Codename, filepath.Base(snap), filepath.Base(prev))
+	pruneSnapshots(snapRoot, codename, filepath.Base(snap), filepath.Base(prevSnap))
 	return nil
 }
 
@@ -536,7 +640,11 @@ func writeKeyFiles(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	for name, data := range map[string][]byte{cfg.KeyName + ".asc": asc, cfg.KeyName + ".gpg": bin, cfg.KeyName + ".sources": []byte(sourcesText(cfg, asc))} {
+	files := map[string][]byte{cfg.KeyName + ".asc": asc, cfg.KeyName + ".gpg": bin}
+	for _, rt := range cfg.releases() {
+		files[cfg.SourcesName(rt.Codename)] = []byte(sourcesText(cfg, rt.Codename, asc))
+	}
+	for name, data := range files {
 		if err := atomicfile.Write(filepath.Join(cfg.Dir, name), data, 0o644); err != nil {
 			return err
 		}
@@ -546,20 +654,25 @@ func writeKeyFiles(cfg Config) error {
 
 // sourcesText is the deb822 .sources file for cfg with the armored key
 // asc inline as Signed-By.
-func sourcesText(cfg Config, asc []byte) string {
+func sourcesText(cfg Config, codename string, asc []byte) string {
 	url := cfg.URL
 	if url == "" {
 		abs, _ := filepath.Abs(cfg.Dir)
 		url = "file://" + abs
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s: add with\n#   cp %s.sources /etc/apt/sources.list.d/ && apt-get update\n", cfg.Label, cfg.KeyName)
+	if cfg.multi() {
+		fmt.Fprintf(&b, "# %s for Debian/Ubuntu %s hosts: add with\n", cfg.Label, codename)
+	} else {
+		fmt.Fprintf(&b, "# %s: add with\n", cfg.Label)
+	}
+	fmt.Fprintf(&b, "#   cp %s /etc/apt/sources.list.d/ && apt-get update\n", cfg.SourcesName(codename))
 	if fps := cfg.Signer.Fingerprints(); len(fps) > 1 {
 		fmt.Fprintf(&b, "# Signing key fingerprints (rotation: current first): %s\n", strings.Join(fps, " "))
 	} else {
 		fmt.Fprintf(&b, "# Signing key fingerprint: %s\n", cfg.Signer.Fingerprint())
 	}
-	fmt.Fprintf(&b, "Types: deb\nURIs: %s\nSuites: %s\nComponents: %s\nSigned-By:\n", url, cfg.Codename, cfg.Component)
+	fmt.Fprintf(&b, "Types: deb\nURIs: %s\nSuites: %s\nComponents: %s\nSigned-By:\n", url, codename, cfg.Component)
 	for _, line := range strings.Split(strings.TrimRight(string(asc), "\n"), "\n") {
 		if line == "" {
 			b.WriteString(" .\n")

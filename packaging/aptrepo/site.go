@@ -202,17 +202,21 @@ func changelogLink(codename, filename string) string {
 }
 
 // publishedSite describes the repository about to be published; its
-// dates are read back from the Release text that gets signed.
-func publishedSite(cfg Config, archs []string, release []byte) (Site, error) {
+// dates are read back from the Release texts that get signed.
+func publishedSite(cfg Config, builds []*releaseBuild) (Site, error) {
 	asc, err := cfg.Signer.PublicKey(true)
 	if err != nil {
 		return Site{}, err
 	}
-	rel := Release{Codename: cfg.Codename, Suite: cfg.Suite, Archs: archs}
-	if st := ParseStanzas(release); len(st) > 0 {
-		rel.Date, rel.ValidUntil = fieldValue(st[0], "Date"), fieldValue(st[0], "Valid-Until")
+	site := Site{Label: cfg.Label, Description: cfg.Description, Fingerprint: cfg.Signer.Fingerprint(), KeyName: cfg.KeyName}
+	local := cfg.URL == "" || strings.HasPrefix(cfg.URL, "file:")
+	for _, b := range builds {
+		rel := Release{Codename: b.rt.Codename, Suite: b.rt.Suite, Archs: b.archs}
+		if st := ParseStanzas(b.release); len(st) > 0 {
+			rel.Date, rel.ValidUntil = fieldValue(st[0], "Date"), fieldValue(st[0], "Valid-Until")
+		}
+		site.Releases = append(site.Releases, rel)
+		site.Sources = append(site.Sources, SourcesFile{Name: cfg.SourcesName(b.rt.Codename), Text: sourcesText(cfg, b.rt.Codename, asc), Local: local})
 	}
-	return Site{Label: cfg.Label, Description: cfg.Description, Fingerprint: cfg.Signer.Fingerprint(), KeyName: cfg.KeyName,
-		Sources:  []SourcesFile{{Name: cfg.KeyName + ".sources", Text: sourcesText(cfg, asc), Local: cfg.URL == "" || strings.HasPrefix(cfg.URL, "file:")}},
-		Releases: []Release{rel}}, nil
+	return site, nil
 }

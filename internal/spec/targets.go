@@ -1,0 +1,129 @@
+package spec
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// KnownRelease is a distribution release debforge can build for and
+// publish: its build roots come from Distro's archive and its packages
+// carry Suffix after the Debian revision.
+type KnownRelease struct {
+	Codename, Distro string
+	// Suffix follows the Debian revision of every package built for the
+	// release ("2.4.2-1+deb12"), so the builds of several releases share
+	// one pool and a host upgraded to the next release upgrades them:
+	// "+deb12" < "+deb13", and both sort above the unsuffixed "2.4.2-1"
+	// published before targets existed (a "~deb12" suffix would sort
+	// below it, and such hosts would keep the old build).
+	Suffix string
+}
+
+// Releases are the releases a target may name. Ubuntu's archive is not
+// the host's: an Ubuntu release needs releases.<codename>.mirror.
+var Releases = map[string]KnownRelease{
+	"bookworm": {"bookworm", "debian", "+deb12"},
+	"trixie":   {"trixie", "debian", "+deb13"},
+	"forky":    {"forky", "debian", "+deb14"},
+	"noble":    {"noble", "ubuntu", "+ubuntu24.04"},
+	"resolute": {"resolute", "ubuntu", "+ubuntu26.04"},
+}
+
+// TargetArchs are the architectures a target may name: those debforge
+// can build on an amd64 or arm64 host (natively or with Debian's cross
+// toolchain).
+var TargetArchs = []string{"amd64", "arm64"}
+
+// ReleaseSuffixRe matches a version that carries a release suffix.
+var ReleaseSuffixRe = regexp.MustCompile(`\+(deb[0-9]+|ubuntu[0-9]+\.[0-9]+)$`)
+
+// Target is one release × architecture packages are built for.
+type Target struct{ Release, Arch string }
+
+func (t Target) String() string { return t.Release + "/" + t.Arch }
+
+// Suffix is the version suffix of the target's release.
+func (t Target) Suffix() string { return Releases[t.Release].Suffix }
+
+// ReleaseSettings are per-release settings in debforge.yaml.
+type ReleaseSettings struct {
+	// Mirror is the archive build roots of this release come from.
+	// Default: the Debian mirror this host's apt uses. Required for an
+	// Ubuntu release.
+	Mirror string `yaml:"mirror"`
+}
+
+func knownReleases() string {
+	names := make([]string, 0, len(Releases))
+	for n := range Releases {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// ParseTarget reads "RELEASE/ARCH" and checks both parts are known.
+func ParseTarget(s string) (Target, error) {
+	rel, arch, ok := strings.Cut(s, "/")
+	if !ok || rel == "" || arch == "" {
+		return Target{}, fmt.Errorf("target %q: want RELEASE/ARCH, e.g. bookworm/arm64", s)
+	}
+	if _, known := Releases[rel]; !known {
+		return Target{}, fmt.Errorf("target %q: unknown release %q (known: %s)", s, rel, knownReleases())
+	}
+	found := false
+	for _, a := range TargetArchs {
+		found = found || a == arch
+	}
+	if !found {
+		return Target{}, fmt.Errorf("target %q: unknown architecture %q (known: %s)", s, arch, strings.Join(TargetArchs, ", "))
+	}
+	return Target{Release: rel, Arch: arch}, nil
+}
+
+// checkTargets validates targets: and releases: of debforge.yaml and
+// returns the parsed targets.
+func checkTargets(p *problems, root *yaml.Node, r *Repo) []Target {
+	var out []Target
+	seq := child(root, "targets")
+	seen := map[string]bool{}
+	for i, s := range r.Targets {
+		n := seq
+		if seq != nil && i < len(seq.Content) {
+			n = seq.Content[i]
+		}
+		t, err := ParseTarget(s)
+		if err != nil {
+			p.add(n, fmt.Sprintf("targets[%d]", i), "e.g. targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]", "%s", err.Error())
+			continue
+		}
+		if seen[s] {
+			p.add(n, fmt.Sprintf("targets[%d]", i), "list each target once", "duplicate target %q", s)
+			continue
+		}
+		seen[s] = true
+		out = append(out, t)
+	}
+	for name, rs := range r.Releases {
+		n := At(root, "releases", name)
+		if _, known := Releases[name]; !known {
+			p.add(n, "releases."+name, "a release named in targets, e.g. releases: {noble: {mirror: http://archive.ubuntu.com/ubuntu}}", "unknown release %q (known: %s)", name, knownReleases())
+			continue
+		}
+		if rs.Mirror != "" && !urlRe.MatchString(rs.Mirror) {
+			p.add(At(n, "mirror"), "releases."+name+".mirror", "e.g. mirror: http://deb.debian.org/debian", "expected an http(s) or file URL without spaces, found %q", rs.Mirror)
+		}
+	}
+	for _, t := range out {
+		if Releases[t.Release].Distro != "debian" && r.Releases[t.Release].Mirror == "" {
+			p.add(seq, "targets", fmt.Sprintf("add releases: {%s: {mirror: URL-of-its-archive}}", t.Release),
+				"%s is an %s release: its build roots need that archive's mirror", t.Release, Releases[t.Release].Distro)
+			break
+		}
+	}
+	return out
+}

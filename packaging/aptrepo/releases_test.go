@@ -1,0 +1,146 @@
+package aptrepo
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/packaging"
+)
+
+// archDeb pools a package of name at "version-revision" for arch.
+func archDeb(t *testing.T, repo, name, version, revision, arch string) string {
+	t.Helper()
+	work := t.TempDir()
+	c := &spec.Component{Name: name, Version: version, Revision: revision, Summary: "test " + name, Description: "Test package.",
+		License: "Apache-2.0", Copyright: "2026 test", Maintainer: "Test <t@example.org>", Changes: "Test build of " + name + ".", File: "t.yaml",
+		Package: &spec.Package{Name: name, Section: "misc", Priority: "optional", Architecture: arch, Compression: "gzip"}}
+	deb, err := packaging.Build(packaging.Input{Component: c, WorkDir: filepath.Join(work, "w"), Arch: arch, MTime: time.Unix(1700000000, 0)}, work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, _, err := AddToPool(repo, "main", deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// archIndex returns "name version arch" of each stanza of one
+// binary-<arch>/Packages of codename.
+func archIndex(t *testing.T, repo, codename, arch string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repo, "dists", codename, "main", "binary-"+arch, "Packages"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, st := range ParseStanzas(data) {
+		rows = append(rows, fieldValue(st, "Package")+" "+fieldValue(st, "Version")+" "+fieldValue(st, "Architecture"))
+	}
+	sort.Strings(rows)
+	return strings.Join(rows, ", ")
+}
+
+func severalReleases(cfg Config) Config {
+	cfg.Releases = []ReleaseTarget{
+		{Codename: "bookworm", Suite: "bookworm", Suffix: "+deb12", Archs: []string{"amd64", "arm64"}},
+		{Codename: "trixie", Suite: "trixie", Suffix: "+deb13", Archs: []string{"amd64", "arm64"}},
+	}
+	return cfg
+}
+
+// One pool, one signed dists/<codename> per release: each release indexes
+// the packages built for it (by version suffix) plus the unsuffixed ones,
+// Architecture: all in each of its binary-<arch> indexes; one .sources per
+// release; pruning per release never deletes what another release keeps.
+func TestPublishSeveralReleases(t *testing.T) {
+	repo := t.TempDir()
+	cfg := severalReleases(testConfig(t, repo))
+	cfg.Keep = 1
+	archDeb(t, repo, "foo", "1.0", "1+deb12", "amd64")
+	archDeb(t, repo, "foo", "1.0", "1+deb12", "arm64")
+	archDeb(t, repo, "foo", "1.0", "1+deb13", "amd64")
+	archDeb(t, repo, "bar", "2.0", "1", "all")
+	archDeb(t, repo, "baz", "3.0", "1+deb13", "all")
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"bookworm/amd64": "bar 2.0-1 all, foo 1.0-1+deb12 amd64",
+		"bookworm/arm64": "bar 2.0-1 all, foo 1.0-1+deb12 arm64",
+		"trixie/amd64":   "bar 2.0-1 all, baz 3.0-1+deb13 all, foo 1.0-1+deb13 amd64",
+		"trixie/arm64":   "bar 2.0-1 all, baz 3.0-1+deb13 all",
+	}
+	for target, rows := range want {
+		rel, arch, _ := strings.Cut(target, "/")
+		if got := archIndex(t, repo, rel, arch); got != rows {
+			t.Errorf("%s index: %s\nwant %s", target, got, rows)
+		}
+	}
+	keys, err := ReadPublicKeys(publishedKeys(t, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"bookworm", "trixie"} {
+		r, err := ReadRelease(context.Background(), NewFetcher(repo), keys, rel, cfg.Now.Add(time.Hour))
+		if err != nil {
+			t.Errorf("%s: signed Release does not verify: %v", rel, err)
+		} else if strings.Join(r.Archs, " ") != "amd64 arm64" || r.Suite != rel {
+			t.Errorf("%s: Release says archs %v suite %q", rel, r.Archs, r.Suite)
+		}
+		if l, err := os.Readlink(filepath.Join(repo, "dists", rel)); err != nil || !strings.HasPrefix(l, filepath.Join("..", ".snapshots", rel+"-")) {
+			t.Errorf("dists/%s is not a link to its own snapshot: %q %v", rel, l, err)
+		}
+		src, err := os.ReadFile(filepath.Join(repo, "test-archive-keyring-"+rel+".sources"))
+		if err != nil || !strings.Contains(string(src), "\nSuites: "+rel+"\n") || !strings.Contains(string(src), "cp test-archive-keyring-"+rel+".sources ") {
+			t.Errorf("%s .sources: %v\n%s", rel, err, src)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(repo, "test-archive-keyring.sources")); err == nil {
+		t.Error("a several-release repository still publishes the single-release .sources (whose suite no longer exists)")
+	}
+	if err := ConsistentReleases(repo, []string{"bookworm", "trixie"}, cfg.KeyName); err != nil {
+		t.Errorf("ConsistentReleases: %v", err)
+	}
+	if err := ConsistentReleases(repo, []string{"bookworm"}, cfg.KeyName); err == nil || !strings.Contains(err.Error(), "foo_1.0-1+deb13_amd64.deb is in the pool but not in the index") {
+		t.Errorf("a pool file no checked release indexes went unnoticed: %v", err)
+	}
+	doc := parsePage(t, repo)
+	page := text(doc)
+	for _, s := range []string{"test-archive-keyring-bookworm.sources", "test-archive-keyring-trixie.sources", "bookworm arm64", "trixie amd64"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("front page lacks %q", s)
+		}
+	}
+
+	// A new bookworm build replaces the old one (keep: 1); trixie's
+	// build and the package both releases share stay.
+	archDeb(t, repo, "foo", "1.1", "1+deb12", "amd64")
+	cfg.Now = cfg.Now.Add(time.Minute)
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := archIndex(t, repo, "bookworm", "amd64"); got != "bar 2.0-1 all, foo 1.1-1+deb12 amd64" {
+		t.Errorf("bookworm after a new build: %s", got)
+	}
+	if got := archIndex(t, repo, "trixie", "amd64"); got != want["trixie/amd64"] {
+		t.Errorf("trixie changed by a bookworm build: %s", got)
+	}
+	for f, kept := range map[string]bool{"f/foo/foo_1.0-1+deb12_amd64.deb": false, "f/foo/foo_1.0-1+deb13_amd64.deb": true, "b/bar/bar_2.0-1_all.deb": true} {
+		if _, err := os.Stat(filepath.Join(repo, "pool", "main", f)); (err == nil) != kept {
+			t.Errorf("%s: in pool %v, want %v", f, err == nil, kept)
+		}
+	}
+	if err := ConsistentReleases(repo, []string{"bookworm", "trixie"}, cfg.KeyName); err != nil {
+		t.Errorf("ConsistentReleases after pruning: %v", err)
+	}
+	if !Current(cfg) {
+		t.Error("Current is false right after publishing")
+	}
+}
