@@ -200,8 +200,12 @@ func newForge(opts forge.Options) (*forge.Forge, error) {
 	if err != nil {
 		var se *spec.Error
 		hint := ""
-		if errors.As(err, &se) {
+		var h interface{ Hint() string }
+		switch {
+		case errors.As(err, &se):
 			hint = "fix the spec files above; 'debforge validate' checks them without building"
+		case errors.As(err, &h):
+			hint = h.Hint()
 		}
 		return nil, &exitError{code: ExitUsage, err: err, hint: hint}
 	}
@@ -218,7 +222,12 @@ func runError(err error) error {
 	}
 	var ue *forge.UsageError
 	if errors.As(err, &ue) {
-		return &exitError{code: ExitUsage, err: err}
+		ee := &exitError{code: ExitUsage, err: err}
+		var h interface{ Hint() string }
+		if errors.As(err, &h) {
+			ee.hint = h.Hint()
+		}
+		return ee
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

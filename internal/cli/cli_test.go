@@ -137,7 +137,7 @@ func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("DEBFORGE_SIGNING_KEY", tc.env)
 			code, stderr := execute(append([]string{"--specs", specs, "--cache-dir", cache}, tc.args...)...)
-			if code != ExitUsage || !strings.Contains(stderr, "is inside the output directory") {
+			if code != ExitUsage || !strings.Contains(stderr, "is inside the output directory") || !strings.Contains(stderr, "debforge: hint: keep the private key outside --out") {
 				t.Errorf("exit %d, want 2 and a refusal:\n%s", code, stderr)
 			}
 			var files []string

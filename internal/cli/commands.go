@@ -107,7 +107,9 @@ func withHints(err error, results []forge.Result) error {
 		}
 	}
 	ee := runError(err).(*exitError)
-	ee.hint = strings.Join(hints, "\n")
+	if len(hints) > 0 {
+		ee.hint = strings.Join(hints, "\n")
+	}
 	return ee
 }
 

@@ -22,7 +22,8 @@ func CheckKeyOutsideOut(key, out string) error {
 		return err
 	}
 	if k == o || strings.HasPrefix(k, o+string(filepath.Separator)) {
-		return &UsageError{fmt.Errorf("signing key %s is inside the output directory %s (resolved: %s), which 'debforge serve' publishes; keep the private key elsewhere, e.g. ~/.local/share/debforge/signing-key.asc", key, out, k)}
+		return &UsageError{withHint(fmt.Errorf("signing key %s is inside the output directory %s (resolved: %s), which 'debforge serve' publishes", key, out, k),
+			"keep the private key outside --out, e.g. at the default ~/.local/share/debforge/signing-key.asc")}
 	}
 	return nil
 }
