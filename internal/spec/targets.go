@@ -127,3 +127,61 @@ func checkTargets(p *problems, root *yaml.Node, r *Repo) []Target {
 	}
 	return out
 }
+
+// checkComponentTargets validates a spec's targets: and architectures:
+// restrictions, and refuses a revision that already ends in a release
+// suffix (debforge adds it per target).
+func checkComponentTargets(p *problems, root *yaml.Node, c *Component) {
+	item := func(key string, i int) *yaml.Node {
+		seq := At(root, key)
+		if seq != nil && seq.Kind == yaml.SequenceNode && i < len(seq.Content) {
+			return seq.Content[i]
+		}
+		return seq
+	}
+	for i, s := range c.Targets {
+		if _, err := ParseTarget(s); err != nil {
+			p.add(item("targets", i), fmt.Sprintf("targets[%d]", i), "e.g. targets: [bookworm/amd64, trixie/amd64]", "%s", err.Error())
+		}
+	}
+	for i, a := range c.Architectures {
+		if !contains(TargetArchs, a) {
+			p.add(item("architectures", i), fmt.Sprintf("architectures[%d]", i), "e.g. architectures: [amd64]",
+				"unknown architecture %q (known: %s)", a, strings.Join(TargetArchs, ", "))
+		}
+	}
+	if ReleaseSuffixRe.MatchString(c.Revision) {
+		p.add(At(root, "revision"), "revision", "write the revision alone, e.g. 1: debforge appends +deb12, +deb13, ... per target",
+			"revision %q already ends in a release suffix", c.Revision)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// SkipReason says why c is not built for t ("" when it is): its spec
+// restricts it to other targets or architectures.
+func (c *Component) SkipReason(t Target) string {
+	if len(c.Targets) > 0 && !contains(c.Targets, t.String()) {
+		return fmt.Sprintf("skipped for %s: %s builds only for targets %s", t, c.File, strings.Join(c.Targets, ", "))
+	}
+	if len(c.Architectures) > 0 && !contains(c.Architectures, t.Arch) {
+		return fmt.Sprintf("skipped for %s: %s builds only for architectures %s", t, c.File, strings.Join(c.Architectures, ", "))
+	}
+	return ""
+}
+
+// ForTarget returns a copy of c whose packages carry t's release suffix
+// after the revision ("2.4.2-1+deb12"), so DebVersion, the changelog and
+// {{.DebVersion}} in relations all name the version published for t.
+func (c *Component) ForTarget(t Target) *Component {
+	out := *c
+	out.Revision = c.Revision + t.Suffix()
+	return &out
+}

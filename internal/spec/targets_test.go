@@ -85,3 +85,22 @@ func TestRepoTargets(t *testing.T) {
 		})
 	}
 }
+
+func TestSkipReasonAndForTarget(t *testing.T) {
+	bw64 := spec.Target{Release: "bookworm", Arch: "arm64"}
+	tx := spec.Target{Release: "trixie", Arch: "amd64"}
+	c := &spec.Component{Name: "x", Version: "1.0", Revision: "2", File: "specs/x.yaml", Targets: []string{"bookworm/arm64"}}
+	if r := c.SkipReason(bw64); r != "" {
+		t.Errorf("skipped for its own target: %s", r)
+	}
+	if r := c.SkipReason(tx); r != "skipped for trixie/amd64: specs/x.yaml builds only for targets bookworm/arm64" {
+		t.Errorf("SkipReason = %q", r)
+	}
+	c = &spec.Component{Name: "x", Version: "1.0", Revision: "2", File: "specs/x.yaml", Architectures: []string{"amd64"}}
+	if r := c.SkipReason(bw64); r != "skipped for bookworm/arm64: specs/x.yaml builds only for architectures amd64" {
+		t.Errorf("SkipReason = %q", r)
+	}
+	if v := c.ForTarget(tx).DebVersion(); v != "1.0-2+deb13" || c.DebVersion() != "1.0-2" {
+		t.Errorf("ForTarget: %s, original now %s", v, c.DebVersion())
+	}
+}

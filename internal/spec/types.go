@@ -38,6 +38,12 @@ type Component struct {
 	// After lists other components that must be built first (build order
 	// only; package relationships go in package.depends).
 	After []string `yaml:"after"`
+	// Targets restricts the component to these RELEASE/ARCH targets of
+	// debforge.yaml; other targets skip it and say so. Default: all.
+	Targets []string `yaml:"targets"`
+	// Architectures restricts the component to these architectures (e.g.
+	// a tool with no arm64 port). Default: all.
+	Architectures []string `yaml:"architectures"`
 
 	Source  *Source  `yaml:"source"`
 	Build   *Build   `yaml:"build"`

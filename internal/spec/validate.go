@@ -119,6 +119,7 @@ func Validate(c *Component, root *yaml.Node, kinds []string, opts ...Option) err
 	if c.Revision != "" && !revisionRe.MatchString(c.Revision) {
 		p.add(at("revision"), "revision", "letters, digits, '.', '+' and '~', e.g. 1", "malformed Debian revision %q", c.Revision)
 	}
+	checkComponentTargets(p, root, c)
 	if required(c.Summary, "summary") {
 		if len(c.Summary) > 80 {
 			p.add(at("summary"), "summary", "keep the synopsis to one short line", "%d characters, at most 80 allowed", len(c.Summary))
