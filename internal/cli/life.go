@@ -132,3 +132,44 @@ func bumpError(err error) error {
 	}
 	return runError(err)
 }
+
+func newNewCmd(g *globals) *cobra.Command {
+	var o forge.NewOptions
+	cmd := &cobra.Command{
+		Use:   "new NAME (--go-module MOD@VERSION | --tarball URL | --git URL --tag TAG)",
+		Short: "Write specs/NAME.yaml for an upstream source, its hash downloaded and verified",
+		Long: `Download and verify an upstream source, then write specs/NAME.yaml for it:
+the pinned sum / sha256 / commit, the license (the license file matched
+against the texts in /usr/share/common-licenses; otherwise license: TODO,
+which validate rejects until you set it), the build kind (go when there is a
+go.mod, with every main package under cmd/ as a binary; autotools when
+configure or configure.ac exists; make for a Makefile) and the version (from
+the module version, the tag or the tarball's file name; --version overrides).
+The spec is validated; an existing spec is never overwritten. URLs must be
+https. The written file's path is printed on stdout.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := newForge(g.forgeOptions())
+			if err != nil {
+				return err
+			}
+			c, err := f.New(cmd.Context(), args[0], o, io.Discard)
+			if err != nil {
+				return runError(err)
+			}
+			fmt.Fprintln(g.stdout, c.File)
+			if c.Invalid != nil {
+				return &exitError{code: ExitFailed, err: fmt.Errorf("%s was written but does not validate yet:\n%w", c.File, c.Invalid),
+					hint: "edit " + c.File + " (see its TODO comments), then run 'debforge validate'"}
+			}
+			fmt.Fprintf(g.stderr, "debforge: wrote %s (validated); check its summary and description\n", c.File)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.GoModule, "go-module", "", "an exact module@version from the Go module proxy")
+	cmd.Flags().StringVar(&o.Tarball, "tarball", "", "an https URL of a release archive")
+	cmd.Flags().StringVar(&o.Git, "git", "", "an https URL of a git repository (with --tag)")
+	cmd.Flags().StringVar(&o.Tag, "tag", "", "the git tag of the release")
+	cmd.Flags().StringVar(&o.Version, "version", "", "the upstream version, when the source does not say it")
+	return cmd
+}

@@ -27,17 +27,25 @@ const fixtureModule = "example.com/hellomod"
 // 127.0.0.1 and returns its URL and each version's h1 hash. down makes
 // every request fail, as an unreachable proxy would.
 func moduleProxy(t *testing.T, versions []string, down *atomic.Bool) (string, map[string]string) {
+	return moduleProxyOf(t, fixtureModule, map[string]string{
+		"main.go": "package main\n\nimport \"fmt\"\n\nvar version = \"dev\"\n\nfunc main() { fmt.Println(\"hellomod\", version) }\n",
+	}, versions, down)
+}
+
+// moduleProxyOf serves module mod made of files (plus its go.mod).
+func moduleProxyOf(t *testing.T, mod string, files map[string]string, versions []string, down *atomic.Bool) (string, map[string]string) {
 	t.Helper()
 	zips, sums := map[string][]byte{}, map[string]string{}
-	gomod := "module " + fixtureModule + "\n\ngo 1.22\n"
+	gomod := "module " + mod + "\n\ngo 1.22\n"
 	for _, v := range versions {
 		var b bytes.Buffer
 		zw := zip.NewWriter(&b)
-		for name, body := range map[string]string{
-			"go.mod":  gomod,
-			"main.go": "package main\n\nimport \"fmt\"\n\nvar version = \"dev\"\n\nfunc main() { fmt.Println(\"hellomod\", version) }\n",
-		} {
-			w, err := zw.Create(fixtureModule + "@" + v + "/" + name)
+		all := map[string]string{"go.mod": gomod}
+		for name, body := range files {
+			all[name] = body
+		}
+		for name, body := range all {
+			w, err := zw.Create(mod + "@" + v + "/" + name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +63,7 @@ func moduleProxy(t *testing.T, versions []string, down *atomic.Bool) (string, ma
 		}
 		sums[v] = h
 	}
-	prefix := "/" + fixtureModule + "/@v/"
+	prefix := "/" + mod + "/@v/"
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
@@ -68,7 +76,7 @@ func moduleProxy(t *testing.T, versions []string, down *atomic.Bool) (string, ma
 		switch p := r.URL.Path; {
 		case p == prefix+"list":
 			fmt.Fprint(w, strings.Join(versions, "\n")+"\n")
-		case p == "/"+fixtureModule+"/@latest":
+		case p == "/"+mod+"/@latest":
 			fmt.Fprint(w, info(versions[len(versions)-1]))
 		case strings.HasPrefix(p, prefix):
 			file := strings.TrimPrefix(p, prefix)

@@ -274,3 +274,30 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// TagCommit returns the commit tag points to in the repository at url (an
+// annotated tag peeled to its commit).
+func (k *Checker) TagCommit(ctx context.Context, url, tag string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	var out bytes.Buffer
+	ref := "refs/tags/" + tag
+	cmd := execx.Cmd{Args: []string{"git", "ls-remote", "--tags", "--", url, ref, ref + "^{}"}, Env: []string{"GIT_TERMINAL_PROMPT=0"}}
+	if err := k.Runner.Run(ctx, cmd, &out); err != nil {
+		return "", &UnreachableError{Component: url, Where: url, Err: fmt.Errorf("%w: %s", err, lastLine(out.String()))}
+	}
+	commit := ""
+	for _, line := range strings.Split(out.String(), "\n") {
+		sha, r, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		switch {
+		case ok && r == ref+"^{}":
+			return sha, nil
+		case ok && r == ref:
+			commit = sha
+		}
+	}
+	if commit == "" {
+		return "", fmt.Errorf("%s has no tag %s", url, tag)
+	}
+	return commit, nil
+}

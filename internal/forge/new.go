@@ -1,0 +1,198 @@
+package forge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/debforge/debforge/internal/scaffold"
+	"github.com/debforge/debforge/internal/source"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// NewOptions name the upstream source of a new component: exactly one of
+// GoModule ("module@version"), Tarball (an https URL) or Git (an https
+// URL, with Tag). Version overrides the version read from them.
+type NewOptions struct {
+	GoModule, Tarball, Git, Tag, Version string
+}
+
+// Created is a spec that new wrote.
+type Created struct {
+	File string
+	// Invalid is what validation says about the written spec (a license
+	// that matched no common text is left as a TODO that it rejects).
+	Invalid error
+}
+
+// CommonLicensesDir is where Debian ships the license texts new matches.
+var CommonLicensesDir = "/usr/share/common-licenses"
+
+var newNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+
+// New writes specs/NAME.yaml for an upstream source: it downloads and
+// verifies the source, pins its hash (and commit), reads its license and
+// build system, writes the spec (never over an existing one) and
+// validates it.
+func (f *Forge) New(ctx context.Context, name string, o NewOptions, log io.Writer) (*Created, error) {
+	c, err := f.newComponent(name, o)
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(f.opts.SpecsDir, name+".yaml")
+	if _, err := os.Lstat(file); err == nil || f.set.Get(name) != nil {
+		return nil, &UsageError{fmt.Errorf("new %s: %s already exists; new never overwrites a spec ('debforge bump %s' moves it to another version)", name, file, name)}
+	}
+	unlock, err := LockCache(f.opts.CacheDir, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if c.Source.Git != "" {
+		if c.Source.Commit, err = f.checker().TagCommit(ctx, c.Source.Git, c.Source.Tag); err != nil {
+			return nil, fmt.Errorf("new %s: %w", name, err)
+		}
+	}
+	fe, err := f.fetchPinning(ctx, c, log)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	g, err := f.inspect(ctx, c, fe, log)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	s := c.Source
+	text := scaffold.Spec(name, c.Version, homepageOf(s), scaffold.Source{Kind: fe.Kind, GoModule: s.GoModule, Sum: s.Sum,
+		Tarball: s.Tarball, SHA256: s.SHA256, Git: s.Git, Tag: s.Tag, Commit: s.Commit}, g)
+	out, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("new %s: %w", name, err)
+	}
+	if _, err := io.WriteString(out, text); err != nil {
+		out.Close()
+		os.Remove(file)
+		return nil, err
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(file)
+		return nil, err
+	}
+	_, verr := LoadSpecs(f.opts.SpecsDir)
+	return &Created{File: file, Invalid: verr}, nil
+}
+
+func (f *Forge) newComponent(name string, o NewOptions) (*spec.Component, error) {
+	if !newNameRe.MatchString(name) {
+		return nil, &UsageError{fmt.Errorf("new %q: not a Debian package name (lower-case letters, digits, '+', '-', '.'; two characters at least)", name)}
+	}
+	n := 0
+	for _, v := range []string{o.GoModule, o.Tarball, o.Git} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, &UsageError{fmt.Errorf("new %s: give exactly one of --go-module MOD@VERSION, --tarball URL, --git URL --tag TAG", name)}
+	}
+	one := 1
+	s := &spec.Source{GoModule: o.GoModule, Tarball: o.Tarball, Git: o.Git, Tag: o.Tag, StripComponents: &one}
+	version := o.Version
+	switch {
+	case o.GoModule != "":
+		mod, v, ok := strings.Cut(o.GoModule, "@")
+		if !ok || mod == "" || !strings.HasPrefix(v, "v") {
+			return nil, &UsageError{fmt.Errorf("new %s: --go-module %q: want an exact module@version, e.g. github.com/opencontainers/runc@v1.5.3", name, o.GoModule)}
+		}
+		version = or(version, strings.TrimPrefix(v, "v"))
+	case o.Tarball != "":
+		if !strings.HasPrefix(o.Tarball, "https://") {
+			return nil, &UsageError{fmt.Errorf("new %s: --tarball %q: only https URLs (a plain http download can be changed on the way)", name, o.Tarball)}
+		}
+		version = or(version, versionInURL(o.Tarball))
+	case o.Git != "":
+		if !strings.HasPrefix(o.Git, "https://") {
+			return nil, &UsageError{fmt.Errorf("new %s: --git %q: only https URLs", name, o.Git)}
+		}
+		if o.Tag == "" {
+			return nil, &UsageError{fmt.Errorf("new %s: --git needs --tag TAG (the release to package)", name)}
+		}
+		version = or(version, strings.TrimPrefix(o.Tag, "v"))
+	}
+	if version == "" || version[0] < '0' || version[0] > '9' {
+		return nil, &UsageError{fmt.Errorf("new %s: cannot tell the upstream version (got %q); pass --version", name, version)}
+	}
+	return &spec.Component{Name: name, Version: version, Revision: "1", Source: s, Dir: f.opts.SpecsDir}, nil
+}
+
+var urlVersion = regexp.MustCompile(`[-_]v?([0-9]+(?:\.[0-9]+)+)(?:\.tar|\.tgz|\.zip)`)
+
+func versionInURL(u string) string {
+	if m := urlVersion.FindStringSubmatch(path.Base(u)); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// fetchPinning fetches c's source with no hash pinned, learns the hash
+// the download has, and fetches it again verified against it.
+func (f *Forge) fetchPinning(ctx context.Context, c *spec.Component, log io.Writer) (*source.Fetched, error) {
+	if c.Source.GoModule != "" || c.Source.Tarball != "" {
+		_, err := f.fetcher.Fetch(ctx, c, "", log)
+		var mm *source.MismatchError
+		if !errors.As(err, &mm) {
+			if err == nil {
+				err = errors.New("the source verified against an empty hash")
+			}
+			return nil, err
+		}
+		if c.Source.GoModule != "" {
+			c.Source.Sum = mm.Got
+		} else {
+			c.Source.SHA256 = mm.Got
+		}
+	}
+	return f.fetcher.Fetch(ctx, c, "", log)
+}
+
+func (f *Forge) inspect(ctx context.Context, c *spec.Component, fe *source.Fetched, log io.Writer) (scaffold.Guess, error) {
+	if err := os.MkdirAll(filepath.Join(f.opts.CacheDir, "work"), 0o755); err != nil {
+		return scaffold.Guess{}, err
+	}
+	work, err := os.MkdirTemp(filepath.Join(f.opts.CacheDir, "work"), c.Name+"-new-")
+	if err != nil {
+		return scaffold.Guess{}, err
+	}
+	defer os.RemoveAll(work)
+	src := filepath.Join(work, "src")
+	if err := f.fetcher.Prepare(ctx, c, fe, src, log); err != nil {
+		return scaffold.Guess{}, err
+	}
+	return scaffold.Inspect(src, CommonLicensesDir, spec.CommonLicenses)
+}
+
+// homepageOf guesses the project page from a GitHub-style source.
+func homepageOf(s *spec.Source) string {
+	if mod, _, ok := strings.Cut(s.GoModule, "@"); ok && strings.HasPrefix(mod, "github.com/") {
+		parts := strings.Split(mod, "/")
+		if len(parts) >= 3 {
+			return "https://" + strings.Join(parts[:3], "/")
+		}
+	}
+	if s.Git != "" {
+		return strings.TrimSuffix(s.Git, ".git")
+	}
+	return ""
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,218 @@
+// Package scaffold writes the first spec of a new component from its
+// unpacked, verified source: the license (matched against the texts Debian
+// ships in /usr/share/common-licenses), the build kind and, for Go, the
+// main packages under cmd/. It reads the source tree and renders text; it
+// runs nothing.
+package scaffold
+
+import (
+	"fmt"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Source is the verified source a spec is made for.
+type Source struct {
+	// Kind is go_module, tarball or git.
+	Kind string
+	// GoModule is "module@version"; Sum its h1 hash.
+	GoModule, Sum string
+	// Tarball is the URL; SHA256 its digest.
+	Tarball, SHA256 string
+	// Git is the URL, Tag the tag and Commit what it points to.
+	Git, Tag, Commit string
+}
+
+// Guess is what the source tree says about itself.
+type Guess struct {
+	// License is an SPDX id, or "" when no common license matched.
+	License string
+	// LicenseFile is the file the license was read from.
+	LicenseFile string
+	// Kind is go, autotools or make; "" when nothing says.
+	Kind string
+	// Binaries are Go main packages: "./cmd/x" -> "x".
+	Binaries []Binary
+}
+
+// Binary is one Go main package.
+type Binary struct{ Main, Name string }
+
+// Inspect reads the tree at dir. commonDir is /usr/share/common-licenses.
+func Inspect(dir, commonDir string, common map[string]string) (Guess, error) {
+	var g Guess
+	g.License, g.LicenseFile = GuessLicense(dir, commonDir, common)
+	has := func(name string) bool {
+		_, err := os.Stat(filepath.Join(dir, name))
+		return err == nil
+	}
+	switch {
+	case has("go.mod"):
+		g.Kind = "go"
+		bins, err := mainPackages(dir)
+		if err != nil {
+			return g, err
+		}
+		g.Binaries = bins
+	case has("configure") || has("configure.ac"):
+		g.Kind = "autotools"
+	case has("Makefile") || has("GNUmakefile") || has("makefile"):
+		g.Kind = "make"
+	}
+	return g, nil
+}
+
+// mainPackages lists the main packages in cmd/*/, or the module root when
+// cmd/ has none.
+func mainPackages(dir string) ([]Binary, error) {
+	var out []Binary
+	entries, _ := os.ReadDir(filepath.Join(dir, "cmd"))
+	for _, e := range entries {
+		if e.IsDir() && isMain(filepath.Join(dir, "cmd", e.Name())) {
+			out = append(out, Binary{Main: "./cmd/" + e.Name(), Name: e.Name()})
+		}
+	}
+	if len(out) == 0 && isMain(dir) {
+		out = append(out, Binary{Main: ".", Name: ""})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Main < out[j].Main })
+	return out, nil
+}
+
+func isMain(dir string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		ast, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.PackageClauseOnly)
+		if err == nil && ast.Name.Name == "main" {
+			return true
+		}
+	}
+	return false
+}
+
+var licenseNames = regexp.MustCompile(`(?i)^(LICEN[CS]E|COPYING)(\.(txt|md|rst))?$`)
+
+// GuessLicense compares the source's license file with each text Debian
+// ships and returns the SPDX id whose text it holds ("" when none does).
+// The comparison is by word 5-grams, so reflowed text and an added
+// appendix or copyright line still match while another license does not.
+func GuessLicense(dir, commonDir string, common map[string]string) (id, file string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", ""
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && licenseNames.MatchString(e.Name()) {
+			file = e.Name()
+			break
+		}
+	}
+	if file == "" {
+		return "", ""
+	}
+	text, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return "", file
+	}
+	have := grams(string(text))
+	ids := make([]string, 0, len(common))
+	for k := range common {
+		ids = append(ids, k)
+	}
+	sort.Strings(ids) // "-only" sorts before "-or-later": the narrower claim
+	best, bestScore := "", 0.0
+	for _, k := range ids {
+		ref, err := os.ReadFile(filepath.Join(commonDir, common[k]))
+		if err != nil {
+			continue
+		}
+		want := grams(string(ref))
+		if len(want) == 0 {
+			continue
+		}
+		found := 0
+		for g := range want {
+			if have[g] {
+				found++
+			}
+		}
+		// Most of Debian's text must be there, and the file must be
+		// mostly that text (not a long file quoting it).
+		score := float64(found) / float64(len(want))
+		if score >= 0.9 && float64(found)/float64(len(have)) >= 0.5 && score > bestScore {
+			best, bestScore = k, score
+		}
+	}
+	return best, file
+}
+
+var word = regexp.MustCompile(`[a-z0-9]+`)
+
+func grams(s string) map[string]bool {
+	w := word.FindAllString(strings.ToLower(s), -1)
+	out := map[string]bool{}
+	for i := 0; i+5 <= len(w); i++ {
+		out[strings.Join(w[i:i+5], " ")] = true
+	}
+	return out
+}
+
+// Spec renders the spec text. version is the upstream version (no "v").
+func Spec(name, version, homepage string, src Source, g Guess) string {
+	var b strings.Builder
+	q := strconv.Quote
+	fmt.Fprintf(&b, "# Written by 'debforge new'; check every value, then 'debforge validate'.\n")
+	fmt.Fprintf(&b, "name: %s\nversion: %s\nsummary: %s\ndescription: |\n  %s is built from its upstream release by debforge.\n", name, q(version), q(name+" (upstream build)"), name)
+	if g.License != "" {
+		fmt.Fprintf(&b, "# Matched %s against /usr/share/common-licenses.\nlicense: %s\n", g.LicenseFile, g.License)
+	} else {
+		hint := "no license file found"
+		if g.LicenseFile != "" {
+			hint = g.LicenseFile + " matches no text in /usr/share/common-licenses"
+		}
+		fmt.Fprintf(&b, "# TODO: %s. Set license to its SPDX id and license_file to the file.\nlicense: TODO\n", hint)
+	}
+	if homepage != "" {
+		fmt.Fprintf(&b, "homepage: %s\n", q(homepage))
+	}
+	b.WriteString("source:\n")
+	switch src.Kind {
+	case "go_module":
+		fmt.Fprintf(&b, "  go_module: %s\n  sum: %s\n", src.GoModule, q(src.Sum))
+	case "tarball":
+		fmt.Fprintf(&b, "  tarball: %s\n  sha256: %s\n", q(src.Tarball), src.SHA256)
+	case "git":
+		fmt.Fprintf(&b, "  git: %s\n  tag: %s\n  commit: %s\n", q(src.Git), q(src.Tag), src.Commit)
+	}
+	b.WriteString("build:\n")
+	switch g.Kind {
+	case "go":
+		b.WriteString("  kind: go\n  binaries:\n")
+		for _, bin := range g.Binaries {
+			n := bin.Name
+			if n == "" {
+				n = name
+			}
+			fmt.Fprintf(&b, "    - {main: %s, dst: %s}\n", q(bin.Main), q("/usr/bin/"+n))
+		}
+		if len(g.Binaries) == 0 {
+			b.WriteString("    # TODO: no main package found under cmd/ or at the root\n    - {main: ., dst: /usr/bin/" + name + "}\n")
+		}
+	case "autotools":
+		b.WriteString("  kind: autotools\n  # build_depends: [...]  (the -dev packages configure needs)\n")
+	case "make":
+		b.WriteString("  kind: make\n  # build_depends: [...]\n")
+	default:
+		b.WriteString("  # TODO: neither go.mod, configure nor a Makefile; write the steps.\n  kind: script\n  steps: ['false']\n")
+	}
+	return b.String()
+}
