@@ -213,13 +213,13 @@ signs; otherwise nothing is printed and the exit code is 1.`,
 				return runError(err)
 			}
 			for _, o := range orphans {
-				fmt.Fprintf(tw, "-\t%s\torphan\t%s\tyes (no spec)\n", o.Version, o.Package)
+				fmt.Fprintf(tw, "-\t%s\torphan\t%s\tyes (%s)\n", o.Version, o.Package, o.Why)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
 			if len(orphans) > 0 {
-				fmt.Fprintf(g.stderr, "debforge: note: %d package version(s) in the pool have no spec and stay published\n", len(orphans))
+				fmt.Fprintf(g.stderr, "debforge: note: %d package version(s) in the pool have no spec (or their release is not in targets) and stay in the pool\n", len(orphans))
 				fmt.Fprintln(g.stderr, "debforge: hint: debforge remove PACKAGE (or publish --prune-orphans) removes them from the pool and the index")
 			}
 			return nil

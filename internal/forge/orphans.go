@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/packaging/aptrepo"
 )
 
@@ -17,6 +18,11 @@ type Orphan struct {
 	Package, Version, Arch string
 	// File is the .deb's path relative to the repository.
 	File string
+	// Why it is an orphan: "no spec", or "release X not in targets" for
+	// a build of a release debforge.yaml no longer publishes.
+	Why string
+	// stray: only this file goes (its package is still built).
+	stray bool
 }
 
 // Orphans lists the pool's packages that no spec builds, by name and
@@ -30,10 +36,21 @@ func (f *Forge) Orphans() ([]Orphan, error) {
 	for _, c := range f.set.Components {
 		known[c.PackageName()] = true
 	}
+	cfg := aptrepo.Config{Codename: f.set.Repo.Codename, Releases: f.releaseTargets()}
 	var out []Orphan
 	for _, p := range pkgs {
-		if !known[p.Name] {
-			out = append(out, Orphan{Package: p.Name, Version: p.Version, Arch: p.Arch, File: p.Filename})
+		switch {
+		case !known[p.Name]:
+			out = append(out, Orphan{Package: p.Name, Version: p.Version, Arch: p.Arch, File: p.Filename, Why: "no spec"})
+		case cfg.Stray(p):
+			m := spec.ReleaseSuffixRe.FindString(p.Version)
+			rel := m
+			for name, r := range spec.Releases {
+				if r.Suffix == m {
+					rel = name
+				}
+			}
+			out = append(out, Orphan{Package: p.Name, Version: p.Version, Arch: p.Arch, File: p.Filename, Why: "release " + rel + " not in targets", stray: true})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -115,8 +132,13 @@ func (f *Forge) publishRemoving(ctx context.Context, names []string, strict bool
 		return nil, nil
 	}
 	removed := map[string]bool{}
+	var files []string
 	for _, o := range gone {
-		removed[o.Package] = true
+		if o.stray {
+			files = append(files, o.File)
+		} else {
+			removed[o.Package] = true
+		}
 	}
 	list := make([]string, 0, len(removed))
 	for n := range removed {
@@ -124,7 +146,7 @@ func (f *Forge) publishRemoving(ctx context.Context, names []string, strict bool
 	}
 	sort.Strings(list)
 	repoDir := filepath.Join(f.opts.OutDir, "repo")
-	if err := f.publishCheckedRemoving(repoDir, list); err != nil {
+	if err := f.publishCheckedRemoving(repoDir, list, files...); err != nil {
 		return nil, err
 	}
 	for _, o := range gone {

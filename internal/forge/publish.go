@@ -50,10 +50,10 @@ func (f *Forge) publishChecked(repoDir string) error {
 	return f.publishCheckedRemoving(repoDir, nil)
 }
 
-// publishCheckedRemoving is publishChecked leaving the named packages out
-// of the index and the pool.
-func (f *Forge) publishCheckedRemoving(repoDir string, remove []string) error {
-	if err := f.publish(repoDir, remove); err != nil {
+// publishCheckedRemoving is publishChecked leaving the named packages,
+// and the pool files named in files, out of the index and the pool.
+func (f *Forge) publishCheckedRemoving(repoDir string, remove []string, files ...string) error {
+	if err := f.publish(repoDir, remove, files...); err != nil {
 		return err
 	}
 	if err := f.consistent(repoDir); err != nil {
@@ -62,12 +62,12 @@ func (f *Forge) publishCheckedRemoving(repoDir string, remove []string) error {
 	return nil
 }
 
-func (f *Forge) publish(repoDir string, remove []string) error {
+func (f *Forge) publish(repoDir string, remove []string, files ...string) error {
 	cfg, err := f.repoConfig(repoDir)
 	if err != nil {
 		return err
 	}
-	cfg.Remove = remove
+	cfg.Remove, cfg.RemoveFiles = remove, files
 	if err := f.buildKeyring(repoDir, cfg.Signer); err != nil {
 		return fmt.Errorf("keyring package: %w", err)
 	}
@@ -116,11 +116,7 @@ func (f *Forge) consistent(repoDir string) error {
 	if len(rts) == 0 {
 		return aptrepo.Consistent(repoDir, f.set.Repo.Codename, f.set.Repo.KeyName)
 	}
-	codenames := make([]string, len(rts))
-	for i, rt := range rts {
-		codenames[i] = rt.Codename
-	}
-	return aptrepo.ConsistentReleases(repoDir, codenames, f.set.Repo.KeyName)
+	return aptrepo.ConsistentReleases(repoDir, rts, f.set.Repo.KeyName)
 }
 
 // upToDate reports whether the build needs no new snapshot: the

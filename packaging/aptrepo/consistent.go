@@ -231,18 +231,24 @@ func Consistent(repoDir, codename, keyName string) error {
 
 // ConsistentReleases is Consistent for a repository of several releases
 // (Config.Releases): every pool file is in at least one release's index,
-// and each release has its own <key_name>-<codename>.sources.
-func ConsistentReleases(repoDir string, codenames []string, keyName string) error {
-	cfg := Config{KeyName: keyName, Releases: make([]ReleaseTarget, len(codenames))}
-	var sources []string
-	for i, c := range codenames {
-		cfg.Releases[i].Codename = c
-		sources = append(sources, cfg.SourcesName(c))
+// except those built for a release no longer published (Stray: named by
+// their file's version), and each release has its own
+// <key_name>-<codename>.sources.
+func ConsistentReleases(repoDir string, rels []ReleaseTarget, keyName string) error {
+	cfg := Config{KeyName: keyName, Releases: rels}
+	var sources, codenames []string
+	for _, rt := range rels {
+		codenames = append(codenames, rt.Codename)
+		sources = append(sources, cfg.SourcesName(rt.Codename))
 	}
-	return consistent(repoDir, codenames, keyName, sources)
+	stray := func(file string) bool {
+		parts := strings.Split(strings.TrimSuffix(path.Base(file), ".deb"), "_")
+		return len(parts) == 3 && cfg.Stray(&Package{Version: parts[1]})
+	}
+	return consistent(repoDir, codenames, keyName, sources, stray)
 }
 
-func consistent(repoDir string, codenames []string, keyName string, sources []string) error {
+func consistent(repoDir string, codenames []string, keyName string, sources []string, stray ...func(string) bool) error {
 	index := map[string]indexEntry{}
 	for _, codename := range codenames {
 		idx, err := publishedIndex(repoDir, codename)
@@ -264,6 +270,9 @@ func consistent(repoDir string, codenames []string, keyName string, sources []st
 		rel = filepath.ToSlash(rel)
 		inPool[rel] = true
 		e, ok := index[rel]
+		if !ok && len(stray) > 0 && stray[0](rel) {
+			continue
+		}
 		if !ok {
 			problems = append(problems, rel+" is in the pool but not in the index")
 			continue

@@ -105,11 +105,8 @@ func TestPublishSeveralReleases(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repo, "test-archive-keyring.sources")); err == nil {
 		t.Error("a several-release repository still publishes the single-release .sources (whose suite no longer exists)")
 	}
-	if err := ConsistentReleases(repo, []string{"bookworm", "trixie"}, cfg.KeyName); err != nil {
+	if err := ConsistentReleases(repo, cfg.Releases, cfg.KeyName); err != nil {
 		t.Errorf("ConsistentReleases: %v", err)
-	}
-	if err := ConsistentReleases(repo, []string{"bookworm"}, cfg.KeyName); err == nil || !strings.Contains(err.Error(), "foo_1.0-1+deb13_amd64.deb is in the pool but not in the index") {
-		t.Errorf("a pool file no checked release indexes went unnoticed: %v", err)
 	}
 	doc := parsePage(t, repo)
 	page := text(doc)
@@ -137,10 +134,53 @@ func TestPublishSeveralReleases(t *testing.T) {
 			t.Errorf("%s: in pool %v, want %v", f, err == nil, kept)
 		}
 	}
-	if err := ConsistentReleases(repo, []string{"bookworm", "trixie"}, cfg.KeyName); err != nil {
+	if err := ConsistentReleases(repo, cfg.Releases, cfg.KeyName); err != nil {
 		t.Errorf("ConsistentReleases after pruning: %v", err)
 	}
 	if !Current(cfg) {
 		t.Error("Current is false right after publishing")
+	}
+	// A bookworm build in the pool that no index lists yet is noticed.
+	archDeb(t, repo, "foo", "1.2", "1+deb12", "amd64")
+	if err := ConsistentReleases(repo, cfg.Releases, cfg.KeyName); err == nil || !strings.Contains(err.Error(), "foo_1.2-1+deb12_amd64.deb is in the pool but not in the index") {
+		t.Errorf("an unindexed bookworm build went unnoticed: %v", err)
+	}
+}
+
+// trixie dropped from the targets: its builds stay in the pool, indexed
+// nowhere (Stray), which is consistent, until removed by file.
+func TestPublishDroppedRelease(t *testing.T) {
+	repo := t.TempDir()
+	cfg := severalReleases(testConfig(t, repo))
+	archDeb(t, repo, "foo", "1.0", "1+deb12", "amd64")
+	trixie := archDeb(t, repo, "foo", "1.0", "1+deb13", "amd64")
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Releases = cfg.Releases[:1]
+	cfg.Now = cfg.Now.Add(time.Minute)
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := ConsistentReleases(repo, cfg.Releases, cfg.KeyName); err != nil {
+		t.Errorf("a stray trixie build makes the bookworm-only repository inconsistent: %v", err)
+	}
+	rel, _ := filepath.Rel(repo, trixie)
+	if !cfg.Stray(&Package{Version: "1.0-1+deb13"}) || cfg.Stray(&Package{Version: "1.0-1+deb12"}) || cfg.Stray(&Package{Version: "1.0-1"}) {
+		t.Error("Stray misjudges versions")
+	}
+	if _, err := os.Stat(trixie); err != nil {
+		t.Fatalf("the stray trixie build was deleted without being asked: %v", err)
+	}
+	cfg.RemoveFiles = []string{filepath.ToSlash(rel)}
+	cfg.Now = cfg.Now.Add(time.Minute)
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(trixie); err == nil {
+		t.Error("RemoveFiles left the stray build in the pool")
+	}
+	if got := archIndex(t, repo, "bookworm", "amd64"); got != "foo 1.0-1+deb12 amd64" {
+		t.Errorf("bookworm index after removing the trixie build: %s", got)
 	}
 }

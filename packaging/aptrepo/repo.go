@@ -20,6 +20,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -56,6 +57,9 @@ type Config struct {
 	// the swap, deleted from the pool with the files that travel with
 	// them (so no published index ever names a missing file).
 	Remove []string
+	// RemoveFiles names pool files (relative to Dir) to drop the same way,
+	// including files no release indexes (Stray).
+	RemoveFiles []string
 }
 
 // Package is one indexed .deb.
@@ -302,6 +306,18 @@ func (cfg Config) releases() []ReleaseTarget {
 	return []ReleaseTarget{{Codename: cfg.Codename, Suite: cfg.Suite, Archs: cfg.Archs}}
 }
 
+// Stray reports whether p belongs to none of cfg's releases: it carries
+// the suffix of a release no longer published. It stays in the pool,
+// indexed nowhere, until removed (debforge lists it as an orphan).
+func (cfg Config) Stray(p *Package) bool {
+	for _, rt := range cfg.releases() {
+		if belongs(p, rt) {
+			return false
+		}
+	}
+	return true
+}
+
 // multi reports whether cfg publishes several releases (and so one
 // <key_name>-<codename>.sources per release).
 func (cfg Config) multi() bool { return len(cfg.Releases) > 0 }
@@ -346,6 +362,7 @@ func Publish(cfg Config) error {
 	// Files the current indexes already list with the same hash were
 	// verified when they were first indexed; new ones are verified now,
 	// and a bad one is left out while the rest publish.
+	var dropped []*Package
 	trusted := map[string]string{}
 	for _, rt := range cfg.releases() {
 		for f, h := range trustedIndex(cfg.Dir, rt.Codename) {
@@ -357,8 +374,12 @@ func Publish(cfg Config) error {
 		return fmt.Errorf("publish: %w", err)
 	}
 	var builds []*releaseBuild
+	for _, p := range all {
+		if cfg.Stray(p) && slices.Contains(cfg.RemoveFiles, p.Filename) {
+			dropped = append(dropped, p)
+		}
+	}
 	keptAnywhere := map[string]bool{}
-	var dropped []*Package
 	for _, rt := range cfg.releases() {
 		var mine []*Package
 		for _, p := range all {
@@ -367,7 +388,7 @@ func Publish(cfg Config) error {
 			}
 		}
 		kept, drop := Select(mine, cfg.Keep)
-		kept, drop = removeNamed(kept, drop, cfg.Remove)
+		kept, drop = removeNamed(kept, drop, cfg.Remove, cfg.RemoveFiles)
 		dropped = append(dropped, drop...)
 		for _, p := range kept {
 			keptAnywhere[p.Filename] = true
@@ -476,18 +497,23 @@ func buildRelease(cfg Config, rt ReleaseTarget, kept []*Package) (*releaseBuild,
 	return &releaseBuild{rt: rt, kept: kept, archs: archList, files: files, release: release, inRelease: inRelease, detach: detached}, nil
 }
 
-// removeNamed moves the packages named in remove from kept to dropped.
-func removeNamed(kept, dropped []*Package, remove []string) ([]*Package, []*Package) {
-	if len(remove) == 0 {
+// removeNamed moves the packages named in remove, and the pool files in
+// files, from kept to dropped.
+func removeNamed(kept, dropped []*Package, remove, files []string) ([]*Package, []*Package) {
+	if len(remove) == 0 && len(files) == 0 {
 		return kept, dropped
 	}
 	gone := map[string]bool{}
 	for _, n := range remove {
 		gone[n] = true
 	}
+	goneFile := map[string]bool{}
+	for _, f := range files {
+		goneFile[f] = true
+	}
 	var stay []*Package
 	for _, p := range kept {
-		if gone[p.Name] {
+		if gone[p.Name] || goneFile[p.Filename] {
 			dropped = append(dropped, p)
 		} else {
 			stay = append(stay, p)
