@@ -13,7 +13,7 @@ SHELL   := /bin/bash
 
 BUILD_TOOLS := ca-certificates git gcc make dpkg-dev xz-utils
 TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf automake uidmap piuparts \
-               libseccomp-dev pkg-config tar chromium devscripts
+               libseccomp-dev pkg-config tar chromium devscripts qemu-user-static file
 
 .PHONY: all build test unit integration acceptance bench lint deps-build deps-test clean
 
