@@ -14,8 +14,11 @@ SHELL   := /bin/bash
 BUILD_TOOLS := ca-certificates git gcc make dpkg-dev xz-utils
 TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf automake uidmap piuparts \
                libseccomp-dev pkg-config tar chromium devscripts qemu-user-static file
+# Booted guests for make host-test: QEMU (software emulation), images from
+# Debian's packages, ssh into them.
+HOST_TOOLS  := qemu-system-x86 qemu-utils mmdebstrap openssh-client e2fsprogs
 
-.PHONY: all build test unit integration acceptance bench lint deps-build deps-test clean
+.PHONY: all build test unit integration acceptance host-test bench lint deps-build deps-test deps-host clean
 
 all: build
 
@@ -32,6 +35,7 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
+	$(GO) vet -tags hosts ./...
 	$(GO) mod tidy -diff
 
 unit:
@@ -48,6 +52,13 @@ integration:
 acceptance:
 	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags stack -count=1 -timeout 80m -v ./internal/e2e/ 2>&1 | grep -v '^        \(Get\|Hit\|Ign\|Reading\|Fetched\|Selecting\|Preparing\|Unpacking\|Setting up\)'; exit $${PIPESTATUS[0]}
 
+# Booted bookworm and trixie machines (systemd, QEMU TCG, one CPU each, one
+# at a time): the README's host and user steps over ssh, limits, reboot.
+# Images are cached in /var/cache/debforge-test/vm; the stack build shares
+# the default cache with make build and make acceptance.
+host-test: deps-test deps-host
+	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags hosts -count=1 -timeout 120m -v ./internal/hosts/
+
 bench: deps-test
 	$(GO) run ./internal/bench
 
@@ -59,6 +70,12 @@ deps-build:
 
 deps-test:
 	@missing=$$(for p in $(TEST_TOOLS); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -q '^installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $$missing; \
+	  else echo "missing: $$missing (run: sudo apt-get install $$missing)"; exit 1; fi; fi
+
+deps-host:
+	@missing=$$(for p in $(HOST_TOOLS); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -q '^installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $$missing; \
 	  else echo "missing: $$missing (run: sudo apt-get install $$missing)"; exit 1; fi; fi

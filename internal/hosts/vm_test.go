@@ -1,0 +1,379 @@
+//go:build hosts
+
+// Package hosts proves the stack on real booted Debian machines: a guest
+// image made from Debian's packages, booted under QEMU's software
+// emulation (this machine has no hardware virtualisation), driven over ssh
+// as the admin and as a user who logged in (not su).
+package hosts
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// guestPackages is what a guest needs to be a systemd host an admin and
+// users log into; the stack's own dependencies come from the mirror at
+// install time, so purge can be checked against them.
+var guestPackages = []string{
+	"systemd-sysv", "udev", "dbus", "dbus-user-session", "libpam-systemd",
+	"linux-image-amd64", "initramfs-tools", "openssh-server", "iproute2",
+	"sudo", "curl", "ca-certificates",
+}
+
+// vmCache holds the images between runs, beside the test roots.
+const vmCache = "/var/cache/debforge-test/vm"
+
+// step prints how long each step took, the figure the README quotes.
+func step(t *testing.T, name string, start time.Time) {
+	t.Helper()
+	msg := fmt.Sprintf("STEP %s %.1f", name, time.Since(start).Seconds())
+	fmt.Fprintln(os.Stderr, msg)
+	t.Log(msg)
+}
+
+// requireTools fails (never skips) when DEBFORGE_REQUIRE_TOOLS=1 and a tool
+// the guests need is missing.
+func requireTools(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("the hosts tests build disk images with real root ownership: run them as root (make host-test)")
+	}
+	for _, tool := range []string{"qemu-system-x86_64", "qemu-img", "mmdebstrap", "mkfs.ext4", "ssh", "ssh-keygen"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found: %v\nhint: make host-test installs qemu-system-x86, qemu-utils, mmdebstrap and openssh-client", tool, err)
+		}
+	}
+}
+
+// debianMirror is the mirror this machine's apt uses.
+func debianMirror(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("/etc/apt/sources.list.d/debian.sources")
+	if err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "URIs:"); ok {
+				return strings.Fields(v)[0]
+			}
+		}
+	}
+	t.Fatal("no Debian mirror in /etc/apt/sources.list.d/debian.sources")
+	return ""
+}
+
+// image is a cached guest: a base disk that is never written (each boot
+// gets a qcow2 overlay), its kernel and initramfs, and the ssh key baked
+// into it.
+type image struct {
+	release, dir string
+}
+
+func (i image) disk() string   { return filepath.Join(i.dir, "disk.raw") }
+func (i image) kernel() string { return filepath.Join(i.dir, "vmlinuz") }
+func (i image) initrd() string { return filepath.Join(i.dir, "initrd.img") }
+func (i image) key() string    { return filepath.Join(i.dir, "key") }
+
+// imageKey is the content hash of what makes an image: the recipe script,
+// the package list, the release and the mirror.
+func imageKey(release, mirror string) (string, error) {
+	script, err := os.ReadFile("testdata/mkimage.sh")
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", release, mirror, strings.Join(guestPackages, ","))
+	h.Write(script)
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// buildImage runs the recipe into dir (made fresh) and returns the last
+// lines of its output on failure. The recipe removes its root tree on any
+// exit; mmdebstrap unmounts what it mounted.
+func buildImage(ctx context.Context, release, mirror, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	key := filepath.Join(dir, "key")
+	if out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "debforge-guest", "-f", key).CombinedOutput(); err != nil {
+		return fmt.Errorf("ssh-keygen: %v: %s", err, out)
+	}
+	script, err := filepath.Abs("testdata/mkimage.sh")
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "sh", script, release, mirror, dir, key+".pub", strings.Join(guestPackages, ","))
+	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("guest image %s from mirror %s: %s: %v\n%s", release, mirror, filepath.Base(script), err, lastLines(out.String(), 25))
+	}
+	return nil
+}
+
+// guestImage returns the cached image of release, building it once.
+func guestImage(t *testing.T, release string) image {
+	t.Helper()
+	mirror := debianMirror(t)
+	key, err := imageKey(release, mirror)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image{release: release, dir: filepath.Join(vmCache, release+"-"+key)}
+	if _, err := os.Stat(filepath.Join(img.dir, "ok")); err == nil {
+		return img
+	}
+	start := time.Now()
+	if err := os.MkdirAll(vmCache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := os.MkdirTemp(vmCache, ".build-"+release+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := buildImage(t.Context(), release, mirror, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "ok"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(img.dir) // a half-written one from a killed run
+	if err := os.Rename(tmp, img.dir); err != nil {
+		t.Fatal(err)
+	}
+	step(t, "image-"+release, start)
+	return img
+}
+
+// bootOpts are what a test may change about a boot.
+type bootOpts struct {
+	append  string        // extra kernel arguments
+	timeout time.Duration // until ssh answers; default 5 min
+	fwd     []int         // guest TCP ports forwarded to free host ports
+}
+
+// guest is one running QEMU.
+type guest struct {
+	img     image
+	overlay string
+	opts    bootOpts
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	console string
+	ssh     int
+	fwd     map[int]int // guest port -> host port
+}
+
+// freePort asks the kernel for a free local TCP port.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+const baseAppend = "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 mitigations=off"
+
+// boot starts a guest on a fresh overlay of img and waits for ssh. The
+// QEMU process is killed in t.Cleanup whatever happens. On a timeout QEMU
+// is killed at once and the error carries the serial console's tail (the
+// guest is still returned, for its pid and paths).
+func boot(t *testing.T, img image, o bootOpts) (*guest, error) {
+	t.Helper()
+	overlay := filepath.Join(t.TempDir(), "overlay.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", img.disk(), overlay).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img create: %v: %s", err, out)
+	}
+	return start(t, img, overlay, o)
+}
+
+// start runs QEMU on overlay and waits for ssh.
+func start(t *testing.T, img image, overlay string, o bootOpts) (*guest, error) {
+	t.Helper()
+	g := &guest{img: img, overlay: overlay, opts: o, console: filepath.Join(t.TempDir(), "console.log"), ssh: freePort(t), fwd: map[int]int{}, exited: make(chan struct{})}
+	nic := fmt.Sprintf("user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:%d-:22", g.ssh)
+	for _, p := range o.fwd {
+		g.fwd[p] = freePort(t)
+		nic += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", g.fwd[p], p)
+	}
+	args := []string{
+		"-accel", "tcg,tb-size=256", "-cpu", "max", "-smp", "1", "-m", "1024",
+		"-nodefaults", "-display", "none", "-no-user-config",
+		"-kernel", img.kernel(), "-initrd", img.initrd(),
+		"-append", strings.TrimSpace(baseAppend + " " + o.append),
+		"-drive", "file=" + overlay + ",if=virtio,format=qcow2,discard=unmap",
+		"-nic", nic,
+		"-serial", "file:" + g.console,
+		"-device", "virtio-rng-pci",
+	}
+	g.cmd = exec.Command("qemu-system-x86_64", args...)
+	// Its own process group, so cleanup reaches it and nothing it spawns
+	// outlives the test; and it dies with the test binary.
+	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var qerr bytes.Buffer
+	g.cmd.Stderr = &qerr
+	if err := g.cmd.Start(); err != nil {
+		t.Fatalf("qemu: %v", err)
+	}
+	go func() { g.cmd.Wait(); close(g.exited) }()
+	t.Cleanup(g.kill)
+	timeout := o.timeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	begin := time.Now()
+	if err := g.waitSSH(timeout, ""); err != nil {
+		g.kill()
+		return g, fmt.Errorf("%v\nqemu: %s\nserial console (last lines):\n%s", err, strings.TrimSpace(qerr.String()), g.consoleTail(30))
+	}
+	step(t, "boot-"+img.release, begin)
+	return g, nil
+}
+
+// restart powers the guest off cleanly and boots its disk again with
+// other kernel arguments (a reboot keeps QEMU's -append).
+func (g *guest) restart(t *testing.T, o bootOpts) *guest {
+	t.Helper()
+	g.sshCmd("root", 20*time.Second, "systemctl poweroff")
+	select {
+	case <-g.exited:
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("guest did not power off within 3 min:\n%s", g.consoleTail(30))
+	}
+	n, err := start(t, g.img, g.overlay, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// kill stops QEMU (its whole process group) and waits until it is gone.
+func (g *guest) kill() {
+	if g.cmd.Process == nil {
+		return
+	}
+	syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
+	<-g.exited
+}
+
+func (g *guest) consoleTail(n int) string {
+	data, _ := os.ReadFile(g.console)
+	return lastLines(strings.ReplaceAll(string(data), "\r", ""), n)
+}
+
+// waitSSH polls until root's ssh answers with a boot id other than
+// notBoot (after a reboot), QEMU exits or the timeout passes.
+func (g *guest) waitSSH(timeout time.Duration, notBoot string) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-g.exited:
+			return fmt.Errorf("qemu exited before the guest answered ssh")
+		default:
+		}
+		out, err := g.sshCmd("root", 10*time.Second, "cat /proc/sys/kernel/random/boot_id")
+		if err == nil && strings.TrimSpace(out) != notBoot && strings.TrimSpace(out) != "" {
+			return nil
+		}
+		time.Sleep(2 * time.Second)
+	}
+	return fmt.Errorf("guest %s did not answer ssh on 127.0.0.1:%d within %s", g.img.release, g.ssh, timeout)
+}
+
+// sshCmd runs a shell command in the guest as user (a real ssh login:
+// PAM, logind, a systemd user manager), with a bounded time.
+func (g *guest) sshCmd(user string, timeout time.Duration, script string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ssh", "-i", g.img.key(), "-p", strconv.Itoa(g.ssh),
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+		"-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-o", "ServerAliveInterval=15",
+		user+"@127.0.0.1", script)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("timed out after %s: %w", timeout, ctx.Err())
+	}
+	return out.String(), err
+}
+
+// run is sshCmd that fails the test with the command's output.
+func (g *guest) run(t *testing.T, user, script string) string {
+	t.Helper()
+	out, err := g.sshCmd(user, 15*time.Minute, script)
+	if err != nil {
+		t.Fatalf("as %s in %s guest: %s\n%v\n%s", user, g.img.release, script, err, lastLines(out, 40))
+	}
+	return out
+}
+
+// reboot reboots the guest from inside and waits for the new boot.
+func (g *guest) reboot(t *testing.T) {
+	t.Helper()
+	id := strings.TrimSpace(g.run(t, "root", "cat /proc/sys/kernel/random/boot_id"))
+	g.sshCmd("root", 20*time.Second, "systemctl reboot")
+	if err := g.waitSSH(5*time.Minute, id); err != nil {
+		t.Fatalf("%v\nserial console (last lines):\n%s", err, g.consoleTail(30))
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// mountsUnder lists mount points at or below dir.
+func mountsUnder(dir string) []string {
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	var found []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			found = append(found, f[4])
+		}
+	}
+	return found
+}
+
+// qemuUsing lists the pids of processes whose command line names path.
+func qemuUsing(path string) []string {
+	var pids []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		data, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(data, []byte(path)) && bytes.Contains(data, []byte("qemu")) {
+			pids = append(pids, filepath.Base(filepath.Dir(p)))
+		}
+	}
+	return pids
+}
+
+// alive reports whether a process id still exists (and is not a zombie).
+func alive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	f := strings.Fields(string(data))
+	return len(f) > 2 && f[2] != "Z"
+}
