@@ -29,6 +29,9 @@ type Request struct {
 	WorkDir string
 	// Arch is the Debian architecture being built for.
 	Arch string
+	// BuildArch is the architecture of the machine running the build;
+	// when set and not Arch, the build is a cross build (CrossEnv).
+	BuildArch string
 	// Env is added to every command (caches, SOURCE_DATE_EPOCH, ...).
 	Env []string
 }

@@ -39,7 +39,11 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	env = append(append(append([]string{}, req.Env...), builders.CFlagsEnv(req.SrcDir)...), env...)
+	cross, err := builders.CrossEnv(req)
+	if err != nil {
+		return nil, err
+	}
+	env = append(append(append(append([]string{}, req.Env...), builders.CFlagsEnv(req.SrcDir)...), cross...), env...)
 	cmd := func(args ...string) execx.Cmd { return execx.Cmd{Args: args, Dir: req.SrcDir, Env: env} }
 	var cmds []execx.Cmd
 	switch {
@@ -48,7 +52,13 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	case !exists(filepath.Join(req.SrcDir, "configure")):
 		cmds = append(cmds, cmd("autoreconf", "--force", "--install"))
 	}
-	configure := append([]string{"sh", "./configure", "--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var"}, flags...)
+	configure := []string{"sh", "./configure", "--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var"}
+	if req.IsCross() {
+		host, _ := builders.Triplet(req.Arch)
+		build, _ := builders.Triplet(req.BuildArch)
+		configure = append(configure, "--build="+build, "--host="+host)
+	}
+	configure = append(configure, flags...)
 	cmds = append(cmds,
 		cmd(configure...),
 		cmd(append([]string{"make"}, vars...)...),

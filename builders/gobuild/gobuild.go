@@ -30,6 +30,20 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A cross build names its GOARCH; cgo then needs the cross C
+	// toolchain too. A native build's environment stays as it was.
+	var cross []string
+	if req.IsCross() {
+		goarch, err := builders.GoArch(req.Arch)
+		if err != nil {
+			return nil, err
+		}
+		cross = append(cross, "GOARCH="+goarch)
+	}
+	crossC, err := builders.CrossEnv(req)
+	if err != nil {
+		return nil, err
+	}
 	var cmds []execx.Cmd
 	for _, bin := range b.Binaries {
 		cgo := b.Cgo != nil && *b.Cgo
@@ -53,8 +67,9 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 		// Go binaries by its note.
 		ldflags := append([]string{"-s", "-w"}, flags...)
 		args := []string{"go", "build", "-trimpath", "-buildvcs=false", "-mod=readonly"}
-		cmdEnv := append([]string{}, req.Env...)
+		cmdEnv := append(append([]string{}, req.Env...), cross...)
 		if cgo {
+			cmdEnv = append(cmdEnv, crossC...)
 			cmdEnv = append(cmdEnv, "CGO_ENABLED=1",
 				"CGO_CFLAGS=-O2 -g -ffile-prefix-map="+req.SrcDir+"=.",
 				"CGO_LDFLAGS=-Wl,-z,relro -Wl,-z,now")
