@@ -61,7 +61,7 @@ func (f *Forge) Bump(ctx context.Context, name string, o BumpOptions, log io.Wri
 		r, err = k.Find(ctx, c, o.Version)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bump %s: %w", name, err)
+		return nil, fmt.Errorf("bump: %w", err) // err names the component
 	}
 	if r.Version == c.Version {
 		return nil, fmt.Errorf("bump %s: %w %s", name, ErrCurrent, c.Version)
