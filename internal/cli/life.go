@@ -22,9 +22,10 @@ func newOutdatedCmd(g *globals) *cobra.Command {
 		Short: "Show each component's current and newest upstream version",
 		Long: `Ask each component's upstream for its newest release: Go modules from the
 Go module proxy's version list (GOPROXY; @latest when listing is refused),
-git sources from the remote's tags (git ls-remote). Versions are compared
-as semver; pre-releases count only with source.track: prerelease.
-Meta-packages, dir and tarball sources are "untracked".
+git sources from the remote's tags (git ls-remote), tarballs from their
+source.watch page and regexp (like uscan). Versions are compared as semver;
+pre-releases count only with source.track: prerelease. Meta-packages, dir
+sources and tarballs without watch: are "untracked".
 
 Exit codes: 0 everything is current, 10 something is outdated, 1 an
 upstream could not be asked (named in its row and on stderr; the others
@@ -123,6 +124,7 @@ The change is printed as a diff on stdout.`,
 	}
 	cmd.Flags().StringVar(&o.Sum, "sum", "", `the Go module's expected hash ("h1:..."), as upstream announced it`)
 	cmd.Flags().StringVar(&o.Commit, "commit", "", "the git tag's expected commit")
+	cmd.Flags().StringVar(&o.SHA256, "sha256", "", "the tarball's expected sha256")
 	return cmd
 }
 

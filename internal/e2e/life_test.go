@@ -5,10 +5,14 @@ package e2e
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -357,5 +361,77 @@ func TestBumpReportsPatchThatNoLongerApplies(t *testing.T) {
 	}
 	if treeHash(t, specs) != before {
 		t.Error("the failed bump changed the spec")
+	}
+}
+
+// A tarball with a watch: page (like uscan): outdated finds the newer
+// archive on the page, bump derives its URL, downloads it, pins its
+// sha256 and the bumped spec builds; a wrong --sha256 changes nothing.
+func TestOutdatedAndBumpTarballWatch(t *testing.T) {
+	testutil.RequireTool(t, "make", "dpkg-deb")
+	archives := map[string][]byte{"2.4.1": makeTarball(t, "2.4.1"), "2.5.0": makeTarball(t, "2.5.0")}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/releases/" {
+			fmt.Fprint(w, `<a href="hellotar-2.4.1.tar.gz">2.4.1</a> <a href="hellotar-2.5.0.tar.gz">2.5.0</a> <a href="hellotar-2.6.0-rc1.tar.gz">rc</a>`)
+			return
+		}
+		for v, data := range archives {
+			if r.URL.Path == "/releases/hellotar-"+v+".tar.gz" {
+				w.Write(data)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	sum := sha256.Sum256(archives["2.4.1"])
+	spec := `name: hellotar
+version: 2.4.1
+summary: fixture tarball with a watch page
+description: |
+  A shell script.
+license: Apache-2.0
+source:
+  tarball: ` + srv.URL + `/releases/hellotar-2.4.1.tar.gz
+  sha256: ` + hex.EncodeToString(sum[:]) + `
+  watch: {url: "` + srv.URL + `/releases/", regexp: 'hellotar-([0-9][^"]*)\.tar\.gz'}
+build:
+  kind: make
+package:
+  architecture: all
+`
+	specs := t.TempDir()
+	writeSpecs(t, specs, map[string]string{"debforge.yaml": "maintainer: \"life test <life@example.org>\"\n", "hellotar.yaml": spec})
+	e := newEnv(t, specs)
+	extra := []string{"SSL_CERT_FILE=" + ca}
+	rows := outdatedJSON(t, e.runWith(t, extra, "outdated", "--json"))
+	if rows["hellotar"] != (outdatedRow{"hellotar", "2.4.1", "2.5.0", "outdated", ""}) {
+		t.Fatalf("outdated: %+v", rows)
+	}
+	before := treeHash(t, specs)
+	if r := e.runWith(t, extra, "bump", "hellotar", "--sha256", hex.EncodeToString(sum[:])); r.code != 1 || !strings.Contains(r.stderr, "checksum mismatch") {
+		t.Errorf("bump with a wrong --sha256: exit %d\n%s", r.code, r.stderr)
+	}
+	if treeHash(t, specs) != before {
+		t.Fatal("a failed bump changed the spec")
+	}
+	r := e.runWith(t, extra, "bump", "hellotar")
+	newSum := sha256.Sum256(archives["2.5.0"])
+	if r.code != 0 || !strings.Contains(r.stdout, "hellotar-2.5.0.tar.gz") || !strings.Contains(r.stdout, "+  sha256: "+hex.EncodeToString(newSum[:])) {
+		t.Fatalf("bump: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := e.runWith(t, extra, "outdated"); r.code != 0 {
+		t.Errorf("outdated after bump: exit %d\n%s", r.code, r.stdout)
+	}
+	r = e.runWith(t, extra, "build", "all")
+	if r.code != 0 {
+		t.Fatalf("the bumped spec does not build: %s", r.stderr)
+	}
+	x := t.TempDir()
+	sh(t, "dpkg-deb", "-x", strings.TrimSpace(r.stdout), x)
+	if out := sh(t, "sh", filepath.Join(x, "usr/bin/hellotar")); strings.TrimSpace(out) != "hellotar 2.5.0" {
+		t.Errorf("bumped package runs %q", out)
 	}
 }

@@ -25,17 +25,17 @@ func apacheText(t *testing.T) string {
 
 // makeTarball is a release archive of a make project whose install target
 // honours DESTDIR, with an Apache LICENSE reflowed as upstreams do.
-func makeTarball(t *testing.T) []byte {
+func makeTarball(t *testing.T, version string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	gz := gzip.NewWriter(&b)
 	tw := tar.NewWriter(gz)
 	files := map[string]string{
 		"LICENSE":  strings.Join(strings.Fields(apacheText(t)), " ") + "\n",
-		"Makefile": "all:\n\tprintf '#!/bin/sh\\necho hellotar\\n' > hellotar\ninstall: all\n\tinstall -D -m 0755 hellotar $(DESTDIR)/usr/bin/hellotar\n",
+		"Makefile": "all:\n\tprintf '#!/bin/sh\\necho hellotar " + version + "\\n' > hellotar\ninstall: all\n\tinstall -D -m 0755 hellotar $(DESTDIR)/usr/bin/hellotar\n",
 	}
 	for name, body := range files {
-		tw.WriteHeader(&tar.Header{Name: "hellotar-2.4.1/" + name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+		tw.WriteHeader(&tar.Header{Name: "hellotar-" + version + "/" + name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
 		tw.Write([]byte(body))
 	}
 	tw.Close()
@@ -58,7 +58,7 @@ func TestNewWritesSpecsThatBuild(t *testing.T) {
 		"LICENSE": apacheText(t), "cmd/newmod-a/main.go": main("a"), "cmd/newmod-b/main.go": main("b"),
 		"cmd/notmain/lib.go": "package notmain\n", "lib.go": "package newmod\n",
 	}, []string{"v0.3.0"}, &down)
-	tarball := makeTarball(t)
+	tarball := makeTarball(t, "2.4.1")
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/releases/hellotar-2.4.1.tar.gz" {
 			w.Write(tarball)

@@ -25,6 +25,8 @@ type BumpOptions struct {
 	// Sum is the expected go.sum hash of a Go module; Commit the expected
 	// commit of a git tag. Empty: whatever the verified download has.
 	Sum, Commit string
+	// SHA256 is the expected digest of a tarball.
+	SHA256 string
 }
 
 // Bumped is a spec that bump rewrote.
@@ -50,7 +52,7 @@ func (f *Forge) Bump(ctx context.Context, name string, o BumpOptions, log io.Wri
 		return nil, &UsageError{fmt.Errorf("bump %s: unknown component (known: %s)", name, strings.Join(componentNames(f.set), ", "))}
 	}
 	if !upstream.Tracked(c) {
-		return nil, &UsageError{fmt.Errorf("bump %s: only go_module and git sources can be bumped; edit %s by hand", name, c.File)}
+		return nil, &UsageError{fmt.Errorf("bump %s: only go_module, git and tarball sources with watch: can be bumped; edit %s by hand", name, c.File)}
 	}
 	k := f.checker()
 	var r upstream.Release
@@ -103,6 +105,22 @@ func (f *Forge) fetchRelease(ctx context.Context, c *spec.Component, r upstream.
 				return nil, nil, err
 			}
 			s.Sum = mm.Got
+		}
+	case s.Tarball != "":
+		if !strings.Contains(s.Tarball, c.Version) {
+			return nil, nil, fmt.Errorf("the tarball URL %s does not contain the version %s, so the new one cannot be derived; edit %s by hand", s.Tarball, c.Version, c.File)
+		}
+		s.Tarball, s.SHA256 = r.Ref, o.SHA256
+		if s.SHA256 == "" {
+			_, err := f.fetcher.Fetch(ctx, &nc, "", log)
+			var mm *source.MismatchError
+			if !errors.As(err, &mm) {
+				if err == nil {
+					err = fmt.Errorf("%s verified against an empty hash", s.Tarball)
+				}
+				return nil, nil, err
+			}
+			s.SHA256 = mm.Got
 		}
 	case s.Git != "":
 		if o.Commit != "" && o.Commit != r.Commit {
@@ -163,6 +181,9 @@ func (f *Forge) rewriteSpec(c, nc *spec.Component, fe *source.Fetched, r upstrea
 			}
 			set(fe.Commit, "source", "commit")
 		}
+	case s.Tarball != "":
+		edits = append(edits, spec.Edit{Path: []string{"source", "tarball"}, Value: s.Tarball},
+			spec.Edit{Path: []string{"source", "sha256"}, Value: s.SHA256})
 	case s.Git != "":
 		edits = append(edits, spec.Edit{Path: []string{"source", "tag"}, Value: s.Tag},
 			spec.Edit{Path: []string{"source", "commit"}, Value: s.Commit})

@@ -82,12 +82,24 @@ type Source struct {
 	Delete []string `yaml:"delete"`
 	// Patches are applied in order with "git apply", relative to the spec file.
 	Patches []string `yaml:"patches"`
+	// Watch finds a tarball's upstream versions, like uscan: a page and a
+	// regexp over it whose first group is a version. Optional.
+	Watch *Watch `yaml:"watch"`
 	// Track says which upstream versions 'debforge outdated' and 'bump'
 	// consider: release (default; pre-releases ignored) or prerelease.
 	Track string `yaml:"track"`
 	// Date (RFC 3339) is the source's release date, used as the mtime of every
 	// file in the .deb when SOURCE_DATE_EPOCH is not set.
 	Date string `yaml:"date"`
+}
+
+// Watch is where a tarball's releases are listed.
+type Watch struct {
+	// URL is the http(s) page that lists the release archives.
+	URL string `yaml:"url"`
+	// Regexp matches each archive on the page; its first group is the
+	// upstream version.
+	Regexp string `yaml:"regexp"`
 }
 
 // Build says how to compile the source into a staging tree.

@@ -215,6 +215,20 @@ func validateSource(p *problems, c *Component, root *yaml.Node) {
 	if s.Commit != "" && !commitRe.MatchString(s.Commit) {
 		p.add(at("commit"), "source.commit", "a full commit id: 40 lower-case hex digits", "malformed commit %q", s.Commit)
 	}
+	if w := s.Watch; w != nil {
+		switch {
+		case s.Tarball == "":
+			p.add(at("watch"), "source.watch", "watch finds new tarballs; git and go_module sources need none", "only for tarball sources")
+		case !strings.HasPrefix(w.URL, "https://") && !strings.HasPrefix(w.URL, "http://"):
+			p.add(at("watch", "url"), "source.watch.url", "the page that lists the release archives", "expected an http(s) URL, found %q", w.URL)
+		}
+		hint := `a regexp whose first group is the version, e.g. 'foo-([0-9.]+)\.tar\.gz'`
+		if re, err := regexp.Compile(w.Regexp); err != nil {
+			p.add(at("watch", "regexp"), "source.watch.regexp", hint, "invalid regexp: %v", err)
+		} else if re.NumSubexp() < 1 {
+			p.add(at("watch", "regexp"), "source.watch.regexp", hint, "%q has no group to capture the version", w.Regexp)
+		}
+	}
 	if s.Track != "" && s.Track != "release" && s.Track != "prerelease" {
 		p.add(at("track"), "source.track", "release (default) or prerelease", "unknown track %q", s.Track)
 	}

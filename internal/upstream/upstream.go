@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -58,7 +59,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // Tracked reports whether upstream versions of c can be looked up.
 func Tracked(c *spec.Component) bool {
-	return c.Source != nil && (c.Source.GoModule != "" || c.Source.Git != "")
+	return c.Source != nil && (c.Source.GoModule != "" || c.Source.Git != "" || (c.Source.Tarball != "" && c.Source.Watch != nil))
 }
 
 // Releases lists c's upstream releases, oldest first (pre-releases only
@@ -75,6 +76,8 @@ func (k *Checker) Releases(ctx context.Context, c *spec.Component) ([]Release, e
 		rs, err = k.moduleReleases(ctx, c)
 	case c.Source.Git != "":
 		rs, err = k.gitReleases(ctx, c)
+	case c.Source.Tarball != "" && c.Source.Watch != nil:
+		rs, err = k.watchReleases(ctx, c)
 	default:
 		return nil, fmt.Errorf("%s: a %s source has no upstream to ask", c.Name, kindOf(c))
 	}
@@ -144,7 +147,7 @@ func IsNewer(a, b string) bool { return semver.Compare("v"+a, "v"+b) > 0 }
 func kindOf(c *spec.Component) string {
 	switch {
 	case c.Source.Tarball != "":
-		return "tarball"
+		return "tarball (without watch:)"
 	case c.Source.Dir != "":
 		return "dir"
 	}
@@ -300,4 +303,30 @@ func (k *Checker) TagCommit(ctx context.Context, url, tag string) (string, error
 		return "", fmt.Errorf("%s has no tag %s", url, tag)
 	}
 	return commit, nil
+}
+
+// watchReleases reads the watch page and takes the first group of each
+// match of its regexp as a version, like uscan. Ref is the new archive
+// URL: the spec's tarball URL with the version replaced.
+func (k *Checker) watchReleases(ctx context.Context, c *spec.Component) ([]Release, error) {
+	w := c.Source.Watch
+	re, err := regexp.Compile(w.Regexp)
+	if err != nil {
+		return nil, fmt.Errorf("%s: source.watch.regexp: %w", c.Name, err)
+	}
+	page, err := k.get(ctx, w.URL)
+	if err != nil {
+		return nil, &UnreachableError{Component: c.Name, Where: w.URL, Err: err}
+	}
+	seen := map[string]bool{}
+	var rs []Release
+	for _, m := range re.FindAllStringSubmatch(string(page), -1) {
+		v := strings.TrimPrefix(m[1], "v")
+		if v == "" || seen[v] {
+			continue
+		}
+		seen[v] = true
+		rs = append(rs, Release{Version: v, Ref: strings.ReplaceAll(c.Source.Tarball, c.Version, v)})
+	}
+	return rs, nil
 }
