@@ -34,6 +34,11 @@ type Request struct {
 	BuildArch string
 	// Env is added to every command (caches, SOURCE_DATE_EPOCH, ...).
 	Env []string
+	// Module is "module@version" when SrcDir is an unmodified copy of
+	// that module from the module cache (no patches, no deletions, no
+	// local override); empty otherwise. The go builder then builds from
+	// the module cache so the binary's build info carries the version.
+	Module string
 }
 
 // Builder plans the commands of one build kind. Plan has no side effects.

@@ -58,6 +58,68 @@ func TestGoPlan(t *testing.T) {
 	}
 }
 
+// A Go binary built with "go build" in a module's directory reports
+// "(devel)" from debug.ReadBuildInfo; an unmodified module is built with
+// "go install pkg@version" from the module cache instead (issue 11 item 5).
+func TestGoPlanStampsModuleVersion(t *testing.T) {
+	c := component(&spec.Build{Kind: "go", Binaries: []spec.GoBinary{
+		{Main: ".", Dst: "/usr/bin/hello"},
+		{Main: "./cmd/hello-ctl", Dst: "/usr/sbin/helloctl"},
+	}})
+	c.Source.GoModule = "example.org/hello/v2@v2.0.1"
+	src := t.TempDir()
+	goMod := filepath.Join(src, "go.mod")
+	os.WriteFile(goMod, []byte("module example.org/hello/v2\n\ngo 1.22\n"), 0o644)
+	req := request(c, src)
+	req.Module = "example.org/hello/v2@v2.0.1"
+	req.Env = append(req.Env, "GOMODCACHE=/cache/go/mod")
+	cmds, err := gobuild.New().Plan(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cmds {
+		got = append(got, strings.Join(quoteArgs(c.Args), " "))
+	}
+	want := []string{
+		`go install -trimpath -buildvcs=false -ldflags '-s -w' example.org/hello/v2@v2.0.1`,
+		`install -D -m 0755 /work/gopath/0/bin/hello /stage/usr/bin/hello`,
+		`go install -trimpath -buildvcs=false -ldflags '-s -w' example.org/hello/v2/cmd/hello-ctl@v2.0.1`,
+		`install -D -m 0755 /work/gopath/1/bin/hello-ctl /stage/usr/sbin/helloctl`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("plan\n got: %s\nwant: %s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !contains(cmds[0].Env, "GOPROXY=file:///cache/go/mod/cache/download") || !contains(cmds[0].Env, "GOBIN=/work/gopath/0/bin") {
+		t.Errorf("go install env: %v", cmds[0].Env)
+	}
+	// A cross build: go install refuses GOBIN, the binary lands in
+	// GOPATH/bin/linux_arm64.
+	crossReq := req
+	crossReq.Arch, crossReq.BuildArch = "arm64", "amd64"
+	cmds, err = gobuild.New().Plan(crossReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cmds[1].Args, " "); got != "install -D -m 0755 /work/gopath/0/bin/linux_arm64/hello /stage/usr/bin/hello" ||
+		!contains(cmds[0].Env, "GOARCH=arm64") || containsPrefix(cmds[0].Env, "GOBIN=") {
+		t.Errorf("cross: %s\n%v", got, cmds[0].Env)
+	}
+	// go install refuses a module whose go.mod replaces modules; a tree
+	// that is not the module as published (req.Module empty) is built in
+	// place.
+	os.WriteFile(goMod, []byte("module example.org/hello/v2\n\nreplace example.org/x => ./x\n"), 0o644)
+	for name, r := range map[string]builders.Request{"replace": req, "patched": request(c, src)} {
+		cmds, err := gobuild.New().Plan(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cmds) != 2 || cmds[0].Args[1] != "build" {
+			t.Errorf("%s: want go build, got %q", name, cmds[0].Args)
+		}
+	}
+}
+
 func TestMakePlan(t *testing.T) {
 	c := component(&spec.Build{Kind: "make", Targets: []string{"all"}, InstallTarget: "install", Vars: map[string]string{"PREFIX": "/usr", "VERSION": "{{.Version}}"}})
 	cmds, err := makebuild.New().Plan(request(c, "/src"))

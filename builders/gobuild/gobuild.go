@@ -1,12 +1,20 @@
-// Package gobuild builds Go main packages with "go build".
+// Package gobuild builds Go main packages with "go build", or with "go
+// install module/pkg@version" when the source is an unmodified module, so
+// the binary's build info carries the module's version.
 package gobuild
 
 import (
+	"os"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"golang.org/x/mod/modfile"
 
 	"github.com/debforge/debforge/builders"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/spec"
 )
 
 // Builder is the "go" kind.
@@ -20,8 +28,17 @@ func New() *Builder { return &Builder{} }
 // Kind implements builders.Builder.
 func (*Builder) Kind() string { return "go" }
 
-// Plan returns one "go build" per binary. Every build is -trimpath with
+// Plan returns one build per binary. Every build is -trimpath with
 // stripped symbols, so output is reproducible and lean.
+//
+// "go build" in a module's directory stamps "(devel)" as the main
+// module's version in the build info (debug.ReadBuildInfo): without a
+// VCS checkout, the go command only knows a main module's version when
+// it builds "module/pkg@version" itself. So an unmodified module from the
+// module cache (req.Module) is built with "go install pkg@version",
+// offline: the module cache's download directory serves as the proxy.
+// go install refuses a module whose go.mod replaces or excludes modules;
+// those, patched sources and local trees are built with "go build".
 func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	c := req.Component
 	b := c.Build
@@ -44,49 +61,135 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
+	proxy, module, version := installFrom(req)
 	var cmds []execx.Cmd
-	for _, bin := range b.Binaries {
-		cgo := b.Cgo != nil && *b.Cgo
-		if bin.Cgo != nil {
-			cgo = *bin.Cgo
+	for i, bin := range b.Binaries {
+		var mod []string
+		if proxy == "" {
+			mod = []string{"-mod=readonly"} // go install pkg@version takes no -mod
 		}
-		tags := b.Tags
-		if bin.Tags != nil {
-			tags = bin.Tags
-		}
-		flags := b.Ldflags
-		if bin.Ldflags != nil {
-			flags = bin.Ldflags
-		}
-		flags, err := builders.ExpandAll(flags, data)
+		args, cmdEnv, err := goCommand(req, bin, data, cross, crossC, mod...)
 		if err != nil {
 			return nil, err
 		}
-		// -s -w strip symbols and DWARF. The Go build id stays: it is
-		// content-derived (stable under -trimpath) and lintian recognises
-		// Go binaries by its note.
-		ldflags := append([]string{"-s", "-w"}, flags...)
-		args := []string{"go", "build", "-trimpath", "-buildvcs=false", "-mod=readonly"}
-		cmdEnv := append(append([]string{}, req.Env...), cross...)
-		if cgo {
-			cmdEnv = append(cmdEnv, crossC...)
-			cmdEnv = append(cmdEnv, "CGO_ENABLED=1",
-				"CGO_CFLAGS=-O2 -g -ffile-prefix-map="+req.SrcDir+"=.",
-				"CGO_LDFLAGS=-Wl,-z,relro -Wl,-z,now")
-			if bin.Static {
-				args = append(args, "-buildmode=pie")
-				ldflags = append(ldflags, "-linkmode", "external", "-extldflags", "-static-pie")
-			}
+		dst := filepath.Join(req.StageDir, bin.Dst)
+		if proxy == "" {
+			args = append(args, "-o", dst, bin.Main)
+			cmds = append(cmds, execx.Cmd{Args: append([]string{"go", "build"}, args...), Dir: req.SrcDir, Env: append(cmdEnv, env...)})
+			continue
+		}
+		pkg := path.Join(module, bin.Main)
+		// go install refuses GOBIN for a cross build; it then installs
+		// into GOPATH/bin/GOOS_GOARCH.
+		gopath := filepath.Join(req.WorkDir, "gopath", strconv.Itoa(i))
+		built := filepath.Join(gopath, "bin", execName(pkg))
+		cmdEnv = append(cmdEnv, "GOPROXY="+proxy, "GOPATH="+gopath)
+		if len(cross) > 0 {
+			built = filepath.Join(gopath, "bin", "linux_"+strings.TrimPrefix(cross[0], "GOARCH="), execName(pkg))
 		} else {
-			cmdEnv = append(cmdEnv, "CGO_ENABLED=0")
+			cmdEnv = append(cmdEnv, "GOBIN="+filepath.Dir(built))
 		}
-		cmdEnv = append(cmdEnv, env...)
-		if len(tags) > 0 {
-			args = append(args, "-tags", strings.Join(tags, ","))
-		}
-		args = append(args, "-ldflags", strings.Join(ldflags, " "),
-			"-o", filepath.Join(req.StageDir, bin.Dst), bin.Main)
-		cmds = append(cmds, execx.Cmd{Args: args, Dir: req.SrcDir, Env: cmdEnv})
+		cmds = append(cmds,
+			execx.Cmd{Args: append(append([]string{"go", "install"}, args...), pkg+"@"+version), Dir: req.WorkDir, Env: append(cmdEnv, env...)},
+			execx.Cmd{Args: []string{"install", "-D", "-m", "0755", built, dst}, Dir: req.WorkDir})
 	}
 	return cmds, nil
+}
+
+// goCommand returns the flags and environment shared by go build and go
+// install for one binary.
+func goCommand(req builders.Request, bin spec.GoBinary, data spec.TemplateData, cross, crossC []string, extra ...string) ([]string, []string, error) {
+	b := req.Component.Build
+	cgo := b.Cgo != nil && *b.Cgo
+	if bin.Cgo != nil {
+		cgo = *bin.Cgo
+	}
+	tags := b.Tags
+	if bin.Tags != nil {
+		tags = bin.Tags
+	}
+	flags := b.Ldflags
+	if bin.Ldflags != nil {
+		flags = bin.Ldflags
+	}
+	flags, err := builders.ExpandAll(flags, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	// -s -w strip symbols and DWARF. The Go build id stays: it is
+	// content-derived (stable under -trimpath) and lintian recognises
+	// Go binaries by its note.
+	ldflags := append([]string{"-s", "-w"}, flags...)
+	args := append([]string{"-trimpath", "-buildvcs=false"}, extra...)
+	env := append(append([]string{}, req.Env...), cross...)
+	if cgo {
+		env = append(env, crossC...)
+		env = append(env, "CGO_ENABLED=1",
+			"CGO_CFLAGS=-O2 -g -ffile-prefix-map="+req.SrcDir+"=.",
+			"CGO_LDFLAGS=-Wl,-z,relro -Wl,-z,now")
+		// PIE, linked by gcc so CGO_LDFLAGS' relro and now apply: what
+		// lintian's hardening-no-pie and hardening-no-relro ask of a
+		// binary that links libc.
+		args = append(args, "-buildmode=pie")
+		ldflags = append(ldflags, "-linkmode", "external")
+		if bin.Static {
+			ldflags = append(ldflags, "-extldflags", "-static-pie")
+		}
+	} else {
+		env = append(env, "CGO_ENABLED=0")
+	}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	return append(args, "-ldflags", strings.Join(ldflags, " ")), env, nil
+}
+
+// installFrom returns the offline proxy (the module cache's download
+// directory), module path and version to "go install" from, or "" when
+// the source must be built in place.
+func installFrom(req builders.Request) (proxy, module, version string) {
+	module, version, ok := strings.Cut(req.Module, "@")
+	if !ok {
+		return "", "", ""
+	}
+	var modcache string
+	for _, e := range req.Env {
+		if v, ok := strings.CutPrefix(e, "GOMODCACHE="); ok {
+			modcache = v
+		}
+	}
+	if modcache == "" || !filepath.IsAbs(modcache) {
+		return "", "", ""
+	}
+	data, err := os.ReadFile(filepath.Join(req.SrcDir, "go.mod"))
+	if err != nil {
+		return "", "", ""
+	}
+	mf, err := modfile.Parse("go.mod", data, nil) // ParseLax skips replace and exclude
+	if err != nil || len(mf.Replace) > 0 || len(mf.Exclude) > 0 {
+		return "", "", ""
+	}
+	return "file://" + filepath.Join(modcache, "cache", "download"), module, version
+}
+
+// execName is the file name go install gives pkg's binary: its last
+// path element, or the one before a major-version suffix (x/v2 -> x).
+func execName(pkg string) string {
+	dir, elem := path.Split(pkg)
+	if isVersionElement(elem) && dir != "" {
+		elem = path.Base(dir)
+	}
+	return elem
+}
+
+func isVersionElement(s string) bool {
+	if len(s) < 2 || s[0] != 'v' || s[1] == '0' || s[1] == '1' && len(s) == 2 {
+		return false
+	}
+	for _, r := range s[1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

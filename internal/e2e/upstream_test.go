@@ -3,10 +3,14 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/mod/module"
+	modzip "golang.org/x/mod/zip"
 
 	"github.com/debforge/debforge/internal/testutil"
 )
@@ -80,4 +84,60 @@ func unpackedFile(t *testing.T, deb, rel string) string {
 	dir := t.TempDir()
 	sh(t, "dpkg-deb", "-x", deb, dir)
 	return filepath.Join(dir, rel)
+}
+
+// Issue 11 item 5: a Go program that reads its version from
+// debug.ReadBuildInfo printed "(devel)" when built from a module zip. The
+// fixture module is served by a local module proxy (a file:// GOPROXY made
+// from testdata), as the Go module proxy serves a real one.
+func TestGoBuildInfoVersion(t *testing.T) {
+	testutil.RequireTool(t, "go", "dpkg-deb", "lintian")
+	e := newEnv(t, "testdata/upstreamspecs")
+	proxy := t.TempDir()
+	mv := module.Version{Path: "example.org/versionhello", Version: "v1.4.0"}
+	dir := filepath.Join(proxy, mv.Path, "@v")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	zf, err := os.Create(filepath.Join(dir, mv.Version+".zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := modzip.CreateFromDir(zf, mv, "testdata/upstreamspecs/src/versionhello"); err != nil {
+		t.Fatal(err)
+	}
+	if err := zf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	goMod, err := os.ReadFile("testdata/upstreamspecs/src/versionhello/go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		mv.Version + ".mod":  goMod,
+		mv.Version + ".info": []byte(`{"Version":"v1.4.0","Time":"2026-01-01T00:00:00Z"}`),
+		"list":               []byte(mv.Version + "\n"),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(debforgeBin, "--specs", e.specs, "--out", e.out, "--cache-dir", e.cache, "--signing-key", e.key, "build", "versionhello")
+	cmd.Env = append(os.Environ(), "GOPROXY=file://"+proxy, "GOFLAGS=")
+	var so, se strings.Builder
+	cmd.Stdout, cmd.Stderr = &so, &se
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("build versionhello: %v\n%s", err, se.String())
+	}
+	deb := strings.TrimSpace(so.String())
+	bin := unpackedFile(t, deb, "usr/bin/versionhello")
+	if out := sh(t, bin, "--version"); out != "versionhello v1.4.0\n" {
+		t.Errorf("--version = %q, want the module version", out)
+	}
+	if out := sh(t, "go", "version", "-m", bin); !strings.Contains(out, "\tmod\texample.org/versionhello\tv1.4.0\th1:") {
+		t.Errorf("build info lacks the module's version and sum:\n%s", out)
+	}
+	if bad := lintianErrors(t, deb); len(bad) > 0 {
+		t.Errorf("lintian:\n%s", strings.Join(bad, "\n"))
+	}
 }

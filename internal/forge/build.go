@@ -147,6 +147,9 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 			Env: append(source.GoEnv(f.opts.CacheDir), "GOPROXY=off",
 				"SOURCE_DATE_EPOCH="+strconv.FormatInt(mtime.Unix(), 10), "TZ=UTC", "LC_ALL=C.UTF-8"),
 		}
+		if fe.Kind == "go_module" && len(c.Source.Patches) == 0 && len(c.Source.Delete) == 0 {
+			req.Module = c.Source.GoModule
+		}
 		if err := os.MkdirAll(req.WorkDir, 0o755); err != nil {
 			return fail("build", err)
 		}

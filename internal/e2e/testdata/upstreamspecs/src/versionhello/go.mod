@@ -1,0 +1,3 @@
+module example.org/versionhello
+
+go 1.22
