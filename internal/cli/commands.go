@@ -25,6 +25,7 @@ type buildFlags struct {
 	rebuild     []string
 	installDeps bool
 	keepWork    bool
+	targets     []string
 }
 
 func (b *buildFlags) register(cmd *cobra.Command, withBuild bool) {
@@ -34,10 +35,12 @@ func (b *buildFlags) register(cmd *cobra.Command, withBuild bool) {
 		cmd.Flags().StringSliceVar(&b.rebuild, "rebuild", nil, "build these components even if a cached package matches")
 		cmd.Flags().BoolVar(&b.installDeps, "install-deps", false, "install missing build dependencies with apt-get (needs root)")
 		cmd.Flags().BoolVar(&b.keepWork, "keep-work", false, "keep the work directory of a failed build and print where it is")
+		cmd.Flags().StringArrayVar(&b.targets, "target", nil, "RELEASE/ARCH: build only this one of the targets in debforge.yaml (repeatable; default all)")
 	}
 }
 
 func (b *buildFlags) apply(o *forge.Options) error {
+	o.Targets = b.targets
 	o.Sources = map[string]string{}
 	for _, s := range b.sources {
 		name, dir, ok := strings.Cut(s, "=")

@@ -60,6 +60,10 @@ func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, depK
 		return "", err
 	}
 	fmt.Fprintf(h, "spec %x\n", sha256.Sum256(data))
+	if v := c.DebVersion(); spec.ReleaseSuffixRe.MatchString(v) {
+		// Built for a release (targets): its suffix is in the package.
+		fmt.Fprintf(h, "version %s\n", v)
+	}
 	if fe != nil {
 		fmt.Fprintf(h, "source %s %s %s\ndelete %q\n", fe.Kind, fe.ID, fe.Commit, c.Source.Delete)
 		for _, p := range c.Source.Patches {
@@ -143,7 +147,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 		}
 		req := builders.Request{
 			Component: withCommit(c, fe), SrcDir: srcDir, StageDir: stageDir,
-			WorkDir: filepath.Join(work, "tmp"), Arch: f.opts.Arch,
+			WorkDir: filepath.Join(work, "tmp"), Arch: f.opts.Arch, BuildArch: buildArch(),
 			Env: append(source.GoEnv(f.opts.CacheDir), "GOPROXY=off",
 				"SOURCE_DATE_EPOCH="+strconv.FormatInt(mtime.Unix(), 10), "TZ=UTC", "LC_ALL=C.UTF-8"),
 		}

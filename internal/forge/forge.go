@@ -62,6 +62,8 @@ type Options struct {
 	InstallDeps bool
 	// KeepWork keeps the work directory of a failed build for inspection.
 	KeepWork bool
+	// Targets narrows debforge.yaml's targets (RELEASE/ARCH, --target).
+	Targets []string
 	// Arch is the Debian architecture; default from dpkg.
 	Arch string
 	// Events receives progress; may be nil.
@@ -128,6 +130,9 @@ type Forge struct {
 	fetcher  *source.Fetcher
 	set      *spec.Set
 	aptMu    sync.Mutex
+	// oneTarget is set on the Forge of one target of several (forTarget):
+	// it builds and pools, and the caller publishes once for all.
+	oneTarget bool
 }
 
 // New loads and validates the specs. Nothing is written.
@@ -214,6 +219,13 @@ func (f *Forge) Fetch(ctx context.Context, names []string) ([]Result, error) {
 // packages into the pool and publishes the repository. A failed component
 // does not stop independent ones; the error lists every failure.
 func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
+	if len(f.set.Repo.TargetList) > 0 && !f.oneTarget {
+		return f.buildTargets(ctx, names)
+	}
+	if len(f.opts.Targets) > 0 && !f.oneTarget {
+		return nil, &UsageError{withHint(fmt.Errorf("--target %s: %s sets no targets", f.opts.Targets[0], f.set.Repo.File),
+			"list them in "+f.set.Repo.File+", e.g. targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]")}
+	}
 	comps, err := Select(f.set, names, f.opts.Except)
 	if err != nil {
 		return nil, err
@@ -270,6 +282,9 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		// Interrupted: what finished is in the pool, but the published
 		// index stays as it was; the next build or publish indexes it.
 		return results, errors.Join(buildErr, fmt.Errorf("interrupted (%w): nothing new published", ctx.Err()))
+	}
+	if f.oneTarget {
+		return results, buildErr
 	}
 	// Publish whatever built: a failed component must not hold back the
 	// others, and the previous index stays valid until the swap. When the

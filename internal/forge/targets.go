@@ -1,0 +1,172 @@
+package forge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// runTargets are the targets this build covers: debforge.yaml's, narrowed
+// by --target (each of which must be one of them).
+func (f *Forge) runTargets() ([]spec.Target, error) {
+	all := f.set.Repo.TargetList
+	if len(f.opts.Targets) == 0 {
+		return all, nil
+	}
+	var out []spec.Target
+	for _, s := range f.opts.Targets {
+		t, err := spec.ParseTarget(s)
+		if err != nil {
+			return nil, &UsageError{withHint(fmt.Errorf("--target: %w", err), "use RELEASE/ARCH from targets: in "+f.set.Repo.File)}
+		}
+		if !slices.Contains(all, t) {
+			var names []string
+			for _, a := range all {
+				names = append(names, a.String())
+			}
+			return nil, &UsageError{withHint(fmt.Errorf("--target %s: not one of the targets in %s (%s)", s, f.set.Repo.File, strings.Join(names, ", ")),
+				"add it to targets: in "+f.set.Repo.File+" first, so the repository publishes its release and architecture")}
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// forTarget is a Forge that builds the components for t: each carries t's
+// release suffix, and those whose spec restricts them to other targets
+// are left out (returned as the reasons they are skipped). With allDone,
+// Architecture: all packages are left out too: another architecture of
+// the release already built them, and they are the same file.
+func (f *Forge) forTarget(t spec.Target, allDone bool) (*Forge, []string) {
+	set := &spec.Set{Repo: f.set.Repo}
+	var skipped []string
+	for _, c := range f.set.Components {
+		if why := c.SkipReason(t); why != "" {
+			skipped = append(skipped, why)
+			continue
+		}
+		if allDone && c.Package != nil && c.Package.Architecture == "all" {
+			continue
+		}
+		set.Components = append(set.Components, c.ForTarget(t))
+	}
+	opts := f.opts
+	opts.Arch = t.Arch
+	if f.opts.Events != nil {
+		opts.Events = func(e Event) {
+			e.Component += "@" + t.String()
+			f.opts.Events(e)
+		}
+	}
+	return &Forge{opts: opts, registry: f.registry, runner: f.runner, fetcher: f.fetcher, set: set, oneTarget: true}, skipped
+}
+
+// buildTargets builds the components for every target in turn and then
+// publishes once: a target whose builds fail does not hold back the
+// others, which are published.
+func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, error) {
+	targets, err := f.runTargets()
+	if err != nil {
+		return nil, err
+	}
+	comps, err := Select(f.set, names, f.opts.Except)
+	if err != nil {
+		return nil, err
+	}
+	repoDir := filepath.Join(f.opts.OutDir, "repo")
+	if err := f.keyProblem(repoDir); err != nil {
+		return nil, err
+	}
+	if err := f.defaultArch(); err != nil {
+		return nil, err
+	}
+	before := poolDebs(repoDir)
+	var results []Result
+	var errs []error
+	releases := map[string]bool{}
+	for _, t := range targets {
+		g, skipped := f.forTarget(t, releases[t.Release])
+		releases[t.Release] = true
+		for _, why := range skipped {
+			if slices.ContainsFunc(comps, func(c *spec.Component) bool { return strings.Contains(why, " "+c.File+" ") }) {
+				f.notify(why)
+			}
+		}
+		var tnames []string
+		for _, c := range comps {
+			if g.set.Get(c.Name) != nil {
+				tnames = append(tnames, c.Name)
+			}
+		}
+		if len(tnames) == 0 {
+			continue
+		}
+		res, err := g.Build(ctx, tnames)
+		for i := range res {
+			res[i].Component += "@" + t.String()
+		}
+		results = append(results, res...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ctx.Err() != nil {
+			return results, errors.Join(append(errs, fmt.Errorf("interrupted (%w): nothing new published", ctx.Err()))...)
+		}
+	}
+	buildErr := errors.Join(errs...)
+	unlock, err := LockOut(f.opts.OutDir)
+	if err != nil {
+		return results, errors.Join(buildErr, err)
+	}
+	defer unlock()
+	unlockCache, err := LockCache(f.opts.CacheDir, false)
+	if err != nil {
+		return results, errors.Join(buildErr, err)
+	}
+	defer unlockCache()
+	// As in Build: publish what built, nothing when nothing changed, and
+	// no empty repository that would hide a failure.
+	added := !slices.Equal(before, poolDebs(repoDir))
+	if !added && f.upToDate(repoDir, results) {
+		return results, buildErr
+	}
+	if !added && buildErr != nil && !hasDebs(filepath.Join(repoDir, "pool")) {
+		return results, buildErr
+	}
+	if err := f.publishChecked(repoDir); err != nil {
+		return results, errors.Join(buildErr, err)
+	}
+	return results, buildErr
+}
+
+// poolDebs lists the .debs in the pool, sorted.
+func poolDebs(repoDir string) []string {
+	var out []string
+	_ = filepath.WalkDir(filepath.Join(repoDir, "pool"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".deb") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out
+}
+
+// buildArch is the Debian architecture of this machine: builds for
+// another one are cross builds.
+func buildArch() string {
+	a, err := hostArch()
+	if err != nil {
+		return runtime.GOARCH
+	}
+	return a
+}
