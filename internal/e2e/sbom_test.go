@@ -36,3 +36,18 @@ func TestEveryPooledDebHasValidSBOM(t *testing.T) {
 		}
 	}
 }
+
+// The keyring package that publish makes has its SBOM as well.
+func TestKeyringPackageHasSBOM(t *testing.T) {
+	schema := spdx23(t)
+	e, _ := fixtures(t)
+	debs, _ := filepath.Glob(filepath.Join(e.out, "repo", "pool", "*", "*", "*", "*-archive-keyring_*_all.deb"))
+	if len(debs) == 0 {
+		t.Fatal("no keyring package in the pool")
+	}
+	for _, deb := range debs {
+		if doc, ok := readSBOM(t, schema, deb); ok && len(doc.Packages) != 1 {
+			t.Errorf("the keyring package's SBOM lists %d packages, want only itself", len(doc.Packages))
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/packaging"
 	"github.com/debforge/debforge/packaging/aptrepo"
+	"github.com/debforge/debforge/packaging/sbom"
 )
 
 // Publish rebuilds the repository indexes and signatures from pool/ alone.
@@ -188,6 +189,11 @@ func (f *Forge) buildKeyring(repoDir string, signer *aptrepo.Signer) error {
 	}
 	deb, err := packaging.Build(packaging.Input{Component: c, SrcDir: work, WorkDir: filepath.Join(work, "pkg"), Arch: "all", MTime: defaultEpoch}, work)
 	if err != nil {
+		return err
+	}
+	// Its SBOM too: every .deb in the pool has one (no source, no code).
+	if _, err := sbom.Write(sbom.Input{Deb: deb, Package: c.PackageName(), Version: c.DebVersion(), Arch: "all",
+		Summary: c.Summary, License: c.License, Supplier: c.Maintainer, Created: defaultEpoch}); err != nil {
 		return err
 	}
 	_, _, err = aptrepo.AddToPool(repoDir, repo.Component, deb)
