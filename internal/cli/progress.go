@@ -143,6 +143,8 @@ func (p *progress) summary(results []forge.Result) {
 		cache := "miss"
 		if r.CacheHit {
 			cache = "hit"
+		} else if r.CompileShared {
+			cache = "shared"
 		}
 		result := "ok"
 		if r.Err != nil {

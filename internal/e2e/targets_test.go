@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -47,6 +48,12 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
+	}
+	// The pure Go fixture compiled once for amd64: trixie's package
+	// reused bookworm's compile (same toolchain, module, flags, arch).
+	if !regexp.MustCompile(`hello-go@trixie/amd64 +1\.0\.0-1\+deb13 +shared `).MatchString(r.stderr) ||
+		!regexp.MustCompile(`hello-go@bookworm/arm64 +1\.0\.0-1\+deb12 +miss `).MatchString(r.stderr) {
+		t.Errorf("the summary does not show trixie/amd64's hello-go sharing bookworm's compile (and arm64 compiling its own):\n%s", r.stderr)
 	}
 	repo := filepath.Join(e.out, "repo")
 	pool := func(name string) string {

@@ -157,9 +157,11 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 		if err := os.MkdirAll(req.WorkDir, 0o755); err != nil {
 			return fail("build", err)
 		}
-		if err := builders.Run(ctx, f.runner, b, req, log); err != nil {
+		shared, err := f.runCompiled(ctx, b, req, c, fe, env, log)
+		if err != nil {
 			return fail("build", err)
 		}
+		r.CompileShared = shared
 		warnings, err := checkHardening(c, stageDir, log)
 		if err != nil {
 			return fail("hardening", err)

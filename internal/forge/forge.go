@@ -104,16 +104,19 @@ type Event struct {
 
 // Result is the outcome for one component.
 type Result struct {
-	Component   string
-	Package     string
-	Version     string
-	Deb         string // path in the pool (or cache for fetch-only)
-	Size        int64
-	CacheHit    bool
-	FetchTime   time.Duration
-	BuildTime   time.Duration
-	PackageTime time.Duration
-	Err         error
+	Component string
+	Package   string
+	Version   string
+	Deb       string // path in the pool (or cache for fetch-only)
+	Size      int64
+	CacheHit  bool
+	// CompileShared is set when the package was made from a compile of
+	// another target (a pure Go build of the same arch, runCompiled).
+	CompileShared bool
+	FetchTime     time.Duration
+	BuildTime     time.Duration
+	PackageTime   time.Duration
+	Err           error
 	// Hint says how to get past Err.
 	Hint string
 	// Warnings are problems that did not fail the build (e.g. an ELF file

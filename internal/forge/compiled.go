@@ -1,0 +1,87 @@
+package forge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/debforge/debforge/builders"
+	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/source"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// A pure Go binary (cgo off) does not depend on the release it is
+// packaged for: with the same toolchain, module source, flags and
+// architecture it is the same file. runCompiled keeps what such a build
+// installed (its stage tree) under a key of exactly those inputs (the
+// planned commands, work paths replaced, the toolchain and the source's
+// identity), so bookworm and trixie packages of one architecture share
+// one compile. Anything else (cgo, C, scripts, patched sources) compiles
+// per target: it links the release's libraries.
+func (f *Forge) runCompiled(ctx context.Context, b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv, log io.Writer) (shared bool, err error) {
+	key, ok, err := compileKey(b, req, c, fe, env)
+	if err != nil || !ok {
+		if err != nil {
+			return false, err
+		}
+		return false, builders.Run(ctx, f.runner, b, req, log)
+	}
+	tarball := filepath.Join(f.opts.CacheDir, "compiled", key+".tar")
+	if _, err := os.Stat(tarball); err == nil && !slices.Contains(f.opts.Rebuild, c.Name) {
+		if err := os.MkdirAll(req.StageDir, 0o755); err != nil {
+			return false, err
+		}
+		if err := execx.RunLogged(ctx, f.runner, execx.Cmd{Args: []string{"tar", "-C", req.StageDir, "-xf", tarball}}, log); err != nil {
+			return false, fmt.Errorf("unpack compiled %s: %w", key, err)
+		}
+		fmt.Fprintf(log, "debforge: reusing compile %s (same toolchain, module source, flags and arch)\n", key)
+		return true, nil
+	}
+	if err := builders.Run(ctx, f.runner, b, req, log); err != nil {
+		return false, err
+	}
+	if err := os.MkdirAll(filepath.Dir(tarball), 0o755); err != nil {
+		return false, err
+	}
+	tmp := tarball + ".tmp"
+	if err := execx.RunLogged(ctx, f.runner, execx.Cmd{Args: []string{"tar", "-C", req.StageDir, "--sort=name", "-cf", tmp, "."}}, log); err != nil {
+		os.Remove(tmp)
+		return false, fmt.Errorf("keep compile %s: %w", key, err)
+	}
+	return false, os.Rename(tmp, tarball)
+}
+
+// compileKey is the key of a release-independent compile, and whether c
+// is one: a go build with cgo off everywhere, from an unpatched source.
+func compileKey(b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv) (string, bool, error) {
+	bd := c.Build
+	if bd == nil || bd.Kind != "go" || fe == nil || len(c.Source.Patches) > 0 || len(c.Source.Delete) > 0 {
+		return "", false, nil
+	}
+	if bd.Cgo != nil && *bd.Cgo {
+		return "", false, nil
+	}
+	for _, bin := range bd.Binaries {
+		if bin.Cgo != nil && *bin.Cgo {
+			return "", false, nil
+		}
+	}
+	cmds, err := b.Plan(req)
+	if err != nil {
+		return "", false, fmt.Errorf("plan: %w", err)
+	}
+	norm := strings.NewReplacer(req.SrcDir, "$SRC", req.StageDir, "$STAGE", req.WorkDir, "$WORK")
+	h := sha256.New()
+	fmt.Fprintf(h, "debforge %s\ngo %s\narch %s\nsource %s %s %s\n", env.self, env.goVersion, req.Arch, fe.Kind, fe.ID, fe.Commit)
+	for _, cmd := range cmds {
+		fmt.Fprintf(h, "cmd %q\ndir %q\nenv %q\n", norm.Replace(strings.Join(cmd.Args, "\x00")), norm.Replace(cmd.Dir), norm.Replace(strings.Join(cmd.Env, "\x00")))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32], true, nil
+}
