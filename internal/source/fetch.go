@@ -283,9 +283,17 @@ func (f *Fetcher) fetchDir(ctx context.Context, c *spec.Component, dir string, l
 			fe.Commit = head
 		}
 	}
-	fe.ID, err = HashTree(abs)
+	fe.ID, err = HashTree(abs, c.Source.Exclude...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: hash %s: %w", c.Name, abs, err)
+	}
+	// A Go module tree builds offline (GOPROXY=off) only if its
+	// dependencies are in the module cache: fetch them now, verified by
+	// its go.sum, as for a go_module source.
+	if _, err := os.Stat(filepath.Join(abs, "go.mod")); err == nil {
+		if err := f.downloadDeps(ctx, c, fe, log); err != nil {
+			return nil, err
+		}
 	}
 	return fe, nil
 }
@@ -312,7 +320,7 @@ func (f *Fetcher) Prepare(ctx context.Context, c *spec.Component, fe *Fetched, d
 	case "tarball":
 		err = ExtractTar(fe.Path, dst, *c.Source.StripComponents)
 	default:
-		err = CopyTree(fe.Path, dst)
+		err = CopyTree(fe.Path, dst, c.Source.Exclude...)
 	}
 	if err != nil {
 		return fmt.Errorf("unpack source: %w", err)

@@ -7,13 +7,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // CopyTree copies src into dst, keeping modes, mtimes and symlinks (as
 // links: a link pointing out of the tree is never followed here, and
 // packaging refuses to read through it) and leaving out version-control
-// metadata. Writes go through an os.Root on dst.
-func CopyTree(src, dst string) (err error) {
+// metadata and the exclude paths (relative to src). Writes go through an
+// os.Root on dst.
+func CopyTree(src, dst string, exclude ...string) (err error) {
 	t, err := openTree(dst)
 	if err != nil {
 		return err
@@ -33,6 +35,9 @@ func CopyTree(src, dst string) (err error) {
 		rel, err := filepath.Rel(src, p)
 		if err != nil {
 			return err
+		}
+		if excluded(rel, exclude) {
+			return skip(d)
 		}
 		rel = filepath.ToSlash(rel)
 		info, err := d.Info()
@@ -68,8 +73,9 @@ func CopyTree(src, dst string) (err error) {
 }
 
 // HashTree hashes names, modes, link targets and contents of a tree
-// (without .git), so a local source dir has a cache identity too.
-func HashTree(dir string) (string, error) {
+// (without .git and the exclude paths), so a local source dir has a cache
+// identity too.
+func HashTree(dir string, exclude ...string) (string, error) {
 	h := sha256.New()
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -79,6 +85,9 @@ func HashTree(dir string) (string, error) {
 			return filepath.SkipDir
 		}
 		rel, _ := filepath.Rel(dir, path)
+		if excluded(rel, exclude) {
+			return skip(d)
+		}
 		info, err := d.Info()
 		if err != nil {
 			return err
@@ -102,4 +111,23 @@ func HashTree(dir string) (string, error) {
 		return nil
 	})
 	return fmt.Sprintf("%x", h.Sum(nil)), err
+}
+
+// excluded reports whether rel (a path from filepath.Rel) is one of the
+// exclude paths or beneath one.
+func excluded(rel string, exclude []string) bool {
+	rel = filepath.ToSlash(rel)
+	for _, e := range exclude {
+		if rel == e || strings.HasPrefix(rel, e+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func skip(d fs.DirEntry) error {
+	if d.IsDir() {
+		return filepath.SkipDir
+	}
+	return nil
 }

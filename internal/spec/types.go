@@ -77,6 +77,10 @@ type Source struct {
 	Commit string `yaml:"commit"`
 	// Dir is a local directory, relative to the spec file.
 	Dir string `yaml:"dir"`
+	// Exclude lists paths of a dir source (relative to it) that are
+	// neither copied nor part of its cache identity: build output such as
+	// out/ or bin/ of the tree the spec lives in.
+	Exclude []string `yaml:"exclude"`
 	// Delete removes files from the source tree (relative paths) before
 	// patches apply: dropping a file needs no copy of its text in a patch.
 	Delete []string `yaml:"delete"`

@@ -232,7 +232,10 @@ func validateSource(p *problems, c *Component, root *yaml.Node) {
 	if s.Track != "" && s.Track != "release" && s.Track != "prerelease" {
 		p.add(at("track"), "source.track", "release (default) or prerelease", "unknown track %q", s.Track)
 	}
-	if s.Dir != "" {
+	// ".." is the tree the specs directory lives in: a repository that
+	// packages itself (specs/debforge-tool.yaml). Anything further out or
+	// beside it stays refused.
+	if s.Dir != "" && path.Clean(s.Dir) != ".." {
 		checkRelPath(p, at("dir"), "source.dir", s.Dir)
 	}
 	if s.StripComponents != nil && *s.StripComponents < 0 {
@@ -240,6 +243,15 @@ func validateSource(p *problems, c *Component, root *yaml.Node) {
 	}
 	for i, d := range s.Delete {
 		checkRelPath(p, at("delete", strconv.Itoa(i)), fmt.Sprintf("source.delete[%d]", i), d)
+	}
+	for i, e := range s.Exclude {
+		checkRelPath(p, at("exclude", strconv.Itoa(i)), fmt.Sprintf("source.exclude[%d]", i), e)
+		if path.Clean(e) != e || e == "." {
+			p.add(at("exclude", strconv.Itoa(i)), fmt.Sprintf("source.exclude[%d]", i), "a clean relative path, e.g. out or build/cache", "%q is not a clean path", e)
+		}
+	}
+	if len(s.Exclude) > 0 && s.Dir == "" {
+		p.add(at("exclude"), "source.exclude", "only a dir source is copied from a tree that may hold build output", "not used without source.dir")
 	}
 	for i, patch := range s.Patches {
 		checkRelPath(p, at("patches", strconv.Itoa(i)), fmt.Sprintf("source.patches[%d]", i), patch)

@@ -1,0 +1,73 @@
+//go:build integration
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/internal/testutil"
+)
+
+// Issue 11 item 11: debforge packages itself from specs/debforge-tool.yaml
+// (a dir source of this repository): the debforge .deb carries a man page
+// for every command and bash, zsh and fish completions in Debian's paths,
+// and is lintian-clean.
+func TestDebforgePackagesItself(t *testing.T) {
+	testutil.RequireTool(t, "go", "gcc", "dpkg-deb", "lintian")
+	e := newEnv(t, "../../specs")
+	r := e.run(t, "build", "debforge-tool")
+	if r.code != 0 {
+		t.Fatalf("build debforge-tool: exit %d\n%s", r.code, lastLines(r.stderr, 40))
+	}
+	deb := strings.TrimSpace(r.stdout)
+	if filepath.Base(deb) == "" || !strings.HasPrefix(filepath.Base(deb), "debforge_") {
+		t.Fatalf("built %q, want the debforge package", deb)
+	}
+	root := t.TempDir()
+	sh(t, "dpkg-deb", "-x", deb, root)
+	bin := filepath.Join(root, "usr/bin/debforge")
+	help := sh(t, bin, "--help")
+	_, cmds, ok := strings.Cut(help, "Available Commands:\n")
+	if !ok {
+		t.Fatalf("debforge --help lists no commands:\n%s", help)
+	}
+	pages := []string{"debforge.1.gz"}
+	for _, line := range strings.Split(cmds, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			break
+		}
+		if f[0] != "help" {
+			pages = append(pages, "debforge-"+f[0]+".1.gz")
+		}
+	}
+	if len(pages) < 10 {
+		t.Fatalf("only %d commands in --help:\n%s", len(pages), help)
+	}
+	for _, p := range pages {
+		if _, err := os.Stat(filepath.Join(root, "usr/share/man/man1", p)); err != nil {
+			t.Errorf("no man page %s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/share/man/man1/debforge-gen-man.1.gz")); err == nil {
+		t.Error("the hidden gen-man build step has a man page")
+	}
+	for _, p := range []string{"usr/share/bash-completion/completions/debforge",
+		"usr/share/zsh/vendor-completions/_debforge", "usr/share/fish/vendor_completions.d/debforge.fish"} {
+		data, err := os.ReadFile(filepath.Join(root, p))
+		if err != nil || !strings.Contains(string(data), "debforge") {
+			t.Errorf("completion %s: %v", p, err)
+		}
+	}
+	// The man pages say nothing of the machine they were built on.
+	page := sh(t, "sh", "-c", "zcat "+filepath.Join(root, "usr/share/man/man1/debforge-build.1.gz"))
+	if home, _ := os.UserHomeDir(); home != "" && strings.Contains(page, home) {
+		t.Errorf("debforge-build(1) names the build machine's home %s", home)
+	}
+	if bad := lintianErrors(t, deb); len(bad) > 0 {
+		t.Errorf("lintian:\n%s", strings.Join(bad, "\n"))
+	}
+}
