@@ -141,3 +141,26 @@ func TestGoBuildInfoVersion(t *testing.T) {
 		t.Errorf("lintian:\n%s", strings.Join(bad, "\n"))
 	}
 }
+
+// Issue 11 item 6: a package named like one in the target release (GNU
+// hello is in every Debian release) is installed over by the release's
+// when that has a higher version. The build warns and says how to name
+// it; a name the release does not have (ownflags-hardened, above) gets no
+// warning.
+func TestNameCollisionWarns(t *testing.T) {
+	testutil.RequireTool(t, "apt-cache", "dpkg-deb")
+	if out, err := exec.Command("apt-cache", "show", "hello").CombinedOutput(); err != nil {
+		t.Fatalf("this host's apt lists do not know GNU hello (run apt-get update): %v\n%s", err, out)
+	}
+	e := newEnv(t, "testdata/upstreamspecs")
+	r := e.run(t, "build", "hello")
+	if r.code != 0 {
+		t.Fatalf("build hello: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{`debforge: warning: hello: package name "hello" is taken by a package of the target release`,
+		`"upstream-hello"`, `provides: ["hello (= 99.0)"], conflicts: [hello], replaces: [hello]`, "naming your own packages"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("no %q on stderr:\n%s", want, r.stderr)
+		}
+	}
+}

@@ -173,6 +173,10 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 		}
 		r.BuildTime = time.Since(buildStart)
 	}
+	if w := nameCollision(c, f.releaseNames(ctx, log)); w != "" {
+		fmt.Fprintf(log, "warning: %s\n", w)
+		r.Warnings = append(r.Warnings, w)
+	}
 	f.emit(Event{Component: c.Name, Stage: StagePackage, Elapsed: time.Since(start)})
 	pkgStart := time.Now()
 	snippets := make([]postinst.Snippet, 0, len(c.Package.Scripts))
