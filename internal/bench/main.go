@@ -58,6 +58,15 @@ func run(ctx context.Context) error {
 			round(packagingCPU[0]), round(packagingCPU[1]), float64(packagingCPU[0])/float64(packagingCPU[1]), runs)
 		return nil
 	}
+	if len(os.Args) > 1 && os.Args[1] == "targets" {
+		// Only the targets figure: rootlesskit for 4 targets against 1.
+		d, err := benchTargets(work, bin)
+		if err != nil {
+			return fmt.Errorf("targets: %w", err)
+		}
+		printTargets(d)
+		return nil
+	}
 	idx, err := benchIndexer(work)
 	if err != nil {
 		return fmt.Errorf("indexer: %w", err)
@@ -90,8 +99,55 @@ func run(ctx context.Context) error {
 	fmt.Printf("%-47s %10s\n", "front page render (the 1000 debs' index)", round(page))
 	fmt.Printf("%-47s %10s\n", "no-op rebuild of all (warm cache)", round(noop))
 	fmt.Printf("%-47s %9.1f MB\n", "peak RSS of debforge packaging the stack", float64(mem)/1e6)
+	tg, err := benchTargets(work, bin)
+	if err != nil {
+		return fmt.Errorf("targets: %w", err)
+	}
+	printTargets(tg)
 	fmt.Printf("\nmedians of %d runs (build overhead: 3 runs, cold Go build cache each)\n", runs)
 	return nil
+}
+
+func printTargets(d [2]time.Duration) {
+	fmt.Printf("%-47s %10s  %10s  %6.2f  %s\n", "cold build, 4 targets vs 1 (rootlesskit)", round(d[0]), round(d[1]), float64(d[0])/float64(d[1]), "<= 2.5")
+}
+
+// benchTargets times a cold `build rootlesskit` (modules fetched; Go
+// build cache, package cache and shared compiles empty) for bookworm and
+// trixie on amd64 and arm64, against the same for bookworm/amd64 alone.
+func benchTargets(work, bin string) ([2]time.Duration, error) {
+	key := filepath.Join(work, "key.asc")
+	var out [2]time.Duration
+	for i, targets := range []string{"[bookworm/amd64, bookworm/arm64, trixie/amd64, trixie/arm64]", "[bookworm/amd64]"} {
+		specs := filepath.Join(work, fmt.Sprintf("specs-targets-%d", i))
+		os.MkdirAll(specs, 0o755)
+		if err := cmdRun("cp", filepath.Join("specs", "rootlesskit.yaml"), specs); err != nil {
+			return out, err
+		}
+		conf, err := os.ReadFile(filepath.Join("specs", "debforge.yaml"))
+		if err != nil {
+			return out, err
+		}
+		if err := os.WriteFile(filepath.Join(specs, "debforge.yaml"), append(conf, "\ntargets: "+targets+"\n"...), 0o644); err != nil {
+			return out, err
+		}
+		if err := ensureKey(bin, specs, key); err != nil {
+			return out, err
+		}
+		cache := filepath.Join(work, "cache-targets")
+		args := []string{"--specs", specs, "--cache-dir", cache, "--out", filepath.Join(work, fmt.Sprintf("out-targets-%d", i)), "--signing-key", key}
+		if err := cmdRun(bin, append(args, "fetch", "rootlesskit")...); err != nil {
+			return out, err
+		}
+		for _, d := range []string{"go/build", "debs", "compiled"} {
+			os.RemoveAll(filepath.Join(cache, d))
+		}
+		out[i], err = timed(func() error { return cmdRun(bin, append(args, "build", "rootlesskit")...) })
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 // benchPage renders the front page from the index benchIndexer wrote.
