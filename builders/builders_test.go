@@ -120,6 +120,21 @@ func TestGoPlanStampsModuleVersion(t *testing.T) {
 	}
 }
 
+// post_steps run after the go builds, in the source tree, with the
+// script builder's variables (issue 11 item 3: man pages).
+func TestGoPostSteps(t *testing.T) {
+	c := component(&spec.Build{Kind: "go", Binaries: []spec.GoBinary{{Main: ".", Dst: "/usr/bin/hello"}},
+		PostSteps: []string{`go-md2man -in man/hello.8.md -out "$DESTDIR/usr/share/man/man8/hello.8"`}})
+	cmds, err := gobuild.New().Plan(request(c, "/src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := cmds[len(cmds)-1]
+	if len(cmds) != 2 || last.Args[0] != "sh" || last.Dir != "/src" || !contains(last.Env, "DESTDIR=/stage") || !contains(last.Env, "SRC=/src") {
+		t.Errorf("post step: %+v", last)
+	}
+}
+
 func TestMakePlan(t *testing.T) {
 	c := component(&spec.Build{Kind: "make", Targets: []string{"all"}, InstallTarget: "install", Vars: map[string]string{"PREFIX": "/usr", "VERSION": "{{.Version}}"}})
 	cmds, err := makebuild.New().Plan(request(c, "/src"))

@@ -93,6 +93,13 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 			execx.Cmd{Args: append(append([]string{"go", "install"}, args...), pkg+"@"+version), Dir: req.WorkDir, Env: append(cmdEnv, env...)},
 			execx.Cmd{Args: []string{"install", "-D", "-m", "0755", built, dst}, Dir: req.WorkDir})
 	}
+	// post_steps run in the source tree once every binary is staged, so
+	// they can run them (help2man) or read the tree (go-md2man).
+	stepEnv := append(append([]string{}, req.Env...), "SRC="+req.SrcDir, "DESTDIR="+req.StageDir,
+		"WORK="+req.WorkDir, "NAME="+c.Name, "VERSION="+c.Version)
+	for _, s := range b.PostSteps {
+		cmds = append(cmds, execx.Cmd{Args: []string{"sh", "-eu", "-c", s}, Dir: req.SrcDir, Env: append(stepEnv, env...)})
+	}
 	return cmds, nil
 }
 

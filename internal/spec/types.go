@@ -139,6 +139,10 @@ type Build struct {
 
 	// script: shell steps run with $SRC, $DESTDIR and $WORK set.
 	Steps []string `yaml:"steps"`
+
+	// go: shell steps run after the binaries are built, as script steps
+	// are (e.g. build man pages with go-md2man or help2man).
+	PostSteps []string `yaml:"post_steps"`
 }
 
 // GoBinary is one main package built by the go builder.

@@ -300,6 +300,9 @@ func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 	if b.Kind != "go" && len(b.Binaries) > 0 {
 		p.add(at("binaries"), "build.binaries", "only the go builder builds binaries", "not used by builder %q", b.Kind)
 	}
+	if b.Kind != "go" && len(b.PostSteps) > 0 {
+		p.add(at("post_steps"), "build.post_steps", "only the go builder runs post_steps; the script builder's steps do the same", "not used by builder %q", b.Kind)
+	}
 	if b.Kind != "script" && len(b.Steps) > 0 {
 		p.add(at("steps"), "build.steps", "only the script builder runs steps", "not used by builder %q", b.Kind)
 	}
