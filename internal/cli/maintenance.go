@@ -47,6 +47,7 @@ func newVerifyCmd(g *globals) *cobra.Command {
 		},
 	}
 	bf.register(cmd, false)
+	cmd.Flags().StringArrayVar(&bf.targets, "target", nil, "RELEASE/ARCH: verify only this one of the targets in debforge.yaml (repeatable; default all)")
 	return cmd
 }
 

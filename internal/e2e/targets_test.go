@@ -121,4 +121,9 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stderr, "trixie") {
 		t.Errorf("--target bookworm/arm64: exit %d\n%s", r.code, r.stderr)
 	}
+	// The arm64 Go package builds byte for byte the same in a fresh cache.
+	r = e.run(t, "verify-reproducible", "--target", "bookworm/arm64", "hello-go")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "hello-go@bookworm/arm64\treproducible" {
+		t.Errorf("verify-reproducible --target bookworm/arm64: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 }

@@ -170,3 +170,38 @@ func buildArch() string {
 	}
 	return a
 }
+
+// verifyTargets runs VerifyReproducible for each target of the run (the
+// packages of a target carry its suffix and are built for its arch).
+func (f *Forge) verifyTargets(ctx context.Context, names []string) ([]Repro, error) {
+	targets, err := f.runTargets()
+	if err != nil {
+		return nil, err
+	}
+	comps, err := Select(f.set, names, f.opts.Except)
+	if err != nil {
+		return nil, err
+	}
+	var out []Repro
+	for _, t := range targets {
+		g, _ := f.forTarget(t, false)
+		var tnames []string
+		for _, c := range comps {
+			if g.set.Get(c.Name) != nil {
+				tnames = append(tnames, c.Name)
+			}
+		}
+		if len(tnames) == 0 {
+			continue
+		}
+		res, err := g.VerifyReproducible(ctx, tnames)
+		for i := range res {
+			res[i].Component += "@" + t.String()
+		}
+		out = append(out, res...)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}

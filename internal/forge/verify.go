@@ -26,6 +26,9 @@ type Repro struct {
 // cache (own work dirs, own Go build cache; modules and downloads shared,
 // being verified content) and compares the two packages byte for byte.
 func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro, error) {
+	if len(f.set.Repo.TargetList) > 0 && !f.oneTarget {
+		return f.verifyTargets(ctx, names)
+	}
 	comps, err := Select(f.set, names, f.opts.Except)
 	if err != nil {
 		return nil, err
