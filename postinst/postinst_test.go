@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/debforge/debforge/internal/testutil"
 )
@@ -33,7 +34,7 @@ func TestRenderCombinesSnippetsPerHook(t *testing.T) {
 }
 
 func TestRenderErrors(t *testing.T) {
-	if _, err := Render("pkg", []Snippet{{Template: "nope"}}); err == nil || !strings.Contains(err.Error(), "known: notice, systemd-reload") {
+	if _, err := Render("pkg", []Snippet{{Template: "nope"}}); err == nil || !strings.Contains(err.Error(), "known: notice, systemd-reload, user-restart-notice") {
 		t.Errorf("unknown template: %v", err)
 	}
 	if _, err := Render("pkg", []Snippet{{Template: "notice"}}); err == nil {
@@ -47,7 +48,7 @@ func TestScriptsShellcheckAndRun(t *testing.T) {
 	testutil.RequireTool(t, "shellcheck")
 	var all []Snippet
 	for _, n := range Names() {
-		all = append(all, Snippet{Template: n, Vars: map[string]string{"message": "hello"}})
+		all = append(all, Snippet{Template: n, Vars: map[string]string{"message": "hello", "process": "containerd", "command": "systemctl --user restart containerd"}})
 	}
 	dir := t.TempDir()
 	paths, err := Write(dir, "pkg", all)
@@ -66,6 +67,52 @@ func TestScriptsShellcheckAndRun(t *testing.T) {
 				t.Errorf("%s %s: %v\n%s", filepath.Base(p), arg, err, out)
 			}
 		}
+	}
+}
+
+// On upgrade, and only then, the notice names the user's command while a
+// user (not root) runs the daemon; with no such process it says nothing.
+func TestUserRestartNotice(t *testing.T) {
+	name := "dfnotice-test" // comm holds 15 characters
+	paths, err := Write(t.TempDir(), "upstream-x", []Snippet{{Template: "user-restart-notice", Vars: map[string]string{"process": name, "command": "systemctl --user restart x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("sh", append([]string{paths["postinst"]}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("postinst %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := run("configure", "1.0-1"); out != "" {
+		t.Errorf("upgrade with no %s running printed %q", name, out)
+	}
+	// A process named like the daemon, owned by a user: a shell that
+	// renames itself, dropped to nobody when the test runs as root.
+	loop := "printf %s " + name + " >/proc/self/comm; while :; do sleep 1; done"
+	cmd := exec.Command("sh", "-c", loop)
+	if os.Geteuid() == 0 {
+		cmd = exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", loop)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	want := "upstream-x: running rootless " + name + " daemons keep the previous version until their user runs: systemctl --user restart x\n"
+	var out string
+	for i := 0; i < 50; i++ { // until the shell has renamed itself
+		if out = run("configure", "1.0-1"); out != "" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out != want {
+		t.Errorf("upgrade with a user's %s running printed %q, want %q", name, out, want)
+	}
+	if out := run("configure", ""); out != "" {
+		t.Errorf("first install printed %q", out)
 	}
 }
 
