@@ -304,7 +304,10 @@ func (g *guest) sshCmd(user string, timeout time.Duration, script string) (strin
 	cmd := exec.CommandContext(ctx, "ssh", "-i", g.img.key(), "-p", strconv.Itoa(g.ssh),
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
 		"-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-o", "ServerAliveInterval=15",
-		user+"@127.0.0.1", script)
+		// A login shell, as a user who logs in gets: /etc/profile.d puts
+		// /usr/sbin (iptables, for nerdctl's networking) on bookworm's
+		// PATH only there; a bare "ssh host cmd" shell does not read it.
+		user+"@127.0.0.1", "exec bash -lc "+shellQuote(script))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -333,6 +336,8 @@ func (g *guest) reboot(t *testing.T) {
 		t.Fatalf("%v\nserial console (last lines):\n%s", err, g.consoleTail(30))
 	}
 }
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")

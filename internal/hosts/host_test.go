@@ -1,0 +1,198 @@
+//go:build hosts
+
+package hosts
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The README's host and user steps on a booted bookworm machine.
+func TestHostBookworm(t *testing.T) { hostFlow(t, "bookworm") }
+
+// The same on trixie.
+func TestHostTrixie(t *testing.T) { hostFlow(t, "trixie") }
+
+// busyboxImage makes local/busybox (FROM scratch + busybox-static) in the
+// guest, as the acceptance test does: no registry is reachable.
+// busybox-static is unpacked, not installed: installing it triggers an
+// initramfs rebuild, minutes under emulation, and it is no part of the
+// host the test checks.
+const busyboxImage = `set -eu
+img=$(mktemp -d)
+mkdir -p $img/layer/bin $img/layer/www $img/deb
+(cd $img/deb && apt-get download -q busybox-static >/dev/null && dpkg-deb -x busybox-static_*.deb .)
+cp $img/deb/bin/busybox $img/layer/bin/busybox
+for a in sh echo cat sleep head tr httpd; do ln -s busybox $img/layer/bin/$a; done
+echo "served by rootless nerdctl" >$img/layer/www/index.html
+tar -C $img/layer -cf $img/layer.tar .
+diff=$(sha256sum $img/layer.tar | cut -d' ' -f1)
+printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$diff" >$img/config.json
+cfg=$(sha256sum $img/config.json | cut -d' ' -f1)
+mv $img/config.json $img/$cfg.json
+printf '[{"Config":"%s.json","RepoTags":["local/busybox:latest"],"Layers":["layer.tar"]}]' "$cfg" >$img/manifest.json
+tar -C $img -cf /opt/busybox.tar manifest.json "$cfg.json" layer.tar
+chmod a+r /opt/busybox.tar
+rm -rf $img
+`
+
+// snapshotFiles lists every file outside the volatile trees, so purge can
+// be compared with the state before the install.
+const snapshotFiles = `find / -xdev \( -path /proc -o -path /sys -o -path /run -o -path /tmp -o -path /var/tmp \
+  -o -path /var/log -o -path /var/cache -o -path /var/lib/apt -o -path /var/lib/dpkg -o -path /var/lib/systemd \
+  -o -path /var/lib/ucf -o -path /home -o -path /root -o -path /etc/ld.so.cache -o -path /var/lib/sgml-base \
+  -o -path /var/lib/xml-core -o -path /etc/subuid- -o -path /etc/subgid- \) -prune -o -print | sort`
+
+// waitWeb polls the web container through the guest's port 8080.
+const waitWeb = `for i in $(seq 1 90); do
+  if out=$(curl -fsS --max-time 5 http://127.0.0.1:8080/ 2>/dev/null); then echo "$out"; exit 0; fi
+  sleep 2
+done
+echo "web did not answer on 127.0.0.1:8080 within 180 s"; exit 1`
+
+func hostFlow(t *testing.T, release string) {
+	requireTools(t)
+	img := guestImage(t, release)
+	r := stackRepo(t)
+	start := time.Now()
+	g, err := boot(t, img, bootOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The admin's part, as the README says: the published .sources, then apt.
+	start = time.Now()
+	g.run(t, "root", "apt-get update -q >/dev/null && "+busyboxImage)
+	g.run(t, "root", snapshotFiles+" >/var/tmp/files-before; dpkg-query -W -f '${Package}\\n' | sort >/var/tmp/pkgs-before; systemctl list-unit-files --no-legend | sort >/var/tmp/units-before")
+	step(t, "prepare", start)
+
+	start = time.Now()
+	src := g.run(t, "root", "curl -fsS http://10.0.2.2:"+strconv.Itoa(r.port)+"/debforge-archive-keyring.sources -o /etc/apt/sources.list.d/debforge-archive-keyring.sources && cat /etc/apt/sources.list.d/debforge-archive-keyring.sources")
+	mustContain(t, "published .sources", src, "URIs: http://10.0.2.2:"+strconv.Itoa(r.port), "Signed-By:")
+	out := g.run(t, "root", "apt-get update 2>&1")
+	if strings.Contains(out, "W:") || strings.Contains(out, "E:") {
+		t.Fatalf("apt-get update warned:\n%s", out)
+	}
+	out = g.run(t, "root", "DEBIAN_FRONTEND=noninteractive apt-get install -y rootless-containerd-stack 2>&1")
+	mustContain(t, "install", out, "Setting up rootless-containerd-stack")
+	step(t, "install-stack", start)
+
+	start = time.Now()
+	g.run(t, "root", "rootless-containerd-setup enable-user --linger alice")
+	mustContain(t, "linger", g.run(t, "root", "loginctl show-user alice -p Linger"), "Linger=yes")
+	step(t, "enable-user", start)
+
+	// The user's part, logged in over ssh (PAM, logind, a user manager).
+	start = time.Now()
+	out = g.run(t, "alice", "rootless-containerd-setup doctor")
+	mustContain(t, "doctor", out, "all required checks passed", "controllers delegated to alice", "lingering enabled")
+	if strings.Contains(out, "warn") || strings.Contains(out, "fail") {
+		t.Fatalf("doctor on a systemd host with the delegation drop-in is not all ok:\n%s", out)
+	}
+	step(t, "doctor", start)
+
+	start = time.Now()
+	g.run(t, "alice", "rootless-containerd-setup install 2>&1")
+	mustContain(t, "user units", g.run(t, "alice", "systemctl --user is-active containerd.service default-buildkit.service; systemctl --user is-enabled containerd.service default-buildkit.service"), "active\nactive\nenabled\nenabled")
+	step(t, "setup-install", start)
+
+	start = time.Now()
+	g.run(t, "alice", "nerdctl load -i /opt/busybox.tar")
+	mustContain(t, "run --rm", g.run(t, "alice", "nerdctl run --rm --net none local/busybox echo hello from rootless"), "hello from rootless")
+	step(t, "run-rm", start)
+
+	start = time.Now()
+	g.run(t, "alice", "nerdctl run -d --restart=always --name web -p 8080:80 local/busybox httpd -f -p 80 -h /www")
+	mustContain(t, "web", g.run(t, "root", waitWeb), "served by rootless nerdctl")
+	step(t, "web", start)
+
+	// Resource limits are real: the kernel's files inside the container,
+	// and an allocation beyond memory.max gets the container OOM-killed.
+	start = time.Now()
+	out = g.run(t, "alice", "nerdctl run --rm --net none --memory 32m --cpus 0.5 local/busybox cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max")
+	mustContain(t, "limits", out, "33554432\n", "50000 100000\n")
+	out, err = g.sshCmd("alice", 5*time.Minute, `nerdctl run --net none --name hog --memory 32m local/busybox sh -c 'x=$(head -c 67108864 /dev/zero | tr "\0" a); echo allocated ${#x}'; echo "exit=$?"; nerdctl rm -f hog >/dev/null`)
+	if err != nil || strings.Contains(out, "allocated") || !strings.Contains(out, "exit=137") {
+		t.Fatalf("a 64 MB allocation under --memory 32m was not OOM-killed (%v):\n%s", err, out)
+	}
+	mustContain(t, "kernel log", g.run(t, "root", "journalctl -k -q --no-pager | grep -E 'Memory cgroup out of memory|oom-kill' | tail -3"), "oom")
+	step(t, "limits", start)
+
+	// Logout is implicit (every ssh session ended); reboot, and check as
+	// root, before alice logs in, that lingering brought her stack back.
+	start = time.Now()
+	g.reboot(t)
+	mustContain(t, "web after reboot", g.run(t, "root", waitWeb), "served by rootless nerdctl")
+	out = g.run(t, "root", "loginctl list-sessions --no-legend; systemctl --user -M alice@ is-active containerd.service")
+	mustContain(t, "after reboot", out, "\nactive")
+	if strings.Contains(out, " alice ") {
+		t.Fatalf("alice has a session after reboot, so linger proved nothing:\n%s", out)
+	}
+	step(t, "reboot", start)
+
+	// doctor names a missing delegation drop-in and its fix; put back, the
+	// user manager (restarted, as at a new login) delegates again.
+	start = time.Now()
+	const dropin = "/usr/lib/systemd/system/user@.service.d/delegate.conf"
+	g.run(t, "root", "mv "+dropin+" /var/tmp/ && systemctl daemon-reload && systemctl restart user@$(id -u alice).service")
+	out, _ = g.sshCmd("alice", 5*time.Minute, "rootless-containerd-setup doctor")
+	mustContain(t, "doctor without the drop-in", out, "controllers not delegated to alice:", "fix: sudo apt-get install rootless-containerd-delegation")
+	g.run(t, "root", "mv /var/tmp/delegate.conf "+dropin+" && systemctl daemon-reload && systemctl restart user@$(id -u alice).service")
+	mustContain(t, "doctor with the drop-in", g.run(t, "alice", "rootless-containerd-setup doctor"), "controllers delegated to alice: cpuset cpu io memory pids")
+	mustContain(t, "web after user@ restart", g.run(t, "root", waitWeb), "served by rootless nerdctl")
+	step(t, "doctor-dropin", start)
+
+	// Upgrade: running user daemons are not restarted by root's scripts
+	// (that would stop every user's containers when the admin upgrades);
+	// the upgrade says which command each user runs, and that command
+	// brings the new binaries up with the containers.
+	start = time.Now()
+	const mainPID = "systemctl --user -M alice@ show -p MainPID --value containerd.service"
+	before := strings.TrimSpace(g.run(t, "root", mainPID))
+	r.bumpRevision(t, "containerd")
+	r.bumpRevision(t, "rootlesskit")
+	r.debforge(t, "build", "all", "--except", "slirp4netns", "--install-deps")
+	step(t, "upgrade-build", start)
+	start = time.Now()
+	out = g.run(t, "root", "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y 2>&1; dpkg-query -W upstream-containerd upstream-rootlesskit")
+	mustContain(t, "apt-get upgrade", out,
+		"upstream-containerd: running rootless containerd daemons keep the previous version until their user runs: systemctl --user restart containerd",
+		"upstream-rootlesskit: running rootless rootlesskit daemons keep the previous version until their user runs: systemctl --user restart containerd",
+		"upstream-containerd\t2.4.2-2", "upstream-rootlesskit\t3.3.0-2")
+	if after := strings.TrimSpace(g.run(t, "root", mainPID)); after != before {
+		t.Fatalf("the upgrade restarted alice's containerd (MainPID %s -> %s)", before, after)
+	}
+	mustContain(t, "web during upgrade", g.run(t, "root", waitWeb), "served by rootless nerdctl")
+	mustContain(t, "old binary", g.run(t, "root", "readlink /proc/$("+mainPID+")/exe"), "(deleted)")
+	g.run(t, "alice", "systemctl --user restart containerd")
+	mustContain(t, "web after the user's restart", g.run(t, "root", waitWeb), "served by rootless nerdctl")
+	if exe := g.run(t, "root", "readlink /proc/$("+mainPID+")/exe"); strings.Contains(exe, "deleted") || !strings.Contains(exe, "/usr/bin/rootlesskit") {
+		t.Fatalf("after the restart alice's stack runs %q, not the upgraded rootlesskit", exe)
+	}
+	step(t, "upgrade", start)
+
+	if release == "bookworm" {
+		// cgroup v1 (bookworm's systemd still boots it): doctor says limits
+		// are off and how to get them.
+		start = time.Now()
+		g = g.restart(t, bootOpts{append: "systemd.unified_cgroup_hierarchy=0"})
+		out, _ = g.sshCmd("alice", 5*time.Minute, "rootless-containerd-setup doctor")
+		mustContain(t, "doctor on cgroup v1", out, "cgroup v1: nerdctl uses cgroup manager none and ignores resource limits", "fix: boot with systemd.unified_cgroup_hierarchy=1")
+		g = g.restart(t, bootOpts{})
+		step(t, "cgroup-v1", start)
+	}
+
+	// uninstall keeps alice's images, --purge removes them; purging the
+	// packages leaves no file and no unit of ours.
+	start = time.Now()
+	mustContain(t, "uninstall", g.run(t, "alice", "rootless-containerd-setup uninstall 2>&1; test -d ~/.local/share/containerd && echo data-kept"), "data-kept")
+	mustContain(t, "uninstall --purge", g.run(t, "alice", "rootless-containerd-setup uninstall --purge 2>&1; test -e ~/.local/share/containerd || echo data-gone; ls ~/.config/systemd/user/ 2>/dev/null | grep -E 'containerd|buildkit' || echo units-gone"), "data-gone", "units-gone")
+	g.run(t, "root", "dpkg-query -W -f '${Package}\\n' | sort >/var/tmp/pkgs-now; DEBIAN_FRONTEND=noninteractive apt-get purge -y $(comm -13 /var/tmp/pkgs-before /var/tmp/pkgs-now) 2>&1")
+	out = g.run(t, "root", snapshotFiles+" | diff /var/tmp/files-before - ; systemctl list-unit-files --no-legend | sort | diff /var/tmp/units-before - ; dpkg-query -W -f '${Package}\\n' | sort | diff /var/tmp/pkgs-before - ; echo compared")
+	if strings.TrimSpace(out) != "compared" {
+		t.Fatalf("after purge the guest differs from before the install (files, units, packages):\n%s", lastLines(out, 60))
+	}
+	step(t, "purge", start)
+}
