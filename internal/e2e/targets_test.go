@@ -127,3 +127,36 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 		t.Errorf("verify-reproducible --target bookworm/arm64: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// A C fixture cannot build for arm64 on a machine without the cross
+// compiler: one clear error naming it and what to install; the other
+// builds of every target are published; exit 1.
+func TestTargetWithoutCrossToolchain(t *testing.T) {
+	if _, err := exec.LookPath("aarch64-linux-gnu-gcc"); err == nil {
+		t.Skip("this machine has the arm64 cross compiler: the case under test cannot happen here")
+	}
+	specs := t.TempDir()
+	sh(t, "cp", "-a", "testdata/specs/.", specs)
+	conf := filepath.Join(specs, "debforge.yaml")
+	data, _ := os.ReadFile(conf)
+	os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644)
+	e := newEnv(t, specs)
+	r := e.run(t, "build", "hello-make", "hello-go")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"hello-make@bookworm/arm64", "cross compiler aarch64-linux-gnu-gcc not found", "hint: install gcc-aarch64-linux-gnu"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	repo := filepath.Join(e.out, "repo")
+	idx, err := os.ReadFile(filepath.Join(repo, "dists/bookworm/main/binary-arm64/Packages"))
+	if err != nil || !strings.Contains(string(idx), "Package: hello-go\n") || strings.Contains(string(idx), "Package: hello-make\n") {
+		t.Errorf("arm64 index should hold hello-go and not hello-make: %v\n%s", err, idx)
+	}
+	idx, _ = os.ReadFile(filepath.Join(repo, "dists/bookworm/main/binary-amd64/Packages"))
+	if !strings.Contains(string(idx), "Package: hello-make\n") {
+		t.Errorf("amd64 hello-make not published beside the failed arm64 build:\n%s", idx)
+	}
+}

@@ -154,6 +154,9 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 		if fe.Kind == "go_module" && len(c.Source.Patches) == 0 && len(c.Source.Delete) == 0 {
 			req.Module = c.Source.GoModule
 		}
+		if err := checkCross(req); err != nil {
+			return fail("build", err)
+		}
 		if err := os.MkdirAll(req.WorkDir, 0o755); err != nil {
 			return fail("build", err)
 		}

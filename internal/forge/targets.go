@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 
+	"github.com/debforge/debforge/builders"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -204,4 +206,45 @@ func (f *Forge) verifyTargets(ctx context.Context, names []string) ([]Repro, err
 		}
 	}
 	return out, nil
+}
+
+// CrossToolchainError is a cross build whose compiler is not installed.
+type CrossToolchainError struct{ Component, Arch, Compiler string }
+
+func (e *CrossToolchainError) Error() string {
+	return fmt.Sprintf("%s for %s: cross compiler %s not found", e.Component, e.Arch, e.Compiler)
+}
+
+// Hint names the packages that provide it.
+func (e *CrossToolchainError) Hint() string {
+	return "install gcc-" + strings.TrimSuffix(e.Compiler, "-gcc") + " and the -dev packages the spec needs for " + e.Arch +
+		" (libfoo-dev:" + e.Arch + " after dpkg --add-architecture " + e.Arch + "), or restrict the spec with architectures:"
+}
+
+// checkCross refuses, before anything runs, a cross build that needs a C
+// compiler this machine does not have (cgo, make and autotools builds; a
+// pure Go cross build needs none).
+func checkCross(req builders.Request) error {
+	if !req.IsCross() {
+		return nil
+	}
+	bd := req.Component.Build
+	needsC := bd.Kind == "make" || bd.Kind == "autotools"
+	if bd.Kind == "go" {
+		needsC = bd.Cgo != nil && *bd.Cgo
+		for _, b := range bd.Binaries {
+			needsC = needsC || b.Cgo != nil && *b.Cgo
+		}
+	}
+	if !needsC {
+		return nil
+	}
+	triplet, err := builders.Triplet(req.Arch)
+	if err != nil {
+		return err
+	}
+	if _, err := exec.LookPath(triplet + "-gcc"); err != nil {
+		return &CrossToolchainError{Component: req.Component.Name, Arch: req.Arch, Compiler: triplet + "-gcc"}
+	}
+	return nil
 }
