@@ -205,7 +205,16 @@ signs; otherwise nothing is printed and the exit code is 1.`,
 			fmt.Fprintln(tw, "COMPONENT\tVERSION\tSOURCE\tPACKAGE\tBUILT")
 			for _, c := range f.Set().Components {
 				built := "no"
-				matches, _ := filepath.Glob(filepath.Join(opts.OutDir, "repo", "pool", "*", "*", "*", c.PackageName()+"_"+c.DebVersion()+"_*.deb"))
+				// With targets: "yes" when some target's build is pooled.
+				versions := []string{c.DebVersion()}
+				for _, t := range f.Set().Repo.TargetList {
+					versions = append(versions, c.ForTarget(t).DebVersion())
+				}
+				var matches []string
+				for _, v := range versions {
+					m, _ := filepath.Glob(filepath.Join(opts.OutDir, "repo", "pool", "*", "*", "*", c.PackageName()+"_"+v+"_*.deb"))
+					matches = append(matches, m...)
+				}
 				if len(matches) > 0 {
 					built = "yes"
 				}

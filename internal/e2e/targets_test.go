@@ -109,6 +109,9 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 		t.Errorf("trixie installed hello-go %q, want the +deb13 build", out)
 	}
 
+	if r := e.run(t, "list"); r.code != 0 || !regexp.MustCompile(`(?m)^hello-go +1\.0\.0-1 +\S+ +hello-go +yes`).MatchString(r.stdout) {
+		t.Errorf("list does not show hello-go built: exit %d\n%s", r.code, r.stdout)
+	}
 	r = e.run(t, "build", "all")
 	if r.code != 0 || strings.Contains(r.stderr, "(built,") {
 		t.Errorf("second build: exit %d, something rebuilt:\n%s", r.code, r.stderr)
