@@ -11,7 +11,7 @@ EXCEPT  ?=
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 SHELL   := /bin/bash
 
-BUILD_TOOLS := ca-certificates git gcc make dpkg-dev xz-utils
+BUILD_TOOLS := ca-certificates git gcc make dpkg-dev xz-utils bubblewrap mmdebstrap debootstrap uidmap util-linux
 TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf automake uidmap piuparts \
                libseccomp-dev pkg-config tar chromium devscripts qemu-user-static file
 # Booted guests for make host-test: QEMU (software emulation), images from
@@ -27,7 +27,7 @@ $(BIN): $(shell find cmd internal builders packaging postinst -name '*.go' -o -n
 
 # Build every spec and publish the signed repository into $(OUT)/repo.
 build: deps-build $(BIN)
-	$(BIN) --out $(OUT) build all $(if $(EXCEPT),--except $(EXCEPT)) $(if $(filter 0,$(shell id -u)),--install-deps)
+	$(BIN) --out $(OUT) build all $(if $(EXCEPT),--except $(EXCEPT))
 
 test: deps-test lint unit integration acceptance
 

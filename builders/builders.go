@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -27,6 +26,11 @@ type Request struct {
 	StageDir string
 	// WorkDir is scratch space outside the source tree.
 	WorkDir string
+	// SrcDir, StageDir and WorkDir are the paths the planned commands see
+	// (in a sandbox: stable paths such as /build/src). HostSrcDir and
+	// HostStageDir are the same trees as this process sees them, for
+	// reading before and after the commands run; empty means the same.
+	HostSrcDir, HostStageDir string
 	// Arch is the Debian architecture being built for.
 	Arch string
 	// BuildArch is the architecture of the machine running the build;
@@ -87,27 +91,39 @@ func Run(ctx context.Context, r execx.Runner, b Builder, req Request, log io.Wri
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	if err := os.MkdirAll(req.StageDir, 0o755); err != nil {
-		return err
-	}
 	for _, c := range cmds {
 		if err := execx.RunLogged(ctx, r, c, log); err != nil {
 			return err
 		}
 	}
-	return StripELF(ctx, r, req.StageDir, log)
+	return StripELF(ctx, r, req.HostStage(), req.StageDir, log)
+}
+
+// HostSrc is the source tree as this process sees it.
+func (req Request) HostSrc() string { return or(req.HostSrcDir, req.SrcDir) }
+
+// HostStage is DESTDIR as this process sees it.
+func (req Request) HostStage() string { return or(req.HostStageDir, req.StageDir) }
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // StripELF strips debugging symbols from every ELF file in dir that still
-// has a symbol table (lintian: unstripped-binary-or-object).
-func StripELF(ctx context.Context, r execx.Runner, dir string, log io.Writer) error {
+// has a symbol table (lintian: unstripped-binary-or-object). dir is read
+// here; the strip command, run through r, sees the same tree at cmdDir.
+func StripELF(ctx context.Context, r execx.Runner, dir, cmdDir string, log io.Writer) error {
 	var targets []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		if hasSymtab(path) {
-			targets = append(targets, path)
+			rel, _ := filepath.Rel(dir, path)
+			targets = append(targets, filepath.Join(cmdDir, rel))
 		}
 		return nil
 	})

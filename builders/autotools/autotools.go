@@ -47,9 +47,9 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	cmd := func(args ...string) execx.Cmd { return execx.Cmd{Args: args, Dir: req.SrcDir, Env: env} }
 	var cmds []execx.Cmd
 	switch {
-	case exists(filepath.Join(req.SrcDir, "autogen.sh")):
+	case exists(filepath.Join(req.HostSrc(), "autogen.sh")):
 		cmds = append(cmds, cmd("sh", "./autogen.sh"))
-	case !exists(filepath.Join(req.SrcDir, "configure")):
+	case !exists(filepath.Join(req.HostSrc(), "configure")):
 		cmds = append(cmds, cmd("autoreconf", "--force", "--install"))
 	}
 	configure := []string{"sh", "./configure", "--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var"}

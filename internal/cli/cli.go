@@ -34,6 +34,7 @@ type globals struct {
 	// keyNamed is set when the user named the key path (flag or
 	// environment): debforge then never makes a new key there.
 	keyNamed       bool
+	rootsDir       string
 	jobs           int
 	verbose        bool
 	stdout, stderr io.Writer
@@ -126,14 +127,20 @@ func newRootCmd(g *globals) *cobra.Command {
 	pf.StringVar(&g.signingKey, "signing-key", defaultKeyPath(), "armored OpenPGP private key that signs the repository (env DEBFORGE_SIGNING_KEY; made on first use only at the default path, else see 'debforge keygen')")
 	pf.StringArrayVar(&g.previousKeys, "previous-signing-key", nil, "a key being rotated out: still published and signing beside --signing-key (repeatable)")
 	pf.StringVar(&g.arch, "arch", "", "Debian architecture to build for (default: this host's)")
+	pf.StringVar(&g.rootsDir, "roots-dir", os.Getenv("DEBFORGE_ROOTS_DIR"), "build roots and Go toolchains (default: CACHE-DIR/roots; env DEBFORGE_ROOTS_DIR)")
 	pf.IntVarP(&g.jobs, "jobs", "j", runtime.NumCPU(), "components built in parallel")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "stream build output to stderr")
 	root.AddCommand(newKeygenCmd(g), newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newRemoveCmd(g), newOutdatedCmd(g), newBumpCmd(g), newNewCmd(g), newServeCmd(g), newVerifyCmd(g), newCleanCmd(g),
-		newGenManCmd(), newGenCompletionsCmd())
+		newGenManCmd(), newGenCompletionsCmd(), newRootCmdGroup(g))
 	return root
 }
 
+// defaultCacheDir is /var/cache/debforge for root: builds run as an
+// unprivileged uid that must read what the sandbox binds, and /root is 0700.
 func defaultCacheDir() string {
+	if os.Geteuid() == 0 && os.Getenv("XDG_CACHE_HOME") == "" {
+		return "/var/cache/debforge"
+	}
 	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
 		return filepath.Join(d, "debforge")
 	}
@@ -174,7 +181,7 @@ func (g *globals) forgeOptions() forge.Options {
 	return forge.Options{
 		SpecsDir: g.specs, OutDir: abs(g.out), CacheDir: abs(g.cacheDir), SigningKey: abs(g.signingKey),
 		CreateKey: !g.keyNamed, PreviousKeys: absAll(g.previousKeys),
-		Jobs: g.jobs, Arch: g.arch, Log: log,
+		Jobs: g.jobs, Arch: g.arch, RootsDir: absOr(g.rootsDir), Log: log,
 		Notify: func(msg string) {
 			for _, l := range strings.Split(msg, "\n") {
 				fmt.Fprintf(g.stderr, "debforge: NOTICE: %s\n", l)
@@ -234,5 +241,20 @@ func runError(err error) error {
 	if errors.As(err, &ee) {
 		return err
 	}
-	return &exitError{code: ExitFailed, err: err}
+	var h interface{ Hint() string }
+	hint := ""
+	if errors.As(err, &h) {
+		hint = h.Hint()
+	}
+	return &exitError{code: ExitFailed, err: err, hint: hint}
+}
+
+func absOr(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

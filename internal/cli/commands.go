@@ -20,12 +20,11 @@ import (
 )
 
 type buildFlags struct {
-	sources     []string
-	except      []string
-	rebuild     []string
-	installDeps bool
-	keepWork    bool
-	targets     []string
+	sources  []string
+	except   []string
+	rebuild  []string
+	keepWork bool
+	targets  []string
 }
 
 func (b *buildFlags) register(cmd *cobra.Command, withBuild bool) {
@@ -33,7 +32,6 @@ func (b *buildFlags) register(cmd *cobra.Command, withBuild bool) {
 	cmd.Flags().StringSliceVar(&b.except, "except", nil, "leave these components out")
 	if withBuild {
 		cmd.Flags().StringSliceVar(&b.rebuild, "rebuild", nil, "build these components even if a cached package matches")
-		cmd.Flags().BoolVar(&b.installDeps, "install-deps", false, "install missing build dependencies with apt-get (needs root)")
 		cmd.Flags().BoolVar(&b.keepWork, "keep-work", false, "keep the work directory of a failed build and print where it is")
 		cmd.Flags().StringArrayVar(&b.targets, "target", nil, "RELEASE/ARCH: build only this one of the targets in debforge.yaml (repeatable; default all)")
 	}
@@ -49,7 +47,7 @@ func (b *buildFlags) apply(o *forge.Options) error {
 		}
 		o.Sources[name] = dir
 	}
-	o.Except, o.Rebuild, o.InstallDeps, o.KeepWork = b.except, b.rebuild, b.installDeps, b.keepWork
+	o.Except, o.Rebuild, o.KeepWork = b.except, b.rebuild, b.keepWork
 	return nil
 }
 

@@ -101,10 +101,10 @@ func TestReproducibleAndCached(t *testing.T) {
 // Bad specs exit 2 with file:line:col and leave an existing out/ as it was.
 func TestBadSpecLeavesOutUntouched(t *testing.T) {
 	good, _ := fixtures(t)
-	specs := t.TempDir()
+	specs := tempDir(t)
 	sh(t, "cp", "-a", "testdata/specs/.", specs)
 	os.WriteFile(filepath.Join(specs, "hello-go.yaml"), []byte("name: hello-go\nversion: 1.0.0\nsummary: s\ndescription: d\nlicense: MIT\nbuild:\n  kind: go\n  binaries:\n    - {main: ., dst: usr/bin/x}\n  bogus: 1\n"), 0o644)
-	e := env{specs: specs, out: t.TempDir(), cache: t.TempDir(), key: good.key}
+	e := env{specs: specs, out: tempDir(t), cache: tempDir(t), key: good.key}
 	sh(t, "cp", "-a", good.out+"/.", e.out)
 	before := treeHash(t, e.out)
 	r := e.run(t, "build", "all")
@@ -133,7 +133,7 @@ func TestBadSpecLeavesOutUntouched(t *testing.T) {
 // and changes nothing in out/. Uses the Go module proxy.
 func TestChecksumMismatch(t *testing.T) {
 	good, _ := fixtures(t)
-	specs := t.TempDir()
+	specs := tempDir(t)
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
 	pinned := "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 	os.WriteFile(filepath.Join(specs, "uuid.yaml"), []byte(`name: uuid
@@ -149,7 +149,7 @@ build:
   kind: go
   binaries: [{main: ., dst: /usr/bin/uuid}]
 `), 0o644)
-	e := env{specs: specs, out: t.TempDir(), cache: t.TempDir(), key: good.key}
+	e := env{specs: specs, out: tempDir(t), cache: tempDir(t), key: good.key}
 	sh(t, "cp", "-a", good.out+"/.", e.out)
 	before := treeHash(t, e.out)
 	r := e.run(t, "build", "uuid")
@@ -183,7 +183,7 @@ func mustRead(t *testing.T, p string) []byte {
 // The unreachable upstream of a git source fails that component only, with
 // the --source way out; the rest builds and the exit code is 1.
 func TestUnreachableSourceKeepsGoing(t *testing.T) {
-	specs := t.TempDir()
+	specs := tempDir(t)
 	sh(t, "cp", "-a", "testdata/specs/.", specs)
 	os.WriteFile(filepath.Join(specs, "offline.yaml"), []byte(`name: offline
 version: 1.0.0
@@ -196,6 +196,7 @@ source:
   commit: 0f13345bcef588d2bb70d662d41e92ee8a816d85
 build:
   kind: autotools
+  build_depends: [autoconf, automake, gcc, make]
 `), 0o644)
 	e := newEnv(t, specs)
 	r := e.run(t, "build", "all")
@@ -266,7 +267,7 @@ func TestServe(t *testing.T) {
 // Changing one spec rebuilds exactly that package and those that come
 // after it; everything else comes from the cache.
 func TestChangedSpecRebuildsOnlyItAndDependents(t *testing.T) {
-	specs := t.TempDir()
+	specs := tempDir(t)
 	sh(t, "cp", "-a", "testdata/specs/.", specs)
 	e := newEnv(t, specs)
 	if r := e.run(t, "build", "all"); r.code != 0 {

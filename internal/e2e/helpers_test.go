@@ -24,10 +24,17 @@ import (
 
 var debforgeBin string
 
+// rootsDir keeps the build roots (keyed by content) between runs, so CI
+// makes each once.
+const rootsDir = "/var/cache/debforge-test/roots"
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "debforge-e2e-")
 	if err != nil {
 		panic(err)
+	}
+	if os.Getenv("DEBFORGE_ROOTS_DIR") == "" {
+		os.Setenv("DEBFORGE_ROOTS_DIR", rootsDir)
 	}
 	debforgeBin = filepath.Join(dir, "debforge")
 	out, err := exec.Command("go", "build", "-o", debforgeBin, "../../cmd/debforge").CombinedOutput()
@@ -38,6 +45,19 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// tempDir is t.TempDir made searchable by the unprivileged build uid,
+// which binds paths below it into the sandbox.
+func tempDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	for _, p := range []string{d, filepath.Dir(d)} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
 }
 
 type result struct {
@@ -67,7 +87,7 @@ type env struct {
 }
 
 func newEnv(t *testing.T, specs string) env {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	e := env{specs: specs, out: filepath.Join(dir, "out"), cache: filepath.Join(dir, "cache"), key: filepath.Join(dir, "key.asc")}
 	e.keygen(t)
 	return e
@@ -101,6 +121,7 @@ func fixtures(t *testing.T) (env, result) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		os.Chmod(dir, 0o755)
 		built = env{specs: "testdata/specs", out: filepath.Join(dir, "out"), cache: filepath.Join(dir, "cache"), key: filepath.Join(dir, "key.asc")}
 		built.keygen(t)
 		builtRes = built.run(t, "build", "all")
@@ -187,7 +208,7 @@ func rootfs(t *testing.T, suite string) string {
 		os.RemoveAll(tmp)
 	}
 	rootfsMu.Unlock()
-	dst := t.TempDir()
+	dst := tempDir(t)
 	sh(t, "tar", "-C", dst, "-xpf", tarball)
 	// "/" of the tree must be searchable by apt's unprivileged _apt user.
 	if err := os.Chmod(dst, 0o755); err != nil {

@@ -1,18 +1,14 @@
 package forge
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +16,8 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/builders"
-	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/hardening"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
@@ -29,32 +26,33 @@ import (
 )
 
 // keyEnv is what every cache key shares: debforge itself, the Go
-// toolchain, the repository settings and the reproducibility epoch.
+// toolchain, the target, the repository settings and the reproducibility
+// epoch. Nothing of the host's own tools is in it: builds never use them.
 type keyEnv struct {
-	self, goVersion, repo, epoch string
+	self, toolchain, target, repo, epoch string
 }
 
-func newKeyEnv(ctx context.Context, r execx.Runner, cacheDir string, repo *spec.Repo) (keyEnv, error) {
+func newKeyEnv(be *buildEnv, repo *spec.Repo) keyEnv {
 	var k keyEnv
 	if exe, err := os.Executable(); err == nil {
 		if h, err := source.HashFile(exe); err == nil {
 			k.self = h
 		}
 	}
-	var out bytes.Buffer
-	// Without Go there is no go builder, but meta-packages still build.
-	if err := r.Run(ctx, execx.Cmd{Args: []string{"go", "env", "GOVERSION"}, Env: []string{"GOTOOLCHAIN=local"}}, &out); err == nil {
-		k.goVersion = strings.TrimSpace(out.String())
+	if be.tc != nil {
+		k.toolchain = "go" + be.tc.Version + " " + be.tc.Sum
 	}
+	k.target = be.target.String()
 	k.repo = repoKey(repo)
 	k.epoch = os.Getenv("SOURCE_DATE_EPOCH")
-	return k, nil
+	return k
 }
 
-// cacheKey hashes everything that can change a package's bytes.
-func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, depKeys []string, history []byte) (string, error) {
+// cacheKey hashes everything that can change a package's bytes, the exact
+// package set of the build root it is built in included.
+func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, rootKey string, depKeys []string, history []byte) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "debforge %s\ngo %s\narch %s\nrepo %s\nepoch %s\n", env.self, env.goVersion, f.opts.Arch, env.repo, env.epoch)
+	fmt.Fprintf(h, "debforge %s\ntoolchain %s\ntarget %s\nroot %s\nrepo %s\nepoch %s\n", env.self, env.toolchain, env.target, rootKey, env.repo, env.epoch)
 	data, err := os.ReadFile(c.File)
 	if err != nil {
 		return "", err
@@ -83,7 +81,7 @@ func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, depK
 
 // buildOne fetches, builds and packages one component into the package
 // cache, or finds it there already. It returns the result and cache key.
-func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, depKeys []string, log io.Writer) (res Result, _ string) {
+func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, env keyEnv, depKeys []string, log io.Writer) (res Result, _ string) {
 	r := Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion()}
 	fail := func(stage string, err error) (Result, string) {
 		r.Err = fmt.Errorf("%s: %w", stage, err)
@@ -105,7 +103,16 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 	if err != nil {
 		return fail("changelog history", err)
 	}
-	key, err := f.cacheKey(c, fe, env, depKeys, history)
+	// Meta-packages build nothing, so no root: their key has none.
+	var root *buildroot.Root
+	rootKey := ""
+	if !c.IsMeta() {
+		if root, err = f.rootFor(ctx, be, c); err != nil {
+			return fail("build root", err)
+		}
+		rootKey = root.Key
+	}
+	key, err := f.cacheKey(c, fe, env, rootKey, depKeys, history)
 	if err != nil {
 		return fail("cache key", err)
 	}
@@ -129,27 +136,32 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 		}
 		os.RemoveAll(work)
 	}()
+	if err := os.Chmod(work, 0o755); err != nil { // the build uid binds paths below it
+		return fail("build", err)
+	}
 	srcDir, stageDir := filepath.Join(work, "src"), filepath.Join(work, "stage")
 	mtime := sourceTime(c, fe)
-	var extraDepends []string
+	var extraDepends, buildEnvList []string
 	if !c.IsMeta() {
 		f.emit(Event{Component: c.Name, Stage: StageBuild, Elapsed: time.Since(start)})
 		buildStart := time.Now()
-		if err := f.ensureBuildDeps(ctx, c, log); err != nil {
-			return fail("build", err)
-		}
 		if err := f.fetcher.Prepare(ctx, c, fe, srcDir, log); err != nil {
 			return fail("prepare source", err)
+		}
+		sb, err := f.sandboxFor(be, root, work)
+		if err != nil {
+			return fail("build", err)
 		}
 		b, err := f.registry.Get(c.Build.Kind)
 		if err != nil {
 			return fail("build", err)
 		}
 		req := builders.Request{
-			Component: withCommit(c, fe), SrcDir: srcDir, StageDir: stageDir,
-			WorkDir: filepath.Join(work, "tmp"), Arch: f.opts.Arch, BuildArch: buildArch(),
-			Env: append(source.GoEnv(f.opts.CacheDir), "GOPROXY=off",
-				"SOURCE_DATE_EPOCH="+strconv.FormatInt(mtime.Unix(), 10), "TZ=UTC", "LC_ALL=C.UTF-8"),
+			Component: withCommit(c, fe), SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp",
+			HostSrcDir: srcDir, HostStageDir: stageDir, Arch: f.opts.Arch, BuildArch: buildArch(),
+			Env: []string{"GOMODCACHE=/build/go/mod", "GOCACHE=/build/go/build", "GOTOOLCHAIN=local", "GOSUMDB=off",
+				"GOFLAGS=-buildvcs=false", "GOWORK=off", "GOPROXY=off",
+				"SOURCE_DATE_EPOCH=" + strconv.FormatInt(mtime.Unix(), 10)},
 		}
 		if fe.Kind == "go_module" && len(c.Source.Patches) == 0 && len(c.Source.Delete) == 0 {
 			req.Module = c.Source.GoModule
@@ -157,10 +169,8 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 		if err := checkCross(req); err != nil {
 			return fail("build", err)
 		}
-		if err := os.MkdirAll(req.WorkDir, 0o755); err != nil {
-			return fail("build", err)
-		}
-		shared, err := f.runCompiled(ctx, b, req, c, fe, env, log)
+		buildEnvList = append(append([]string{}, sb.Env...), req.Env...)
+		shared, err := f.runCompiled(ctx, sb, b, req, c, fe, env, log)
 		if err != nil {
 			return fail("build", err)
 		}
@@ -170,7 +180,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 			return fail("hardening", err)
 		}
 		r.Warnings = warnings
-		extraDepends, err = f.shlibDepends(ctx, stageDir, work, log)
+		extraDepends, err = sandbox.ShlibDepends(ctx, sb, stageDir, "/build/stage", filepath.Join(work, "shlibs"), "/build/shlibs", log)
 		if err != nil {
 			return fail("shlibdeps", err)
 		}
@@ -207,6 +217,9 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, env keyEnv, dep
 	}
 	if err := f.writeSBOM(ctx, c, fe, deb, stage, extraDepends, mtime); err != nil {
 		return fail("sbom", err)
+	}
+	if err := writeBuildInfo(deb, c, be, root, buildEnvList, mtime); err != nil {
+		return fail("buildinfo", err)
 	}
 	r.PackageTime = time.Since(pkgStart)
 	st, err := os.Stat(deb)
@@ -257,6 +270,38 @@ func checkHardening(c *spec.Component, stageDir string, log io.Writer) ([]string
 	return warnings, nil
 }
 
+// writeBuildInfo records how deb was built beside it: the root's exact
+// package set, the toolchain, the environment.
+func writeBuildInfo(deb string, c *spec.Component, be *buildEnv, root *buildroot.Root, env []string, mtime time.Time) error {
+	base := strings.TrimSuffix(filepath.Base(deb), ".deb")
+	arch := base[strings.LastIndex(base, "_")+1:]
+	if root == nil { // a meta-package: built in no root, from nothing
+		root = &buildroot.Root{}
+	}
+	installed := make([]string, 0, len(root.Packages))
+	for _, p := range root.Packages {
+		name := p.Name
+		if p.Arch != "all" && p.Arch != be.target.Arch {
+			name += ":" + p.Arch
+		}
+		installed = append(installed, name+" (= "+p.Version+")")
+	}
+	extra := map[string]string{"X-Debforge-Target": be.target.String()}
+	if root.Key != "" {
+		extra["X-Debforge-Root-Key"], extra["X-Debforge-Root-Sha256"] = root.Key, root.TarSHA256
+	}
+	if len(root.Depends) > 0 {
+		extra["X-Debforge-Root-Depends"] = strings.Join(root.Depends, ", ")
+	}
+	if be.tc != nil {
+		extra["X-Debforge-Go-Toolchain"] = "go" + be.tc.Version + " " + be.tc.Sum
+	}
+	return packaging.WriteBuildInfo(deb, packaging.BuildInfo{
+		Source: c.Name, Binary: c.PackageName(), Architecture: arch, Version: c.DebVersion(),
+		BuildArch: be.target.Arch, Date: mtime, Installed: installed, Environment: env, Extra: extra,
+	})
+}
+
 // withCommit fills in the commit the fetch learned, for {{.Commit}}.
 func withCommit(c *spec.Component, fe *source.Fetched) *spec.Component {
 	if fe == nil || fe.Commit == "" || c.Source.Commit != "" {
@@ -290,144 +335,6 @@ func sourceTime(c *spec.Component, fe *source.Fetched) time.Time {
 		return fe.Time.UTC().Truncate(time.Second)
 	}
 	return defaultEpoch
-}
-
-// MissingDepsError names build dependencies that are not installed.
-type MissingDepsError struct{ Packages []string }
-
-func (e *MissingDepsError) Error() string {
-	return "missing build dependencies: " + strings.Join(e.Packages, " ")
-}
-
-// Hint is the command that fixes it.
-func (e *MissingDepsError) Hint() string {
-	return "apt-get install " + strings.Join(e.Packages, " ") + " (or run with --install-deps as root)"
-}
-
-func (f *Forge) ensureBuildDeps(ctx context.Context, c *spec.Component, log io.Writer) error {
-	want := c.Build.BuildDepends
-	if len(want) == 0 {
-		return nil
-	}
-	missing := f.missingPackages(ctx, want)
-	if len(missing) == 0 {
-		return nil
-	}
-	if !f.opts.InstallDeps {
-		return &MissingDepsError{Packages: missing}
-	}
-	// One apt-get at a time: dpkg holds a global lock anyway.
-	f.aptMu.Lock()
-	defer f.aptMu.Unlock()
-	install := execx.Cmd{Args: append([]string{"apt-get", "install", "-y", "--no-install-recommends"}, missing...), Env: []string{"DEBIAN_FRONTEND=noninteractive"}}
-	if err := execx.RunLogged(ctx, f.runner, install, log); err != nil {
-		update := execx.Cmd{Args: []string{"apt-get", "update"}, Env: []string{"DEBIAN_FRONTEND=noninteractive"}}
-		if uerr := execx.RunLogged(ctx, f.runner, update, log); uerr != nil {
-			return fmt.Errorf("install build dependencies: %w", err)
-		}
-		if err := execx.RunLogged(ctx, f.runner, install, log); err != nil {
-			return fmt.Errorf("install build dependencies: %w", err)
-		}
-	}
-	if still := f.missingPackages(ctx, want); len(still) > 0 {
-		return &MissingDepsError{Packages: still}
-	}
-	return nil
-}
-
-func (f *Forge) missingPackages(ctx context.Context, pkgs []string) []string {
-	var out bytes.Buffer
-	args := append([]string{"dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\n"}, pkgs...)
-	_ = f.runner.Run(ctx, execx.Cmd{Args: args}, &out)
-	installed := map[string]bool{}
-	for _, line := range strings.Split(out.String(), "\n") {
-		if name, status, ok := strings.Cut(line, " "); ok && status == "installed" {
-			installed[name] = true
-		}
-	}
-	var missing []string
-	for _, p := range pkgs {
-		if !installed[p] {
-			missing = append(missing, p)
-		}
-	}
-	return missing
-}
-
-// shlibDepends runs dpkg-shlibdeps over the dynamically linked ELF files
-// in stage and returns the Depends it computes (e.g. "libc6 (>= 2.34)").
-func (f *Forge) shlibDepends(ctx context.Context, stage, work string, log io.Writer) ([]string, error) {
-	var dyn []string
-	err := filepath.WalkDir(stage, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return filepath.SkipAll
-			}
-			return err
-		}
-		if d.Type().IsRegular() && isDynamicELF(p) {
-			dyn = append(dyn, p)
-		}
-		return nil
-	})
-	if err != nil || len(dyn) == 0 {
-		return nil, err
-	}
-	dir := filepath.Join(work, "shlibs")
-	if err := os.MkdirAll(filepath.Join(dir, "debian"), 0o755); err != nil {
-		return nil, err
-	}
-	control := "Source: debforge-shlibs\n\nPackage: debforge-shlibs\nArchitecture: any\n"
-	if err := os.WriteFile(filepath.Join(dir, "debian", "control"), []byte(control), 0o644); err != nil {
-		return nil, err
-	}
-	args := []string{"dpkg-shlibdeps", "-O"}
-	for _, p := range dyn {
-		args = append(args, "-e"+p)
-	}
-	var out bytes.Buffer
-	cmd := execx.Cmd{Args: args, Dir: dir}
-	fmt.Fprintf(log, "+ %s\n", cmd)
-	if err := f.runner.Run(ctx, cmd, io.MultiWriter(&out, log)); err != nil {
-		return nil, &execx.CommandError{Cmd: cmd, Tail: out.String(), Err: err}
-	}
-	for _, line := range strings.Split(out.String(), "\n") {
-		if v, ok := strings.CutPrefix(line, "shlibs:Depends="); ok {
-			var deps []string
-			for _, d := range strings.Split(v, ",") {
-				if d = strings.TrimSpace(d); d != "" {
-					deps = append(deps, d)
-				}
-			}
-			return deps, nil
-		}
-	}
-	return nil, nil
-}
-
-func isDynamicELF(p string) bool {
-	f, err := elf.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_DYNAMIC {
-			libs, _ := f.ImportedLibraries()
-			return len(libs) > 0
-		}
-	}
-	return false
-}
-
-// hostArch maps Go's architecture to Debian's.
-func hostArch() (string, error) {
-	m := map[string]string{"amd64": "amd64", "arm64": "arm64", "386": "i386", "arm": "armhf",
-		"ppc64le": "ppc64el", "s390x": "s390x", "riscv64": "riscv64", "loong64": "loong64", "mips64le": "mips64el"}
-	if a, ok := m[runtime.GOARCH]; ok {
-		return a, nil
-	}
-	return "", fmt.Errorf("no Debian architecture known for %s; pass --arch", runtime.GOARCH)
 }
 
 // ErrLocked means another debforge run holds the output directory.

@@ -25,33 +25,32 @@ import (
 // identity), so bookworm and trixie packages of one architecture share
 // one compile. Anything else (cgo, C, scripts, patched sources) compiles
 // per target: it links the release's libraries.
-func (f *Forge) runCompiled(ctx context.Context, b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv, log io.Writer) (shared bool, err error) {
+func (f *Forge) runCompiled(ctx context.Context, r execx.Runner, b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv, log io.Writer) (shared bool, err error) {
 	key, ok, err := compileKey(b, req, c, fe, env)
 	if err != nil || !ok {
 		if err != nil {
 			return false, err
 		}
-		return false, builders.Run(ctx, f.runner, b, req, log)
+		return false, builders.Run(ctx, r, b, req, log)
 	}
 	tarball := filepath.Join(f.opts.CacheDir, "compiled", key+".tar")
 	if _, err := os.Stat(tarball); err == nil && !slices.Contains(f.opts.Rebuild, c.Name) {
-		if err := os.MkdirAll(req.StageDir, 0o755); err != nil {
-			return false, err
-		}
-		if err := execx.RunLogged(ctx, f.runner, execx.Cmd{Args: []string{"tar", "-C", req.StageDir, "-xf", tarball}}, log); err != nil {
+		// debforge wrote this archive from a stage tree (tar -c stores
+		// links as links, never a path through one).
+		if err := execx.RunLogged(ctx, f.runner, execx.Cmd{Args: []string{"tar", "-C", req.HostStage(), "-xf", tarball}}, log); err != nil {
 			return false, fmt.Errorf("unpack compiled %s: %w", key, err)
 		}
 		fmt.Fprintf(log, "debforge: reusing compile %s (same toolchain, module source, flags and arch)\n", key)
 		return true, nil
 	}
-	if err := builders.Run(ctx, f.runner, b, req, log); err != nil {
+	if err := builders.Run(ctx, r, b, req, log); err != nil {
 		return false, err
 	}
 	if err := os.MkdirAll(filepath.Dir(tarball), 0o755); err != nil {
 		return false, err
 	}
 	tmp := tarball + ".tmp"
-	if err := execx.RunLogged(ctx, f.runner, execx.Cmd{Args: []string{"tar", "-C", req.StageDir, "--sort=name", "-cf", tmp, "."}}, log); err != nil {
+	if err := execx.RunLogged(ctx, f.runner, execx.Cmd{Args: []string{"tar", "-C", req.HostStage(), "--sort=name", "-cf", tmp, "."}}, log); err != nil {
 		os.Remove(tmp)
 		return false, fmt.Errorf("keep compile %s: %w", key, err)
 	}
@@ -79,7 +78,7 @@ func compileKey(b builders.Builder, req builders.Request, c *spec.Component, fe 
 	}
 	norm := strings.NewReplacer(req.SrcDir, "$SRC", req.StageDir, "$STAGE", req.WorkDir, "$WORK")
 	h := sha256.New()
-	fmt.Fprintf(h, "debforge %s\ngo %s\narch %s\nsource %s %s %s\n", env.self, env.goVersion, req.Arch, fe.Kind, fe.ID, fe.Commit)
+	fmt.Fprintf(h, "debforge %s\ngo %s\narch %s\nsource %s %s %s\n", env.self, env.toolchain, req.Arch, fe.Kind, fe.ID, fe.Commit)
 	for _, cmd := range cmds {
 		fmt.Fprintf(h, "cmd %q\ndir %q\nenv %q\n", norm.Replace(strings.Join(cmd.Args, "\x00")), norm.Replace(cmd.Dir), norm.Replace(strings.Join(cmd.Env, "\x00")))
 	}

@@ -58,14 +58,15 @@ type Options struct {
 	Except []string
 	// Rebuild forces these components to build even on a cache hit.
 	Rebuild []string
-	// InstallDeps installs missing build dependencies with apt-get.
-	InstallDeps bool
 	// KeepWork keeps the work directory of a failed build for inspection.
 	KeepWork bool
 	// Targets narrows debforge.yaml's targets (RELEASE/ARCH, --target).
 	Targets []string
 	// Arch is the Debian architecture; default from dpkg.
 	Arch string
+	// RootsDir holds the build roots and Go toolchains; default
+	// CacheDir/roots.
+	RootsDir string
 	// Events receives progress; may be nil.
 	Events func(Event)
 	// Notify receives messages the user must see (a new signing key).
@@ -139,6 +140,8 @@ type Forge struct {
 	// oneTarget is set on the Forge of one target of several (forTarget):
 	// it builds and pools, and the caller publishes once for all.
 	oneTarget bool
+	// release is the Debian release of that target; empty: this host's.
+	release string
 }
 
 // New loads and validates the specs. Nothing is written.
@@ -159,6 +162,9 @@ func New(opts Options) (*Forge, error) {
 	}
 	if opts.Log == nil {
 		opts.Log = io.Discard
+	}
+	if opts.RootsDir == "" {
+		opts.RootsDir = filepath.Join(opts.CacheDir, "roots")
 	}
 	for name := range opts.Sources {
 		if set.Get(name) == nil {
@@ -236,19 +242,17 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.opts.Arch == "" {
-		f.opts.Arch, err = hostArch()
-		if err != nil {
-			return nil, err
-		}
-	}
 	if err := f.keyProblem(filepath.Join(f.opts.OutDir, "repo")); err != nil {
 		return nil, err
 	}
-	env, err := newKeyEnv(ctx, f.runner, f.opts.CacheDir, f.set.Repo)
+	if err := f.defaultArch(); err != nil {
+		return nil, err
+	}
+	be, err := f.prepare(ctx, comps)
 	if err != nil {
 		return nil, err
 	}
+	env := newKeyEnv(be, f.set.Repo)
 	unlock, err := LockOut(f.opts.OutDir)
 	if err != nil {
 		return nil, err
@@ -270,7 +274,7 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 			depKeys = append(depKeys, keys[d])
 		}
 		keysMu.Unlock()
-		r, key := f.buildOne(ctx, c, env, depKeys, log)
+		r, key := f.buildOne(ctx, c, be, env, depKeys, log)
 		if r.Err == nil {
 			pooled, isNew, err := aptrepo.AddToPool(repoDir, f.set.Repo.Component, r.Deb)
 			r.Deb, r.Err = pooled, err
@@ -474,15 +478,8 @@ func joinResults(results []Result) error {
 	return errors.Join(errs...)
 }
 
+// hintFor returns the hint of the first error in err's chain that has one.
 func hintFor(err error) string {
-	var unreachable *source.UnreachableError
-	if errors.As(err, &unreachable) {
-		return unreachable.Hint()
-	}
-	var missing *MissingDepsError
-	if errors.As(err, &missing) {
-		return missing.Hint()
-	}
 	var h interface{ Hint() string }
 	if errors.As(err, &h) {
 		return h.Hint()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/packaging"
 	"github.com/debforge/debforge/packaging/aptrepo"
@@ -35,7 +36,7 @@ func (f *Forge) Publish(ctx context.Context) error {
 
 func (f *Forge) defaultArch() error {
 	if f.opts.Arch == "" {
-		arch, err := hostArch()
+		arch, err := buildroot.HostArch()
 		if err != nil {
 			return err
 		}

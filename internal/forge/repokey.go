@@ -15,5 +15,8 @@ import (
 func repoKey(repo *spec.Repo) string {
 	r := *repo
 	r.URL, r.Description, r.ValidDays, r.Label, r.Origin, r.Keep, r.File = "", "", 0, "", "", 0, ""
+	// The toolchain is keyed by its version and hash (keyEnv.toolchain);
+	// %#v would print this pointer's address, different on every run.
+	r.GoToolchain = nil
 	return fmt.Sprintf("%x", sha256.Sum256([]byte(fmt.Sprintf("%#v", r))))
 }

@@ -23,3 +23,14 @@ func TestRepoKeyOnlyCoversPackageBytes(t *testing.T) {
 		t.Error("the maintainer, which every package carries, did not change the cache key")
 	}
 }
+
+// Two loads of the same debforge.yaml give the same key: a pointer field
+// (go_toolchain) must not put its address into the hash.
+func TestRepoKeyIgnoresPointerIdentity(t *testing.T) {
+	a := spec.Repo{Maintainer: "M <m@example.org>", GoToolchain: &spec.GoToolchain{Version: "1.26.8", Sums: map[string]string{"amd64": "h1:x"}}}
+	b := a
+	b.GoToolchain = &spec.GoToolchain{Version: "1.26.8", Sums: map[string]string{"amd64": "h1:x"}}
+	if repoKey(&a) != repoKey(&b) {
+		t.Error("the same settings loaded twice give different keys")
+	}
+}

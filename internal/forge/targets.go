@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/debforge/debforge/builders"
+	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -69,7 +70,7 @@ func (f *Forge) forTarget(t spec.Target, allDone bool) (*Forge, []string) {
 			f.opts.Events(e)
 		}
 	}
-	return &Forge{opts: opts, registry: f.registry, runner: f.runner, fetcher: f.fetcher, set: set, oneTarget: true}, skipped
+	return &Forge{opts: opts, registry: f.registry, runner: f.runner, fetcher: f.fetcher, set: set, oneTarget: true, release: t.Release}, skipped
 }
 
 // buildTargets builds the components for every target in turn and then
@@ -166,7 +167,7 @@ func poolDebs(repoDir string) []string {
 // buildArch is the Debian architecture of this machine: builds for
 // another one are cross builds.
 func buildArch() string {
-	a, err := hostArch()
+	a, err := buildroot.HostArch()
 	if err != nil {
 		return runtime.GOARCH
 	}

@@ -8,8 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/packaging"
 	"github.com/debforge/debforge/packaging/debfile"
 )
 
@@ -33,10 +36,12 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 	if err != nil {
 		return nil, err
 	}
-	if f.opts.Arch == "" {
-		if f.opts.Arch, err = hostArch(); err != nil {
-			return nil, err
-		}
+	if err := f.defaultArch(); err != nil {
+		return nil, err
+	}
+	be, err := f.prepare(ctx, comps)
+	if err != nil {
+		return nil, err
 	}
 	unlockCache, err := LockCache(f.opts.CacheDir, false)
 	if err != nil {
@@ -48,6 +53,9 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 		return nil, err
 	}
 	defer os.RemoveAll(second)
+	if err := os.Chmod(second, 0o755); err != nil { // the build uid binds paths below it
+		return nil, err
+	}
 	for _, shared := range []string{"go/mod", "tarballs", "git"} {
 		src := filepath.Join(f.opts.CacheDir, shared)
 		if err := os.MkdirAll(src, 0o755); err != nil {
@@ -67,10 +75,7 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 		return nil, err
 	}
 	g.opts.Arch = f.opts.Arch
-	env1, err := newKeyEnv(ctx, f.runner, f.opts.CacheDir, f.set.Repo)
-	if err != nil {
-		return nil, err
-	}
+	env1 := newKeyEnv(be, f.set.Repo)
 	var out []Repro
 	keys1, keys2 := map[string]string{}, map[string]string{}
 	for _, c := range comps {
@@ -79,10 +84,15 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 		for _, d := range c.After {
 			deps1, deps2 = append(deps1, keys1[d]), append(deps2, keys2[d])
 		}
-		r1, k1 := f.buildOne(ctx, c, env1, deps1, io.Discard)
+		if err := f.checkRecordedRoot(ctx, c, be); err != nil {
+			rp.Err = err
+			out = append(out, rp)
+			continue
+		}
+		r1, k1 := f.buildOne(ctx, c, be, env1, deps1, io.Discard)
 		start := time.Now()
 		f.emit(Event{Component: c.Name, Stage: StageBuild})
-		r2, k2 := g.buildOne(ctx, c, env1, deps2, io.Discard)
+		r2, k2 := g.buildOne(ctx, c, be, env1, deps2, io.Discard)
 		keys1[c.Name], keys2[c.Name] = k1, k2
 		switch {
 		case r1.Err != nil:
@@ -101,6 +111,35 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 		out = append(out, rp)
 	}
 	return out, nil
+}
+
+// checkRecordedRoot compares the root a published package was built in,
+// as its .buildinfo records it, with the root a rebuild would use now: a
+// rebuild in another root proves nothing about the published bytes.
+func (f *Forge) checkRecordedRoot(ctx context.Context, c *spec.Component, be *buildEnv) error {
+	name := strings.TrimSuffix(packaging.FileName(c, f.opts.Arch), ".deb") + ".buildinfo"
+	matches, _ := filepath.Glob(filepath.Join(f.opts.OutDir, "repo", "pool", "*", "*", "*", name))
+	if len(matches) == 0 {
+		return nil // not published yet: nothing recorded to compare with
+	}
+	data, err := os.ReadFile(matches[0])
+	if err != nil {
+		return err
+	}
+	if c.IsMeta() {
+		return nil // built in no root
+	}
+	root, err := f.rootFor(ctx, be, c)
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "X-Debforge-Root-Key: "); ok && v != root.Key {
+			return fmt.Errorf("%s was built in build root %s, but the root of %s is now %s (its package set changed): "+
+				"rebuild and publish it first, or compare with the .buildinfo's Installed-Build-Depends", matches[0], v, be.target, root.Key)
+		}
+	}
+	return nil
 }
 
 // compareDebs lists what differs between two .debs ("" if identical).

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,6 +106,8 @@ func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 	return set, nil
 }
 
+var goVersionRe = regexp.MustCompile(`^1\.[0-9]+(\.[0-9]+)?$`)
+
 // LoadRepo reads the repository settings file and applies its defaults.
 func LoadRepo(path string) (*Repo, error) {
 	data, err := readSpecFile(path)
@@ -137,6 +140,20 @@ func LoadRepo(path string) (*Repo, error) {
 		p.add(At(root, "url"), "url", "e.g. https://apt.example.org/debforge or file:///srv/repo", "expected an http(s) or file URL without spaces, found %q", r.URL)
 	}
 	r.TargetList = checkTargets(p, root, &r)
+	if tc := r.GoToolchain; tc != nil {
+		n := At(root, "go_toolchain")
+		if !goVersionRe.MatchString(tc.Version) {
+			p.add(n, "go_toolchain.version", "e.g. version: 1.26.8", "want a Go release such as 1.26.8, got %q", tc.Version)
+		}
+		if len(tc.Sums) == 0 {
+			p.add(n, "go_toolchain.sums", "get it with: go mod download -json golang.org/toolchain@v0.0.1-go"+tc.Version+".linux-amd64 (Sum)", "required field missing")
+		}
+		for arch, sum := range tc.Sums {
+			if !strings.HasPrefix(sum, "h1:") {
+				p.add(At(n, "sums", arch), "go_toolchain.sums."+arch, "the module's go.sum hash, h1:...", "malformed hash %q", sum)
+			}
+		}
+	}
 	if err := p.err(); err != nil {
 		return nil, err
 	}

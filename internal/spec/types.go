@@ -261,8 +261,24 @@ type Repo struct {
 	KeyName string `yaml:"key_name"`
 	// URL is where hosts reach the repository; it goes into the .sources file.
 	URL string `yaml:"url"`
+	// GoToolchain pins the Go toolchain builds use (required when a spec
+	// has a go build): fetched as the golang.org/toolchain module.
+	GoToolchain *GoToolchain `yaml:"go_toolchain"`
+	// Mirror is the Debian mirror build roots are made from. Default: the
+	// mirror this host's apt uses.
+	Mirror string `yaml:"mirror"`
 
 	File string `yaml:"-"`
+}
+
+// GoToolchain is a Go release and its pinned module hash per architecture.
+type GoToolchain struct {
+	// Version is a Go release, e.g. "1.26.8". Required.
+	Version string `yaml:"version"`
+	// Sums maps a Go architecture (amd64, arm64) to the h1: hash of
+	// golang.org/toolchain@v0.0.1-go<version>.linux-<arch>. Required for
+	// every architecture built for.
+	Sums map[string]string `yaml:"sums"`
 }
 
 // IsMeta reports whether the component builds nothing: a meta-package.

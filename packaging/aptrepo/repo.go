@@ -122,7 +122,7 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 // Companions are the suffixes (replacing ".deb") of the files that travel
 // with a .deb: written beside it at package time, copied into the pool
 // with it, pruned with it.
-var Companions = []string{".spdx.json"}
+var Companions = []string{".spdx.json", ".buildinfo"}
 
 // companionPaths are the companion files of deb, present or not.
 func companionPaths(deb string) []string {

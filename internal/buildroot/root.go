@@ -1,0 +1,371 @@
+package buildroot
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/debforge/debforge/internal/execx"
+)
+
+// MountPoints exist (empty) in every unpacked root so that a sandbox can
+// bind its work directories and the toolchain onto a read-only "/".
+var MountPoints = []string{"build/src", "build/stage", "build/tmp", "build/home", "build/shlibs", "build/go/mod", "build/go/build", "usr/local/go"}
+
+// Store keeps build roots under Dir/<release>-<arch>/<id>/.
+type Store struct {
+	Dir string
+	// Mirror overrides the host's apt mirror (debforge.yaml "mirror:").
+	Mirror string
+	Runner execx.Runner
+}
+
+// Package is one installed package of a root.
+type Package struct{ Name, Arch, Version string }
+
+func (p Package) String() string { return p.Name + ":" + p.Arch + "=" + p.Version }
+
+// Root is a ready, unpacked build root.
+type Root struct {
+	Target  Target
+	Depends []string // the build dependencies it was made with, sorted
+	// FS is the unpacked tree a sandbox binds read-only as "/".
+	FS string
+	// Tarball is the archive FS was unpacked from; TarSHA256 its recorded hash.
+	Tarball, TarSHA256 string
+	// Packages is what dpkg says is installed in FS, sorted by name.
+	Packages []Package
+	// Key hashes the target and the exact package set.
+	Key string
+}
+
+// meta is what a root records beside its tarball.
+type meta struct {
+	Release   string   `json:"release"`
+	Arch      string   `json:"arch"`
+	Depends   []string `json:"depends"`
+	Sources   []string `json:"sources"`
+	TarSHA256 string   `json:"tar_sha256"`
+}
+
+// HashError is a root tarball that does not match its recorded sha256.
+type HashError struct {
+	Tarball, Want, Got string
+	Target             Target
+}
+
+func (e *HashError) Error() string {
+	return fmt.Sprintf("build root %s: %s fails its recorded sha256 (want %s, got %s)", e.Target, e.Tarball, e.Want, e.Got)
+}
+
+// Hint names the fix.
+func (e *HashError) Hint() string {
+	return "the cached root is damaged or was altered; make it again with: debforge root update " + e.Target.String()
+}
+
+// ErrNeedRoot means making a root needs privileges debforge does not have.
+var ErrNeedRoot = errors.New("making a build root needs root (mmdebstrap unpacks packages owned by many users)")
+
+func (s *Store) dir(t Target, deps []string) string {
+	id := "base"
+	if len(deps) > 0 {
+		h := sha256.Sum256([]byte(strings.Join(deps, "\n")))
+		id = hex.EncodeToString(h[:8])
+	}
+	return filepath.Join(s.Dir, t.Release+"-"+t.Arch, id)
+}
+
+// Ensure returns the root of t with deps installed, making it if needed.
+// A cached root is reused without unpacking anything again.
+func (s *Store) Ensure(ctx context.Context, t Target, deps []string, log io.Writer) (*Root, error) {
+	deps = normDeps(deps)
+	dir := s.dir(t, deps)
+	if r, err := s.load(t, dir); err == nil {
+		return r, nil
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if r, err := s.load(t, dir); err == nil { // made while we waited
+		return r, nil
+	}
+	if m, err := readMeta(dir); err == nil && exists(filepath.Join(dir, "root.tar")) {
+		if err := s.unpack(ctx, t, dir, m, log); err != nil {
+			return nil, err
+		}
+		return s.load(t, dir)
+	}
+	if err := s.make(ctx, t, deps, dir, log); err != nil {
+		return nil, err
+	}
+	return s.load(t, dir)
+}
+
+// Update makes the base root of t and every root of t made before afresh
+// from the mirror, and returns them.
+func (s *Store) Update(ctx context.Context, t Target, log io.Writer) ([]*Root, error) {
+	sets := [][]string{nil}
+	dirs, _ := filepath.Glob(filepath.Join(s.Dir, t.Release+"-"+t.Arch, "*"))
+	for _, d := range dirs {
+		if m, err := readMeta(d); err == nil && len(m.Depends) > 0 {
+			sets = append(sets, m.Depends)
+		}
+	}
+	var roots []*Root
+	for _, deps := range sets {
+		dir := s.dir(t, deps)
+		unlock, err := lockDir(dir)
+		if err != nil {
+			return roots, err
+		}
+		err = s.make(ctx, t, deps, dir, log)
+		unlock()
+		if err != nil {
+			return roots, err
+		}
+		r, err := s.load(t, dir)
+		if err != nil {
+			return roots, err
+		}
+		roots = append(roots, r)
+	}
+	return roots, nil
+}
+
+// List returns every ready root in the store.
+func (s *Store) List() ([]*Root, error) {
+	dirs, err := filepath.Glob(filepath.Join(s.Dir, "*", "*"))
+	if err != nil {
+		return nil, err
+	}
+	var roots []*Root
+	for _, d := range dirs {
+		m, err := readMeta(d)
+		if err != nil {
+			continue
+		}
+		if r, err := s.load(Target{Release: m.Release, Arch: m.Arch}, d); err == nil {
+			roots = append(roots, r)
+		}
+	}
+	return roots, nil
+}
+
+// make runs mmdebstrap into a new tarball, records its hash and unpacks it.
+func (s *Store) make(ctx context.Context, t Target, deps []string, dir string, log io.Writer) error {
+	if os.Geteuid() != 0 {
+		return ErrNeedRoot
+	}
+	lines, err := MirrorLines(t.Release, s.Mirror)
+	if err != nil {
+		return err
+	}
+	tmpTar := filepath.Join(dir, "root.tar.tmp")
+	// A cross build's root also holds the target architecture's -dev
+	// packages (name:arch): dpkg must know that architecture.
+	archs := []string{t.Arch}
+	for _, d := range deps {
+		if _, a, ok := strings.Cut(d, ":"); ok && !slices.Contains(archs, a) {
+			archs = append(archs, a)
+		}
+	}
+	args := []string{"mmdebstrap", "--variant=buildd", "--mode=root", "--format=tar", "--architectures=" + strings.Join(archs, ",")}
+	if len(deps) > 0 {
+		args = append(args, "--include="+strings.Join(deps, ","))
+	}
+	args = append(append(args, t.Release, tmpTar), lines...)
+	fmt.Fprintf(log, "making build root %s %v\n", t, deps)
+	if err := execx.RunLogged(ctx, s.Runner, execx.Cmd{Args: args, Env: []string{"TMPDIR=" + dir}}, log); err != nil {
+		os.Remove(tmpTar)
+		return fmt.Errorf("make build root %s: %w", t, err)
+	}
+	sum, err := hashFile(tmpTar)
+	if err != nil {
+		return err
+	}
+	m := meta{Release: t.Release, Arch: t.Arch, Depends: deps, Sources: lines, TarSHA256: sum}
+	// The old tree goes first: a crash in between leaves no meta, so the
+	// next run makes the root again rather than using a half-written one.
+	for _, p := range []string{"meta.json", "rootfs"} {
+		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmpTar, filepath.Join(dir, "root.tar")); err != nil {
+		return err
+	}
+	data, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "meta.json"), data, 0o644); err != nil {
+		return err
+	}
+	return s.unpack(ctx, t, dir, m, log)
+}
+
+// unpack verifies the tarball against its recorded hash and unpacks it.
+func (s *Store) unpack(ctx context.Context, t Target, dir string, m meta, log io.Writer) error {
+	tarball := filepath.Join(dir, "root.tar")
+	got, err := hashFile(tarball)
+	if err != nil {
+		return err
+	}
+	if got != m.TarSHA256 {
+		return &HashError{Tarball: tarball, Want: m.TarSHA256, Got: got, Target: t}
+	}
+	if os.Geteuid() != 0 {
+		return ErrNeedRoot
+	}
+	tmp := filepath.Join(dir, "rootfs.tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	cmd := execx.Cmd{Args: []string{"tar", "-xf", tarball, "-C", tmp, "--numeric-owner", "--xattrs", "--xattrs-include=*"}}
+	if err := execx.RunLogged(ctx, s.Runner, cmd, log); err != nil {
+		return fmt.Errorf("unpack build root %s: %w", t, err)
+	}
+	for _, p := range MountPoints {
+		if err := os.MkdirAll(filepath.Join(tmp, p), 0o755); err != nil {
+			return err
+		}
+	}
+	return os.Rename(tmp, filepath.Join(dir, "rootfs"))
+}
+
+// load reads a ready root; its package set comes from the tree itself.
+func (s *Store) load(t Target, dir string) (*Root, error) {
+	m, err := readMeta(dir)
+	if err != nil {
+		return nil, err
+	}
+	fsDir := filepath.Join(dir, "rootfs")
+	pkgs, err := ReadPackages(fsDir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Root{Target: t, Depends: m.Depends, FS: fsDir, Tarball: filepath.Join(dir, "root.tar"), TarSHA256: m.TarSHA256, Packages: pkgs}
+	h := sha256.New()
+	fmt.Fprintf(h, "target %s\n", t)
+	for _, p := range pkgs {
+		fmt.Fprintln(h, p)
+	}
+	r.Key = hex.EncodeToString(h.Sum(nil))[:32]
+	return r, nil
+}
+
+// ReadPackages parses var/lib/dpkg/status of the tree at fsDir.
+func ReadPackages(fsDir string) ([]Package, error) {
+	f, err := os.Open(filepath.Join(fsDir, "var", "lib", "dpkg", "status"))
+	if err != nil {
+		return nil, fmt.Errorf("read package set of build root: %w", err)
+	}
+	defer f.Close()
+	var pkgs []Package
+	var cur Package
+	var status string
+	flush := func() {
+		if cur.Name != "" && strings.HasSuffix(status, " installed") {
+			pkgs = append(pkgs, cur)
+		}
+		cur, status = Package{}, ""
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			flush()
+			continue
+		}
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok || strings.HasPrefix(line, " ") {
+			continue
+		}
+		switch k {
+		case "Package":
+			cur.Name = v
+		case "Architecture":
+			cur.Arch = v
+		case "Version":
+			cur.Version = v
+		case "Status":
+			status = v
+		}
+	}
+	flush()
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(pkgs, func(i, j int) bool {
+		return pkgs[i].Name < pkgs[j].Name || pkgs[i].Name == pkgs[j].Name && pkgs[i].Arch < pkgs[j].Arch
+	})
+	return pkgs, nil
+}
+
+func readMeta(dir string) (meta, error) {
+	var m meta
+	data, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil {
+		return m, err
+	}
+	return m, json.Unmarshal(data, &m)
+}
+
+func normDeps(deps []string) []string {
+	out := slices.Clone(deps)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+func lockDir(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("build root cache: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+func hashFile(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// Ready reports whether the root of t with deps is there to use.
+func (s *Store) Ready(t Target, deps []string) bool {
+	_, err := s.load(t, s.dir(t, normDeps(deps)))
+	return err == nil
+}

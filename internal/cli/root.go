@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+// newRootCmdGroup is "debforge root": the build roots builds run in.
+func newRootCmdGroup(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "root",
+		Short: "Make, refresh and list the build roots builds run in",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "update [RELEASE[/ARCH]]",
+		Short: "Make the build roots of a target afresh from the Debian mirror (needs root)",
+		Long: `Make the base build root of the target (default: this host's
+release and architecture) and every root of it made before (one per
+set of build_depends) afresh from the Debian mirror. Packages built in a
+root whose package set changed are rebuilt by the next build; the others
+are not.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target := ""
+			if len(args) == 1 {
+				target = args[0]
+			}
+			f, err := newForge(g.forgeOptions())
+			if err != nil {
+				return err
+			}
+			roots, err := f.UpdateRoots(cmd.Context(), target, logOrDiscard(g))
+			for _, r := range roots {
+				fmt.Fprintf(g.stdout, "%s\t%s\t%d packages\t%s\n", r.Target, r.Key, len(r.Packages), r.FS)
+			}
+			return runError(err)
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the cached build roots: target, build dependencies, key, package count",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := newForge(g.forgeOptions())
+			if err != nil {
+				return err
+			}
+			roots, err := f.ListRoots()
+			if err != nil {
+				return runError(err)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TARGET\tKEY\tPACKAGES\tBUILD_DEPENDS\tTARBALL SHA256")
+			for _, r := range roots {
+				deps := "-"
+				if len(r.Depends) > 0 {
+					deps = fmt.Sprint(r.Depends)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Target, r.Key, len(r.Packages), deps, r.TarSHA256)
+			}
+			return tw.Flush()
+		},
+	})
+	return cmd
+}
+
+// logOrDiscard is where command output goes: stderr with -v.
+func logOrDiscard(g *globals) io.Writer {
+	if g.verbose {
+		return g.stderr
+	}
+	return io.Discard
+}

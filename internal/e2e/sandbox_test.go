@@ -1,0 +1,448 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/debforge/debforge/packaging/debfile"
+)
+
+func token(t *testing.T) string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// A script build attacks the host the way the issue's reproduction did,
+// one attempt per step, each allowed to fail without stopping the build.
+// Every attempt must fail inside the sandbox, nothing may appear on the
+// host, the listener on the host's 127.0.0.1 must get no connection, the
+// build must run as an unprivileged host uid, no process of it may
+// outlive it, and the package must still build.
+func TestSandboxContainsHostileBuild(t *testing.T) {
+	good, _ := fixtures(t) // for a real signing key file to go after
+	tok := token(t)
+	hostFiles := []string{"/tmp/debforge-escape-" + tok, "/root/debforge-escape-" + tok, "/var/tmp/debforge-escape-" + tok}
+	for _, f := range hostFiles {
+		t.Cleanup(func() { os.Remove(f) })
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	probe := "debforge-uidprobe-" + tok
+	// Each step records "ESCAPED" when its attack worked, "denied" when not.
+	try := func(name, cmd string) string {
+		return fmt.Sprintf(`    - if ( %s ) >/dev/null 2>&1; then echo ESCAPED; else echo denied; fi > "$DESTDIR/usr/share/hostile/%s"`, cmd, name)
+	}
+	steps := []string{
+		`    - mkdir -p "$DESTDIR/usr/share/hostile"`,
+		try("write-host-tmp", "echo x > "+hostFiles[0]),
+		try("write-root-home", "echo x > "+hostFiles[1]),
+		try("write-var-tmp", "echo x > "+hostFiles[2]),
+		try("read-signing-key", "cat "+good.key+" > \"$WORK/key\" && test -s \"$WORK/key\""),
+		try("read-shadow", "cat /etc/shadow > \"$WORK/shadow\" && grep -q root \"$WORK/shadow\""),
+		try("tcp-to-host", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d", port)),
+		try("mount", "mkdir -p \"$WORK/m\" && mount -t tmpfs none \"$WORK/m\""),
+		try("chown-root", "touch \"$WORK/f\" && chown 0:0 \"$WORK/f\""),
+		try("apt-get-install", "apt-get install -y hello"),
+		try("write-root-fs", "touch /usr/bin/debforge-escape"),
+		// Not in the issue: a link to a host secret in DESTDIR (packaging
+		// must keep it a link, not copy the file), and a process left
+		// behind to act after the build (the PID namespace must end it).
+		`    - mkdir -p "$DESTDIR/usr/share/hostile" && ln -s /etc/shadow "$DESTDIR/usr/share/hostile/shadow-link"`,
+		`    - (sleep 5; echo late > ` + hostFiles[0] + `) >/dev/null 2>&1 &`,
+		`    - bash -c "exec -a ` + probe + ` sleep 2"`,
+		`    - install -D -m 0755 "$SRC/scripthello.sh" "$DESTDIR/usr/bin/hostile"`,
+	}
+	specs := tempDir(t)
+	sh(t, "cp", "-a", "testdata/specs/debforge.yaml", "testdata/specs/src", specs)
+	spec := `name: hostile
+version: 1.0.0
+summary: a build that tries to break out of its sandbox
+description: |
+  Test fixture.
+license: Apache-2.0
+copyright: 2026 The debforge authors
+source:
+  dir: src/scripthello
+build:
+  kind: script
+  steps:
+` + strings.Join(steps, "\n") + `
+package:
+  architecture: all
+`
+	if err := os.WriteFile(filepath.Join(specs, "hostile.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := env{specs: specs, out: filepath.Join(tempDir(t), "out"), cache: tempDir(t), key: good.key}
+
+	// Watch the host's /proc for the probe process: its real uid there is
+	// the host uid the build runs as.
+	var uids []string
+	var mu sync.Mutex
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			for _, pid := range procsWith(probe) {
+				if st, err := os.ReadFile("/proc/" + pid + "/status"); err == nil {
+					for _, l := range strings.Split(string(st), "\n") {
+						if strings.HasPrefix(l, "Uid:") {
+							mu.Lock()
+							uids = append(uids, strings.Fields(l)[1])
+							mu.Unlock()
+						}
+					}
+				}
+			}
+		}
+	}()
+	r := e.run(t, "build", "hostile")
+	close(stop)
+	<-watched
+	if r.code != 0 {
+		t.Fatalf("the hostile package did not build (exit %d):\n%s", r.code, r.stderr)
+	}
+	deb := strings.TrimSpace(r.stdout)
+	f, err := os.Open(deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pkg, err := debfile.Read(f, debfile.Options{Data: true, Bodies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := map[string]string{}
+	for _, en := range pkg.Data {
+		name := strings.TrimPrefix(en.Name, "./")
+		if dir, base := filepath.Split(name); dir == "usr/share/hostile/" {
+			results[base] = strings.TrimSpace(string(en.Body))
+			if base == "shadow-link" && (en.Linkname != "/etc/shadow" || len(en.Body) > 0) {
+				t.Errorf("shadow-link was packaged as content, not as a link (%q, %d bytes)", en.Linkname, len(en.Body))
+			}
+		}
+		if bytes.Contains(en.Body, []byte("PRIVATE KEY")) || bytes.Contains(en.Body, []byte("root:")) {
+			t.Errorf("%s carries a host secret", en.Name)
+		}
+	}
+	// write-host-tmp "works" inside: /tmp there is the sandbox's own
+	// tmpfs. What counts is that nothing reaches the host's /tmp (below).
+	if results["write-host-tmp"] == "" {
+		t.Error("the write-host-tmp step did not run")
+	}
+	for _, step := range []string{"write-root-home", "write-var-tmp", "read-signing-key", "read-shadow",
+		"tcp-to-host", "mount", "chown-root", "apt-get-install", "write-root-fs"} {
+		if got := results[step]; got != "denied" {
+			t.Errorf("attack %s: %q, want denied", step, got)
+		}
+	}
+	time.Sleep(6 * time.Second) // past the left-behind process's sleep
+	for _, f := range hostFiles {
+		if _, err := os.Lstat(f); err == nil {
+			t.Errorf("%s appeared on the host", f)
+		}
+	}
+	if n := conns.Load(); n != 0 {
+		t.Errorf("the host listener got %d connections", n)
+	}
+	if left := procsWith(tok); len(left) > 0 {
+		t.Errorf("build processes outlived the build: %v", left)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(uids) == 0 {
+		t.Fatal("never saw the probe process in /proc")
+	}
+	for _, u := range uids {
+		if u == "0" {
+			t.Errorf("a build process ran as host uid 0")
+		}
+		if os.Geteuid() == 0 && u != "65534" {
+			t.Errorf("build ran as host uid %s, want 65534", u)
+		}
+	}
+}
+
+// procsWith lists the pids whose command line contains s (this test's
+// own processes aside).
+func procsWith(s string) []string {
+	var pids []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	self := fmt.Sprint(os.Getpid())
+	for _, d := range dirs {
+		pid := filepath.Base(d)
+		if pid == self {
+			continue
+		}
+		cmd, err := os.ReadFile(d + "/cmdline")
+		if err == nil && bytes.Contains(cmd, []byte(s)) && !bytes.Contains(cmd, []byte("debforge\x00--specs")) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// fixtureSubset is a specs dir with only the named fixture specs.
+func fixtureSubset(t *testing.T, names ...string) string {
+	t.Helper()
+	specs := tempDir(t)
+	sh(t, "cp", "-a", "testdata/specs/debforge.yaml", "testdata/specs/src", specs)
+	for _, n := range names {
+		sh(t, "cp", "testdata/specs/"+n+".yaml", specs)
+	}
+	return specs
+}
+
+// A release debootstrap does not know stops before anything is made:
+// exit 2, one error with the fix, out/ untouched — as a build target in
+// debforge.yaml and as the target of 'root update'.
+func TestUnknownTargetRelease(t *testing.T) {
+	specs := fixtureSubset(t, "hello-script")
+	e := newEnv(t, specs)
+	r := e.run(t, "root", "update", "nosuchrelease/amd64")
+	if r.code != 2 {
+		t.Fatalf("root update: exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{`unknown Debian release "nosuchrelease"`, "debforge: hint: use a Debian codename debootstrap knows"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	yaml := filepath.Join(specs, "debforge.yaml")
+	os.WriteFile(yaml, append(mustRead(t, yaml), []byte("targets: [nosuchrelease/amd64]\n")...), 0o644)
+	r = e.run(t, "build", "all")
+	if r.code != 2 || !strings.Contains(r.stderr, `unknown release "nosuchrelease"`) {
+		t.Errorf("build: exit %d, want 2 naming the release\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(e.out); err == nil {
+		t.Error("out/ was created")
+	}
+}
+
+// With user namespaces disabled the sandbox cannot start: the build stops
+// with the sysctl that fixes it, exit 1, and out/ stays as it was.
+//
+// These machines refuse writes to user.max_user_namespaces in the initial
+// namespace, so the test sets the same limit to 0 inside a user namespace
+// it makes for debforge (uids and gids mapped one to one, so debforge is
+// still root there); the kernel applies it to everything below.
+func TestUserNamespacesDisabled(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("DEBFORGE_REQUIRE_TOOLS") == "1" {
+			t.Fatal("needs root")
+		}
+		t.Skip("needs root")
+	}
+	e := newEnv(t, fixtureSubset(t, "hello-script"))
+	args := []string{"--specs", e.specs, "--out", e.out, "--cache-dir", e.cache, "--signing-key", e.key, "build", "all"}
+	cmd := exec.Command("sh", append([]string{"-c", `echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" "$@"`, debforgeBin}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"cannot create the build sandbox", "debforge: hint: enable unprivileged user namespaces: sysctl -w user.max_user_namespaces="} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if _, err := os.Stat(e.out); err == nil {
+		t.Error("out/ was created")
+	}
+}
+
+// privateRoots is an empty roots dir sharing only the Go toolchains, for
+// tests that damage or change roots (never the shared ones).
+func privateRoots(t *testing.T) string {
+	t.Helper()
+	dir := tempDir(t)
+	sh(t, "ln", "-s", filepath.Join(rootsDir, "toolchains"), filepath.Join(dir, "toolchains"))
+	return dir
+}
+
+// A root tarball that fails its recorded sha256 stops the build with the
+// fix, exit 1, and nothing in out/ changes.
+func TestCorruptRootTarball(t *testing.T) {
+	specs := fixtureSubset(t, "hello-script")
+	warm := newEnv(t, specs)
+	if r := warm.run(t, "build", "all"); r.code != 0 { // makes sure the shared base root exists
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	roots := privateRoots(t)
+	base := filepath.Join(rootsDir, "bookworm-amd64", "base")
+	mine := filepath.Join(roots, "bookworm-amd64", "base")
+	sh(t, "mkdir", "-p", mine)
+	sh(t, "cp", filepath.Join(base, "meta.json"), filepath.Join(base, "root.tar"), mine)
+	tarball := filepath.Join(mine, "root.tar")
+	fh, err := os.OpenFile(tarball, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh.WriteAt([]byte("debforge was here"), 1<<20)
+	fh.Close()
+	e := newEnv(t, specs)
+	sh(t, "cp", "-a", warm.out+"/.", e.out)
+	e.key = warm.key
+	before := treeHash(t, e.out)
+	r := e.run(t, "--roots-dir", roots, "build", "all")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{tarball + " fails its recorded sha256", "debforge: hint: the cached root is damaged or was altered; make it again with: debforge root update bookworm/amd64"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if treeHash(t, e.out) != before {
+		t.Error("out/ changed")
+	}
+}
+
+// The cache key follows the root: the same roots rebuild nothing; adding
+// a package to one root rebuilds exactly the component built in it.
+func TestCacheKeyFollowsRoot(t *testing.T) {
+	specs := fixtureSubset(t, "hello-script", "hello-make")
+	warm := newEnv(t, specs)
+	if r := warm.run(t, "build", "all"); r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	roots := privateRoots(t)
+	// A hard-linked copy of the shared roots: cheap, and dpkg replaces
+	// the files it changes rather than writing into them; the dpkg
+	// database is copied outright so the shared one is never touched.
+	sh(t, "cp", "-al", filepath.Join(rootsDir, "bookworm-amd64"), filepath.Join(roots, "bookworm-amd64"))
+	e := env{specs: specs, out: filepath.Join(tempDir(t), "out"), cache: tempDir(t), key: warm.key}
+	first := e.run(t, "--roots-dir", roots, "build", "all")
+	if first.code != 0 {
+		t.Fatalf("exit %d\n%s", first.code, first.stderr)
+	}
+	again := e.run(t, "--roots-dir", roots, "build", "all")
+	if again.code != 0 || strings.Count(again.stderr, " hit ") != 2 {
+		t.Fatalf("same roots: want 2 cache hits (exit %d)\n%s", again.code, again.stderr)
+	}
+	// Find hello-make's root ([gcc make]) by its record and install one
+	// more package into it with dpkg.
+	var makeRoot string
+	metas, _ := filepath.Glob(filepath.Join(roots, "bookworm-amd64", "*", "meta.json"))
+	for _, m := range metas {
+		if strings.Contains(string(mustRead(t, m)), `"make"`) && !strings.Contains(string(mustRead(t, m)), `"autoconf"`) {
+			makeRoot = filepath.Join(filepath.Dir(m), "rootfs")
+		}
+	}
+	if makeRoot == "" {
+		t.Fatal("no [gcc make] root")
+	}
+	dpkgDir := filepath.Join(makeRoot, "var", "lib", "dpkg")
+	sh(t, "rm", "-rf", dpkgDir+".new")
+	sh(t, "cp", "-a", dpkgDir, dpkgDir+".new")
+	sh(t, "rm", "-rf", dpkgDir)
+	sh(t, "mv", dpkgDir+".new", dpkgDir)
+	var scriptDeb string
+	for _, p := range strings.Fields(first.stdout) {
+		if strings.Contains(p, "hello-script_") {
+			scriptDeb = p
+		}
+	}
+	sh(t, "dpkg", "--root="+makeRoot, "-i", scriptDeb)
+	after := e.run(t, "--roots-dir", roots, "build", "all")
+	if after.code != 0 {
+		t.Fatalf("exit %d\n%s", after.code, after.stderr)
+	}
+	for _, l := range strings.Split(after.stderr, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 3 || !strings.HasPrefix(f[0], "hello-") {
+			continue
+		}
+		want := map[string]string{"hello-make": "miss", "hello-script": "hit"}[f[0]]
+		if f[2] != want {
+			t.Errorf("%s after its root changed: %s, want %s", f[0], f[2], want)
+		}
+	}
+}
+
+// Every published .deb has a .buildinfo beside it that carries its
+// checksum and names its build root's packages.
+func TestBuildInfoBesideEveryDeb(t *testing.T) {
+	_, r := fixtures(t)
+	debs := strings.Fields(r.stdout)
+	if len(debs) == 0 {
+		t.Fatal("no packages")
+	}
+	for _, deb := range debs {
+		bi, err := os.ReadFile(strings.TrimSuffix(deb, ".deb") + ".buildinfo")
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(deb), err)
+			continue
+		}
+		text := string(bi)
+		sum := sha256sum(t, deb)
+		want := []string{"Format: 1.0\n", "Checksums-Sha256:\n " + sum + " ", "Build-Architecture: ", "Installed-Build-Depends:\n", "Build-Date: "}
+		if !strings.Contains(deb, "hello-meta") { // a meta-package is built in no root
+			want = append(want, " dpkg (= ", " libc6 (= ", "X-Debforge-Root-Key: ")
+		}
+		for _, want := range want {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s.buildinfo lacks %q:\n%s", filepath.Base(deb), want, lastLines(text, 20))
+			}
+		}
+		if strings.Contains(deb, "hello-autotools") && !strings.Contains(text, " automake (= ") {
+			t.Errorf("hello-autotools.buildinfo does not name automake from its root")
+		}
+	}
+}
+
+func sha256sum(t *testing.T, p string) string {
+	t.Helper()
+	out := sh(t, "sha256sum", p)
+	return strings.Fields(out)[0]
+}

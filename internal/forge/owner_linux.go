@@ -1,0 +1,17 @@
+package forge
+
+import (
+	"os"
+	"syscall"
+)
+
+func owner(p string) int {
+	st, err := os.Stat(p)
+	if err != nil {
+		return -1
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return int(sys.Uid)
+	}
+	return -1
+}

@@ -1,0 +1,153 @@
+package forge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/debforge/debforge/builders"
+	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/toolchain"
+)
+
+// buildEnv is what every build of one run shares: the target, one build
+// root per distinct set of build dependencies (found or made on first
+// use), and the Go toolchain.
+type buildEnv struct {
+	target buildroot.Target
+	tc     *toolchain.Toolchain // nil when debforge.yaml pins none
+	mu     sync.Mutex
+	roots  map[string]*buildroot.Root // by depsID
+}
+
+func depsID(c *spec.Component) string {
+	if c.Build == nil {
+		return ""
+	}
+	return strings.Join(c.Build.BuildDepends, " ")
+}
+
+// rootID names c's root within one Forge (one target architecture).
+func (f *Forge) rootID(c *spec.Component) string { return f.opts.Arch + " " + depsID(c) }
+
+// rootTarget is the build root builds of this Forge run in: the release
+// of its target (this host's release when debforge.yaml lists no
+// targets), on this host's architecture (builds for another architecture
+// cross-compile in it).
+func (f *Forge) rootTarget() (buildroot.Target, error) {
+	t, err := buildroot.ParseTarget(f.release+"/"+buildArch(), "")
+	if err != nil {
+		return t, usage(err, hintFor(err))
+	}
+	return t, nil
+}
+
+// usage is bad input found before anything ran (exit code 2), with its fix.
+func usage(err error, hint string) error { return &UsageError{Err: withHint(err, hint)} }
+
+func (f *Forge) rootStore() *buildroot.Store {
+	return &buildroot.Store{Dir: f.opts.RootsDir, Mirror: f.set.Repo.Mirror, Runner: f.runner}
+}
+
+// prepare checks that builds can be sandboxed here and fetches the Go
+// toolchain, before anything is written to out/: a host that cannot
+// sandbox or an unknown release stops the run with out/ untouched.
+func (f *Forge) prepare(ctx context.Context, comps []*spec.Component) (*buildEnv, error) {
+	t, err := f.rootTarget()
+	if err != nil {
+		return nil, err
+	}
+	be := &buildEnv{target: t, roots: map[string]*buildroot.Root{}}
+	if !slices.ContainsFunc(comps, func(c *spec.Component) bool { return !c.IsMeta() }) {
+		return be, nil // meta-packages only: nothing runs, no root needed
+	}
+	if err := sandbox.Check(ctx, f.runner, "/"); err != nil {
+		return nil, err
+	}
+	be.tc, err = f.goToolchain(ctx, t, comps)
+	return be, err
+}
+
+// rootFor finds or makes the build root of c (once per run and set of
+// build dependencies; the store locks against other runs).
+func (f *Forge) rootFor(ctx context.Context, be *buildEnv, c *spec.Component) (*buildroot.Root, error) {
+	id := f.rootID(c)
+	be.mu.Lock()
+	r := be.roots[id]
+	be.mu.Unlock()
+	if r != nil {
+		return r, nil
+	}
+	if err := sandbox.CheckReachable(f.opts.RootsDir); err != nil {
+		return nil, err
+	}
+	store := f.rootStore()
+	deps := c.Build.BuildDepends
+	if f.opts.Arch != be.target.Arch { // a cross build: cross compilers and the target's -dev packages
+		var err error
+		if deps, err = builders.CrossBuildDepends(deps, f.opts.Arch, be.target.Arch); err != nil {
+			return nil, err
+		}
+	}
+	if f.opts.Notify != nil && !store.Ready(be.target, deps) {
+		f.opts.Notify(fmt.Sprintf("making the build root %s %v for %s (once; about a minute)", be.target, deps, c.Name))
+	}
+	log, _, closeLog := f.componentLog("root-" + be.target.Release + "-" + be.target.Arch + "-" + c.Name)
+	defer closeLog()
+	r, err := store.Ensure(ctx, be.target, deps, log)
+	if err != nil {
+		return nil, err
+	}
+	be.mu.Lock()
+	be.roots[id] = r
+	be.mu.Unlock()
+	return r, nil
+}
+
+// goToolchain fetches the pinned Go toolchain when debforge.yaml pins one;
+// a go build without one is refused.
+func (f *Forge) goToolchain(ctx context.Context, t buildroot.Target, comps []*spec.Component) (*toolchain.Toolchain, error) {
+	pin := f.set.Repo.GoToolchain
+	if pin == nil {
+		for _, c := range comps {
+			if c.Build != nil && c.Build.Kind == "go" {
+				return nil, usage(fmt.Errorf("%s: go_toolchain: required to build %s (kind go)", f.set.Repo.File, c.Name),
+					"pin it in debforge.yaml: go_toolchain: {version: 1.26.8, sums: {amd64: h1:...}}; the hash is Sum of 'go mod download -json "+toolchain.Module("1.26.8", "amd64")+"'")
+			}
+		}
+		return nil, nil
+	}
+	goarch := ""
+	for g, d := range buildroot.GoToDebian {
+		if d == t.Arch {
+			goarch = g
+		}
+	}
+	sum := pin.Sums[goarch]
+	if sum == "" {
+		return nil, usage(fmt.Errorf("%s: go_toolchain.sums: no hash for %s", f.set.Repo.File, goarch),
+			"add it: Sum of 'go mod download -json "+toolchain.Module(pin.Version, goarch)+"'")
+	}
+	log, _, closeLog := f.componentLog("toolchain")
+	defer closeLog()
+	return toolchain.Ensure(ctx, f.runner, filepath.Join(f.opts.RootsDir, "toolchains"), pin.Version, goarch, sum, log)
+}
+
+// UpdateRoots makes the roots of target ("RELEASE[/ARCH]", default this
+// host's) afresh from the mirror.
+func (f *Forge) UpdateRoots(ctx context.Context, target string, log io.Writer) ([]*buildroot.Root, error) {
+	t, err := buildroot.ParseTarget(target, "")
+	if err != nil {
+		return nil, usage(err, hintFor(err))
+	}
+	return f.rootStore().Update(ctx, t, log)
+}
+
+// ListRoots lists the cached roots.
+func (f *Forge) ListRoots() ([]*buildroot.Root, error) { return f.rootStore().List() }

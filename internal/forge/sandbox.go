@@ -1,0 +1,85 @@
+package forge
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/executor/sandbox"
+)
+
+// sandboxFor hands the build's directories to the build uid and returns
+// the sandbox its commands run in. Only the source copy, DESTDIR, the
+// scratch dirs and the Go build cache are writable; the Go module cache,
+// the toolchain and the root are read-only. The shlibs dir stays owned by
+// debforge (read-only inside) so the build cannot plant links where
+// debforge writes.
+func (f *Forge) sandboxFor(be *buildEnv, root *buildroot.Root, work string) (*sandbox.Sandbox, error) {
+	if err := sandbox.CheckReachable(work); err != nil {
+		return nil, err
+	}
+	uid, gid := sandbox.BuildIDs()
+	for _, d := range []string{"src", "stage", "tmp", "home"} {
+		if err := chownTree(filepath.Join(work, d), uid, gid); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(work, "shlibs"), 0o755); err != nil {
+		return nil, err
+	}
+	modCache := filepath.Join(f.opts.CacheDir, "go", "mod")
+	if err := os.MkdirAll(modCache, 0o755); err != nil {
+		return nil, err
+	}
+	// One Go build cache per root: cgo objects depend on the root's
+	// headers and libraries, which the go command does not track.
+	buildCache := filepath.Join(f.opts.CacheDir, "go", "build-"+root.Key[:16])
+	if err := ownDir(buildCache, uid, gid); err != nil {
+		return nil, err
+	}
+	sb := &sandbox.Sandbox{
+		Root: root.FS,
+		Env:  sandbox.DefaultEnv,
+		Binds: []sandbox.Bind{
+			{Host: filepath.Join(work, "src"), Path: "/build/src", Write: true},
+			{Host: filepath.Join(work, "stage"), Path: "/build/stage", Write: true},
+			{Host: filepath.Join(work, "tmp"), Path: "/build/tmp", Write: true},
+			{Host: filepath.Join(work, "home"), Path: "/build/home", Write: true},
+			{Host: filepath.Join(work, "shlibs"), Path: "/build/shlibs"},
+			{Host: modCache, Path: "/build/go/mod"},
+			{Host: buildCache, Path: "/build/go/build", Write: true},
+		},
+		Runner: f.runner,
+	}
+	if be.tc != nil {
+		sb.Binds = append(sb.Binds, sandbox.Bind{Host: be.tc.GOROOT, Path: "/usr/local/go"})
+	}
+	return sb, nil
+}
+
+// chownTree creates dir if needed and gives it and everything in it to
+// uid:gid without following links.
+func chownTree(dir string, uid, gid int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
+
+// ownDir makes dir belong to uid:gid, walking it only when it does not
+// already (a shared cache is handed over once).
+func ownDir(dir string, uid, gid int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if owner(dir) == uid {
+		return nil
+	}
+	return chownTree(dir, uid, gid)
+}
