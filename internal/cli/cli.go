@@ -127,7 +127,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	pf.StringVar(&g.signingKey, "signing-key", defaultKeyPath(), "armored OpenPGP private key that signs the repository (env DEBFORGE_SIGNING_KEY; made on first use only at the default path, else see 'debforge keygen')")
 	pf.StringArrayVar(&g.previousKeys, "previous-signing-key", nil, "a key being rotated out: still published and signing beside --signing-key (repeatable)")
 	pf.StringVar(&g.arch, "arch", "", "Debian architecture to build for (default: this host's)")
-	pf.StringVar(&g.rootsDir, "roots-dir", os.Getenv("DEBFORGE_ROOTS_DIR"), "build roots and Go toolchains (default: CACHE-DIR/roots; env DEBFORGE_ROOTS_DIR)")
+	pf.StringVar(&g.rootsDir, "roots-dir", os.Getenv("DEBFORGE_ROOTS_DIR"), "build roots and Go toolchains (default: the \"roots\" directory in the cache dir; env DEBFORGE_ROOTS_DIR)")
 	pf.IntVarP(&g.jobs, "jobs", "j", runtime.NumCPU(), "components built in parallel")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "stream build output to stderr")
 	root.AddCommand(newKeygenCmd(g), newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newRemoveCmd(g), newOutdatedCmd(g), newBumpCmd(g), newNewCmd(g), newServeCmd(g), newVerifyCmd(g), newCleanCmd(g),
