@@ -168,7 +168,7 @@ func installFrom(req builders.Request) (proxy, module, version string) {
 	if modcache == "" || !filepath.IsAbs(modcache) {
 		return "", "", ""
 	}
-	data, err := os.ReadFile(filepath.Join(req.SrcDir, "go.mod"))
+	data, err := os.ReadFile(filepath.Join(req.HostSrc(), "go.mod"))
 	if err != nil {
 		return "", "", ""
 	}
