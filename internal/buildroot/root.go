@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/filehash"
 )
 
 // MountPoints exist (empty) in every unpacked root so that a sandbox can
@@ -192,7 +193,7 @@ func (s *Store) make(ctx context.Context, t Target, deps []string, dir string, l
 		os.Remove(tmpTar)
 		return fmt.Errorf("make build root %s: %w", t, err)
 	}
-	sum, err := hashFile(tmpTar)
+	sum, err := filehash.SHA256(tmpTar)
 	if err != nil {
 		return err
 	}
@@ -217,7 +218,7 @@ func (s *Store) make(ctx context.Context, t Target, deps []string, dir string, l
 // unpack verifies the tarball against its recorded hash and unpacks it.
 func (s *Store) unpack(ctx context.Context, t Target, dir string, m meta, log io.Writer) error {
 	tarball := filepath.Join(dir, "root.tar")
-	got, err := hashFile(tarball)
+	got, err := filehash.SHA256(tarball)
 	if err != nil {
 		return err
 	}
@@ -344,19 +345,6 @@ func lockDir(dir string) (func(), error) {
 		return nil, err
 	}
 	return func() { f.Close() }, nil
-}
-
-func hashFile(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func exists(p string) bool {

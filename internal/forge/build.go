@@ -18,6 +18,7 @@ import (
 	"github.com/debforge/debforge/builders"
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/hardening"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
@@ -35,7 +36,7 @@ type keyEnv struct {
 func newKeyEnv(be *buildEnv, repo *spec.Repo) keyEnv {
 	var k keyEnv
 	if exe, err := os.Executable(); err == nil {
-		if h, err := source.HashFile(exe); err == nil {
+		if h, err := filehash.SHA256(exe); err == nil {
 			k.self = h
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"unicode"
 
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -183,7 +184,7 @@ func (f *Fetcher) downloadDeps(ctx context.Context, c *spec.Component, fe *Fetch
 func (f *Fetcher) fetchTarball(ctx context.Context, c *spec.Component, _ io.Writer) (*Fetched, error) {
 	want := c.Source.SHA256
 	dst := filepath.Join(f.CacheDir, "tarballs", want)
-	if got, err := HashFile(dst); err == nil && got == want {
+	if got, err := filehash.SHA256(dst); err == nil && got == want {
 		return &Fetched{Kind: "tarball", Path: dst, ID: want}, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -216,7 +217,7 @@ func (f *Fetcher) fetchTarball(ctx context.Context, c *spec.Component, _ io.Writ
 	if err != nil {
 		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: f.explainTimeout(err, "stalled")}
 	}
-	got, err := HashFile(tmp.Name())
+	got, err := filehash.SHA256(tmp.Name())
 	if err != nil {
 		return nil, err
 	}

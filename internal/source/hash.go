@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 )
@@ -44,18 +43,4 @@ func HashZip(path string) (string, error) {
 		fmt.Fprintf(summary, "%x  %s\n", h.Sum(nil), f.Name)
 	}
 	return "h1:" + base64.StdEncoding.EncodeToString(summary.Sum(nil)), nil
-}
-
-// HashFile returns the hex SHA-256 of a file.
-func HashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%x", h.Sum(nil)), nil
 }
