@@ -20,9 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -30,6 +28,7 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/atomicfile"
+	"github.com/debforge/debforge/internal/filehash"
 )
 
 // Suffix replaces ".deb" in the name of the SBOM beside a .deb.
@@ -164,7 +163,7 @@ func Write(in Input) (string, error) {
 
 // Render returns the SBOM document of in.
 func Render(in Input) ([]byte, error) {
-	debSum, err := fileSHA256(in.Deb)
+	debSum, err := filehash.SHA256(in.Deb)
 	if err != nil {
 		return nil, fmt.Errorf("SBOM of %s: %w", in.Deb, err)
 	}
@@ -321,19 +320,6 @@ func sortedLinked(ls []Linked) []Linked {
 	out := append([]Linked(nil), ls...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Package < out[j].Package })
 	return out
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // GoModules reads the build information of every Go binary under dir and
