@@ -104,12 +104,7 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 				f.notify(why)
 			}
 		}
-		var tnames []string
-		for _, c := range comps {
-			if g.set.Get(c.Name) != nil {
-				tnames = append(tnames, c.Name)
-			}
-		}
+		tnames := g.namesOf(comps)
 		if len(tnames) == 0 {
 			continue
 		}
@@ -188,12 +183,7 @@ func (f *Forge) verifyTargets(ctx context.Context, names []string) ([]Repro, err
 	var out []Repro
 	for _, t := range targets {
 		g, _ := f.forTarget(t, false)
-		var tnames []string
-		for _, c := range comps {
-			if g.set.Get(c.Name) != nil {
-				tnames = append(tnames, c.Name)
-			}
-		}
+		tnames := g.namesOf(comps)
 		if len(tnames) == 0 {
 			continue
 		}
@@ -248,4 +238,16 @@ func checkCross(req builders.Request) error {
 		return &CrossToolchainError{Component: req.Component.Name, Arch: req.Arch, Compiler: triplet + "-gcc"}
 	}
 	return nil
+}
+
+// namesOf lists the components of comps that this forge's specs build
+// (a per-target forge leaves out those restricted to other targets).
+func (f *Forge) namesOf(comps []*spec.Component) []string {
+	var names []string
+	for _, c := range comps {
+		if f.set.Get(c.Name) != nil {
+			names = append(names, c.Name)
+		}
+	}
+	return names
 }

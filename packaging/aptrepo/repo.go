@@ -166,19 +166,7 @@ func removeWithCompanions(deb string) error {
 
 // Scan reads every .deb under pool/ in parallel.
 func Scan(repoDir string) ([]*Package, error) {
-	var paths []string
-	err := filepath.WalkDir(filepath.Join(repoDir, "pool"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) {
-				return filepath.SkipAll
-			}
-			return err
-		}
-		if d.Type().IsRegular() && strings.HasSuffix(p, ".deb") {
-			paths = append(paths, p)
-		}
-		return nil
-	})
+	paths, err := poolFiles(repoDir)
 	if err != nil {
 		return nil, err
 	}
