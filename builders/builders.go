@@ -96,7 +96,19 @@ func Run(ctx context.Context, r execx.Runner, b Builder, req Request, log io.Wri
 			return err
 		}
 	}
-	return StripELF(ctx, r, req.HostStage(), req.StageDir, log)
+	return StripELF(ctx, r, req.HostStage(), req.StageDir, StripProgram(req), log)
+}
+
+// StripProgram is the strip that understands req.Arch's objects: the
+// cross binutils' (aarch64-linux-gnu-strip) in a cross build, since the
+// build machine's strip does not know the target's ELF machine.
+func StripProgram(req Request) string {
+	if req.IsCross() {
+		if t, err := Triplet(req.Arch); err == nil {
+			return t + "-strip"
+		}
+	}
+	return "strip"
 }
 
 // HostSrc is the source tree as this process sees it.
@@ -115,7 +127,7 @@ func or(a, b string) string {
 // StripELF strips debugging symbols from every ELF file in dir that still
 // has a symbol table (lintian: unstripped-binary-or-object). dir is read
 // here; the strip command, run through r, sees the same tree at cmdDir.
-func StripELF(ctx context.Context, r execx.Runner, dir, cmdDir string, log io.Writer) error {
+func StripELF(ctx context.Context, r execx.Runner, dir, cmdDir, strip string, log io.Writer) error {
 	var targets []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
@@ -133,7 +145,7 @@ func StripELF(ctx context.Context, r execx.Runner, dir, cmdDir string, log io.Wr
 	if len(targets) == 0 {
 		return nil
 	}
-	args := append([]string{"strip", "--strip-unneeded", "--remove-section=.comment", "--remove-section=.note"}, targets...)
+	args := append([]string{strip, "--strip-unneeded", "--remove-section=.comment", "--remove-section=.note"}, targets...)
 	return execx.RunLogged(ctx, r, execx.Cmd{Args: args}, log)
 }
 

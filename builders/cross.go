@@ -3,17 +3,29 @@ package builders
 import (
 	"fmt"
 	"strings"
+
+	"github.com/debforge/debforge/internal/spec"
 )
 
 // archInfo is what a build for a Debian architecture needs to know.
 type archInfo struct {
-	triplet, goarch string
+	triplet, goarch, qemu string
 }
 
 // archs are the Debian architectures debforge builds for.
 var archs = map[string]archInfo{
-	"amd64": {"x86_64-linux-gnu", "amd64"},
-	"arm64": {"aarch64-linux-gnu", "arm64"},
+	"amd64": {"x86_64-linux-gnu", "amd64", "x86_64"},
+	"arm64": {"aarch64-linux-gnu", "arm64", "aarch64"},
+}
+
+// QemuName is qemu-user's name of a Debian architecture (qemu-aarch64),
+// which also names its binfmt_misc entry.
+func QemuName(debArch string) (string, error) {
+	a, ok := archs[debArch]
+	if !ok {
+		return "", fmt.Errorf("no qemu-user name known for Debian architecture %q", debArch)
+	}
+	return a.qemu, nil
 }
 
 // GoArch is the GOARCH of a Debian architecture.
@@ -61,6 +73,33 @@ func CrossEnv(req Request) ([]string, error) {
 		"PKG_CONFIG_LIBDIR=/usr/lib/" + host + "/pkgconfig:/usr/share/pkgconfig",
 		"DEB_HOST_ARCH=" + req.Arch, "DEB_HOST_MULTIARCH=" + host, "DEB_BUILD_ARCH=" + req.BuildArch,
 	}, nil
+}
+
+// NeedsC reports whether building b compiles C, so that a build for
+// another architecture needs the cross C toolchain and the target's -dev
+// packages: make, autotools and script builds (a script may run a
+// compiler), and go builds with cgo on for some binary. A pure Go cross
+// build needs neither (GOARCH is enough) and runs in the native root.
+func NeedsC(b *spec.Build) bool {
+	if b == nil {
+		return false
+	}
+	if b.Kind != "go" {
+		return true
+	}
+	cgo := b.Cgo != nil && *b.Cgo
+	for _, bin := range b.Binaries {
+		if bin.Cgo != nil {
+			if *bin.Cgo {
+				return true
+			}
+			continue
+		}
+		if cgo {
+			return true
+		}
+	}
+	return cgo && len(b.Binaries) == 0
 }
 
 // CrossBuildDepends turns a spec's build_depends into what a build root

@@ -11,6 +11,7 @@ import (
 	"github.com/debforge/debforge/builders/autotools"
 	"github.com/debforge/debforge/builders/gobuild"
 	"github.com/debforge/debforge/builders/makebuild"
+	"github.com/debforge/debforge/builders/script"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -82,5 +83,62 @@ func TestCrossBuildDepends(t *testing.T) {
 	}
 	if got, _ := builders.CrossBuildDepends([]string{"libseccomp-dev"}, "amd64", "amd64"); !slices.Equal(got, []string{"libseccomp-dev"}) {
 		t.Errorf("native build depends changed: %v", got)
+	}
+}
+
+// Only builds that compile C need the cross toolchain in their root; a
+// cross build strips with the target's binutils.
+func TestNeedsCAndStrip(t *testing.T) {
+	no, on := false, true
+	cases := []struct {
+		b    *spec.Build
+		want bool
+	}{
+		{nil, false},
+		{&spec.Build{Kind: "go", Binaries: []spec.GoBinary{{Main: "."}}}, false},
+		{&spec.Build{Kind: "go", Cgo: &on, Binaries: []spec.GoBinary{{Main: "."}}}, true},
+		{&spec.Build{Kind: "go", Cgo: &on, Binaries: []spec.GoBinary{{Main: ".", Cgo: &no}}}, false},
+		{&spec.Build{Kind: "go", Binaries: []spec.GoBinary{{Main: "."}, {Main: "./c", Cgo: &on}}}, true},
+		{&spec.Build{Kind: "make"}, true},
+		{&spec.Build{Kind: "autotools"}, true},
+		{&spec.Build{Kind: "script"}, true},
+	}
+	for i, c := range cases {
+		if got := builders.NeedsC(c.b); got != c.want {
+			t.Errorf("case %d: NeedsC = %v, want %v", i, got, c.want)
+		}
+	}
+	req := builders.Request{Arch: "arm64", BuildArch: "amd64"}
+	if got := builders.StripProgram(req); got != "aarch64-linux-gnu-strip" {
+		t.Errorf("cross strip = %q", got)
+	}
+	req.Arch = "amd64"
+	if got := builders.StripProgram(req); got != "strip" {
+		t.Errorf("native strip = %q", got)
+	}
+}
+
+// A script's steps build for the target in a cross build: the cross C
+// toolchain's variables and GOARCH; a native build says its arch.
+func TestScriptCrossEnv(t *testing.T) {
+	c := component(&spec.Build{Kind: "script", Steps: []string{"go build ./cmd/x"}})
+	req := request(c, "/src")
+	req.BuildArch = "amd64"
+	native, err := script.New().Plan(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !contains(native[0].Env, "DEB_HOST_ARCH=amd64") || containsPrefix(native[0].Env, "GOARCH=") || containsPrefix(native[0].Env, "CC=") {
+		t.Errorf("native script env: %v", native[0].Env)
+	}
+	req.Arch = "arm64"
+	cross, err := script.New().Plan(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"GOARCH=arm64", "CC=aarch64-linux-gnu-gcc", "DEB_HOST_ARCH=arm64", "DEB_BUILD_ARCH=amd64"} {
+		if !contains(cross[0].Env, want) {
+			t.Errorf("cross script env lacks %s: %v", want, cross[0].Env)
+		}
 	}
 }

@@ -26,8 +26,24 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A cross build gets the cross C toolchain's variables and GOARCH, so
+	// that cc and go in the steps build for the target; DEB_HOST_ARCH and
+	// DEB_BUILD_ARCH tell a step which build it is in.
+	cross, err := builders.CrossEnv(req)
+	if err != nil {
+		return nil, err
+	}
+	if req.IsCross() {
+		goarch, err := builders.GoArch(req.Arch)
+		if err != nil {
+			return nil, err
+		}
+		cross = append(cross, "GOARCH="+goarch)
+	} else if req.Arch != "" && req.Arch != "all" {
+		cross = append(cross, "DEB_HOST_ARCH="+req.Arch, "DEB_BUILD_ARCH="+req.Arch)
+	}
 	// build.env comes last so that it wins, as in the other builders.
-	env = append(append(append(append([]string{}, req.Env...), builders.CFlagsEnv(req.SrcDir)...),
+	env = append(append(append(append(append([]string{}, req.Env...), builders.CFlagsEnv(req.SrcDir)...), cross...),
 		"SRC="+req.SrcDir, "DESTDIR="+req.StageDir, "WORK="+req.WorkDir,
 		"NAME="+c.Name, "VERSION="+c.Version, "COMMIT="+data.CommitID), env...)
 	var cmds []execx.Cmd

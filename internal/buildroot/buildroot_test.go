@@ -1,10 +1,17 @@
 package buildroot
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/debforge/debforge/internal/execx"
 )
 
 func TestReadPackagesOnlyInstalled(t *testing.T) {
@@ -55,6 +62,54 @@ func TestParseTarget(t *testing.T) {
 		}
 		if _, err := ParseTarget("bookworm/arm64", "amd64"); err == nil {
 			t.Error("--target and --arch disagreeing was accepted")
+		}
+	}
+}
+
+// apt's words for a package it cannot install (as mmdebstrap prints them)
+// become an UnavailableError naming the package; other failures do not.
+func TestMissingPackages(t *testing.T) {
+	tail := "I: running apt-get update...\nE: Unable to locate package libipt-dev:arm64\n" +
+		"E: Package 'gcc-aarch64-linux-gnu' has no installation candidate\n" +
+		"E: setup failed: E: apt-get ... install gcc-aarch64-linux-gnu libipt-dev:arm64 failed\nE: mmdebstrap failed to run"
+	err := &execx.CommandError{Cmd: execx.Cmd{Args: []string{"mmdebstrap"}}, Tail: tail, Err: errors.New("exit status 25")}
+	pkgs, lines := missingPackages(fmt.Errorf("wrapped: %w", err))
+	if strings.Join(pkgs, " ") != "libipt-dev:arm64 gcc-aarch64-linux-gnu" || len(lines) != 2 || lines[0] != "E: Unable to locate package libipt-dev:arm64" {
+		t.Errorf("missingPackages = %q %q", pkgs, lines)
+	}
+	if pkgs, _ := missingPackages(&execx.CommandError{Tail: "E: Failed to fetch http://x/Release 404"}); pkgs != nil {
+		t.Errorf("a fetch failure named packages: %v", pkgs)
+	}
+	u := &UnavailableError{Target: Target{Release: "bookworm", Arch: "amd64"}, Packages: pkgs, AptSaid: lines}
+	u.Packages, u.AptSaid = []string{"libipt-dev:arm64"}, lines[:1]
+	if got := u.Error(); got != "build root bookworm/amd64: cannot install libipt-dev:arm64 from the mirror (E: Unable to locate package libipt-dev:arm64)" {
+		t.Errorf("Error() = %q", got)
+	}
+	if !strings.Contains(u.Hint(), "architectures:") {
+		t.Errorf("Hint() = %q", u.Hint())
+	}
+}
+
+// Issue 13 item 5: a release's own mirror (releases: {noble: {mirror:
+// …}}) is the one its roots are made from; other releases keep the
+// repository-wide mirror.
+func TestReleaseMirrorReachesMmdebstrap(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("making a root needs root; CI runs as root")
+	}
+	fake := &execx.Fake{Fail: func(execx.Cmd) error { return errors.New("stop here") }}
+	s := &Store{Dir: t.TempDir(), Mirror: "http://deb.example/debian",
+		ReleaseMirrors: map[string]string{"noble": "http://archive.example/ubuntu"}, Runner: fake}
+	for _, rel := range []string{"noble", "bookworm"} {
+		s.Ensure(context.Background(), Target{Release: rel, Arch: "amd64"}, []string{"gcc"}, io.Discard)
+	}
+	if len(fake.Cmds) != 2 {
+		t.Fatalf("ran %d commands, want 2 mmdebstrap runs", len(fake.Cmds))
+	}
+	for i, want := range []string{"deb http://archive.example/ubuntu noble main", "deb http://deb.example/debian bookworm main"} {
+		args := fake.Cmds[i].Args
+		if args[0] != "mmdebstrap" || !slices.Contains(args, want) {
+			t.Errorf("run %d: %q lacks %q", i, args, want)
 		}
 	}
 }

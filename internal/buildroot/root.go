@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -29,7 +30,19 @@ type Store struct {
 	Dir string
 	// Mirror overrides the host's apt mirror (debforge.yaml "mirror:").
 	Mirror string
-	Runner execx.Runner
+	// ReleaseMirrors override Mirror for a release (debforge.yaml
+	// "releases: {noble: {mirror: …}}"): Ubuntu's roots come from
+	// Ubuntu's archive.
+	ReleaseMirrors map[string]string
+	Runner         execx.Runner
+}
+
+// mirrorFor is the mirror roots of release are made from ("" is the host's).
+func (s *Store) mirrorFor(release string) string {
+	if m := s.ReleaseMirrors[release]; m != "" {
+		return m
+	}
+	return s.Mirror
 }
 
 // Package is one installed package of a root.
@@ -73,6 +86,49 @@ func (e *HashError) Error() string {
 // Hint names the fix.
 func (e *HashError) Hint() string {
 	return "the cached root is damaged or was altered; make it again with: debforge root update " + e.Target.String()
+}
+
+// UnavailableError is a build dependency the target's release does not
+// have for the architecture asked (libipt-dev:arm64: Debian builds it for
+// amd64 only), or at all.
+type UnavailableError struct {
+	Target   Target
+	Packages []string
+	AptSaid  []string // apt's own lines about them
+	Err      error    // the failed command, with its output
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("build root %s: cannot install %s from the mirror (%s)", e.Target, strings.Join(e.Packages, ", "), strings.Join(e.AptSaid, "; "))
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Hint says where to look and what to do.
+func (e *UnavailableError) Hint() string {
+	return "check the names in build_depends (apt-cache policy NAME on a " + e.Target.Release +
+		" host; a :ARCH suffix is the cross build's library for that architecture), or restrict the spec with targets: or architectures:"
+}
+
+// aptMissing matches apt's messages for a package it cannot install.
+var aptMissing = regexp.MustCompile(`E: (?:Unable to locate package (\S+)|Package '([^']+)' has no installation candidate|Couldn't find any package by (?:glob|regex) '([^']+)')`)
+
+// missingPackages lists the packages apt named as not installable in a
+// failed command's output, and apt's lines that say so.
+func missingPackages(err error) (pkgs, lines []string) {
+	var ce *execx.CommandError
+	if !errors.As(err, &ce) {
+		return nil, nil
+	}
+	for _, m := range aptMissing.FindAllStringSubmatch(ce.Tail, -1) {
+		for _, name := range m[1:] {
+			if name != "" && !slices.Contains(pkgs, name) {
+				pkgs = append(pkgs, name)
+				lines = append(lines, m[0])
+			}
+		}
+	}
+	return pkgs, lines
 }
 
 // ErrNeedRoot means making a root needs privileges debforge does not have.
@@ -170,7 +226,7 @@ func (s *Store) make(ctx context.Context, t Target, deps []string, dir string, l
 	if os.Geteuid() != 0 {
 		return ErrNeedRoot
 	}
-	lines, err := MirrorLines(t.Release, s.Mirror)
+	lines, err := MirrorLines(t.Release, s.mirrorFor(t.Release))
 	if err != nil {
 		return err
 	}
@@ -191,6 +247,9 @@ func (s *Store) make(ctx context.Context, t Target, deps []string, dir string, l
 	fmt.Fprintf(log, "making build root %s %v\n", t, deps)
 	if err := execx.RunLogged(ctx, s.Runner, execx.Cmd{Args: args, Env: []string{"TMPDIR=" + dir}}, log); err != nil {
 		os.Remove(tmpTar)
+		if pkgs, lines := missingPackages(err); len(pkgs) > 0 {
+			return &UnavailableError{Target: t, Packages: pkgs, AptSaid: lines, Err: err}
+		}
 		return fmt.Errorf("make build root %s: %w", t, err)
 	}
 	sum, err := filehash.SHA256(tmpTar)

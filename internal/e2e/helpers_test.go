@@ -170,7 +170,16 @@ func sh(t *testing.T, name string, args ...string) string {
 // /var/cache/debforge-test) because making it takes about a minute.
 func rootfs(t *testing.T, suite string) string {
 	t.Helper()
-	testutil.RequireTool(t, "debootstrap", "tar", "chroot")
+	return rootfsArch(t, suite, "")
+}
+
+// rootfsArch is rootfs of another Debian architecture (arch "" is this
+// machine's): mmdebstrap makes it, running the root's maintainer scripts
+// under qemu-user, so the caller must have registered binfmt_misc
+// (testutil.Binfmt) first. Cached beside the native ones.
+func rootfsArch(t *testing.T, suite, arch string) string {
+	t.Helper()
+	testutil.RequireTool(t, "debootstrap", "mmdebstrap", "tar", "chroot")
 	if os.Geteuid() != 0 {
 		if os.Getenv("DEBFORGE_REQUIRE_TOOLS") == "1" {
 			t.Fatal("rootfs tests need root")
@@ -181,7 +190,11 @@ func rootfs(t *testing.T, suite string) string {
 	if cache == "" {
 		cache = "/var/cache/debforge-test"
 	}
-	tarball := filepath.Join(cache, suite+"-minbase-"+runtime.GOARCH+".tar")
+	name := runtime.GOARCH
+	if arch != "" {
+		name = arch
+	}
+	tarball := filepath.Join(cache, suite+"-minbase-"+name+".tar")
 	rootfsMu.Lock()
 	if _, err := os.Stat(tarball); err != nil {
 		if err := os.MkdirAll(cache, 0o755); err != nil {
@@ -191,18 +204,30 @@ func rootfs(t *testing.T, suite string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		args := []string{"--variant=minbase", suite, tmp}
-		if m := debianMirror(); m != "" {
-			args = append(args, m)
+		var cmd *exec.Cmd
+		if arch == "" {
+			args := []string{"--variant=minbase", suite, tmp}
+			if m := debianMirror(); m != "" {
+				args = append(args, m)
+			}
+			cmd = exec.Command("debootstrap", args...)
+		} else {
+			args := []string{"--variant=minbase", "--mode=root", "--architectures=" + arch, suite, tmp}
+			if m := debianMirror(); m != "" {
+				args = append(args, m)
+			}
+			cmd = exec.Command("mmdebstrap", args...)
 		}
-		out, err := exec.Command("debootstrap", args...).CombinedOutput()
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			rootfsMu.Unlock()
 			os.RemoveAll(tmp)
-			t.Fatalf("debootstrap %s: %v\n%s", suite, err, lastLines(string(out), 20))
+			t.Fatalf("%s %s %s: %v\n%s", cmd.Args[0], suite, name, err, lastLines(string(out), 20))
 		}
 		// Tests use only their own repository.
 		os.Remove(filepath.Join(tmp, "etc/apt/sources.list"))
+		os.RemoveAll(filepath.Join(tmp, "etc/apt/sources.list.d"))
+		os.MkdirAll(filepath.Join(tmp, "etc/apt/sources.list.d"), 0o755)
 		sh(t, "tar", "-C", tmp, "-cf", tarball+".tmp", ".")
 		os.Rename(tarball+".tmp", tarball)
 		os.RemoveAll(tmp)
@@ -272,6 +297,46 @@ func addRepo(t *testing.T, root, repoDir string) {
 		lines = append(lines, l)
 	}
 	os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d", filepath.Base(srcs[0])), []byte(strings.Join(lines, "\n")), 0o644)
+}
+
+// useSources copies the repository into root and installs one of its
+// published .sources files as is (URIs pointed at the copy), replacing
+// any other.
+func useSources(t *testing.T, root, repoDir, name string) {
+	t.Helper()
+	copySources(t, root, repoDir, name)
+	out, err := aptUpdate(root)
+	if err != nil {
+		t.Fatalf("%s: apt-get update: %v\n%s", name, err, out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "W:") || strings.HasPrefix(line, "E:") || strings.HasPrefix(line, "Ign:") {
+			t.Errorf("%s: apt-get update said: %s", name, line)
+		}
+	}
+}
+
+// copySources is useSources without the apt-get update.
+func copySources(t *testing.T, root, repoDir, name string) {
+	t.Helper()
+	old, _ := filepath.Glob(filepath.Join(root, "etc/apt/sources.list.d/*.sources"))
+	for _, p := range old {
+		os.Remove(p)
+	}
+	os.RemoveAll(filepath.Join(root, "srv/repo"))
+	sh(t, "cp", "-a", repoDir, filepath.Join(root, "srv/repo"))
+	data, err := os.ReadFile(filepath.Join(repoDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "URIs:") {
+			l = "URIs: file:///srv/repo"
+		}
+		lines = append(lines, l)
+	}
+	os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d", name), []byte(strings.Join(lines, "\n")), 0o644)
 }
 
 // aptUpdate runs apt-get update with the date checks this machine's apt

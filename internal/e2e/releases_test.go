@@ -35,40 +35,6 @@ func releaseDeb(t *testing.T, repo, revision, builtFor string) {
 	}
 }
 
-// useSources copies the repository into root and installs one of its
-// published .sources files as is (URIs pointed at the copy), replacing
-// any other.
-func useSources(t *testing.T, root, repoDir, name string) {
-	t.Helper()
-	old, _ := filepath.Glob(filepath.Join(root, "etc/apt/sources.list.d/*.sources"))
-	for _, p := range old {
-		os.Remove(p)
-	}
-	os.RemoveAll(filepath.Join(root, "srv/repo"))
-	sh(t, "cp", "-a", repoDir, filepath.Join(root, "srv/repo"))
-	data, err := os.ReadFile(filepath.Join(repoDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(l, "URIs:") {
-			l = "URIs: file:///srv/repo"
-		}
-		lines = append(lines, l)
-	}
-	os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d", name), []byte(strings.Join(lines, "\n")), 0o644)
-	out, err := aptUpdate(root)
-	if err != nil {
-		t.Fatalf("%s: apt-get update: %v\n%s", name, err, out)
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "W:") || strings.HasPrefix(line, "E:") || strings.HasPrefix(line, "Ign:") {
-			t.Errorf("%s: apt-get update said: %s", name, line)
-		}
-	}
-}
-
 // One repository for bookworm and trixie (issue 13): debforge publish
 // with targets in debforge.yaml writes a signed dists/<codename> per
 // release and a .sources per release; a bookworm host that had the build

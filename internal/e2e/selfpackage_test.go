@@ -18,7 +18,8 @@ import (
 func TestDebforgePackagesItself(t *testing.T) {
 	testutil.RequireTool(t, "go", "gcc", "dpkg-deb", "lintian")
 	e := newEnv(t, "../../specs")
-	r := e.run(t, "build", "debforge-tool")
+	// specs/debforge.yaml lists four targets: this machine's is enough.
+	r := e.run(t, "build", "--target", "bookworm/amd64", "debforge-tool")
 	if r.code != 0 {
 		t.Fatalf("build debforge-tool: exit %d\n%s", r.code, lastLines(r.stderr, 40))
 	}

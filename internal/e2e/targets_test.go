@@ -13,38 +13,45 @@ import (
 	"github.com/debforge/debforge/internal/testutil"
 )
 
-// targetSpecs copies the fixture specs with targets for bookworm/amd64,
-// bookworm/arm64 and trixie/amd64; the C fixtures (and the meta-package
-// that needs them) are restricted to amd64.
+// targetSpecs copies the fixture specs, and the cgo fixture (a small
+// runc: cgo, static-pie, libseccomp, help2man), with targets for
+// bookworm/amd64, bookworm/arm64 and trixie/amd64. Every C fixture
+// cross-builds for arm64 in a cross root; the cgo fixture builds for
+// bookworm only (one cross root fewer to make).
 func targetSpecs(t *testing.T) string {
 	t.Helper()
 	specs := t.TempDir()
 	sh(t, "cp", "-a", "testdata/specs/.", specs)
+	sh(t, "cp", "-a", "testdata/crossspecs/.", specs)
 	conf := filepath.Join(specs, "debforge.yaml")
 	data, _ := os.ReadFile(conf)
 	os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]\n"...), 0o644)
-	for _, name := range []string{"hello-make", "hello-autotools", "hello-meta"} {
-		p := filepath.Join(specs, name+".yaml")
-		data, _ := os.ReadFile(p)
-		os.WriteFile(p, append(data, "architectures: [amd64]\n"...), 0o644)
-	}
+	p := filepath.Join(specs, "hello-cgo.yaml")
+	data, _ = os.ReadFile(p)
+	os.WriteFile(p, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644)
 	return specs
 }
 
 // Issue 13: one build for three targets publishes dists/bookworm with
-// amd64 and arm64 and dists/trixie with amd64; the Go fixture is
-// cross-compiled for arm64 (file says aarch64; it runs under qemu-user),
-// restricted specs say they are skipped; trixie hosts install the trixie
-// builds with apt from the trixie .sources; a second build is all cached;
-// a --target outside the list is a usage error.
+// amd64 and arm64 and dists/trixie with amd64. Go is cross-compiled with
+// GOARCH; make, autotools and cgo (static, libseccomp) with Debian's
+// cross toolchain and the arm64 -dev packages in a cross build root, and
+// dpkg-shlibdeps computes arm64 dependencies; help2man documents the
+// arm64 cgo binary by running it under qemu-user. apt installs the arm64
+// packages into a bookworm/arm64 root (run under qemu-user) and they
+// run; trixie hosts install the trixie builds with apt from the trixie
+// .sources; a second build is all cached; a --target outside the list
+// is a usage error; the arm64 Go and cgo packages are reproducible.
 func TestTargetsBuildAndPublish(t *testing.T) {
-	testutil.RequireTool(t, "file", "dpkg-deb")
+	testutil.RequireTool(t, "file", "dpkg-deb", "lintian")
+	// The cgo fixture's help2man runs its arm64 binary.
+	testutil.Binfmt(t, "arm64")
 	e := newEnv(t, targetSpecs(t))
 	r := e.run(t, "build", "all")
 	if r.code != 0 {
 		t.Fatalf("build: exit %d\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"skipped for bookworm/arm64: ", "hello-make.yaml builds only for architectures amd64"} {
+	for _, want := range []string{"skipped for trixie/amd64: ", "hello-cgo.yaml builds only for targets bookworm/amd64, bookworm/arm64"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
@@ -64,35 +71,72 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 		}
 		return m[0]
 	}
-	for _, n := range []string{"hello-go_1.0.0-1+deb12_amd64.deb", "hello-go_1.0.0-1+deb12_arm64.deb", "hello-go_1.0.0-1+deb13_amd64.deb",
-		"hello-make_2.0.0-1+deb12_amd64.deb", "hello-make_2.0.0-1+deb13_amd64.deb", "hello-script_4.0.0-1+deb12_all.deb", "hello-script_4.0.0-1+deb13_all.deb"} {
+	for _, n := range []string{"hello-go_1.0.0-1+deb12_amd64.deb", "hello-go_1.0.0-1+deb13_amd64.deb",
+		"hello-make_2.0.0-1+deb12_amd64.deb", "hello-make_2.0.0-1+deb13_amd64.deb", "hello-script_4.0.0-1+deb12_all.deb", "hello-script_4.0.0-1+deb13_all.deb",
+		"hello-cgo_1.0.0-1+deb12_amd64.deb"} {
 		pool(n)
 	}
-	if m, _ := filepath.Glob(filepath.Join(repo, "pool", "main", "*", "*", "hello-make_*_arm64.deb")); len(m) != 0 {
-		t.Errorf("a spec restricted to amd64 was built for arm64: %v", m)
+	if m, _ := filepath.Glob(filepath.Join(repo, "pool", "main", "*", "*", "hello-cgo_*+deb13_*.deb")); len(m) != 0 {
+		t.Errorf("a spec restricted to bookworm was built for trixie: %v", m)
 	}
-	arm := pool("hello-go_1.0.0-1+deb12_arm64.deb")
-	x := t.TempDir()
-	sh(t, "dpkg-deb", "-x", arm, x)
-	bin := filepath.Join(x, "usr/bin/gohello")
-	if out := sh(t, "file", "-b", bin); !strings.Contains(out, "ARM aarch64") {
-		t.Errorf("arm64 package's gohello: file says %q", out)
-	}
-	if out := sh(t, "dpkg-deb", "-f", arm, "Architecture"); strings.TrimSpace(out) != "arm64" {
-		t.Errorf("arm64 package says Architecture: %s", out)
-	}
-	t.Run("qemu", func(t *testing.T) {
-		testutil.Binfmt(t, "arm64")
-		if out, err := exec.Command(bin).CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "gohello 1.0.0" {
-			t.Errorf("arm64 gohello under qemu: %q %v", out, err)
+	// Every arm64 package holds aarch64 code; the dynamically linked C
+	// ones depend on arm64's libc as dpkg-shlibdeps found it in the
+	// cross root; the static cgo one on nothing, with its man page.
+	arm := map[string]string{"gohello": "hello-go_1.0.0-1+deb12_arm64.deb", "makehello": "hello-make_2.0.0-1+deb12_arm64.deb",
+		"autohello": "hello-autotools_3.1.4-1+deb12_arm64.deb", "cgohello": "hello-cgo_1.0.0-1+deb12_arm64.deb"}
+	for bin, name := range arm {
+		deb := pool(name)
+		if deb == "" {
+			continue
 		}
-	})
+		x := t.TempDir()
+		sh(t, "dpkg-deb", "-x", deb, x)
+		out := sh(t, "file", "-b", filepath.Join(x, "usr/bin", bin))
+		if !strings.Contains(out, "ARM aarch64") {
+			t.Errorf("%s: %s: file says %q", name, bin, out)
+		}
+		if bin == "cgohello" && !strings.Contains(out, "static-pie linked") {
+			t.Errorf("%s: cgohello is not static-pie: %q", name, out)
+		}
+		if got := strings.TrimSpace(sh(t, "dpkg-deb", "-f", deb, "Architecture")); got != "arm64" {
+			t.Errorf("%s says Architecture: %s", name, got)
+		}
+		depends := sh(t, "dpkg-deb", "-f", deb, "Depends")
+		if (bin == "makehello" || bin == "autohello") && !regexp.MustCompile(`(^|, )libc6 \(>= 2\.\d+\)`).MatchString(depends) {
+			t.Errorf("%s: Depends %q lacks the libc6 that dpkg-shlibdeps finds", name, depends)
+		}
+		if bin == "cgohello" {
+			page, err := exec.Command("sh", "-c", "gzip -dc "+filepath.Join(x, "usr/share/man/man1/cgohello.1.gz")).Output()
+			if err != nil || !strings.Contains(string(page), "cgohello 1.0.0") {
+				t.Errorf("%s: the man page help2man wrote by running the arm64 binary: %v\n%s", name, err, page)
+			}
+		}
+		if errs := lintianErrors(t, deb); len(errs) > 0 {
+			t.Errorf("%s: lintian:\n%s", name, strings.Join(errs, "\n"))
+		}
+	}
 	idx, err := os.ReadFile(filepath.Join(repo, "dists/bookworm/main/binary-arm64/Packages"))
 	if err != nil || !strings.Contains(string(idx), "Version: 1.0.0-1+deb12\nArchitecture: arm64") && !strings.Contains(string(idx), "Architecture: arm64") {
 		t.Errorf("bookworm arm64 index: %v\n%s", err, idx)
 	}
 	if !strings.Contains(string(idx), "Package: hello-script\n") || strings.Contains(string(idx), "+deb13") {
 		t.Errorf("bookworm arm64 index lacks the arch: all package or has trixie builds:\n%s", idx)
+	}
+
+	// An arm64 host of bookworm installs them with apt and runs them.
+	armRoot := rootfsArch(t, "bookworm", "arm64")
+	useSources(t, armRoot, repo, "fixtures-archive-keyring-bookworm.sources")
+	if out, err := inRoot(armRoot, "apt-get", "install", "-y", "hello-meta", "hello-cgo"); err != nil {
+		t.Fatalf("bookworm/arm64: apt-get install hello-meta hello-cgo: %v\n%s", err, out)
+	}
+	for bin, want := range map[string]string{"gohello": "gohello 1.0.0", "makehello": "makehello 2.0.0", "autohello": "autohello 3.1.4",
+		"scripthello": "scripthello 4.0.0", "cgohello": "cgohello 1.0.0 (libseccomp 2.5.4)"} {
+		if got, err := inRoot(armRoot, bin); err != nil || strings.TrimSpace(got) != want {
+			t.Errorf("bookworm/arm64: %s printed %q (%v), want %q", bin, got, err, want)
+		}
+	}
+	if out, _ := inRoot(armRoot, "dpkg", "--print-architecture"); strings.TrimSpace(out) != "arm64" {
+		t.Errorf("the arm64 root's dpkg says %q", out)
 	}
 
 	root := rootfs(t, "trixie")
@@ -124,42 +168,75 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stderr, "trixie") {
 		t.Errorf("--target bookworm/arm64: exit %d\n%s", r.code, r.stderr)
 	}
-	// The arm64 Go package builds byte for byte the same in a fresh cache.
-	r = e.run(t, "verify-reproducible", "--target", "bookworm/arm64", "hello-go")
-	if r.code != 0 || strings.TrimSpace(r.stdout) != "hello-go@bookworm/arm64\treproducible" {
+	// The arm64 Go and cgo packages build byte for byte the same in a
+	// fresh cache.
+	r = e.run(t, "verify-reproducible", "--target", "bookworm/arm64", "hello-go", "hello-cgo")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "hello-cgo@bookworm/arm64\treproducible\nhello-go@bookworm/arm64\treproducible" {
 		t.Errorf("verify-reproducible --target bookworm/arm64: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
 
-// A C fixture cannot build for arm64 on a machine without the cross
-// compiler: one clear error naming it and what to install; the other
-// builds of every target are published; exit 1.
-func TestTargetWithoutCrossToolchain(t *testing.T) {
-	if _, err := exec.LookPath("aarch64-linux-gnu-gcc"); err == nil {
-		t.Skip("this machine has the arm64 cross compiler: the case under test cannot happen here")
-	}
+// A spec whose build dependency the release does not have for arm64
+// (Debian builds libipt-dev for amd64 only) cannot build there: one
+// clear error naming the package and the fix; the other builds of every
+// target are published; exit 1.
+func TestTargetCannotBuild(t *testing.T) {
 	specs := t.TempDir()
 	sh(t, "cp", "-a", "testdata/specs/.", specs)
 	conf := filepath.Join(specs, "debforge.yaml")
 	data, _ := os.ReadFile(conf)
 	os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644)
+	spec, _ := os.ReadFile(filepath.Join(specs, "hello-make.yaml"))
+	ipt := strings.Replace(strings.Replace(string(spec), "name: hello-make", "name: hello-ipt", 1), "[gcc, make]", "[gcc, make, libipt-dev]", 1)
+	os.WriteFile(filepath.Join(specs, "hello-ipt.yaml"), []byte(ipt+"architectures: [arm64]\n"), 0o644)
 	e := newEnv(t, specs)
-	r := e.run(t, "build", "hello-make", "hello-go")
+	r := e.run(t, "build", "hello-ipt", "hello-make", "hello-go")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"hello-make@bookworm/arm64", "cross compiler aarch64-linux-gnu-gcc not found", "hint: install gcc-aarch64-linux-gnu"} {
+	for _, want := range []string{"hello-ipt@bookworm/arm64", "cannot install libipt-dev:arm64 from the mirror (E: Unable to locate package libipt-dev:arm64)",
+		"hint: check the names in build_depends", "skipped for bookworm/amd64: "} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
 	repo := filepath.Join(e.out, "repo")
 	idx, err := os.ReadFile(filepath.Join(repo, "dists/bookworm/main/binary-arm64/Packages"))
-	if err != nil || !strings.Contains(string(idx), "Package: hello-go\n") || strings.Contains(string(idx), "Package: hello-make\n") {
-		t.Errorf("arm64 index should hold hello-go and not hello-make: %v\n%s", err, idx)
+	if err != nil || !strings.Contains(string(idx), "Package: hello-go\n") || !strings.Contains(string(idx), "Package: hello-make\n") || strings.Contains(string(idx), "Package: hello-ipt\n") {
+		t.Errorf("arm64 index should hold hello-go and hello-make and not hello-ipt: %v\n%s", err, idx)
 	}
 	idx, _ = os.ReadFile(filepath.Join(repo, "dists/bookworm/main/binary-amd64/Packages"))
 	if !strings.Contains(string(idx), "Package: hello-make\n") {
 		t.Errorf("amd64 hello-make not published beside the failed arm64 build:\n%s", idx)
+	}
+}
+
+// A cross build whose post_steps run what it built (help2man) needs
+// binfmt_misc with qemu-user; without it the failure says so and names
+// the fix; the other builds are published; exit 1.
+func TestCrossBuildWithoutEmulation(t *testing.T) {
+	if data, err := os.ReadFile("/proc/sys/fs/binfmt_misc/qemu-aarch64"); err == nil && strings.HasPrefix(string(data), "enabled") {
+		t.Skip("this host runs arm64 programs through binfmt_misc: the case under test cannot happen here")
+	}
+	specs := t.TempDir()
+	sh(t, "cp", "-a", "testdata/specs/.", specs)
+	sh(t, "cp", "-a", "testdata/crossspecs/.", specs)
+	conf := filepath.Join(specs, "debforge.yaml")
+	data, _ := os.ReadFile(conf)
+	os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644)
+	e := newEnv(t, specs)
+	r := e.run(t, "build", "hello-cgo", "hello-go")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"hello-cgo@bookworm/arm64", "help2man", "(this host cannot run arm64 programs: ",
+		"hint: if a step runs what the build made (help2man, a generator), install qemu-user-static and binfmt-support and register the interpreter (update-binfmts --enable qemu-aarch64)"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	idx, err := os.ReadFile(filepath.Join(e.out, "repo", "dists/bookworm/main/binary-arm64/Packages"))
+	if err != nil || !strings.Contains(string(idx), "Package: hello-go\n") || strings.Contains(string(idx), "Package: hello-cgo\n") {
+		t.Errorf("arm64 index should hold hello-go and not hello-cgo: %v\n%s", err, idx)
 	}
 }

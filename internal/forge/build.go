@@ -167,13 +167,13 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 		if fe.Kind == "go_module" && len(c.Source.Patches) == 0 && len(c.Source.Delete) == 0 {
 			req.Module = c.Source.GoModule
 		}
-		if err := checkCross(req); err != nil {
+		if err := checkCross(req, root); err != nil {
 			return fail("build", err)
 		}
 		buildEnvList = append(append([]string{}, sb.Env...), req.Env...)
 		shared, err := f.runCompiled(ctx, sb, b, req, c, fe, env, log)
 		if err != nil {
-			return fail("build", err)
+			return fail("build", explainCross(req, err))
 		}
 		r.CompileShared = shared
 		warnings, err := checkHardening(c, stageDir, log)
@@ -181,7 +181,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 			return fail("hardening", err)
 		}
 		r.Warnings = warnings
-		extraDepends, err = sandbox.ShlibDepends(ctx, sb, stageDir, "/build/stage", filepath.Join(work, "shlibs"), "/build/shlibs", log)
+		extraDepends, err = sandbox.ShlibDepends(ctx, sb, stageDir, "/build/stage", filepath.Join(work, "shlibs"), "/build/shlibs", shlibsEnv(req), log)
 		if err != nil {
 			return fail("shlibdeps", err)
 		}
@@ -229,6 +229,20 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 	}
 	r.Deb, r.Size = deb, st.Size()
 	return r, key
+}
+
+// shlibsEnv makes dpkg-shlibdeps look up the target architecture's
+// libraries (its multiarch directory, the :arch packages' shlibs and
+// symbols files) in a cross build; nothing in a native one.
+func shlibsEnv(req builders.Request) []string {
+	if !req.IsCross() {
+		return nil
+	}
+	t, err := builders.Triplet(req.Arch)
+	if err != nil {
+		return nil
+	}
+	return []string{"DEB_HOST_ARCH=" + req.Arch, "DEB_HOST_MULTIARCH=" + t, "DEB_HOST_GNU_TYPE=" + t}
 }
 
 // HardeningError is an ELF file without a hardening feature in a build

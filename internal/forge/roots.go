@@ -34,7 +34,12 @@ func depsID(c *spec.Component) string {
 }
 
 // rootID names c's root within one Forge (one target architecture).
-func (f *Forge) rootID(c *spec.Component) string { return f.opts.Arch + " " + depsID(c) }
+func (f *Forge) rootID(c *spec.Component) string {
+	if f.opts.Arch != buildArch() && !builders.NeedsC(c.Build) {
+		return buildArch() + " " + depsID(c) // the native root
+	}
+	return f.opts.Arch + " " + depsID(c)
+}
 
 // rootTarget is the build root builds of this Forge run in: the release
 // of its target (this host's release when debforge.yaml lists no
@@ -52,7 +57,11 @@ func (f *Forge) rootTarget() (buildroot.Target, error) {
 func usage(err error, hint string) error { return &UsageError{Err: withHint(err, hint)} }
 
 func (f *Forge) rootStore() *buildroot.Store {
-	return &buildroot.Store{Dir: f.opts.RootsDir, Mirror: f.set.Repo.Mirror, Runner: f.runner}
+	mirrors := map[string]string{}
+	for name, rs := range f.set.Repo.Releases {
+		mirrors[name] = rs.Mirror
+	}
+	return &buildroot.Store{Dir: f.opts.RootsDir, Mirror: f.set.Repo.Mirror, ReleaseMirrors: mirrors, Runner: f.runner}
 }
 
 // prepare checks that builds can be sandboxed here and fetches the Go
@@ -89,7 +98,9 @@ func (f *Forge) rootFor(ctx context.Context, be *buildEnv, c *spec.Component) (*
 	}
 	store := f.rootStore()
 	deps := c.Build.BuildDepends
-	if f.opts.Arch != be.target.Arch { // a cross build: cross compilers and the target's -dev packages
+	// A cross build that compiles C: the cross compiler and the target's
+	// -dev packages. A pure Go cross build uses the native root.
+	if f.opts.Arch != be.target.Arch && builders.NeedsC(c.Build) {
 		var err error
 		if deps, err = builders.CrossBuildDepends(deps, f.opts.Arch, be.target.Arch); err != nil {
 			return nil, err

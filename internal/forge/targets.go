@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/debforge/debforge/builders"
 	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -114,6 +114,13 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 		}
 		results = append(results, res...)
 		if err != nil {
+			// Name each failure with its target (runc@bookworm/arm64); a
+			// failure before any component ran, with the target alone.
+			if named := joinResults(res); named != nil {
+				err = named
+			} else {
+				err = fmt.Errorf("%s: %w", t, err)
+			}
 			errs = append(errs, err)
 		}
 		if ctx.Err() != nil {
@@ -199,45 +206,68 @@ func (f *Forge) verifyTargets(ctx context.Context, names []string) ([]Repro, err
 	return out, nil
 }
 
-// CrossToolchainError is a cross build whose compiler is not installed.
-type CrossToolchainError struct{ Component, Arch, Compiler string }
+// CrossToolchainError is a cross build whose build root lacks the cross
+// compiler (a root made from a mirror or by hand without it).
+type CrossToolchainError struct{ Component, Arch, Compiler, Root string }
 
 func (e *CrossToolchainError) Error() string {
-	return fmt.Sprintf("%s for %s: cross compiler %s not found", e.Component, e.Arch, e.Compiler)
+	return fmt.Sprintf("%s for %s: cross compiler %s not found in the build root %s", e.Component, e.Arch, e.Compiler, e.Root)
 }
 
-// Hint names the packages that provide it.
+// Hint names the package that provides it.
 func (e *CrossToolchainError) Hint() string {
-	return "install gcc-" + strings.TrimSuffix(e.Compiler, "-gcc") + " and the -dev packages the spec needs for " + e.Arch +
-		" (libfoo-dev:" + e.Arch + " after dpkg --add-architecture " + e.Arch + "), or restrict the spec with architectures:"
+	return "debforge installs gcc-" + strings.TrimSuffix(e.Compiler, "-gcc") + " into cross build roots: make the root again (debforge root update), " +
+		"or restrict the spec with architectures:"
 }
 
-// checkCross refuses, before anything runs, a cross build that needs a C
-// compiler this machine does not have (cgo, make and autotools builds; a
-// pure Go cross build needs none).
-func checkCross(req builders.Request) error {
-	if !req.IsCross() {
-		return nil
-	}
-	bd := req.Component.Build
-	needsC := bd.Kind == "make" || bd.Kind == "autotools"
-	if bd.Kind == "go" {
-		needsC = bd.Cgo != nil && *bd.Cgo
-		for _, b := range bd.Binaries {
-			needsC = needsC || b.Cgo != nil && *b.Cgo
-		}
-	}
-	if !needsC {
+// checkCross refuses, before anything runs, a cross build that compiles
+// C in a root without the cross compiler. A pure Go cross build needs
+// none.
+func checkCross(req builders.Request, root *buildroot.Root) error {
+	if !req.IsCross() || !builders.NeedsC(req.Component.Build) {
 		return nil
 	}
 	triplet, err := builders.Triplet(req.Arch)
 	if err != nil {
 		return err
 	}
-	if _, err := exec.LookPath(triplet + "-gcc"); err != nil {
-		return &CrossToolchainError{Component: req.Component.Name, Arch: req.Arch, Compiler: triplet + "-gcc"}
+	if _, err := os.Stat(filepath.Join(root.FS, "usr", "bin", triplet+"-gcc")); err != nil {
+		return &CrossToolchainError{Component: req.Component.Name, Arch: req.Arch, Compiler: triplet + "-gcc", Root: root.FS}
 	}
 	return nil
+}
+
+// CrossRunError is a failed cross build on a host that cannot run the
+// target's programs: the likely cause when a step runs what the build
+// made. Whether one did cannot be known beforehand (runc's post_steps
+// only convert Markdown; buildkit's run the binaries through help2man),
+// so a cross build is never refused for it up front.
+type CrossRunError struct {
+	Err       error
+	Emulation *sandbox.EmulationError
+}
+
+func (e *CrossRunError) Error() string { return e.Err.Error() + "\n(" + e.Emulation.Error() + ")" }
+func (e *CrossRunError) Unwrap() error { return e.Err }
+
+// Hint is the emulation's fix, before any hint of the failure itself.
+func (e *CrossRunError) Hint() string { return joinHints(e.Emulation.Hint(), hintFor(e.Err)) }
+
+// explainCross adds to a failed cross build that this host cannot run
+// the target's programs, when it cannot.
+func explainCross(req builders.Request, err error) error {
+	if err == nil || !req.IsCross() {
+		return err
+	}
+	q, qerr := builders.QemuName(req.Arch)
+	if qerr != nil {
+		return err
+	}
+	var ee *sandbox.EmulationError
+	if errors.As(sandbox.CheckEmulation(req.Arch, q), &ee) {
+		return &CrossRunError{Err: err, Emulation: ee}
+	}
+	return err
 }
 
 // namesOf lists the components of comps that this forge's specs build

@@ -21,7 +21,9 @@ import (
 // "libc6 (>= 2.34)". hostStage is the tree as this process sees it, stage
 // as r's commands see it; hostDir/dir likewise name a scratch directory
 // that only debforge writes (never one the build could plant links in).
-func ShlibDepends(ctx context.Context, r execx.Runner, hostStage, stage, hostDir, dir string, log io.Writer) ([]string, error) {
+// env is added to dpkg-shlibdeps' environment (DEB_HOST_ARCH for a cross
+// build).
+func ShlibDepends(ctx context.Context, r execx.Runner, hostStage, stage, hostDir, dir string, env []string, log io.Writer) ([]string, error) {
 	var dyn []string
 	err := filepath.WalkDir(hostStage, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -51,7 +53,7 @@ func ShlibDepends(ctx context.Context, r execx.Runner, hostStage, stage, hostDir
 		args = append(args, "-e"+p)
 	}
 	var out bytes.Buffer
-	cmd := execx.Cmd{Args: args, Dir: dir}
+	cmd := execx.Cmd{Args: args, Dir: dir, Env: env}
 	fmt.Fprintf(log, "+ %s\n", cmd)
 	if err := r.Run(ctx, cmd, io.MultiWriter(&out, log)); err != nil {
 		return nil, &execx.CommandError{Cmd: cmd, Tail: out.String(), Err: err}

@@ -1,0 +1,3 @@
+module example.org/cgohello
+
+go 1.22
