@@ -131,7 +131,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	pf.IntVarP(&g.jobs, "jobs", "j", runtime.NumCPU(), "components built in parallel")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "stream build output to stderr")
 	root.AddCommand(newKeygenCmd(g), newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newRemoveCmd(g), newOutdatedCmd(g), newBumpCmd(g), newNewCmd(g), newServeCmd(g), newVerifyCmd(g), newCleanCmd(g),
-		newGenManCmd(), newGenCompletionsCmd(), newRootCmdGroup(g))
+		newGenManCmd(), newGenCompletionsCmd(), newUnpackSourceCmd(), newRootCmdGroup(g))
 	return root
 }
 

@@ -165,3 +165,43 @@ func TestIssue9Item1HostileTarballThroughBuild(t *testing.T) {
 		})
 	}
 }
+
+// Issue 10 item 2: fetched archives are extracted unprivileged. The
+// extractor runs in the sandbox as the build uid (setpriv to 65534, then
+// bwrap with only the source tree writable): the build's log shows that
+// command line, and an ordinary release tarball still packages.
+func TestArchivesUnpackInSandbox(t *testing.T) {
+	served, specs := t.TempDir(), t.TempDir()
+	srv := httptest.NewServer(http.FileServer(http.Dir(served)))
+	defer srv.Close()
+	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
+	sum := writeTarball(t, filepath.Join(served, "plain.tar.gz"), []tarEntry{
+		{name: "plain-1.0/", typ: tar.TypeDir},
+		{name: "plain-1.0/plain.sh", body: "#!/bin/sh\necho plain\n", typ: tar.TypeReg},
+	})
+	spec := "name: plain\nversion: 1.0.0\nsummary: plain tarball fixture\ndescription: |\n  An ordinary release tarball.\nlicense: Apache-2.0\ncopyright: 2026 Nobody\n" +
+		"source:\n  tarball: " + srv.URL + "/plain.tar.gz\n  sha256: " + sum + "\n" +
+		"build:\n  kind: script\n  steps:\n    - install -D -m 0755 plain.sh \"$DESTDIR/usr/bin/plain\"\n" +
+		"package:\n  architecture: all\n  lintian_overrides:\n    - {tag: no-manual-page, reason: A test fixture.}\n"
+	must(t, os.WriteFile(filepath.Join(specs, "plain.yaml"), []byte(spec), 0o644))
+	e := newEnv(t, specs)
+	r := e.run(t, "build", "plain")
+	if r.code != 0 {
+		t.Fatalf("build: exit %d\n%s", r.code, r.stderr)
+	}
+	logData, err := os.ReadFile(filepath.Join(e.cache, "logs", "plain.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(logData)
+	for _, want := range []string{"setpriv --reuid=65534 --regid=65534", "bwrap --unshare-all", "/tmp/debforge unpack-source --kind tar --strip 1 /tmp/archive /tmp/src"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the build log does not show the sandboxed extraction (%q):\n%s", want, lastLines(log, 30))
+		}
+	}
+	x := t.TempDir()
+	sh(t, "dpkg-deb", "-x", strings.TrimSpace(r.stdout), x)
+	if out := sh(t, filepath.Join(x, "usr/bin/plain")); strings.TrimSpace(out) != "plain" {
+		t.Errorf("packaged plain.sh printed %q", out)
+	}
+}

@@ -36,8 +36,8 @@ exec "$@"
 func TestRootlessUserRunsContainers(t *testing.T) {
 	e, _ := stack(t)
 	root := rootfs(t, "bookworm")
-	withMirror(t, root)
-	addRepo(t, root, filepath.Join(e.out, "repo"))
+	withMirror(t, root, "bookworm")
+	copySources(t, root, filepath.Join(e.out, "repo"), stackSources("bookworm"))
 	if out, err := aptUpdate(root); err != nil {
 		t.Fatalf("update: %v\n%s", err, out)
 	}

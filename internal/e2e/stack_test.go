@@ -10,16 +10,21 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
-// The real stack, built once from specs/ (make acceptance). The default
-// cache is shared with `make build`, so a warm machine rebuilds nothing.
+// The real stack, built once from specs/ (make acceptance) for every
+// target of specs/debforge.yaml. The default cache is shared with `make
+// build`, so a warm machine rebuilds nothing.
 var (
 	stackOnce sync.Once
 	stackEnv  env
 	stackRes  result
+	stackErr  error
 )
 
 func stack(t *testing.T) (env, result) {
@@ -36,13 +41,51 @@ func stack(t *testing.T) (env, result) {
 			args = append(args, "--cache-dir", c)
 		}
 		args = append(args, "build", "all", "--except", "slirp4netns")
+		// The arm64 builds' post_steps run help2man on the binaries they
+		// made: under qemu-user through binfmt_misc, registered for the
+		// build and undone after it.
+		undo, err := testutil.SetupBinfmt(testutil.DefaultBinfmtDirs, "arm64")
+		if err != nil {
+			stackErr = err
+			return
+		}
+		start := time.Now()
 		stackRes = debforge(t, args...)
+		stackErr = undo()
+		// The summary table, for the figures in the README.
+		if i := strings.Index(stackRes.stderr, "\nCOMPONENT"); i >= 0 {
+			t.Logf("stack build: %v\n%s", time.Since(start).Round(time.Second), stackRes.stderr[i+1:])
+		}
 	})
+	if stackErr != nil {
+		t.Fatalf("binfmt for the arm64 builds: %v", stackErr)
+	}
 	if stackRes.code != 0 {
 		t.Fatalf("stack build failed (exit %d):\n%s", stackRes.code, lastLines(stackRes.stderr, 60))
 	}
 	return stackEnv, stackRes
 }
+
+// stackDebs are the pool paths the stack build printed for one target:
+// that architecture's packages of the release and its arch-all ones.
+func stackDebs(t *testing.T, r result, release, arch string) []string {
+	t.Helper()
+	suffix := spec.Releases[release].Suffix
+	var debs []string
+	for _, p := range strings.Fields(r.stdout) {
+		base := filepath.Base(p)
+		if strings.HasSuffix(base, suffix+"_"+arch+".deb") || strings.HasSuffix(base, suffix+"_all.deb") {
+			debs = append(debs, p)
+		}
+	}
+	if len(debs) < 9 {
+		t.Fatalf("the stack build printed %d packages for %s/%s, want every stack package:\n%s", len(debs), release, arch, r.stdout)
+	}
+	return debs
+}
+
+// stackSources is the published .sources file of a release.
+func stackSources(release string) string { return "debforge-archive-keyring-" + release + ".sources" }
 
 // stackVersions reads each component's upstream version from specs/, the
 // one place versions are written, quoted for use in a regexp.
@@ -59,20 +102,20 @@ func stackVersions(t *testing.T) map[string]string {
 	return v
 }
 
-// Every built binary reports the version of its spec.
-func TestStackVersions(t *testing.T) {
-	_, r := stack(t)
+// versionCase is one binary of the stack (path without the leading /),
+// how to ask its version, and what it must answer.
+type versionCase struct {
+	bin  string
+	args []string
+	want string
+}
+
+// stackVersionCases lists every binary of the stack with the version its
+// spec says.
+func stackVersionCases(t *testing.T) []versionCase {
 	v := stackVersions(t)
 	q := func(name string) string { return regexp.QuoteMeta(v[name]) }
-	root := tempDir(t)
-	for _, deb := range strings.Fields(r.stdout) {
-		sh(t, "dpkg-deb", "-x", deb, root)
-	}
-	cases := []struct {
-		bin  string
-		args []string
-		want string
-	}{
+	cases := []versionCase{
 		{"usr/bin/containerd", []string{"--version"}, `containerd github.com/containerd/containerd v` + q("containerd")},
 		{"usr/bin/ctr", []string{"--version"}, `ctr github.com/containerd/containerd v` + q("containerd")},
 		{"usr/bin/containerd-shim-runc-v2", []string{"-v"}, `Version:\s+v` + q("containerd")},
@@ -85,14 +128,23 @@ func TestStackVersions(t *testing.T) {
 	}
 	plugins := []string{"bandwidth", "bridge", "dhcp", "dummy", "firewall", "host-device", "host-local", "ipvlan", "loopback", "macvlan", "portmap", "ptp", "sbr", "static", "tap", "tuning", "vlan", "vrf"}
 	for _, p := range plugins {
-		cases = append(cases, struct {
-			bin  string
-			args []string
-			want string
-		}{"opt/cni/bin/" + p, nil, `CNI \S+ plugin v` + q("cni-plugins")})
+		cases = append(cases, versionCase{"opt/cni/bin/" + p, nil, `CNI \S+ plugin v` + q("cni-plugins")})
 	}
+	return cases
+}
+
+// Every built binary reports the version of its spec.
+func TestStackVersions(t *testing.T) {
+	_, r := stack(t)
+	v := stackVersions(t)
+	root := tempDir(t)
+	debs := stackDebs(t, r, "bookworm", "amd64")
+	for _, deb := range debs {
+		sh(t, "dpkg-deb", "-x", deb, root)
+	}
+	cases := stackVersionCases(t)
 	// Provides name the spec's version through {{.Version}}.
-	for _, deb := range strings.Fields(r.stdout) {
+	for _, deb := range debs {
 		if p := sh(t, "dpkg-deb", "--field", deb, "Provides"); strings.Contains(p, "{{") {
 			t.Errorf("%s: Provides not expanded: %s", filepath.Base(deb), p)
 		}
@@ -114,31 +166,39 @@ func TestStackVersions(t *testing.T) {
 }
 
 // Every package of the stack is lintian-clean beyond its documented
-// overrides.
+// overrides, the cross-compiled arm64 ones too (the trixie packages are
+// the same builds with another suffix: piuparts covers them).
 func TestStackLintian(t *testing.T) {
 	_, r := stack(t)
-	for _, deb := range strings.Fields(r.stdout) {
+	debs := stackDebs(t, r, "bookworm", "amd64")
+	for _, deb := range stackDebs(t, r, "bookworm", "arm64") {
+		if strings.HasSuffix(deb, "_arm64.deb") {
+			debs = append(debs, deb)
+		}
+	}
+	for _, deb := range debs {
 		for _, line := range lintianErrors(t, deb) {
 			t.Errorf("%s", line)
 		}
 	}
 }
 
-// withMirror lets a root install Debian's packages too (uidmap, iptables …).
-func withMirror(t *testing.T, root string) {
+// withMirror lets a root install Debian's packages of its release too
+// (uidmap, iptables …).
+func withMirror(t *testing.T, root, release string) {
 	m := debianMirror()
 	if m == "" {
 		t.Fatal("no Debian mirror configured on this host")
 	}
-	os.WriteFile(filepath.Join(root, "etc/apt/sources.list"), []byte("deb "+m+" bookworm main\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc/apt/sources.list"), []byte("deb "+m+" "+release+" main\n"), 0o644)
 }
 
 // The README's host instructions install the stack in a bookworm root.
 func TestStackInstallsFromSignedRepo(t *testing.T) {
 	e, _ := stack(t)
 	root := rootfs(t, "bookworm")
-	withMirror(t, root)
-	addRepo(t, root, filepath.Join(e.out, "repo"))
+	withMirror(t, root, "bookworm")
+	copySources(t, root, filepath.Join(e.out, "repo"), stackSources("bookworm"))
 	out, err := aptUpdate(root)
 	if err != nil || strings.Contains(out, "W:") || strings.Contains(out, "E:") {
 		t.Fatalf("apt-get update: %v\n%s", err, out)
@@ -160,14 +220,14 @@ func TestStackInstallsFromSignedRepo(t *testing.T) {
 func TestStackReplacesDebianPackages(t *testing.T) {
 	e, _ := stack(t)
 	root := rootfs(t, "bookworm")
-	withMirror(t, root)
+	withMirror(t, root, "bookworm")
 	if out, err := aptUpdate(root); err != nil {
 		t.Fatalf("update: %v\n%s", err, out)
 	}
 	if out, err := inRoot(root, "apt-get", "install", "-y", "--no-install-recommends", "containerd", "runc", "rootlesskit"); err != nil {
 		t.Fatalf("install Debian's packages: %v\n%s", err, out)
 	}
-	addRepo(t, root, filepath.Join(e.out, "repo"))
+	copySources(t, root, filepath.Join(e.out, "repo"), stackSources("bookworm"))
 	if out, err := aptUpdate(root); err != nil {
 		t.Fatalf("update: %v\n%s", err, out)
 	}
@@ -201,7 +261,7 @@ func TestStackReplacesDebianPackages(t *testing.T) {
 func TestStackSBOMs(t *testing.T) {
 	_, r := stack(t)
 	schema := spdx23(t)
-	for _, deb := range strings.Fields(r.stdout) {
+	for _, deb := range stackDebs(t, r, "bookworm", "amd64") {
 		doc, ok := readSBOM(t, schema, deb)
 		if !ok {
 			continue

@@ -184,13 +184,15 @@ func New(opts Options) (*Forge, error) {
 	if opts.Arch != "" && !spec.ArchRe.MatchString(opts.Arch) {
 		return nil, &UsageError{fmt.Errorf("--arch %q: not a Debian architecture name (lower-case letters, digits and '-', e.g. amd64, arm64)", opts.Arch)}
 	}
-	return &Forge{
+	f := &Forge{
 		opts:     opts,
 		registry: reg,
 		runner:   opts.Runner,
 		fetcher:  &source.Fetcher{CacheDir: opts.CacheDir, Runner: opts.Runner},
 		set:      set,
-	}, nil
+	}
+	f.fetcher.Unpack = f.sandboxedUnpack
+	return f, nil
 }
 
 // Set returns the loaded specs.

@@ -55,7 +55,7 @@ echo "web did not answer on 127.0.0.1:8080 within 180 s"; exit 1`
 func hostFlow(t *testing.T, release string) {
 	requireTools(t)
 	img := guestImage(t, release)
-	r := stackRepo(t)
+	r := stackRepo(t, release)
 	start := time.Now()
 	g, err := boot(t, img, bootOpts{})
 	if err != nil {
@@ -69,7 +69,7 @@ func hostFlow(t *testing.T, release string) {
 	step(t, "prepare", start)
 
 	start = time.Now()
-	src := g.run(t, "root", "curl -fsS http://10.0.2.2:"+strconv.Itoa(r.port)+"/debforge-archive-keyring.sources -o /etc/apt/sources.list.d/debforge-archive-keyring.sources && cat /etc/apt/sources.list.d/debforge-archive-keyring.sources")
+	src := g.run(t, "root", "curl -fsS http://10.0.2.2:"+strconv.Itoa(r.port)+"/"+r.sources()+" -o /etc/apt/sources.list.d/"+r.sources()+" && cat /etc/apt/sources.list.d/"+r.sources())
 	mustContain(t, "published .sources", src, "URIs: http://10.0.2.2:"+strconv.Itoa(r.port), "Signed-By:")
 	out := g.run(t, "root", "apt-get update 2>&1")
 	if strings.Contains(out, "W:") || strings.Contains(out, "E:") {
@@ -153,14 +153,14 @@ func hostFlow(t *testing.T, release string) {
 	before := strings.TrimSpace(g.run(t, "root", mainPID))
 	r.bumpRevision(t, "containerd")
 	r.bumpRevision(t, "rootlesskit")
-	r.debforge(t, "build", "all", "--except", "slirp4netns", "--install-deps")
+	r.build(t)
 	step(t, "upgrade-build", start)
 	start = time.Now()
 	out = g.run(t, "root", "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y 2>&1; dpkg-query -W upstream-containerd upstream-rootlesskit")
 	mustContain(t, "apt-get upgrade", out,
 		"upstream-containerd: running rootless containerd daemons keep the previous version until their user runs: systemctl --user restart containerd",
 		"upstream-rootlesskit: running rootless rootlesskit daemons keep the previous version until their user runs: systemctl --user restart containerd",
-		"upstream-containerd\t2.4.2-2", "upstream-rootlesskit\t3.3.0-2")
+		"upstream-containerd\t"+r.debVersion(t, "containerd"), "upstream-rootlesskit\t"+r.debVersion(t, "rootlesskit"))
 	if after := strings.TrimSpace(g.run(t, "root", mainPID)); after != before {
 		t.Fatalf("the upgrade restarted alice's containerd (MainPID %s -> %s)", before, after)
 	}
@@ -193,7 +193,7 @@ func hostFlow(t *testing.T, release string) {
 	// The admin removes the .sources file they added by hand (no package
 	// owns it), and session scopes are transient units that come and go
 	// with logins: neither is left behind by our packages.
-	g.run(t, "root", "rm -f /etc/apt/sources.list.d/debforge-archive-keyring.sources")
+	g.run(t, "root", "rm -f /etc/apt/sources.list.d/"+r.sources())
 	out = g.run(t, "root", snapshotFiles+" | diff /var/tmp/files-before - ; systemctl list-unit-files --no-legend | grep -v ' transient ' | sort | diff /var/tmp/units-before - ; dpkg-query -W -f '${Package}\\n' | sort | diff /var/tmp/pkgs-before - ; echo compared")
 	if strings.TrimSpace(out) != "compared" {
 		t.Fatalf("after purge the guest differs from before the install (files, units, packages):\n%s", lastLines(out, 60))

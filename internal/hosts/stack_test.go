@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/spec"
 )
 
 var debforgeBin string
@@ -41,6 +44,18 @@ func TestMain(m *testing.M) {
 type repo struct {
 	specs, out, key string
 	port            int
+	// release is the guest's: the build narrows specs/' targets to it.
+	release string
+}
+
+// sources is the published .sources file hosts of the release copy.
+func (r repo) sources() string { return "debforge-archive-keyring-" + r.release + ".sources" }
+
+// build builds the stack (but slirp4netns) for the guest's release on
+// amd64 only: specs/debforge.yaml lists four targets.
+func (r repo) build(t *testing.T) {
+	t.Helper()
+	r.debforge(t, "build", "all", "--except", "slirp4netns", "--target", r.release+"/amd64")
 }
 
 // debforge runs the CLI against the repo's specs, out and key, and the
@@ -88,12 +103,13 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
-// stackRepo builds the stack (but slirp4netns, which needs GitHub) from a
-// copy of specs/ whose url: is where guests reach it, and serves it.
-func stackRepo(t *testing.T) repo {
+// stackRepo builds the stack (but slirp4netns, which needs GitHub) for
+// release from a copy of specs/ whose url: is where guests reach it, and
+// serves it.
+func stackRepo(t *testing.T, release string) repo {
 	t.Helper()
 	dir := t.TempDir()
-	r := repo{specs: filepath.Join(dir, "specs"), out: filepath.Join(dir, "out"), key: filepath.Join(dir, "key.asc"), port: freePort(t)}
+	r := repo{specs: filepath.Join(dir, "specs"), out: filepath.Join(dir, "out"), key: filepath.Join(dir, "key.asc"), port: freePort(t), release: release}
 	copyTree(t, "../../specs", r.specs)
 	f, err := os.OpenFile(filepath.Join(r.specs, "debforge.yaml"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -103,7 +119,7 @@ func stackRepo(t *testing.T) repo {
 	f.Close()
 	r.debforge(t, "keygen")
 	start := time.Now()
-	r.debforge(t, "build", "all", "--except", "slirp4netns", "--install-deps")
+	r.build(t)
 	step(t, "stack-build", start)
 	r.serve(t)
 	return r
@@ -148,6 +164,21 @@ func (r repo) bumpRevision(t *testing.T, name string) {
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// debVersion is the Debian version the repo's spec copy builds of name
+// for the repo's release (version-revision and the release suffix).
+func (r repo) debVersion(t *testing.T, name string) string {
+	t.Helper()
+	set, err := forge.LoadSpecs(r.specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := set.Get(name)
+	if c == nil {
+		t.Fatalf("no spec %s in %s", name, r.specs)
+	}
+	return c.ForTarget(spec.Target{Release: r.release, Arch: "amd64"}).DebVersion()
 }
 
 func mustContain(t *testing.T, what, out string, wants ...string) {

@@ -70,6 +70,11 @@ type Fetched struct {
 type Fetcher struct {
 	CacheDir string
 	Runner   execx.Runner
+	// Unpack, when set, extracts a fetched archive (kind "zip" or "tar")
+	// in place of ExtractZip/ExtractTar in this process: debforge runs the
+	// same extractor in a sandbox as the unprivileged build uid, so that a
+	// flaw in it can still write nothing but the source tree.
+	Unpack Unpacker
 	// HTTP is used for tarballs; nil means a client with the timeouts
 	// below.
 	HTTP *http.Client
@@ -317,9 +322,9 @@ func (f *Fetcher) Prepare(ctx context.Context, c *spec.Component, fe *Fetched, d
 	var err error
 	switch fe.Kind {
 	case "go_module":
-		err = ExtractZip(fe.Path, dst)
+		err = f.unpack(ctx, "zip", fe.Path, dst, 0, log)
 	case "tarball":
-		err = ExtractTar(fe.Path, dst, *c.Source.StripComponents)
+		err = f.unpack(ctx, "tar", fe.Path, dst, *c.Source.StripComponents, log)
 	default:
 		err = CopyTree(fe.Path, dst, c.Source.Exclude...)
 	}
@@ -345,6 +350,28 @@ func (f *Fetcher) Prepare(ctx context.Context, c *spec.Component, fe *Fetched, d
 		}
 	}
 	return nil
+}
+
+// Unpacker extracts archive (kind "zip" or "tar", strip leading path
+// elements of a tar) into the existing directory dst.
+type Unpacker func(ctx context.Context, kind, archive, dst string, strip int, log io.Writer) error
+
+// Unpack is the extractor of this process: what an Unpacker runs.
+func Unpack(kind, archive, dst string, strip int) error {
+	switch kind {
+	case "zip":
+		return ExtractZip(archive, dst)
+	case "tar":
+		return ExtractTar(archive, dst, strip)
+	}
+	return fmt.Errorf("unknown archive kind %q (zip or tar)", kind)
+}
+
+func (f *Fetcher) unpack(ctx context.Context, kind, archive, dst string, strip int, log io.Writer) error {
+	if f.Unpack != nil {
+		return f.Unpack(ctx, kind, archive, dst, strip, log)
+	}
+	return Unpack(kind, archive, dst, strip)
 }
 
 // deleteBeneath removes source.delete paths, resolved beneath dst: a link

@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -207,5 +208,32 @@ func TestExtractTarKeepsInsideHardLinksAndLinkedDirs(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(dst, p)); err != nil || string(b) != "ELF" {
 			t.Errorf("%s: %q %v", p, b, err)
 		}
+	}
+}
+
+// Prepare hands archives (tarballs, module zips) to the Fetcher's
+// Unpacker, which debforge runs in a sandbox; dir sources it copies
+// itself.
+func TestPrepareUsesUnpacker(t *testing.T) {
+	var got []string
+	f := &Fetcher{Runner: &execx.Fake{}, Unpack: func(_ context.Context, kind, archive, dst string, strip int, _ io.Writer) error {
+		got = append(got, fmt.Sprintf("%s %s %d", kind, filepath.Base(archive), strip))
+		return nil
+	}}
+	two := 2
+	for _, tc := range []struct {
+		c  *spec.Component
+		fe *Fetched
+	}{
+		{&spec.Component{Name: "t", Source: &spec.Source{Tarball: "http://x/a.tar.gz", StripComponents: &two}}, &Fetched{Kind: "tarball", Path: "/cache/a.tar.gz"}},
+		{&spec.Component{Name: "m", Source: &spec.Source{GoModule: "example.org/m@v1.0.0"}}, &Fetched{Kind: "go_module", Path: "/cache/v1.0.0.zip"}},
+		{&spec.Component{Name: "d", Source: &spec.Source{Dir: "."}}, &Fetched{Kind: "dir", Path: t.TempDir()}},
+	} {
+		if err := f.Prepare(context.Background(), tc.c, tc.fe, t.TempDir(), io.Discard); err != nil {
+			t.Fatalf("%s: %v", tc.c.Name, err)
+		}
+	}
+	if strings.Join(got, ", ") != "tar a.tar.gz 2, zip v1.0.0.zip 0" {
+		t.Errorf("Unpacker calls: %q", got)
 	}
 }

@@ -1,0 +1,33 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/debforge/debforge/internal/source"
+)
+
+// newUnpackSourceCmd is the extractor debforge runs inside a sandbox, as
+// the unprivileged build uid, for every fetched archive. Hidden: it is
+// not meant to be typed.
+func newUnpackSourceCmd() *cobra.Command {
+	var kind string
+	var strip int
+	cmd := &cobra.Command{
+		Use:    "unpack-source ARCHIVE DIR",
+		Short:  "Extract a fetched archive into DIR (run by debforge in a sandbox)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := source.Unpack(kind, args[0], args[1], strip); err != nil {
+				return &exitError{code: ExitFailed, err: fmt.Errorf("unpack-source %s (strip %s): %w", args[0], strconv.Itoa(strip), err)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&kind, "kind", "tar", "archive kind: tar or zip")
+	cmd.Flags().IntVar(&strip, "strip", 0, "leading path elements of tar entries to drop")
+	return cmd
+}

@@ -1,0 +1,94 @@
+package forge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/filehash"
+)
+
+// sandboxedUnpack extracts fetched archives (upstream's tarballs, module
+// zips: hostile input) with debforge's own extractor, in a sandbox as the
+// build uid: the host's root read-only, no network, a fresh /tmp, and
+// only the source tree writable. The extractor already resolves every
+// path beneath the tree (os.Root); the sandbox is the second wall, so a
+// flaw in the first can still write nothing else, and never as root.
+func (f *Forge) sandboxedUnpack(ctx context.Context, kind, archive, dst string, strip int, log io.Writer) error {
+	exe, err := f.helperExe()
+	if err != nil {
+		return err
+	}
+	for _, p := range []string{exe, archive, dst} {
+		if err := sandbox.CheckReachable(filepath.Dir(p)); err != nil {
+			return err
+		}
+	}
+	uid, gid := sandbox.BuildIDs()
+	if err := chownTree(dst, uid, gid); err != nil {
+		return err
+	}
+	sb := &sandbox.Sandbox{
+		Root: "/",
+		Env:  sandbox.DefaultEnv,
+		Binds: []sandbox.Bind{
+			{Host: exe, Path: "/tmp/debforge"},
+			{Host: archive, Path: "/tmp/archive"},
+			{Host: dst, Path: "/tmp/src", Write: true},
+		},
+		Runner: f.runner,
+	}
+	cmd := execx.Cmd{Args: []string{"/tmp/debforge", "unpack-source", "--kind", kind, "--strip", strconv.Itoa(strip), "/tmp/archive", "/tmp/src"}}
+	if err := execx.RunLogged(ctx, sb, cmd, log); err != nil {
+		return fmt.Errorf("unpack %s in the sandbox: %w", filepath.Base(archive), err)
+	}
+	return nil
+}
+
+// helperExe is a copy of this debforge binary the build uid can run: the
+// binary itself may sit where that uid cannot reach it (a 0700 home).
+// One copy per binary, named by its hash, under the cache.
+func (f *Forge) helperExe() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	sum, err := filehash.SHA256(self)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(f.opts.CacheDir, "libexec")
+	exe := filepath.Join(dir, "debforge-"+sum[:16])
+	if _, err := os.Stat(exe); err == nil {
+		return exe, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, ".debforge-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Chmod(0o755); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	return exe, os.Rename(tmp.Name(), exe)
+}
