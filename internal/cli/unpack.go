@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,8 @@ func newUnpackSourceCmd() *cobra.Command {
 			if err := source.Unpack(kind, args[0], args[1], strip); err != nil {
 				return &exitError{code: ExitFailed, err: fmt.Errorf("unpack-source %s (strip %s): %w", args[0], strconv.Itoa(strip), err)}
 			}
+			// Said for the build log: who did the extraction.
+			fmt.Fprintf(cmd.OutOrStdout(), "unpack-source: %s unpacked as uid %d\n", args[0], os.Getuid())
 			return nil
 		},
 	}

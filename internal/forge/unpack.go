@@ -24,13 +24,35 @@ func (f *Forge) sandboxedUnpack(ctx context.Context, kind, archive, dst string, 
 	if err != nil {
 		return err
 	}
-	for _, p := range []string{exe, archive, dst} {
+	// The tree is made in a directory of debforge's own, which the build
+	// uid can reach wherever dst is (a 0700 scratch dir of 'new' or
+	// 'bump'), then moved onto dst (empty, on the same file system).
+	parent := filepath.Join(f.opts.CacheDir, "unpack")
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tree, err := os.MkdirTemp(parent, "src-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tree)
+	if err := os.Chmod(tree, 0o755); err != nil {
+		return err
+	}
+	for _, p := range []string{exe, archive, tree} {
 		if err := sandbox.CheckReachable(filepath.Dir(p)); err != nil {
 			return err
 		}
 	}
+	// The build uid reads the archive: a verified public file, which
+	// caches from before this was done hold as 0600.
+	if st, err := os.Stat(archive); err == nil && st.Mode().Perm()&0o004 == 0 {
+		if err := os.Chmod(archive, st.Mode().Perm()|0o444); err != nil {
+			return err
+		}
+	}
 	uid, gid := sandbox.BuildIDs()
-	if err := chownTree(dst, uid, gid); err != nil {
+	if err := os.Lchown(tree, uid, gid); err != nil {
 		return err
 	}
 	sb := &sandbox.Sandbox{
@@ -39,13 +61,21 @@ func (f *Forge) sandboxedUnpack(ctx context.Context, kind, archive, dst string, 
 		Binds: []sandbox.Bind{
 			{Host: exe, Path: "/tmp/debforge"},
 			{Host: archive, Path: "/tmp/archive"},
-			{Host: dst, Path: "/tmp/src", Write: true},
+			{Host: tree, Path: "/tmp/src", Write: true},
 		},
 		Runner: f.runner,
 	}
 	cmd := execx.Cmd{Args: []string{"/tmp/debforge", "unpack-source", "--kind", kind, "--strip", strconv.Itoa(strip), "/tmp/archive", "/tmp/src"}}
 	if err := execx.RunLogged(ctx, sb, cmd, log); err != nil {
 		return fmt.Errorf("unpack %s in the sandbox: %w", filepath.Base(archive), err)
+	}
+	// dst is the empty directory Prepare made; os.Rename will not
+	// replace a directory.
+	if err := os.Remove(dst); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("unpack into %s: %w", dst, err)
+	}
+	if err := os.Rename(tree, dst); err != nil {
+		return fmt.Errorf("move the unpacked source into place: %w", err)
 	}
 	return nil
 }

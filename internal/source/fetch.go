@@ -229,6 +229,10 @@ func (f *Fetcher) fetchTarball(ctx context.Context, c *spec.Component, _ io.Writ
 	if got != want {
 		return nil, &MismatchError{Component: c.Name, What: c.Source.Tarball, Want: want, Got: got}
 	}
+	// A verified public archive: the build uid reads it to unpack it.
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return nil, err
+	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return nil, err
 	}
