@@ -356,8 +356,9 @@ func indentLicense(text string) string {
 	return b.String()
 }
 
-// initialUploadOverride applies while the changelog has one entry: lintian
-// only looks for a closed ITP bug in the first upload.
+// initialUploadOverride applies while the changelog has one entry whose
+// version ends in "-1": lintian only looks for a closed ITP bug in such a
+// first upload (a release build, 1.5.3-1+deb12, is not one to it).
 var initialUploadOverride = spec.LintianOverride{
 	Tag: "initial-upload-closes-no-bugs",
 	Reason: "Packages built by debforge for a private repository are not uploaded to Debian;\n" +
@@ -370,7 +371,7 @@ var initialUploadOverride = spec.LintianOverride{
 func LintianOverrides(c *spec.Component, dropped []string, hasHistory bool) string {
 	var b strings.Builder
 	var overrides []spec.LintianOverride
-	if !hasHistory {
+	if !hasHistory && strings.HasSuffix(c.DebVersion(), "-1") {
 		overrides = append(overrides, initialUploadOverride)
 	}
 	for _, o := range append(overrides, c.Package.LintianOverrides...) {

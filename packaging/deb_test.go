@@ -153,3 +153,25 @@ func TestIssue9Item18InstalledSizeAsDpkgGencontrol(t *testing.T) {
 		t.Errorf("dpkg-deb --info: %v\n%s", err, out)
 	}
 }
+
+// lintian emits initial-upload-closes-no-bugs only for a single changelog
+// entry whose version ends in -1: a release build (1.0-1+deb12) or a
+// second revision gets no override, which would be an unused one.
+func TestInitialUploadOverrideOnlyWhereLintianLooks(t *testing.T) {
+	for _, tc := range []struct {
+		revision string
+		history  bool
+		want     bool
+	}{
+		{"1", false, true},
+		{"1+deb12", false, false},
+		{"2", false, false},
+		{"1", true, false},
+	} {
+		c := &spec.Component{Name: "x", Version: "1.0", Revision: tc.revision, Package: &spec.Package{Name: "x"}}
+		got := strings.Contains(LintianOverrides(c, nil, tc.history), "initial-upload-closes-no-bugs")
+		if got != tc.want {
+			t.Errorf("revision %s, history %v: override %v, want %v", tc.revision, tc.history, got, tc.want)
+		}
+	}
+}

@@ -358,8 +358,15 @@ func lintianErrors(t *testing.T, deb string) []string {
 	t.Helper()
 	out, err := exec.Command("lintian", "-EvIL", "+pedantic", "--fail-on", "error,warning", "--tag-display-limit", "0", deb).CombinedOutput()
 	var bad []string
+	errorLines := 0
 	for _, line := range strings.Split(string(out), "\n") {
 		if strings.HasPrefix(line, "E: ") || strings.HasPrefix(line, "W: ") {
+			bad = append(bad, line)
+			errorLines++
+		}
+		// An override lintian no longer needs is cruft a Debian developer
+		// would remove (lintian reports it as information only).
+		if strings.HasPrefix(line, "I: ") && (strings.Contains(line, " unused-override ") || strings.Contains(line, " mismatched-override ")) {
 			bad = append(bad, line)
 		}
 	}
@@ -371,9 +378,9 @@ func lintianErrors(t *testing.T, deb string) []string {
 		t.Fatalf("lintian %s: %v", deb, err)
 	}
 	switch {
-	case code == 1 && len(bad) == 0:
+	case code == 1 && errorLines == 0:
 		t.Fatalf("lintian %s exited 1 without an error or warning line:\n%s", deb, out)
-	case code == 0 && len(bad) > 0:
+	case code == 0 && errorLines > 0:
 		t.Fatalf("lintian %s exited 0 but reported:\n%s", deb, strings.Join(bad, "\n"))
 	case code != 0 && code != 1:
 		t.Fatalf("lintian %s did not run (exit %d):\n%s", deb, code, out)
