@@ -239,7 +239,11 @@ func (s *Store) make(ctx context.Context, t Target, deps []string, dir string, l
 			archs = append(archs, a)
 		}
 	}
-	args := []string{"mmdebstrap", "--variant=buildd", "--mode=root", "--format=tar", "--architectures=" + strings.Join(archs, ",")}
+	args := []string{"mmdebstrap", "--variant=buildd", "--mode=root", "--format=tar", "--architectures=" + strings.Join(archs, ","),
+		// Every package name the release has, real or virtual, from the
+		// root's own apt lists before they are cleaned: what a package
+		// built here must not be named (ReleaseNames).
+		"--customize-hook=mkdir -p \"$1/" + releaseNamesDir + "\" && chroot \"$1\" apt-cache --all-names pkgnames >\"$1/" + releaseNamesFile + "\""}
 	if len(deps) > 0 {
 		args = append(args, "--include="+strings.Join(deps, ","))
 	}
@@ -325,6 +329,28 @@ func (s *Store) load(t Target, dir string) (*Root, error) {
 	}
 	r.Key = hex.EncodeToString(h.Sum(nil))[:32]
 	return r, nil
+}
+
+// The file in each root that lists its release's package names.
+const (
+	releaseNamesDir  = "var/lib/debforge"
+	releaseNamesFile = releaseNamesDir + "/release-names"
+)
+
+// ReleaseNames returns every package name, real or virtual, of the
+// release (and architectures) the root was made from, as its apt knew
+// them when it was made. A root made before debforge recorded them has
+// none: ok is false.
+func (r *Root) ReleaseNames() (names map[string]bool, ok bool) {
+	data, err := os.ReadFile(filepath.Join(r.FS, releaseNamesFile))
+	if err != nil {
+		return nil, false
+	}
+	names = map[string]bool{}
+	for _, n := range strings.Fields(string(data)) {
+		names[n] = true
+	}
+	return names, true
 }
 
 // ReadPackages parses var/lib/dpkg/status of the tree at fsDir.

@@ -164,3 +164,34 @@ func TestNameCollisionWarns(t *testing.T) {
 		}
 	}
 }
+
+// Issue 11 item 6, per target: the names come from the build root of the
+// release built for, not from the host. ani-cli is a package of trixie
+// and not of bookworm (this host's release): a package so named warns
+// for its trixie build only, which the host's apt lists could not tell.
+func TestNameCollisionFollowsTarget(t *testing.T) {
+	testutil.RequireTool(t, "apt-cache")
+	if out, err := exec.Command("apt-cache", "show", "ani-cli").CombinedOutput(); err == nil {
+		t.Fatalf("this host's apt lists know ani-cli, which the test needs to be trixie's only:\n%s", out)
+	}
+	specs := t.TempDir()
+	sh(t, "cp", "testdata/upstreamspecs/debforge.yaml", specs)
+	data, err := os.ReadFile("testdata/upstreamspecs/hello.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := strings.NewReplacer("name: hello\n", "name: ani-cli\n", "source:\n  dir: src/ownflags", "source:\n  dir: .").Replace(string(data))
+	must(t, os.WriteFile(filepath.Join(specs, "ani-cli.yaml"), []byte(spec), 0o644))
+	conf := filepath.Join(specs, "debforge.yaml")
+	data, _ = os.ReadFile(conf)
+	must(t, os.WriteFile(conf, append(data, "targets: [bookworm/amd64, trixie/amd64]\n"...), 0o644))
+	e := newEnv(t, specs)
+	r := e.run(t, "build", "ani-cli")
+	if r.code != 0 {
+		t.Fatalf("build ani-cli: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, `debforge: warning: ani-cli@trixie/amd64: package name "ani-cli" is taken by a package of the target release`) ||
+		strings.Contains(r.stderr, `ani-cli@bookworm/amd64: package name`) {
+		t.Errorf("want the warning for the trixie build only:\n%s", r.stderr)
+	}
+}

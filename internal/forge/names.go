@@ -7,15 +7,33 @@ import (
 	"io"
 	"strings"
 
+	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/spec"
 )
 
-// releaseNames returns every package name, real or virtual, that apt knows
-// in the release being built for, read once per run. Until builds run in
-// a build root of their target, that is this host's apt lists. An error
-// (no apt here) yields no names: the check is a warning, never a failure.
-func (f *Forge) releaseNames(ctx context.Context, log io.Writer) map[string]bool {
+// releaseNames returns every package name, real or virtual, of the
+// release being built for: from the build root's record of its own apt
+// lists (the target release, whatever the host runs). A meta-package
+// has no root: it takes the names of any root this run made for the
+// release, or, failing that (roots made before debforge recorded names),
+// this host's apt lists, read once per run. No names at all (no apt
+// here) means no check: it is a warning, never a failure.
+func (f *Forge) releaseNames(ctx context.Context, be *buildEnv, root *buildroot.Root, log io.Writer) map[string]bool {
+	if root == nil && be != nil {
+		be.mu.Lock()
+		for _, r := range be.roots {
+			root = r
+			break
+		}
+		be.mu.Unlock()
+	}
+	if root != nil {
+		if names, ok := root.ReleaseNames(); ok {
+			return names
+		}
+		fmt.Fprintf(log, "note: the build root %s was made before debforge recorded its release's package names; this host's are used (debforge root update %s makes it again)\n", root.FS, root.Target)
+	}
 	f.namesOnce.Do(func() {
 		var out bytes.Buffer
 		cmd := execx.Cmd{Args: []string{"apt-cache", "--all-names", "pkgnames"}}
