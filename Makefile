@@ -12,18 +12,13 @@ APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 SHELL   := /bin/bash
 
 BUILD_TOOLS := ca-certificates git gcc make dpkg-dev xz-utils bubblewrap mmdebstrap debootstrap uidmap util-linux
-# The arm64 targets' help2man steps run the arm64 binaries they document:
-# qemu-user through binfmt_misc, registered the way Debian registers it at
-# boot. Only make build sets it up; the tests register it themselves for
-# as long as they need it and leave the host as it was.
-EMU_TOOLS   := qemu-user-static binfmt-support
 TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf automake uidmap piuparts \
                libseccomp-dev pkg-config tar chromium devscripts qemu-user-static file arch-test
 # Booted guests for make host-test: QEMU (software emulation), images from
 # Debian's packages, ssh into them.
 HOST_TOOLS  := qemu-system-x86 qemu-utils mmdebstrap openssh-client e2fsprogs
 
-.PHONY: all build binfmt test unit integration acceptance host-test bench lint deps-build deps-test deps-host clean
+.PHONY: all build test unit integration acceptance host-test bench lint deps-build deps-test deps-host clean
 
 all: build
 
@@ -31,14 +26,8 @@ $(BIN): $(shell find cmd internal builders packaging postinst -name '*.go' -o -n
 	$(GO) build -trimpath -o $(BIN) ./cmd/debforge
 
 # Build every spec and publish the signed repository into $(OUT)/repo.
-build: deps-build binfmt $(BIN)
+build: deps-build $(BIN)
 	$(BIN) --out $(OUT) build all $(if $(EXCEPT),--except $(EXCEPT))
-
-# Let this host run arm64 programs (for the arm64 targets' help2man steps).
-binfmt:
-	@if [ "$$(id -u)" = 0 ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then \
-	  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; \
-	  update-binfmts --enable qemu-aarch64; fi
 
 test: deps-test lint unit integration acceptance
 
@@ -74,7 +63,7 @@ bench: deps-test
 	$(GO) run ./internal/bench
 
 deps-build:
-	@missing=$$(for p in $(BUILD_TOOLS) $(EMU_TOOLS); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -q '^installed$$' || echo $$p; done); \
+	@missing=$$(for p in $(BUILD_TOOLS); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -q '^installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $$missing; \
 	  else echo "missing: $$missing (run: sudo apt-get install $$missing)"; exit 1; fi; fi

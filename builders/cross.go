@@ -107,7 +107,11 @@ func NeedsC(b *spec.Build) bool {
 // target's flavour of each library -dev package (libseccomp-dev:arm64);
 // tools (pkg-config, autoconf, ...) stay the build machine's. Unchanged
 // for a native build.
-func CrossBuildDepends(deps []string, arch, buildArch string) ([]string, error) {
+//
+// With native, each library -dev package is kept for the build machine
+// too (libseccomp-dev and libseccomp-dev:arm64): a go build's post_steps
+// run a native build of its binaries, which links the native libraries.
+func CrossBuildDepends(deps []string, arch, buildArch string, native bool) ([]string, error) {
 	if arch == buildArch || arch == "" || buildArch == "" {
 		return deps, nil
 	}
@@ -118,6 +122,9 @@ func CrossBuildDepends(deps []string, arch, buildArch string) ([]string, error) 
 	out := []string{"gcc-" + host, "libc6-dev:" + arch}
 	for _, d := range deps {
 		if strings.HasPrefix(d, "lib") && strings.HasSuffix(d, "-dev") && !strings.Contains(d, ":") {
+			if native {
+				out = append(out, d)
+			}
 			d += ":" + arch
 		}
 		out = append(out, d)

@@ -76,12 +76,17 @@ func TestCrossPlans(t *testing.T) {
 }
 
 func TestCrossBuildDepends(t *testing.T) {
-	got, err := builders.CrossBuildDepends([]string{"libseccomp-dev", "pkg-config", "autoconf", "libfoo-dev:amd64"}, "arm64", "amd64")
+	got, err := builders.CrossBuildDepends([]string{"libseccomp-dev", "pkg-config", "autoconf", "libfoo-dev:amd64"}, "arm64", "amd64", false)
 	want := []string{"gcc-aarch64-linux-gnu", "libc6-dev:arm64", "libseccomp-dev:arm64", "pkg-config", "autoconf", "libfoo-dev:amd64"}
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("CrossBuildDepends = %v, %v\nwant %v", got, err, want)
 	}
-	if got, _ := builders.CrossBuildDepends([]string{"libseccomp-dev"}, "amd64", "amd64"); !slices.Equal(got, []string{"libseccomp-dev"}) {
+	// post_steps of a cgo build run a native build: both flavours.
+	got, _ = builders.CrossBuildDepends([]string{"libseccomp-dev", "pkg-config"}, "arm64", "amd64", true)
+	if want := []string{"gcc-aarch64-linux-gnu", "libc6-dev:arm64", "libseccomp-dev", "libseccomp-dev:arm64", "pkg-config"}; !slices.Equal(got, want) {
+		t.Errorf("CrossBuildDepends native = %v, want %v", got, want)
+	}
+	if got, _ := builders.CrossBuildDepends([]string{"libseccomp-dev"}, "amd64", "amd64", true); !slices.Equal(got, []string{"libseccomp-dev"}) {
 		t.Errorf("native build depends changed: %v", got)
 	}
 }
@@ -140,5 +145,46 @@ func TestScriptCrossEnv(t *testing.T) {
 		if !contains(cross[0].Env, want) {
 			t.Errorf("cross script env lacks %s: %v", want, cross[0].Env)
 		}
+	}
+}
+
+// A cross build's post_steps run against a native build of the same
+// binaries in a DESTDIR of their own (nothing is emulated); what they
+// add is copied into the package, the native binaries are not.
+func TestCrossPostStepsRunNativeBuild(t *testing.T) {
+	c := component(&spec.Build{Kind: "go", Binaries: []spec.GoBinary{{Main: ".", Dst: "/usr/bin/hello"}},
+		PostSteps: []string{`help2man -o "$DESTDIR/usr/share/man/man1/hello.1" "$DESTDIR/usr/bin/hello"`}})
+	req := request(c, "/src")
+	req.Arch, req.BuildArch = "arm64", "amd64"
+	cmds, err := gobuild.New().Plan(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, cmd := range cmds {
+		l := strings.Join(cmd.Args, " ")
+		if contains(cmd.Env, "GOARCH=arm64") {
+			l = "[arm64] " + l
+		}
+		if contains(cmd.Env, "DESTDIR=/work/native-stage") {
+			l = "[DESTDIR=native] " + l
+		}
+		lines = append(lines, l)
+	}
+	got := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"[arm64] go build -trimpath -buildvcs=false -mod=readonly -ldflags -s -w -o /stage/usr/bin/hello .",
+		"\ngo build -trimpath -buildvcs=false -mod=readonly -ldflags -s -w -o /work/native-stage/usr/bin/hello .",
+		"[DESTDIR=native] sh -eu -c help2man",
+		"rm -f -- /work/native-stage/usr/bin/hello\ncp -a -- /work/native-stage/. /stage/",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("plan lacks %q:\n%s", want, got)
+		}
+	}
+	req.Arch = "amd64"
+	native, _ := gobuild.New().Plan(req)
+	if n := len(native); n != 2 || !contains(native[1].Env, "DESTDIR=/stage") {
+		t.Errorf("native plan: %d commands, post step env %v", n, native[len(native)-1].Env)
 	}
 }

@@ -61,6 +61,51 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
+	cmds, err := buildBinaries(req, req.StageDir, "gopath", cross, crossC, data, env)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.PostSteps) == 0 {
+		return cmds, nil
+	}
+	// post_steps run in the source tree once every binary is staged, so
+	// they can run them (help2man) or read the tree (go-md2man). A cross
+	// build's binaries cannot run here without emulation (and Go programs
+	// under qemu-user have been seen to hang): its post_steps run against
+	// a native build of the same binaries, in a DESTDIR of their own, and
+	// what they add is then copied into the package. The native compile
+	// shares the build cache of the native build of the same root.
+	stage := req.StageDir
+	if req.IsCross() {
+		stage = filepath.Join(req.WorkDir, "native-stage")
+		native, err := buildBinaries(req, stage, "gopath-native", nil, nil, data, env)
+		if err != nil {
+			return nil, err
+		}
+		cmds = append(cmds, native...)
+	}
+	stepEnv := append(append([]string{}, req.Env...), "SRC="+req.SrcDir, "DESTDIR="+stage,
+		"WORK="+req.WorkDir, "NAME="+c.Name, "VERSION="+c.Version)
+	for _, s := range b.PostSteps {
+		cmds = append(cmds, execx.Cmd{Args: []string{"sh", "-eu", "-c", s}, Dir: req.SrcDir, Env: append(stepEnv, env...)})
+	}
+	if req.IsCross() {
+		rm := []string{"rm", "-f", "--"}
+		for _, bin := range b.Binaries {
+			rm = append(rm, filepath.Join(stage, bin.Dst))
+		}
+		cmds = append(cmds,
+			execx.Cmd{Args: rm, Dir: req.WorkDir},
+			execx.Cmd{Args: []string{"cp", "-a", "--", stage + "/.", req.StageDir + "/"}, Dir: req.WorkDir})
+	}
+	return cmds, nil
+}
+
+// buildBinaries plans the build of every binary of req into stageDir,
+// for req.Arch when cross is set (GOARCH, and crossC for cgo), else for
+// the build machine. gopathDir names the scratch GOPATH under WorkDir.
+func buildBinaries(req builders.Request, stageDir, gopathDir string, cross, crossC []string, data spec.TemplateData, env []string) ([]execx.Cmd, error) {
+	b := req.Component.Build
 	proxy, module, version := installFrom(req)
 	var cmds []execx.Cmd
 	for i, bin := range b.Binaries {
@@ -72,7 +117,7 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 		if err != nil {
 			return nil, err
 		}
-		dst := filepath.Join(req.StageDir, bin.Dst)
+		dst := filepath.Join(stageDir, bin.Dst)
 		if proxy == "" {
 			args = append(args, "-o", dst, bin.Main)
 			cmds = append(cmds, execx.Cmd{Args: append([]string{"go", "build"}, args...), Dir: req.SrcDir, Env: append(cmdEnv, env...)})
@@ -81,7 +126,7 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 		pkg := path.Join(module, bin.Main)
 		// go install refuses GOBIN for a cross build; it then installs
 		// into GOPATH/bin/GOOS_GOARCH.
-		gopath := filepath.Join(req.WorkDir, "gopath", strconv.Itoa(i))
+		gopath := filepath.Join(req.WorkDir, gopathDir, strconv.Itoa(i))
 		built := filepath.Join(gopath, "bin", execName(pkg))
 		cmdEnv = append(cmdEnv, "GOPROXY="+proxy, "GOPATH="+gopath)
 		if len(cross) > 0 {
@@ -92,13 +137,6 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 		cmds = append(cmds,
 			execx.Cmd{Args: append(append([]string{"go", "install"}, args...), pkg+"@"+version), Dir: req.WorkDir, Env: append(cmdEnv, env...)},
 			execx.Cmd{Args: []string{"install", "-D", "-m", "0755", built, dst}, Dir: req.WorkDir})
-	}
-	// post_steps run in the source tree once every binary is staged, so
-	// they can run them (help2man) or read the tree (go-md2man).
-	stepEnv := append(append([]string{}, req.Env...), "SRC="+req.SrcDir, "DESTDIR="+req.StageDir,
-		"WORK="+req.WorkDir, "NAME="+c.Name, "VERSION="+c.Version)
-	for _, s := range b.PostSteps {
-		cmds = append(cmds, execx.Cmd{Args: []string{"sh", "-eu", "-c", s}, Dir: req.SrcDir, Env: append(stepEnv, env...)})
 	}
 	return cmds, nil
 }

@@ -21,7 +21,6 @@ import (
 
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/internal/testutil"
 	"github.com/debforge/debforge/packaging"
 	"github.com/debforge/debforge/packaging/aptrepo"
 )
@@ -128,17 +127,10 @@ var targetsLine = regexp.MustCompile(`(?m)^targets:.*$`)
 // slirp4netns, whose upstream may be unreachable) for bookworm and trixie
 // on amd64 and arm64, against the same for bookworm/amd64 alone, from the
 // same cache state: build roots and modules there, the Go build caches,
-// the package cache and the shared compiles empty. The arm64 builds run
-// help2man under qemu-user: binfmt_misc is set up for them (and undone
-// after) when the host has not.
+// the package cache and the shared compiles empty.
 func benchTargets(work, bin string) ([2]time.Duration, error) {
 	key := filepath.Join(work, "key.asc")
 	var out [2]time.Duration
-	undo, err := testutil.SetupBinfmt(testutil.DefaultBinfmtDirs, "arm64")
-	if err != nil {
-		return out, err
-	}
-	defer undo()
 	conf, err := os.ReadFile(filepath.Join("specs", "debforge.yaml"))
 	if err != nil {
 		return out, err

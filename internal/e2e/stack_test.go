@@ -14,7 +14,6 @@ import (
 
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/internal/testutil"
 )
 
 // The real stack, built once from specs/ (make acceptance) for every
@@ -24,7 +23,6 @@ var (
 	stackOnce sync.Once
 	stackEnv  env
 	stackRes  result
-	stackErr  error
 )
 
 func stack(t *testing.T) (env, result) {
@@ -41,25 +39,15 @@ func stack(t *testing.T) (env, result) {
 			args = append(args, "--cache-dir", c)
 		}
 		args = append(args, "build", "all", "--except", "slirp4netns")
-		// The arm64 builds' post_steps run help2man on the binaries they
-		// made: under qemu-user through binfmt_misc, registered for the
-		// build and undone after it.
-		undo, err := testutil.SetupBinfmt(testutil.DefaultBinfmtDirs, "arm64")
-		if err != nil {
-			stackErr = err
-			return
-		}
+		// No binfmt_misc: the arm64 builds emulate nothing (their
+		// help2man steps run native builds of the same binaries).
 		start := time.Now()
 		stackRes = debforge(t, args...)
-		stackErr = undo()
 		// The summary table, for the figures in the README.
 		if i := strings.Index(stackRes.stderr, "\nCOMPONENT"); i >= 0 {
 			t.Logf("stack build: %v\n%s", time.Since(start).Round(time.Second), stackRes.stderr[i+1:])
 		}
 	})
-	if stackErr != nil {
-		t.Fatalf("binfmt for the arm64 builds: %v", stackErr)
-	}
 	if stackRes.code != 0 {
 		t.Fatalf("stack build failed (exit %d):\n%s", stackRes.code, lastLines(stackRes.stderr, 60))
 	}

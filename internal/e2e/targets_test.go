@@ -37,15 +37,13 @@ func targetSpecs(t *testing.T) string {
 // GOARCH; make, autotools and cgo (static, libseccomp) with Debian's
 // cross toolchain and the arm64 -dev packages in a cross build root, and
 // dpkg-shlibdeps computes arm64 dependencies; help2man documents the
-// arm64 cgo binary by running it under qemu-user. apt installs the arm64
+// arm64 cgo binary by running a native build of it. apt installs the arm64
 // packages into a bookworm/arm64 root (run under qemu-user) and they
 // run; trixie hosts install the trixie builds with apt from the trixie
 // .sources; a second build is all cached; a --target outside the list
 // is a usage error; the arm64 Go and cgo packages are reproducible.
 func TestTargetsBuildAndPublish(t *testing.T) {
 	testutil.RequireTool(t, "file", "dpkg-deb", "lintian")
-	// The cgo fixture's help2man runs its arm64 binary.
-	testutil.Binfmt(t, "arm64")
 	e := newEnv(t, targetSpecs(t))
 	r := e.run(t, "build", "all")
 	if r.code != 0 {
@@ -123,7 +121,10 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 		t.Errorf("bookworm arm64 index lacks the arch: all package or has trixie builds:\n%s", idx)
 	}
 
-	// An arm64 host of bookworm installs them with apt and runs them.
+	// An arm64 host of bookworm installs them with apt and runs them
+	// (under qemu-user: binfmt_misc registered from here on, not for the
+	// build, which emulates nothing).
+	testutil.Binfmt(t, "arm64")
 	armRoot := rootfsArch(t, "bookworm", "arm64")
 	useSources(t, armRoot, repo, "fixtures-archive-keyring-bookworm.sources")
 	if out, err := inRoot(armRoot, "apt-get", "install", "-y", "hello-meta", "hello-cgo"); err != nil {
@@ -211,9 +212,12 @@ func TestTargetCannotBuild(t *testing.T) {
 	}
 }
 
-// A cross build whose post_steps run what it built (help2man) needs
-// binfmt_misc with qemu-user; without it the failure says so and names
-// the fix; the other builds are published; exit 1.
+// Cross builds emulate nothing: on a host that cannot run arm64 programs
+// (binfmt_misc absent, as on CI), the cgo fixture's help2man step runs a
+// native build of its binary and the arm64 package has the page. A script
+// that does run its cross-compiled program fails, and the failure says
+// the host cannot run arm64 programs and how to let it; the other builds
+// are published; exit 1.
 func TestCrossBuildWithoutEmulation(t *testing.T) {
 	if data, err := os.ReadFile("/proc/sys/fs/binfmt_misc/qemu-aarch64"); err == nil && strings.HasPrefix(string(data), "enabled") {
 		t.Skip("this host runs arm64 programs through binfmt_misc: the case under test cannot happen here")
@@ -224,19 +228,40 @@ func TestCrossBuildWithoutEmulation(t *testing.T) {
 	conf := filepath.Join(specs, "debforge.yaml")
 	data, _ := os.ReadFile(conf)
 	os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644)
+	spec, _ := os.ReadFile(filepath.Join(specs, "hello-make.yaml"))
+	runs := strings.Replace(strings.Replace(string(spec), "name: hello-make", "name: hello-runs", 1), "kind: make",
+		"kind: script\n  steps:\n    - '\"$CC\" -o \"$WORK/m\" makehello.c'\n    - '\"$WORK/m\" > \"$WORK/out\"'\n    - install -D -m 0755 \"$WORK/m\" \"$DESTDIR/usr/bin/makehello\"", 1)
+	os.WriteFile(filepath.Join(specs, "hello-runs.yaml"), []byte(runs+"architectures: [arm64]\n"), 0o644)
 	e := newEnv(t, specs)
-	r := e.run(t, "build", "hello-cgo", "hello-go")
+	r := e.run(t, "build", "hello-cgo", "hello-runs", "hello-go")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"hello-cgo@bookworm/arm64", "help2man", "(this host cannot run arm64 programs: ",
+	for _, want := range []string{"hello-runs@bookworm/arm64: build: ", "(this host cannot run arm64 programs: ",
 		"hint: if a step runs what the build made (help2man, a generator), install qemu-user-static and binfmt-support and register the interpreter (update-binfmts --enable qemu-aarch64)"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
-	idx, err := os.ReadFile(filepath.Join(e.out, "repo", "dists/bookworm/main/binary-arm64/Packages"))
-	if err != nil || !strings.Contains(string(idx), "Package: hello-go\n") || strings.Contains(string(idx), "Package: hello-cgo\n") {
-		t.Errorf("arm64 index should hold hello-go and not hello-cgo: %v\n%s", err, idx)
+	if strings.Contains(r.stderr, "hello-cgo@bookworm/arm64: build") {
+		t.Errorf("the cgo fixture's arm64 build failed:\n%s", r.stderr)
+	}
+	repo := filepath.Join(e.out, "repo")
+	idx, err := os.ReadFile(filepath.Join(repo, "dists/bookworm/main/binary-arm64/Packages"))
+	if err != nil || !strings.Contains(string(idx), "Package: hello-go\n") || !strings.Contains(string(idx), "Package: hello-cgo\n") || strings.Contains(string(idx), "Package: hello-runs\n") {
+		t.Errorf("arm64 index should hold hello-go and hello-cgo, not hello-runs: %v\n%s", err, idx)
+	}
+	m, _ := filepath.Glob(filepath.Join(repo, "pool/main/h/hello-cgo/hello-cgo_*_arm64.deb"))
+	if len(m) != 1 {
+		t.Fatalf("arm64 hello-cgo in the pool: %v", m)
+	}
+	x := t.TempDir()
+	sh(t, "dpkg-deb", "-x", m[0], x)
+	page, err := exec.Command("sh", "-c", "gzip -dc "+filepath.Join(x, "usr/share/man/man1/cgohello.1.gz")).Output()
+	if err != nil || !strings.Contains(string(page), "cgohello 1.0.0") {
+		t.Errorf("the arm64 package's man page: %v\n%s", err, page)
+	}
+	if out := sh(t, "file", "-b", filepath.Join(x, "usr/bin/cgohello")); !strings.Contains(out, "ARM aarch64") {
+		t.Errorf("arm64 cgohello: file says %q", out)
 	}
 }

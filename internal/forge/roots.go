@@ -102,7 +102,8 @@ func (f *Forge) rootFor(ctx context.Context, be *buildEnv, c *spec.Component) (*
 	// -dev packages. A pure Go cross build uses the native root.
 	if f.opts.Arch != be.target.Arch && builders.NeedsC(c.Build) {
 		var err error
-		if deps, err = builders.CrossBuildDepends(deps, f.opts.Arch, be.target.Arch); err != nil {
+		native := c.Build.Kind == "go" && len(c.Build.PostSteps) > 0
+		if deps, err = builders.CrossBuildDepends(deps, f.opts.Arch, be.target.Arch, native); err != nil {
 			return nil, err
 		}
 	}
