@@ -279,24 +279,11 @@ func inRoot(root string, args ...string) (string, error) {
 // .sources file exactly as published, with URIs pointed at the copy.
 func addRepo(t *testing.T, root, repoDir string) {
 	t.Helper()
-	os.RemoveAll(filepath.Join(root, "srv/repo"))
-	sh(t, "cp", "-a", repoDir, filepath.Join(root, "srv/repo"))
 	srcs, _ := filepath.Glob(filepath.Join(repoDir, "*.sources"))
 	if len(srcs) != 1 {
 		t.Fatalf("want one .sources file in %s, found %v", repoDir, srcs)
 	}
-	data, err := os.ReadFile(srcs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(l, "URIs:") {
-			l = "URIs: file:///srv/repo"
-		}
-		lines = append(lines, l)
-	}
-	os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d", filepath.Base(srcs[0])), []byte(strings.Join(lines, "\n")), 0o644)
+	copySources(t, root, repoDir, filepath.Base(srcs[0]))
 }
 
 // useSources copies the repository into root and installs one of its
