@@ -275,8 +275,9 @@ func inRoot(root string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// addRepo copies a repository into root at /srv/repo and installs its
-// .sources file exactly as published, with URIs pointed at the copy.
+// addRepo copies a repository into root at /srv/repo and installs its one
+// .sources file exactly as published, with URIs pointed at the copy,
+// replacing any other .sources file in root (see copySources).
 func addRepo(t *testing.T, root, repoDir string) {
 	t.Helper()
 	srcs, _ := filepath.Glob(filepath.Join(repoDir, "*.sources"))
