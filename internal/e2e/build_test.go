@@ -31,10 +31,19 @@ func debsOf(t *testing.T, r result) map[string]string {
 // (bookworm's lintian -EvIL +pedantic: no error or warning).
 func TestFixturesBuildLintianClean(t *testing.T) {
 	testutil.RequireTool(t, "dpkg-deb", "lintian", "autoreconf", "cc")
-	_, r := fixtures(t)
+	e, r := fixtures(t)
 	debs := debsOf(t, r)
 	if len(debs) != len(fixturePackages) {
 		t.Fatalf("stdout lists %d packages, want %d:\n%s", len(debs), len(fixturePackages), r.stdout)
+	}
+	// The keyring package publish makes is a first upload here, which
+	// lintian judges by its version too (new-package-uses-date-based-version-number).
+	keyrings, _ := filepath.Glob(filepath.Join(e.out, "repo", "pool", "main", "f", "fixtures-archive-keyring", "*.deb"))
+	if len(keyrings) != 1 {
+		t.Fatalf("want one fixtures-archive-keyring package in the pool, have %v", keyrings)
+	}
+	for _, line := range lintianErrors(t, keyrings[0]) {
+		t.Errorf("lintian fixtures-archive-keyring: %s", line)
 	}
 	if !strings.Contains(r.stderr, "COMPONENT") || strings.Contains(r.stdout, "COMPONENT") {
 		t.Error("the summary table belongs on stderr, not stdout")

@@ -154,16 +154,22 @@ func TestStackVersions(t *testing.T) {
 }
 
 // Every package of the stack is lintian-clean beyond its documented
-// overrides, the cross-compiled arm64 ones too (the trixie packages are
-// the same builds with another suffix: piuparts covers them).
+// overrides, the keyring package and the cross-compiled arm64 ones too.
+// The trixie packages come from trixie roots; bookworm's lintian is not the
+// judge of those, TestStackPiuparts and TestStackOnTrixie install them.
 func TestStackLintian(t *testing.T) {
-	_, r := stack(t)
+	e, r := stack(t)
 	debs := stackDebs(t, r, "bookworm", "amd64")
 	for _, deb := range stackDebs(t, r, "bookworm", "arm64") {
 		if strings.HasSuffix(deb, "_arm64.deb") {
 			debs = append(debs, deb)
 		}
 	}
+	keyrings, _ := filepath.Glob(filepath.Join(e.out, "repo", "pool", "main", "d", "debforge-archive-keyring", "*.deb"))
+	if len(keyrings) == 0 {
+		t.Fatal("no debforge-archive-keyring package in the pool")
+	}
+	debs = append(debs, keyrings...)
 	for _, deb := range debs {
 		for _, line := range lintianErrors(t, deb) {
 			t.Errorf("%s", line)

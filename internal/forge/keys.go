@@ -101,9 +101,12 @@ const keysLine = "Fingerprints: "
 
 var keysLineRe = regexp.MustCompile(`(?m)^\s*` + keysLine + `([0-9A-F ]+)$`)
 
+// oldDateVersion is the keyring version form before YYYY.MMDD.N.
+var oldDateVersion = regexp.MustCompile(`^[0-9]{8}\.`)
+
 // keyringVersion decides the keyring package's upstream version: the
 // newest one in the pool when it holds exactly these keys (reuse: nothing
-// to build), else YYYYMMDD.N, above every version in the pool. Dates sort
+// to build), else YYYY.MMDD.N, above every version in the pool. Dates sort
 // above the old "1+<fingerprint>" scheme, and N counts key changes within
 // one day, so a host always upgrades to the newest key set.
 func (f *Forge) keyringVersion(repoDir string, fingerprints []string) (version string, reuse bool, err error) {
@@ -129,7 +132,15 @@ func (f *Forge) keyringVersion(repoDir string, fingerprints []string) (version s
 	if newest != "" && newestKeys == strings.Join(want, " ") {
 		return newest, true, nil
 	}
-	date := f.opts.Now().UTC().Format("20060102")
+	// YYYY.MMDD.N: lintian calls a first upload whose version starts with
+	// eight digits new-package-uses-date-based-version-number. A pool that
+	// already holds the earlier YYYYMMDD.N keeps that form, which sorts
+	// above the new one (its changelog is no longer a first upload).
+	layout := "2006.0102"
+	if oldDateVersion.MatchString(newest) {
+		layout = "20060102"
+	}
+	date := f.opts.Now().UTC().Format(layout)
 	version = date + ".1"
 	if upstream, _, _ := strings.Cut(newest, "-"); strings.HasPrefix(upstream, date+".") {
 		if n, err := strconv.Atoi(strings.TrimPrefix(upstream, date+".")); err == nil {

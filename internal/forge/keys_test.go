@@ -119,7 +119,7 @@ func TestIssue9Item8KeyringVersionsGrowAndRotationSignsWithBoth(t *testing.T) {
 		return v
 	}
 	v1 := publish(keyA, nil, day1)
-	if v1 != "20261128.1-1" {
+	if v1 != "2026.1128.1-1" {
 		t.Errorf("first keyring version %s", v1)
 	}
 	if v := publish(keyA, nil, day1.Add(time.Hour)); v != v1 {
@@ -279,5 +279,36 @@ func TestIssue9Item8KeyringVersionAboveAFutureOne(t *testing.T) {
 	got := newestKeyring(t, repoDir)
 	if err := exec.Command("dpkg", "--compare-versions", got, "gt", "20991231.5-1").Run(); err != nil {
 		t.Errorf("new keyring version %s does not sort above 20991231.5-1", got)
+	}
+}
+
+// A first keyring package versioned YYYYMMDD.N drew lintian's
+// new-package-uses-date-based-version-number warning; new repositories
+// now start at YYYY.MMDD.N. A pool that already holds the eight-digit form
+// keeps it, since YYYY.MMDD.N would sort below what hosts have installed.
+func TestKeyringVersionFormKeptForOldPools(t *testing.T) {
+	testutil.RequireTool(t, "dpkg")
+	dir := t.TempDir()
+	key := filepath.Join(dir, "a.asc")
+	if _, _, err := aptrepo.LoadOrCreateKey(key, "A", "a@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	repoDir := filepath.Join(dir, "out", "repo")
+	deb, err := packaging.Build(packaging.Input{Component: &spec.Component{Name: "t-archive-keyring", Version: "20261128.1", Revision: "1",
+		Summary: "s", Description: "d", License: "CC0-1.0", Copyright: "none", Maintainer: "T <t@example.org>", File: "x",
+		Package: &spec.Package{Name: "t-archive-keyring", Section: "misc", Priority: "optional", Architecture: "all", Compression: "xz"}},
+		WorkDir: filepath.Join(dir, "w"), Arch: "all", MTime: defaultEpoch}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := aptrepo.AddToPool(repoDir, "main", deb); err != nil {
+		t.Fatal(err)
+	}
+	f := keyTestForge(t, dir, Options{SigningKey: key}, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
+	if err := f.Publish(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := newestKeyring(t, repoDir); got != "20261202.1-1" {
+		t.Errorf("next keyring version after 20261128.1-1 is %s, want 20261202.1-1", got)
 	}
 }
