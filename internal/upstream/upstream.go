@@ -215,10 +215,12 @@ func (k *Checker) moduleReleases(ctx context.Context, c *spec.Component) ([]Rele
 	if len(versions) == 0 {
 		latest, err := k.get(ctx, base+"/"+esc+"/@latest")
 		if err != nil {
-			if listErr == nil {
-				listErr = err
+			// Both answers: a proxy that refuses the list (403) and has
+			// no @latest (404) is a different problem from one that is down.
+			if listErr != nil {
+				err = fmt.Errorf("%w; then %w", listErr, err)
 			}
-			return nil, &UnreachableError{Component: c.Name, Where: base + "/" + esc, Err: listErr}
+			return nil, &UnreachableError{Component: c.Name, Where: base + "/" + esc, Err: err}
 		}
 		var info struct{ Version string }
 		if err := json.Unmarshal(latest, &info); err != nil {
