@@ -31,8 +31,10 @@ func token(t *testing.T) string {
 
 // A script build attacks the host the way the issue's reproduction did,
 // one attempt per step, each allowed to fail without stopping the build.
-// Every attempt must fail inside the sandbox, nothing may appear on the
-// host, the listener on the host's 127.0.0.1 must get no connection, the
+// Every attempt must fail inside the sandbox for the sandbox's reason
+// (its stderr says why), nothing may appear on the host, the listener on
+// the host's 127.0.0.1 must get no connection (the same attempt from the
+// host gets one), the
 // build must run as an unprivileged host uid, no process of it may
 // outlive it, and the package must still build.
 func TestSandboxContainsHostileBuild(t *testing.T) {
@@ -59,10 +61,25 @@ func TestSandboxContainsHostileBuild(t *testing.T) {
 		}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
+	// Steps run under the root's sh, dash, which has no /dev/tcp: the
+	// attempt goes through bash (Essential in every root). The control:
+	// the same command on the host does reach the listener.
+	tcp := fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'", port)
+	if out, err := exec.Command("sh", "-c", tcp).CombinedOutput(); err != nil {
+		t.Fatalf("control: %s on the host: %v\n%s", tcp, err, out)
+	}
+	for deadline := time.Now().Add(5 * time.Second); conns.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	hostConns := conns.Load()
+	if hostConns == 0 {
+		t.Fatalf("control: %s on the host did not reach the listener", tcp)
+	}
 	probe := "debforge-uidprobe-" + tok
-	// Each step records "ESCAPED" when its attack worked, "denied" when not.
+	// Each step records "ESCAPED" when its attack worked, "denied" when
+	// not, and the attempt's stderr beside it (NAME.err): why it failed.
 	try := func(name, cmd string) string {
-		return fmt.Sprintf(`    - if ( %s ) >/dev/null 2>&1; then echo ESCAPED; else echo denied; fi > "$DESTDIR/usr/share/hostile/%s"`, cmd, name)
+		return fmt.Sprintf(`    - if ( %s ) >/dev/null 2>"$DESTDIR/usr/share/hostile/%s.err"; then echo ESCAPED; else echo denied; fi > "$DESTDIR/usr/share/hostile/%s"`, cmd, name, name)
 	}
 	steps := []string{
 		`    - mkdir -p "$DESTDIR/usr/share/hostile"`,
@@ -71,7 +88,7 @@ func TestSandboxContainsHostileBuild(t *testing.T) {
 		try("write-var-tmp", "echo x > "+hostFiles[2]),
 		try("read-signing-key", "cat "+good.key+" > \"$WORK/key\" && test -s \"$WORK/key\""),
 		try("read-shadow", "cat /etc/shadow > \"$WORK/shadow\" && grep -q root \"$WORK/shadow\""),
-		try("tcp-to-host", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d", port)),
+		try("tcp-to-host", tcp),
 		try("mount", "mkdir -p \"$WORK/m\" && mount -t tmpfs none \"$WORK/m\""),
 		try("chown-root", "touch \"$WORK/f\" && chown 0:0 \"$WORK/f\""),
 		try("apt-get-install", "apt-get install -y hello"),
@@ -168,10 +185,35 @@ package:
 	if results["write-host-tmp"] == "" {
 		t.Error("the write-host-tmp step did not run")
 	}
-	for _, step := range []string{"write-root-home", "write-var-tmp", "read-signing-key", "read-shadow",
-		"tcp-to-host", "mount", "chown-root", "apt-get-install", "write-root-fs"} {
+	// Each attempt must be denied for the reason the sandbox gives, not
+	// because a tool or a path it needs is missing (dash has no
+	// /dev/tcp: "Directory nonexistent"). The signing key is not there
+	// at all: the host's /tmp is not the sandbox's.
+	reasons := map[string][]string{
+		"write-root-home":  {"Permission denied", "Read-only file system"},
+		"write-var-tmp":    {"Read-only file system"},
+		"read-signing-key": {good.key + ": No such file or directory"},
+		"read-shadow":      {"/etc/shadow: Permission denied"},
+		"tcp-to-host":      {fmt.Sprintf("/dev/tcp/127.0.0.1/%d: Connection refused", port), "Network is unreachable"},
+		"mount":            {"must be superuser", "Operation not permitted"},
+		"chown-root":       {"Invalid argument", "Operation not permitted"},
+		"apt-get-install":  {"are you root?"},
+		"write-root-fs":    {"Read-only file system"},
+	}
+	for step, want := range reasons {
 		if got := results[step]; got != "denied" {
 			t.Errorf("attack %s: %q, want denied", step, got)
+		}
+		why := results[step+".err"]
+		ok := false
+		for _, w := range want {
+			ok = ok || strings.Contains(why, w)
+		}
+		for _, bad := range []string{"not found", "Directory nonexistent"} {
+			ok = ok && !strings.Contains(why, bad)
+		}
+		if !ok {
+			t.Errorf("attack %s denied for the wrong reason: stderr %q, want one of %q", step, why, want)
 		}
 	}
 	time.Sleep(6 * time.Second) // past the left-behind process's sleep
@@ -180,8 +222,8 @@ package:
 			t.Errorf("%s appeared on the host", f)
 		}
 	}
-	if n := conns.Load(); n != 0 {
-		t.Errorf("the host listener got %d connections", n)
+	if n := conns.Load() - hostConns; n != 0 {
+		t.Errorf("the host listener got %d connections from the build", n)
 	}
 	if left := procsWith(tok); len(left) > 0 {
 		t.Errorf("build processes outlived the build: %v", left)
