@@ -440,14 +440,21 @@ func TestCacheKeyFollowsRoot(t *testing.T) {
 	if after.code != 0 {
 		t.Fatalf("exit %d\n%s", after.code, after.stderr)
 	}
+	want := map[string]string{"hello-make": "miss", "hello-script": "hit"}
+	seen := map[string]bool{}
 	for _, l := range strings.Split(after.stderr, "\n") {
 		f := strings.Fields(l)
-		if len(f) < 3 || !strings.HasPrefix(f[0], "hello-") {
+		if len(f) < 3 || want[f[0]] == "" {
 			continue
 		}
-		want := map[string]string{"hello-make": "miss", "hello-script": "hit"}[f[0]]
-		if f[2] != want {
-			t.Errorf("%s after its root changed: %s, want %s", f[0], f[2], want)
+		seen[f[0]] = true
+		if f[2] != want[f[0]] {
+			t.Errorf("%s after its root changed: %s, want %s", f[0], f[2], want[f[0]])
+		}
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("no summary row for %s after its root changed:\n%s", name, after.stderr)
 		}
 	}
 }
