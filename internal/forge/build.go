@@ -216,7 +216,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 	if err != nil {
 		return fail("package", err)
 	}
-	if err := f.writeSBOM(ctx, c, fe, deb, stage, extraDepends, mtime); err != nil {
+	if err := writeSBOM(c, fe, root, deb, stage, extraDepends, mtime); err != nil {
 		return fail("sbom", err)
 	}
 	if err := writeBuildInfo(deb, c, be, root, buildEnvList, mtime); err != nil {
