@@ -187,7 +187,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 		}
 		r.BuildTime = time.Since(buildStart)
 	}
-	if w := nameCollision(c, f.releaseNames(ctx, be, root, log)); w != "" {
+	if w := nameCollision(c, f.releaseNames(be, root, log)); w != "" {
 		fmt.Fprintf(log, "warning: %s\n", w)
 		r.Warnings = append(r.Warnings, w)
 	}
