@@ -113,3 +113,40 @@ func TestReleaseMirrorReachesMmdebstrap(t *testing.T) {
 		}
 	}
 }
+
+// asUser makes the store act as a non-root user's for the test.
+func asUser(t *testing.T) {
+	t.Helper()
+	old := geteuid
+	geteuid = func() int { return 1000 }
+	t.Cleanup(func() { geteuid = old })
+}
+
+// A non-root user whose build needs a root not made yet gets ErrNeedRoot
+// with the command that makes it, as root, in the store this user reads
+// (root's default store is elsewhere), and nothing is run.
+func TestNeedRootHint(t *testing.T) {
+	asUser(t)
+	fake := &execx.Fake{}
+	s := &Store{Dir: t.TempDir(), Runner: fake}
+	bw := Target{Release: "bookworm", Arch: "amd64"}
+	_, err := s.Ensure(context.Background(), bw, nil, io.Discard)
+	var ne *NeedRootError
+	if !errors.Is(err, ErrNeedRoot) || !errors.As(err, &ne) {
+		t.Fatalf("base root: %v, want ErrNeedRoot", err)
+	}
+	if want := "make it once as root, in this store: sudo debforge --roots-dir " + s.Dir + " root update bookworm/amd64"; ne.Hint() != want {
+		t.Errorf("hint %q, want %q", ne.Hint(), want)
+	}
+	if !strings.Contains(err.Error(), "build root bookworm/amd64: the base root is not made yet in "+s.Dir) {
+		t.Errorf("error %q does not say which root, where", err)
+	}
+	_, err = s.Ensure(context.Background(), bw, []string{"make", "gcc"}, io.Discard)
+	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "build_depends [gcc make]") ||
+		!strings.Contains(ne.Hint(), "run this build as root with --roots-dir "+s.Dir) {
+		t.Errorf("deps root: %v (hint %q)", err, ne.Hint())
+	}
+	if len(fake.Cmds) > 0 {
+		t.Errorf("ran %v", fake.Cmds)
+	}
+}
