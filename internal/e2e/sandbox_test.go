@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -460,7 +461,8 @@ func TestCacheKeyFollowsRoot(t *testing.T) {
 }
 
 // Every published .deb has a .buildinfo beside it that carries its
-// checksum and names its build root's packages.
+// checksum, names its build root's packages, and describes the .deb and
+// its build (checkBuildInfoFields).
 func TestBuildInfoBesideEveryDeb(t *testing.T) {
 	_, r := fixtures(t)
 	debs := strings.Fields(r.stdout)
@@ -487,6 +489,69 @@ func TestBuildInfoBesideEveryDeb(t *testing.T) {
 		if strings.Contains(deb, "hello-autotools") && !strings.Contains(text, " automake (= ") {
 			t.Errorf("hello-autotools.buildinfo does not name automake from its root")
 		}
+		checkBuildInfoFields(t, deb, text)
+	}
+}
+
+// checkBuildInfoFields: the .buildinfo names the .deb's own source,
+// binary, architecture and version, the build's environment (none for a
+// meta-package, which runs nothing), and a Build-Date that is
+// SOURCE_DATE_EPOCH, as the packaged files' mtimes are.
+func checkBuildInfoFields(t *testing.T, deb, text string) {
+	t.Helper()
+	name := filepath.Base(deb)
+	pkg, err := debfile.ReadFile(deb, debfile.Options{Data: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bi := map[string]string{}
+	for _, f := range debfile.ParseFields([]byte(text)) {
+		bi[f.Name] = f.Value
+	}
+	source := pkg.Get("Source")
+	if source == "" {
+		source = pkg.Get("Package")
+	}
+	for field, want := range map[string]string{"Source": source, "Binary": pkg.Get("Package"),
+		"Architecture": pkg.Get("Architecture"), "Version": pkg.Get("Version")} {
+		if bi[field] != want || want == "" {
+			t.Errorf("%s: .buildinfo %s %q, the .deb says %q", name, field, bi[field], want)
+		}
+	}
+	date, err := time.Parse(time.RFC1123Z, bi["Build-Date"])
+	if err != nil {
+		t.Errorf("%s: Build-Date: %v", name, err)
+	}
+	for _, en := range pkg.Data {
+		if en.ModTime != date.Unix() {
+			t.Errorf("%s: %s has mtime %d, Build-Date is %d", name, en.Name, en.ModTime, date.Unix())
+			break
+		}
+	}
+	env := map[string]string{}
+	for _, l := range strings.Split(bi["Environment"], "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok {
+			uq, err := strconv.Unquote(v)
+			if err != nil {
+				t.Errorf("%s: Environment line %q is not KEY=\"VALUE\"", name, l)
+			}
+			env[k] = uq
+		}
+	}
+	if strings.Contains(deb, "hello-meta") {
+		if len(env) > 0 {
+			t.Errorf("%s: a meta-package ran nothing, yet has an Environment %v", name, env)
+		}
+		return
+	}
+	for k, want := range map[string]string{"SOURCE_DATE_EPOCH": strconv.FormatInt(date.Unix(), 10), "HOME": "/build/home",
+		"TZ": "UTC", "GOPROXY": "off", "GOCACHE": "/build/go/build"} {
+		if env[k] != want {
+			t.Errorf("%s: Environment %s=%q, want %q (SOURCE_DATE_EPOCH: the Build-Date)", name, k, env[k], want)
+		}
+	}
+	if !strings.HasPrefix(env["PATH"], "/usr/local/go/bin:") {
+		t.Errorf("%s: Environment PATH=%q, want the sandbox's", name, env["PATH"])
 	}
 }
 
