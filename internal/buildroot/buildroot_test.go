@@ -113,3 +113,143 @@ func TestReleaseMirrorReachesMmdebstrap(t *testing.T) {
 		}
 	}
 }
+
+// asUser makes the store act as a non-root user's for the test.
+func asUser(t *testing.T) {
+	t.Helper()
+	old := geteuid
+	geteuid = func() int { return 1000 }
+	t.Cleanup(func() { geteuid = old })
+}
+
+// A non-root user whose build needs a root not made yet gets ErrNeedRoot
+// with the command that makes it, as root, in the store this user reads
+// (root's default store is elsewhere), and nothing is run.
+func TestNeedRootHint(t *testing.T) {
+	asUser(t)
+	fake := &execx.Fake{}
+	s := &Store{Dir: t.TempDir(), Runner: fake}
+	bw := Target{Release: "bookworm", Arch: "amd64"}
+	_, err := s.Ensure(context.Background(), bw, nil, io.Discard)
+	var ne *NeedRootError
+	if !errors.Is(err, ErrNeedRoot) || !errors.As(err, &ne) {
+		t.Fatalf("base root: %v, want ErrNeedRoot", err)
+	}
+	if want := "make it once as root, in this store: sudo debforge --roots-dir " + s.Dir + " root update bookworm/amd64"; ne.Hint() != want {
+		t.Errorf("hint %q, want %q", ne.Hint(), want)
+	}
+	if !strings.Contains(err.Error(), "build root bookworm/amd64: the base root is not made yet in "+s.Dir) {
+		t.Errorf("error %q does not say which root, where", err)
+	}
+	_, err = s.Ensure(context.Background(), bw, []string{"make", "gcc"}, io.Discard)
+	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "build_depends [gcc make]") ||
+		!strings.Contains(ne.Hint(), "run this build as root with --roots-dir "+s.Dir) {
+		t.Errorf("deps root: %v (hint %q)", err, ne.Hint())
+	}
+	if len(fake.Cmds) > 0 {
+		t.Errorf("ran %v", fake.Cmds)
+	}
+}
+
+// fakeMmdebstrap stands in for mmdebstrap and tar: the "tarball" holds
+// the --include list and *version; unpacking it writes a dpkg status
+// with dpkg and those packages at that version.
+func fakeMmdebstrap(version *string) *execx.Fake {
+	return &execx.Fake{Fail: func(c execx.Cmd) error {
+		switch c.Args[0] {
+		case "mmdebstrap":
+			include := ""
+			for _, a := range c.Args {
+				if v, ok := strings.CutPrefix(a, "--include="); ok {
+					include = v
+				}
+			}
+			tarball := c.Args[slices.IndexFunc(c.Args, func(a string) bool { return strings.HasSuffix(a, "root.tar.tmp") })]
+			return os.WriteFile(tarball, []byte(*version+" "+include), 0o644)
+		case "tar":
+			data, err := os.ReadFile(c.Args[2])
+			if err != nil {
+				return err
+			}
+			v, include, _ := strings.Cut(string(data), " ")
+			var status strings.Builder
+			for _, p := range append([]string{"dpkg"}, strings.FieldsFunc(include, func(r rune) bool { return r == ',' })...) {
+				fmt.Fprintf(&status, "Package: %s\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n\n", p, v)
+			}
+			dir := filepath.Join(c.Args[4], "var", "lib", "dpkg")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, "status"), []byte(status.String()), 0o644)
+		}
+		return fmt.Errorf("unexpected %v", c.Args)
+	}}
+}
+
+// root update makes the base root and every root of the target made
+// before afresh, each with its build dependencies, records the new
+// tarball's hash, and the keys follow the new package sets; root list
+// then shows each root once, with its dependencies.
+func TestUpdateRemakesEveryRootOfTarget(t *testing.T) {
+	old := geteuid
+	geteuid = func() int { return 0 }
+	t.Cleanup(func() { geteuid = old })
+	version := "1.0"
+	fake := fakeMmdebstrap(&version)
+	s := &Store{Dir: t.TempDir(), Mirror: "http://mirror.example/debian", Runner: fake}
+	bw := Target{Release: "bookworm", Arch: "amd64"}
+	ctx := context.Background()
+	before, err := s.Ensure(ctx, bw, []string{"make", "gcc"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Ensure(ctx, Target{Release: "trixie", Arch: "amd64"}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	fake.Cmds = nil
+	version = "2.0" // the mirror moved on
+	roots, err := s.Update(ctx, bw, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var includes []string
+	for _, c := range fake.Cmds {
+		if c.Args[0] == "mmdebstrap" {
+			inc := "-"
+			for _, a := range c.Args {
+				if v, ok := strings.CutPrefix(a, "--include="); ok {
+					inc = v
+				}
+			}
+			includes = append(includes, inc+" "+c.Args[len(c.Args)-4])
+		}
+	}
+	if want := []string{"- bookworm", "gcc,make bookworm"}; !slices.Equal(includes, want) {
+		t.Errorf("mmdebstrap runs (include, release) = %q, want %q", includes, want)
+	}
+	if len(roots) != 2 || roots[0].Depends != nil || !slices.Equal(roots[1].Depends, []string{"gcc", "make"}) {
+		t.Fatalf("updated roots: %+v", roots)
+	}
+	gcc := roots[1]
+	if gcc.Key == before.Key || gcc.FS != before.FS {
+		t.Errorf("[gcc make] root: key %s (was %s), FS %s (was %s): want a new key in the same place", gcc.Key, before.Key, gcc.FS, before.FS)
+	}
+	if want := []Package{{"dpkg", "amd64", "2.0"}, {"gcc", "amd64", "2.0"}, {"make", "amd64", "2.0"}}; !slices.Equal(gcc.Packages, want) {
+		t.Errorf("packages %v, want %v", gcc.Packages, want)
+	}
+	if m, err := readMeta(filepath.Dir(gcc.FS)); err != nil || m.TarSHA256 != gcc.TarSHA256 || m.TarSHA256 == before.TarSHA256 {
+		t.Errorf("meta.json: %+v, %v: want the new tarball's sha256 %s", m, err, gcc.TarSHA256)
+	}
+	listed, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range listed {
+		got = append(got, fmt.Sprintf("%s %v %d", r.Target, r.Depends, len(r.Packages)))
+	}
+	slices.Sort(got)
+	if want := []string{"bookworm/amd64 [] 1", "bookworm/amd64 [gcc make] 3", "trixie/amd64 [] 1"}; !slices.Equal(got, want) {
+		t.Errorf("List: %q, want %q", got, want)
+	}
+}

@@ -132,7 +132,40 @@ func missingPackages(err error) (pkgs, lines []string) {
 }
 
 // ErrNeedRoot means making a root needs privileges debforge does not have.
+// It comes as a *NeedRootError, which names the fix.
 var ErrNeedRoot = errors.New("making a build root needs root (mmdebstrap unpacks packages owned by many users)")
+
+// NeedRootError is a root a non-root user's build needs and that is not
+// made (or not unpacked) yet: only root can make it, once; builds as any
+// user then reuse it.
+type NeedRootError struct {
+	Target  Target
+	Depends []string // the root's build dependencies; none for the base root
+	Dir     string   // the store (--roots-dir)
+}
+
+func (e *NeedRootError) Error() string {
+	what := "the base root"
+	if len(e.Depends) > 0 {
+		what = "the root for build_depends [" + strings.Join(e.Depends, " ") + "]"
+	}
+	return fmt.Sprintf("build root %s: %s is not made yet in %s: %v", e.Target, what, e.Dir, ErrNeedRoot)
+}
+
+func (e *NeedRootError) Is(target error) bool { return target == ErrNeedRoot }
+
+// Hint is the command that makes the root, as root, in the store this
+// user reads (root's default store is another directory).
+func (e *NeedRootError) Hint() string {
+	if len(e.Depends) == 0 {
+		return "make it once as root, in this store: sudo debforge --roots-dir " + e.Dir + " root update " + e.Target.String()
+	}
+	return "make it once as root, in this store: run this build as root with --roots-dir " + e.Dir +
+		" (sudo debforge --roots-dir " + e.Dir + " … build …); builds as this user then reuse it"
+}
+
+// geteuid is os.Geteuid; tests replace it to act as a non-root user.
+var geteuid = os.Geteuid
 
 func (s *Store) dir(t Target, deps []string) string {
 	id := "base"
@@ -223,8 +256,8 @@ func (s *Store) List() ([]*Root, error) {
 
 // make runs mmdebstrap into a new tarball, records its hash and unpacks it.
 func (s *Store) make(ctx context.Context, t Target, deps []string, dir string, log io.Writer) error {
-	if os.Geteuid() != 0 {
-		return ErrNeedRoot
+	if geteuid() != 0 {
+		return &NeedRootError{Target: t, Depends: deps, Dir: s.Dir}
 	}
 	lines, err := MirrorLines(t.Release, s.mirrorFor(t.Release))
 	if err != nil {
@@ -288,8 +321,8 @@ func (s *Store) unpack(ctx context.Context, t Target, dir string, m meta, log io
 	if got != m.TarSHA256 {
 		return &HashError{Tarball: tarball, Want: m.TarSHA256, Got: got, Target: t}
 	}
-	if os.Geteuid() != 0 {
-		return ErrNeedRoot
+	if geteuid() != 0 {
+		return &NeedRootError{Target: t, Depends: m.Depends, Dir: s.Dir}
 	}
 	tmp := filepath.Join(dir, "rootfs.tmp")
 	if err := os.RemoveAll(tmp); err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,8 +32,10 @@ func token(t *testing.T) string {
 
 // A script build attacks the host the way the issue's reproduction did,
 // one attempt per step, each allowed to fail without stopping the build.
-// Every attempt must fail inside the sandbox, nothing may appear on the
-// host, the listener on the host's 127.0.0.1 must get no connection, the
+// Every attempt must fail inside the sandbox for the sandbox's reason
+// (its stderr says why), nothing may appear on the host, the listener on
+// the host's 127.0.0.1 must get no connection (the same attempt from the
+// host gets one), the
 // build must run as an unprivileged host uid, no process of it may
 // outlive it, and the package must still build.
 func TestSandboxContainsHostileBuild(t *testing.T) {
@@ -59,10 +62,25 @@ func TestSandboxContainsHostileBuild(t *testing.T) {
 		}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
+	// Steps run under the root's sh, dash, which has no /dev/tcp: the
+	// attempt goes through bash (Essential in every root). The control:
+	// the same command on the host does reach the listener.
+	tcp := fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'", port)
+	if out, err := exec.Command("sh", "-c", tcp).CombinedOutput(); err != nil {
+		t.Fatalf("control: %s on the host: %v\n%s", tcp, err, out)
+	}
+	for deadline := time.Now().Add(5 * time.Second); conns.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	hostConns := conns.Load()
+	if hostConns == 0 {
+		t.Fatalf("control: %s on the host did not reach the listener", tcp)
+	}
 	probe := "debforge-uidprobe-" + tok
-	// Each step records "ESCAPED" when its attack worked, "denied" when not.
+	// Each step records "ESCAPED" when its attack worked, "denied" when
+	// not, and the attempt's stderr beside it (NAME.err): why it failed.
 	try := func(name, cmd string) string {
-		return fmt.Sprintf(`    - if ( %s ) >/dev/null 2>&1; then echo ESCAPED; else echo denied; fi > "$DESTDIR/usr/share/hostile/%s"`, cmd, name)
+		return fmt.Sprintf(`    - if ( %s ) >/dev/null 2>"$DESTDIR/usr/share/hostile/%s.err"; then echo ESCAPED; else echo denied; fi > "$DESTDIR/usr/share/hostile/%s"`, cmd, name, name)
 	}
 	steps := []string{
 		`    - mkdir -p "$DESTDIR/usr/share/hostile"`,
@@ -71,7 +89,7 @@ func TestSandboxContainsHostileBuild(t *testing.T) {
 		try("write-var-tmp", "echo x > "+hostFiles[2]),
 		try("read-signing-key", "cat "+good.key+" > \"$WORK/key\" && test -s \"$WORK/key\""),
 		try("read-shadow", "cat /etc/shadow > \"$WORK/shadow\" && grep -q root \"$WORK/shadow\""),
-		try("tcp-to-host", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d", port)),
+		try("tcp-to-host", tcp),
 		try("mount", "mkdir -p \"$WORK/m\" && mount -t tmpfs none \"$WORK/m\""),
 		try("chown-root", "touch \"$WORK/f\" && chown 0:0 \"$WORK/f\""),
 		try("apt-get-install", "apt-get install -y hello"),
@@ -168,10 +186,35 @@ package:
 	if results["write-host-tmp"] == "" {
 		t.Error("the write-host-tmp step did not run")
 	}
-	for _, step := range []string{"write-root-home", "write-var-tmp", "read-signing-key", "read-shadow",
-		"tcp-to-host", "mount", "chown-root", "apt-get-install", "write-root-fs"} {
+	// Each attempt must be denied for the reason the sandbox gives, not
+	// because a tool or a path it needs is missing (dash has no
+	// /dev/tcp: "Directory nonexistent"). The signing key is not there
+	// at all: the host's /tmp is not the sandbox's.
+	reasons := map[string][]string{
+		"write-root-home":  {"Permission denied", "Read-only file system"},
+		"write-var-tmp":    {"Read-only file system"},
+		"read-signing-key": {good.key + ": No such file or directory"},
+		"read-shadow":      {"/etc/shadow: Permission denied"},
+		"tcp-to-host":      {fmt.Sprintf("/dev/tcp/127.0.0.1/%d: Connection refused", port), "Network is unreachable"},
+		"mount":            {"must be superuser", "Operation not permitted"},
+		"chown-root":       {"Invalid argument", "Operation not permitted"},
+		"apt-get-install":  {"are you root?"},
+		"write-root-fs":    {"Read-only file system"},
+	}
+	for step, want := range reasons {
 		if got := results[step]; got != "denied" {
 			t.Errorf("attack %s: %q, want denied", step, got)
+		}
+		why := results[step+".err"]
+		ok := false
+		for _, w := range want {
+			ok = ok || strings.Contains(why, w)
+		}
+		for _, bad := range []string{"not found", "Directory nonexistent"} {
+			ok = ok && !strings.Contains(why, bad)
+		}
+		if !ok {
+			t.Errorf("attack %s denied for the wrong reason: stderr %q, want one of %q", step, why, want)
 		}
 	}
 	time.Sleep(6 * time.Second) // past the left-behind process's sleep
@@ -180,8 +223,8 @@ package:
 			t.Errorf("%s appeared on the host", f)
 		}
 	}
-	if n := conns.Load(); n != 0 {
-		t.Errorf("the host listener got %d connections", n)
+	if n := conns.Load() - hostConns; n != 0 {
+		t.Errorf("the host listener got %d connections from the build", n)
 	}
 	if left := procsWith(tok); len(left) > 0 {
 		t.Errorf("build processes outlived the build: %v", left)
@@ -398,20 +441,28 @@ func TestCacheKeyFollowsRoot(t *testing.T) {
 	if after.code != 0 {
 		t.Fatalf("exit %d\n%s", after.code, after.stderr)
 	}
+	want := map[string]string{"hello-make": "miss", "hello-script": "hit"}
+	seen := map[string]bool{}
 	for _, l := range strings.Split(after.stderr, "\n") {
 		f := strings.Fields(l)
-		if len(f) < 3 || !strings.HasPrefix(f[0], "hello-") {
+		if len(f) < 3 || want[f[0]] == "" {
 			continue
 		}
-		want := map[string]string{"hello-make": "miss", "hello-script": "hit"}[f[0]]
-		if f[2] != want {
-			t.Errorf("%s after its root changed: %s, want %s", f[0], f[2], want)
+		seen[f[0]] = true
+		if f[2] != want[f[0]] {
+			t.Errorf("%s after its root changed: %s, want %s", f[0], f[2], want[f[0]])
+		}
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("no summary row for %s after its root changed:\n%s", name, after.stderr)
 		}
 	}
 }
 
 // Every published .deb has a .buildinfo beside it that carries its
-// checksum and names its build root's packages.
+// checksum, names its build root's packages, and describes the .deb and
+// its build (checkBuildInfoFields).
 func TestBuildInfoBesideEveryDeb(t *testing.T) {
 	_, r := fixtures(t)
 	debs := strings.Fields(r.stdout)
@@ -438,6 +489,69 @@ func TestBuildInfoBesideEveryDeb(t *testing.T) {
 		if strings.Contains(deb, "hello-autotools") && !strings.Contains(text, " automake (= ") {
 			t.Errorf("hello-autotools.buildinfo does not name automake from its root")
 		}
+		checkBuildInfoFields(t, deb, text)
+	}
+}
+
+// checkBuildInfoFields: the .buildinfo names the .deb's own source,
+// binary, architecture and version, the build's environment (none for a
+// meta-package, which runs nothing), and a Build-Date that is
+// SOURCE_DATE_EPOCH, as the packaged files' mtimes are.
+func checkBuildInfoFields(t *testing.T, deb, text string) {
+	t.Helper()
+	name := filepath.Base(deb)
+	pkg, err := debfile.ReadFile(deb, debfile.Options{Data: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bi := map[string]string{}
+	for _, f := range debfile.ParseFields([]byte(text)) {
+		bi[f.Name] = f.Value
+	}
+	source := pkg.Get("Source")
+	if source == "" {
+		source = pkg.Get("Package")
+	}
+	for field, want := range map[string]string{"Source": source, "Binary": pkg.Get("Package"),
+		"Architecture": pkg.Get("Architecture"), "Version": pkg.Get("Version")} {
+		if bi[field] != want || want == "" {
+			t.Errorf("%s: .buildinfo %s %q, the .deb says %q", name, field, bi[field], want)
+		}
+	}
+	date, err := time.Parse(time.RFC1123Z, bi["Build-Date"])
+	if err != nil {
+		t.Errorf("%s: Build-Date: %v", name, err)
+	}
+	for _, en := range pkg.Data {
+		if en.ModTime != date.Unix() {
+			t.Errorf("%s: %s has mtime %d, Build-Date is %d", name, en.Name, en.ModTime, date.Unix())
+			break
+		}
+	}
+	env := map[string]string{}
+	for _, l := range strings.Split(bi["Environment"], "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok {
+			uq, err := strconv.Unquote(v)
+			if err != nil {
+				t.Errorf("%s: Environment line %q is not KEY=\"VALUE\"", name, l)
+			}
+			env[k] = uq
+		}
+	}
+	if strings.Contains(deb, "hello-meta") {
+		if len(env) > 0 {
+			t.Errorf("%s: a meta-package ran nothing, yet has an Environment %v", name, env)
+		}
+		return
+	}
+	for k, want := range map[string]string{"SOURCE_DATE_EPOCH": strconv.FormatInt(date.Unix(), 10), "HOME": "/build/home",
+		"TZ": "UTC", "GOPROXY": "off", "GOCACHE": "/build/go/build"} {
+		if env[k] != want {
+			t.Errorf("%s: Environment %s=%q, want %q (SOURCE_DATE_EPOCH: the Build-Date)", name, k, env[k], want)
+		}
+	}
+	if !strings.HasPrefix(env["PATH"], "/usr/local/go/bin:") {
+		t.Errorf("%s: Environment PATH=%q, want the sandbox's", name, env["PATH"])
 	}
 }
 

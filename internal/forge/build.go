@@ -187,7 +187,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 		}
 		r.BuildTime = time.Since(buildStart)
 	}
-	if w := nameCollision(c, f.releaseNames(ctx, be, root, log)); w != "" {
+	if w := nameCollision(c, f.releaseNames(be, root, log)); w != "" {
 		fmt.Fprintf(log, "warning: %s\n", w)
 		r.Warnings = append(r.Warnings, w)
 	}
@@ -216,7 +216,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 	if err != nil {
 		return fail("package", err)
 	}
-	if err := f.writeSBOM(ctx, c, fe, deb, stage, extraDepends, mtime); err != nil {
+	if err := writeSBOM(c, fe, root, deb, stage, extraDepends, mtime); err != nil {
 		return fail("sbom", err)
 	}
 	if err := writeBuildInfo(deb, c, be, root, buildEnvList, mtime); err != nil {

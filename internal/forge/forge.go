@@ -134,9 +134,9 @@ type Forge struct {
 	fetcher  *source.Fetcher
 	set      *spec.Set
 	aptMu    sync.Mutex
-	// names are the release's package names, read once (releaseNames).
+	// namesOnce: the note that no root has the release's package
+	// names is written once per run (releaseNames).
 	namesOnce sync.Once
-	names     map[string]bool
 	// oneTarget is set on the Forge of one target of several (forTarget):
 	// it builds and pools, and the caller publishes once for all.
 	oneTarget bool

@@ -1,14 +1,10 @@
 package forge
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/debforge/debforge/internal/buildroot"
-	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -16,10 +12,11 @@ import (
 // release being built for: from the build root's record of its own apt
 // lists (the target release, whatever the host runs). A meta-package
 // has no root: it takes the names of any root this run made for the
-// release, or, failing that (roots made before debforge recorded names),
-// this host's apt lists, read once per run. No names at all (no apt
-// here) means no check: it is a warning, never a failure.
-func (f *Forge) releaseNames(ctx context.Context, be *buildEnv, root *buildroot.Root, log io.Writer) map[string]bool {
+// release, or, failing that, of any ready root of the target in the
+// store. Never the host's apt lists: the host may run another release
+// than the target. No names (no root recorded them) means no check, with
+// a note: it is a warning, never a failure.
+func (f *Forge) releaseNames(be *buildEnv, root *buildroot.Root, log io.Writer) map[string]bool {
 	if root == nil && be != nil {
 		be.mu.Lock()
 		for _, r := range be.roots {
@@ -27,26 +24,29 @@ func (f *Forge) releaseNames(ctx context.Context, be *buildEnv, root *buildroot.
 			break
 		}
 		be.mu.Unlock()
+		if root == nil && f.opts.RootsDir != "" {
+			all, _ := f.rootStore().List()
+			for _, r := range all {
+				if r.Target == be.target {
+					if _, ok := r.ReleaseNames(); ok {
+						root = r
+						break
+					}
+				}
+			}
+		}
 	}
-	if root != nil {
-		if names, ok := root.ReleaseNames(); ok {
-			return names
-		}
-		fmt.Fprintf(log, "note: the build root %s was made before debforge recorded its release's package names; this host's are used (debforge root update %s makes it again)\n", root.FS, root.Target)
+	if root == nil {
+		f.namesOnce.Do(func() {
+			fmt.Fprintf(log, "note: no build root of the target has recorded its release's package names: package names are not checked against the release (debforge root update makes the roots)\n")
+		})
+		return nil
 	}
-	f.namesOnce.Do(func() {
-		var out bytes.Buffer
-		cmd := execx.Cmd{Args: []string{"apt-cache", "--all-names", "pkgnames"}}
-		if err := f.runner.Run(ctx, cmd, &out); err != nil {
-			fmt.Fprintf(log, "warning: %s: %v: package names are not checked against the release\n", cmd, err)
-			return
-		}
-		f.names = map[string]bool{}
-		for _, n := range strings.Fields(out.String()) {
-			f.names[n] = true
-		}
-	})
-	return f.names
+	names, ok := root.ReleaseNames()
+	if !ok {
+		fmt.Fprintf(log, "note: the build root %s was made before debforge recorded its release's package names: package names are not checked against the release (debforge root update %s makes it again)\n", root.FS, root.Target)
+	}
+	return names
 }
 
 // nameCollision warns when c's package has the name of a package in the

@@ -1,14 +1,12 @@
 package forge
 
 import (
-	"bytes"
-	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
-	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/packaging/sbom"
@@ -17,8 +15,9 @@ import (
 // writeSBOM writes the SPDX document of deb beside it: its source as
 // fetched and verified, the Go modules in the staged binaries, and the
 // Debian packages they link against (shlibs Depends for shared
-// libraries; the -dev build dependencies for a static cgo binary).
-func (f *Forge) writeSBOM(ctx context.Context, c *spec.Component, fe *source.Fetched, deb, stageDir string, shlibs []string, mtime time.Time) error {
+// libraries; the -dev build dependencies for a static cgo binary, at
+// their versions in root).
+func writeSBOM(c *spec.Component, fe *source.Fetched, root *buildroot.Root, deb, stageDir string, shlibs []string, mtime time.Time) error {
 	base := strings.TrimSuffix(filepath.Base(deb), ".deb")
 	in := sbom.Input{
 		Deb: deb, Package: c.PackageName(), Version: c.DebVersion(), Arch: base[strings.LastIndex(base, "_")+1:],
@@ -32,7 +31,7 @@ func (f *Forge) writeSBOM(ctx context.Context, c *spec.Component, fe *source.Fet
 		}
 		in.Modules = mods
 		if sbom.HasStaticCgo(stageDir) {
-			in.Linked = append(in.Linked, f.staticLibs(ctx, c)...)
+			in.Linked = append(in.Linked, staticLibs(c, root)...)
 		}
 	}
 	_, err := sbom.Write(in)
@@ -59,16 +58,31 @@ func sbomSource(c *spec.Component, fe *source.Fetched) *sbom.Source {
 var devPackage = regexp.MustCompile(`^lib[a-z0-9.+-]+-dev$`)
 
 // staticLibs are the library -dev packages among the build dependencies,
-// with their installed versions: a static cgo binary carries their code.
-func (f *Forge) staticLibs(ctx context.Context, c *spec.Component) []sbom.Linked {
+// with their versions in the build root the binary was linked in (never
+// the host's: build dependencies are installed in roots only). A cross
+// build's NAME:ARCH dependency takes the version of that architecture's
+// package; a plain NAME the root's own architecture's. A -dev package
+// the root lacks gets no version.
+func staticLibs(c *spec.Component, root *buildroot.Root) []sbom.Linked {
 	var out []sbom.Linked
-	for _, p := range c.Build.BuildDepends {
-		if !devPackage.MatchString(p) {
+	for _, d := range c.Build.BuildDepends {
+		name, arch, cross := strings.Cut(d, ":")
+		if !devPackage.MatchString(name) {
 			continue
 		}
-		var v bytes.Buffer
-		_ = f.runner.Run(ctx, execx.Cmd{Args: []string{"dpkg-query", "-W", "-f=${Version}", p}}, &v)
-		out = append(out, sbom.Linked{Package: p, Constraint: strings.TrimSpace(v.String()), Static: true})
+		if !cross && root != nil {
+			arch = root.Target.Arch
+		}
+		l := sbom.Linked{Package: name, Static: true}
+		if root != nil {
+			for _, p := range root.Packages {
+				if p.Name == name && (p.Arch == arch || p.Arch == "all") {
+					l.Constraint = p.Version
+					break
+				}
+			}
+		}
+		out = append(out, l)
 	}
 	return out
 }
