@@ -153,3 +153,58 @@ func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 		})
 	}
 }
+
+// Issue 9 item 8, through the CLI: a --signing-key path, or
+// DEBFORGE_SIGNING_KEY, that does not exist is a usage error for build
+// and publish; no key is made (there or at the default path) and nothing
+// is published. Only the default path, named by neither, gets a first key.
+func TestIssue9Item8NamedMissingKeyNeverCreatedThroughCLI(t *testing.T) {
+	specs := specsDir(t, map[string]string{"aa": ""})
+	for _, tc := range []struct {
+		name string
+		env  bool
+		cmd  string
+	}{
+		{"--signing-key, publish", false, "publish"},
+		{"--signing-key, build", false, "build"},
+		{"DEBFORGE_SIGNING_KEY, publish", true, "publish"},
+		{"DEBFORGE_SIGNING_KEY, build", true, "build"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("XDG_DATA_HOME", filepath.Join(tmp, "data")) // the default key path
+			missing := filepath.Join(tmp, "missing", "path", "key.asc")
+			args := []string{"--specs", specs, "--out", filepath.Join(tmp, "out"), "--cache-dir", filepath.Join(tmp, "cache")}
+			if tc.env {
+				t.Setenv("DEBFORGE_SIGNING_KEY", missing)
+			} else {
+				t.Setenv("DEBFORGE_SIGNING_KEY", "")
+				args = append(args, "--signing-key", missing)
+			}
+			code, stderr := execute(append(args, tc.cmd)...)
+			if code != ExitUsage || !strings.Contains(stderr, "debforge never makes a new key at a path you named") ||
+				!strings.Contains(stderr, "debforge: hint: restore the key from its backup") {
+				t.Errorf("exit %d, want %d and a refusal with a hint:\n%s", code, ExitUsage, stderr)
+			}
+			filepath.Walk(tmp, func(p string, info os.FileInfo, err error) error {
+				if err == nil && !info.IsDir() && (strings.HasSuffix(p, ".asc") || strings.HasSuffix(p, ".gpg")) {
+					t.Errorf("a key file was created: %s", p)
+				}
+				return nil
+			})
+			for _, p := range []string{filepath.Join(tmp, "out", "repo", "dists"), filepath.Join(tmp, "out", "repo", "pool")} {
+				if _, err := os.Stat(p); err == nil {
+					t.Errorf("%s was written", p)
+				}
+			}
+		})
+	}
+	// The control: named by neither, the default path gets its first key.
+	tmp := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", filepath.Join(tmp, "data"))
+	t.Setenv("DEBFORGE_SIGNING_KEY", "")
+	code, stderr := execute("--specs", specs, "--out", filepath.Join(tmp, "out"), "--cache-dir", filepath.Join(tmp, "cache"), "publish")
+	if _, err := os.Stat(filepath.Join(tmp, "data", "debforge", "signing-key.asc")); code != ExitOK || err != nil {
+		t.Errorf("publish at the default key path: exit %d, %v\n%s", code, err, stderr)
+	}
+}
