@@ -113,7 +113,8 @@ func execute(args ...string) (int, string) {
 // Issue 9 item 3: 'publish --signing-key out/repo/signing-key.asc' was
 // accepted and serve then served the private key. A key under --out is
 // refused however it is named: directly, through a symlink, through a
-// symlinked --out, or through DEBFORGE_SIGNING_KEY; and nothing is written.
+// symlinked --out, or through DEBFORGE_SIGNING_KEY, and so is a
+// --previous-signing-key there; and nothing is written.
 func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 	specs := specsDir(t, map[string]string{"aa": ""})
 	tmp := t.TempDir()
@@ -122,6 +123,7 @@ func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 	os.MkdirAll(filepath.Join(tmp, "real-out", "repo"), 0o755)
 	os.Symlink(filepath.Join(tmp, "real-out", "repo"), filepath.Join(tmp, "keys"))
 	os.Symlink(filepath.Join(tmp, "real-out"), filepath.Join(tmp, "out-link"))
+	outside := filepath.Join(t.TempDir(), "k.asc") // a valid place, never written
 	for _, tc := range []struct {
 		name string
 		env  string
@@ -133,11 +135,19 @@ func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 		{"symlinked out", "", []string{"--out", filepath.Join(tmp, "out-link"), "--signing-key", filepath.Join(tmp, "real-out", "repo", "k.asc"), "build"}},
 		{"environment", filepath.Join(out, "repo", "env.asc"), []string{"--out", out, "publish"}},
 		{"serve", "", []string{"--out", filepath.Join(tmp, "real-out"), "--signing-key", filepath.Join(tmp, "real-out", "repo", "k.asc"), "serve", "--addr", "127.0.0.1:0"}},
+		// A key being rotated out is as private as the current one.
+		{"previous key, publish", "", []string{"--out", out, "--signing-key", outside, "--previous-signing-key", filepath.Join(out, "repo", "old.asc"), "publish"}},
+		{"previous key, build", "", []string{"--out", out, "--signing-key", outside, "--previous-signing-key", outside, "--previous-signing-key", filepath.Join(out, "repo", "..", "old.asc"), "build"}},
+		{"previous key, serve", "", []string{"--out", filepath.Join(tmp, "real-out"), "--signing-key", outside, "--previous-signing-key", filepath.Join(tmp, "keys", "old.asc"), "serve", "--addr", "127.0.0.1:0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("DEBFORGE_SIGNING_KEY", tc.env)
 			code, stderr := execute(append([]string{"--specs", specs, "--cache-dir", cache}, tc.args...)...)
-			if code != ExitUsage || !strings.Contains(stderr, "is inside the output directory") || !strings.Contains(stderr, "debforge: hint: keep the private key outside --out") {
+			want := "signing key "
+			if strings.HasPrefix(tc.name, "previous key") {
+				want = "--previous-signing-key "
+			}
+			if code != ExitUsage || !strings.Contains(stderr, "debforge: error: "+want) || !strings.Contains(stderr, "is inside the output directory") || !strings.Contains(stderr, "debforge: hint: keep the private key outside --out") {
 				t.Errorf("exit %d, want 2 and a refusal:\n%s", code, stderr)
 			}
 			var files []string

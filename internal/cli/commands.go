@@ -327,7 +327,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := filepath.Join(g.out, "repo")
-			if err := forge.CheckKeyOutsideOut(g.signingKey, g.out); err != nil {
+			if err := forge.CheckKeysOutsideOut(g.signingKey, g.previousKeys, g.out); err != nil {
 				return runError(err)
 			}
 			if _, err := os.Stat(filepath.Join(dir, "dists")); err != nil {
