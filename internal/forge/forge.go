@@ -168,7 +168,7 @@ func New(opts Options) (*Forge, error) {
 	}
 	for name := range opts.Sources {
 		if set.Get(name) == nil {
-			return nil, fmt.Errorf("--source %s: unknown component (known: %s)", name, strings.Join(componentNames(set), ", "))
+			return nil, &UsageError{fmt.Errorf("--source %s: unknown component (known: %s)", name, strings.Join(componentNames(set), ", "))}
 		}
 	}
 	for _, name := range opts.Rebuild {
