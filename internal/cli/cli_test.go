@@ -137,6 +137,7 @@ func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 		{"symlinked out", "", []string{"--out", filepath.Join(tmp, "out-link"), "--signing-key", filepath.Join(tmp, "real-out", "repo", "k.asc"), "build"}},
 		{"environment", filepath.Join(out, "repo", "env.asc"), []string{"--out", out, "publish"}},
 		{"serve", "", []string{"--out", filepath.Join(tmp, "real-out"), "--signing-key", filepath.Join(tmp, "real-out", "repo", "k.asc"), "serve", "--addr", "127.0.0.1:0"}},
+		{"keygen", "", []string{"--out", out, "--signing-key", filepath.Join(out, "repo", "new.asc"), "keygen"}},
 		// A key being rotated out is as private as the current one.
 		{"previous key, publish", "", []string{"--out", out, "--signing-key", outside, "--previous-signing-key", filepath.Join(out, "repo", "old.asc"), "publish"}},
 		{"previous key, build", "", []string{"--out", out, "--signing-key", outside, "--previous-signing-key", outside, "--previous-signing-key", filepath.Join(out, "repo", "..", "old.asc"), "build"}},
