@@ -1,8 +1,14 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -219,5 +225,106 @@ func TestIssue9Item8NamedMissingKeyNeverCreatedThroughCLI(t *testing.T) {
 	code, stderr := execute("--specs", specs, "--out", filepath.Join(tmp, "out"), "--cache-dir", filepath.Join(tmp, "cache"), "publish")
 	if _, err := os.Stat(filepath.Join(tmp, "data", "debforge", "signing-key.asc")); code != ExitOK || err != nil {
 		t.Errorf("publish at the default key path: exit %d, %v\n%s", code, err, stderr)
+	}
+}
+
+// Issue 9 item 11, through the command: 'debforge serve' builds its
+// server from the limits and their flags (the unit tests call NewServer
+// directly). --idle-timeout closes a keep-alive connection, --max-conns
+// makes a further client wait, and a path element over 255 bytes gets 404.
+func TestIssue9Item11ServeCommandAppliesLimits(t *testing.T) {
+	specs := specsDir(t, map[string]string{"aa": ""})
+	tmp := t.TempDir()
+	base := []string{"--specs", specs, "--out", filepath.Join(tmp, "out"), "--cache-dir", filepath.Join(tmp, "cache"),
+		"--signing-key", filepath.Join(tmp, "key.asc")}
+	var o, e bytes.Buffer
+	for _, cmd := range []string{"keygen", "publish"} {
+		if code := Execute(context.Background(), append(base, cmd), &o, &e); code != 0 {
+			t.Fatalf("%s: exit %d\n%s", cmd, code, e.String())
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	exited := make(chan int, 1)
+	go func() {
+		exited <- Execute(ctx, append(base, "serve", "--addr", "127.0.0.1:0", "--idle-timeout", "300ms", "--max-conns", "2"), pw, io.Discard)
+		pw.Close()
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop after its context ended")
+		}
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("serve printed no address: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	u, err := url.Parse(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	get := func(p string) int {
+		resp, err := client.Get(u.String() + p)
+		if err != nil {
+			t.Fatalf("GET %.40s: %v", p, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		client.CloseIdleConnections()
+		return resp.StatusCode
+	}
+	if c := get("dists/debforge/InRelease"); c != 200 {
+		t.Fatalf("GET InRelease: %d", c)
+	}
+	if c := get(strings.Repeat("a", 256)); c != 404 {
+		t.Errorf("a 256-byte path element: %d, want 404", c)
+	}
+
+	// --idle-timeout 300ms: a keep-alive connection is closed after one
+	// request (the default would keep it for 60 s).
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /dists/debforge/InRelease HTTP/1.1\r\nHost: %s\r\n\r\n", u.Host)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	start := time.Now()
+	conn.SetReadDeadline(start.Add(5 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("idle keep-alive connection: %v after %v, want closed (EOF) after about 300ms", err, time.Since(start).Round(time.Millisecond))
+	}
+	conn.Close()
+
+	// --max-conns 2: with two connections open, a third client waits.
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	time.Sleep(100 * time.Millisecond) // let the server accept both
+	waiting := &http.Client{Timeout: 500 * time.Millisecond}
+	if resp, err := waiting.Get(u.String() + "dists/debforge/InRelease"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a third client was served with --max-conns 2 and two connections open")
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	if c := get("dists/debforge/InRelease"); c != 200 {
+		t.Errorf("after the held connections closed: %d", c)
 	}
 }
