@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/spec"
 )
 
 // specsDir writes debforge.yaml and the given specs (name -> extra YAML
@@ -326,5 +330,34 @@ func TestIssue9Item11ServeCommandAppliesLimits(t *testing.T) {
 	}
 	if c := get("dists/debforge/InRelease"); c != 200 {
 		t.Errorf("after the held connections closed: %d", c)
+	}
+}
+
+// Issue 9 item 9, "keep signals working": a signal (the context ending)
+// ends validate with exit 130 while loading still runs. Loading is
+// bounded now, so the test holds it with a loader that never returns.
+func TestIssue9Item9SignalEndsValidateWhileLoading(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{})
+	loadSpecs = func(string) (*spec.Set, error) {
+		close(started)
+		<-release
+		return nil, errors.New("released")
+	}
+	defer func() { loadSpecs = forge.LoadSpecs }()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer
+	exited := make(chan int, 1)
+	go func() { exited <- Execute(ctx, []string{"--specs", t.TempDir(), "validate"}, io.Discard, &stderr) }()
+	<-started
+	cancel()
+	select {
+	case code := <-exited:
+		if code != ExitSignals || !strings.Contains(stderr.String(), "debforge: error: validate: context canceled") {
+			t.Errorf("exit %d, want %d\n%s", code, ExitSignals, stderr.String())
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("validate still running 3 s after the signal")
 	}
 }
