@@ -109,6 +109,9 @@ func Info(in Input) (*nfpm.Info, error) {
 	if err := checkFields(c); err != nil {
 		return nil, err
 	}
+	if err := checkInput(in); err != nil {
+		return nil, err
+	}
 	arch := in.Arch
 	if pk.Architecture == "all" {
 		arch = "all"

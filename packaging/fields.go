@@ -50,3 +50,19 @@ func checkFields(c *spec.Component) error {
 	}
 	return nil
 }
+
+// checkInput refuses, like checkFields, what reaches the writer from
+// outside the spec: dependencies from dpkg-shlibdeps (added to Depends)
+// and the architecture, which becomes part of the .deb's file name and
+// the control file (forge checks --arch; this guards every caller).
+func checkInput(in Input) error {
+	if !spec.ArchRe.MatchString(in.Arch) {
+		return fmt.Errorf("%s: architecture %q is not a Debian architecture name; refusing to write a package", in.Component.File, in.Arch)
+	}
+	for _, v := range in.ExtraDepends {
+		if r := spec.BadChar(v, false); r >= 0 {
+			return fmt.Errorf("%s: relation %q (from the shared-library dependencies) contains the control character %U; refusing to write a control file", in.Component.File, v, r)
+		}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package packaging
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -21,6 +22,11 @@ func TestIssue9Item4ControlWriterRefusesInjection(t *testing.T) {
 		{"description escape", func(in *Input) { in.Component.Description = "x\x1b]0;owned\x07" }, "Description"},
 		{"setuid mode", func(in *Input) { in.Component.Package.Contents[0].Mode = "6777" }, "setuid"},
 		{"world-writable mode", func(in *Input) { in.Component.Package.Contents[1].Mode = "0666" }, "world-writable"},
+		// Not from the spec: shlibs output and the caller's architecture.
+		{"shlibs depends newline", func(in *Input) { in.ExtraDepends = []string{"libc6 (>= 2.34)\nEssential: yes"} }, "relation"},
+		// x/../../escaped: without the check the .deb lands beside the
+		// test's output dir (still inside the test's temp dir).
+		{"architecture with a path", func(in *Input) { in.Arch = "x/../../escaped" }, "architecture"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := fixture(t)
@@ -32,6 +38,9 @@ func TestIssue9Item4ControlWriterRefusesInjection(t *testing.T) {
 			}
 			if entries, _ := os.ReadDir(out); len(entries) != 0 {
 				t.Errorf("left %d files in the output dir", len(entries))
+			}
+			if debs, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "*.deb")); len(debs) != 0 {
+				t.Errorf("wrote beside the output dir: %v", debs)
 			}
 		})
 	}

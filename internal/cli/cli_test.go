@@ -1,13 +1,23 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/spec"
 )
 
 // specsDir writes debforge.yaml and the given specs (name -> extra YAML
@@ -60,6 +70,8 @@ func TestIssue9Item14ExitCodesForUsageErrors(t *testing.T) {
 		{"--jobs 0", plain, []string{"--jobs", "0", "build"}, "--jobs 0: must be 1 or more"},
 		{"--jobs -1", plain, []string{"-j", "-1", "build"}, "--jobs -1: must be 1 or more"},
 		{"unknown --rebuild", plain, []string{"build", "--rebuild", "zz"}, "--rebuild zz: unknown component"},
+		{"unknown --source", plain, []string{"build", "--source", "zz=" + plain}, "--source zz: unknown component (known: aa, bb)"},
+		{"unknown --source in fetch", plain, []string{"fetch", "--source", "zz=" + plain}, "--source zz: unknown component"},
 		{"bad --arch (item 5)", plain, []string{"--arch", "x/../../../tmp/y", "publish"}, "not a Debian architecture name"},
 		{"bad --arch in build (item 5)", plain, []string{"--arch", "..", "build"}, "not a Debian architecture name"},
 	} {
@@ -113,7 +125,8 @@ func execute(args ...string) (int, string) {
 // Issue 9 item 3: 'publish --signing-key out/repo/signing-key.asc' was
 // accepted and serve then served the private key. A key under --out is
 // refused however it is named: directly, through a symlink, through a
-// symlinked --out, or through DEBFORGE_SIGNING_KEY; and nothing is written.
+// symlinked --out, or through DEBFORGE_SIGNING_KEY, and so is a
+// --previous-signing-key there; and nothing is written.
 func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 	specs := specsDir(t, map[string]string{"aa": ""})
 	tmp := t.TempDir()
@@ -122,6 +135,7 @@ func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 	os.MkdirAll(filepath.Join(tmp, "real-out", "repo"), 0o755)
 	os.Symlink(filepath.Join(tmp, "real-out", "repo"), filepath.Join(tmp, "keys"))
 	os.Symlink(filepath.Join(tmp, "real-out"), filepath.Join(tmp, "out-link"))
+	outside := filepath.Join(t.TempDir(), "k.asc") // a valid place, never written
 	for _, tc := range []struct {
 		name string
 		env  string
@@ -133,11 +147,20 @@ func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 		{"symlinked out", "", []string{"--out", filepath.Join(tmp, "out-link"), "--signing-key", filepath.Join(tmp, "real-out", "repo", "k.asc"), "build"}},
 		{"environment", filepath.Join(out, "repo", "env.asc"), []string{"--out", out, "publish"}},
 		{"serve", "", []string{"--out", filepath.Join(tmp, "real-out"), "--signing-key", filepath.Join(tmp, "real-out", "repo", "k.asc"), "serve", "--addr", "127.0.0.1:0"}},
+		{"keygen", "", []string{"--out", out, "--signing-key", filepath.Join(out, "repo", "new.asc"), "keygen"}},
+		// A key being rotated out is as private as the current one.
+		{"previous key, publish", "", []string{"--out", out, "--signing-key", outside, "--previous-signing-key", filepath.Join(out, "repo", "old.asc"), "publish"}},
+		{"previous key, build", "", []string{"--out", out, "--signing-key", outside, "--previous-signing-key", outside, "--previous-signing-key", filepath.Join(out, "repo", "..", "old.asc"), "build"}},
+		{"previous key, serve", "", []string{"--out", filepath.Join(tmp, "real-out"), "--signing-key", outside, "--previous-signing-key", filepath.Join(tmp, "keys", "old.asc"), "serve", "--addr", "127.0.0.1:0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("DEBFORGE_SIGNING_KEY", tc.env)
 			code, stderr := execute(append([]string{"--specs", specs, "--cache-dir", cache}, tc.args...)...)
-			if code != ExitUsage || !strings.Contains(stderr, "is inside the output directory") || !strings.Contains(stderr, "debforge: hint: keep the private key outside --out") {
+			want := "signing key "
+			if strings.HasPrefix(tc.name, "previous key") {
+				want = "--previous-signing-key "
+			}
+			if code != ExitUsage || !strings.Contains(stderr, "debforge: error: "+want) || !strings.Contains(stderr, "is inside the output directory") || !strings.Contains(stderr, "debforge: hint: keep the private key outside --out") {
 				t.Errorf("exit %d, want 2 and a refusal:\n%s", code, stderr)
 			}
 			var files []string
@@ -151,5 +174,190 @@ func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 				t.Errorf("wrote %v", files)
 			}
 		})
+	}
+}
+
+// Issue 9 item 8, through the CLI: a --signing-key path, or
+// DEBFORGE_SIGNING_KEY, that does not exist is a usage error for build
+// and publish; no key is made (there or at the default path) and nothing
+// is published. Only the default path, named by neither, gets a first key.
+func TestIssue9Item8NamedMissingKeyNeverCreatedThroughCLI(t *testing.T) {
+	specs := specsDir(t, map[string]string{"aa": ""})
+	for _, tc := range []struct {
+		name string
+		env  bool
+		cmd  string
+	}{
+		{"--signing-key, publish", false, "publish"},
+		{"--signing-key, build", false, "build"},
+		{"DEBFORGE_SIGNING_KEY, publish", true, "publish"},
+		{"DEBFORGE_SIGNING_KEY, build", true, "build"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("XDG_DATA_HOME", filepath.Join(tmp, "data")) // the default key path
+			missing := filepath.Join(tmp, "missing", "path", "key.asc")
+			args := []string{"--specs", specs, "--out", filepath.Join(tmp, "out"), "--cache-dir", filepath.Join(tmp, "cache")}
+			if tc.env {
+				t.Setenv("DEBFORGE_SIGNING_KEY", missing)
+			} else {
+				t.Setenv("DEBFORGE_SIGNING_KEY", "")
+				args = append(args, "--signing-key", missing)
+			}
+			code, stderr := execute(append(args, tc.cmd)...)
+			if code != ExitUsage || !strings.Contains(stderr, "debforge never makes a new key at a path you named") ||
+				!strings.Contains(stderr, "debforge: hint: restore the key from its backup") {
+				t.Errorf("exit %d, want %d and a refusal with a hint:\n%s", code, ExitUsage, stderr)
+			}
+			filepath.Walk(tmp, func(p string, info os.FileInfo, err error) error {
+				if err == nil && !info.IsDir() && (strings.HasSuffix(p, ".asc") || strings.HasSuffix(p, ".gpg")) {
+					t.Errorf("a key file was created: %s", p)
+				}
+				return nil
+			})
+			for _, p := range []string{filepath.Join(tmp, "out", "repo", "dists"), filepath.Join(tmp, "out", "repo", "pool")} {
+				if _, err := os.Stat(p); err == nil {
+					t.Errorf("%s was written", p)
+				}
+			}
+		})
+	}
+	// The control: named by neither, the default path gets its first key.
+	tmp := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", filepath.Join(tmp, "data"))
+	t.Setenv("DEBFORGE_SIGNING_KEY", "")
+	code, stderr := execute("--specs", specs, "--out", filepath.Join(tmp, "out"), "--cache-dir", filepath.Join(tmp, "cache"), "publish")
+	if _, err := os.Stat(filepath.Join(tmp, "data", "debforge", "signing-key.asc")); code != ExitOK || err != nil {
+		t.Errorf("publish at the default key path: exit %d, %v\n%s", code, err, stderr)
+	}
+}
+
+// Issue 9 item 11, through the command: 'debforge serve' builds its
+// server from the limits and their flags (the unit tests call NewServer
+// directly). --idle-timeout closes a keep-alive connection, --max-conns
+// makes a further client wait, and a path element over 255 bytes gets 404.
+func TestIssue9Item11ServeCommandAppliesLimits(t *testing.T) {
+	specs := specsDir(t, map[string]string{"aa": ""})
+	tmp := t.TempDir()
+	base := []string{"--specs", specs, "--out", filepath.Join(tmp, "out"), "--cache-dir", filepath.Join(tmp, "cache"),
+		"--signing-key", filepath.Join(tmp, "key.asc")}
+	var o, e bytes.Buffer
+	for _, cmd := range []string{"keygen", "publish"} {
+		if code := Execute(context.Background(), append(base, cmd), &o, &e); code != 0 {
+			t.Fatalf("%s: exit %d\n%s", cmd, code, e.String())
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	exited := make(chan int, 1)
+	go func() {
+		exited <- Execute(ctx, append(base, "serve", "--addr", "127.0.0.1:0", "--idle-timeout", "300ms", "--max-conns", "2"), pw, io.Discard)
+		pw.Close()
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop after its context ended")
+		}
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("serve printed no address: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	u, err := url.Parse(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	get := func(p string) int {
+		resp, err := client.Get(u.String() + p)
+		if err != nil {
+			t.Fatalf("GET %.40s: %v", p, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		client.CloseIdleConnections()
+		return resp.StatusCode
+	}
+	if c := get("dists/debforge/InRelease"); c != 200 {
+		t.Fatalf("GET InRelease: %d", c)
+	}
+	if c := get(strings.Repeat("a", 256)); c != 404 {
+		t.Errorf("a 256-byte path element: %d, want 404", c)
+	}
+
+	// --idle-timeout 300ms: a keep-alive connection is closed after one
+	// request (the default would keep it for 60 s).
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /dists/debforge/InRelease HTTP/1.1\r\nHost: %s\r\n\r\n", u.Host)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	start := time.Now()
+	conn.SetReadDeadline(start.Add(5 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("idle keep-alive connection: %v after %v, want closed (EOF) after about 300ms", err, time.Since(start).Round(time.Millisecond))
+	}
+	conn.Close()
+
+	// --max-conns 2: with two connections open, a third client waits.
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	time.Sleep(100 * time.Millisecond) // let the server accept both
+	waiting := &http.Client{Timeout: 500 * time.Millisecond}
+	if resp, err := waiting.Get(u.String() + "dists/debforge/InRelease"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a third client was served with --max-conns 2 and two connections open")
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	if c := get("dists/debforge/InRelease"); c != 200 {
+		t.Errorf("after the held connections closed: %d", c)
+	}
+}
+
+// Issue 9 item 9, "keep signals working": a signal (the context ending)
+// ends validate with exit 130 while loading still runs. Loading is
+// bounded now, so the test holds it with a loader that never returns.
+func TestIssue9Item9SignalEndsValidateWhileLoading(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{})
+	loadSpecs = func(string) (*spec.Set, error) {
+		close(started)
+		<-release
+		return nil, errors.New("released")
+	}
+	defer func() { loadSpecs = forge.LoadSpecs }()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer
+	exited := make(chan int, 1)
+	go func() { exited <- Execute(ctx, []string{"--specs", t.TempDir(), "validate"}, io.Discard, &stderr) }()
+	<-started
+	cancel()
+	select {
+	case code := <-exited:
+		if code != ExitSignals || !strings.Contains(stderr.String(), "debforge: error: validate: context canceled") {
+			t.Errorf("exit %d, want %d\n%s", code, ExitSignals, stderr.String())
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("validate still running 3 s after the signal")
 	}
 }

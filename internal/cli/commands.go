@@ -140,6 +140,10 @@ func newFetchCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// loadSpecs is forge.LoadSpecs; a test makes it block to check that a
+// signal still ends validate.
+var loadSpecs = forge.LoadSpecs
+
 func newValidateCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate",
@@ -154,7 +158,7 @@ func newValidateCmd(g *globals) *cobra.Command {
 			}
 			ch := make(chan loaded, 1)
 			go func() {
-				set, err := forge.LoadSpecs(g.specs)
+				set, err := loadSpecs(g.specs)
 				ch <- loaded{set, err}
 			}()
 			var set *spec.Set
@@ -327,7 +331,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := filepath.Join(g.out, "repo")
-			if err := forge.CheckKeyOutsideOut(g.signingKey, g.out); err != nil {
+			if err := forge.CheckKeysOutsideOut(g.signingKey, g.previousKeys, g.out); err != nil {
 				return runError(err)
 			}
 			if _, err := os.Stat(filepath.Join(dir, "dists")); err != nil {

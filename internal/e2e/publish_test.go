@@ -3,9 +3,9 @@
 package e2e
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -97,36 +97,60 @@ func TestIssue9Item6FailedPublishIsRetried(t *testing.T) {
 }
 
 // Issue 9 item 7: 'debforge publish' with a .deb whose data.tar.gz has a
-// flipped byte names it on stderr, exits 1, and publishes the rest.
+// flipped byte names it on stderr, exits 1, and publishes the rest. The
+// bad file is a real tiny 1.0.1-1 (built into another out/), so its
+// control file is intact: indexed, it would show as Version: 1.0.1-1.
 func TestIssue9Item7PublishRefusesCorruptDeb(t *testing.T) {
 	specs := tinySpecs(t, "1.0.0")
 	e := newEnv(t, specs)
-	r := e.run(t, "build", "all")
-	if r.code != 0 {
+	if r := e.run(t, "build", "all"); r.code != 0 {
 		t.Fatalf("build: exit %d\n%s", r.code, r.stderr)
 	}
-	good := strings.TrimSpace(r.stdout)
-	data, err := os.ReadFile(good)
+	writeTiny(t, specs, "1.0.1")
+	other := e
+	other.out = filepath.Join(tempDir(t), "out")
+	r := other.run(t, "build", "all")
+	if r.code != 0 {
+		t.Fatalf("build 1.0.1: exit %d\n%s", r.code, r.stderr)
+	}
+	data, err := os.ReadFile(strings.TrimSpace(r.stdout))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Corrupt a copy under another version, so the good one stays.
-	i := bytes.Index(data, []byte("data.tar.gz"))
-	if i < 0 {
-		t.Fatal("no data.tar.gz member")
+	flipMember(t, data, "data.tar.gz")
+	rel := "pool/main/t/tiny/tiny_1.0.1-1_all.deb"
+	if err := os.WriteFile(filepath.Join(e.out, "repo", rel), data, 0o644); err != nil {
+		t.Fatal(err)
 	}
-	data[i+60+200] ^= 0xff
-	bad := filepath.Join(filepath.Dir(good), "tiny_1.0.0-2_all.deb")
-	os.WriteFile(bad, bytes.Replace(data, []byte("Version: 1.0.0-1"), []byte("Version: 1.0.0-2"), 1), 0o644)
 	r = e.run(t, "publish")
 	if r.code != 1 {
 		t.Errorf("publish: exit %d, want 1\n%s", r.code, r.stderr)
 	}
-	rel := "pool/main/t/tiny/tiny_1.0.0-2_all.deb left out of the index"
-	if !strings.Contains(r.stderr, "debforge: error: publish: "+rel) {
+	if !strings.Contains(r.stderr, "debforge: error: publish: "+rel+" left out of the index: data.tar.gz") {
 		t.Errorf("stderr does not name the bad file:\n%s", r.stderr)
 	}
-	if idx := indexOf(t, e); !strings.Contains(idx, "Version: 1.0.0-1") || strings.Contains(idx, "Version: 1.0.0-2") {
+	idx := indexOf(t, e)
+	if !strings.Contains(idx, "Version: 1.0.0-1\n") || strings.Contains(idx, "Version: 1.0.1-1") || strings.Contains(idx, "Filename: "+rel) {
 		t.Errorf("index:\n%s", idx)
 	}
+}
+
+// flipMember flips one byte in the middle of the named ar member of a
+// .deb (inside the compressed stream, past its header).
+func flipMember(t *testing.T, deb []byte, member string) {
+	t.Helper()
+	off := 8 // "!<arch>\n"
+	for off+60 <= len(deb) {
+		name := strings.TrimRight(string(deb[off:off+16]), "/ ")
+		size, err := strconv.Atoi(strings.TrimSpace(string(deb[off+48 : off+58])))
+		if err != nil {
+			t.Fatalf("ar header at %d: %v", off, err)
+		}
+		if name == member {
+			deb[off+60+size/2] ^= 0x55
+			return
+		}
+		off += 60 + size + size%2
+	}
+	t.Fatalf("no member %s", member)
 }

@@ -122,8 +122,11 @@ package:
 	var err error
 	select {
 	case err = <-waited:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("debforge still running 10 s after SIGTERM:\n%s", stderr.String())
+	case <-time.After(3 * time.Second):
+		// The issue asks for 2 s; it takes milliseconds (the step's group
+		// gets SIGTERM at once, SIGKILL a second later). 3 s is a
+		// functional bound with room for a loaded 2-core machine.
+		t.Fatalf("debforge still running 3 s after SIGTERM:\n%s", stderr.String())
 	}
 	t.Logf("debforge exited %v after SIGTERM", time.Since(sent).Round(time.Millisecond))
 	var ee *exec.ExitError

@@ -42,6 +42,14 @@ func pidsFrom(t *testing.T, r io.Reader, n int) []int {
 	return pids
 }
 
+// cancelBound is how long a cancelled step may take to end, it and every
+// process of its group: a functional bound, not a benchmark. The issue
+// asks for 2 s; by design it takes about KillGrace (SIGTERM, then SIGKILL
+// 1 s later; WaitDelay at 2 s only if a pipe stays open). 3 s leaves room
+// for a loaded 2-core CI machine and still fails a regression to the old
+// 18.5 s, or to anything much slower than the design.
+const cancelBound = 3 * time.Second
+
 // Issue 9 item 10: cancelling a build step ends the whole process group
 // (sh and the children it started), not only sh, and Run returns promptly.
 func TestIssue9Item10CancelKillsProcessGroup(t *testing.T) {
@@ -63,22 +71,25 @@ func TestIssue9Item10CancelKillsProcessGroup(t *testing.T) {
 		}
 	}
 	cancel()
+	cancelled := time.Now()
+	deadline := cancelled.Add(cancelBound)
 	select {
 	case err := <-done:
 		if err == nil {
 			t.Error("cancelled command returned no error")
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return within 10 s of cancellation")
+		t.Logf("Run returned %v after cancellation", time.Since(cancelled).Round(time.Millisecond))
+	case <-time.After(time.Until(deadline)):
+		t.Fatalf("Run did not return within %v of cancellation", cancelBound)
 	}
-	// The SIGKILL for the TERM-ignoring child follows KillGrace later.
-	deadline := time.Now().Add(10 * time.Second)
+	// The SIGKILL for the TERM-ignoring child follows KillGrace later,
+	// within the same bound.
 	for _, p := range pids {
 		for alive(p) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		if alive(p) {
-			t.Errorf("child %d still running after cancel", p)
+			t.Errorf("child %d still running %v after cancel", p, cancelBound)
 			_ = syscall.Kill(p, syscall.SIGKILL)
 		}
 	}
@@ -96,12 +107,12 @@ func TestIssue9Item10StrayChildEndsWithStep(t *testing.T) {
 	if err != nil {
 		t.Fatalf("output %q", out.String())
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(cancelBound)
 	for alive(pid) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if alive(pid) {
-		t.Errorf("background child %d outlived its step", pid)
+		t.Errorf("background child %d outlived its step by %v", pid, cancelBound)
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }

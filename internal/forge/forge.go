@@ -168,7 +168,7 @@ func New(opts Options) (*Forge, error) {
 	}
 	for name := range opts.Sources {
 		if set.Get(name) == nil {
-			return nil, fmt.Errorf("--source %s: unknown component (known: %s)", name, strings.Join(componentNames(set), ", "))
+			return nil, &UsageError{fmt.Errorf("--source %s: unknown component (known: %s)", name, strings.Join(componentNames(set), ", "))}
 		}
 	}
 	for _, name := range opts.Rebuild {
@@ -176,10 +176,8 @@ func New(opts Options) (*Forge, error) {
 			return nil, &UsageError{fmt.Errorf("--rebuild %s: unknown component (known: %s)", name, strings.Join(componentNames(set), ", "))}
 		}
 	}
-	if opts.SigningKey != "" {
-		if err := CheckKeyOutsideOut(opts.SigningKey, opts.OutDir); err != nil {
-			return nil, err
-		}
+	if err := CheckKeysOutsideOut(opts.SigningKey, opts.PreviousKeys, opts.OutDir); err != nil {
+		return nil, err
 	}
 	if opts.Arch != "" && !spec.ArchRe.MatchString(opts.Arch) {
 		return nil, &UsageError{fmt.Errorf("--arch %q: not a Debian architecture name (lower-case letters, digits and '-', e.g. amd64, arm64)", opts.Arch)}

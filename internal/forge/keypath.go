@@ -13,6 +13,29 @@ import (
 // symlinks, including a key path or out dir that does not exist yet, so a
 // link into out/ is caught too.
 func CheckKeyOutsideOut(key, out string) error {
+	return checkKeyOutside("signing key", key, out)
+}
+
+// CheckKeysOutsideOut is CheckKeyOutsideOut for the signing key and every
+// --previous-signing-key: a key being rotated out is as private as the
+// current one.
+func CheckKeysOutsideOut(key string, previous []string, out string) error {
+	if key != "" {
+		if err := CheckKeyOutsideOut(key, out); err != nil {
+			return err
+		}
+	}
+	for _, p := range previous {
+		if err := checkKeyOutside("--previous-signing-key", p, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkKeyOutside is CheckKeyOutsideOut with what names the key in the
+// message.
+func checkKeyOutside(what, key, out string) error {
 	k, err := resolve(key)
 	if err != nil {
 		return err
@@ -22,7 +45,7 @@ func CheckKeyOutsideOut(key, out string) error {
 		return err
 	}
 	if k == o || strings.HasPrefix(k, o+string(filepath.Separator)) {
-		return &UsageError{withHint(fmt.Errorf("signing key %s is inside the output directory %s (resolved: %s), which 'debforge serve' publishes", key, out, k),
+		return &UsageError{withHint(fmt.Errorf("%s %s is inside the output directory %s (resolved: %s), which 'debforge serve' publishes", what, key, out, k),
 			"keep the private key outside --out, e.g. at the default ~/.local/share/debforge/signing-key.asc")}
 	}
 	return nil

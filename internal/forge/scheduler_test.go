@@ -14,6 +14,7 @@ import (
 
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/packaging/aptrepo"
 )
 
 func testForge(t *testing.T, jobs int) *Forge {
@@ -127,7 +128,9 @@ func TestIssue9Item12Cancellation(t *testing.T) {
 }
 
 // Issue 9 item 12: an interrupted Build publishes nothing (here on a
-// fresh out/: no repository, no key appears).
+// fresh out/: no repository, no key appears). On a fresh out/ the
+// item-16 rule alone already holds that; the test with a published
+// repository below is the one that needs the interrupt check.
 func TestIssue9Item12InterruptedBuildPublishesNothing(t *testing.T) {
 	specs := t.TempDir()
 	os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\n"), 0o644)
@@ -151,5 +154,138 @@ func TestIssue9Item12InterruptedBuildPublishesNothing(t *testing.T) {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("an interrupted build wrote %s", p)
 		}
+	}
+}
+
+// interruptForge writes specs (debforge.yaml extra lines, then name →
+// spec body) and returns a Forge over them with its own out/ and cache
+// and a key that already exists.
+func interruptForge(t *testing.T, dir, repoExtra string, specs map[string]string, events func(Event)) *Forge {
+	t.Helper()
+	sd := filepath.Join(dir, "specs")
+	os.RemoveAll(sd)
+	os.MkdirAll(sd, 0o755)
+	os.WriteFile(filepath.Join(sd, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\ncodename: kt\n"+repoExtra), 0o644)
+	for name, body := range specs {
+		os.WriteFile(filepath.Join(sd, name+".yaml"), []byte(body), 0o644)
+	}
+	key := filepath.Join(dir, "key.asc")
+	if _, _, err := aptrepo.LoadOrCreateKey(key, "T", "t@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(Options{SpecsDir: sd, OutDir: filepath.Join(dir, "out"), CacheDir: filepath.Join(dir, "cache"),
+		SigningKey: key, Arch: "amd64", Jobs: 2, Runner: &execx.Fake{}, Events: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// snapshotTree maps every file under dir to its contents, and every
+// link to its target.
+func snapshotTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if d.Type()&os.ModeSymlink != 0 {
+			// dists/<codename> links to a snapshot: a publish moves it.
+			target, err := os.Readlink(p)
+			m[p] = "-> " + target
+			return err
+		}
+		data, err := os.ReadFile(p)
+		m[p] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func metaSpec(version string) string {
+	return "name: meta\nversion: \"" + version + "\"\nsummary: s\ndescription: d\nlicense: MIT\npackage:\n  depends: [bash]\n"
+}
+
+// slowSpec never builds (its source is missing); the test holds it in
+// its fetch stage until the run is cancelled.
+const slowSpec = "name: slow\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: Apache-2.0\nsource: {dir: missing}\nbuild: {kind: make}\n"
+
+// cancelAfterMeta is an Events hook: it holds "slow" in its fetch stage
+// until ctx ends, and cancels once "meta" is done (pooled) while slow
+// still runs. suffix is the target suffix of the component names ("" or
+// "@bookworm/amd64").
+func cancelAfterMeta(ctx context.Context, cancel context.CancelFunc, suffix string) func(Event) {
+	slowRuns := make(chan struct{})
+	var once sync.Once
+	return func(e Event) {
+		switch {
+		case e.Component == "slow"+suffix && e.Stage == StageFetch:
+			once.Do(func() { close(slowRuns) })
+			<-ctx.Done()
+		case e.Component == "meta"+suffix && e.Stage == StageDone:
+			<-slowRuns
+			cancel()
+		}
+	}
+}
+
+// Issue 9 item 12: an interrupt while a component still runs publishes
+// nothing new, also when another component finished and was pooled and
+// a repository is already published (a fresh out/ is covered by the
+// item-16 rule anyway). The published dists/ stays byte for byte; the
+// finished package waits in the pool for the next build or publish.
+func TestIssue9Item12InterruptWithPublishedRepoPublishesNothingNew(t *testing.T) {
+	for _, tc := range []struct{ name, repoExtra, suffix string }{
+		{"one target", "", ""},
+		{"targets", "targets: [bookworm/amd64, trixie/amd64]\n", "@bookworm/amd64"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			f := interruptForge(t, dir, tc.repoExtra, map[string]string{"meta": metaSpec("1.0")}, nil)
+			if _, err := f.Build(t.Context(), nil); err != nil {
+				t.Fatalf("first build: %v", err)
+			}
+			dists := filepath.Join(dir, "out", "repo", "dists")
+			before := snapshotTree(t, dists)
+			if len(before) == 0 {
+				t.Fatal("the first build published nothing")
+			}
+			poolBefore := poolDebs(filepath.Join(dir, "out", "repo"))
+
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			f = interruptForge(t, dir, tc.repoExtra, map[string]string{"meta": metaSpec("1.1"), "slow": slowSpec},
+				cancelAfterMeta(ctx, cancel, tc.suffix))
+			results, err := f.Build(ctx, nil)
+			if err == nil || !strings.Contains(err.Error(), "nothing new published") {
+				t.Errorf("interrupted build: %v", err)
+			}
+			got := byName(results)
+			if r := got["meta"+tc.suffix]; r.Err != nil {
+				t.Errorf("meta: %v", r.Err)
+			}
+			if r := got["slow"+tc.suffix]; !errors.Is(r.Err, ErrCancelled) {
+				t.Errorf("slow: %v, want cancelled", r.Err)
+			}
+			// The scenario holds: meta 1.1 reached the pool before the interrupt.
+			if poolAfter := poolDebs(filepath.Join(dir, "out", "repo")); len(poolAfter) <= len(poolBefore) {
+				t.Fatalf("nothing new in the pool: %v", poolAfter)
+			}
+			after := snapshotTree(t, dists)
+			for p, data := range before {
+				if after[p] != data {
+					t.Errorf("%s changed on an interrupted build", p)
+				}
+			}
+			for p := range after {
+				if _, ok := before[p]; !ok {
+					t.Errorf("%s appeared on an interrupted build", p)
+				}
+			}
+		})
 	}
 }

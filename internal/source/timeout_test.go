@@ -115,3 +115,30 @@ func TestDownloadSlowButSteadyIsNotCut(t *testing.T) {
 		t.Fatalf("err = %v, want the whole body read (a checksum mismatch)", err)
 	}
 }
+
+// Issue 9 item 15: the connect timeout covers the TLS handshake. A server
+// that accepts the TCP connection but never answers the ClientHello ends
+// the download after ConnectTimeout (300ms here), well before the idle
+// timeout (5 s) or the transport's default 10 s handshake timeout.
+func TestIssue9Item15TLSHandshakeTimeout(t *testing.T) {
+	url := "https://" + strings.TrimPrefix(stallingServer(t, ""), "http://")
+	f := &Fetcher{CacheDir: t.TempDir(), ConnectTimeout: 300 * time.Millisecond, IdleTimeout: 5 * time.Second}
+	c := &spec.Component{Name: "pkg", Source: &spec.Source{Tarball: url, SHA256: strings.Repeat("0", 64)}}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := f.Fetch(ctx, c, "", io.Discard)
+	took := time.Since(start)
+	var ue *UnreachableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want UnreachableError", err)
+	}
+	// Functional bound: 300ms by design, 3 s leaves room on a loaded machine.
+	if took > 3*time.Second {
+		t.Errorf("the handshake took %v to time out, want about 300ms", took.Round(time.Millisecond))
+	}
+	if msg := err.Error(); !strings.Contains(msg, "no response") || !strings.Contains(msg, "connect timeout 300ms") || !strings.Contains(msg, url) {
+		t.Errorf("error %q should name the URL and the 300ms connect timeout", msg)
+	}
+	t.Logf("after %v: %v", took.Round(time.Millisecond), err)
+}

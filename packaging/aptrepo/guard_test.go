@@ -16,7 +16,9 @@ import (
 
 // Issue 9 item 3: serve served the private key when it sat in the
 // repository, and everything else in out/repo (dotfiles, .snapshots,
-// .tmp-* files, listings). It now serves only what publish wrote.
+// .tmp-* files, listings), and any stray file under pool/. It now serves
+// only what publish wrote: under pool/, the files the index lists and
+// their companions.
 func TestIssue9Item3ServeOnlyWhatPublishWrote(t *testing.T) {
 	repo := t.TempDir()
 	cfg := testConfig(t, repo)
@@ -24,6 +26,8 @@ func TestIssue9Item3ServeOnlyWhatPublishWrote(t *testing.T) {
 	if err := Publish(cfg); err != nil {
 		t.Fatal(err)
 	}
+	rel, _ := filepath.Rel(repo, deb)
+	rel = filepath.ToSlash(rel)
 	// What an attacker hopes to find: the key copied into the repository
 	// (armored and binary), leftovers, and a link out of the tree.
 	// The issue's reproduction: the signing key generated inside the repository.
@@ -33,17 +37,23 @@ func TestIssue9Item3ServeOnlyWhatPublishWrote(t *testing.T) {
 	secret := t.TempDir()
 	os.WriteFile(filepath.Join(secret, "shadow"), []byte("root:secret\n"), 0o600)
 	for name, data := range map[string][]byte{
-		"pool/signing-key.gpg":   {0x95, 0x01, 0x02, 0x03},
-		".secret":                []byte("dotfile"),
-		".tmp-Packages-123":      []byte("half written"),
-		"dists/.hidden":          []byte("x"),
-		"pool/notes.txt":         []byte("a file publish did not write, but harmless"),
-		"pool/main/a/alpha/.env": []byte("TOKEN=1"),
+		"pool/signing-key.gpg":        {0x95, 0x01, 0x02, 0x03},
+		".secret":                     []byte("dotfile"),
+		".tmp-Packages-123":           []byte("half written"),
+		"dists/.hidden":               []byte("x"),
+		"pool/notes.txt":              []byte("a file publish did not write"),
+		"pool/main/a/alpha/notes.txt": []byte("nor this"),
+		// Beside an indexed .deb, as AddToPool copies it.
+		strings.TrimSuffix(rel, ".deb") + ".buildinfo": []byte("Format: 1.0\n"),
+		"pool/main/a/alpha/.env":                       []byte("TOKEN=1"),
 	} {
 		if err := os.WriteFile(filepath.Join(repo, filepath.FromSlash(name)), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// A package no index lists (put into the pool by hand, after publish).
+	stray := testDeb(t, repo, "stray", "1.0", "never published")
+	strayRel, _ := filepath.Rel(repo, stray)
 	os.Symlink(filepath.Join(secret, "shadow"), filepath.Join(repo, "leak"))
 	os.Symlink(secret, filepath.Join(repo, "pool", "leakdir"))
 	snaps, _ := os.ReadDir(filepath.Join(repo, ".snapshots"))
@@ -52,7 +62,6 @@ func TestIssue9Item3ServeOnlyWhatPublishWrote(t *testing.T) {
 	}
 	srv := httptest.NewServer(Handler(repo))
 	defer srv.Close()
-	rel, _ := filepath.Rel(repo, deb)
 	for path, want := range map[string]int{
 		"/signing-key.asc":        404,
 		"/pool/signing-key.gpg":   404,
@@ -78,8 +87,13 @@ func TestIssue9Item3ServeOnlyWhatPublishWrote(t *testing.T) {
 		"/test-archive-keyring.asc":                200,
 		"/test-archive-keyring.gpg":                200,
 		"/test-archive-keyring.sources":            200,
-		"/" + filepath.ToSlash(rel):                200,
-		"/pool/notes.txt":                          200,
+		"/" + rel:                                  200,
+		"/" + strings.TrimSuffix(rel, ".deb") + ".buildinfo": 200,
+		// Under pool/ only what the index lists, and its companions.
+		"/pool/notes.txt":                404,
+		"/pool/main/a/alpha/notes.txt":   404,
+		"/" + filepath.ToSlash(strayRel): 404,
+		"/pool/main/a/alpha/":            404,
 	} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
@@ -93,6 +107,18 @@ func TestIssue9Item3ServeOnlyWhatPublishWrote(t *testing.T) {
 		if strings.Contains(string(body), "PRIVATE KEY") || strings.Contains(string(body), "root:secret") {
 			t.Errorf("GET %.60s leaked a secret", path)
 		}
+	}
+	// Once a publish indexes it, the same server serves it.
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(srv.URL + "/" + filepath.ToSlash(strayRel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET %s after the publish that indexed it: %d", strayRel, resp.StatusCode)
 	}
 }
 

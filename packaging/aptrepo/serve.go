@@ -22,14 +22,17 @@ var contentTypes = map[string]string{
 
 // Handler serves a repository directory read-only, with Debian content
 // types and plain text for Release, InRelease and Packages.
+// Under pool/ it serves only the files the published indexes list and
+// their companions (poolGuard).
 func Handler(dir string) http.Handler {
 	fs := http.FileServer(http.Dir(dir))
+	pool := &poolGuard{dir: dir}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			http.Error(w, "read-only repository", http.StatusMethodNotAllowed)
 			return
 		}
-		if !servable(dir, r.URL.Path) {
+		if !servable(dir, r.URL.Path) || !pool.servable(r.URL.Path) {
 			http.NotFound(w, r)
 			return
 		}

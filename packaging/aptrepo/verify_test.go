@@ -1,14 +1,21 @@
 package aptrepo
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"crypto/md5"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/blakesmith/ar"
 
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/packaging"
@@ -111,8 +118,9 @@ func TestIssue9Item7PublishLeavesOutCorruptDeb(t *testing.T) {
 	}
 }
 
-// Item 7: a control.tar that is corrupt, and a data file that does not
-// match md5sums, are both caught by VerifyDeb.
+// Item 7: a control.tar that is corrupt, and an ar archive without
+// members, are both caught by VerifyDeb (md5sums: see
+// TestIssue9Item7VerifyDebChecksMd5sums).
 func TestIssue9Item7VerifyDebCatchesControlAndMember(t *testing.T) {
 	repo := t.TempDir()
 	ctl := fileDeb(t, repo, "ctl")
@@ -166,5 +174,111 @@ func TestIssue9Item6ConsistentDetectsBrokenRepository(t *testing.T) {
 				t.Errorf("after the repairing publish: %v", err)
 			}
 		})
+	}
+}
+
+// handDeb writes a .deb made by hand: data.tar.gz holds files (path →
+// contents) and control.tar.gz a control file and the given md5sums
+// (and conffiles, when set). Every member decompresses cleanly, so
+// only md5sums can tell what is wrong.
+func handDeb(t *testing.T, path string, files map[string]string, md5sums, conffiles string) {
+	t.Helper()
+	tgz := func(entries map[string]string) []byte {
+		var buf bytes.Buffer
+		z := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(z)
+		names := make([]string, 0, len(entries))
+		for n := range entries {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			body := entries[n]
+			if err := tw.WriteHeader(&tar.Header{Name: "./" + n, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+				t.Fatal(err)
+			}
+			tw.Write([]byte(body))
+		}
+		tw.Close()
+		z.Close()
+		return buf.Bytes()
+	}
+	control := map[string]string{"control": "Package: hand\nVersion: 1.0-1\nArchitecture: all\nMaintainer: T <t@example.org>\nDescription: s\n d\n",
+		"md5sums": md5sums}
+	if conffiles != "" {
+		control["conffiles"] = conffiles
+	}
+	var deb bytes.Buffer
+	w := ar.NewWriter(&deb)
+	w.WriteGlobalHeader()
+	for _, m := range []struct {
+		name string
+		data []byte
+	}{{"debian-binary", []byte("2.0\n")}, {"control.tar.gz", tgz(control)}, {"data.tar.gz", tgz(files)}} {
+		w.WriteHeader(&ar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data))})
+		w.Write(m.data)
+	}
+	if err := os.WriteFile(path, deb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func md5Line(body, file string) string {
+	return fmt.Sprintf("%x  %s\n", md5.Sum([]byte(body)), file)
+}
+
+// Issue 9 item 7: md5sums is checked against data.tar, not just read. A
+// data.tar that decompresses cleanly but holds a file that differs from
+// its md5sum, a file md5sums does not list, or lacks a file md5sums
+// lists, is refused with a message naming the file; publish leaves it
+// out of the index. A conffile may be missing from md5sums (dh_md5sums
+// leaves them out).
+func TestIssue9Item7VerifyDebChecksMd5sums(t *testing.T) {
+	const bin, doc = "usr/bin/hand", "usr/share/doc/hand/README"
+	files := map[string]string{bin: "#!/bin/sh\necho hand\n", doc: "read me\n"}
+	good := md5Line(files[bin], bin) + md5Line(files[doc], doc)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name      string
+		files     map[string]string
+		md5sums   string
+		conffiles string
+		want      string // "" = accepted
+	}{
+		{"consistent", files, good, "", ""},
+		{"a file differs from its md5sum", map[string]string{bin: "#!/bin/sh\necho evil\n", doc: files[doc]}, good, "",
+			"data.tar.gz: usr/bin/hand does not match its md5sum"},
+		{"a file missing from md5sums", map[string]string{bin: files[bin], doc: files[doc], "usr/bin/extra": "x\n"}, good, "",
+			"data.tar.gz: usr/bin/extra is not in md5sums"},
+		{"md5sums lists an absent file", map[string]string{bin: files[bin]}, good, "",
+			"data.tar.gz: md5sums lists usr/share/doc/hand/README, which data.tar lacks"},
+		{"a conffile not in md5sums", map[string]string{bin: files[bin], doc: files[doc], "etc/hand.conf": "a=1\n"}, good, "/etc/hand.conf\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			deb := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".deb")
+			handDeb(t, deb, tc.files, tc.md5sums, tc.conffiles)
+			err := VerifyDeb(deb)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// Through publish: the bad one is named and left out, the good one indexed.
+	repo := t.TempDir()
+	fileDeb(t, repo, "good")
+	bad := filepath.Join(repo, "pool/main/h/hand/hand_1.0-1_all.deb")
+	os.MkdirAll(filepath.Dir(bad), 0o755)
+	handDeb(t, bad, map[string]string{bin: "#!/bin/sh\necho evil\n", doc: files[doc]}, good, "")
+	cfg := testConfig(t, repo)
+	err := Publish(cfg)
+	var bpe *BadPoolError
+	if !errors.As(err, &bpe) || !strings.Contains(err.Error(), "pool/main/h/hand/hand_1.0-1_all.deb left out of the index: data.tar.gz: usr/bin/hand does not match its md5sum") {
+		t.Errorf("publish: %v", err)
+	}
+	if idx := packagesIndex(t, cfg); !strings.Contains(idx, "Package: good\n") || strings.Contains(idx, "Package: hand") {
+		t.Errorf("index:\n%s", idx)
 	}
 }
