@@ -253,3 +253,59 @@ func TestUpdateRemakesEveryRootOfTarget(t *testing.T) {
 		t.Errorf("List: %q, want %q", got, want)
 	}
 }
+
+// Verify hashes a made root's tarball once, then only when the file
+// changed since (its stamp no longer matches), and refuses a damaged or
+// missing one with the fix.
+func TestVerifyHashesOnlyAChangedTarball(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	tg := Target{Release: "bookworm", Arch: "amd64"}
+	calls := 0
+	defer func(h func(string) (string, error)) { hashFile = h }(hashFile)
+	real := hashFile
+	hashFile = func(p string) (string, error) { calls++; return real(p) }
+
+	if err := s.Verify(tg, []string{"make"}); err != nil || calls != 0 {
+		t.Fatalf("a root not made yet: %v (%d hashes), want nil and none", err, calls)
+	}
+	dir := s.dir(tg, nil)
+	os.MkdirAll(dir, 0o755)
+	tarball := filepath.Join(dir, "root.tar")
+	os.WriteFile(tarball, []byte("a root tarball"), 0o644)
+	sum, _ := real(tarball)
+	os.WriteFile(filepath.Join(dir, "meta.json"), []byte(`{"release":"bookworm","arch":"amd64","tar_sha256":"`+sum+`"}`), 0o644)
+
+	for i := 0; i < 3; i++ {
+		if err := s.Verify(tg, nil); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("3 runs hashed the unchanged tarball %d times, want 1", calls)
+	}
+
+	// Same size, mtime put back: only the ctime (and the bytes) differ.
+	fi, _ := os.Stat(tarball)
+	os.WriteFile(tarball, []byte("a root tarbalL"), 0o644)
+	os.Chtimes(tarball, fi.ModTime(), fi.ModTime())
+	err := s.Verify(tg, nil)
+	var he *HashError
+	if !errors.As(err, &he) || he.Want != sum || he.Got == sum {
+		t.Fatalf("damaged tarball: %v, want a HashError", err)
+	}
+	if !strings.Contains(err.Error(), tarball+" fails its recorded sha256") ||
+		he.Hint() != "the cached root is damaged or was altered; make it again with: debforge root update bookworm/amd64" {
+		t.Errorf("message %q, hint %q", err, he.Hint())
+	}
+	if err := s.Verify(tg, nil); !errors.As(err, &he) {
+		t.Errorf("second run after the damage: %v, want the HashError again", err)
+	}
+	if calls != 3 {
+		t.Errorf("%d hashes, want 3: a damaged tarball is hashed on every run", calls)
+	}
+
+	os.Remove(tarball)
+	if err := s.Verify(tg, nil); !errors.As(err, &he) || !strings.Contains(err.Error(), "root.tar is missing") {
+		t.Errorf("missing tarball: %v", err)
+	}
+}

@@ -344,6 +344,11 @@ func TestUserNamespacesDisabled(t *testing.T) {
 	}
 }
 
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 // privateRoots is an empty roots dir sharing only the Go toolchains, for
 // tests that damage or change roots (never the shared ones).
 func privateRoots(t *testing.T) string {
@@ -353,12 +358,13 @@ func privateRoots(t *testing.T) string {
 	return dir
 }
 
-// A root tarball that fails its recorded sha256 stops the build with the
-// fix, exit 1, and nothing in out/ changes.
+// A root tarball that fails its recorded sha256 stops the whole run with
+// the fix, exit 1, and nothing in out/ changes: not even a component whose
+// own root (a different one, healthy and unpacked) could build.
 func TestCorruptRootTarball(t *testing.T) {
-	specs := fixtureSubset(t, "hello-script")
+	specs := fixtureSubset(t, "hello-script", "hello-make")
 	warm := newEnv(t, specs)
-	if r := warm.run(t, "build", "all"); r.code != 0 { // makes sure the shared base root exists
+	if r := warm.run(t, "build", "all"); r.code != 0 { // makes sure the shared roots exist
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 	roots := privateRoots(t)
@@ -366,6 +372,18 @@ func TestCorruptRootTarball(t *testing.T) {
 	mine := filepath.Join(roots, "bookworm-amd64", "base")
 	sh(t, "mkdir", "-p", mine)
 	sh(t, "cp", filepath.Join(base, "meta.json"), filepath.Join(base, "root.tar"), mine)
+	// hello-make's root ([gcc make]), whole and healthy: a hard-linked copy.
+	makeRoot := ""
+	metas, _ := filepath.Glob(filepath.Join(rootsDir, "bookworm-amd64", "*", "meta.json"))
+	for _, m := range metas {
+		if body := string(mustRead(t, m)); strings.Contains(body, `"make"`) && !strings.Contains(body, `"autoconf"`) && fileExists(filepath.Join(filepath.Dir(m), "rootfs")) {
+			makeRoot = filepath.Dir(m)
+		}
+	}
+	if makeRoot == "" {
+		t.Fatal("no unpacked [gcc make] root in " + rootsDir)
+	}
+	sh(t, "cp", "-al", makeRoot, filepath.Join(roots, "bookworm-amd64", filepath.Base(makeRoot)))
 	tarball := filepath.Join(mine, "root.tar")
 	fh, err := os.OpenFile(tarball, os.O_RDWR, 0)
 	if err != nil {
@@ -373,9 +391,12 @@ func TestCorruptRootTarball(t *testing.T) {
 	}
 	fh.WriteAt([]byte("debforge was here"), 1<<20)
 	fh.Close()
+	// out/ holds hello-script only, so hello-make (healthy root) would
+	// add to it if the run went on.
 	e := newEnv(t, specs)
-	sh(t, "cp", "-a", warm.out+"/.", e.out)
-	e.key = warm.key
+	if r := e.run(t, "build", "hello-script"); r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
 	before := treeHash(t, e.out)
 	r := e.run(t, "--roots-dir", roots, "build", "all")
 	if r.code != 1 {
@@ -385,6 +406,9 @@ func TestCorruptRootTarball(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
+	}
+	if n := strings.Count(r.stderr, "fails its recorded sha256"); n != 1 {
+		t.Errorf("the damaged root is reported %d times, want once:\n%s", n, r.stderr)
 	}
 	if treeHash(t, e.out) != before {
 		t.Error("out/ changed")

@@ -79,8 +79,48 @@ func (f *Forge) prepare(ctx context.Context, comps []*spec.Component) (*buildEnv
 	if err := sandbox.Check(ctx, f.runner, "/"); err != nil {
 		return nil, err
 	}
+	if err := f.verifyRoots(be.target, comps); err != nil {
+		return nil, err
+	}
 	be.tc, err = f.goToolchain(ctx, t, comps)
 	return be, err
+}
+
+// verifyRoots checks every made root that comps build in against its
+// recorded hash (buildroot.Store.Verify says what that costs), so a
+// damaged root stops the whole run, once, before anything is built or
+// written to out/: the components of healthy roots do not publish
+// without the others.
+func (f *Forge) verifyRoots(t buildroot.Target, comps []*spec.Component) error {
+	store := f.rootStore()
+	seen := map[string]bool{}
+	for _, c := range comps {
+		if c.IsMeta() || seen[f.rootID(c)] {
+			continue
+		}
+		seen[f.rootID(c)] = true
+		deps, err := f.rootDeps(t, c)
+		if err != nil {
+			return err
+		}
+		if err := store.Verify(t, deps); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rootDeps is what c's root has installed besides the base: its
+// build_depends and, for a cross build that compiles C, the cross compiler
+// and the target's -dev packages (a pure Go cross build uses the native
+// root).
+func (f *Forge) rootDeps(t buildroot.Target, c *spec.Component) ([]string, error) {
+	deps := c.Build.BuildDepends
+	if f.opts.Arch != t.Arch && builders.NeedsC(c.Build) {
+		native := c.Build.Kind == "go" && len(c.Build.PostSteps) > 0
+		return builders.CrossBuildDepends(deps, f.opts.Arch, t.Arch, native)
+	}
+	return deps, nil
 }
 
 // rootFor finds or makes the build root of c (once per run and set of
@@ -97,22 +137,16 @@ func (f *Forge) rootFor(ctx context.Context, be *buildEnv, c *spec.Component) (*
 		return nil, err
 	}
 	store := f.rootStore()
-	deps := c.Build.BuildDepends
-	// A cross build that compiles C: the cross compiler and the target's
-	// -dev packages. A pure Go cross build uses the native root.
-	if f.opts.Arch != be.target.Arch && builders.NeedsC(c.Build) {
-		var err error
-		native := c.Build.Kind == "go" && len(c.Build.PostSteps) > 0
-		if deps, err = builders.CrossBuildDepends(deps, f.opts.Arch, be.target.Arch, native); err != nil {
-			return nil, err
-		}
+	deps, err := f.rootDeps(be.target, c)
+	if err != nil {
+		return nil, err
 	}
 	if f.opts.Notify != nil && !store.Ready(be.target, deps) {
 		f.opts.Notify(fmt.Sprintf("making the build root %s %v for %s (once; about a minute)", be.target, deps, c.Name))
 	}
 	log, _, closeLog := f.componentLog("root-" + be.target.Release + "-" + be.target.Arch + "-" + c.Name)
 	defer closeLog()
-	r, err := store.Ensure(ctx, be.target, deps, log)
+	r, err = store.Ensure(ctx, be.target, deps, log)
 	if err != nil {
 		return nil, err
 	}

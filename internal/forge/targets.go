@@ -92,6 +92,9 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 	if err := f.defaultArch(); err != nil {
 		return nil, err
 	}
+	if err := f.verifyTargetRoots(targets, comps); err != nil {
+		return nil, err
+	}
 	before := poolDebs(repoDir)
 	var results []Result
 	var errs []error
@@ -272,6 +275,34 @@ func explainCross(req builders.Request, err error) error {
 
 // namesOf lists the components of comps that this forge's specs build
 // (a per-target forge leaves out those restricted to other targets).
+// verifyTargetRoots checks the made roots of every target before the
+// first target builds: each target's own prepare checks them too, but by
+// then an earlier target may have added to the pool. A target whose
+// release is unknown is left to its own build, which names it.
+func (f *Forge) verifyTargetRoots(targets []spec.Target, comps []*spec.Component) error {
+	releases := map[string]bool{}
+	for _, t := range targets {
+		g, _ := f.forTarget(t, releases[t.Release])
+		releases[t.Release] = true
+		tnames := g.namesOf(comps)
+		if len(tnames) == 0 {
+			continue
+		}
+		rt, err := g.rootTarget()
+		if err != nil {
+			continue
+		}
+		tcomps, err := Select(g.set, tnames, g.opts.Except)
+		if err != nil {
+			continue
+		}
+		if err := g.verifyRoots(rt, tcomps); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (f *Forge) namesOf(comps []*spec.Component) []string {
 	var names []string
 	for _, c := range comps {
