@@ -76,11 +76,16 @@ func Ensure(ctx context.Context, r execx.Runner, dir, v, goarch, sum string, log
 		return nil, fmt.Errorf("hash %s: %w", zipPath, err)
 	}
 	if got != sum {
+		// Not kept: a zip damaged in the cache, or served wrong once,
+		// would otherwise fail every later run without a fetch.
+		os.Remove(zipPath)
+		os.Remove(strings.TrimSuffix(zipPath, ".zip") + ".ziphash")
 		return nil, &MismatchError{Module: mod, Want: sum, Got: got}
 	}
 	tmp := tc.GOROOT + ".tmp"
 	os.RemoveAll(tmp)
 	if err := unzip(zipPath, mod+"/", tmp); err != nil {
+		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("unpack %s: %w", mod, err)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, ".debforge-sum"), []byte(sum), 0o644); err != nil {
