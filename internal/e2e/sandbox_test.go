@@ -584,3 +584,80 @@ func sha256sum(t *testing.T, p string) string {
 	out := sh(t, "sha256sum", p)
 	return strings.Fields(out)[0]
 }
+
+// A rebuild in a changed root that gives other bytes keeps its version,
+// so the pool refuses it: exit 1, the cause and the exact fix (the next
+// revision) as the hint, and nothing in out/ changes. (debforge has no
+// automatic binNMU-style suffix; README "How builds are isolated" says
+// what the admin does.)
+func TestRebuildInChangedRootRefused(t *testing.T) {
+	specs := fixtureSubset(t)
+	// Its package records the root's package set, so a changed root
+	// changes its bytes (as a library update changes a linked binary).
+	spec := `name: root-echo
+version: 1.0.0
+summary: fixture whose contents follow its build root
+description: |
+  Lists the packages of the root it was built in.
+license: Apache-2.0
+copyright: 2026 The debforge authors
+source:
+  dir: src/scripthello
+build:
+  kind: script
+  steps:
+    - mkdir -p "$DESTDIR/usr/share/root-echo"
+    - dpkg-query -W -f '${Package}=${Version}\n' > "$DESTDIR/usr/share/root-echo/packages"
+package:
+  architecture: all
+  section: utils
+`
+	if err := os.WriteFile(filepath.Join(specs, "root-echo.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, specs)
+	first := e.run(t, "build", "all")
+	if first.code != 0 {
+		t.Fatalf("exit %d\n%s", first.code, first.stderr)
+	}
+	// A private copy of the base root with one more package in it
+	// (root-echo's own: any package will do).
+	roots := privateRoots(t)
+	sh(t, "mkdir", "-p", filepath.Join(roots, "bookworm-amd64"))
+	sh(t, "cp", "-al", filepath.Join(rootsDir, "bookworm-amd64", "base"), filepath.Join(roots, "bookworm-amd64", "base"))
+	fsDir := filepath.Join(roots, "bookworm-amd64", "base", "rootfs")
+	dpkgDir := filepath.Join(fsDir, "var", "lib", "dpkg")
+	sh(t, "cp", "-a", dpkgDir, dpkgDir+".new")
+	sh(t, "rm", "-rf", dpkgDir)
+	sh(t, "mv", dpkgDir+".new", dpkgDir)
+	var deb string
+	for _, p := range strings.Fields(first.stdout) {
+		if strings.Contains(p, "root-echo_") {
+			deb = p
+		}
+	}
+	if deb == "" {
+		t.Fatalf("no root-echo .deb in the output:\n%s", first.stdout)
+	}
+	sh(t, "dpkg", "--root="+fsDir, "-i", deb)
+	before := treeHash(t, e.out)
+	marker := filepath.Join(tempDir(t), "marker")
+	sh(t, "touch", marker)
+	r := e.run(t, "--roots-dir", roots, "build", "all")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"root-echo_1.0.0-1_all.deb is already published with other contents",
+		"the same version was built again with other bytes (its build root",
+		`debforge: hint: set revision: "2" in ` + filepath.Join(specs, "root-echo.yaml") + ` (now "1") and build again; the rebuilt package then publishes as 1.0.0-2 beside 1.0.0-1`,
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if treeHash(t, e.out) != before {
+		out, _ := exec.Command("find", e.out, "-newer", marker).CombinedOutput()
+		t.Errorf("out/ changed; written since the first build:\n%s", out)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -277,7 +278,8 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		r, key := f.buildOne(ctx, c, be, env, depKeys, log)
 		if r.Err == nil {
 			pooled, isNew, err := aptrepo.AddToPool(repoDir, f.set.Repo.Component, r.Deb)
-			r.Deb, r.Err = pooled, err
+			r.Deb, r.Err = pooled, changedHint(c, err)
+			r.Hint = joinHints(r.Hint, hintFor(r.Err))
 			keysMu.Lock()
 			added = added || isNew
 			keysMu.Unlock()
@@ -317,6 +319,28 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		return results, errors.Join(buildErr, err)
 	}
 	return results, buildErr
+}
+
+// changedHint explains a rebuild the pool refuses (aptrepo.ChangedError)
+// and names the exact fix. The usual cause is a changed build root (a
+// library update after 'root update'): the cache key changed, so the
+// component was rebuilt, and its bytes differ while its version does not.
+func changedHint(c *spec.Component, err error) error {
+	var ce *aptrepo.ChangedError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	err = fmt.Errorf("%w: the same version was built again with other bytes (its build root, Go toolchain, debforge or the spec changed since it was published)", err)
+	rev, suffix, _ := strings.Cut(c.Revision, "+")
+	n, convErr := strconv.Atoi(rev)
+	if convErr != nil {
+		return withHint(err, fmt.Sprintf("raise revision: in %s (now %q) and build again; the new version publishes beside the old one", c.File, rev))
+	}
+	newVer := c.Version + "-" + strconv.Itoa(n+1)
+	if suffix != "" {
+		newVer += "+" + suffix
+	}
+	return withHint(err, fmt.Sprintf("set revision: \"%d\" in %s (now \"%d\") and build again; the rebuilt package then publishes as %s beside %s", n+1, c.File, n, newVer, c.DebVersion()))
 }
 
 func (f *Forge) finish(c *spec.Component, r Result, start time.Time) {

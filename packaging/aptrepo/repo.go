@@ -82,6 +82,15 @@ func PoolPath(component, src, file string) string {
 	return path.Join("pool", component, initial, src, file)
 }
 
+// ChangedError is a .deb whose file name (package, version, architecture)
+// is in the pool already with other bytes: a published version never
+// changes, so it is refused.
+type ChangedError struct{ File string }
+
+func (e *ChangedError) Error() string {
+	return e.File + " is already published with other contents; bump the spec's revision to publish a changed package"
+}
+
 // AddToPool copies a .deb into the pool (atomically) and returns its path
 // and whether it was new. A file already there with the same bytes is left
 // alone; one with other bytes under the same name is refused: a published
@@ -105,7 +114,7 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 		if oldHash == newHash {
 			return dst, false, copyCompanions(debPath, dst)
 		}
-		return "", false, fmt.Errorf("%s is already published with other contents; bump the spec's revision to publish a changed package", filepath.Base(dst))
+		return "", false, &ChangedError{File: filepath.Base(dst)}
 	}
 	data, err := os.ReadFile(debPath)
 	if err != nil {
