@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/debforge/debforge/internal/execx"
 )
@@ -307,5 +308,54 @@ func TestVerifyHashesOnlyAChangedTarball(t *testing.T) {
 	os.Remove(tarball)
 	if err := s.Verify(tg, nil); !errors.As(err, &he) || !strings.Contains(err.Error(), "root.tar is missing") {
 		t.Errorf("missing tarball: %v", err)
+	}
+}
+
+// A build holds its root shared for as long as it runs: root update
+// waits for it before it removes and remakes the tree, and a build that
+// starts while an update runs gets the new root.
+func TestUpdateWaitsForBuildsUsingTheRoot(t *testing.T) {
+	old := geteuid
+	geteuid = func() int { return 0 }
+	t.Cleanup(func() { geteuid = old })
+	version := "1.0"
+	fake := fakeMmdebstrap(&version)
+	s := &Store{Dir: t.TempDir(), Mirror: "http://mirror.example/debian", Runner: fake}
+	bw := Target{Release: "bookworm", Arch: "amd64"}
+	ctx := context.Background()
+	r, release, err := s.Acquire(ctx, bw, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version = "2.0"
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Update(ctx, bw, io.Discard)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("update finished while a build used the root: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if pkgs, err := ReadPackages(r.FS); err != nil || len(pkgs) != 1 || pkgs[0].Version != "1.0" {
+		t.Fatalf("the build's root changed under it: %v, %v", pkgs, err)
+	}
+	release()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("update still waits after the build released the root")
+	}
+	r2, release2, err := s.Acquire(ctx, bw, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release2()
+	if r2.Packages[0].Version != "2.0" {
+		t.Errorf("after the update: %v, want the new root", r2.Packages)
 	}
 }

@@ -220,12 +220,22 @@ func (s *Store) Update(ctx context.Context, t Target, log io.Writer) ([]*Root, e
 	var roots []*Root
 	for _, deps := range sets {
 		dir := s.dir(t, deps)
+		// Builds that use the root hold .use shared (Acquire): wait for
+		// them before the tree goes away.
+		unuse, err := flockFile(filepath.Join(dir, ".use"), syscall.LOCK_EX, func() {
+			fmt.Fprintf(log, "waiting for the builds that use build root %s %v to finish\n", t, deps)
+		})
+		if err != nil {
+			return roots, err
+		}
 		unlock, err := lockDir(dir)
 		if err != nil {
+			unuse()
 			return roots, err
 		}
 		err = s.make(ctx, t, deps, dir, log)
 		unlock()
+		unuse()
 		if err != nil {
 			return roots, err
 		}
@@ -561,4 +571,54 @@ func exists(p string) bool {
 func (s *Store) Ready(t Target, deps []string) bool {
 	_, err := s.load(t, s.dir(t, normDeps(deps)))
 	return err == nil
+}
+
+// Acquire is Ensure for a build: it holds the root shared (its .use
+// lock) until release, so that root update, which takes it exclusively
+// before it removes rootfs/, waits for the builds that use the tree. The
+// use lock is taken before the make lock (.lock), by both, so they never
+// wait on each other in the opposite order.
+func (s *Store) Acquire(ctx context.Context, t Target, deps []string, log io.Writer) (*Root, func(), error) {
+	deps = normDeps(deps)
+	release, err := flockFile(filepath.Join(s.dir(t, deps), ".use"), syscall.LOCK_SH, nil)
+	if err != nil {
+		if geteuid() == 0 {
+			return nil, nil, err
+		}
+		// A user who can neither make nor open the lock in root's store
+		// (a root made before debforge had it): unlocked, as before.
+		release = func() {}
+	}
+	r, err := s.Ensure(ctx, t, deps, log)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return r, release, nil
+}
+
+// flockFile locks the file at p (made if needed) with how, saying so on
+// waiting when it must wait and waiting is not nil.
+func flockFile(p string, how int, waiting func()) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return nil, fmt.Errorf("build root cache: %w", err)
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		// A user who may not create the lock in root's store can only
+		// read it: open it read-only (flock works on any open file).
+		if f, err = os.Open(p); err != nil {
+			return nil, fmt.Errorf("build root cache: %w", err)
+		}
+	}
+	if syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB) != nil {
+		if waiting != nil {
+			waiting()
+		}
+		if err := syscall.Flock(int(f.Fd()), how); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", p, err)
+		}
+	}
+	return func() { f.Close() }, nil
 }

@@ -253,6 +253,7 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer be.release() // the roots this run used; root update waits for it
 	env := newKeyEnv(be, f.set.Repo)
 	unlock, err := LockOut(f.opts.OutDir)
 	if err != nil {

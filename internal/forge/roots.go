@@ -24,6 +24,19 @@ type buildEnv struct {
 	tc     *toolchain.Toolchain // nil when debforge.yaml pins none
 	mu     sync.Mutex
 	roots  map[string]*buildroot.Root // by depsID
+	// releases end the run's use of its roots (held shared, so that
+	// root update waits for the run): call release when the run ends.
+	releases []func()
+}
+
+// release ends the run's use of every root it found.
+func (be *buildEnv) release() {
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	for _, r := range be.releases {
+		r()
+	}
+	be.releases = nil
 }
 
 func depsID(c *spec.Component) string {
@@ -146,13 +159,18 @@ func (f *Forge) rootFor(ctx context.Context, be *buildEnv, c *spec.Component) (*
 	}
 	log, _, closeLog := f.componentLog("root-" + be.target.Release + "-" + be.target.Arch + "-" + c.Name)
 	defer closeLog()
-	r, err = store.Ensure(ctx, be.target, deps, log)
+	r, release, err := store.Acquire(ctx, be.target, deps, log)
 	if err != nil {
 		return nil, err
 	}
 	be.mu.Lock()
+	defer be.mu.Unlock()
+	if have := be.roots[id]; have != nil { // found meanwhile by another build of this run
+		release()
+		return have, nil
+	}
 	be.roots[id] = r
-	be.mu.Unlock()
+	be.releases = append(be.releases, release)
 	return r, nil
 }
 

@@ -43,6 +43,7 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 	if err != nil {
 		return nil, err
 	}
+	defer be.release() // the roots this run used; root update waits for it
 	unlockCache, err := LockCache(f.opts.CacheDir, false)
 	if err != nil {
 		return nil, err
