@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/debforge/debforge/internal/execx"
 )
@@ -251,5 +253,46 @@ func TestUpdateRemakesEveryRootOfTarget(t *testing.T) {
 	slices.Sort(got)
 	if want := []string{"bookworm/amd64 [] 1", "bookworm/amd64 [gcc make] 3", "trixie/amd64 [] 1"}; !slices.Equal(got, want) {
 		t.Errorf("List: %q, want %q", got, want)
+	}
+}
+
+// Issue 9 item 10 (exit within 2 s of a signal): a build or 'root update'
+// waiting for another run's build root lock ignored the signal, and only
+// main's 10 s exit grace ended it. The wait now ends with the context.
+func TestIssue9Item10SignalEndsWaitForRootLock(t *testing.T) {
+	bw := Target{Release: "bookworm", Arch: "amd64"}
+	for name, call := range map[string]func(ctx context.Context, s *Store) error{
+		"Ensure": func(ctx context.Context, s *Store) error { _, err := s.Ensure(ctx, bw, nil, io.Discard); return err },
+		"Update": func(ctx context.Context, s *Store) error { _, err := s.Update(ctx, bw, io.Discard); return err },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := &Store{Dir: t.TempDir(), Runner: fakeMmdebstrap(new(string))}
+			dir := s.dir(bw, nil)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			held, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer held.Close() // releases the lock: a wait that ignored ctx ends then
+			if err := syscall.Flock(int(held.Fd()), syscall.LOCK_EX); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- call(ctx, s) }()
+			time.Sleep(200 * time.Millisecond)
+			cancel()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "wait for the build root lock "+filepath.Join(dir, ".lock")) {
+					t.Errorf("err = %v, want the cancelled wait for the lock", err)
+				}
+				t.Logf("%v", err)
+			case <-time.After(3 * time.Second):
+				t.Fatal("still waiting for the lock 3 s after the context was cancelled")
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/filehash"
@@ -184,7 +185,7 @@ func (s *Store) Ensure(ctx context.Context, t Target, deps []string, log io.Writ
 	if r, err := s.load(t, dir); err == nil {
 		return r, nil
 	}
-	unlock, err := lockDir(dir)
+	unlock, err := lockDir(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +218,7 @@ func (s *Store) Update(ctx context.Context, t Target, log io.Writer) ([]*Root, e
 	var roots []*Root
 	for _, deps := range sets {
 		dir := s.dir(t, deps)
-		unlock, err := lockDir(dir)
+		unlock, err := lockDir(ctx, dir)
 		if err != nil {
 			return roots, err
 		}
@@ -450,19 +451,34 @@ func normDeps(deps []string) []string {
 	return slices.Compact(out)
 }
 
-func lockDir(dir string) (func(), error) {
+// lockDir takes dir's lock, waiting while another run holds it, but only
+// as long as ctx lives: a signal must end the wait at once, not after
+// main's exit grace.
+func lockDir(ctx context.Context, dir string) (func(), error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("build root cache: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	p := filepath.Join(dir, ".lock")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", p, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("wait for the build root lock %s (another run is making the root): %w", p, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return func() { f.Close() }, nil
 }
 
 func exists(p string) bool {
