@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -357,5 +358,46 @@ func TestUpdateWaitsForBuildsUsingTheRoot(t *testing.T) {
 	defer release2()
 	if r2.Packages[0].Version != "2.0" {
 		t.Errorf("after the update: %v, want the new root", r2.Packages)
+	}
+}
+
+// Issue 9 item 10 (exit within 2 s of a signal): a build or 'root update'
+// waiting for another run's build root lock ignored the signal, and only
+// main's 10 s exit grace ended it. The wait now ends with the context.
+func TestIssue9Item10SignalEndsWaitForRootLock(t *testing.T) {
+	bw := Target{Release: "bookworm", Arch: "amd64"}
+	for name, call := range map[string]func(ctx context.Context, s *Store) error{
+		"Ensure": func(ctx context.Context, s *Store) error { _, err := s.Ensure(ctx, bw, nil, io.Discard); return err },
+		"Update": func(ctx context.Context, s *Store) error { _, err := s.Update(ctx, bw, io.Discard); return err },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := &Store{Dir: t.TempDir(), Runner: fakeMmdebstrap(new(string))}
+			dir := s.dir(bw, nil)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			held, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer held.Close() // releases the lock: a wait that ignored ctx ends then
+			if err := syscall.Flock(int(held.Fd()), syscall.LOCK_EX); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- call(ctx, s) }()
+			time.Sleep(200 * time.Millisecond)
+			cancel()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "wait for the build root lock "+filepath.Join(dir, ".lock")) {
+					t.Errorf("err = %v, want the cancelled wait for the lock", err)
+				}
+				t.Logf("%v", err)
+			case <-time.After(3 * time.Second):
+				t.Fatal("still waiting for the lock 3 s after the context was cancelled")
+			}
+		})
 	}
 }

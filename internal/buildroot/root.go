@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/filehash"
@@ -187,7 +188,7 @@ func (s *Store) Ensure(ctx context.Context, t Target, deps []string, log io.Writ
 	if r, err := s.load(t, dir); err == nil {
 		return r, nil
 	}
-	unlock, err := lockDir(dir)
+	unlock, err := lockDir(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -222,13 +223,13 @@ func (s *Store) Update(ctx context.Context, t Target, log io.Writer) ([]*Root, e
 		dir := s.dir(t, deps)
 		// Builds that use the root hold .use shared (Acquire): wait for
 		// them before the tree goes away.
-		unuse, err := flockFile(filepath.Join(dir, ".use"), syscall.LOCK_EX, func() {
+		unuse, err := flockFile(ctx, filepath.Join(dir, ".use"), syscall.LOCK_EX, func() {
 			fmt.Fprintf(log, "waiting for the builds that use build root %s %v to finish\n", t, deps)
 		})
 		if err != nil {
 			return roots, err
 		}
-		unlock, err := lockDir(dir)
+		unlock, err := lockDir(ctx, dir)
 		if err != nil {
 			unuse()
 			return roots, err
@@ -547,19 +548,11 @@ func normDeps(deps []string) []string {
 	return slices.Compact(out)
 }
 
-func lockDir(dir string) (func(), error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("build root cache: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { f.Close() }, nil
+// lockDir takes dir's lock, waiting while another run holds it, but only
+// as long as ctx lives: a signal must end the wait at once, not after
+// main's exit grace.
+func lockDir(ctx context.Context, dir string) (func(), error) {
+	return flockFile(ctx, filepath.Join(dir, ".lock"), syscall.LOCK_EX, nil)
 }
 
 func exists(p string) bool {
@@ -580,7 +573,7 @@ func (s *Store) Ready(t Target, deps []string) bool {
 // wait on each other in the opposite order.
 func (s *Store) Acquire(ctx context.Context, t Target, deps []string, log io.Writer) (*Root, func(), error) {
 	deps = normDeps(deps)
-	release, err := flockFile(filepath.Join(s.dir(t, deps), ".use"), syscall.LOCK_SH, nil)
+	release, err := flockFile(ctx, filepath.Join(s.dir(t, deps), ".use"), syscall.LOCK_SH, nil)
 	if err != nil {
 		if geteuid() == 0 {
 			return nil, nil, err
@@ -598,8 +591,10 @@ func (s *Store) Acquire(ctx context.Context, t Target, deps []string, log io.Wri
 }
 
 // flockFile locks the file at p (made if needed) with how, saying so on
-// waiting when it must wait and waiting is not nil.
-func flockFile(p string, how int, waiting func()) (func(), error) {
+// waiting when it must wait and waiting is not nil. It polls rather than
+// block in flock(2), so that a signal (ctx) ends the wait for another
+// run's lock at once.
+func flockFile(ctx context.Context, p string, how int, waiting func()) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return nil, fmt.Errorf("build root cache: %w", err)
 	}
@@ -611,14 +606,24 @@ func flockFile(p string, how int, waiting func()) (func(), error) {
 			return nil, fmt.Errorf("build root cache: %w", err)
 		}
 	}
-	if syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB) != nil {
-		if waiting != nil {
-			waiting()
+	for said := false; ; {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
 		}
-		if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", p, err)
 		}
+		if waiting != nil && !said {
+			waiting()
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("wait for the build root lock %s (another run holds it): %w", p, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return func() { f.Close() }, nil
 }

@@ -11,9 +11,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // Issue 9 item 2 through the real binary: a dir source (a git checkout
@@ -22,26 +25,71 @@ import (
 // package of either component may appear. The "host" files are fakes made
 // here, never the real /etc/shadow.
 func TestIssue9Item2HostileDirSourceRefused(t *testing.T) {
-	etc := t.TempDir()
-	const secret = "root:$6$debforge-e2e-fake-shadow-hash:19000::::::\n"
-	if err := os.WriteFile(filepath.Join(etc, "shadow"), []byte(secret), 0o600); err != nil {
-		t.Fatal(err)
+	specs := t.TempDir()
+	src := filepath.Join(specs, "src", "evil")
+	must(t, os.MkdirAll(src, 0o755))
+	hostileLinks(t, src)
+	e := hostileLinkBuild(t, specs, "  dir: src/evil\n")
+	checkNoHostileDeb(t, e)
+}
+
+// Issues 9 items 1 and 2 from a git source: a local repository whose
+// commit holds COPYING -> <host secret> and docs -> <host dir> (git
+// stores the links as links; the clone and CopyTree keep them). Both
+// components are refused and out/ holds no package and no index.
+func TestIssue9Item2HostileGitSourceRefused(t *testing.T) {
+	testutil.RequireTool(t, "git")
+	repo := t.TempDir()
+	hostileLinks(t, repo)
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.org"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	git("add", "-A")
+	git("commit", "-q", "-m", "hostile")
+	git("tag", "v1.0.0")
+	if mode := git("ls-tree", "HEAD", "COPYING", "docs"); strings.Count(mode, "120000 blob") != 2 {
+		t.Fatalf("the repository does not hold the links as links:\n%s", mode)
 	}
 	specs := t.TempDir()
+	e := hostileLinkBuild(t, specs, "  git: file://"+repo+"\n  tag: v1.0.0\n  commit: "+git("rev-parse", "HEAD")+"\n")
+	checkNoHostileDeb(t, e)
+	filepath.WalkDir(e.out, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("out/ is not empty after the refused build: %s", p)
+		}
+		return nil
+	})
+}
+
+// hostileLinks writes evil.sh, COPYING -> <fake host>/shadow and docs ->
+// <fake host> into dir.
+func hostileLinks(t *testing.T, dir string) {
+	t.Helper()
+	etc := t.TempDir()
+	const secret = "root:$6$debforge-e2e-fake-shadow-hash:19000::::::\n"
+	must(t, os.WriteFile(filepath.Join(etc, "shadow"), []byte(secret), 0o600))
+	must(t, os.WriteFile(filepath.Join(dir, "evil.sh"), []byte("#!/bin/sh\necho evil\n"), 0o755))
+	must(t, os.Symlink(filepath.Join(etc, "shadow"), filepath.Join(dir, "COPYING")))
+	must(t, os.Symlink(etc, filepath.Join(dir, "docs")))
+}
+
+// hostileLinkBuild writes evil-license (license_file: COPYING) and
+// evil-docs (contents src docs/shadow) with the given source: lines, runs
+// build all and checks that it fails with both refusals.
+func hostileLinkBuild(t *testing.T, specs, source string) env {
+	t.Helper()
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
-	src := filepath.Join(specs, "src", "evil")
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(src, "evil.sh"), []byte("#!/bin/sh\necho evil\n"), 0o755)
-	must(t, os.Symlink(filepath.Join(etc, "shadow"), filepath.Join(src, "COPYING")))
-	must(t, os.Symlink(etc, filepath.Join(src, "docs")))
 	common := "version: 1.0.0\nsummary: hostile fixture\ndescription: |\n  Links out of its tree.\ncopyright: 2026 Nobody\n" +
-		"source:\n  dir: src/evil\nbuild:\n  kind: script\n  steps:\n    - install -D -m 0755 \"$SRC/evil.sh\" \"$DESTDIR/usr/bin/evil\"\n"
-	os.WriteFile(filepath.Join(specs, "evil-license.yaml"), []byte("name: evil-license\nlicense: MIT\nlicense_file: COPYING\n"+common+
-		"package:\n  architecture: all\n"), 0o644)
-	os.WriteFile(filepath.Join(specs, "evil-docs.yaml"), []byte("name: evil-docs\nlicense: Apache-2.0\n"+common+
-		"package:\n  architecture: all\n  contents:\n    - {src: docs/shadow, dst: /usr/share/doc/evil-docs/shadow}\n"), 0o644)
+		"source:\n" + source + "build:\n  kind: script\n  steps:\n    - install -D -m 0755 \"$SRC/evil.sh\" \"$DESTDIR/usr/bin/evil\"\n"
+	must(t, os.WriteFile(filepath.Join(specs, "evil-license.yaml"), []byte("name: evil-license\nlicense: MIT\nlicense_file: COPYING\n"+common+
+		"package:\n  architecture: all\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(specs, "evil-docs.yaml"), []byte("name: evil-docs\nlicense: Apache-2.0\n"+common+
+		"package:\n  architecture: all\n  contents:\n    - {src: docs/shadow, dst: /usr/share/doc/evil-docs/shadow}\n"), 0o644))
 	e := newEnv(t, specs)
 	r := e.run(t, "build", "all")
 	if r.code == 0 {
@@ -52,6 +100,11 @@ func TestIssue9Item2HostileDirSourceRefused(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
+	return e
+}
+
+func checkNoHostileDeb(t *testing.T, e env) {
+	t.Helper()
 	for _, dir := range []string{e.out, e.cache} {
 		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && strings.HasPrefix(d.Name(), "evil-") && strings.HasSuffix(d.Name(), ".deb") {

@@ -73,7 +73,10 @@ func running(pid int) bool {
 
 // Issue 9 item 10: SIGTERM while a build step runs `sleep 20` ends debforge
 // with exit 130 and leaves no `sleep` behind (the whole process group of
-// the step is killed, not only its sh).
+// the step is killed, not only its sh). The repository published before
+// (quick 1.0.0) keeps its dists/ exactly: quick 1.0.1 finishes and is
+// pooled during the interrupted run, so only the interrupt check stands
+// between it and a new index.
 func TestIssue9Item10SigtermEndsBuildStepGroup(t *testing.T) {
 	specs := t.TempDir()
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
@@ -93,8 +96,22 @@ build:
 package:
   architecture: all
 `), 0o644)
+	quick := func(version string) {
+		must(t, os.WriteFile(filepath.Join(specs, "quick.yaml"), []byte("name: quick\nversion: "+version+"\nsummary: s\ndescription: d\nlicense: Apache-2.0\n"+
+			"source:\n  dir: src\nbuild:\n  kind: script\n  steps:\n    - mkdir -p \"$DESTDIR/usr/share/quick\"\npackage:\n  architecture: all\n"), 0o644))
+	}
+	quick("1.0.0")
 	e := newEnv(t, specs)
-	cmd := exec.Command(debforgeBin, "--specs", e.specs, "--out", e.out, "--cache-dir", e.cache, "--signing-key", e.key, "build", "sleeper")
+	if r := e.run(t, "build", "quick"); r.code != 0 {
+		t.Fatalf("build quick 1.0.0: exit %d\n%s", r.code, r.stderr)
+	}
+	dists := filepath.Join(e.out, "repo", "dists")
+	if _, err := os.Stat(dists); err != nil {
+		t.Fatalf("the first build published nothing: %v", err)
+	}
+	before := treeHash(t, dists)
+	quick("1.0.1")
+	cmd := exec.Command(debforgeBin, "--specs", e.specs, "--out", e.out, "--cache-dir", e.cache, "--signing-key", e.key, "--jobs", "2", "build", "quick", "sleeper")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -112,6 +129,14 @@ package:
 	}
 	if sleepPid == 0 {
 		t.Fatalf("the build step's sleep never started:\n%s", stderr.String())
+	}
+	var pooled []string
+	for deadline := time.Now().Add(60 * time.Second); len(pooled) == 0 && time.Now().Before(deadline); {
+		pooled, _ = filepath.Glob(filepath.Join(e.out, "repo", "pool", "*", "*", "quick", "quick_1.0.1-*.deb"))
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(pooled) == 0 {
+		t.Fatalf("quick 1.0.1 never reached the pool while sleeper ran:\n%s", stderr.String())
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -143,8 +168,11 @@ package:
 	if left := descendants(cmd.Process.Pid); len(left) > 0 {
 		t.Errorf("processes left below debforge: %v", left)
 	}
-	if _, err := os.Stat(filepath.Join(e.out, "repo", "dists")); err == nil {
-		t.Error("an interrupted build published a repository")
+	if treeHash(t, dists) != before {
+		t.Error("an interrupted build published a new index: dists/ changed")
+	}
+	if !strings.Contains(stderr.String(), "nothing new published") {
+		t.Errorf("stderr does not say nothing new was published:\n%s", stderr.String())
 	}
 }
 

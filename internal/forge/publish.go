@@ -73,8 +73,13 @@ func (f *Forge) publish(repoDir string, remove []string, files ...string) error 
 	if err := f.buildKeyring(repoDir, cfg.Signer); err != nil {
 		return fmt.Errorf("keyring package: %w", err)
 	}
-	return aptrepo.Publish(cfg)
+	return publishRepo(cfg)
 }
+
+// publishRepo is aptrepo.Publish; a test swaps it for one that returns nil
+// but leaves the repository broken, to check the consistency check after
+// it.
+var publishRepo = aptrepo.Publish
 
 // repoConfig is the repository's publishing configuration, with the
 // signing keys (see loadSigner).

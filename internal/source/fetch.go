@@ -266,7 +266,12 @@ func (f *Fetcher) fetchGit(ctx context.Context, c *spec.Component, log io.Writer
 		return nil, &MismatchError{Component: c.Name, What: s.Git + " tag " + s.Tag, Want: s.Commit, Got: got}
 	}
 	if err := os.Rename(tmp, dst); err != nil {
-		return nil, err
+		// Two components from the same commit fetch at once: the one
+		// that renames second finds the other's verified clone there.
+		if st, serr := os.Stat(dst); serr == nil && st.IsDir() {
+			return &Fetched{Kind: "git", Path: dst, ID: s.Commit, Commit: s.Commit}, nil
+		}
+		return nil, fmt.Errorf("%s: store the clone of %s: %w", c.Name, s.Git, err)
 	}
 	return &Fetched{Kind: "git", Path: dst, ID: s.Commit, Commit: s.Commit}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,7 +128,9 @@ func TestIssue9Item1ArchiveSymlinkChain(t *testing.T) {
 
 // The issue's delete case: vendor -> up/<host dir> and delete:
 // [vendor/data] removed a host directory. From a tarball (the chain) and
-// from a local dir source, which keeps links as they are.
+// from a local dir source, which keeps links as they are. The issue's
+// tarball is refused by extraction (the chain) and never reaches delete;
+// the second case does.
 func TestIssue9Item1DeleteThroughSymlink(t *testing.T) {
 	t.Run("tarball", func(t *testing.T) {
 		host := hostDir(t)
@@ -139,6 +142,39 @@ func TestIssue9Item1DeleteThroughSymlink(t *testing.T) {
 		err := (&Fetcher{Runner: &execx.Fake{}}).Prepare(context.Background(), c, fe, t.TempDir(), io.Discard)
 		if !errors.Is(err, ErrUnsafePath) {
 			t.Errorf("err = %v, want ErrUnsafePath", err)
+		}
+		checkHostIntact(t, host)
+	})
+	// A tarball cannot hold a link that leads out (extraction refuses
+	// it), so this one holds only an inside link, x/y/vendor -> ../.. (the
+	// tree root), which extraction accepts. The delete path
+	// x/y/vendor/../<host>/data is inside the tree as text (validate
+	// accepts it) but leaves it when the kernel resolves it: vendor/..
+	// is the parent of the tree. Only deleteBeneath stands in the way.
+	t.Run("tarball with an inside link and a delete path out through it", func(t *testing.T) {
+		base := t.TempDir()
+		host := filepath.Join(base, "host")
+		must(t, os.Rename(hostDir(t), host))
+		dst := filepath.Join(base, "dst")
+		tarball := writeTarGz(t, []entry{
+			{name: "pkg/x/y/", typ: tar.TypeDir},
+			{name: "pkg/x/y/vendor", typ: tar.TypeSymlink, link: "../.."},
+			{name: "pkg/README", body: "hi\n"},
+		})
+		del := "x/y/vendor/../host/data"
+		if c := path.Clean(del); c == ".." || strings.HasPrefix(c, "../") {
+			t.Fatalf("%q leaves the tree as text: validate (checkRelPath) would refuse it", del)
+		}
+		one := 1
+		c := &spec.Component{Name: "x", Source: &spec.Source{Tarball: "http://x/a.tar.gz", StripComponents: &one, Delete: []string{del}}}
+		fe := &Fetched{Kind: "tarball", Path: tarball}
+		err := (&Fetcher{Runner: &execx.Fake{}}).Prepare(context.Background(), c, fe, dst, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "source.delete "+del+": ") || !strings.Contains(err.Error(), "leads out of the source tree") {
+			t.Errorf("err = %v, want source.delete %s refused as leading out of the tree", err, del)
+		}
+		t.Logf("refused: %v", err)
+		if b, err := os.ReadFile(filepath.Join(dst, "README")); err != nil || string(b) != "hi\n" {
+			t.Errorf("extraction did not run to the end (README: %q, %v): the case must reach delete", b, err)
 		}
 		checkHostIntact(t, host)
 	})

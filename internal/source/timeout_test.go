@@ -3,10 +3,12 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -139,6 +141,70 @@ func TestIssue9Item15TLSHandshakeTimeout(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.Contains(msg, "no response") || !strings.Contains(msg, "connect timeout 300ms") || !strings.Contains(msg, url) {
 		t.Errorf("error %q should name the URL and the 300ms connect timeout", msg)
+	}
+	t.Logf("after %v: %v", took.Round(time.Millisecond), err)
+}
+
+// fullBacklog returns the address of a listening socket that never
+// accepts and whose accept queue is full (listen backlog 0, then filled
+// with connections that are kept open): the kernel drops further SYNs, so
+// a new connect neither succeeds nor is refused, like a blackholed host.
+func fullBacklog(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				t.Fatalf("filling the backlog of %s: %v", addr, err)
+			}
+			return addr
+		}
+		t.Cleanup(func() { c.Close() })
+		if i == 64 {
+			t.Fatalf("%s still accepts connections after %d: the backlog does not fill", addr, i)
+		}
+	}
+}
+
+// Issue 9 item 15, the TCP connect itself: a host that never answers the
+// SYN (here a listener whose backlog is full) ends the download after
+// ConnectTimeout (300ms), not after the kernel's SYN retries (about two
+// minutes) and not after the idle timeout (5 s).
+func TestIssue9Item15ConnectTimeout(t *testing.T) {
+	url := "http://" + fullBacklog(t) + "/pkg-1.0.tar.gz"
+	f := &Fetcher{CacheDir: t.TempDir(), ConnectTimeout: 300 * time.Millisecond, IdleTimeout: 5 * time.Second}
+	c := &spec.Component{Name: "pkg", Source: &spec.Source{Tarball: url, SHA256: strings.Repeat("0", 64)}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := f.Fetch(ctx, c, "", io.Discard)
+	took := time.Since(start)
+	var ue *UnreachableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want UnreachableError", err)
+	}
+	if took > 3*time.Second {
+		t.Errorf("the connect took %v to time out, want about 300ms", took.Round(time.Millisecond))
+	}
+	if msg := err.Error(); !strings.Contains(msg, "no response") || !strings.Contains(msg, "connect timeout 300ms") || !strings.Contains(msg, "dial tcp") || !strings.Contains(msg, url) {
+		t.Errorf("error %q should name the URL, the dial and the 300ms connect timeout", msg)
 	}
 	t.Logf("after %v: %v", took.Round(time.Millisecond), err)
 }
