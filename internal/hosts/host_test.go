@@ -24,7 +24,10 @@ const busyboxImage = `set -eu
 img=$(mktemp -d)
 mkdir -p $img/layer/bin $img/layer/www $img/deb
 (cd $img/deb && apt-get download -q busybox-static >/dev/null && dpkg-deb -x busybox-static_*.deb .)
-cp $img/deb/bin/busybox $img/layer/bin/busybox
+# bookworm ships /bin/busybox, trixie /usr/bin/busybox (merged /usr).
+bb=$(find $img/deb -path '*bin/busybox' -type f | head -n 1)
+test -n "$bb"
+cp "$bb" $img/layer/bin/busybox
 for a in sh echo cat sleep head tr httpd; do ln -s busybox $img/layer/bin/$a; done
 echo "served by rootless nerdctl" >$img/layer/www/index.html
 tar -C $img/layer -cf $img/layer.tar .
