@@ -96,16 +96,7 @@ func TestIssue9Item8KeyringVersionsGrowAndRotationSignsWithBoth(t *testing.T) {
 
 	// The old scheme's package, as the previous debforge made it, with a
 	// fingerprint chosen to sort high: "1+ffffffff".
-	oldDeb, err := packaging.Build(packaging.Input{Component: &spec.Component{Name: "t-archive-keyring", Version: "1+ffffffff", Revision: "1",
-		Summary: "s", Description: "d", License: "CC0-1.0", Copyright: "none", Maintainer: "T <t@example.org>", File: "x",
-		Package: &spec.Package{Name: "t-archive-keyring", Section: "misc", Priority: "optional", Architecture: "all", Compression: "xz"}},
-		WorkDir: filepath.Join(dir, "w"), Arch: "all", MTime: defaultEpoch}, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := aptrepo.AddToPool(repoDir, "main", oldDeb); err != nil {
-		t.Fatal(err)
-	}
+	poolKeyring(t, dir, repoDir, "1+ffffffff")
 
 	var versions []string
 	publish := func(key string, previous []string, now time.Time) string {
@@ -261,16 +252,7 @@ func TestIssue9Item8KeyringVersionAboveAFutureOne(t *testing.T) {
 	}
 	repoDir := filepath.Join(dir, "out", "repo")
 	for _, v := range []string{"20991231.5", "3"} {
-		deb, err := packaging.Build(packaging.Input{Component: &spec.Component{Name: "t-archive-keyring", Version: v, Revision: "1",
-			Summary: "s", Description: "d", License: "CC0-1.0", Copyright: "none", Maintainer: "T <t@example.org>", File: "x",
-			Package: &spec.Package{Name: "t-archive-keyring", Section: "misc", Priority: "optional", Architecture: "all", Compression: "xz"}},
-			WorkDir: filepath.Join(dir, "w"+v), Arch: "all", MTime: defaultEpoch}, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := aptrepo.AddToPool(repoDir, "main", deb); err != nil {
-			t.Fatal(err)
-		}
+		poolKeyring(t, dir, repoDir, v)
 	}
 	f := keyTestForge(t, dir, Options{SigningKey: key}, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
 	if err := f.Publish(t.Context()); err != nil {
@@ -294,21 +276,28 @@ func TestKeyringVersionFormKeptForOldPools(t *testing.T) {
 		t.Fatal(err)
 	}
 	repoDir := filepath.Join(dir, "out", "repo")
-	deb, err := packaging.Build(packaging.Input{Component: &spec.Component{Name: "t-archive-keyring", Version: "20261128.1", Revision: "1",
-		Summary: "s", Description: "d", License: "CC0-1.0", Copyright: "none", Maintainer: "T <t@example.org>", File: "x",
-		Package: &spec.Package{Name: "t-archive-keyring", Section: "misc", Priority: "optional", Architecture: "all", Compression: "xz"}},
-		WorkDir: filepath.Join(dir, "w"), Arch: "all", MTime: defaultEpoch}, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := aptrepo.AddToPool(repoDir, "main", deb); err != nil {
-		t.Fatal(err)
-	}
+	poolKeyring(t, dir, repoDir, "20261128.1")
 	f := keyTestForge(t, dir, Options{SigningKey: key}, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
 	if err := f.Publish(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if got := newestKeyring(t, repoDir); got != "20261202.1-1" {
 		t.Errorf("next keyring version after 20261128.1-1 is %s, want 20261202.1-1", got)
+	}
+}
+
+// poolKeyring puts a t-archive-keyring package of version (revision 1)
+// into the pool under repoDir, as an earlier debforge published it.
+func poolKeyring(t *testing.T, dir, repoDir, version string) {
+	t.Helper()
+	deb, err := packaging.Build(packaging.Input{Component: &spec.Component{Name: "t-archive-keyring", Version: version, Revision: "1",
+		Summary: "s", Description: "d", License: "CC0-1.0", Copyright: "none", Maintainer: "T <t@example.org>", File: "x",
+		Package: &spec.Package{Name: "t-archive-keyring", Section: "misc", Priority: "optional", Architecture: "all", Compression: "xz"}},
+		WorkDir: filepath.Join(dir, "w"+version), Arch: "all", MTime: defaultEpoch}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := aptrepo.AddToPool(repoDir, "main", deb); err != nil {
+		t.Fatal(err)
 	}
 }
