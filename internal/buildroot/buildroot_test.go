@@ -188,17 +188,24 @@ func fakeMmdebstrap(version *string) *execx.Fake {
 	}}
 }
 
+// rootStore is a store in a temporary directory that makes its roots
+// with fakeMmdebstrap at *version, as root would.
+func rootStore(t *testing.T, version *string) (*Store, *execx.Fake) {
+	t.Helper()
+	old := geteuid
+	geteuid = func() int { return 0 }
+	t.Cleanup(func() { geteuid = old })
+	fake := fakeMmdebstrap(version)
+	return &Store{Dir: t.TempDir(), Mirror: "http://mirror.example/debian", Runner: fake}, fake
+}
+
 // root update makes the base root and every root of the target made
 // before afresh, each with its build dependencies, records the new
 // tarball's hash, and the keys follow the new package sets; root list
 // then shows each root once, with its dependencies.
 func TestUpdateRemakesEveryRootOfTarget(t *testing.T) {
-	old := geteuid
-	geteuid = func() int { return 0 }
-	t.Cleanup(func() { geteuid = old })
 	version := "1.0"
-	fake := fakeMmdebstrap(&version)
-	s := &Store{Dir: t.TempDir(), Mirror: "http://mirror.example/debian", Runner: fake}
+	s, fake := rootStore(t, &version)
 	bw := Target{Release: "bookworm", Arch: "amd64"}
 	ctx := context.Background()
 	before, err := s.Ensure(ctx, bw, []string{"make", "gcc"}, io.Discard)
@@ -316,12 +323,8 @@ func TestVerifyHashesOnlyAChangedTarball(t *testing.T) {
 // waits for it before it removes and remakes the tree, and a build that
 // starts while an update runs gets the new root.
 func TestUpdateWaitsForBuildsUsingTheRoot(t *testing.T) {
-	old := geteuid
-	geteuid = func() int { return 0 }
-	t.Cleanup(func() { geteuid = old })
 	version := "1.0"
-	fake := fakeMmdebstrap(&version)
-	s := &Store{Dir: t.TempDir(), Mirror: "http://mirror.example/debian", Runner: fake}
+	s, _ := rootStore(t, &version)
 	bw := Target{Release: "bookworm", Arch: "amd64"}
 	ctx := context.Background()
 	r, release, err := s.Acquire(ctx, bw, nil, io.Discard)
