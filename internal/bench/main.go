@@ -19,10 +19,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/debforge/debforge/internal/packaging"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging"
-	"github.com/debforge/debforge/packaging/aptrepo"
 )
 
 const runs = 5

@@ -12,8 +12,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/spf13/cobra"
 
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging/aptrepo"
 )
 
 // listRepoFlags are `debforge list --repo`'s: read a published repository

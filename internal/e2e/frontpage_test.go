@@ -28,8 +28,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/net/html"
 
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/testutil"
-	"github.com/debforge/debforge/packaging/aptrepo"
 )
 
 // hostileSummary would change the title and call home if the page ran it.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/debforge/debforge/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 )
 
 // Issue 9 item 8, on a real host: during a key rotation

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debforge/debforge/internal/packaging"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging"
-	"github.com/debforge/debforge/packaging/aptrepo"
 )
 
 // releaseDeb pools a package hello-release at version whose file

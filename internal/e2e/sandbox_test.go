@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/debforge/debforge/packaging/debfile"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 )
 
 func token(t *testing.T) string {

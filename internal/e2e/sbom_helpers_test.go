@@ -14,10 +14,10 @@ import (
 )
 
 // spdx23 compiles the official SPDX 2.3 JSON schema vendored beside the
-// SBOM writer (packaging/sbom/testdata/README.md says where it is from).
+// SBOM writer (internal/packaging/sbom/testdata/README.md says where it is from).
 func spdx23(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	f, err := os.Open("../../packaging/sbom/testdata/spdx-2.3.schema.json")
+	f, err := os.Open("../packaging/sbom/testdata/spdx-2.3.schema.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,14 +15,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/debforge/debforge/builders"
+	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/hardening"
+	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging"
 	"github.com/debforge/debforge/postinst"
 )
 

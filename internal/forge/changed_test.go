@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging/aptrepo"
 )
 
 // A same-version rebuild the pool refuses names the next revision, with

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/debforge/debforge/builders"
+	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"

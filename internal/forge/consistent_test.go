@@ -10,7 +10,7 @@ import (
 
 	"github.com/debforge/debforge/internal/cli"
 	"github.com/debforge/debforge/internal/forge"
-	"github.com/debforge/debforge/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 )
 
 // Issue 9 item 6: "the build must fail if the repository is not

@@ -3,7 +3,7 @@ package forge
 import (
 	"testing"
 
-	"github.com/debforge/debforge/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 )
 
 // WrapPublishRepo replaces the publish step for the rest of the test:

@@ -17,15 +17,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/debforge/debforge/builders"
-	"github.com/debforge/debforge/builders/autotools"
-	"github.com/debforge/debforge/builders/gobuild"
-	"github.com/debforge/debforge/builders/makebuild"
-	"github.com/debforge/debforge/builders/script"
+	"github.com/debforge/debforge/internal/builders"
+	"github.com/debforge/debforge/internal/builders/autotools"
+	"github.com/debforge/debforge/internal/builders/gobuild"
+	"github.com/debforge/debforge/internal/builders/makebuild"
+	"github.com/debforge/debforge/internal/builders/script"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging/aptrepo"
 	"github.com/debforge/debforge/postinst"
 )
 

@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 
 	"github.com/debforge/debforge/internal/atomicfile"
+	"github.com/debforge/debforge/internal/packaging"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging"
-	"github.com/debforge/debforge/packaging/aptrepo"
 )
 
 // changelogHistory returns the changelog entries of the revisions of c's

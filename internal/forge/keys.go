@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging/aptrepo"
-	"github.com/debforge/debforge/packaging/debfile"
 )
 
 // loadSigner loads the signing key and any previous keys still being

@@ -14,11 +14,11 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/packaging"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/testutil"
-	"github.com/debforge/debforge/packaging"
-	"github.com/debforge/debforge/packaging/aptrepo"
-	"github.com/debforge/debforge/packaging/debfile"
 )
 
 // keyTestForge is a Forge over one meta-package spec with its own out,

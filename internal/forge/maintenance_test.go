@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/execx"
-	"github.com/debforge/debforge/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 )
 
 // Issue 9 item 16: 'publish' failed when the cache dir was missing,

@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging/aptrepo"
 )
 
 // Orphan is a package in the pool that no spec builds (its spec was

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/packaging"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/packaging/sbom"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging"
-	"github.com/debforge/debforge/packaging/aptrepo"
-	"github.com/debforge/debforge/packaging/sbom"
 )
 
 // Publish rebuilds the repository indexes and signatures from pool/ alone.

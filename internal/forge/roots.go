@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/debforge/debforge/builders"
+	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/spec"

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/packaging/sbom"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging/sbom"
 )
 
 // writeSBOM writes the SPDX document of deb beside it: its source as

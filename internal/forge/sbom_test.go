@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/packaging/sbom"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging/sbom"
 )
 
 // A static cgo binary's -dev libraries carry the versions of the build

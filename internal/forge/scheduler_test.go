@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging/aptrepo"
 )
 
 func testForge(t *testing.T, jobs int) *Forge {

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/debforge/debforge/builders"
+	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/spec"

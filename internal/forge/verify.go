@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/packaging"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging"
-	"github.com/debforge/debforge/packaging/debfile"
 )
 
 // Repro is the outcome of building one component twice.

@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/debforge/debforge/packaging/debfile"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 )
 
 // Issue 11 item 10: data.tar is compressed once, in parallel, and the

@@ -16,8 +16,8 @@ import (
 	"github.com/blakesmith/ar"
 	"golang.org/x/net/html"
 
+	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging"
 )
 
 // hostile is a description that would run script if it reached the page

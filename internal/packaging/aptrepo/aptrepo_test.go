@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/testutil"
-	"github.com/debforge/debforge/packaging/debfile"
 )
 
 func TestCompareVersions(t *testing.T) {

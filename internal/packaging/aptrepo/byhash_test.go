@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/debforge/debforge/packaging/debfile"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 )
 
 // Issue 11 item 8: every index Release lists has a by-hash copy under

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/debforge/debforge/packaging/debfile"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 )
 
 // Site is what the front page and `debforge list --repo` show: a

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/debforge/debforge/packaging/debfile"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 )
 
 // Issue 11 item 2 (dh_compress, dh_installman): compressed pages and

@@ -13,7 +13,7 @@ import (
 
 	"github.com/blakesmith/ar"
 
-	"github.com/debforge/debforge/packaging/debfile"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 )
 
 // VerifyDeb reads a .deb to its end and checks what dpkg would trip over:

@@ -2,7 +2,7 @@
 package script
 
 import (
-	"github.com/debforge/debforge/builders"
+	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/execx"
 )
 

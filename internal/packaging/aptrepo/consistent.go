@@ -17,7 +17,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/debforge/debforge/packaging/debfile"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 )
 
 // BadFile is a pool file that publish left out of the index.

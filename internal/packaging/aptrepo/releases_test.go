@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging"
 )
 
 // archDeb pools a package of name at "version-revision" for arch.

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/testutil"
-	"github.com/debforge/debforge/packaging/debfile"
 )
 
 func fixture(t *testing.T) Input {

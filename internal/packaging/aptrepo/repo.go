@@ -29,8 +29,8 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/debforge/debforge/internal/atomicfile"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging/debfile"
 )
 
 // Config describes the repository to publish.

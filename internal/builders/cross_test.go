@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/debforge/debforge/builders"
-	"github.com/debforge/debforge/builders/autotools"
-	"github.com/debforge/debforge/builders/gobuild"
-	"github.com/debforge/debforge/builders/makebuild"
-	"github.com/debforge/debforge/builders/script"
+	"github.com/debforge/debforge/internal/builders"
+	"github.com/debforge/debforge/internal/builders/autotools"
+	"github.com/debforge/debforge/internal/builders/gobuild"
+	"github.com/debforge/debforge/internal/builders/makebuild"
+	"github.com/debforge/debforge/internal/builders/script"
 	"github.com/debforge/debforge/internal/spec"
 )
 

@@ -22,7 +22,7 @@ import (
 	"github.com/blakesmith/ar"
 
 	"github.com/debforge/debforge/internal/atomicfile"
-	"github.com/debforge/debforge/packaging/debfile"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 )
 
 // PageFile and CSSFile are the front page's names at the repository root.

@@ -17,8 +17,8 @@ import (
 
 	"github.com/blakesmith/ar"
 
+	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging"
 )
 
 // fileDeb builds a package with one real file in it and puts it into the

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging/debfile"
 )
 
 // fakeSecret is a 0600 file standing for /etc/shadow, in a directory

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging"
 )
 
 // The SBOM written beside a .deb enters the pool with it (also when the

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
-	"github.com/debforge/debforge/packaging/debfile"
 )
 
 // Changelog renders changelog.Debian.gz: this revision's entry, then the
