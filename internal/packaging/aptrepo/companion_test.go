@@ -46,6 +46,18 @@ func TestSBOMTravelsWithItsDeb(t *testing.T) {
 		if _, err := os.Stat(sbomPath); err != nil {
 			t.Fatalf("re-adding the .deb did not restore its SBOM: %v", err)
 		}
+		// An identical rebuild with another record beside it (a later
+		// build date, another root): the published record stays, as the
+		// .deb does; a published file never changes.
+		if err := os.WriteFile(side, []byte(`{"name":"rebuilt"}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, isNew, err := AddToPool(repo, "main", built); err != nil || isNew {
+			t.Fatalf("re-add: new=%v %v", isNew, err)
+		}
+		if data, _ := os.ReadFile(sbomPath); !strings.Contains(string(data), version) {
+			t.Fatalf("an identical rebuild replaced the published SBOM: %q", data)
+		}
 		return deb, sbomPath
 	}
 	oldDeb, oldSBOM := pooled("1.0")

@@ -112,7 +112,10 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 	}
 	if oldHash, err := hashFile(dst); err == nil {
 		if oldHash == newHash {
-			return dst, false, copyCompanions(debPath, dst)
+			// The pooled .deb stays, and so do its companions: they are the
+			// record of the build that published it. Only missing ones are
+			// filled in (a pool from before they existed, or one lost).
+			return dst, false, copyCompanions(debPath, dst, false)
 		}
 		return "", false, &ChangedError{File: filepath.Base(dst)}
 	}
@@ -122,7 +125,7 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 	}
 	// The files that travel with the .deb go first: a package in the pool
 	// always has them.
-	if err := copyCompanions(debPath, dst); err != nil {
+	if err := copyCompanions(debPath, dst, true); err != nil {
 		return "", false, err
 	}
 	return dst, true, atomicfile.Write(dst, data, 0o644)
@@ -143,10 +146,14 @@ func companionPaths(deb string) []string {
 	return out
 }
 
-// copyCompanions copies the companions found beside src to beside dst.
-func copyCompanions(src, dst string) error {
+// copyCompanions copies the companions found beside src to beside dst;
+// without replace, only those dst does not have yet.
+func copyCompanions(src, dst string, replace bool) error {
 	from, to := companionPaths(src), companionPaths(dst)
 	for i := range from {
+		if _, err := os.Lstat(to[i]); err == nil && !replace {
+			continue
+		}
 		data, err := os.ReadFile(from[i])
 		if os.IsNotExist(err) {
 			continue
