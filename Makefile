@@ -17,12 +17,15 @@ TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf 
 # Booted guests for make host-test: QEMU (software emulation), images from
 # Debian's packages, ssh into them.
 HOST_TOOLS  := qemu-system-x86 qemu-utils mmdebstrap openssh-client e2fsprogs
+# As root, debforge runs every build as this system user (its own, not the
+# shared nobody); the debforge package creates it the same way.
+BUILD_USER  := _debforge-build
 
-.PHONY: all build test unit integration acceptance host-test bench lint deps-build deps-test deps-host clean
+.PHONY: all build test unit integration acceptance host-test bench lint deps-build deps-test deps-host build-user clean
 
 all: build
 
-$(BIN): $(shell find cmd internal builders packaging postinst -name '*.go' -o -name '*.tmpl') go.mod go.sum
+$(BIN): $(shell find cmd internal postinst -name '*.go' -o -name '*.tmpl') go.mod go.sum
 	$(GO) build -trimpath -o $(BIN) ./cmd/debforge
 
 # Build every spec and publish the signed repository into $(OUT)/repo.
@@ -63,13 +66,13 @@ host-test: deps-test deps-host
 bench: deps-test
 	$(GO) run ./internal/bench
 
-deps-build:
+deps-build: build-user
 	@missing=$$(for p in $(BUILD_TOOLS); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -q '^installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $$missing; \
 	  else echo "missing: $$missing (run: sudo apt-get install $$missing)"; exit 1; fi; fi
 
-deps-test:
+deps-test: build-user
 	@missing=$$(for p in $(TEST_TOOLS); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -q '^installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $$missing; \
@@ -80,6 +83,10 @@ deps-host:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $$missing; \
 	  else echo "missing: $$missing (run: sudo apt-get install $$missing)"; exit 1; fi; fi
+
+build-user:
+	@if [ "$$(id -u)" = 0 ] && ! getent passwd $(BUILD_USER) >/dev/null; then \
+	  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin $(BUILD_USER); fi
 
 clean:
 	rm -rf bin $(OUT)

@@ -1,9 +1,11 @@
 package postinst
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +36,7 @@ func TestRenderCombinesSnippetsPerHook(t *testing.T) {
 }
 
 func TestRenderErrors(t *testing.T) {
-	if _, err := Render("pkg", []Snippet{{Template: "nope"}}); err == nil || !strings.Contains(err.Error(), "known: notice, systemd-reload, user-restart-notice") {
+	if _, err := Render("pkg", []Snippet{{Template: "nope"}}); err == nil || !strings.Contains(err.Error(), "known: notice, system-user, systemd-reload, user-restart-notice") {
 		t.Errorf("unknown template: %v", err)
 	}
 	if _, err := Render("pkg", []Snippet{{Template: "notice"}}); err == nil {
@@ -48,7 +50,7 @@ func TestScriptsShellcheckAndRun(t *testing.T) {
 	testutil.RequireTool(t, "shellcheck")
 	var all []Snippet
 	for _, n := range Names() {
-		all = append(all, Snippet{Template: n, Vars: map[string]string{"message": "hello", "process": "containerd", "command": "systemctl --user restart containerd"}})
+		all = append(all, Snippet{Template: n, Vars: map[string]string{"message": "hello", "process": "containerd", "command": "systemctl --user restart containerd", "user": "_debforge-build"}})
 	}
 	dir := t.TempDir()
 	paths, err := Write(dir, "pkg", all)
@@ -122,4 +124,40 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// system-user makes the account on configure, once: a system uid with its
+// own group, no home and no login shell; configuring again changes nothing.
+func TestSystemUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("creates a real system user: needs root (make test runs as root)")
+	}
+	testutil.RequireTool(t, "adduser")
+	name := fmt.Sprintf("_dftest-%d", os.Getpid())
+	t.Cleanup(func() {
+		exec.Command("userdel", name).Run()
+		exec.Command("groupdel", name).Run()
+	})
+	paths, err := Write(t.TempDir(), "pkg", []Snippet{{Template: "system-user", Vars: map[string]string{"user": name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if out, err := exec.Command("sh", paths["postinst"], "configure", "").CombinedOutput(); err != nil {
+			t.Fatalf("postinst configure (run %d): %v\n%s", i+1, err, out)
+		}
+	}
+	out, err := exec.Command("getent", "passwd", name).Output()
+	if err != nil {
+		t.Fatalf("no user %s after configure: %v", name, err)
+	}
+	f := strings.Split(strings.TrimSpace(string(out)), ":")
+	uid, _ := strconv.Atoi(f[2])
+	if uid == 0 || uid >= 1000 || f[5] != "/nonexistent" || f[6] != "/usr/sbin/nologin" {
+		t.Errorf("account %q: want a system uid, home /nonexistent, shell /usr/sbin/nologin", out)
+	}
+	grp, err := exec.Command("getent", "group", f[3]).Output()
+	if err != nil || !strings.HasPrefix(string(grp), name+":") {
+		t.Errorf("primary group %s is not the account's own: %q %v", f[3], grp, err)
+	}
 }

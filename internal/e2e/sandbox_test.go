@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -126,9 +127,33 @@ package:
 	e := env{specs: specs, out: filepath.Join(tempDir(t), "out"), cache: tempDir(t), key: good.key}
 
 	// Watch the host's /proc for the probe process: its real uid there is
-	// the host uid the build runs as.
+	// the host uid the build runs as. While it runs, another host process
+	// of the shared "nobody" account attacks the build from outside: it
+	// signals the probe and writes into the build's source copy and Go
+	// build cache. Builds run as their own system user, so all of it fails.
 	var uids []string
+	var outsider []string // what the nobody process managed
+	attacked := false
 	var mu sync.Mutex
+	asNobody := func(args ...string) error {
+		return exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--"}, args...)...).Run()
+	}
+	attack := func(pid string) {
+		if err := asNobody("kill", "-0", pid); err == nil {
+			outsider = append(outsider, "signalled the build's process "+pid)
+		}
+		dirs, _ := filepath.Glob(filepath.Join(e.cache, "work", "hostile-*", "src"))
+		more, _ := filepath.Glob(filepath.Join(e.cache, "go", "build-*"))
+		if len(dirs) == 0 || len(more) == 0 {
+			outsider = append(outsider, fmt.Sprintf("found no build dirs to attack (src %v, go build cache %v)", dirs, more))
+		}
+		for _, d := range append(dirs, more...) {
+			f := filepath.Join(d, "tampered-"+tok)
+			if err := asNobody("sh", "-c", "echo x > "+f); err == nil {
+				outsider = append(outsider, "wrote "+f)
+			}
+		}
+	}
 	stop := make(chan struct{})
 	watched := make(chan struct{})
 	go func() {
@@ -140,6 +165,10 @@ package:
 			case <-time.After(20 * time.Millisecond):
 			}
 			for _, pid := range procsWith(probe) {
+				if os.Geteuid() == 0 && !attacked {
+					attacked = true
+					attack(pid)
+				}
 				if st, err := os.ReadFile("/proc/" + pid + "/status"); err == nil {
 					for _, l := range strings.Split(string(st), "\n") {
 						if strings.HasPrefix(l, "Uid:") {
@@ -234,13 +263,23 @@ package:
 	if len(uids) == 0 {
 		t.Fatal("never saw the probe process in /proc")
 	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	bu, err := user.Lookup("_debforge-build")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, u := range uids {
-		if u == "0" {
-			t.Errorf("a build process ran as host uid 0")
+		if u != bu.Uid {
+			t.Errorf("build ran as host uid %s, want the build user's %s", u, bu.Uid)
 		}
-		if os.Geteuid() == 0 && u != "65534" {
-			t.Errorf("build ran as host uid %s, want 65534", u)
-		}
+	}
+	if !attacked {
+		t.Error("the nobody process never attacked the build")
+	}
+	for _, o := range outsider {
+		t.Errorf("a host process running as nobody %s", o)
 	}
 }
 

@@ -68,6 +68,16 @@ func TestDebforgePackagesItself(t *testing.T) {
 	if home, _ := os.UserHomeDir(); home != "" && strings.Contains(page, home) {
 		t.Errorf("debforge-build(1) names the build machine's home %s", home)
 	}
+	// Installing it makes the build user that root's builds run as.
+	ctl := t.TempDir()
+	sh(t, "dpkg-deb", "-e", deb, ctl)
+	post, err := os.ReadFile(filepath.Join(ctl, "postinst"))
+	if err != nil || !strings.Contains(string(post), "adduser --system --group --quiet --no-create-home --home /nonexistent '_debforge-build'") {
+		t.Errorf("the postinst does not make the build user (%v):\n%s", err, post)
+	}
+	if dep := sh(t, "dpkg-deb", "-f", deb, "Depends"); !strings.Contains(dep, "adduser") || !strings.Contains(dep, "bubblewrap") {
+		t.Errorf("Depends: %s lacks adduser or bubblewrap", dep)
+	}
 	if bad := lintianErrors(t, deb); len(bad) > 0 {
 		t.Errorf("lintian:\n%s", strings.Join(bad, "\n"))
 	}

@@ -19,7 +19,10 @@ func (f *Forge) sandboxFor(be *buildEnv, root *buildroot.Root, work string) (*sa
 	if err := sandbox.CheckReachable(work); err != nil {
 		return nil, err
 	}
-	uid, gid := sandbox.BuildIDs()
+	uid, gid, err := sandbox.BuildIDs()
+	if err != nil {
+		return nil, err
+	}
 	for _, d := range []string{"src", "stage", "tmp", "home"} {
 		if err := chownTree(filepath.Join(work, d), uid, gid); err != nil {
 			return nil, err
@@ -50,6 +53,7 @@ func (f *Forge) sandboxFor(be *buildEnv, root *buildroot.Root, work string) (*sa
 			{Host: modCache, Path: "/build/go/mod"},
 			{Host: buildCache, Path: "/build/go/build", Write: true},
 		},
+		UID: uid, GID: gid,
 		Runner: f.runner,
 	}
 	if be.tc != nil {

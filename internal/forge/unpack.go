@@ -51,7 +51,10 @@ func (f *Forge) sandboxedUnpack(ctx context.Context, kind, archive, dst string, 
 			return err
 		}
 	}
-	uid, gid := sandbox.BuildIDs()
+	uid, gid, err := sandbox.BuildIDs()
+	if err != nil {
+		return err
+	}
 	if err := os.Lchown(tree, uid, gid); err != nil {
 		return err
 	}
@@ -63,6 +66,7 @@ func (f *Forge) sandboxedUnpack(ctx context.Context, kind, archive, dst string, 
 			{Host: archive, Path: "/tmp/archive"},
 			{Host: tree, Path: "/tmp/src", Write: true},
 		},
+		UID: uid, GID: gid,
 		Runner: f.runner,
 	}
 	cmd := execx.Cmd{Args: []string{"/tmp/debforge", "unpack-source", "--kind", kind, "--strip", strconv.Itoa(strip), "/tmp/archive", "/tmp/src"}}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,10 +25,17 @@ import (
 	"github.com/debforge/debforge/internal/execx"
 )
 
-// NobodyID is the build uid and gid when debforge runs as root: the
-// "nobody" user and "nogroup" group every Debian system has, which own no
-// files and hold no privileges, so a fresh machine needs no setup.
-const NobodyID = 65534
+// BuildUser is the system account builds run as when debforge runs as
+// root. It is debforge's own rather than the shared "nobody": every other
+// process that runs as nobody on the host (NFS's squashed clients, daemons
+// that drop to it) could otherwise write into a build's source copy,
+// DESTDIR and Go build cache, and signal or trace its processes. The
+// debforge package and `make build` create it; the underscore marks a
+// system account no person logs in as, as with apt's _apt.
+const BuildUser = "_debforge-build"
+
+// CreateBuildUser is the command that makes BuildUser.
+const CreateBuildUser = "useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin " + BuildUser
 
 // Bind makes host directory Host visible at Path inside the sandbox.
 type Bind struct {
@@ -35,8 +43,7 @@ type Bind struct {
 	Write      bool
 }
 
-// Sandbox runs commands in Root with Binds. The zero UID/GID mean
-// NobodyID when running as root, and the caller's own ids otherwise.
+// Sandbox runs commands in Root with Binds.
 type Sandbox struct {
 	// Root is the unpacked build root, bound read-only at /.
 	Root  string
@@ -44,6 +51,9 @@ type Sandbox struct {
 	// Env is the whole environment of every command (nothing is inherited
 	// from debforge's); a command's own Env entries come after and win.
 	Env []string
+	// UID and GID are the host ids commands run as when debforge is root
+	// (BuildIDs); as another user, commands run as that user.
+	UID, GID int
 	// Runner starts bwrap; default execx.OS.
 	Runner execx.Runner
 }
@@ -56,23 +66,76 @@ var DefaultEnv = []string{
 
 var _ execx.Runner = (*Sandbox)(nil)
 
-// BuildIDs is the host uid and gid builds run as.
-func BuildIDs() (uid, gid int) {
-	if os.Geteuid() == 0 {
-		return NobodyID, NobodyID
+// BuildIDs is the host uid and gid builds run as: BuildUser's when
+// debforge runs as root, the caller's own otherwise.
+func BuildIDs() (uid, gid int, err error) {
+	if os.Geteuid() != 0 {
+		return os.Geteuid(), os.Getegid(), nil
 	}
-	return os.Geteuid(), os.Getegid()
+	u, err := lookupUser(BuildUser)
+	if err != nil {
+		var unknown user.UnknownUserError
+		if errors.As(err, &unknown) {
+			return 0, 0, &NoBuildUserError{}
+		}
+		return 0, 0, fmt.Errorf("look up the build user %s: %w", BuildUser, err)
+	}
+	uid, err = strconv.Atoi(u.Uid)
+	if err == nil {
+		gid, err = strconv.Atoi(u.Gid)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("the build user %s has ids %s:%s: %w", BuildUser, u.Uid, u.Gid, err)
+	}
+	if uid == 0 || gid == 0 {
+		return 0, 0, &NoBuildUserError{UID: uid, GID: gid, Privileged: true}
+	}
+	return uid, gid, nil
+}
+
+// lookupUser is user.Lookup; tests replace it.
+var lookupUser = user.Lookup
+
+// NoBuildUserError means debforge runs as root and BuildUser is missing,
+// or is root's uid or group: builds then have no unprivileged uid to run as.
+type NoBuildUserError struct {
+	UID, GID   int
+	Privileged bool
+}
+
+func (e *NoBuildUserError) Error() string {
+	if e.Privileged {
+		return fmt.Sprintf("the build user %s has uid %d, gid %d: builds must not run with host root's uid or group", BuildUser, e.UID, e.GID)
+	}
+	return fmt.Sprintf("there is no build user %s: as root, debforge runs every build as that unprivileged system user", BuildUser)
+}
+
+// Hint names the exact fix.
+func (e *NoBuildUserError) Hint() string {
+	if e.Privileged {
+		return "give " + BuildUser + " its own system uid and group: userdel " + BuildUser + " && " + CreateBuildUser
+	}
+	return "create it once: " + CreateBuildUser + " (installing the debforge package or running make build does this)"
+}
+
+// ForBuild fills in the build ids (BuildIDs).
+func (s *Sandbox) ForBuild() error {
+	uid, gid, err := BuildIDs()
+	if err != nil {
+		return err
+	}
+	s.UID, s.GID = uid, gid
+	return nil
 }
 
 // Argv is the full host command line that runs c in the sandbox.
 func (s *Sandbox) Argv(c execx.Cmd) []string {
 	var args []string
 	if os.Geteuid() == 0 {
-		uid, gid := BuildIDs()
 		// Drop to the build uid before bwrap: bwrap then creates its
 		// namespaces as that unprivileged user, exactly as for a non-root
 		// caller, and the build's files on the host belong to it.
-		args = append(args, "setpriv", "--reuid="+strconv.Itoa(uid), "--regid="+strconv.Itoa(gid),
+		args = append(args, "setpriv", "--reuid="+strconv.Itoa(s.UID), "--regid="+strconv.Itoa(s.GID),
 			"--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--")
 	}
 	args = append(args, "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
@@ -99,6 +162,10 @@ func (s *Sandbox) Argv(c execx.Cmd) []string {
 func (s *Sandbox) Run(ctx context.Context, c execx.Cmd, output io.Writer) error {
 	if len(c.Args) == 0 {
 		return errors.New("empty command")
+	}
+	if os.Geteuid() == 0 && (s.UID == 0 || s.GID == 0) {
+		// A Sandbox made without ForBuild: never fall back to root.
+		return errors.New("sandbox: no unprivileged build uid set (call ForBuild)")
 	}
 	r := s.Runner
 	if r == nil {
@@ -128,6 +195,9 @@ func Check(ctx context.Context, r execx.Runner, root string) error {
 		return &UnavailableError{Err: err, hint: "install bubblewrap: apt-get install bubblewrap"}
 	}
 	s := &Sandbox{Root: root, Env: DefaultEnv, Runner: r}
+	if err := s.ForBuild(); err != nil {
+		return err
+	}
 	var out bytes.Buffer
 	err := s.Run(ctx, execx.Cmd{Args: []string{"true"}}, &out)
 	if err == nil {
@@ -169,7 +239,10 @@ func (e *UnreachableError) Hint() string {
 // CheckReachable makes sure every directory above and including p can be
 // searched by the build uid: bwrap binds paths as that user.
 func CheckReachable(p string) error {
-	uid, gid := BuildIDs()
+	uid, gid, err := BuildIDs()
+	if err != nil {
+		return err
+	}
 	if uid == 0 {
 		return nil
 	}

@@ -1,7 +1,11 @@
 package sandbox
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
+	"os/user"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +18,7 @@ func TestArgv(t *testing.T) {
 	s := &Sandbox{Root: "/roots/r", Env: []string{"PATH=/bin", "A=1"}, Binds: []Bind{
 		{Host: "/w/src", Path: "/build/src", Write: true},
 		{Host: "/c/mod", Path: "/build/go/mod"},
-	}}
+	}, UID: 999, GID: 998}
 	argv := s.Argv(execx.Cmd{Args: []string{"make", "all"}, Dir: "/build/src", Env: []string{"A=2"}})
 	got := strings.Join(argv, " ")
 	for _, want := range []string{
@@ -29,8 +33,8 @@ func TestArgv(t *testing.T) {
 		}
 	}
 	if os.Geteuid() == 0 {
-		if !slices.Contains(argv, "--reuid=65534") || argv[0] != "setpriv" {
-			t.Errorf("as root the build must drop to 65534 first: %s", got)
+		if !slices.Contains(argv, "--reuid=999") || !slices.Contains(argv, "--regid=998") || argv[0] != "setpriv" {
+			t.Errorf("as root the build must drop to the build uid first: %s", got)
 		}
 	} else if argv[0] != "bwrap" {
 		t.Errorf("argv[0] = %s", argv[0])
@@ -50,5 +54,36 @@ func TestCheckReachableNamesTheBlocker(t *testing.T) {
 	err := CheckReachable(d + "/x")
 	if err == nil || !strings.Contains(err.Error(), d+" is mode 0700") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// As root, a build needs its own unprivileged system user: missing, or
+// with root's uid or group, the run stops with the command that fixes it,
+// and a Sandbox without ids refuses to run rather than run as root.
+func TestBuildUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the build user is only looked up as root; as a user builds run as that user")
+	}
+	defer func(f func(string) (*user.User, error)) { lookupUser = f }(lookupUser)
+	lookupUser = func(name string) (*user.User, error) { return nil, user.UnknownUserError(name) }
+	_, _, err := BuildIDs()
+	var nb *NoBuildUserError
+	if !errors.As(err, &nb) || !strings.Contains(err.Error(), BuildUser) || !strings.Contains(nb.Hint(), "useradd --system") {
+		t.Errorf("missing user: %v", err)
+	}
+	if err := Check(context.Background(), execx.OS{}, "/"); !errors.As(err, &nb) {
+		t.Errorf("Check must stop on the missing build user first: %v", err)
+	}
+	lookupUser = func(name string) (*user.User, error) { return &user.User{Username: name, Uid: "998", Gid: "0"}, nil }
+	if _, _, err := BuildIDs(); !errors.As(err, &nb) || !nb.Privileged || !strings.Contains(nb.Hint(), "userdel") {
+		t.Errorf("a build user in root's group: %v", err)
+	}
+	lookupUser = func(name string) (*user.User, error) { return &user.User{Username: name, Uid: "998", Gid: "997"}, nil }
+	if uid, gid, err := BuildIDs(); err != nil || uid != 998 || gid != 997 {
+		t.Errorf("BuildIDs = %d, %d, %v", uid, gid, err)
+	}
+	s := &Sandbox{Root: "/", Env: DefaultEnv}
+	if err := s.Run(context.Background(), execx.Cmd{Args: []string{"true"}}, io.Discard); err == nil || !strings.Contains(err.Error(), "build uid") {
+		t.Errorf("a Sandbox without build ids ran as root: %v", err)
 	}
 }
