@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -220,10 +221,11 @@ func TestIssue9Item1HostileTarballThroughBuild(t *testing.T) {
 }
 
 // Issue 10 item 2: fetched archives are extracted unprivileged. The
-// extractor runs in the sandbox as the build uid (setpriv to 65534, then
-// bwrap with only the source tree writable, its paths /tmp/…): the
-// build's log shows that command and the extractor saying which uid it
-// ran as, and an ordinary release tarball still packages.
+// extractor runs in the sandbox as the build uid (setpriv to the
+// _debforge-build user, then bwrap with only the source tree writable,
+// its paths /tmp/…): the build's log shows that command and the
+// extractor saying which uid it ran as, and an ordinary release tarball
+// still packages.
 func TestArchivesUnpackInSandbox(t *testing.T) {
 	served, specs := t.TempDir(), t.TempDir()
 	srv := httptest.NewServer(http.FileServer(http.Dir(served)))
@@ -248,7 +250,11 @@ func TestArchivesUnpackInSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := string(logData)
-	for _, want := range []string{"+ /tmp/debforge unpack-source --kind tar --strip 1 /tmp/archive /tmp/src\nunpack-source: /tmp/archive unpacked as uid 65534\n"} {
+	bu, err := user.Lookup("_debforge-build")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"+ /tmp/debforge unpack-source --kind tar --strip 1 /tmp/archive /tmp/src\nunpack-source: /tmp/archive unpacked as uid " + bu.Uid + "\n"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the build log does not show the sandboxed extraction (%q):\n%s", want, lastLines(log, 30))
 		}
