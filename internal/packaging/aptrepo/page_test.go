@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -79,6 +80,10 @@ func parsePage(t *testing.T, repo string) *html.Node {
 var voidElements = map[string]bool{"area": true, "base": true, "br": true, "col": true, "embed": true, "hr": true,
 	"img": true, "input": true, "link": true, "meta": true, "source": true, "track": true, "wbr": true}
 
+// attrName matches one attribute of a start tag's text: its name and
+// any value, quoted or not, so that a value's own text is skipped.
+var attrName = regexp.MustCompile(`\s([^\s"'>/=]+)(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?`)
+
 func wellFormed(data []byte) error {
 	z := html.NewTokenizer(bytes.NewReader(data))
 	var stack []string
@@ -95,13 +100,19 @@ func wellFormed(data []byte) error {
 			}
 			return nil
 		case html.StartTagToken, html.SelfClosingTagToken:
+			// The tokenizer keeps only the first of repeated attributes, as
+			// browsers do: look for repeats in the tag's own text.
+			raw := string(z.Raw())
 			tok := z.Token()
 			seen := map[string]bool{}
-			for _, a := range tok.Attr {
-				if seen[a.Key] {
-					return fmt.Errorf("<%s> repeats attribute %s", tok.Data, a.Key)
+			for _, m := range attrName.FindAllStringSubmatch(raw[1+len(tok.Data):], -1) {
+				name := strings.ToLower(m[1])
+				if seen[name] {
+					return fmt.Errorf("<%s> repeats attribute %s", tok.Data, name)
 				}
-				seen[a.Key] = true
+				seen[name] = true
+			}
+			for _, a := range tok.Attr {
 				if a.Key == "id" {
 					if ids[a.Val] {
 						return fmt.Errorf("id %q used twice", a.Val)
