@@ -1,0 +1,255 @@
+// Package buildkit is debforge's second executor: it lowers the same
+// build plan the local sandbox runs (a build root, binds, an environment,
+// commands as data) to one BuildKit LLB definition, so that a BuildKit
+// worker, local or remote, can run it.
+//
+// The lowering keeps the sandbox's promises: every command runs as the
+// unprivileged build uid with network none, the root read-only, a fresh
+// /tmp, only the plan's writable directories writable, and nothing of the
+// worker's own environment (buildkitd adds OTEL_* and a random
+// TRACEPARENT to each exec, which would make builds differ). The result
+// names no host path: locals are named after sandbox paths, and debforge
+// maps them to host directories only when it solves.
+package buildkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/execx"
+)
+
+// Plan is one build for a BuildKit worker: the local sandbox's inputs
+// plus what BuildKit needs to name and cache them.
+type Plan struct {
+	// Name is the component; it names the definition's locals.
+	Name string
+	// Sandbox holds the binds, environment and build ids, exactly as the
+	// local executor gets them. Its Root is not used: RootTar is.
+	Sandbox *sandbox.Sandbox
+	// RootTar is the build root's cached tarball; the worker unpacks it,
+	// which is faster than sending the unpacked tree (and keeps its owners).
+	RootTar string
+	// RootKey is the root's content key: it names the Go build cache, one
+	// per root as on the host, because cgo objects depend on the root.
+	RootKey string
+	// Arch is the target's Debian architecture.
+	Arch string
+	// Cmds run in order.
+	Cmds []execx.Cmd
+	// Export is the sandbox path (a writable bind) whose final content the
+	// worker sends back: DESTDIR.
+	Export string
+	// Caches are writable bind paths that become BuildKit cache mounts
+	// instead of directories sent from the host (the Go build cache).
+	Caches []string
+}
+
+// Local names the plan's locals after sandbox paths, never host ones.
+func localName(p string) string {
+	return "bind" + strings.ReplaceAll(p, "/", "-")
+}
+
+// RootLocal is the name of the local that carries the root tarball.
+const RootLocal = "root"
+
+// Platform maps a Debian architecture to its OCI platform.
+func Platform(debArch string) (ocispecs.Platform, error) {
+	p := ocispecs.Platform{OS: "linux"}
+	switch debArch {
+	case "amd64", "arm64", "riscv64", "s390x":
+		p.Architecture = debArch
+	case "armhf":
+		p.Architecture, p.Variant = "arm", "v7"
+	case "armel":
+		p.Architecture, p.Variant = "arm", "v5"
+	case "i386":
+		p.Architecture = "386"
+	case "ppc64el":
+		p.Architecture = "ppc64le"
+	default:
+		return p, fmt.Errorf("no OCI platform for Debian architecture %q", debArch)
+	}
+	return p, nil
+}
+
+// Locals maps each local of p's definition to the host directory it
+// comes from, for the solve's LocalMounts.
+func (p Plan) Locals() map[string]string {
+	m := map[string]string{RootLocal: filepath.Dir(p.RootTar)}
+	for _, b := range p.Sandbox.Binds {
+		if !p.isCache(b.Path) {
+			m[localName(b.Path)] = b.Host
+		}
+	}
+	return m
+}
+
+func (p Plan) isCache(dst string) bool {
+	for _, c := range p.Caches {
+		if c == dst {
+			return true
+		}
+	}
+	return false
+}
+
+func (p Plan) check() error {
+	switch {
+	case p.Name == "" || strings.ContainsAny(p.Name, "/ \t\n"):
+		return fmt.Errorf("plan name %q: want a component name", p.Name)
+	case p.Sandbox == nil:
+		return errors.New("plan has no sandbox inputs")
+	case !filepath.IsAbs(p.RootTar) || !strings.HasSuffix(p.RootTar, ".tar"):
+		return fmt.Errorf("root tarball %q: want an absolute path to a .tar", p.RootTar)
+	case p.RootKey == "":
+		return errors.New("plan has no root key to name its build cache")
+	case p.Sandbox.UID == 0 || p.Sandbox.GID == 0:
+		return fmt.Errorf("build ids %d:%d: a plan never runs as root (sandbox.BuildIDs)", p.Sandbox.UID, p.Sandbox.GID)
+	case len(p.Cmds) == 0:
+		return errors.New("plan has no commands")
+	}
+	if _, err := Platform(p.Arch); err != nil {
+		return err
+	}
+	seen := map[string]bool{"/": true, "/tmp": true, "/proc": true, "/dev": true}
+	writable := map[string]bool{}
+	for _, b := range p.Sandbox.Binds {
+		if !path.IsAbs(b.Path) || path.Clean(b.Path) != b.Path {
+			return fmt.Errorf("bind %q: want a clean absolute sandbox path", b.Path)
+		}
+		if seen[b.Path] {
+			return fmt.Errorf("bind %q: mounted twice or over a path the executor owns", b.Path)
+		}
+		seen[b.Path] = true
+		if b.Write {
+			writable[b.Path] = true
+		}
+	}
+	for _, c := range p.Caches {
+		if !writable[c] {
+			return fmt.Errorf("cache %q: not a writable bind of the plan", c)
+		}
+	}
+	if !writable[p.Export] || p.isCache(p.Export) {
+		return fmt.Errorf("export %q: want a writable bind that is not a cache", p.Export)
+	}
+	for i, c := range p.Cmds {
+		if len(c.Args) == 0 {
+			return fmt.Errorf("command %d is empty", i+1)
+		}
+		if strings.Contains(c.Args[0], "=") {
+			// env would take it for one more environment entry.
+			return fmt.Errorf("command %d: program %q contains '='", i+1, c.Args[0])
+		}
+		if c.Dir != "" && !path.IsAbs(c.Dir) {
+			return fmt.Errorf("command %d (%s): directory %q is not absolute", i+1, c.Argv(), c.Dir)
+		}
+		for _, kv := range append(append([]string{}, p.Sandbox.Env...), c.Env...) {
+			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+				return fmt.Errorf("command %d (%s): environment entry %q is not NAME=value", i+1, c.Argv(), kv)
+			}
+		}
+	}
+	return nil
+}
+
+// Lower turns p into the LLB state of its exported directory.
+func Lower(p Plan) (llb.State, error) {
+	if err := p.check(); err != nil {
+		return llb.State{}, fmt.Errorf("lower %s for buildkit: %w", p.Name, err)
+	}
+	sb := p.Sandbox
+	owner := llb.WithUIDGID(sb.UID, sb.GID)
+	user := strconv.Itoa(sb.UID) + ":" + strconv.Itoa(sb.GID)
+
+	// The worker unpacks the root tarball: AttemptUnpack keeps its
+	// owners and modes, as the host's own unpacking does.
+	tar := filepath.Base(p.RootTar)
+	root := llb.Scratch().File(llb.Copy(
+		llb.Local(RootLocal, llb.IncludePatterns([]string{tar}), llb.SharedKeyHint("root-"+p.RootKey)),
+		tar, "/", &llb.CopyInfo{AttemptUnpack: true}),
+		llb.WithCustomName("unpack build root "+p.RootKey))
+
+	// Writable binds start as copies owned by the build uid (as debforge
+	// chowns them on the host) and are chained from command to command,
+	// which also orders the commands. Read-only binds stay locals.
+	binds := append([]sandbox.Bind(nil), sb.Binds...)
+	sort.SliceStable(binds, func(i, j int) bool { return binds[i].Path < binds[j].Path })
+	state := map[string]llb.State{}
+	for _, b := range binds {
+		switch {
+		case p.isCache(b.Path):
+			state[b.Path] = llb.Scratch().File(llb.Mkdir("/cache", 0o755, owner))
+		case b.Write:
+			state[b.Path] = llb.Scratch().File(llb.Copy(llb.Local(localName(b.Path)), "/", "/",
+				&llb.CopyInfo{CopyDirContentsOnly: true}, owner), llb.WithCustomName("copy in "+b.Path))
+		default:
+			state[b.Path] = llb.Local(localName(b.Path))
+		}
+	}
+
+	for i, c := range p.Cmds {
+		dir := c.Dir
+		if dir == "" {
+			dir = "/"
+		}
+		// env -i: the command sees the plan's environment and nothing of
+		// the worker's, in the sandbox's order (plan env, then the
+		// command's own, later entries winning).
+		argv := append([]string{"/usr/bin/env", "-i", "--"}, append(append(append([]string{}, sb.Env...), c.Env...), c.Args...)...)
+		opts := []llb.RunOption{
+			llb.Args(argv), llb.Dir(dir), llb.User(user),
+			llb.Network(pb.NetMode_NONE), llb.ReadonlyRootFS(),
+			llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
+			llb.WithCustomName(fmt.Sprintf("[%s %d/%d] %s", p.Name, i+1, len(p.Cmds), c.Argv())),
+		}
+		run := root.Run(opts...)
+		outs := map[string]llb.State{}
+		for _, b := range binds {
+			switch {
+			case p.isCache(b.Path):
+				run.AddMount(b.Path, state[b.Path], llb.SourcePath("/cache"),
+					llb.AsPersistentCacheDir("debforge-gobuild-"+p.RootKey, llb.CacheMountShared))
+			case b.Write:
+				outs[b.Path] = run.AddMount(b.Path, state[b.Path])
+			default:
+				run.AddMount(b.Path, state[b.Path], llb.Readonly)
+			}
+		}
+		for k, v := range outs {
+			state[k] = v
+		}
+	}
+	return state[p.Export], nil
+}
+
+// Definition marshals p for its target's platform. The fixed local ID
+// makes two lowerings of one plan byte-identical, whoever runs them, so
+// BuildKit's cache (and a shared one) recognises the same build.
+func Definition(ctx context.Context, p Plan) (*llb.Definition, error) {
+	st, err := Lower(p)
+	if err != nil {
+		return nil, err
+	}
+	plat, err := Platform(p.Arch)
+	if err != nil {
+		return nil, err
+	}
+	def, err := st.Marshal(ctx, llb.Platform(plat), llb.LocalUniqueID("debforge-"+p.Name))
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s for buildkit: %w", p.Name, err)
+	}
+	return def, nil
+}

@@ -1,0 +1,241 @@
+package buildkit
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/execx"
+)
+
+// hostDir is a host path that must never appear in a definition.
+const hostDir = "/var/lib/host-only-7f3a"
+
+func plan() Plan {
+	return Plan{
+		Name: "hello",
+		Sandbox: &sandbox.Sandbox{
+			Root: hostDir + "/fs",
+			Env:  []string{"PATH=/usr/bin:/bin", "HOME=/build/home"},
+			Binds: []sandbox.Bind{
+				{Host: hostDir + "/src", Path: "/build/src", Write: true},
+				{Host: hostDir + "/stage", Path: "/build/stage", Write: true},
+				{Host: hostDir + "/mod", Path: "/build/go/mod"},
+				{Host: hostDir + "/gobuild", Path: "/build/go/build", Write: true},
+			},
+			UID: 999, GID: 995,
+		},
+		RootTar: hostDir + "/root.tar",
+		RootKey: "0123456789abcdef",
+		Arch:    "arm64",
+		Cmds: []execx.Cmd{
+			{Args: []string{"make"}, Dir: "/build/src", Env: []string{"CC=gcc"}},
+			{Args: []string{"make", "install", "DESTDIR=/build/stage"}, Dir: "/build/src"},
+		},
+		Export: "/build/stage",
+		Caches: []string{"/build/go/build"},
+	}
+}
+
+type decoded struct {
+	ops   map[digest.Digest]*pb.Op
+	execs []*pb.Op // in chain order, first command first
+	dgst  map[*pb.Op]digest.Digest
+}
+
+func decode(t *testing.T, p Plan) (decoded, []byte) {
+	t.Helper()
+	def, err := Definition(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decoded{ops: map[digest.Digest]*pb.Op{}, dgst: map[*pb.Op]digest.Digest{}}
+	var raw bytes.Buffer
+	for _, b := range def.Def {
+		raw.Write(b)
+		var op pb.Op
+		if err := op.Unmarshal(b); err != nil {
+			t.Fatal(err)
+		}
+		dg := digest.FromBytes(b)
+		d.ops[dg], d.dgst[&op] = &op, dg
+	}
+	// Order the execs by following each one's /build/src input back.
+	var last *pb.Op
+	for _, op := range d.ops {
+		if op.GetExec() != nil && !d.consumed(op) {
+			last = op
+		}
+	}
+	for op := last; op != nil && op.GetExec() != nil; {
+		d.execs = append([]*pb.Op{op}, d.execs...)
+		op = d.input(op, "/build/src")
+	}
+	return d, raw.Bytes()
+}
+
+// consumed reports whether another exec takes op's output as an input.
+func (d decoded) consumed(op *pb.Op) bool {
+	for _, o := range d.ops {
+		for _, in := range o.Inputs {
+			if o.GetExec() != nil && digest.Digest(in.Digest) == d.dgst[op] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (d decoded) input(op *pb.Op, dest string) *pb.Op {
+	for _, m := range op.GetExec().Mounts {
+		if m.Dest == dest && m.Input >= 0 {
+			return d.ops[digest.Digest(op.Inputs[m.Input].Digest)]
+		}
+	}
+	return nil
+}
+
+func mount(op *pb.Op, dest string) *pb.Mount {
+	for _, m := range op.GetExec().Mounts {
+		if m.Dest == dest {
+			return m
+		}
+	}
+	return nil
+}
+
+func TestLowerRunsThePlanAsTheSandboxDoes(t *testing.T) {
+	p := plan()
+	d, raw := decode(t, p)
+	if len(d.execs) != 2 {
+		t.Fatalf("%d chained execs, want 2", len(d.execs))
+	}
+	for i, op := range d.execs {
+		e, c := op.GetExec(), p.Cmds[i]
+		want := append(append(append([]string{"/usr/bin/env", "-i", "--"}, p.Sandbox.Env...), c.Env...), c.Args...)
+		if !slices.Equal(e.Meta.Args, want) {
+			t.Errorf("exec %d args %q, want %q", i+1, e.Meta.Args, want)
+		}
+		if e.Meta.Cwd != c.Dir || e.Meta.User != "999:995" {
+			t.Errorf("exec %d runs in %q as %q", i+1, e.Meta.Cwd, e.Meta.User)
+		}
+		if e.Network != pb.NetMode_NONE {
+			t.Errorf("exec %d network %v, want none", i+1, e.Network)
+		}
+		if m := mount(op, "/"); m == nil || !m.Readonly {
+			t.Errorf("exec %d: the root is not mounted read-only: %+v", i+1, m)
+		}
+		if m := mount(op, "/tmp"); m == nil || m.MountType != pb.MountType_TMPFS {
+			t.Errorf("exec %d: /tmp is not a tmpfs: %+v", i+1, m)
+		}
+		if m := mount(op, "/build/go/mod"); m == nil || !m.Readonly {
+			t.Errorf("exec %d: the module cache is not read-only: %+v", i+1, m)
+		}
+		m := mount(op, "/build/go/build")
+		if m == nil || m.MountType != pb.MountType_CACHE || m.CacheOpt.ID != "debforge-gobuild-0123456789abcdef" || m.CacheOpt.Sharing != pb.CacheSharingOpt_SHARED {
+			t.Errorf("exec %d: the Go build cache is not the root's shared cache mount: %+v", i+1, m)
+		}
+		for _, w := range []string{"/build/src", "/build/stage"} {
+			if m := mount(op, w); m == nil || m.Readonly || m.Output < 0 {
+				t.Errorf("exec %d: %s is not a writable mount with an output: %+v", i+1, w, m)
+			}
+		}
+	}
+	// The second command sees the first one's stage, not a fresh copy.
+	if got := d.input(d.execs[1], "/build/stage"); got != d.execs[0] {
+		t.Error("the second command's DESTDIR does not come from the first command")
+	}
+	if bytes.Contains(raw, []byte(hostDir)) {
+		t.Errorf("the definition names the host directory %s", hostDir)
+	}
+	// The root comes from its tarball, unpacked by the worker.
+	var unpacks, locals []string
+	for _, op := range d.ops {
+		if s := op.GetSource(); s != nil {
+			locals = append(locals, s.Identifier)
+		}
+		if f := op.GetFile(); f != nil {
+			for _, a := range f.Actions {
+				if c := a.GetCopy(); c != nil && c.AttemptUnpackDockerCompatibility {
+					unpacks = append(unpacks, c.Src)
+				}
+			}
+		}
+		if pl := op.Platform; pl != nil && (pl.OS != "linux" || pl.Architecture != "arm64") {
+			t.Errorf("op for platform %s/%s, want linux/arm64", pl.OS, pl.Architecture)
+		}
+	}
+	if !slices.Equal(unpacks, []string{"/root.tar"}) {
+		t.Errorf("unpacked %q, want the root tarball alone", unpacks)
+	}
+	slices.Sort(locals)
+	if want := []string{"local://bind-build-go-mod", "local://bind-build-src", "local://bind-build-stage", "local://root"}; !slices.Equal(locals, want) {
+		t.Errorf("locals %q, want %q", locals, want)
+	}
+	if got := p.Locals(); got["root"] != hostDir || got["bind-build-src"] != hostDir+"/src" || len(got) != 4 {
+		t.Errorf("Locals() = %v", got)
+	}
+	// Two lowerings of one plan are byte-identical: the cache key.
+	if _, again := decode(t, p); !bytes.Equal(raw, again) {
+		t.Error("two definitions of one plan differ")
+	}
+}
+
+func TestLowerRefusesBadPlans(t *testing.T) {
+	for name, change := range map[string]func(*Plan){
+		"no name":             func(p *Plan) { p.Name = "" },
+		"name with a slash":   func(p *Plan) { p.Name = "a/b" },
+		"relative root":       func(p *Plan) { p.RootTar = "root.tar" },
+		"no root key":         func(p *Plan) { p.RootKey = "" },
+		"as root":             func(p *Plan) { p.Sandbox.UID = 0 },
+		"no commands":         func(p *Plan) { p.Cmds = nil },
+		"empty command":       func(p *Plan) { p.Cmds[1].Args = nil },
+		"relative dir":        func(p *Plan) { p.Cmds[0].Dir = "src" },
+		"env program":         func(p *Plan) { p.Cmds[0].Args = []string{"A=b", "make"} },
+		"bad env":             func(p *Plan) { p.Cmds[0].Env = []string{"novalue"} },
+		"unknown arch":        func(p *Plan) { p.Arch = "vax" },
+		"bind over /tmp":      func(p *Plan) { p.Sandbox.Binds[0].Path = "/tmp" },
+		"unclean bind":        func(p *Plan) { p.Sandbox.Binds[0].Path = "/build/../src" },
+		"read-only export":    func(p *Plan) { p.Export = "/build/go/mod" },
+		"cache export":        func(p *Plan) { p.Export = "/build/go/build" },
+		"cache not writable":  func(p *Plan) { p.Caches = []string{"/build/go/mod"} },
+		"export not a bind":   func(p *Plan) { p.Export = "/build/out" },
+		"same bind twice":     func(p *Plan) { p.Sandbox.Binds[1].Path = "/build/src" },
+		"no sandbox inputs":   func(p *Plan) { p.Sandbox = nil },
+		"root not a tarball":  func(p *Plan) { p.RootTar = hostDir + "/fs" },
+		"bad sandbox env":     func(p *Plan) { p.Sandbox.Env = []string{"=x"} },
+		"group root":          func(p *Plan) { p.Sandbox.GID = 0 },
+		"relative bind":       func(p *Plan) { p.Sandbox.Binds[2].Path = "build/mod" },
+		"cache of a non-bind": func(p *Plan) { p.Caches = []string{"/build/cache"} },
+	} {
+		p := plan()
+		change(&p)
+		if _, err := Lower(p); err == nil {
+			t.Errorf("%s: lowered", name)
+		} else if !strings.Contains(err.Error(), "for buildkit") {
+			t.Errorf("%s: error %q does not say what failed", name, err)
+		}
+	}
+}
+
+func TestPlatform(t *testing.T) {
+	for deb, want := range map[string]string{"amd64": "amd64", "arm64": "arm64", "armhf": "arm/v7", "ppc64el": "ppc64le", "i386": "386"} {
+		p, err := Platform(deb)
+		got := p.Architecture
+		if p.Variant != "" {
+			got += "/" + p.Variant
+		}
+		if err != nil || p.OS != "linux" || got != want {
+			t.Errorf("Platform(%s) = %+v, %v; want linux/%s", deb, p, err, want)
+		}
+	}
+	if _, err := Platform("vax"); err == nil {
+		t.Error("Platform(vax) has no error")
+	}
+}
