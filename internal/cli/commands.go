@@ -25,6 +25,7 @@ type buildFlags struct {
 	rebuild  []string
 	keepWork bool
 	targets  []string
+	buildkit string
 }
 
 func (b *buildFlags) register(cmd *cobra.Command, withBuild bool) {
@@ -34,6 +35,7 @@ func (b *buildFlags) register(cmd *cobra.Command, withBuild bool) {
 		cmd.Flags().StringSliceVar(&b.rebuild, "rebuild", nil, "build these components even if a cached package matches")
 		cmd.Flags().BoolVar(&b.keepWork, "keep-work", false, "keep the work directory of a failed build and print where it is")
 		cmd.Flags().StringArrayVar(&b.targets, "target", nil, "RELEASE/ARCH: build only this one of the targets in debforge.yaml (repeatable; default all)")
+		cmd.Flags().StringVar(&b.buildkit, "buildkit-addr", "", "ADDR: run the builds on this BuildKit worker (unix:///run/buildkit/buildkitd.sock, tcp://host:1234) instead of the local sandbox")
 	}
 }
 
@@ -48,6 +50,7 @@ func (b *buildFlags) apply(o *forge.Options) error {
 		o.Sources[name] = dir
 	}
 	o.Except, o.Rebuild, o.KeepWork = b.except, b.rebuild, b.keepWork
+	o.BuildKitAddr = b.buildkit
 	return nil
 }
 

@@ -180,15 +180,6 @@ build:
 	}
 }
 
-func mustRead(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // The unreachable upstream of a git source fails that component only, with
 // the --source way out; the rest builds and the exit code is 1.
 func TestUnreachableSourceKeepsGoing(t *testing.T) {

@@ -7,7 +7,9 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -374,4 +376,39 @@ func lintianErrors(t *testing.T, deb string) []string {
 		t.Fatalf("lintian %s did not run (exit %d):\n%s", deb, code, out)
 	}
 	return bad
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func token(t *testing.T) string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// fixtureSubset is a specs dir with only the named fixture specs.
+func fixtureSubset(t *testing.T, names ...string) string {
+	t.Helper()
+	specs := tempDir(t)
+	sh(t, "cp", "-a", "testdata/specs/debforge.yaml", "testdata/specs/src", specs)
+	for _, n := range names {
+		sh(t, "cp", "testdata/specs/"+n+".yaml", specs)
+	}
+	return specs
 }

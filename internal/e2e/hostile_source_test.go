@@ -116,13 +116,6 @@ func checkNoHostileDeb(t *testing.T, e env) {
 	}
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // tarEntry is one member of a hostile tarball.
 type tarEntry struct {
 	name, body, link string

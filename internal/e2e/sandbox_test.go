@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -22,14 +20,6 @@ import (
 
 	"github.com/debforge/debforge/internal/packaging/debfile"
 )
-
-func token(t *testing.T) string {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
 
 // A script build attacks the host the way the reproduction did,
 // one attempt per step, each allowed to fail without stopping the build.
@@ -300,17 +290,6 @@ func procsWith(s string) []string {
 		}
 	}
 	return pids
-}
-
-// fixtureSubset is a specs dir with only the named fixture specs.
-func fixtureSubset(t *testing.T, names ...string) string {
-	t.Helper()
-	specs := tempDir(t)
-	sh(t, "cp", "-a", "testdata/specs/debforge.yaml", "testdata/specs/src", specs)
-	for _, n := range names {
-		sh(t, "cp", "testdata/specs/"+n+".yaml", specs)
-	}
-	return specs
 }
 
 // A release debootstrap does not know stops before anything is made:

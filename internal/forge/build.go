@@ -171,7 +171,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 			return fail("build", err)
 		}
 		buildEnvList = append(append([]string{}, sb.Env...), req.Env...)
-		shared, err := f.runCompiled(ctx, sb, b, req, c, fe, env, log)
+		shared, err := f.runCompiled(ctx, sb, root, b, req, c, fe, env, log)
 		if err != nil {
 			return fail("build", explainCross(req, err))
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/debforge/debforge/internal/builders"
+	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
@@ -25,13 +27,13 @@ import (
 // identity), so bookworm and trixie packages of one architecture share
 // one compile. Anything else (cgo, C, scripts, patched sources) compiles
 // per target: it links the release's libraries.
-func (f *Forge) runCompiled(ctx context.Context, r execx.Runner, b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv, log io.Writer) (shared bool, err error) {
+func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buildroot.Root, b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv, log io.Writer) (shared bool, err error) {
 	key, ok, err := compileKey(b, req, c, fe, env)
 	if err != nil || !ok {
 		if err != nil {
 			return false, err
 		}
-		return false, builders.Run(ctx, r, b, req, log)
+		return false, f.runPlan(ctx, sb, root, b, req, log)
 	}
 	tarball := filepath.Join(f.opts.CacheDir, "compiled", key+".tar")
 	if _, err := os.Stat(tarball); err == nil && !slices.Contains(f.opts.Rebuild, c.Name) {
@@ -43,7 +45,7 @@ func (f *Forge) runCompiled(ctx context.Context, r execx.Runner, b builders.Buil
 		fmt.Fprintf(log, "debforge: reusing compile %s (same toolchain, module source, flags and arch)\n", key)
 		return true, nil
 	}
-	if err := builders.Run(ctx, r, b, req, log); err != nil {
+	if err := f.runPlan(ctx, sb, root, b, req, log); err != nil {
 		return false, err
 	}
 	if err := os.MkdirAll(filepath.Dir(tarball), 0o755); err != nil {

@@ -65,6 +65,9 @@ type Options struct {
 	Targets []string
 	// Arch is the Debian architecture; default from dpkg.
 	Arch string
+	// BuildKitAddr is a BuildKit worker (buildctl's --addr forms) the
+	// builds run on instead of the local sandbox; empty: the sandbox.
+	BuildKitAddr string
 	// RootsDir holds the build roots and Go toolchains; default
 	// CacheDir/roots.
 	RootsDir string
@@ -143,6 +146,8 @@ type Forge struct {
 	oneTarget bool
 	// release is the Debian release of that target; empty: this host's.
 	release string
+	// worker runs the builds when Options.BuildKitAddr is set.
+	worker *worker
 }
 
 // New loads and validates the specs. Nothing is written.
@@ -249,6 +254,11 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	if err := f.defaultArch(); err != nil {
 		return nil, err
 	}
+	disconnect, err := f.connectWorker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer disconnect()
 	be, err := f.prepare(ctx, comps)
 	if err != nil {
 		return nil, err

@@ -70,7 +70,7 @@ func (f *Forge) forTarget(t spec.Target, allDone bool) (*Forge, []string) {
 			f.opts.Events(e)
 		}
 	}
-	return &Forge{opts: opts, registry: f.registry, runner: f.runner, fetcher: f.fetcher, set: set, oneTarget: true, release: t.Release}, skipped
+	return &Forge{opts: opts, registry: f.registry, runner: f.runner, fetcher: f.fetcher, set: set, oneTarget: true, release: t.Release, worker: f.worker}, skipped
 }
 
 // buildTargets builds the components for every target in turn and then
@@ -95,6 +95,11 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 	if err := f.verifyTargetRoots(targets, comps); err != nil {
 		return nil, err
 	}
+	disconnect, err := f.connectWorker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer disconnect()
 	before := poolDebs(repoDir)
 	var results []Result
 	var errs []error

@@ -1,0 +1,151 @@
+package forge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/client"
+
+	"github.com/debforge/debforge/internal/builders"
+	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/executor/buildkit"
+	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/execx"
+)
+
+// worker is a BuildKit daemon builds are handed to (--buildkit-addr).
+type worker struct {
+	addr      string
+	c         *client.Client
+	platforms []string // os/arch[/variant] the worker runs
+}
+
+// WorkerError is a BuildKit worker that cannot take the run's builds.
+type WorkerError struct {
+	Addr, What string
+	Err        error
+}
+
+func (e *WorkerError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("buildkit worker %s: %s", e.Addr, e.What)
+	}
+	return fmt.Sprintf("buildkit worker %s: %s: %v", e.Addr, e.What, e.Err)
+}
+
+func (e *WorkerError) Unwrap() error { return e.Err }
+
+// Hint names the fix.
+func (e *WorkerError) Hint() string {
+	if strings.HasPrefix(e.What, "no platform") {
+		return "run the build on a worker of that architecture, or give buildkitd emulation for it (binfmt_misc with qemu-user-static)"
+	}
+	return "start buildkitd there (buildkitd --addr " + e.Addr + " --oci-worker=true), or drop --buildkit-addr to build in the local sandbox"
+}
+
+// connectWorker reaches the worker at addr and lists what it runs. It is
+// called before anything builds: an unreachable worker changes nothing.
+func connectWorker(ctx context.Context, addr string) (*worker, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	c, err := client.New(ctx, addr)
+	if err != nil {
+		return nil, &WorkerError{Addr: addr, What: "cannot connect", Err: err}
+	}
+	ws, err := c.ListWorkers(ctx)
+	if err != nil {
+		c.Close()
+		return nil, &WorkerError{Addr: addr, What: "does not answer", Err: err}
+	}
+	w := &worker{addr: addr, c: c}
+	for _, wi := range ws {
+		for _, p := range wi.Platforms {
+			s := p.OS + "/" + p.Architecture
+			if p.Variant != "" {
+				s += "/" + p.Variant
+			}
+			w.platforms = append(w.platforms, s)
+		}
+	}
+	if len(w.platforms) == 0 {
+		c.Close()
+		return nil, &WorkerError{Addr: addr, What: "has no workers"}
+	}
+	return w, nil
+}
+
+// connectWorker connects f to Options.BuildKitAddr, once per run (the
+// Forges of each target share it); the returned func disconnects.
+func (f *Forge) connectWorker(ctx context.Context) (func(), error) {
+	if f.opts.BuildKitAddr == "" || f.worker != nil {
+		return func() {}, nil
+	}
+	w, err := connectWorker(ctx, f.opts.BuildKitAddr)
+	if err != nil {
+		return nil, err
+	}
+	f.worker = w
+	return func() { w.c.Close(); f.worker = nil }, nil
+}
+
+func (w *worker) runs(debArch string) error {
+	p, err := buildkit.Platform(debArch)
+	if err != nil {
+		return &WorkerError{Addr: w.addr, What: "no platform for " + debArch, Err: err}
+	}
+	want := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		want += "/" + p.Variant
+	}
+	for _, have := range w.platforms {
+		if have == want || (p.Variant == "" && strings.HasPrefix(have, want+"/")) {
+			return nil
+		}
+	}
+	return &WorkerError{Addr: w.addr, What: fmt.Sprintf("no platform %s (it runs %s)", want, strings.Join(w.platforms, ", "))}
+}
+
+// runPlan runs b's plan for req: in the local sandbox, or on the BuildKit
+// worker when there is one. Either way the staged files end in the host's
+// stage dir and are stripped there, in the sandbox, as before.
+func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroot.Root, b builders.Builder, req builders.Request, log io.Writer) error {
+	if f.worker == nil {
+		return builders.Run(ctx, sb, b, req, log)
+	}
+	if err := f.worker.runs(root.Target.Arch); err != nil {
+		return err
+	}
+	cmds, err := b.Plan(req)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	for _, c := range cmds {
+		fmt.Fprintf(log, "+ [buildkit %s] %s\n", f.worker.addr, c)
+	}
+	plan := buildkit.Plan{
+		Name: req.Component.Name, Sandbox: sb, RootTar: root.Tarball, RootKey: root.Key,
+		Arch: root.Target.Arch, Cmds: cmds, Export: req.StageDir, Caches: []string{"/build/go/build"},
+	}
+	out, err := os.MkdirTemp(filepath.Dir(req.HostStage()), "buildkit-out-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(out)
+	if err := buildkit.Solve(ctx, f.worker.c, plan, out, log); err != nil {
+		return &WorkerError{Addr: f.worker.addr, What: "build of " + req.Component.Name + " failed", Err: err}
+	}
+	// The export arrives owned by debforge; the stage belongs to the
+	// build uid, which strips it next, as after a local build.
+	if err := execx.RunLogged(ctx, f.runner, execx.Cmd{Args: []string{"cp", "-a", "--", out + "/.", req.HostStage() + "/"}}, log); err != nil {
+		return fmt.Errorf("copy the worker's DESTDIR: %w", err)
+	}
+	if err := chownTree(req.HostStage(), sb.UID, sb.GID); err != nil {
+		return err
+	}
+	return builders.StripELF(ctx, sb, req.HostStage(), req.StageDir, builders.StripProgram(req), log)
+}
