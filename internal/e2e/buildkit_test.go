@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,13 +25,12 @@ import (
 	"github.com/debforge/debforge/internal/execx"
 )
 
-// startBuildkitd runs a buildkitd from the stack's own upstream-buildkit
-// and upstream-runc packages, as root with the OCI worker on a unix socket
-// of its own: no image is pulled, the root comes from debforge. It is
-// stopped, and its state removed, when the test ends. It returns the
-// worker's address and a client connected to it.
-func startBuildkitd(t *testing.T, debs []string) (string, *client.Client) {
+// buildkitBin unpacks the stack's own upstream-buildkit and upstream-runc
+// packages once per test and returns the directory they are in.
+func buildkitBin(t *testing.T) string {
 	t.Helper()
+	_, r := stack(t)
+	debs := stackDebs(t, r, "bookworm", "amd64")
 	bin := tempDir(t)
 	for _, name := range []string{"upstream-buildkit_", "upstream-runc_"} {
 		found := false
@@ -44,56 +44,70 @@ func startBuildkitd(t *testing.T, debs []string) (string, *client.Client) {
 			t.Fatalf("the stack build printed no %s package", strings.TrimSuffix(name, "_"))
 		}
 	}
+	return bin
+}
+
+// startBuildkitd runs buildkitd from bin as root with the OCI worker
+// (no image is pulled: roots come from debforge), listening on a unix
+// socket of its own, or on tcp with the given TLS flags. It waits until
+// the address takes connections and stops the daemon, removing its
+// state, when the test ends. It returns the address.
+func startBuildkitd(t *testing.T, bin string, tcp string, tlsArgs ...string) string {
+	t.Helper()
 	b := make([]byte, 4)
 	rand.Read(b)
 	dir := filepath.Join(os.TempDir(), "bk-"+hex.EncodeToString(b)) // a unix socket path must stay short
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	addr := "unix://" + filepath.Join(dir, "buildkitd.sock")
+	addr, network, dial := "unix://"+filepath.Join(dir, "buildkitd.sock"), "unix", filepath.Join(dir, "buildkitd.sock")
+	if tcp != "" {
+		addr, network, dial = "tcp://"+tcp, "tcp", tcp
+	}
 	logf, err := os.Create(filepath.Join(tempDir(t), "buildkitd.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(bin, "usr/bin/buildkitd"), "--addr", addr, "--root", filepath.Join(dir, "root"),
-		"--oci-worker=true", "--containerd-worker=false", "--oci-worker-binary", filepath.Join(bin, "usr/bin/runc"))
+	args := append([]string{"--addr", addr, "--root", filepath.Join(dir, "root"),
+		"--oci-worker=true", "--containerd-worker=false", "--oci-worker-binary", filepath.Join(bin, "usr/bin/runc")}, tlsArgs...)
+	cmd := exec.Command(filepath.Join(bin, "usr/bin/buildkitd"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(30 * time.Second):
 			cmd.Process.Kill()
-			<-done
+			<-exited
 		}
 		exec.Command("umount", "-R", "-l", filepath.Join(dir, "root")).Run() // nothing to unmount when it stopped cleanly
 		os.RemoveAll(dir)
 		logf.Close()
 	})
-	ctx := context.Background()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err := client.New(ctx, addr)
+		conn, err := net.DialTimeout(network, dial, time.Second)
 		if err == nil {
-			ws, werr := c.ListWorkers(ctx)
-			if werr == nil && len(ws) > 0 {
-				t.Cleanup(func() { c.Close() })
-				return addr, c
-			}
-			c.Close()
-			err = werr
+			conn.Close()
+			return addr
+		}
+		select {
+		case err := <-exited:
+			logData, _ := os.ReadFile(logf.Name())
+			t.Fatalf("buildkitd exited (%v):\n%s", err, lastLines(string(logData), 30))
+		default:
 		}
 		if time.Now().After(deadline) {
 			logData, _ := os.ReadFile(logf.Name())
-			t.Fatalf("buildkitd did not answer on %s within 60 s: %v\n%s", addr, err, lastLines(string(logData), 30))
+			t.Fatalf("buildkitd did not listen on %s within 60 s: %v\n%s", addr, err, lastLines(string(logData), 30))
 		}
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -103,8 +117,12 @@ func startBuildkitd(t *testing.T, debs []string) (string, *client.Client) {
 // (none of buildkitd's trace variables) and a scratch dir carried from one
 // command to the next. The probe writes what it saw into DESTDIR.
 func TestBuildKitWorkerRunsPlanLikeSandbox(t *testing.T) {
-	_, r := stack(t)
-	_, c := startBuildkitd(t, stackDebs(t, r, "bookworm", "amd64"))
+	addr := startBuildkitd(t, buildkitBin(t), "")
+	c, err := client.New(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	root, err := (&buildroot.Store{Dir: rootsDir}).Ensure(context.Background(), buildroot.Target{Release: "bookworm", Arch: "amd64"}, nil, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
@@ -195,8 +213,7 @@ echo carried > /build/tmp/marker`
 // their logs show that the worker ran them.
 func TestBuildKitPackagesMatchSandbox(t *testing.T) {
 	fx, local := fixtures(t)
-	_, r := stack(t)
-	addr, _ := startBuildkitd(t, stackDebs(t, r, "bookworm", "amd64"))
+	addr := startBuildkitd(t, buildkitBin(t), "")
 	dir := tempDir(t)
 	e := env{specs: fx.specs, out: filepath.Join(dir, "out"), cache: filepath.Join(dir, "cache"), key: fx.key}
 	start := time.Now()
@@ -255,4 +272,75 @@ func sha256File(t *testing.T, p string) string {
 	t.Helper()
 	sum := sha256.Sum256(mustRead(t, p))
 	return hex.EncodeToString(sum[:])
+}
+
+// makeCA writes a CA into dir and returns a function that issues a
+// certificate from it for name (an IP), with the given extended key usage.
+func makeCA(t *testing.T, dir string) func(base, ip, usage string) {
+	t.Helper()
+	ssl := func(args ...string) { sh(t, "openssl", args...) }
+	ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+		"-subj", "/CN=debforge test CA", "-keyout", filepath.Join(dir, "ca-key.pem"), "-out", filepath.Join(dir, "ca.pem"))
+	return func(base, ip, usage string) {
+		ext := filepath.Join(dir, base+".ext")
+		must(t, os.WriteFile(ext, []byte("subjectAltName=IP:"+ip+"\nextendedKeyUsage="+usage+"\n"), 0o644))
+		ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN="+ip,
+			"-keyout", filepath.Join(dir, base+"-key.pem"), "-out", filepath.Join(dir, base+".csr"))
+		ssl("x509", "-req", "-in", filepath.Join(dir, base+".csr"), "-CA", filepath.Join(dir, "ca.pem"), "-CAkey", filepath.Join(dir, "ca-key.pem"),
+			"-CAcreateserial", "-days", "2", "-extfile", ext, "-out", filepath.Join(dir, base+".pem"))
+	}
+}
+
+// Issue 15: a tcp:// worker with TLS client certificates, given as
+// buildctl's --tlsdir takes them, builds; a client whose CA did not sign
+// the worker's certificate stops with one error naming the worker and the
+// fix, exit 1, out/ untouched; a TLS dir without the files is a usage
+// error (exit 2).
+func TestBuildKitTLSWorker(t *testing.T) {
+	bin := buildkitBin(t)
+	pki := tempDir(t)
+	issue := makeCA(t, pki)
+	issue("server", "127.0.0.1", "serverAuth")
+	issue("client", "127.0.0.1", "clientAuth")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPort := l.Addr().String()
+	l.Close()
+	addr := startBuildkitd(t, bin, hostPort, "--tlscacert", filepath.Join(pki, "ca.pem"),
+		"--tlscert", filepath.Join(pki, "server.pem"), "--tlskey", filepath.Join(pki, "server-key.pem"))
+
+	good := tempDir(t)
+	sh(t, "cp", filepath.Join(pki, "ca.pem"), filepath.Join(good, "ca.pem"))
+	sh(t, "cp", filepath.Join(pki, "client.pem"), filepath.Join(good, "cert.pem"))
+	sh(t, "cp", filepath.Join(pki, "client-key.pem"), filepath.Join(good, "key.pem"))
+	specs := fixtureSubset(t, "hello-script")
+	e := newEnv(t, specs)
+	if r := e.run(t, "build", "all", "--buildkit-addr", addr, "--buildkit-tlsdir", good); r.code != 0 {
+		t.Fatalf("build over TLS: exit %d\n%s", r.code, lastLines(r.stderr, 30))
+	}
+	if log := string(mustRead(t, filepath.Join(e.cache, "logs", "hello-script.log"))); !strings.Contains(log, "+ [buildkit "+addr+"]") {
+		t.Errorf("the log does not show the worker's commands:\n%s", lastLines(log, 20))
+	}
+
+	// Another CA: the worker's certificate is not trusted.
+	other := tempDir(t)
+	issueOther := makeCA(t, other)
+	issueOther("client", "127.0.0.1", "clientAuth")
+	bad := tempDir(t)
+	sh(t, "cp", filepath.Join(other, "ca.pem"), filepath.Join(bad, "ca.pem"))
+	sh(t, "cp", filepath.Join(other, "client.pem"), filepath.Join(bad, "cert.pem"))
+	sh(t, "cp", filepath.Join(other, "client-key.pem"), filepath.Join(bad, "key.pem"))
+	e2 := newEnv(t, specs)
+	r := e2.run(t, "build", "all", "--buildkit-addr", addr, "--buildkit-tlsdir", bad)
+	if r.code != 1 || !strings.Contains(r.stderr, "buildkit worker "+addr+": ") || !strings.Contains(r.stderr, "hint: check --buildkit-tlsdir") {
+		t.Errorf("untrusted worker: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(e2.out); err == nil {
+		t.Error("out/ was created")
+	}
+	if r := e2.run(t, "build", "all", "--buildkit-addr", addr, "--buildkit-tlsdir", tempDir(t)); r.code != 2 || !strings.Contains(r.stderr, "want ca.pem, cert.pem and key.pem") {
+		t.Errorf("empty TLS dir: exit %d\n%s", r.code, r.stderr)
+	}
 }

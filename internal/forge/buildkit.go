@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,18 +43,50 @@ func (e *WorkerError) Unwrap() error { return e.Err }
 
 // Hint names the fix.
 func (e *WorkerError) Hint() string {
+	if msg := fmt.Sprint(e.Err); strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:") {
+		return "check --buildkit-tlsdir: its ca.pem must have signed the worker's certificate, which must name the address's host, and the worker must trust cert.pem (buildkitd --tlscacert)"
+	}
 	if strings.HasPrefix(e.What, "no platform") {
 		return "run the build on a worker of that architecture, or give buildkitd emulation for it (binfmt_misc with qemu-user-static)"
 	}
 	return "start buildkitd there (buildkitd --addr " + e.Addr + " --oci-worker=true), or drop --buildkit-addr to build in the local sandbox"
 }
 
+// TLSFiles finds the CA certificate, client certificate and key in dir
+// under the names buildctl's --tlsdir takes: ca.pem, cert.pem, key.pem, or
+// Kubernetes' ca.crt, tls.crt, tls.key.
+func TLSFiles(dir string) (ca, cert, key string, err error) {
+	for _, names := range [][3]string{{"ca.pem", "cert.pem", "key.pem"}, {"ca.crt", "tls.crt", "tls.key"}} {
+		ca, cert, key = filepath.Join(dir, names[0]), filepath.Join(dir, names[1]), filepath.Join(dir, names[2])
+		if isFile(ca) && isFile(cert) && isFile(key) {
+			return ca, cert, key, nil
+		}
+	}
+	return "", "", "", withHint(fmt.Errorf("--buildkit-tlsdir %s: want ca.pem, cert.pem and key.pem (or ca.crt, tls.crt and tls.key) in it", dir),
+		"put the worker's CA certificate and this client's certificate and key there, as for buildctl --tlsdir")
+}
+
 // connectWorker reaches the worker at addr and lists what it runs. It is
 // called before anything builds: an unreachable worker changes nothing.
-func connectWorker(ctx context.Context, addr string) (*worker, error) {
+// With tlsDir the connection is TLS with a client certificate, and the
+// worker's certificate must name addr's host.
+func connectWorker(ctx context.Context, addr, tlsDir string) (*worker, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	c, err := client.New(ctx, addr)
+	var opts []client.ClientOpt
+	if tlsDir != "" {
+		ca, cert, key, err := TLSFiles(tlsDir)
+		if err != nil {
+			return nil, &UsageError{err}
+		}
+		u, err := url.Parse(addr)
+		if err != nil || u.Scheme != "tcp" || u.Hostname() == "" {
+			return nil, &UsageError{withHint(fmt.Errorf("--buildkit-tlsdir with --buildkit-addr %s: TLS needs a tcp://HOST:PORT address", addr),
+				"give the worker's tcp:// address, as buildkitd --addr tcp://0.0.0.0:1234 --tlscacert … listens")}
+		}
+		opts = append(opts, client.WithServerConfig(u.Hostname(), ca), client.WithCredentials(cert, key))
+	}
+	c, err := client.New(ctx, addr, opts...)
 	if err != nil {
 		return nil, &WorkerError{Addr: addr, What: "cannot connect", Err: err}
 	}
@@ -85,7 +118,7 @@ func (f *Forge) connectWorker(ctx context.Context) (func(), error) {
 	if f.opts.BuildKitAddr == "" || f.worker != nil {
 		return func() {}, nil
 	}
-	w, err := connectWorker(ctx, f.opts.BuildKitAddr)
+	w, err := connectWorker(ctx, f.opts.BuildKitAddr, f.opts.BuildKitTLSDir)
 	if err != nil {
 		return nil, err
 	}
@@ -148,4 +181,9 @@ func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroo
 		return err
 	}
 	return builders.StripELF(ctx, sb, req.HostStage(), req.StageDir, builders.StripProgram(req), log)
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }

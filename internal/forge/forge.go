@@ -68,6 +68,8 @@ type Options struct {
 	// BuildKitAddr is a BuildKit worker (buildctl's --addr forms) the
 	// builds run on instead of the local sandbox; empty: the sandbox.
 	BuildKitAddr string
+	// BuildKitTLSDir holds the TLS files for a tcp:// worker (TLSFiles).
+	BuildKitTLSDir string
 	// RootsDir holds the build roots and Go toolchains; default
 	// CacheDir/roots.
 	RootsDir string
