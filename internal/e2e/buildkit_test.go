@@ -116,8 +116,10 @@ func startBuildkitd(t *testing.T, bin string, tcp string, tlsArgs ...string) str
 // uid, only loopback, a read-only root, exactly the plan's environment
 // (none of buildkitd's trace variables) and a scratch dir carried from one
 // command to the next. The probe writes what it saw into DESTDIR.
-func TestBuildKitWorkerRunsPlanLikeSandbox(t *testing.T) {
-	addr := startBuildkitd(t, buildkitBin(t), "")
+func TestBuildKitWorkerRunsPlanLikeSandbox(t *testing.T) { probeOnWorker(t, buildkitBin(t)) }
+
+func probeOnWorker(t *testing.T, bin string) {
+	addr := startBuildkitd(t, bin, "")
 	c, err := client.New(context.Background(), addr)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +136,7 @@ func TestBuildKitWorkerRunsPlanLikeSandbox(t *testing.T) {
 	probe := `id -u > "$DESTDIR/uid"
 grep -o '^ *[a-z0-9]*:' /proc/net/dev | tr -d ' :' | sort > "$DESTDIR/net"
 if touch /usr/probe 2>/dev/null; then echo writable > "$DESTDIR/root"; else echo read-only > "$DESTDIR/root"; fi
-if touch /build/ro/x 2>/dev/null; then echo writable > "$DESTDIR/ro"; else echo read-only > "$DESTDIR/ro"; fi
+if touch /build/shlibs/x 2>/dev/null; then echo writable > "$DESTDIR/ro"; else echo read-only > "$DESTDIR/ro"; fi
 env | grep -v '^PWD=' | sort > "$DESTDIR/env"
 cp /build/src/input "$DESTDIR/input"
 echo carried > /build/tmp/marker`
@@ -160,7 +162,7 @@ echo carried > /build/tmp/marker`
 				{Host: filepath.Join(work, "stage"), Path: "/build/stage", Write: true},
 				{Host: filepath.Join(work, "tmp"), Path: "/build/tmp", Write: true},
 				{Host: filepath.Join(work, "home"), Path: "/build/home", Write: true},
-				{Host: filepath.Join(work, "ro"), Path: "/build/ro"},
+				{Host: filepath.Join(work, "ro"), Path: "/build/shlibs"},
 			},
 		}
 		return work, sb
@@ -211,9 +213,11 @@ echo carried > /build/tmp/marker`
 // Issue 15 item 4: the fixtures built on a BuildKit worker, from a fresh
 // debforge cache, are byte-identical to the local sandbox's packages, and
 // their logs show that the worker ran them.
-func TestBuildKitPackagesMatchSandbox(t *testing.T) {
+func TestBuildKitPackagesMatchSandbox(t *testing.T) { packagesMatch(t, buildkitBin(t)) }
+
+func packagesMatch(t *testing.T, bin string) {
 	fx, local := fixtures(t)
-	addr := startBuildkitd(t, buildkitBin(t), "")
+	addr := startBuildkitd(t, bin, "")
 	dir := tempDir(t)
 	e := env{specs: fx.specs, out: filepath.Join(dir, "out"), cache: filepath.Join(dir, "cache"), key: fx.key}
 	start := time.Now()
@@ -296,8 +300,9 @@ func makeCA(t *testing.T, dir string) func(base, ip, usage string) {
 // the worker's certificate stops with one error naming the worker and the
 // fix, exit 1, out/ untouched; a TLS dir without the files is a usage
 // error (exit 2).
-func TestBuildKitTLSWorker(t *testing.T) {
-	bin := buildkitBin(t)
+func TestBuildKitTLSWorker(t *testing.T) { tlsWorker(t, buildkitBin(t)) }
+
+func tlsWorker(t *testing.T, bin string) {
 	pki := tempDir(t)
 	issue := makeCA(t, pki)
 	issue("server", "127.0.0.1", "serverAuth")

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/grpcerrors"
+	"google.golang.org/grpc/codes"
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
@@ -170,7 +172,11 @@ func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroo
 	}
 	defer os.RemoveAll(out)
 	if err := buildkit.Solve(ctx, f.worker.c, plan, out, log); err != nil {
-		return &WorkerError{Addr: f.worker.addr, What: "build of " + req.Component.Name + " failed", Err: err}
+		if grpcerrors.Code(err) == codes.Unavailable {
+			// The worker went away; a failed command is the build's own.
+			return &WorkerError{Addr: f.worker.addr, What: "lost during the build of " + req.Component.Name, Err: err}
+		}
+		return fmt.Errorf("on buildkit worker %s: %w", f.worker.addr, err)
 	}
 	// The export arrives owned by debforge; the stage belongs to the
 	// build uid, which strips it next, as after a local build.

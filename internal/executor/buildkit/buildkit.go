@@ -193,7 +193,9 @@ func Lower(p Plan) (llb.State, error) {
 		case p.isCache(b.Path):
 			state[b.Path] = llb.Scratch().File(llb.Mkdir("/cache", 0o755, owner))
 		case b.Write:
-			state[b.Path] = llb.Scratch().File(llb.Copy(llb.Local(localName(b.Path)), "/", "/",
+			// Under /d: the top of a snapshot always belongs to root, and
+			// the build uid must own the directory itself, as on the host.
+			state[b.Path] = llb.Scratch().File(llb.Mkdir(writableDir, 0o755, owner).Copy(llb.Local(localName(b.Path)), "/", writableDir,
 				&llb.CopyInfo{CopyDirContentsOnly: true}, owner), llb.WithCustomName("copy in "+b.Path))
 		default:
 			state[b.Path] = llb.Local(localName(b.Path))
@@ -223,7 +225,7 @@ func Lower(p Plan) (llb.State, error) {
 				run.AddMount(b.Path, state[b.Path], llb.SourcePath("/cache"),
 					llb.AsPersistentCacheDir("debforge-gobuild-"+p.RootKey, llb.CacheMountShared))
 			case b.Write:
-				outs[b.Path] = run.AddMount(b.Path, state[b.Path])
+				outs[b.Path] = run.AddMount(b.Path, state[b.Path], llb.SourcePath(writableDir))
 			default:
 				run.AddMount(b.Path, state[b.Path], llb.Readonly)
 			}
@@ -232,8 +234,12 @@ func Lower(p Plan) (llb.State, error) {
 			state[k] = v
 		}
 	}
-	return state[p.Export], nil
+	return llb.Scratch().File(llb.Copy(state[p.Export], writableDir+"/", "/", &llb.CopyInfo{CopyDirContentsOnly: true}),
+		llb.WithCustomName("export "+p.Export)), nil
 }
+
+// writableDir is where a writable bind's tree sits in its snapshot.
+const writableDir = "/d"
 
 // Definition marshals p for its target's platform. The fixed local ID
 // makes two lowerings of one plan byte-identical, whoever runs them, so

@@ -142,7 +142,7 @@ func TestLowerRunsThePlanAsTheSandboxDoes(t *testing.T) {
 			t.Errorf("exec %d: the Go build cache is not the root's shared cache mount: %+v", i+1, m)
 		}
 		for _, w := range []string{"/build/src", "/build/stage"} {
-			if m := mount(op, w); m == nil || m.Readonly || m.Output < 0 {
+			if m := mount(op, w); m == nil || m.Readonly || m.Output < 0 || m.Selector != writableDir {
 				t.Errorf("exec %d: %s is not a writable mount with an output: %+v", i+1, w, m)
 			}
 		}
