@@ -25,7 +25,7 @@ type buildFlags struct {
 	rebuild  []string
 	keepWork bool
 	targets  []string
-	buildkit string
+	buildkit []string
 	tlsDir   string
 }
 
@@ -36,7 +36,7 @@ func (b *buildFlags) register(cmd *cobra.Command, withBuild bool) {
 		cmd.Flags().StringSliceVar(&b.rebuild, "rebuild", nil, "build these components even if a cached package matches")
 		cmd.Flags().BoolVar(&b.keepWork, "keep-work", false, "keep the work directory of a failed build and print where it is")
 		cmd.Flags().StringArrayVar(&b.targets, "target", nil, "RELEASE/ARCH: build only this one of the targets in debforge.yaml (repeatable; default all)")
-		cmd.Flags().StringVar(&b.buildkit, "buildkit-addr", "", "ADDR: run the builds on this BuildKit worker (unix:///run/buildkit/buildkitd.sock, tcp://host:1234) instead of the local sandbox")
+		cmd.Flags().StringArrayVar(&b.buildkit, "buildkit-addr", nil, "[ARCH=]ADDR: run the builds on this BuildKit worker (unix:///run/buildkit/buildkitd.sock, tcp://host:1234) instead of the local sandbox; repeatable, ARCH= pins the worker to that architecture")
 		cmd.Flags().StringVar(&b.tlsDir, "buildkit-tlsdir", "", "DIR: TLS files for a tcp:// worker, as buildctl --tlsdir takes them (ca.pem, cert.pem, key.pem)")
 	}
 }
@@ -52,7 +52,7 @@ func (b *buildFlags) apply(o *forge.Options) error {
 		o.Sources[name] = dir
 	}
 	o.Except, o.Rebuild, o.KeepWork = b.except, b.rebuild, b.keepWork
-	o.BuildKitAddr, o.BuildKitTLSDir = b.buildkit, b.tlsDir
+	o.BuildKitAddrs, o.BuildKitTLSDir = b.buildkit, b.tlsDir
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -137,7 +138,13 @@ func (p *progress) summary(results []forge.Result) {
 		p.clear()
 	}
 	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nCOMPONENT\tVERSION\tCACHE\tBUILD\tPACKAGE\tSIZE\tRESULT")
+	// The WORKER column only when BuildKit workers built something.
+	workers := slices.ContainsFunc(results, func(r forge.Result) bool { return r.Worker != "" })
+	if workers {
+		fmt.Fprintln(tw, "\nCOMPONENT\tVERSION\tCACHE\tBUILD\tPACKAGE\tSIZE\tRESULT\tWORKER")
+	} else {
+		fmt.Fprintln(tw, "\nCOMPONENT\tVERSION\tCACHE\tBUILD\tPACKAGE\tSIZE\tRESULT")
+	}
 	failed, skipped, cancelled := 0, 0, 0
 	for _, r := range results {
 		cache := "miss"
@@ -160,8 +167,16 @@ func (p *progress) summary(results []forge.Result) {
 				failed++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%.1fs\t%s\t%s\n", r.Component, r.Version, cache,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%.1fs\t%s\t%s", r.Component, r.Version, cache,
 			r.BuildTime.Seconds(), r.PackageTime.Seconds(), size(r.Size), result)
+		if workers {
+			w := r.Worker
+			if w == "" {
+				w = "-"
+			}
+			fmt.Fprintf(tw, "\t%s", w)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	for _, r := range results {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -47,6 +48,27 @@ func buildkitBin(t *testing.T) string {
 	return bin
 }
 
+// buildkitds are the running daemons by address, for killBuildkitd.
+var (
+	buildkitdsMu sync.Mutex
+	buildkitds   = map[string]*os.Process{}
+)
+
+// killBuildkitd kills the daemon at addr at once, as a crashed or
+// unplugged worker goes.
+func killBuildkitd(t *testing.T, addr string) {
+	t.Helper()
+	buildkitdsMu.Lock()
+	p := buildkitds[addr]
+	buildkitdsMu.Unlock()
+	if p == nil {
+		t.Fatalf("no buildkitd at %s", addr)
+	}
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // startBuildkitd runs buildkitd from bin as root with the OCI worker
 // (no image is pulled: roots come from debforge), listening on a unix
 // socket of its own, or on tcp with the given TLS flags. It waits until
@@ -76,6 +98,9 @@ func startBuildkitd(t *testing.T, bin string, tcp string, tlsArgs ...string) str
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	buildkitdsMu.Lock()
+	buildkitds[addr] = cmd.Process
+	buildkitdsMu.Unlock()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
@@ -210,28 +235,28 @@ echo carried > /build/tmp/marker`
 	}
 }
 
-// Issue 15 item 4: the fixtures built on a BuildKit worker, from a fresh
-// debforge cache, are byte-identical to the local sandbox's packages, and
-// their logs show that the worker ran them.
+// Issue 15 items 2 and 4: the fixtures built on two BuildKit workers,
+// from a fresh debforge cache, are byte-identical to the local sandbox's
+// packages; both workers ran builds, the summary table names them, and
+// the logs show the worker's commands.
 func TestBuildKitPackagesMatchSandbox(t *testing.T) { packagesMatch(t, buildkitBin(t)) }
 
 func packagesMatch(t *testing.T, bin string) {
 	fx, local := fixtures(t)
-	addr := startBuildkitd(t, bin, "")
+	a, b := startBuildkitd(t, bin, ""), startBuildkitd(t, bin, "")
 	dir := tempDir(t)
 	e := env{specs: fx.specs, out: filepath.Join(dir, "out"), cache: filepath.Join(dir, "cache"), key: fx.key}
 	start := time.Now()
-	res := e.run(t, "build", "all", "--buildkit-addr", addr)
+	res := e.run(t, "build", "all", "--buildkit-addr", a, "--buildkit-addr", b)
 	if res.code != 0 {
-		t.Fatalf("build on %s: exit %d\n%s", addr, res.code, lastLines(res.stderr, 40))
+		t.Fatalf("build on %s and %s: exit %d\n%s", a, b, res.code, lastLines(res.stderr, 40))
 	}
-	t.Logf("fixtures on one BuildKit worker, fresh debforge cache: %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("fixtures on two BuildKit workers, fresh debforge cache: %v", time.Since(start).Round(time.Millisecond))
 	want := map[string]string{}
 	for _, p := range strings.Fields(local.stdout) {
-		if !strings.HasSuffix(p, ".deb") {
-			continue
+		if strings.HasSuffix(p, ".deb") {
+			want[filepath.Base(p)] = sha256File(t, p)
 		}
-		want[filepath.Base(p)] = sha256File(t, p)
 	}
 	got := 0
 	for _, p := range strings.Fields(res.stdout) {
@@ -242,18 +267,102 @@ func packagesMatch(t *testing.T, bin string) {
 		w, ok := want[name]
 		switch {
 		case !ok:
-			t.Errorf("%s was built on the worker but not by the sandbox", name)
+			t.Errorf("%s was built on the workers but not by the sandbox", name)
 		case sha256File(t, p) != w:
-			t.Errorf("%s differs between the worker and the sandbox", name)
+			t.Errorf("%s differs between the workers and the sandbox", name)
 		}
 		got++
 	}
 	if got != len(want) {
-		t.Errorf("the worker built %d packages, the sandbox %d", got, len(want))
+		t.Errorf("the workers built %d packages, the sandbox %d", got, len(want))
+	}
+	ran := workersInSummary(t, res.stderr)
+	if ran[a] == 0 || ran[b] == 0 {
+		t.Errorf("both workers should have built something; the summary table says %v:\n%s", ran, res.stderr)
 	}
 	for _, name := range []string{"hello-go", "hello-make", "hello-autotools", "hello-script"} {
-		if log := string(mustRead(t, filepath.Join(e.cache, "logs", name+".log"))); !strings.Contains(log, "+ [buildkit "+addr+"]") {
-			t.Errorf("%s's log does not show the worker's commands:\n%s", name, lastLines(log, 20))
+		if log := string(mustRead(t, filepath.Join(e.cache, "logs", name+".log"))); !strings.Contains(log, "+ [buildkit "+a+"]") && !strings.Contains(log, "+ [buildkit "+b+"]") {
+			t.Errorf("%s's log does not show a worker's commands:\n%s", name, lastLines(log, 20))
+		}
+	}
+}
+
+// workersInSummary counts the components per WORKER in a summary table.
+func workersInSummary(t *testing.T, stderr string) map[string]int {
+	t.Helper()
+	i := strings.Index(stderr, "\nCOMPONENT")
+	if i < 0 || !strings.Contains(strings.SplitN(stderr[i+1:], "\n", 2)[0], "WORKER") {
+		t.Fatalf("no summary table with a WORKER column:\n%s", stderr)
+	}
+	n := map[string]int{}
+	for _, l := range strings.Split(stderr[i+1:], "\n")[1:] {
+		f := strings.Fields(l)
+		if len(f) < 8 || !strings.HasPrefix(f[0], "hello-") && !strings.HasPrefix(f[0], "slow") {
+			break
+		}
+		n[f[len(f)-1]]++
+	}
+	return n
+}
+
+// Issue 15 item 2: a worker killed in the middle of a build has that
+// build finished on the other worker: exit 0, everything published, the
+// log says what happened, and the summary names the worker that built it.
+func TestBuildKitWorkerLostMidBuild(t *testing.T) { workerLost(t, buildkitBin(t)) }
+
+func workerLost(t *testing.T, bin string) {
+	a, b := startBuildkitd(t, bin, ""), startBuildkitd(t, bin, "")
+	specs := fixtureSubset(t, "hello-script", "hello-make")
+	slow := "name: slow\nversion: 1.0.0\nsummary: a build that takes a while\ndescription: |\n  Sleeps, so that its worker can be killed under it.\nlicense: Apache-2.0\ncopyright: 2026 Nobody\n" +
+		"source:\n  dir: src/scripthello\n" +
+		"build:\n  kind: script\n  steps:\n    - sleep 25\n    - install -D -m 0755 scripthello.sh \"$DESTDIR/usr/bin/slow\"\n" +
+		"package:\n  architecture: all\n  lintian_overrides:\n    - {tag: no-manual-page, reason: A test fixture.}\n"
+	must(t, os.WriteFile(filepath.Join(specs, "slow.yaml"), []byte(slow), 0o644))
+	e := newEnv(t, specs)
+	done := make(chan result, 1)
+	go func() { done <- e.run(t, "build", "all", "--buildkit-addr", a, "--buildkit-addr", b) }()
+	logPath := filepath.Join(e.cache, "logs", "slow.log")
+	killed := ""
+	deadline := time.Now().Add(3 * time.Minute)
+	for killed == "" && time.Now().Before(deadline) {
+		select {
+		case r := <-done:
+			t.Fatalf("the build ended before the slow step was seen: exit %d\n%s", r.code, lastLines(r.stderr, 30))
+		case <-time.After(200 * time.Millisecond):
+		}
+		log, _ := os.ReadFile(logPath)
+		for _, w := range []string{a, b} {
+			if strings.Contains(string(log), "+ [buildkit "+w+"]") {
+				time.Sleep(5 * time.Second) // inside the solve: the root unpacks, then sleep 25
+				killBuildkitd(t, w)
+				killed = w
+			}
+		}
+	}
+	if killed == "" {
+		t.Fatal("never saw the slow build start on a worker")
+	}
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("exit %d after %s was killed\n%s", r.code, killed, lastLines(r.stderr, 40))
+	}
+	if n := len(strings.Fields(r.stdout)); n != 3 {
+		t.Errorf("%d packages published, want 3:\n%s", n, r.stdout)
+	}
+	log := string(mustRead(t, logPath))
+	if !strings.Contains(log, "buildkit worker "+killed+": lost during the build of slow") || !strings.Contains(log, "trying another worker (2 of 3 tries)") {
+		t.Errorf("the slow build's log does not tell the retry:\n%s", lastLines(log, 30))
+	}
+	other := a
+	if killed == a {
+		other = b
+	}
+	if after := log[strings.Index(log, "lost during the build of slow")+1:]; !strings.Contains(after, "+ [buildkit "+other+"]") || !strings.Contains(after, "[slow 1/2] sh -eu -c 'sleep 25': ") {
+		t.Errorf("the slow build did not run again on %s:\n%s", other, lastLines(log, 30))
+	}
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(l, "slow ") && !strings.HasSuffix(strings.TrimSpace(l), other) {
+			t.Errorf("the summary does not name %s as slow's worker: %q", other, l)
 		}
 	}
 }

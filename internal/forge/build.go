@@ -171,7 +171,8 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 			return fail("build", err)
 		}
 		buildEnvList = append(append([]string{}, sb.Env...), req.Env...)
-		shared, err := f.runCompiled(ctx, sb, root, b, req, c, fe, env, log)
+		shared, worker, err := f.runCompiled(ctx, sb, root, b, req, c, fe, env, log)
+		r.Worker = worker
 		if err != nil {
 			return fail("build", explainCross(req, err))
 		}

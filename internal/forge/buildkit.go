@@ -2,12 +2,14 @@ package forge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/buildkit/client"
@@ -24,6 +26,8 @@ import (
 // worker is a BuildKit daemon builds are handed to (--buildkit-addr).
 type worker struct {
 	addr      string
+	pin       string // the one Debian architecture it builds (ARCH=ADDR), or any
+	lost      bool   // it went away during a build: no more builds go to it
 	c         *client.Client
 	platforms []string // os/arch[/variant] the worker runs
 }
@@ -114,18 +118,95 @@ func connectWorker(ctx context.Context, addr, tlsDir string) (*worker, error) {
 	return w, nil
 }
 
-// connectWorker connects f to Options.BuildKitAddr, once per run (the
-// Forges of each target share it); the returned func disconnects.
-func (f *Forge) connectWorker(ctx context.Context) (func(), error) {
-	if f.opts.BuildKitAddr == "" || f.worker != nil {
+// workers are the run's BuildKit workers (--buildkit-addr, repeatable).
+// Each build goes to the least busy worker that runs its root's
+// architecture and is not pinned to another one (ARCH=ADDR); a worker
+// lost mid-build has the build retried on another.
+type workers struct {
+	mu   sync.Mutex
+	all  []*worker
+	busy map[*worker]int
+}
+
+// maxTries bounds how often one build is handed to a worker.
+const maxTries = 3
+
+// connectWorkers connects f to the workers of Options.BuildKitAddrs, once
+// per run (the Forges of each target share them); the returned func
+// disconnects. A worker that cannot be reached is reported and left out;
+// none reachable stops the run before anything builds.
+func (f *Forge) connectWorkers(ctx context.Context) (func(), error) {
+	if len(f.opts.BuildKitAddrs) == 0 || f.workers != nil {
 		return func() {}, nil
 	}
-	w, err := connectWorker(ctx, f.opts.BuildKitAddr, f.opts.BuildKitTLSDir)
-	if err != nil {
-		return nil, err
+	ws := &workers{busy: map[*worker]int{}}
+	var errs []error
+	for _, a := range f.opts.BuildKitAddrs {
+		pin, addr := "", a
+		if k, v, ok := strings.Cut(a, "="); ok && !strings.Contains(k, "/") && !strings.Contains(k, ":") {
+			pin, addr = k, v
+			if _, err := buildkit.Platform(pin); err != nil {
+				return nil, &UsageError{withHint(fmt.Errorf("--buildkit-addr %s: %w", a, err), "pin a Debian architecture to a worker: --buildkit-addr arm64=tcp://arm-builder:1234")}
+			}
+		}
+		w, err := connectWorker(ctx, addr, f.opts.BuildKitTLSDir)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		w.pin = pin
+		ws.all = append(ws.all, w)
 	}
-	f.worker = w
-	return func() { w.c.Close(); f.worker = nil }, nil
+	if len(ws.all) == 0 {
+		return nil, errors.Join(errs...)
+	}
+	for _, err := range errs {
+		f.notify(err.Error() + ": building on the other workers")
+	}
+	f.workers = ws
+	return func() {
+		for _, w := range ws.all {
+			w.c.Close()
+		}
+		f.workers = nil
+	}, nil
+}
+
+// take returns the least busy worker for arch not in tried, marking it
+// busy; release undoes that.
+func (ws *workers) take(arch string, tried map[*worker]bool) (*worker, error) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	var best *worker
+	var why []string
+	for _, w := range ws.all {
+		switch {
+		case tried[w]:
+			why = append(why, w.addr+" failed during this build")
+		case w.lost:
+			why = append(why, w.addr+" was lost earlier in this run")
+		case w.pin != "" && w.pin != arch:
+			why = append(why, w.addr+" is pinned to "+w.pin)
+		default:
+			if err := w.runs(arch); err != nil {
+				why = append(why, err.Error())
+			} else if best == nil || ws.busy[w] < ws.busy[best] {
+				best = w
+			}
+		}
+	}
+	if best == nil {
+		return nil, withHint(fmt.Errorf("no buildkit worker for %s: %s", arch, strings.Join(why, "; ")),
+			"add a worker of that architecture: --buildkit-addr "+arch+"=ADDR")
+	}
+	ws.busy[best]++
+	return best, nil
+}
+
+func (ws *workers) release(w *worker) {
+	ws.mu.Lock()
+	ws.busy[w]--
+	ws.mu.Unlock()
 }
 
 func (w *worker) runs(debArch string) error {
@@ -145,38 +226,58 @@ func (w *worker) runs(debArch string) error {
 	return &WorkerError{Addr: w.addr, What: fmt.Sprintf("no platform %s (it runs %s)", want, strings.Join(w.platforms, ", "))}
 }
 
-// runPlan runs b's plan for req: in the local sandbox, or on the BuildKit
-// worker when there is one. Either way the staged files end in the host's
-// stage dir and are stripped there, in the sandbox, as before.
-func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroot.Root, b builders.Builder, req builders.Request, log io.Writer) error {
-	if f.worker == nil {
-		return builders.Run(ctx, sb, b, req, log)
-	}
-	if err := f.worker.runs(root.Target.Arch); err != nil {
-		return err
+// runPlan runs b's plan for req: in the local sandbox, or on a BuildKit
+// worker when there are some, and says which. Either way the staged files
+// end in the host's stage dir and are stripped there, in the sandbox, as
+// before.
+func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroot.Root, b builders.Builder, req builders.Request, log io.Writer) (workerAddr string, _ error) {
+	if f.workers == nil {
+		return "", builders.Run(ctx, sb, b, req, log)
 	}
 	cmds, err := b.Plan(req)
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
-	}
-	for _, c := range cmds {
-		fmt.Fprintf(log, "+ [buildkit %s] %s\n", f.worker.addr, c)
+		return "", fmt.Errorf("plan: %w", err)
 	}
 	plan := buildkit.Plan{
 		Name: req.Component.Name, Sandbox: sb, RootTar: root.Tarball, RootKey: root.Key,
 		Arch: root.Target.Arch, Cmds: cmds, Export: req.StageDir, Caches: []string{"/build/go/build"},
+	}
+	tried := map[*worker]bool{}
+	for try := 1; ; try++ {
+		w, err := f.workers.take(root.Target.Arch, tried)
+		if err != nil {
+			return "", err
+		}
+		err = f.solveOn(ctx, w, plan, sb, req, log)
+		f.workers.release(w)
+		var lost *WorkerError
+		if err == nil || !errors.As(err, &lost) || try == maxTries || ctx.Err() != nil {
+			return w.addr, err
+		}
+		tried[w] = true
+		f.workers.mu.Lock()
+		w.lost = true
+		f.workers.mu.Unlock()
+		fmt.Fprintf(log, "debforge: %v; trying another worker (%d of %d tries)\n", err, try+1, maxTries)
+	}
+}
+
+// solveOn runs plan on w and copies its DESTDIR into the host stage.
+func (f *Forge) solveOn(ctx context.Context, w *worker, plan buildkit.Plan, sb *sandbox.Sandbox, req builders.Request, log io.Writer) error {
+	for _, c := range plan.Cmds {
+		fmt.Fprintf(log, "+ [buildkit %s] %s\n", w.addr, c)
 	}
 	out, err := os.MkdirTemp(filepath.Dir(req.HostStage()), "buildkit-out-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(out)
-	if err := buildkit.Solve(ctx, f.worker.c, plan, out, log); err != nil {
+	if err := buildkit.Solve(ctx, w.c, plan, out, log); err != nil {
 		if grpcerrors.Code(err) == codes.Unavailable {
 			// The worker went away; a failed command is the build's own.
-			return &WorkerError{Addr: f.worker.addr, What: "lost during the build of " + req.Component.Name, Err: err}
+			return &WorkerError{Addr: w.addr, What: "lost during the build of " + req.Component.Name, Err: err}
 		}
-		return fmt.Errorf("on buildkit worker %s: %w", f.worker.addr, err)
+		return fmt.Errorf("on buildkit worker %s: %w", w.addr, err)
 	}
 	// The export arrives owned by debforge; the stage belongs to the
 	// build uid, which strips it next, as after a local build.

@@ -24,3 +24,36 @@ func TestWorkerPlatforms(t *testing.T) {
 		t.Errorf("the error does not say what the worker runs: %v", err)
 	}
 }
+
+// Builds go to the least busy worker that runs the architecture, never to
+// one pinned to another architecture, and a retry never to a worker that
+// already failed the build; with none left, the error names each worker
+// and why.
+func TestWorkersTake(t *testing.T) {
+	a := &worker{addr: "unix:///a", platforms: []string{"linux/amd64"}}
+	b := &worker{addr: "unix:///b", platforms: []string{"linux/amd64", "linux/arm64"}}
+	arm := &worker{addr: "tcp://arm:1234", pin: "arm64", platforms: []string{"linux/arm64"}}
+	ws := &workers{all: []*worker{a, b, arm}, busy: map[*worker]int{}}
+	first, _ := ws.take("amd64", nil)
+	second, _ := ws.take("amd64", nil)
+	if first != a || second != b {
+		t.Errorf("two amd64 builds went to %s and %s, want a then b", first.addr, second.addr)
+	}
+	ws.release(first)
+	if w, _ := ws.take("amd64", nil); w != a {
+		t.Errorf("the idle worker a was not chosen: %s", w.addr)
+	}
+	ws.release(a)
+	ws.release(b)
+	if w, _ := ws.take("amd64", map[*worker]bool{a: true}); w != b {
+		t.Errorf("a retry went to %s, want b", w.addr)
+	}
+	ws.release(b)
+	if w, _ := ws.take("arm64", nil); w != b && w != arm {
+		t.Errorf("arm64 went to %s", w.addr)
+	}
+	_, err := ws.take("amd64", map[*worker]bool{a: true, b: true})
+	if err == nil || !strings.Contains(err.Error(), "unix:///a failed during this build") || !strings.Contains(err.Error(), "tcp://arm:1234 is pinned to arm64") {
+		t.Errorf("no worker left: %v", err)
+	}
+}

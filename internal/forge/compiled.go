@@ -27,36 +27,38 @@ import (
 // identity), so bookworm and trixie packages of one architecture share
 // one compile. Anything else (cgo, C, scripts, patched sources) compiles
 // per target: it links the release's libraries.
-func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buildroot.Root, b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv, log io.Writer) (shared bool, err error) {
+func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buildroot.Root, b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv, log io.Writer) (shared bool, worker string, err error) {
 	key, ok, err := compileKey(b, req, c, fe, env)
 	if err != nil || !ok {
 		if err != nil {
-			return false, err
+			return false, "", err
 		}
-		return false, f.runPlan(ctx, sb, root, b, req, log)
+		worker, err := f.runPlan(ctx, sb, root, b, req, log)
+		return false, worker, err
 	}
 	tarball := filepath.Join(f.opts.CacheDir, "compiled", key+".tar")
 	if _, err := os.Stat(tarball); err == nil && !slices.Contains(f.opts.Rebuild, c.Name) {
 		// debforge wrote this archive from a stage tree (tar -c stores
 		// links as links, never a path through one).
 		if err := execx.RunLogged(ctx, f.runner, execx.Cmd{Args: []string{"tar", "-C", req.HostStage(), "-xf", tarball}}, log); err != nil {
-			return false, fmt.Errorf("unpack compiled %s: %w", key, err)
+			return false, "", fmt.Errorf("unpack compiled %s: %w", key, err)
 		}
 		fmt.Fprintf(log, "debforge: reusing compile %s (same toolchain, module source, flags and arch)\n", key)
-		return true, nil
+		return true, "", nil
 	}
-	if err := f.runPlan(ctx, sb, root, b, req, log); err != nil {
-		return false, err
+	worker, err = f.runPlan(ctx, sb, root, b, req, log)
+	if err != nil {
+		return false, worker, err
 	}
 	if err := os.MkdirAll(filepath.Dir(tarball), 0o755); err != nil {
-		return false, err
+		return false, worker, err
 	}
 	tmp := tarball + ".tmp"
 	if err := execx.RunLogged(ctx, f.runner, execx.Cmd{Args: []string{"tar", "-C", req.HostStage(), "--sort=name", "-cf", tmp, "."}}, log); err != nil {
 		os.Remove(tmp)
-		return false, fmt.Errorf("keep compile %s: %w", key, err)
+		return false, worker, fmt.Errorf("keep compile %s: %w", key, err)
 	}
-	return false, os.Rename(tmp, tarball)
+	return false, worker, os.Rename(tmp, tarball)
 }
 
 // compileKey is the key of a release-independent compile, and whether c

@@ -65,9 +65,10 @@ type Options struct {
 	Targets []string
 	// Arch is the Debian architecture; default from dpkg.
 	Arch string
-	// BuildKitAddr is a BuildKit worker (buildctl's --addr forms) the
-	// builds run on instead of the local sandbox; empty: the sandbox.
-	BuildKitAddr string
+	// BuildKitAddrs are BuildKit workers (buildctl's --addr forms, or
+	// ARCH=ADDR to pin one to an architecture) the builds run on instead
+	// of the local sandbox; none: the sandbox.
+	BuildKitAddrs []string
 	// BuildKitTLSDir holds the TLS files for a tcp:// worker (TLSFiles).
 	BuildKitTLSDir string
 	// RootsDir holds the build roots and Go toolchains; default
@@ -120,10 +121,12 @@ type Result struct {
 	// CompileShared is set when the package was made from a compile of
 	// another target (a pure Go build of the same arch, runCompiled).
 	CompileShared bool
-	FetchTime     time.Duration
-	BuildTime     time.Duration
-	PackageTime   time.Duration
-	Err           error
+	// Worker is the BuildKit worker that built it; empty: the local sandbox.
+	Worker      string
+	FetchTime   time.Duration
+	BuildTime   time.Duration
+	PackageTime time.Duration
+	Err         error
 	// Hint says how to get past Err.
 	Hint string
 	// Warnings are problems that did not fail the build (e.g. an ELF file
@@ -148,8 +151,8 @@ type Forge struct {
 	oneTarget bool
 	// release is the Debian release of that target; empty: this host's.
 	release string
-	// worker runs the builds when Options.BuildKitAddr is set.
-	worker *worker
+	// workers run the builds when Options.BuildKitAddrs is set.
+	workers *workers
 }
 
 // New loads and validates the specs. Nothing is written.
@@ -256,7 +259,7 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	if err := f.defaultArch(); err != nil {
 		return nil, err
 	}
-	disconnect, err := f.connectWorker(ctx)
+	disconnect, err := f.connectWorkers(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func (f *Forge) forTarget(t spec.Target, allDone bool) (*Forge, []string) {
 			f.opts.Events(e)
 		}
 	}
-	return &Forge{opts: opts, registry: f.registry, runner: f.runner, fetcher: f.fetcher, set: set, oneTarget: true, release: t.Release, worker: f.worker}, skipped
+	return &Forge{opts: opts, registry: f.registry, runner: f.runner, fetcher: f.fetcher, set: set, oneTarget: true, release: t.Release, workers: f.workers}, skipped
 }
 
 // buildTargets builds the components for every target in turn and then
@@ -95,7 +95,7 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 	if err := f.verifyTargetRoots(targets, comps); err != nil {
 		return nil, err
 	}
-	disconnect, err := f.connectWorker(ctx)
+	disconnect, err := f.connectWorkers(ctx)
 	if err != nil {
 		return nil, err
 	}
