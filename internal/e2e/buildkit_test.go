@@ -208,7 +208,7 @@ echo carried > /build/tmp/marker`
 		got := tempDir(t)
 		var log strings.Builder
 		start := time.Now()
-		if err := buildkit.Solve(context.Background(), c, plan, got, &log); err != nil {
+		if err := buildkit.Solve(context.Background(), c, plan, got, "", &log); err != nil {
 			t.Fatalf("buildkit: %v\n%s", err, lastLines(log.String(), 40))
 		}
 		times = append(times, time.Since(start))
@@ -456,5 +456,46 @@ func tlsWorker(t *testing.T, bin string) {
 	}
 	if r := e2.run(t, "build", "all", "--buildkit-addr", addr, "--buildkit-tlsdir", tempDir(t)); r.code != 2 || !strings.Contains(r.stderr, "want ca.pem, cert.pem and key.pem") {
 		t.Errorf("empty TLS dir: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// Issue 15 item 3: a second machine reuses the first one's layers. The
+// fixtures build on one worker exporting to a cache directory; a fresh
+// worker (empty state) with a fresh debforge cache then imports it and
+// runs none of the build commands again: every command step is cached.
+func TestBuildKitCacheShared(t *testing.T) { cacheShared(t, buildkitBin(t)) }
+
+func cacheShared(t *testing.T, bin string) {
+	cache := "type=local,dest=" + tempDir(t)
+	specs := fixtureSubset(t, "hello-go", "hello-make", "hello-autotools", "hello-script")
+	var took []time.Duration
+	var last env
+	for i := 0; i < 2; i++ {
+		addr := startBuildkitd(t, bin, "")
+		e := newEnv(t, specs)
+		start := time.Now()
+		if r := e.run(t, "build", "all", "--buildkit-addr", addr, "--buildkit-cache", cache); r.code != 0 {
+			t.Fatalf("run %d: exit %d\n%s", i+1, r.code, lastLines(r.stderr, 30))
+		}
+		took = append(took, time.Since(start))
+		killBuildkitd(t, addr) // the second run's worker starts empty
+		last = e
+	}
+	t.Logf("fixtures on a fresh worker: %v cold, %v with the first worker's cache imported (%.0f%%; goal <= 20%%)",
+		took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), 100*float64(took[1])/float64(took[0]))
+	for _, name := range []string{"hello-go", "hello-make", "hello-autotools", "hello-script"} {
+		log := string(mustRead(t, filepath.Join(last.cache, "logs", name+".log")))
+		steps := 0
+		for _, l := range strings.Split(log, "\n") {
+			if strings.HasPrefix(l, "buildkit: ["+name+" ") {
+				steps++
+				if !strings.HasSuffix(l, ": cached") {
+					t.Errorf("%s ran again with the cache imported: %s", name, l)
+				}
+			}
+		}
+		if steps == 0 {
+			t.Errorf("%s's log shows no worker steps:\n%s", name, lastLines(log, 20))
+		}
 	}
 }

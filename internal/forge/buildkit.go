@@ -58,6 +58,34 @@ func (e *WorkerError) Hint() string {
 	return "start buildkitd there (buildkitd --addr " + e.Addr + " --oci-worker=true), or drop --buildkit-addr to build in the local sandbox"
 }
 
+// ParseBuildKitCache reads --buildkit-cache: type=local,dest=DIR (src,
+// if given, must be the same directory: one cache is read and written).
+func ParseBuildKitCache(v string) (dir string, err error) {
+	hint := "give a directory all runs share: --buildkit-cache type=local,dest=/srv/buildkit-cache"
+	attrs := map[string]string{}
+	for _, kv := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return "", withHint(fmt.Errorf("--buildkit-cache %s: %q is not KEY=VALUE", v, kv), hint)
+		}
+		attrs[k] = val
+	}
+	switch {
+	case attrs["type"] != "local":
+		return "", withHint(fmt.Errorf("--buildkit-cache %s: type %q is not supported; debforge shares BuildKit's cache through a local directory (type=local)", v, attrs["type"]), hint)
+	case attrs["dest"] == "" || !filepath.IsAbs(attrs["dest"]):
+		return "", withHint(fmt.Errorf("--buildkit-cache %s: dest must be an absolute directory", v), hint)
+	case attrs["src"] != "" && filepath.Clean(attrs["src"]) != filepath.Clean(attrs["dest"]):
+		return "", withHint(fmt.Errorf("--buildkit-cache %s: src and dest differ; the cache is one directory, read and written", v), hint)
+	}
+	for k := range attrs {
+		if k != "type" && k != "dest" && k != "src" {
+			return "", withHint(fmt.Errorf("--buildkit-cache %s: unknown key %q (known: type, dest, src)", v, k), hint)
+		}
+	}
+	return filepath.Clean(attrs["dest"]), nil
+}
+
 // TLSFiles finds the CA certificate, client certificate and key in dir
 // under the names buildctl's --tlsdir takes: ca.pem, cert.pem, key.pem, or
 // Kubernetes' ca.crt, tls.crt, tls.key.
@@ -272,7 +300,7 @@ func (f *Forge) solveOn(ctx context.Context, w *worker, plan buildkit.Plan, sb *
 		return err
 	}
 	defer os.RemoveAll(out)
-	if err := buildkit.Solve(ctx, w.c, plan, out, log); err != nil {
+	if err := buildkit.Solve(ctx, w.c, plan, out, f.opts.BuildKitCache, log); err != nil {
 		if grpcerrors.Code(err) == codes.Unavailable {
 			// The worker went away; a failed command is the build's own.
 			return &WorkerError{Addr: w.addr, What: "lost during the build of " + req.Component.Name, Err: err}

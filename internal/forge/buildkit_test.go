@@ -57,3 +57,18 @@ func TestWorkersTake(t *testing.T) {
 		t.Errorf("no worker left: %v", err)
 	}
 }
+
+func TestParseBuildKitCache(t *testing.T) {
+	if dir, err := ParseBuildKitCache("type=local,dest=/srv/bk/"); err != nil || dir != "/srv/bk" {
+		t.Errorf("type=local,dest=/srv/bk/ = %q, %v", dir, err)
+	}
+	if dir, err := ParseBuildKitCache("type=local,src=/srv/bk,dest=/srv/bk"); err != nil || dir != "/srv/bk" {
+		t.Errorf("src = dest: %q, %v", dir, err)
+	}
+	for _, bad := range []string{"", "/srv/bk", "type=registry,ref=r/c", "type=local", "type=local,dest=rel", "type=local,src=/a,dest=/b", "type=local,dest=/a,mode=max"} {
+		_, err := ParseBuildKitCache(bad)
+		if err == nil || hintFor(err) == "" || !strings.Contains(err.Error(), "--buildkit-cache "+bad+":") {
+			t.Errorf("%q: %v (hint %q)", bad, err, hintFor(err))
+		}
+	}
+}

@@ -69,6 +69,9 @@ type Options struct {
 	// ARCH=ADDR to pin one to an architecture) the builds run on instead
 	// of the local sandbox; none: the sandbox.
 	BuildKitAddrs []string
+	// BuildKitCache is a directory BuildKit imports the builds' layers
+	// from and exports them to (ParseBuildKitCache); empty: none.
+	BuildKitCache string
 	// BuildKitTLSDir holds the TLS files for a tcp:// worker (TLSFiles).
 	BuildKitTLSDir string
 	// RootsDir holds the build roots and Go toolchains; default

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"regexp"
 	"sort"
 
 	"github.com/moby/buildkit/client"
@@ -13,8 +16,11 @@ import (
 
 // Solve runs p on the worker c is connected to and writes the final
 // content of p.Export into out, a directory on debforge's host. The
-// commands' output and one line per finished step go to log.
-func Solve(ctx context.Context, c *client.Client, p Plan, out string, log io.Writer) error {
+// commands' output and one line per finished step go to log. With
+// cacheDir, the build's layers are imported from and exported to that
+// local cache directory (BuildKit's type=local cache, all layers), so
+// that another worker with an empty state reuses them.
+func Solve(ctx context.Context, c *client.Client, p Plan, out, cacheDir string, log io.Writer) error {
 	def, err := Definition(ctx, p)
 	if err != nil {
 		return err
@@ -34,10 +40,18 @@ func Solve(ctx context.Context, c *client.Client, p Plan, out string, log io.Wri
 	status := make(chan *client.SolveStatus)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		_, err := c.Solve(ctx, def, client.SolveOpt{
+		opt := client.SolveOpt{
 			LocalMounts: mounts,
 			Exports:     []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: out}},
-		}, status)
+		}
+		if cacheDir != "" {
+			tag := p.CacheTag()
+			opt.CacheExports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"dest": cacheDir, "tag": tag, "mode": "max"}}}
+			if _, err := os.Stat(filepath.Join(cacheDir, "index.json")); err == nil {
+				opt.CacheImports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"src": cacheDir, "tag": tag}}}
+			}
+		}
+		_, err := c.Solve(ctx, def, opt, status)
 		return err
 	})
 	g.Go(func() error {
@@ -74,4 +88,21 @@ func orNow[T any](p, fallback *T) *T {
 		return fallback
 	}
 	return p
+}
+
+var tagUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
+
+// CacheTag names p's entry in a shared cache directory: one per
+// component, architecture and root, so that builds running at once on
+// several workers never replace each other's entry.
+func (p Plan) CacheTag() string {
+	key := p.RootKey
+	if len(key) > 16 {
+		key = key[:16]
+	}
+	tag := tagUnsafe.ReplaceAllString("debforge-"+p.Name+"-"+p.Arch+"-"+key, "_")
+	if len(tag) > 128 {
+		tag = tag[:128]
+	}
+	return tag
 }
