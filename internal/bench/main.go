@@ -462,7 +462,7 @@ func benchOverhead(work, bin string) ([2]time.Duration, error) {
 			return err
 		})
 		// The summary row: COMPONENT VERSION CACHE BUILD PACKAGE ...
-		if m := regexp.MustCompile(`(?m)^rootlesskit\s+\S+\s+\S+\s+[\d.]+s\s+([\d.]+)s`).FindSubmatch(stderr); m != nil {
+		if m := regexp.MustCompile(`(?m)^rootlesskit(?:@\S+)?\s+\S+\s+\S+\s+[\d.]+s\s+([\d.]+)s`).FindSubmatch(stderr); m != nil {
 			secs, _ := strconv.ParseFloat(string(m[1]), 64)
 			packagingTimes = append(packagingTimes, time.Duration(secs*float64(time.Second)))
 		}
