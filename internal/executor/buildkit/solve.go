@@ -2,12 +2,15 @@ package buildkit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"syscall"
+	"time"
 
 	"github.com/moby/buildkit/client"
 	"github.com/tonistiigi/fsutil"
@@ -37,6 +40,16 @@ func Solve(ctx context.Context, c *client.Client, p Plan, out, cacheDir string, 
 	}
 	sort.Strings(names)
 
+	if cacheDir != "" {
+		// One store per entry, and one writer per store: two solves that
+		// export the same blob (the root's layer) into one local store at
+		// once collide on its ingest, in this process or another machine's.
+		unlock, err := lockFile(ctx, filepath.Join(cacheDir, p.CacheTag()+".lock"))
+		if err != nil {
+			return fmt.Errorf("buildkit %s: cache %s: %w", p.Name, cacheDir, err)
+		}
+		defer unlock()
+	}
 	status := make(chan *client.SolveStatus)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -45,10 +58,10 @@ func Solve(ctx context.Context, c *client.Client, p Plan, out, cacheDir string, 
 			Exports:     []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: out}},
 		}
 		if cacheDir != "" {
-			tag := p.CacheTag()
-			opt.CacheExports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"dest": cacheDir, "tag": tag, "mode": "max"}}}
-			if _, err := os.Stat(filepath.Join(cacheDir, "index.json")); err == nil {
-				opt.CacheImports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"src": cacheDir, "tag": tag}}}
+			dir := filepath.Join(cacheDir, p.CacheTag())
+			opt.CacheExports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"dest": dir, "mode": "max"}}}
+			if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
+				opt.CacheImports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"src": dir}}}
 			}
 		}
 		_, err := c.Solve(ctx, def, opt, status)
@@ -92,9 +105,9 @@ func orNow[T any](p, fallback *T) *T {
 
 var tagUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
 
-// CacheTag names p's entry in a shared cache directory: one per
+// CacheTag names p's store in a shared cache directory: one per
 // component, architecture and root, so that builds running at once on
-// several workers never replace each other's entry.
+// several workers never write the same store.
 func (p Plan) CacheTag() string {
 	key := p.RootKey
 	if len(key) > 16 {
@@ -105,4 +118,31 @@ func (p Plan) CacheTag() string {
 		tag = tag[:128]
 	}
 	return tag
+}
+
+// lockFile takes an exclusive flock on p, waiting until ctx ends.
+func lockFile(ctx context.Context, p string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", p, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
