@@ -16,10 +16,10 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/filehash"
+	"github.com/debforge/debforge/internal/filelock"
 )
 
 // MountPoints exist (empty) in every unpacked root so that a sandbox can
@@ -591,39 +591,8 @@ func (s *Store) Acquire(ctx context.Context, t Target, deps []string, log io.Wri
 }
 
 // flockFile locks the file at p (made if needed) with how, saying so on
-// waiting when it must wait and waiting is not nil. It polls rather than
-// block in flock(2), so that a signal (ctx) ends the wait for another
-// run's lock at once.
+// waiting when it must wait and waiting is not nil; a signal (ctx) ends
+// the wait for another run's lock at once.
 func flockFile(ctx context.Context, p string, how int, waiting func()) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return nil, fmt.Errorf("build root cache: %w", err)
-	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		// A user who may not create the lock in root's store can only
-		// read it: open it read-only (flock works on any open file).
-		if f, err = os.Open(p); err != nil {
-			return nil, fmt.Errorf("build root cache: %w", err)
-		}
-	}
-	for said := false; ; {
-		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", p, err)
-		}
-		if waiting != nil && !said {
-			waiting()
-			said = true
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("wait for the build root lock %s (another run holds it): %w", p, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return filelock.Wait(ctx, p, how, "build root lock", waiting)
 }

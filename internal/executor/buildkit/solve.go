@@ -2,7 +2,6 @@ package buildkit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,11 +9,12 @@ import (
 	"regexp"
 	"sort"
 	"syscall"
-	"time"
 
 	"github.com/moby/buildkit/client"
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/debforge/debforge/internal/filelock"
 )
 
 // Solve runs p on the worker c is connected to and writes the final
@@ -44,7 +44,7 @@ func Solve(ctx context.Context, c *client.Client, p Plan, out, cacheDir string, 
 		// One store per entry, and one writer per store: two solves that
 		// export the same blob (the root's layer) into one local store at
 		// once collide on its ingest, in this process or another machine's.
-		unlock, err := lockFile(ctx, filepath.Join(cacheDir, p.CacheTag()+".lock"))
+		unlock, err := filelock.Wait(ctx, filepath.Join(cacheDir, p.CacheTag()+".lock"), syscall.LOCK_EX, "BuildKit cache lock", nil)
 		if err != nil {
 			return fmt.Errorf("buildkit %s: cache %s: %w", p.Name, cacheDir, err)
 		}
@@ -118,31 +118,4 @@ func (p Plan) CacheTag() string {
 		tag = tag[:128]
 	}
 	return tag
-}
-
-// lockFile takes an exclusive flock on p, waiting until ctx ends.
-func lockFile(ctx context.Context, p string) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", p, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
