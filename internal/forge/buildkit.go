@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/grpcerrors"
 	"google.golang.org/grpc/codes"
@@ -132,11 +133,7 @@ func connectWorker(ctx context.Context, addr, tlsDir string) (*worker, error) {
 	w := &worker{addr: addr, c: c}
 	for _, wi := range ws {
 		for _, p := range wi.Platforms {
-			s := p.OS + "/" + p.Architecture
-			if p.Variant != "" {
-				s += "/" + p.Variant
-			}
-			w.platforms = append(w.platforms, s)
+			w.platforms = append(w.platforms, platforms.Format(p))
 		}
 	}
 	if len(w.platforms) == 0 {
@@ -242,10 +239,7 @@ func (w *worker) runs(debArch string) error {
 	if err != nil {
 		return &WorkerError{Addr: w.addr, What: "no platform for " + debArch, Err: err}
 	}
-	want := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		want += "/" + p.Variant
-	}
+	want := platforms.Format(p)
 	for _, have := range w.platforms {
 		if have == want || (p.Variant == "" && strings.HasPrefix(have, want+"/")) {
 			return nil
