@@ -207,13 +207,9 @@ func newForge(opts forge.Options) (*forge.Forge, error) {
 	f, err := forge.New(opts)
 	if err != nil {
 		var se *spec.Error
-		hint := ""
-		var h interface{ Hint() string }
-		switch {
-		case errors.As(err, &se):
+		hint := hintOf(err)
+		if errors.As(err, &se) {
 			hint = "fix the spec files above; 'debforge validate' checks them without building"
-		case errors.As(err, &h):
-			hint = h.Hint()
 		}
 		return nil, &exitError{code: ExitUsage, err: err, hint: hint}
 	}
@@ -230,23 +226,22 @@ func runError(err error) error {
 	}
 	var ue *forge.UsageError
 	if errors.As(err, &ue) {
-		ee := &exitError{code: ExitUsage, err: err}
-		var h interface{ Hint() string }
-		if errors.As(err, &h) {
-			ee.hint = h.Hint()
-		}
-		return ee
+		return &exitError{code: ExitUsage, err: err, hint: hintOf(err)}
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return err
 	}
+	return &exitError{code: ExitFailed, err: err, hint: hintOf(err)}
+}
+
+// hintOf is the hint of the first error in err's chain that has one.
+func hintOf(err error) string {
 	var h interface{ Hint() string }
-	hint := ""
 	if errors.As(err, &h) {
-		hint = h.Hint()
+		return h.Hint()
 	}
-	return &exitError{code: ExitFailed, err: err, hint: hint}
+	return ""
 }
 
 func absOr(p string) string {

@@ -61,12 +61,7 @@ func (b *buildFlags) apply(o *forge.Options) error {
 		}
 		dir, err := forge.ParseBuildKitCache(b.bkCache)
 		if err != nil {
-			ee := &exitError{code: ExitUsage, err: err}
-			var h interface{ Hint() string }
-			if errors.As(err, &h) {
-				ee.hint = h.Hint()
-			}
-			return ee
+			return &exitError{code: ExitUsage, err: err, hint: hintOf(err)}
 		}
 		o.BuildKitCache = dir
 	}
