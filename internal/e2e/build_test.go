@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/debforge/debforge/internal/testutil"
 )
@@ -290,5 +291,57 @@ func TestChangedSpecRebuildsOnlyItAndDependents(t *testing.T) {
 	// The old version stays in the pool (keep: 2) so hosts can downgrade.
 	if old, _ := filepath.Glob(filepath.Join(e.out, "repo/pool/main/h/hello-make/hello-make_2.0.0-1_amd64.deb")); len(old) != 1 {
 		t.Error("previous version pruned too early")
+	}
+}
+
+// Issue 15 item 3: two runs sharing one cache dir (on shared storage, or
+// on one machine) build a package once. The second run starts while the
+// first is inside the build, waits for that cache entry, and publishes the
+// first run's package, .buildinfo and SBOM, byte for byte.
+func TestSharedCacheBuildsEachKeyOnce(t *testing.T) {
+	specs := fixtureSubset(t)
+	writeSlowSpec(t, specs, 8, "a second run starts during its build")
+	a := newEnv(t, specs)
+	b := a
+	b.out = filepath.Join(tempDir(t), "out")
+	first := make(chan result, 1)
+	go func() { first <- a.run(t, "build", "all") }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if w, _ := filepath.Glob(filepath.Join(a.cache, "work", "slow-*")); len(w) > 0 {
+			break // the first run holds the entry and builds
+		}
+		select {
+		case r := <-first:
+			t.Fatalf("the first run ended before its build was seen: exit %d\n%s", r.code, lastLines(r.stderr, 30))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first run never started building slow")
+		}
+	}
+	rb := b.run(t, "build", "all")
+	ra := <-first
+	if ra.code != 0 || rb.code != 0 {
+		t.Fatalf("exit %d and %d\nfirst:\n%s\nsecond:\n%s", ra.code, rb.code, lastLines(ra.stderr, 20), lastLines(rb.stderr, 20))
+	}
+	if !regexp.MustCompile(`(?m)^\[ *[0-9.]+s\] slow +done \(built,`).MatchString(ra.stderr) {
+		t.Errorf("the first run did not build slow:\n%s", ra.stderr)
+	}
+	if !regexp.MustCompile(`(?m)^\[ *[0-9.]+s\] slow +wait$`).MatchString(rb.stderr) ||
+		!regexp.MustCompile(`(?m)^\[ *[0-9.]+s\] slow +done \(cached,`).MatchString(rb.stderr) {
+		t.Errorf("the second run should have waited for the first one's build of slow and used it:\n%s", rb.stderr)
+	}
+	var pools [2]string
+	for i, e := range []env{a, b} {
+		pools[i] = treeHash(t, filepath.Join(e.out, "repo", "pool"))
+		for _, ext := range []string{".deb", ".buildinfo", ".spdx.json"} {
+			if m, _ := filepath.Glob(filepath.Join(e.out, "repo", "pool", "main", "s", "slow", "*"+ext)); len(m) != 1 {
+				t.Errorf("%s: %d %s files for slow, want 1", e.out, len(m), ext)
+			}
+		}
+	}
+	if pools[0] != pools[1] {
+		t.Error("the two runs published different pools")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -400,6 +401,18 @@ func token(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// writeSlowSpec adds slow.yaml to specs: a script build that sleeps for
+// seconds before it installs one file, so that a test can act while it
+// builds (why says what for, in its description).
+func writeSlowSpec(t *testing.T, specs string, seconds int, why string) {
+	t.Helper()
+	slow := "name: slow\nversion: 1.0.0\nsummary: a build that takes a while\ndescription: |\n  Sleeps, so that " + why + ".\nlicense: Apache-2.0\ncopyright: 2026 Nobody\n" +
+		"source:\n  dir: src/scripthello\n" +
+		"build:\n  kind: script\n  steps:\n    - sleep " + strconv.Itoa(seconds) + "\n    - install -D -m 0755 scripthello.sh \"$DESTDIR/usr/bin/slow\"\n" +
+		"package:\n  architecture: all\n  lintian_overrides:\n    - {tag: no-manual-page, reason: A test fixture.}\n"
+	must(t, os.WriteFile(filepath.Join(specs, "slow.yaml"), []byte(slow), 0o644))
 }
 
 // fixtureSubset is a specs dir with only the named fixture specs.

@@ -117,6 +117,14 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 	if err != nil {
 		return fail("cache key", err)
 	}
+	// One writer per key, across runs that share this cache (a cache dir
+	// on shared storage, or two runs on one machine): the second waits,
+	// then finds the first one's package, .buildinfo and SBOM complete.
+	unlock, err := f.lockKey(ctx, "deb-"+key, c.Name, log)
+	if err != nil {
+		return fail("cache lock", err)
+	}
+	defer unlock()
 	debDir := filepath.Join(f.opts.CacheDir, "debs", key)
 	cached := filepath.Join(debDir, packaging.FileName(c, f.opts.Arch))
 	if st, err := os.Stat(cached); err == nil && !slices.Contains(f.opts.Rebuild, c.Name) {

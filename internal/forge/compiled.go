@@ -36,6 +36,14 @@ func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buil
 		worker, err := f.runPlan(ctx, sb, root, b, req, log)
 		return false, worker, err
 	}
+	// bookworm's and trixie's builds of one component, in this run or in
+	// two runs sharing the cache, wait for one compile instead of both
+	// compiling and writing one archive.
+	unlock, err := f.lockKey(ctx, "compile-"+key, c.Name, log)
+	if err != nil {
+		return false, "", err
+	}
+	defer unlock()
 	tarball := filepath.Join(f.opts.CacheDir, "compiled", key+".tar")
 	if _, err := os.Stat(tarball); err == nil && !slices.Contains(f.opts.Rebuild, c.Name) {
 		// debforge wrote this archive from a stage tree (tar -c stores
@@ -53,7 +61,7 @@ func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buil
 	if err := os.MkdirAll(filepath.Dir(tarball), 0o755); err != nil {
 		return false, worker, err
 	}
-	tmp := tarball + ".tmp"
+	tmp := tarball + ".tmp" // ours alone: the compile lock is held
 	if err := execx.RunLogged(ctx, f.runner, execx.Cmd{Args: []string{"tar", "-C", req.HostStage(), "--sort=name", "-cf", tmp, "."}}, log); err != nil {
 		os.Remove(tmp)
 		return false, worker, fmt.Errorf("keep compile %s: %w", key, err)

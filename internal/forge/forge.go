@@ -94,7 +94,10 @@ type Stage string
 
 // Stages, in order.
 const (
-	StageFetch   Stage = "fetch"
+	StageFetch Stage = "fetch"
+	// StageWait: another build, maybe another run on a shared cache,
+	// holds this component's cache entry; it waits for it.
+	StageWait    Stage = "wait"
 	StageBuild   Stage = "build"
 	StagePackage Stage = "package"
 	StageDone    Stage = "done"
