@@ -227,6 +227,12 @@ func TestVerifyReproducibleCommand(t *testing.T) {
 	if r.code != 0 || strings.Count(r.stdout, "\treproducible") != 2 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// "all", as the README writes it, once said "--rebuild all: unknown
+	// component".
+	sub := newEnv(t, fixtureSubset(t, "hello-script"))
+	if r := sub.run(t, "verify-reproducible", "all"); r.code != 0 || strings.Count(r.stdout, "\treproducible") != 1 {
+		t.Fatalf("verify-reproducible all: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 // serve answers with the repository and Debian content types.

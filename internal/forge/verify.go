@@ -70,7 +70,10 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 	}
 	opts2 := f.opts
 	opts2.CacheDir = second
-	opts2.Rebuild = names
+	opts2.Rebuild = nil // the selected components, not "all"
+	for _, c := range comps {
+		opts2.Rebuild = append(opts2.Rebuild, c.Name)
+	}
 	g, err := New(opts2)
 	if err != nil {
 		return nil, err
