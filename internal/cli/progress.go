@@ -30,6 +30,7 @@ type progress struct {
 
 type liveState struct {
 	stage   forge.Stage
+	worker  string
 	started time.Time
 }
 
@@ -82,6 +83,9 @@ func (p *progress) event(e forge.Event) {
 		line = fmt.Sprintf("[%6.1fs] %-28s %s: %s", t, e.Component, e.Stage, msg)
 	default:
 		line = fmt.Sprintf("[%6.1fs] %-28s %s", t, e.Component, e.Stage)
+		if e.Worker != "" {
+			line += " on " + e.Worker
+		}
 	}
 	if !p.live {
 		fmt.Fprintln(p.w, line)
@@ -97,7 +101,7 @@ func (p *progress) event(e forge.Event) {
 		if !ok {
 			st.started = time.Now()
 		}
-		st.stage = e.Stage
+		st.stage, st.worker = e.Stage, e.Worker
 		p.running[e.Component] = st
 	}
 	p.redraw()
@@ -123,7 +127,11 @@ func (p *progress) redraw() {
 	sort.Strings(names)
 	for _, n := range names {
 		st := p.running[n]
-		fmt.Fprintf(p.w, "  %-28s %-8s %5.1fs\n", n, st.stage, time.Since(st.started).Seconds())
+		on := ""
+		if st.worker != "" {
+			on = " on " + st.worker
+		}
+		fmt.Fprintf(p.w, "  %-28s %-8s %5.1fs%s\n", n, st.stage, time.Since(st.started).Seconds(), on)
 	}
 	p.drawn = len(names)
 }

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/debforge/debforge/internal/forge"
 )
 
 // Issue 11 item 9: a component skipped because its prerequisite failed
@@ -51,5 +54,25 @@ func TestValidateLicenseNeedsText(t *testing.T) {
 	}
 	if strings.Contains(stderr, "bb.yaml") {
 		t.Errorf("license_file given, yet bb is refused:\n%s", stderr)
+	}
+}
+
+// Issue 15 item 2: progress lines name the worker a build runs on, and
+// the live view keeps it beside the component.
+func TestProgressNamesTheWorker(t *testing.T) {
+	var out strings.Builder
+	p := newProgress(&out)
+	p.event(forge.Event{Component: "hello-go", Stage: forge.StageBuild, Worker: "tcp://builder-1:1234"})
+	p.event(forge.Event{Component: "hello-make", Stage: forge.StageBuild})
+	if !regexp.MustCompile(`(?m)^\[ *[0-9.]+s\] hello-go +build on tcp://builder-1:1234$`).MatchString(out.String()) {
+		t.Errorf("no worker in the progress line:\n%s", out.String())
+	}
+	if !regexp.MustCompile(`(?m)^\[ *[0-9.]+s\] hello-make +build$`).MatchString(out.String()) {
+		t.Errorf("a local build's line names a worker:\n%s", out.String())
+	}
+	p.live = true
+	p.event(forge.Event{Component: "hello-go", Stage: forge.StageBuild, Worker: "tcp://builder-2:1234"})
+	if !strings.Contains(out.String(), "s on tcp://builder-2:1234\n") {
+		t.Errorf("the live view does not name the worker:\n%q", out.String())
 	}
 }

@@ -270,6 +270,7 @@ func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroo
 		if err != nil {
 			return "", err
 		}
+		f.emit(Event{Component: req.Component.Name, Stage: StageBuild, Worker: w.addr})
 		err = f.solveOn(ctx, w, plan, sb, req, log)
 		f.workers.release(w)
 		var lost *WorkerError

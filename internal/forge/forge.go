@@ -114,6 +114,9 @@ type Event struct {
 	Elapsed   time.Duration // since the component started
 	CacheHit  bool
 	Err       error
+	// Worker is the BuildKit worker a build stage runs on (again, on
+	// another worker, after one was lost); empty: the local sandbox.
+	Worker string
 }
 
 // Result is the outcome for one component.
