@@ -32,10 +32,16 @@ func newVerifyCmd(g *globals) *cobra.Command {
 					fmt.Fprintf(g.stdout, "%s\terror\t%s\n", r.Component, strings.SplitN(r.Err.Error(), "\n", 2)[0])
 				case len(r.Differences) > 0:
 					bad++
-					fmt.Fprintf(g.stdout, "%s\tDIFFERS\t%s vs %s\n", r.Component, r.Debs[0], r.Debs[1])
+					on := ""
+					if r.Worker != "" {
+						on = " (built on " + r.Worker + ")"
+					}
+					fmt.Fprintf(g.stdout, "%s\tDIFFERS\t%s vs %s%s\n", r.Component, r.Debs[0], r.Debs[1], on)
 					for _, d := range r.Differences {
 						fmt.Fprintf(g.stdout, "\t\t%s\n", d)
 					}
+				case r.Worker != "":
+					fmt.Fprintf(g.stdout, "%s\treproducible\ton %s\n", r.Component, r.Worker)
 				default:
 					fmt.Fprintf(g.stdout, "%s\treproducible\n", r.Component)
 				}
@@ -48,6 +54,8 @@ func newVerifyCmd(g *globals) *cobra.Command {
 	}
 	bf.register(cmd, false)
 	cmd.Flags().StringArrayVar(&bf.targets, "target", nil, "RELEASE/ARCH: verify only this one of the targets in debforge.yaml (repeatable; default all)")
+	cmd.Flags().StringArrayVar(&bf.buildkit, "buildkit-addr", nil, "[ARCH=]ADDR: make the second build on this BuildKit worker, to check that it reproduces the local package (repeatable, as for build)")
+	cmd.Flags().StringVar(&bf.tlsDir, "buildkit-tlsdir", "", "DIR: TLS files for a tcp:// worker, as for build")
 	return cmd
 }
 

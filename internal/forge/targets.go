@@ -195,6 +195,11 @@ func (f *Forge) verifyTargets(ctx context.Context, names []string) ([]Repro, err
 	if err != nil {
 		return nil, err
 	}
+	disconnect, err := f.connectWorkers(ctx) // once, for every target
+	if err != nil {
+		return nil, err
+	}
+	defer disconnect()
 	var out []Repro
 	for _, t := range targets {
 		g, _ := f.forTarget(t, false)

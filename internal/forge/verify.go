@@ -22,7 +22,10 @@ type Repro struct {
 	Debs      [2]string
 	// Differences names what differs: "control", "md5sums" or data paths.
 	Differences []string
-	Err         error
+	// Worker is the BuildKit worker that made the second package ("" for
+	// the local sandbox).
+	Worker string
+	Err    error
 }
 
 // VerifyReproducible builds each named component a second time in a fresh
@@ -79,6 +82,16 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 		return nil, err
 	}
 	g.opts.Arch = f.opts.Arch
+	// With workers, the second build runs on them and the first (a cache
+	// hit, or a miss built now) in the local sandbox: the comparison says
+	// whether a worker reproduces the local package.
+	disconnect, err := f.connectWorkers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer disconnect()
+	g.workers, f.workers = f.workers, nil
+	defer func() { f.workers = g.workers }()
 	env1 := newKeyEnv(be, f.set.Repo)
 	var out []Repro
 	keys1, keys2 := map[string]string{}, map[string]string{}
@@ -104,7 +117,7 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 		case r2.Err != nil:
 			rp.Err = r2.Err
 		default:
-			rp.Debs = [2]string{r1.Deb, r2.Deb}
+			rp.Debs, rp.Worker = [2]string{r1.Deb, r2.Deb}, r2.Worker
 			rp.Differences, rp.Err = compareDebs(r1.Deb, r2.Deb)
 			if rp.Err == nil && len(rp.Differences) == 0 {
 				// Keep the second copy out of the way: same bytes anyway.
