@@ -38,7 +38,7 @@ func (b *buildFlags) register(cmd *cobra.Command, withBuild bool) {
 		cmd.Flags().BoolVar(&b.keepWork, "keep-work", false, "keep the work directory of a failed build and print where it is")
 		cmd.Flags().StringArrayVar(&b.targets, "target", nil, "RELEASE/ARCH: build only this one of the targets in debforge.yaml (repeatable; default all)")
 		cmd.Flags().StringArrayVar(&b.buildkit, "buildkit-addr", nil, "[ARCH=]ADDR: run the builds on this BuildKit worker (unix:///run/buildkit/buildkitd.sock, tcp://host:1234) instead of the local sandbox; repeatable, ARCH= pins the worker to that architecture")
-		cmd.Flags().StringVar(&b.bkCache, "buildkit-cache", "", "type=local,dest=DIR: import the workers' build layers from DIR and export them to it, so that other machines reuse them")
+		cmd.Flags().StringVar(&b.bkCache, "buildkit-cache", "", "type=local,dest=DIR or type=registry,ref=HOST/REPO: import the workers' build layers from there and export them to it, so that other machines reuse them")
 		cmd.Flags().StringVar(&b.tlsDir, "buildkit-tlsdir", "", "DIR: TLS files for a tcp:// worker, as buildctl --tlsdir takes them (ca.pem, cert.pem, key.pem)")
 	}
 }
@@ -59,11 +59,11 @@ func (b *buildFlags) apply(o *forge.Options) error {
 		if len(b.buildkit) == 0 {
 			return &exitError{code: ExitUsage, err: fmt.Errorf("--buildkit-cache needs --buildkit-addr: the local sandbox has no BuildKit cache")}
 		}
-		dir, err := forge.ParseBuildKitCache(b.bkCache)
+		cache, err := forge.ParseBuildKitCache(b.bkCache)
 		if err != nil {
 			return &exitError{code: ExitUsage, err: err, hint: hintOf(err)}
 		}
-		o.BuildKitCache = dir
+		o.BuildKitCache = cache
 	}
 	return nil
 }

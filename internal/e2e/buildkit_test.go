@@ -4,26 +4,29 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/moby/buildkit/client"
 
+	"github.com/debforge/debforge/internal/buildkitd"
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/buildkit"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/spec"
 )
 
 // buildkitBin unpacks the stack's own upstream-buildkit and upstream-runc
@@ -51,7 +54,7 @@ func buildkitBin(t *testing.T) string {
 // buildkitds are the running daemons by address, for killBuildkitd.
 var (
 	buildkitdsMu sync.Mutex
-	buildkitds   = map[string]*os.Process{}
+	buildkitds   = map[string]*buildkitd.Daemon{}
 )
 
 // killBuildkitd kills the daemon at addr at once, as a crashed or
@@ -59,81 +62,30 @@ var (
 func killBuildkitd(t *testing.T, addr string) {
 	t.Helper()
 	buildkitdsMu.Lock()
-	p := buildkitds[addr]
+	d := buildkitds[addr]
 	buildkitdsMu.Unlock()
-	if p == nil {
+	if d == nil {
 		t.Fatalf("no buildkitd at %s", addr)
 	}
-	if err := p.Kill(); err != nil {
+	if err := d.Kill(); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// startBuildkitd runs buildkitd from bin as root with the OCI worker
-// (no image is pulled: roots come from debforge), listening on a unix
-// socket of its own, or on tcp with the given TLS flags. It waits until
-// the address takes connections and stops the daemon, removing its
-// state, when the test ends. It returns the address.
+// startBuildkitd runs buildkitd from bin (see package buildkitd) on a
+// unix socket of its own, or on tcp with the given TLS flags, and stops
+// it, removing its state, when the test ends. It returns the address.
 func startBuildkitd(t *testing.T, bin string, tcp string, tlsArgs ...string) string {
 	t.Helper()
-	b := make([]byte, 4)
-	rand.Read(b)
-	dir := filepath.Join(os.TempDir(), "bk-"+hex.EncodeToString(b)) // a unix socket path must stay short
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	addr, network, dial := "unix://"+filepath.Join(dir, "buildkitd.sock"), "unix", filepath.Join(dir, "buildkitd.sock")
-	if tcp != "" {
-		addr, network, dial = "tcp://"+tcp, "tcp", tcp
-	}
-	logf, err := os.Create(filepath.Join(tempDir(t), "buildkitd.log"))
+	d, err := buildkitd.Start(bin, filepath.Join(tempDir(t), "buildkitd.log"), tcp, tlsArgs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"--addr", addr, "--root", filepath.Join(dir, "root"),
-		"--oci-worker=true", "--containerd-worker=false", "--oci-worker-binary", filepath.Join(bin, "usr/bin/runc")}, tlsArgs...)
-	cmd := exec.Command(filepath.Join(bin, "usr/bin/buildkitd"), args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(d.Stop)
 	buildkitdsMu.Lock()
-	buildkitds[addr] = cmd.Process
+	buildkitds[d.Addr] = d
 	buildkitdsMu.Unlock()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		exec.Command("umount", "-R", "-l", filepath.Join(dir, "root")).Run() // nothing to unmount when it stopped cleanly
-		os.RemoveAll(dir)
-		logf.Close()
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		conn, err := net.DialTimeout(network, dial, time.Second)
-		if err == nil {
-			conn.Close()
-			return addr
-		}
-		select {
-		case err := <-exited:
-			logData, _ := os.ReadFile(logf.Name())
-			t.Fatalf("buildkitd exited (%v):\n%s", err, lastLines(string(logData), 30))
-		default:
-		}
-		if time.Now().After(deadline) {
-			logData, _ := os.ReadFile(logf.Name())
-			t.Fatalf("buildkitd did not listen on %s within 60 s: %v\n%s", addr, err, lastLines(string(logData), 30))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return d.Addr
 }
 
 // Issue 15 step 1: one plan, run by the local sandbox and lowered to a
@@ -201,14 +153,14 @@ echo carried > /build/tmp/marker`
 		}
 	}
 	_, sb2 := run(t)
-	plan := buildkit.Plan{Name: "probe", Sandbox: sb2, RootTar: root.Tarball, RootKey: root.Key, Arch: "amd64", Cmds: cmds, Export: "/build/stage"}
+	plan := buildkit.Plan{Name: "probe", Sandbox: sb2, RootTar: root.Tarball, RootSHA256: root.TarSHA256, RootKey: root.Key, Arch: "amd64", Cmds: cmds, Export: "/build/stage"}
 	var times []time.Duration
 	var out string
 	for i := 0; i < 2; i++ { // cold, then fully cached
 		got := tempDir(t)
 		var log strings.Builder
 		start := time.Now()
-		if err := buildkit.Solve(context.Background(), c, plan, got, "", &log); err != nil {
+		if err := buildkit.Solve(context.Background(), c, plan, got, buildkit.Cache{}, &log); err != nil {
 			t.Fatalf("buildkit: %v\n%s", err, lastLines(log.String(), 40))
 		}
 		times = append(times, time.Since(start))
@@ -235,10 +187,11 @@ echo carried > /build/tmp/marker`
 	}
 }
 
-// Issue 15 items 2 and 4: the fixtures built on two BuildKit workers,
-// from a fresh debforge cache, are byte-identical to the local sandbox's
-// packages; both workers ran builds, the summary table names them, and
-// the logs show the worker's commands.
+// Issue 15 items 2 and 4: the fixtures and two stack components (runc,
+// cgo against libseccomp; rootlesskit, pure Go with help2man pages)
+// built on two BuildKit workers are byte-identical to the local
+// sandbox's packages; both workers ran builds, the summary table names
+// them, and the logs show the worker's commands.
 func TestBuildKitPackagesMatchSandbox(t *testing.T) { packagesMatch(t, buildkitBin(t)) }
 
 func packagesMatch(t *testing.T, bin string) {
@@ -252,30 +205,7 @@ func packagesMatch(t *testing.T, bin string) {
 		t.Fatalf("build on %s and %s: exit %d\n%s", a, b, res.code, lastLines(res.stderr, 40))
 	}
 	t.Logf("fixtures on two BuildKit workers, fresh debforge cache: %v", time.Since(start).Round(time.Millisecond))
-	want := map[string]string{}
-	for _, p := range strings.Fields(local.stdout) {
-		if strings.HasSuffix(p, ".deb") {
-			want[filepath.Base(p)] = sha256File(t, p)
-		}
-	}
-	got := 0
-	for _, p := range strings.Fields(res.stdout) {
-		if !strings.HasSuffix(p, ".deb") {
-			continue
-		}
-		name := filepath.Base(p)
-		w, ok := want[name]
-		switch {
-		case !ok:
-			t.Errorf("%s was built on the workers but not by the sandbox", name)
-		case sha256File(t, p) != w:
-			t.Errorf("%s differs between the workers and the sandbox", name)
-		}
-		got++
-	}
-	if got != len(want) {
-		t.Errorf("the workers built %d packages, the sandbox %d", got, len(want))
-	}
+	sameDebs(t, local.stdout, res.stdout, func(string) bool { return true })
 	ran := workersInSummary(t, res.stderr)
 	if ran[a] == 0 || ran[b] == 0 {
 		t.Errorf("both workers should have built something; the summary table says %v:\n%s", ran, res.stderr)
@@ -285,6 +215,74 @@ func packagesMatch(t *testing.T, bin string) {
 			t.Errorf("%s's log does not show a worker's commands:\n%s", name, lastLines(log, 20))
 		}
 	}
+
+	st, stackRes := stack(t)
+	stackMatch(t, a, b, st, stackRes.stdout, filepath.Join(dir, "out-stack"))
+}
+
+// stackMatch rebuilds runc and rootlesskit for bookworm/amd64 on workers
+// a and b from the stack build's own cache (its sources, modules and
+// roots; --rebuild skips its packages and shared compiles) into a new
+// repository, out, and compares them with the packages the stack build
+// printed (want).
+func stackMatch(t *testing.T, a, b string, st env, want, out string) {
+	t.Helper()
+	args := []string{"--specs", st.specs, "--out", out, "--signing-key", st.key}
+	if c := os.Getenv("DEBFORGE_CACHE_DIR"); c != "" {
+		args = append(args, "--cache-dir", c)
+	}
+	start := time.Now()
+	res := debforge(t, append(args, "build", "runc", "rootlesskit", "--target", "bookworm/amd64", "--rebuild", "runc,rootlesskit",
+		"--buildkit-addr", a, "--buildkit-addr", b)...)
+	if res.code != 0 {
+		t.Fatalf("runc and rootlesskit on %s and %s: exit %d\n%s", a, b, res.code, lastLines(res.stderr, 40))
+	}
+	t.Logf("runc and rootlesskit on two BuildKit workers: %v", time.Since(start).Round(time.Millisecond))
+	// The stack build printed every target's packages; these are bookworm/amd64's.
+	stackPkg := func(base string) bool {
+		return (strings.HasPrefix(base, "upstream-runc") || strings.HasPrefix(base, "upstream-rootlesskit")) &&
+			strings.HasSuffix(base, spec.Releases["bookworm"].Suffix+"_amd64.deb")
+	}
+	if n := sameDebs(t, want, res.stdout, stackPkg); n < 2 {
+		t.Errorf("the workers built %d runc and rootlesskit packages, want at least 2:\n%s", n, res.stdout)
+	}
+	ran := workersInSummary(t, res.stderr)
+	if ran[a] != 1 || ran[b] != 1 {
+		t.Errorf("runc and rootlesskit should have built one on each worker; the summary table says %v:\n%s", ran, res.stderr)
+	}
+}
+
+// sameDebs checks that every .deb in got's output that keep selects is
+// in want's output, under the same name, with the same bytes, and that
+// none of want's selected ones is missing. It returns how many it
+// compared.
+func sameDebs(t *testing.T, want, got string, keep func(base string) bool) int {
+	t.Helper()
+	sums := map[string]string{}
+	for _, p := range strings.Fields(want) {
+		if base := filepath.Base(p); strings.HasSuffix(base, ".deb") && keep(base) {
+			sums[base] = sha256File(t, p)
+		}
+	}
+	n := 0
+	for _, p := range strings.Fields(got) {
+		base := filepath.Base(p)
+		if !strings.HasSuffix(base, ".deb") || !keep(base) {
+			continue
+		}
+		w, ok := sums[base]
+		switch {
+		case !ok:
+			t.Errorf("%s was built on the workers but not by the sandbox", base)
+		case sha256File(t, p) != w:
+			t.Errorf("%s differs between the workers and the sandbox", base)
+		}
+		n++
+	}
+	if n != len(sums) {
+		t.Errorf("the workers built %d packages, the sandbox %d", n, len(sums))
+	}
+	return n
 }
 
 // workersInSummary counts the components per WORKER in a summary table.
@@ -297,10 +295,17 @@ func workersInSummary(t *testing.T, stderr string) map[string]int {
 	n := map[string]int{}
 	for _, l := range strings.Split(stderr[i+1:], "\n")[1:] {
 		f := strings.Fields(l)
-		if len(f) < 8 || !strings.HasPrefix(f[0], "hello-") && !strings.HasPrefix(f[0], "slow") {
+		if len(f) < 8 {
 			break
 		}
-		n[f[len(f)-1]]++
+		w := f[len(f)-1]
+		if w == "-" {
+			continue
+		}
+		if !strings.HasPrefix(w, "unix://") && !strings.HasPrefix(w, "tcp://") {
+			break
+		}
+		n[w]++
 	}
 	return n
 }
@@ -313,11 +318,7 @@ func TestBuildKitWorkerLostMidBuild(t *testing.T) { workerLost(t, buildkitBin(t)
 func workerLost(t *testing.T, bin string) {
 	a, b := startBuildkitd(t, bin, ""), startBuildkitd(t, bin, "")
 	specs := fixtureSubset(t, "hello-script", "hello-make")
-	slow := "name: slow\nversion: 1.0.0\nsummary: a build that takes a while\ndescription: |\n  Sleeps, so that its worker can be killed under it.\nlicense: Apache-2.0\ncopyright: 2026 Nobody\n" +
-		"source:\n  dir: src/scripthello\n" +
-		"build:\n  kind: script\n  steps:\n    - sleep 25\n    - install -D -m 0755 scripthello.sh \"$DESTDIR/usr/bin/slow\"\n" +
-		"package:\n  architecture: all\n  lintian_overrides:\n    - {tag: no-manual-page, reason: A test fixture.}\n"
-	must(t, os.WriteFile(filepath.Join(specs, "slow.yaml"), []byte(slow), 0o644))
+	writeSlowSpec(t, specs, 25, "its worker can be killed under it")
 	e := newEnv(t, specs)
 	done := make(chan result, 1)
 	go func() { done <- e.run(t, "build", "all", "--buildkit-addr", a, "--buildkit-addr", b) }()
@@ -360,6 +361,12 @@ func workerLost(t *testing.T, bin string) {
 	if after := log[strings.Index(log, "lost during the build of slow")+1:]; !strings.Contains(after, "+ [buildkit "+other+"]") || !strings.Contains(after, "[slow 1/2] sh -eu -c 'sleep 25': ") {
 		t.Errorf("the slow build did not run again on %s:\n%s", other, lastLines(log, 30))
 	}
+	// Progress says where it ran, both times.
+	for _, w := range []string{killed, other} {
+		if !regexp.MustCompile(`(?m)^\[ *[0-9.]+s\] slow +build on ` + regexp.QuoteMeta(w) + `$`).MatchString(r.stderr) {
+			t.Errorf("no progress line for slow's build on %s:\n%s", w, r.stderr)
+		}
+	}
 	for _, l := range strings.Split(r.stderr, "\n") {
 		if strings.HasPrefix(l, "slow ") && !strings.HasSuffix(strings.TrimSpace(l), other) {
 			t.Errorf("the summary does not name %s as slow's worker: %q", other, l)
@@ -378,6 +385,25 @@ func TestBuildKitUnreachableWorker(t *testing.T) {
 	}
 	if _, err := os.Stat(e.out); err == nil {
 		t.Error("out/ was created")
+	}
+}
+
+// Issue 15: verify-reproducible --buildkit-addr makes its second build
+// on the worker, so the local sandbox's package and the worker's are
+// compared; an unreachable worker is named, exit 1, nothing compared.
+func TestBuildKitVerifyReproducible(t *testing.T) { verifyOnWorker(t, buildkitBin(t)) }
+
+func verifyOnWorker(t *testing.T, bin string) {
+	a := startBuildkitd(t, bin, "")
+	e := newEnv(t, fixtureSubset(t, "hello-go", "hello-make"))
+	r := e.run(t, "verify-reproducible", "all", "--buildkit-addr", a)
+	if r.code != 0 || strings.Count(r.stdout, "\treproducible\ton "+a+"\n") != 2 {
+		t.Fatalf("exit %d, want both reproducible on %s:\n%s%s", r.code, a, r.stdout, lastLines(r.stderr, 20))
+	}
+	none := "unix://" + filepath.Join(tempDir(t), "none.sock")
+	r = e.run(t, "verify-reproducible", "all", "--buildkit-addr", none)
+	if r.code != 1 || !strings.Contains(r.stderr, "buildkit worker "+none+": ") || strings.Contains(r.stdout, "reproducible") {
+		t.Errorf("with an unreachable worker: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 
@@ -463,15 +489,84 @@ func tlsWorker(t *testing.T, bin string) {
 // fixtures build on one worker exporting to a cache directory; a fresh
 // worker (empty state) with a fresh debforge cache then imports it and
 // runs none of the build commands again: every command step is cached.
-func TestBuildKitCacheShared(t *testing.T) { cacheShared(t, buildkitBin(t)) }
+func TestBuildKitCacheShared(t *testing.T) {
+	cacheShared(t, buildkitBin(t), "type=local,dest="+tempDir(t), []string{"hello-go", "hello-make", "hello-autotools", "hello-script"})
+}
 
-func cacheShared(t *testing.T, bin string) {
-	cache := "type=local,dest=" + tempDir(t)
-	specs := fixtureSubset(t, "hello-go", "hello-make", "hello-autotools", "hello-script")
+// The same through a registry (Debian's docker-registry, plain HTTP on
+// loopback): each component's layers under its own tag of one repository.
+func TestBuildKitRegistryCache(t *testing.T) {
+	bin := buildkitBin(t)
+	reg := startRegistry(t)
+	cfg := filepath.Join(tempDir(t), "buildkitd.toml")
+	must(t, os.WriteFile(cfg, []byte("[registry.\""+reg+"\"]\n  http = true\n"), 0o644))
+	cacheShared(t, bin, "type=registry,ref="+reg+"/debforge/cache", []string{"hello-make", "hello-script"}, "--config", cfg)
+	tags := httpGet(t, "http://"+reg+"/v2/debforge/cache/tags/list")
+	for _, name := range []string{"hello-make", "hello-script"} {
+		if !strings.Contains(tags, "debforge-"+name+"-amd64-") {
+			t.Errorf("the registry has no cache tag for %s: %s", name, tags)
+		}
+	}
+}
+
+// startRegistry runs Debian's docker-registry on a free loopback port,
+// its storage in a temp dir, until the test ends; it returns host:port.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := tempDir(t)
+	cfg := filepath.Join(dir, "config.yml")
+	must(t, os.WriteFile(cfg, []byte("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: "+filepath.Join(dir, "data")+"\nhttp:\n  addr: "+addr+"\n"), 0o644))
+	cmd := exec.Command("docker-registry", "serve", cfg)
+	logf, err := os.Create(filepath.Join(dir, "registry.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("docker-registry (the docker-registry package; make deps-test installs it): %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
+			resp.Body.Close()
+			return addr
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("docker-registry did not answer on %s:\n%s", addr, log)
+		}
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %v\n%s", url, resp.StatusCode, err, b)
+	}
+	return string(b)
+}
+
+// cacheShared builds names on a fresh worker exporting to cache, then on
+// a second fresh worker, with a fresh debforge cache, importing it: no
+// build command runs again. bkArgs go to both buildkitds.
+func cacheShared(t *testing.T, bin, cache string, names []string, bkArgs ...string) {
+	specs := fixtureSubset(t, names...)
 	var took []time.Duration
 	var last env
 	for i := 0; i < 2; i++ {
-		addr := startBuildkitd(t, bin, "")
+		addr := startBuildkitd(t, bin, "", bkArgs...)
 		e := newEnv(t, specs)
 		start := time.Now()
 		if r := e.run(t, "build", "all", "--buildkit-addr", addr, "--buildkit-cache", cache); r.code != 0 {
@@ -481,9 +576,9 @@ func cacheShared(t *testing.T, bin string) {
 		killBuildkitd(t, addr) // the second run's worker starts empty
 		last = e
 	}
-	t.Logf("fixtures on a fresh worker: %v cold, %v with the first worker's cache imported (%.0f%%; goal <= 20%%)",
-		took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), 100*float64(took[1])/float64(took[0]))
-	for _, name := range []string{"hello-go", "hello-make", "hello-autotools", "hello-script"} {
+	t.Logf("%s on a fresh worker: %v cold, %v with the first worker's cache imported from %s (%.0f%%; goal <= 20%%)", strings.Join(names, ", "),
+		took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), cache, 100*float64(took[1])/float64(took[0]))
+	for _, name := range names {
 		log := string(mustRead(t, filepath.Join(last.cache, "logs", name+".log")))
 		steps := 0
 		for _, l := range strings.Split(log, "\n") {

@@ -8,11 +8,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/grpcerrors"
 	"google.golang.org/grpc/codes"
@@ -60,31 +62,47 @@ func (e *WorkerError) Hint() string {
 }
 
 // ParseBuildKitCache reads --buildkit-cache: type=local,dest=DIR (src,
-// if given, must be the same directory: one cache is read and written).
-func ParseBuildKitCache(v string) (dir string, err error) {
-	hint := "give a directory all runs share: --buildkit-cache type=local,dest=/srv/buildkit-cache"
+// if given, must be the same directory: one cache is read and written),
+// or type=registry,ref=HOST/REPOSITORY (no tag: each component,
+// architecture and root gets its own tag there, as it gets its own store
+// under a local DIR).
+func ParseBuildKitCache(v string) (buildkit.Cache, error) {
+	hint := "give a directory all runs share, --buildkit-cache type=local,dest=/srv/buildkit-cache, or a registry repository, --buildkit-cache type=registry,ref=registry.example.org/debforge/cache"
 	attrs := map[string]string{}
 	for _, kv := range strings.Split(v, ",") {
 		k, val, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return "", withHint(fmt.Errorf("--buildkit-cache %s: %q is not KEY=VALUE", v, kv), hint)
+			return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: %q is not KEY=VALUE", v, kv), hint)
 		}
 		attrs[k] = val
 	}
-	switch {
-	case attrs["type"] != "local":
-		return "", withHint(fmt.Errorf("--buildkit-cache %s: type %q is not supported; debforge shares BuildKit's cache through a local directory (type=local)", v, attrs["type"]), hint)
-	case attrs["dest"] == "" || !filepath.IsAbs(attrs["dest"]):
-		return "", withHint(fmt.Errorf("--buildkit-cache %s: dest must be an absolute directory", v), hint)
-	case attrs["src"] != "" && filepath.Clean(attrs["src"]) != filepath.Clean(attrs["dest"]):
-		return "", withHint(fmt.Errorf("--buildkit-cache %s: src and dest differ; the cache is one directory, read and written", v), hint)
+	known := map[string][]string{"local": {"type", "dest", "src"}, "registry": {"type", "ref"}}
+	keys, ok := known[attrs["type"]]
+	if !ok {
+		return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: type %q is not supported (type=local or type=registry)", v, attrs["type"]), hint)
 	}
 	for k := range attrs {
-		if k != "type" && k != "dest" && k != "src" {
-			return "", withHint(fmt.Errorf("--buildkit-cache %s: unknown key %q (known: type, dest, src)", v, k), hint)
+		if !slices.Contains(keys, k) {
+			return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: unknown key %q (known for type=%s: %s)", v, k, attrs["type"], strings.Join(keys, ", ")), hint)
 		}
 	}
-	return filepath.Clean(attrs["dest"]), nil
+	if attrs["type"] == "registry" {
+		ref, err := reference.ParseNormalizedNamed(attrs["ref"])
+		switch {
+		case err != nil:
+			return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: ref %q: %w", v, attrs["ref"], err), hint)
+		case !reference.IsNameOnly(ref):
+			return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: ref %q has a tag or digest; give the repository alone, debforge tags one cache per component there", v, attrs["ref"]), hint)
+		}
+		return buildkit.Cache{Ref: ref.Name()}, nil
+	}
+	switch {
+	case attrs["dest"] == "" || !filepath.IsAbs(attrs["dest"]):
+		return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: dest must be an absolute directory", v), hint)
+	case attrs["src"] != "" && filepath.Clean(attrs["src"]) != filepath.Clean(attrs["dest"]):
+		return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: src and dest differ; the cache is one directory, read and written", v), hint)
+	}
+	return buildkit.Cache{Dir: filepath.Clean(attrs["dest"])}, nil
 }
 
 // TLSFiles finds the CA certificate, client certificate and key in dir
@@ -261,7 +279,7 @@ func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroo
 		return "", fmt.Errorf("plan: %w", err)
 	}
 	plan := buildkit.Plan{
-		Name: req.Component.Name, Sandbox: sb, RootTar: root.Tarball, RootKey: root.Key,
+		Name: req.Component.Name, Sandbox: sb, RootTar: root.Tarball, RootSHA256: root.TarSHA256, RootKey: root.Key,
 		Arch: root.Target.Arch, Cmds: cmds, Export: req.StageDir, Caches: []string{"/build/go/build"},
 	}
 	tried := map[*worker]bool{}

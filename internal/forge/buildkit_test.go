@@ -3,6 +3,8 @@ package forge
 import (
 	"strings"
 	"testing"
+
+	"github.com/debforge/debforge/internal/executor/buildkit"
 )
 
 // A worker without the target's platform is refused by name, with what
@@ -59,13 +61,19 @@ func TestWorkersTake(t *testing.T) {
 }
 
 func TestParseBuildKitCache(t *testing.T) {
-	if dir, err := ParseBuildKitCache("type=local,dest=/srv/bk/"); err != nil || dir != "/srv/bk" {
-		t.Errorf("type=local,dest=/srv/bk/ = %q, %v", dir, err)
+	for v, want := range map[string]buildkit.Cache{
+		"type=local,dest=/srv/bk/":              {Dir: "/srv/bk"},
+		"type=local,src=/srv/bk,dest=/srv/bk":   {Dir: "/srv/bk"},
+		"type=registry,ref=127.0.0.1:5000/c":    {Ref: "127.0.0.1:5000/c"},
+		"type=registry,ref=registry.example/bk": {Ref: "registry.example/bk"},
+		"type=registry,ref=debforge/cache":      {Ref: "docker.io/debforge/cache"},
+	} {
+		if got, err := ParseBuildKitCache(v); err != nil || got != want {
+			t.Errorf("%s = %+v, %v; want %+v", v, got, err, want)
+		}
 	}
-	if dir, err := ParseBuildKitCache("type=local,src=/srv/bk,dest=/srv/bk"); err != nil || dir != "/srv/bk" {
-		t.Errorf("src = dest: %q, %v", dir, err)
-	}
-	for _, bad := range []string{"", "/srv/bk", "type=registry,ref=r/c", "type=local", "type=local,dest=rel", "type=local,src=/a,dest=/b", "type=local,dest=/a,mode=max"} {
+	for _, bad := range []string{"", "/srv/bk", "type=s3,bucket=b", "type=local", "type=local,dest=rel", "type=local,src=/a,dest=/b", "type=local,dest=/a,mode=max",
+		"type=registry", "type=registry,ref=r/c:tag", "type=registry,ref=r/c@sha256:" + strings.Repeat("a", 64), "type=registry,ref=r/UPPER", "type=registry,ref=r/c,dest=/a"} {
 		_, err := ParseBuildKitCache(bad)
 		if err == nil || hintFor(err) == "" || !strings.Contains(err.Error(), "--buildkit-cache "+bad+":") {
 			t.Errorf("%q: %v (hint %q)", bad, err, hintFor(err))

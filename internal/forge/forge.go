@@ -22,6 +22,7 @@ import (
 	"github.com/debforge/debforge/internal/builders/gobuild"
 	"github.com/debforge/debforge/internal/builders/makebuild"
 	"github.com/debforge/debforge/internal/builders/script"
+	"github.com/debforge/debforge/internal/executor/buildkit"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/source"
@@ -69,9 +70,9 @@ type Options struct {
 	// ARCH=ADDR to pin one to an architecture) the builds run on instead
 	// of the local sandbox; none: the sandbox.
 	BuildKitAddrs []string
-	// BuildKitCache is a directory BuildKit imports the builds' layers
-	// from and exports them to (ParseBuildKitCache); empty: none.
-	BuildKitCache string
+	// BuildKitCache is where BuildKit imports the builds' layers from and
+	// exports them to (ParseBuildKitCache); zero: nowhere.
+	BuildKitCache buildkit.Cache
 	// BuildKitTLSDir holds the TLS files for a tcp:// worker (TLSFiles).
 	BuildKitTLSDir string
 	// RootsDir holds the build roots and Go toolchains; default

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,11 @@ type Plan struct {
 	// RootTar is the build root's cached tarball; the worker unpacks it,
 	// which is faster than sending the unpacked tree (and keeps its owners).
 	RootTar string
+	// RootSHA256 is RootTar's recorded hash (hex). The worker asks for the
+	// tarball by it, as a content-addressed blob: a worker whose cache
+	// (its own, or one imported) already has the unpacked root is never
+	// sent the tarball at all, and one that is sent it checks the hash.
+	RootSHA256 string
 	// RootKey is the root's content key: it names the Go build cache, one
 	// per root as on the host, because cgo objects depend on the root.
 	RootKey string
@@ -61,8 +67,9 @@ func localName(p string) string {
 	return "bind" + strings.ReplaceAll(p, "/", "-")
 }
 
-// RootLocal is the name of the local that carries the root tarball.
-const RootLocal = "root"
+// RootStore is the ID of the solve's content store that holds the root
+// tarball (see Plan.RootStore).
+const RootStore = "debforge-roots"
 
 // Platform maps a Debian architecture to its OCI platform.
 func Platform(debArch string) (ocispecs.Platform, error) {
@@ -87,7 +94,7 @@ func Platform(debArch string) (ocispecs.Platform, error) {
 // Locals maps each local of p's definition to the host directory it
 // comes from, for the solve's LocalMounts.
 func (p Plan) Locals() map[string]string {
-	m := map[string]string{RootLocal: filepath.Dir(p.RootTar)}
+	m := map[string]string{}
 	for _, b := range p.Sandbox.Binds {
 		if !p.isCache(b.Path) {
 			m[localName(b.Path)] = b.Host
@@ -113,6 +120,8 @@ func (p Plan) check() error {
 		return errors.New("plan has no sandbox inputs")
 	case !filepath.IsAbs(p.RootTar) || !strings.HasSuffix(p.RootTar, ".tar"):
 		return fmt.Errorf("root tarball %q: want an absolute path to a .tar", p.RootTar)
+	case !sha256Hex.MatchString(p.RootSHA256):
+		return fmt.Errorf("root tarball hash %q: want the tarball's sha256 in hex", p.RootSHA256)
 	case p.RootKey == "":
 		return errors.New("plan has no root key to name its build cache")
 	case p.Sandbox.UID == 0 || p.Sandbox.GID == 0:
@@ -175,11 +184,12 @@ func Lower(p Plan) (llb.State, error) {
 	user := strconv.Itoa(sb.UID) + ":" + strconv.Itoa(sb.GID)
 
 	// The worker unpacks the root tarball: AttemptUnpack keeps its
-	// owners and modes, as the host's own unpacking does.
-	tar := filepath.Base(p.RootTar)
+	// owners and modes, as the host's own unpacking does. The tarball is
+	// a blob named by its hash, fetched from the solve's content store
+	// only if the unpacked root is not already in the worker's cache.
 	root := llb.Scratch().File(llb.Copy(
-		llb.Local(RootLocal, llb.IncludePatterns([]string{tar}), llb.SharedKeyHint("root-"+p.RootKey)),
-		tar, "/", &llb.CopyInfo{AttemptUnpack: true}),
+		llb.OCILayoutBlob("debforge/root@sha256:"+p.RootSHA256, llb.ImageBlobOCIStore("", RootStore), llb.Filename("root.tar")),
+		"root.tar", "/", &llb.CopyInfo{AttemptUnpack: true}),
 		llb.WithCustomName("unpack build root "+p.RootKey))
 
 	// Writable binds start as copies owned by the build uid (as debforge
@@ -237,6 +247,8 @@ func Lower(p Plan) (llb.State, error) {
 	return llb.Scratch().File(llb.Copy(state[p.Export], writableDir+"/", "/", &llb.CopyInfo{CopyDirContentsOnly: true}),
 		llb.WithCustomName("export "+p.Export)), nil
 }
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // writableDir is where a writable bind's tree sits in its snapshot.
 const writableDir = "/d"

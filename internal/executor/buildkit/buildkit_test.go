@@ -31,9 +31,10 @@ func plan() Plan {
 			},
 			UID: 999, GID: 995,
 		},
-		RootTar: hostDir + "/root.tar",
-		RootKey: "0123456789abcdef",
-		Arch:    "arm64",
+		RootTar:    hostDir + "/root.tar",
+		RootSHA256: rootHash,
+		RootKey:    "0123456789abcdef",
+		Arch:       "arm64",
 		Cmds: []execx.Cmd{
 			{Args: []string{"make"}, Dir: "/build/src", Env: []string{"CC=gcc"}},
 			{Args: []string{"make", "install", "DESTDIR=/build/stage"}, Dir: "/build/src"},
@@ -175,10 +176,12 @@ func TestLowerRunsThePlanAsTheSandboxDoes(t *testing.T) {
 		t.Errorf("unpacked %q, want the root tarball alone", unpacks)
 	}
 	slices.Sort(locals)
-	if want := []string{"local://bind-build-go-mod", "local://bind-build-src", "local://bind-build-stage", "local://root"}; !slices.Equal(locals, want) {
-		t.Errorf("locals %q, want %q", locals, want)
+	// The root is a blob named by its hash (never a local, which the
+	// worker needs sent to checksum); everything else is a local.
+	if want := []string{"local://bind-build-go-mod", "local://bind-build-src", "local://bind-build-stage", "oci-layout+blob://docker.io/debforge/root@sha256:" + rootHash}; !slices.Equal(locals, want) {
+		t.Errorf("sources %q, want %q", locals, want)
 	}
-	if got := p.Locals(); got["root"] != hostDir || got["bind-build-src"] != hostDir+"/src" || len(got) != 4 {
+	if got := p.Locals(); got["bind-build-src"] != hostDir+"/src" || len(got) != 3 {
 		t.Errorf("Locals() = %v", got)
 	}
 	// Two lowerings of one plan are byte-identical: the cache key.
@@ -186,6 +189,9 @@ func TestLowerRunsThePlanAsTheSandboxDoes(t *testing.T) {
 		t.Error("two definitions of one plan differ")
 	}
 }
+
+// rootHash stands for a root tarball's sha256.
+var rootHash = strings.Repeat("ab", 32)
 
 func TestLowerRefusesBadPlans(t *testing.T) {
 	for name, change := range map[string]func(*Plan){
@@ -209,6 +215,8 @@ func TestLowerRefusesBadPlans(t *testing.T) {
 		"same bind twice":     func(p *Plan) { p.Sandbox.Binds[1].Path = "/build/src" },
 		"no sandbox inputs":   func(p *Plan) { p.Sandbox = nil },
 		"root not a tarball":  func(p *Plan) { p.RootTar = hostDir + "/fs" },
+		"no root hash":        func(p *Plan) { p.RootSHA256 = "" },
+		"root hash not hex":   func(p *Plan) { p.RootSHA256 = strings.Repeat("Z", 64) },
 		"bad sandbox env":     func(p *Plan) { p.Sandbox.Env = []string{"=x"} },
 		"group root":          func(p *Plan) { p.Sandbox.GID = 0 },
 		"relative bind":       func(p *Plan) { p.Sandbox.Binds[2].Path = "build/mod" },

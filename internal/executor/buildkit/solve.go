@@ -10,6 +10,8 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/moby/buildkit/client"
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
@@ -19,11 +21,11 @@ import (
 
 // Solve runs p on the worker c is connected to and writes the final
 // content of p.Export into out, a directory on debforge's host. The
-// commands' output and one line per finished step go to log. With
-// cacheDir, the build's layers are imported from and exported to that
-// local cache directory (BuildKit's type=local cache, all layers), so
-// that another worker with an empty state reuses them.
-func Solve(ctx context.Context, c *client.Client, p Plan, out, cacheDir string, log io.Writer) error {
+// commands' output and one line per finished step go to log. With a
+// cache, the build's layers (all of them, mode=max) are imported from it
+// and exported to it, so that another worker with an empty state reuses
+// them.
+func Solve(ctx context.Context, c *client.Client, p Plan, out string, cache Cache, log io.Writer) error {
 	def, err := Definition(ctx, p)
 	if err != nil {
 		return err
@@ -39,14 +41,20 @@ func Solve(ctx context.Context, c *client.Client, p Plan, out, cacheDir string, 
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	store, err := p.rootStore()
+	if err != nil {
+		return fmt.Errorf("buildkit %s: %w", p.Name, err)
+	}
+	defer os.RemoveAll(store.dir)
 
-	if cacheDir != "" {
+	if cache.Dir != "" {
 		// One store per entry, and one writer per store: two solves that
 		// export the same blob (the root's layer) into one local store at
 		// once collide on its ingest, in this process or another machine's.
-		unlock, err := filelock.Wait(ctx, filepath.Join(cacheDir, p.CacheTag()+".lock"), syscall.LOCK_EX, "BuildKit cache lock", nil)
+		// A registry takes concurrent pushes of one blob itself.
+		unlock, err := filelock.Wait(ctx, filepath.Join(cache.Dir, p.CacheTag()+".lock"), syscall.LOCK_EX, "BuildKit cache lock", nil)
 		if err != nil {
-			return fmt.Errorf("buildkit %s: cache %s: %w", p.Name, cacheDir, err)
+			return fmt.Errorf("buildkit %s: cache %s: %w", p.Name, cache.Dir, err)
 		}
 		defer unlock()
 	}
@@ -55,14 +63,21 @@ func Solve(ctx context.Context, c *client.Client, p Plan, out, cacheDir string, 
 	g.Go(func() error {
 		opt := client.SolveOpt{
 			LocalMounts: mounts,
+			OCIStores:   map[string]content.Store{RootStore: store.Store},
 			Exports:     []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: out}},
 		}
-		if cacheDir != "" {
-			dir := filepath.Join(cacheDir, p.CacheTag())
+		switch {
+		case cache.Dir != "":
+			dir := filepath.Join(cache.Dir, p.CacheTag())
 			opt.CacheExports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"dest": dir, "mode": "max"}}}
 			if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
 				opt.CacheImports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"src": dir}}}
 			}
+		case cache.Ref != "":
+			// A tag not pushed yet is an import BuildKit skips.
+			ref := cache.Ref + ":" + p.CacheTag()
+			opt.CacheExports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{"ref": ref, "mode": "max"}}}
+			opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{"ref": ref}}}
 		}
 		_, err := c.Solve(ctx, def, opt, status)
 		return err
@@ -118,4 +133,40 @@ func (p Plan) CacheTag() string {
 		tag = tag[:128]
 	}
 	return tag
+}
+
+// Cache is where a solve imports and exports its layers: a local
+// directory shared by the build machines (Dir), or a registry repository
+// (Ref, without a tag). Zero: no cache beyond the worker's own.
+type Cache struct {
+	Dir, Ref string
+}
+
+// rootContent is a content store that holds one blob, the root tarball,
+// by its hash: a directory of its own with blobs/sha256/HASH linked to it.
+type rootContent struct {
+	content.Store
+	dir string
+}
+
+func (p Plan) rootStore() (rootContent, error) {
+	dir, err := os.MkdirTemp("", "debforge-root-store-")
+	if err != nil {
+		return rootContent{}, err
+	}
+	blobs := filepath.Join(dir, "blobs", "sha256")
+	if err := os.MkdirAll(blobs, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return rootContent{}, err
+	}
+	if err := os.Symlink(p.RootTar, filepath.Join(blobs, p.RootSHA256)); err != nil {
+		os.RemoveAll(dir)
+		return rootContent{}, err
+	}
+	st, err := local.NewStore(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return rootContent{}, fmt.Errorf("root content store: %w", err)
+	}
+	return rootContent{st, dir}, nil
 }
