@@ -66,23 +66,21 @@ func run(ctx context.Context) error {
 			round(packagingCPU[0]), round(packagingCPU[1]), float64(packagingCPU[0])/float64(packagingCPU[1]), runs)
 		return nil
 	}
-	if len(os.Args) > 1 && os.Args[1] == "targets" {
-		// Only the targets figure: the stack for 4 targets against 1.
-		d, err := benchTargets(work, bin)
-		if err != nil {
-			return fmt.Errorf("targets: %w", err)
-		}
-		printTargets(d)
-		return nil
-	}
-	if len(os.Args) > 1 && os.Args[1] == "overhead" {
-		// Only the sandbox's cost: a sandboxed build against the same go
+	// Sections "bench NAME" runs alone; the full run prints targets and
+	// workers last, overhead inside its table.
+	sections := map[string]func() error{
+		// The stack for 4 targets against 1.
+		"targets": func() error { return measure(benchTargets, printTargets, work, bin) },
+		// BuildKit: 1 vs 2 workers, a worker vs the sandbox.
+		"workers": func() error { return measure(benchWorkers, printWorkers, work, bin) },
+		// The sandbox's cost: a sandboxed build against the same go
 		// builds on the host.
-		over, err := benchOverhead(work, bin)
-		if err != nil {
-			return fmt.Errorf("overhead: %w", err)
+		"overhead": func() error { return measure(benchOverhead, printOverhead, work, bin) },
+	}
+	if len(os.Args) > 1 && sections[os.Args[1]] != nil {
+		if err := sections[os.Args[1]](); err != nil {
+			return fmt.Errorf("%s: %w", os.Args[1], err)
 		}
-		printOverhead(over)
 		return nil
 	}
 	idx, err := benchIndexer(work)
@@ -106,9 +104,6 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("no-op: %w", err)
 	}
 	fmt.Println("figure                                          debforge     reference    ratio  goal")
-	row := func(name string, a, b time.Duration, goal string) {
-		fmt.Printf("%-47s %10s  %10s  %6.2f  %s\n", name, round(a), round(b), float64(a)/float64(b), goal)
-	}
 	row("indexer vs apt-ftparchive packages (1000 debs)", idx[0], idx[1], "<= 1.0")
 	row("packaging vs dpkg-deb -Zgzip -z9 (largest bin.)", pkg[0], pkg[1], "<= 0.5")
 	row("  the same, CPU time (user + system)", packagingCPU[0], packagingCPU[1], "")
@@ -116,27 +111,39 @@ func run(ctx context.Context) error {
 	fmt.Printf("%-47s %10s\n", "front page render (the 1000 debs' index)", round(page))
 	fmt.Printf("%-47s %10s\n", "no-op rebuild of all (warm cache)", round(noop))
 	fmt.Printf("%-47s %9.1f MB\n", "peak RSS of debforge packaging the stack", float64(mem)/1e6)
-	tg, err := benchTargets(work, bin)
-	if err != nil {
-		return fmt.Errorf("targets: %w", err)
+	for _, name := range []string{"targets", "workers"} {
+		if err := sections[name](); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
-	printTargets(tg)
-	fmt.Printf("\nmedians of %d runs (build overhead: 3 runs, cold Go build cache each)\n", runs)
+	fmt.Printf("\nmedians of %d runs (build overhead and BuildKit worker vs sandbox: 3 runs, cold Go build cache each; 1 vs 2 workers: one run each)\n", runs)
+	return nil
+}
+
+// row prints one figure against its reference, their ratio and the goal.
+func row(name string, a, b time.Duration, goal string) {
+	fmt.Printf("%-47s %10s  %10s  %6.2f  %s\n", name, round(a), round(b), float64(a)/float64(b), goal)
+}
+
+// measure runs one benchmark and prints its rows.
+func measure[T any](bench func(work, bin string) (T, error), print func(T), work, bin string) error {
+	v, err := bench(work, bin)
+	if err != nil {
+		return err
+	}
+	print(v)
 	return nil
 }
 
 // printOverhead prints benchOverhead's rows: the sandboxed build in its
 // build root against the same go build commands run bare on the host.
 func printOverhead(over [2]time.Duration) {
-	row := func(name string, a, b time.Duration, goal string) {
-		fmt.Printf("%-47s %10s  %10s  %6.2f  %s\n", name, round(a), round(b), float64(a)/float64(b), goal)
-	}
 	row("sandboxed build vs bare go build (rootlesskit)", over[0], over[1], "")
 	row("  the same without the packaging time", over[0]-overheadPackaging, over[1], "<= 1.10")
 }
 
 func printTargets(d [2]time.Duration) {
-	fmt.Printf("%-47s %10s  %10s  %6.2f  %s\n", "cold build all, 4 targets vs 1 (the stack)", round(d[0]), round(d[1]), float64(d[0])/float64(d[1]), "<= 2.5")
+	row("cold build all, 4 targets vs 1 (the stack)", d[0], d[1], "<= 2.5")
 }
 
 // targetsLine matches the targets: setting of debforge.yaml.
