@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -179,5 +180,41 @@ func TestStackArm64Reproducible(t *testing.T) {
 	r := debforge(t, append(args, "verify-reproducible", "--target", "bookworm/arm64", "runc", "rootlesskit")...)
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "rootlesskit@bookworm/arm64\treproducible\nrunc@bookworm/arm64\treproducible" {
 		t.Errorf("verify-reproducible --target bookworm/arm64 runc rootlesskit: exit %d\n%s\n%s", r.code, r.stdout, lastLines(r.stderr, 40))
+	}
+}
+
+// Every pure Go component (cgo off, nerdctl's patched module included) is
+// compiled once per architecture: trixie's package reuses bookworm's
+// compile, or is in the package cache already. Only cgo, C and script
+// builds compile per release.
+func TestStackSharesPureGoCompiles(t *testing.T) {
+	_, r := stack(t)
+	set, err := forge.LoadSpecs("../../specs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := map[string]string{}
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && strings.Contains(f[0], "@") {
+			cache[f[0]] = f[2]
+		}
+	}
+	checked := 0
+	for _, c := range set.Components {
+		b := c.Build
+		if c.Name == "slirp4netns" || b == nil || b.Kind != "go" || (b.Cgo != nil && *b.Cgo) ||
+			slices.ContainsFunc(b.Binaries, func(bin spec.GoBinary) bool { return bin.Cgo != nil && *bin.Cgo }) {
+			continue
+		}
+		for _, arch := range []string{"amd64", "arm64"} {
+			name := c.Name + "@trixie/" + arch
+			checked++
+			if got := cache[name]; got == "" || got == "miss" {
+				t.Errorf("%s: cache %q, want shared (bookworm's compile) or hit", name, got)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("checked %d trixie builds of pure Go components, want those of buildkit, cni-plugins, containerd, nerdctl and rootlesskit", checked)
 	}
 }

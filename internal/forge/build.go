@@ -64,13 +64,8 @@ func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, root
 		fmt.Fprintf(h, "version %s\n", v)
 	}
 	if fe != nil {
-		fmt.Fprintf(h, "source %s %s %s\ndelete %q\n", fe.Kind, fe.ID, fe.Commit, c.Source.Delete)
-		for _, p := range c.Source.Patches {
-			data, err := os.ReadFile(filepath.Join(c.Dir, p))
-			if err != nil {
-				return "", fmt.Errorf("read patch %s: %w", p, err)
-			}
-			fmt.Fprintf(h, "patch %s %x\n", p, sha256.Sum256(data))
+		if err := hashSource(h, c, fe); err != nil {
+			return "", err
 		}
 	}
 	for _, d := range depKeys {
@@ -78,6 +73,21 @@ func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, root
 	}
 	fmt.Fprintf(h, "history %x\n", sha256.Sum256(history))
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
+// hashSource writes the identity of the tree a build starts from: the
+// verified upstream source, the files the spec deletes from it and the
+// content of each patch it applies.
+func hashSource(w io.Writer, c *spec.Component, fe *source.Fetched) error {
+	fmt.Fprintf(w, "source %s %s %s\ndelete %q\n", fe.Kind, fe.ID, fe.Commit, c.Source.Delete)
+	for _, p := range c.Source.Patches {
+		data, err := os.ReadFile(filepath.Join(c.Dir, p))
+		if err != nil {
+			return fmt.Errorf("read patch %s: %w", p, err)
+		}
+		fmt.Fprintf(w, "patch %s %x\n", p, sha256.Sum256(data))
+	}
+	return nil
 }
 
 // buildOne fetches, builds and packages one component into the package

@@ -24,9 +24,9 @@ import (
 // architecture it is the same file. runCompiled keeps what such a build
 // installed (its stage tree) under a key of exactly those inputs (the
 // planned commands, work paths replaced, the toolchain and the source's
-// identity), so bookworm and trixie packages of one architecture share
-// one compile. Anything else (cgo, C, scripts, patched sources) compiles
-// per target: it links the release's libraries.
+// identity, with the spec's deletions and patches), so bookworm and trixie
+// packages of one architecture share one compile. Anything else (cgo, C,
+// scripts) compiles per target: it links the release's libraries.
 func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buildroot.Root, b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv, log io.Writer) (shared bool, worker string, err error) {
 	key, ok, err := compileKey(b, req, c, fe, env)
 	if err != nil || !ok {
@@ -70,10 +70,12 @@ func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buil
 }
 
 // compileKey is the key of a release-independent compile, and whether c
-// is one: a go build with cgo off everywhere, from an unpatched source.
+// is one: a go build with cgo off everywhere. A patched source is one
+// too: the patches are applied to the unpacked source on the host, before
+// any root is involved, and their content is in the key.
 func compileKey(b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv) (string, bool, error) {
 	bd := c.Build
-	if bd == nil || bd.Kind != "go" || fe == nil || len(c.Source.Patches) > 0 || len(c.Source.Delete) > 0 {
+	if bd == nil || bd.Kind != "go" || fe == nil {
 		return "", false, nil
 	}
 	if bd.Cgo != nil && *bd.Cgo {
@@ -90,7 +92,10 @@ func compileKey(b builders.Builder, req builders.Request, c *spec.Component, fe 
 	}
 	norm := strings.NewReplacer(req.SrcDir, "$SRC", req.StageDir, "$STAGE", req.WorkDir, "$WORK")
 	h := sha256.New()
-	fmt.Fprintf(h, "debforge %s\ngo %s\narch %s\nsource %s %s %s\n", env.self, env.toolchain, req.Arch, fe.Kind, fe.ID, fe.Commit)
+	fmt.Fprintf(h, "debforge %s\ngo %s\narch %s\n", env.self, env.toolchain, req.Arch)
+	if err := hashSource(h, c, fe); err != nil {
+		return "", false, err
+	}
 	for _, cmd := range cmds {
 		fmt.Fprintf(h, "cmd %q\ndir %q\nenv %q\n", norm.Replace(strings.Join(cmd.Args, "\x00")), norm.Replace(cmd.Dir), norm.Replace(strings.Join(cmd.Env, "\x00")))
 	}

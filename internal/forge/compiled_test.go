@@ -1,0 +1,67 @@
+package forge
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/internal/builders"
+	"github.com/debforge/debforge/internal/builders/gobuild"
+	"github.com/debforge/debforge/internal/source"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// A pure Go build from a patched module (nerdctl's) compiled once per
+// release: its compile was never shared. It is shared now, and the
+// patches' content and the deleted files are part of the compile key, so
+// a changed patch or deletion never reuses the old compile.
+func TestCompileKeyCoversPatchesAndDeletions(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.org/hello\n\ngo 1.22\n"), 0o644)
+	patch := filepath.Join(dir, "fix.patch")
+	os.WriteFile(patch, []byte("--- a/x\n+++ b/x\n"), 0o644)
+	c := &spec.Component{
+		Name: "hello", Version: "1.0.0", Dir: dir,
+		Source: &spec.Source{GoModule: "example.org/hello@v1.0.0", Patches: []string{"fix.patch"}, Delete: []string{"cmd/gen.go"}},
+		Build:  &spec.Build{Kind: "go", Binaries: []spec.GoBinary{{Main: ".", Dst: "/usr/bin/hello"}}},
+	}
+	fe := &source.Fetched{Kind: "go_module", ID: "h1:abc="}
+	env := keyEnv{self: "self", toolchain: "go1.26.8 sum"}
+	key := func() string {
+		t.Helper()
+		req := builders.Request{Component: c, SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp", HostSrcDir: src, Arch: "amd64"}
+		k, ok, err := compileKey(gobuild.New(), req, c, fe, env)
+		if err != nil || !ok {
+			t.Fatalf("compileKey of a patched pure Go module: key %q, shared %v, err %v", k, ok, err)
+		}
+		return k
+	}
+	first := key()
+	if again := key(); again != first {
+		t.Fatalf("the same inputs gave two keys: %s, %s", first, again)
+	}
+	os.WriteFile(patch, []byte("--- a/x\n+++ b/x\n@@ changed\n"), 0o644)
+	changed := key()
+	if changed == first {
+		t.Error("a changed patch kept the compile key: the old compile would be reused")
+	}
+	c.Source.Delete = []string{"cmd/other.go"}
+	if k := key(); k == changed {
+		t.Error("a changed deletion list kept the compile key")
+	}
+
+	os.Remove(patch)
+	req := builders.Request{Component: c, SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp", HostSrcDir: src, Arch: "amd64"}
+	if _, _, err := compileKey(gobuild.New(), req, c, fe, env); err == nil || !strings.Contains(err.Error(), "fix.patch") {
+		t.Errorf("a missing patch: err %v, want one naming fix.patch", err)
+	}
+
+	on := true
+	c.Build.Cgo = &on
+	if _, ok, err := compileKey(gobuild.New(), req, c, fe, env); ok || err != nil {
+		t.Errorf("a cgo build is shared across releases (ok %v, err %v): it links the release's libc", ok, err)
+	}
+}
