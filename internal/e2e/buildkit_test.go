@@ -19,7 +19,11 @@ import (
 	"testing"
 	"time"
 
+	controlapi "github.com/moby/buildkit/api/services/control"
+	workertypes "github.com/moby/buildkit/api/types"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/solver/pb"
+	"google.golang.org/grpc"
 
 	"github.com/debforge/debforge/internal/buildkitd"
 	"github.com/debforge/debforge/internal/buildroot"
@@ -386,6 +390,69 @@ func TestBuildKitUnreachableWorker(t *testing.T) {
 	if _, err := os.Stat(e.out); err == nil {
 		t.Error("out/ was created")
 	}
+}
+
+// Issue 15: a worker without the needed platform is named once, with
+// what it runs, and the other worker builds everything; with that worker
+// alone, each build fails naming it and the fix, exit 1. buildkitd always
+// reports the host's own platforms (--oci-worker-platform only adds
+// some), so the arm64 machine is a stand-in: a BuildKit control service
+// that answers ListWorkers with linux/arm64, as an arm64 buildkitd does.
+func TestBuildKitWorkerWithoutPlatform(t *testing.T) { workerWithoutPlatform(t, buildkitBin(t)) }
+
+func workerWithoutPlatform(t *testing.T, bin string) {
+	arm := arm64OnlyWorker(t)
+	amd := startBuildkitd(t, bin, "")
+	e := newEnv(t, fixtureSubset(t, "hello-script", "hello-go"))
+	r := e.run(t, "build", "all", "--buildkit-addr", arm, "--buildkit-addr", amd)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, lastLines(r.stderr, 30))
+	}
+	note := "buildkit worker " + arm + ": no platform linux/amd64 (it runs linux/arm64): its amd64 builds go to the other workers"
+	if n := strings.Count(r.stderr, note); n != 1 {
+		t.Errorf("the arm64 worker is named %d times, want once as %q:\n%s", n, note, r.stderr)
+	}
+	if ran := workersInSummary(t, r.stderr); ran[amd] != 2 || ran[arm] != 0 {
+		t.Errorf("builds per worker %v, want both on %s", ran, amd)
+	}
+
+	e = newEnv(t, fixtureSubset(t, "hello-script"))
+	r = e.run(t, "build", "all", "--buildkit-addr", arm)
+	if r.code != 1 || !strings.Contains(r.stderr, "no buildkit worker for amd64: buildkit worker "+arm+": no platform linux/amd64 (it runs linux/arm64)") ||
+		!strings.Contains(r.stderr, "hint: add a worker of that architecture") {
+		t.Errorf("with the arm64 worker alone: exit %d\n%s", r.code, lastLines(r.stderr, 20))
+	}
+}
+
+// arm64OnlyWorker serves BuildKit's control API on a unix socket,
+// reporting one worker of linux/arm64; every other call is unimplemented.
+func arm64OnlyWorker(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "bkarm-") // a unix socket path must stay short
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "s.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	controlapi.RegisterControlServer(srv, arm64Control{})
+	go srv.Serve(l)
+	t.Cleanup(srv.Stop)
+	return "unix://" + sock
+}
+
+type arm64Control struct {
+	controlapi.UnimplementedControlServer
+}
+
+func (arm64Control) ListWorkers(context.Context, *controlapi.ListWorkersRequest) (*controlapi.ListWorkersResponse, error) {
+	return &controlapi.ListWorkersResponse{Record: []*workertypes.WorkerRecord{
+		{ID: "arm64-stand-in", Platforms: []*pb.Platform{{OS: "linux", Architecture: "arm64"}}},
+	}}, nil
 }
 
 // Issue 15: verify-reproducible --buildkit-addr makes its second build

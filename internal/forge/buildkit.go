@@ -169,6 +169,10 @@ type workers struct {
 	mu   sync.Mutex
 	all  []*worker
 	busy map[*worker]int
+	// warn tells the user, once per worker and architecture, that a
+	// worker cannot take that architecture's builds while others do.
+	warn   func(string)
+	warned map[string]bool
 }
 
 // maxTries bounds how often one build is handed to a worker.
@@ -182,7 +186,7 @@ func (f *Forge) connectWorkers(ctx context.Context) (func(), error) {
 	if len(f.opts.BuildKitAddrs) == 0 || f.workers != nil {
 		return func() {}, nil
 	}
-	ws := &workers{busy: map[*worker]int{}}
+	ws := &workers{busy: map[*worker]int{}, warn: f.notify, warned: map[string]bool{}}
 	var errs []error
 	for _, a := range f.opts.BuildKitAddrs {
 		pin, addr := "", a
@@ -222,6 +226,7 @@ func (ws *workers) take(arch string, tried map[*worker]bool) (*worker, error) {
 	defer ws.mu.Unlock()
 	var best *worker
 	var why []string
+	var unfit []error // workers that do not run arch
 	for _, w := range ws.all {
 		switch {
 		case tried[w]:
@@ -233,6 +238,7 @@ func (ws *workers) take(arch string, tried map[*worker]bool) (*worker, error) {
 		default:
 			if err := w.runs(arch); err != nil {
 				why = append(why, err.Error())
+				unfit = append(unfit, err)
 			} else if best == nil || ws.busy[w] < ws.busy[best] {
 				best = w
 			}
@@ -241,6 +247,12 @@ func (ws *workers) take(arch string, tried map[*worker]bool) (*worker, error) {
 	if best == nil {
 		return nil, withHint(fmt.Errorf("no buildkit worker for %s: %s", arch, strings.Join(why, "; ")),
 			"add a worker of that architecture: --buildkit-addr "+arch+"=ADDR")
+	}
+	for _, err := range unfit {
+		if msg := err.Error(); ws.warn != nil && !ws.warned[msg] {
+			ws.warned[msg] = true
+			ws.warn(msg + ": its " + arch + " builds go to the other workers")
+		}
 	}
 	ws.busy[best]++
 	return best, nil

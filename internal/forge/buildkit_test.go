@@ -80,3 +80,27 @@ func TestParseBuildKitCache(t *testing.T) {
 		}
 	}
 }
+
+// Issue 15: a worker without the needed platform is named once, with
+// what it runs, while the other workers take its builds; it is not
+// named again for the next build of that architecture.
+func TestWorkerWithoutPlatformIsNamedOnce(t *testing.T) {
+	var said []string
+	arm := &worker{addr: "unix:///arm", platforms: []string{"linux/arm64"}}
+	amd := &worker{addr: "unix:///amd", platforms: []string{"linux/amd64"}}
+	ws := &workers{all: []*worker{arm, amd}, busy: map[*worker]int{}, warn: func(s string) { said = append(said, s) }, warned: map[string]bool{}}
+	for range 3 {
+		w, err := ws.take("amd64", nil)
+		if err != nil || w != amd {
+			t.Fatalf("take(amd64) = %v, %v; want the amd64 worker", w, err)
+		}
+		ws.release(w)
+	}
+	want := "buildkit worker unix:///arm: no platform linux/amd64 (it runs linux/arm64): its amd64 builds go to the other workers"
+	if len(said) != 1 || said[0] != want {
+		t.Errorf("said %q, want once %q", said, want)
+	}
+	if w, _ := ws.take("arm64", nil); w != arm || len(said) != 2 || !strings.Contains(said[1], "unix:///amd: no platform linux/arm64") {
+		t.Errorf("arm64 went to %v; said %q", w, said)
+	}
+}
