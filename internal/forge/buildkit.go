@@ -24,6 +24,7 @@ import (
 	"github.com/debforge/debforge/internal/executor/buildkit"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/toolchain"
 )
 
 // worker is a BuildKit daemon builds are handed to (--buildkit-addr).
@@ -293,6 +294,15 @@ func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroo
 	plan := buildkit.Plan{
 		Name: req.Component.Name, Sandbox: sb, RootTar: root.Tarball, RootSHA256: root.TarSHA256, RootKey: root.Key,
 		Arch: root.Target.Arch, Cmds: cmds, Export: req.StageDir, Caches: []string{"/build/go/build"},
+	}
+	for _, bd := range sb.Binds {
+		if bd.Path == goRootPath {
+			tar, sum, err := toolchain.Tarball(ctx, f.runner, bd.Host, log)
+			if err != nil {
+				return "", err
+			}
+			plan.Trees = map[string]buildkit.Blob{bd.Path: {Tar: tar, SHA256: sum}}
+		}
 	}
 	tried := map[*worker]bool{}
 	for try := 1; ; try++ {

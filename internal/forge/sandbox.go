@@ -57,7 +57,7 @@ func (f *Forge) sandboxFor(be *buildEnv, root *buildroot.Root, work string) (*sa
 		Runner: f.runner,
 	}
 	if be.tc != nil {
-		sb.Binds = append(sb.Binds, sandbox.Bind{Host: be.tc.GOROOT, Path: "/usr/local/go"})
+		sb.Binds = append(sb.Binds, sandbox.Bind{Host: be.tc.GOROOT, Path: goRootPath})
 	}
 	return sb, nil
 }
@@ -87,3 +87,6 @@ func ownDir(dir string, uid, gid int) error {
 	}
 	return chownTree(dir, uid, gid)
 }
+
+// goRootPath is where builds find the pinned Go toolchain.
+const goRootPath = "/usr/local/go"

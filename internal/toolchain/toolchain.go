@@ -8,6 +8,8 @@ package toolchain
 import (
 	"archive/zip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -146,4 +148,77 @@ func writeEntry(f *zip.File, dst string, mode os.FileMode) error {
 		return err
 	}
 	return out.Close()
+}
+
+// Tarball returns goroot packed as one tar beside it (GOROOT.tar) and
+// that tar's sha256, making them the first time: a BuildKit worker is
+// sent the toolchain as a blob it asks for by hash, and only when its
+// cache lacks the unpacked tree, instead of 250 MB of files it must
+// receive to checksum on every build. The tar is bound to the unpacked
+// toolchain's verified hash (its .debforge-sum stamp): a toolchain
+// unpacked anew is packed anew.
+func Tarball(ctx context.Context, r execx.Runner, goroot string, log io.Writer) (tarPath, sha string, err error) {
+	stamp, err := os.ReadFile(filepath.Join(goroot, ".debforge-sum"))
+	if err != nil {
+		return "", "", fmt.Errorf("toolchain %s: not unpacked by debforge: %w", goroot, err)
+	}
+	tarPath, metaPath := goroot+".tar", goroot+".tar.sum"
+	// The meta file is written last: "STAMP SHA256".
+	if m, err := os.ReadFile(metaPath); err == nil {
+		if s, h, ok := strings.Cut(strings.TrimSpace(string(m)), " "); ok && s == string(stamp) {
+			if _, err := os.Stat(tarPath); err == nil {
+				return tarPath, h, nil
+			}
+		}
+	}
+	// Another build may pack the same toolchain at once: each writes its
+	// own temporary file, and the renames put identical bytes in place.
+	tmp, err := os.CreateTemp(filepath.Dir(goroot), filepath.Base(tarPath)+".tmp-*")
+	if err != nil {
+		return "", "", err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	cmd := execx.Cmd{Args: []string{"tar", "-C", goroot, "--sort=name", "--numeric-owner", "-cf", tmp.Name(), "."}}
+	if err := execx.RunLogged(ctx, r, cmd, log); err != nil {
+		return "", "", fmt.Errorf("pack toolchain %s: %w", goroot, err)
+	}
+	if sha, err = sha256File(tmp.Name()); err != nil {
+		return "", "", err
+	}
+	if err := os.Rename(tmp.Name(), tarPath); err != nil {
+		return "", "", err
+	}
+	meta, err := os.CreateTemp(filepath.Dir(goroot), filepath.Base(metaPath)+".tmp-*")
+	if err != nil {
+		return "", "", err
+	}
+	defer os.Remove(meta.Name())
+	_, err = meta.WriteString(string(stamp) + " " + sha + "\n")
+	if cerr := meta.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(meta.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(meta.Name(), metaPath)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("record toolchain tarball %s: %w", metaPath, err)
+	}
+	return tarPath, sha, nil
+}
+
+func sha256File(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", p, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

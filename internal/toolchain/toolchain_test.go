@@ -146,3 +146,54 @@ func TestUnzipRefusesEntriesThatLeaveTheTree(t *testing.T) {
 		})
 	}
 }
+
+// Tarball packs a toolchain once and packs it again after it is unpacked
+// anew under another hash; its hash is the tar's own.
+func TestTarballFollowsTheUnpackedToolchain(t *testing.T) {
+	dir := t.TempDir()
+	goroot := filepath.Join(dir, "go"+v+".linux-"+goarch)
+	write := func(sum, body string) {
+		t.Helper()
+		for p, b := range map[string]string{".debforge-sum": sum, "bin/go": body} {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(goroot, p)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(goroot, p), []byte(b), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tarball := func() (string, string) {
+		t.Helper()
+		tar, sum, err := Tarball(context.Background(), execx.OS{}, goroot, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := sha256File(tar); err != nil || got != sum {
+			t.Fatalf("Tarball says %s, the tar hashes to %s (%v)", sum, got, err)
+		}
+		return tar, sum
+	}
+	write("h1:one", "first")
+	tar, first := tarball()
+	if tar != goroot+".tar" {
+		t.Errorf("tarball at %s, want beside the toolchain", tar)
+	}
+	st, _ := os.Stat(tar)
+	if _, again := tarball(); again != first {
+		t.Error("the same toolchain packed to another hash")
+	}
+	if st2, _ := os.Stat(tar); !os.SameFile(st, st2) {
+		t.Error("the same toolchain was packed twice")
+	}
+	write("h1:two", "second")
+	if _, second := tarball(); second == first {
+		t.Error("a toolchain unpacked anew kept the old tarball")
+	}
+	if _, _, err := Tarball(context.Background(), execx.OS{}, filepath.Join(dir, "none"), io.Discard); err == nil {
+		t.Error("a directory debforge did not unpack was packed")
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*.tmp-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}

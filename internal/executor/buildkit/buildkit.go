@@ -16,9 +16,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +62,35 @@ type Plan struct {
 	// Caches are writable bind paths that become BuildKit cache mounts
 	// instead of directories sent from the host (the Go build cache).
 	Caches []string
+	// Trees are read-only binds, by sandbox path, that reach the worker
+	// as the root does: a tarball of the bind's tree asked for by hash
+	// (the Go toolchain). A local would be sent whole, to checksum, to
+	// every worker on every build.
+	Trees map[string]Blob
+}
+
+// Blob is a tarball and its sha256 (hex).
+type Blob struct {
+	Tar, SHA256 string
+}
+
+func (b Blob) check(what string) error {
+	switch {
+	case !filepath.IsAbs(b.Tar) || !strings.HasSuffix(b.Tar, ".tar"):
+		return fmt.Errorf("%s tarball %q: want an absolute path to a .tar", what, b.Tar)
+	case !sha256Hex.MatchString(b.SHA256):
+		return fmt.Errorf("%s tarball hash %q: want the tarball's sha256 in hex", what, b.SHA256)
+	}
+	return nil
+}
+
+// blobs are every tarball the solve's content store serves.
+func (p Plan) blobs() []Blob {
+	out := []Blob{{p.RootTar, p.RootSHA256}}
+	for _, path := range slices.Sorted(maps.Keys(p.Trees)) {
+		out = append(out, p.Trees[path])
+	}
+	return out
 }
 
 // Local names the plan's locals after sandbox paths, never host ones.
@@ -68,7 +99,7 @@ func localName(p string) string {
 }
 
 // RootStore is the ID of the solve's content store that holds the root
-// tarball (see Plan.RootStore).
+// tarball and the trees' (Plan.blobs).
 const RootStore = "debforge-roots"
 
 // Platform maps a Debian architecture to its OCI platform.
@@ -96,7 +127,7 @@ func Platform(debArch string) (ocispecs.Platform, error) {
 func (p Plan) Locals() map[string]string {
 	m := map[string]string{}
 	for _, b := range p.Sandbox.Binds {
-		if !p.isCache(b.Path) {
+		if _, tree := p.Trees[b.Path]; !p.isCache(b.Path) && !tree {
 			m[localName(b.Path)] = b.Host
 		}
 	}
@@ -118,10 +149,6 @@ func (p Plan) check() error {
 		return fmt.Errorf("plan name %q: want a component name", p.Name)
 	case p.Sandbox == nil:
 		return errors.New("plan has no sandbox inputs")
-	case !filepath.IsAbs(p.RootTar) || !strings.HasSuffix(p.RootTar, ".tar"):
-		return fmt.Errorf("root tarball %q: want an absolute path to a .tar", p.RootTar)
-	case !sha256Hex.MatchString(p.RootSHA256):
-		return fmt.Errorf("root tarball hash %q: want the tarball's sha256 in hex", p.RootSHA256)
 	case p.RootKey == "":
 		return errors.New("plan has no root key to name its build cache")
 	case p.Sandbox.UID == 0 || p.Sandbox.GID == 0:
@@ -130,6 +157,9 @@ func (p Plan) check() error {
 		return errors.New("plan has no commands")
 	}
 	if _, err := Platform(p.Arch); err != nil {
+		return err
+	}
+	if err := (Blob{p.RootTar, p.RootSHA256}).check("root"); err != nil {
 		return err
 	}
 	seen := map[string]bool{"/": true, "/tmp": true, "/proc": true, "/dev": true}
@@ -149,6 +179,14 @@ func (p Plan) check() error {
 	for _, c := range p.Caches {
 		if !writable[c] {
 			return fmt.Errorf("cache %q: not a writable bind of the plan", c)
+		}
+	}
+	for dst, t := range p.Trees {
+		if !seen[dst] || writable[dst] {
+			return fmt.Errorf("tree %q: not a read-only bind of the plan", dst)
+		}
+		if err := t.check("tree " + dst); err != nil {
+			return err
 		}
 	}
 	if !writable[p.Export] || p.isCache(p.Export) {
@@ -183,14 +221,8 @@ func Lower(p Plan) (llb.State, error) {
 	owner := llb.WithUIDGID(sb.UID, sb.GID)
 	user := strconv.Itoa(sb.UID) + ":" + strconv.Itoa(sb.GID)
 
-	// The worker unpacks the root tarball: AttemptUnpack keeps its
-	// owners and modes, as the host's own unpacking does. The tarball is
-	// a blob named by its hash, fetched from the solve's content store
-	// only if the unpacked root is not already in the worker's cache.
-	root := llb.Scratch().File(llb.Copy(
-		llb.OCILayoutBlob("debforge/root@sha256:"+p.RootSHA256, llb.ImageBlobOCIStore("", RootStore), llb.Filename("root.tar")),
-		"root.tar", "/", &llb.CopyInfo{AttemptUnpack: true}),
-		llb.WithCustomName("unpack build root "+p.RootKey))
+	// The worker unpacks the root tarball (unpackBlob).
+	root := unpackBlob("root", Blob{p.RootTar, p.RootSHA256}, "unpack build root "+p.RootKey)
 
 	// Writable binds start as copies owned by the build uid (as debforge
 	// chowns them on the host) and are chained from command to command,
@@ -207,6 +239,8 @@ func Lower(p Plan) (llb.State, error) {
 			// the build uid must own the directory itself, as on the host.
 			state[b.Path] = llb.Scratch().File(llb.Mkdir(writableDir, 0o755, owner).Copy(llb.Local(localName(b.Path)), "/", writableDir,
 				&llb.CopyInfo{CopyDirContentsOnly: true}, owner), llb.WithCustomName("copy in "+b.Path))
+		case p.Trees[b.Path] != Blob{}:
+			state[b.Path] = unpackBlob("tree", p.Trees[b.Path], "unpack "+b.Path)
 		default:
 			state[b.Path] = llb.Local(localName(b.Path))
 		}
@@ -249,6 +283,17 @@ func Lower(p Plan) (llb.State, error) {
 }
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// unpackBlob is b's tree on scratch. AttemptUnpack keeps the tarball's
+// owners and modes, as the host's own unpacking does. The blob is named
+// by its hash and fetched from the solve's content store only if the
+// unpacked tree is not already in the worker's cache.
+func unpackBlob(kind string, b Blob, name string) llb.State {
+	return llb.Scratch().File(llb.Copy(
+		llb.OCILayoutBlob("debforge/"+kind+"@sha256:"+b.SHA256, llb.ImageBlobOCIStore("", RootStore), llb.Filename(kind+".tar")),
+		kind+".tar", "/", &llb.CopyInfo{AttemptUnpack: true}),
+		llb.WithCustomName(name))
+}
 
 // writableDir is where a writable bind's tree sits in its snapshot.
 const writableDir = "/d"

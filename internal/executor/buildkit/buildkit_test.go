@@ -28,6 +28,7 @@ func plan() Plan {
 				{Host: hostDir + "/stage", Path: "/build/stage", Write: true},
 				{Host: hostDir + "/mod", Path: "/build/go/mod"},
 				{Host: hostDir + "/gobuild", Path: "/build/go/build", Write: true},
+				{Host: hostDir + "/go", Path: "/usr/local/go"},
 			},
 			UID: 999, GID: 995,
 		},
@@ -41,6 +42,7 @@ func plan() Plan {
 		},
 		Export: "/build/stage",
 		Caches: []string{"/build/go/build"},
+		Trees:  map[string]Blob{"/usr/local/go": {Tar: hostDir + "/go.tar", SHA256: treeHash}},
 	}
 }
 
@@ -138,6 +140,9 @@ func TestLowerRunsThePlanAsTheSandboxDoes(t *testing.T) {
 		if m := mount(op, "/build/go/mod"); m == nil || !m.Readonly {
 			t.Errorf("exec %d: the module cache is not read-only: %+v", i+1, m)
 		}
+		if m := mount(op, "/usr/local/go"); m == nil || !m.Readonly || d.input(op, "/usr/local/go").GetFile() == nil {
+			t.Errorf("exec %d: the toolchain is not its unpacked tarball, read-only: %+v", i+1, m)
+		}
 		m := mount(op, "/build/go/build")
 		if m == nil || m.MountType != pb.MountType_CACHE || m.CacheOpt.ID != "debforge-gobuild-0123456789abcdef" || m.CacheOpt.Sharing != pb.CacheSharingOpt_SHARED {
 			t.Errorf("exec %d: the Go build cache is not the root's shared cache mount: %+v", i+1, m)
@@ -172,13 +177,16 @@ func TestLowerRunsThePlanAsTheSandboxDoes(t *testing.T) {
 			t.Errorf("op for platform %s/%s, want linux/arm64", pl.OS, pl.Architecture)
 		}
 	}
-	if !slices.Equal(unpacks, []string{"/root.tar"}) {
-		t.Errorf("unpacked %q, want the root tarball alone", unpacks)
+	slices.Sort(unpacks)
+	if !slices.Equal(unpacks, []string{"/root.tar", "/tree.tar"}) {
+		t.Errorf("unpacked %q, want the root and toolchain tarballs alone", unpacks)
 	}
 	slices.Sort(locals)
-	// The root is a blob named by its hash (never a local, which the
-	// worker needs sent to checksum); everything else is a local.
-	if want := []string{"local://bind-build-go-mod", "local://bind-build-src", "local://bind-build-stage", "oci-layout+blob://docker.io/debforge/root@sha256:" + rootHash}; !slices.Equal(locals, want) {
+	// The root and the toolchain are blobs named by their hashes (never
+	// locals, which the worker needs sent to checksum); everything else
+	// is a local.
+	if want := []string{"local://bind-build-go-mod", "local://bind-build-src", "local://bind-build-stage",
+		"oci-layout+blob://docker.io/debforge/root@sha256:" + rootHash, "oci-layout+blob://docker.io/debforge/tree@sha256:" + treeHash}; !slices.Equal(locals, want) {
 		t.Errorf("sources %q, want %q", locals, want)
 	}
 	if got := p.Locals(); got["bind-build-src"] != hostDir+"/src" || len(got) != 3 {
@@ -190,8 +198,8 @@ func TestLowerRunsThePlanAsTheSandboxDoes(t *testing.T) {
 	}
 }
 
-// rootHash stands for a root tarball's sha256.
-var rootHash = strings.Repeat("ab", 32)
+// rootHash and treeHash stand for a root's and a toolchain's tarball sha256.
+var rootHash, treeHash = strings.Repeat("ab", 32), strings.Repeat("cd", 32)
 
 func TestLowerRefusesBadPlans(t *testing.T) {
 	for name, change := range map[string]func(*Plan){
@@ -217,6 +225,10 @@ func TestLowerRefusesBadPlans(t *testing.T) {
 		"root not a tarball":  func(p *Plan) { p.RootTar = hostDir + "/fs" },
 		"no root hash":        func(p *Plan) { p.RootSHA256 = "" },
 		"root hash not hex":   func(p *Plan) { p.RootSHA256 = strings.Repeat("Z", 64) },
+		"tree on no bind":     func(p *Plan) { p.Trees["/opt/go"] = p.Trees["/usr/local/go"] },
+		"tree on a writable":  func(p *Plan) { p.Trees["/build/src"] = p.Trees["/usr/local/go"] },
+		"tree hash not hex":   func(p *Plan) { p.Trees["/usr/local/go"] = Blob{Tar: hostDir + "/go.tar", SHA256: "cd"} },
+		"tree not a tarball":  func(p *Plan) { p.Trees["/usr/local/go"] = Blob{Tar: hostDir + "/go", SHA256: treeHash} },
 		"bad sandbox env":     func(p *Plan) { p.Sandbox.Env = []string{"=x"} },
 		"group root":          func(p *Plan) { p.Sandbox.GID = 0 },
 		"relative bind":       func(p *Plan) { p.Sandbox.Binds[2].Path = "build/mod" },

@@ -2,8 +2,10 @@ package buildkit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -142,8 +144,9 @@ type Cache struct {
 	Dir, Ref string
 }
 
-// rootContent is a content store that holds one blob, the root tarball,
-// by its hash: a directory of its own with blobs/sha256/HASH linked to it.
+// rootContent is a content store that holds the plan's blobs (the root
+// tarball, the trees') by hash: a directory of its own with
+// blobs/sha256/HASH linked to each.
 type rootContent struct {
 	content.Store
 	dir string
@@ -159,9 +162,12 @@ func (p Plan) rootStore() (rootContent, error) {
 		os.RemoveAll(dir)
 		return rootContent{}, err
 	}
-	if err := os.Symlink(p.RootTar, filepath.Join(blobs, p.RootSHA256)); err != nil {
-		os.RemoveAll(dir)
-		return rootContent{}, err
+	for _, b := range p.blobs() {
+		err := os.Symlink(b.Tar, filepath.Join(blobs, b.SHA256))
+		if err != nil && !errors.Is(err, fs.ErrExist) { // one tarball twice
+			os.RemoveAll(dir)
+			return rootContent{}, err
+		}
 	}
 	st, err := local.NewStore(dir)
 	if err != nil {
