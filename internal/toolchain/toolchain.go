@@ -179,6 +179,9 @@ func Tarball(ctx context.Context, r execx.Runner, goroot string, log io.Writer) 
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil { // as readable as the tree it packs
+		return "", "", err
+	}
 	cmd := execx.Cmd{Args: []string{"tar", "-C", goroot, "--sort=name", "--numeric-owner", "-cf", tmp.Name(), "."}}
 	if err := execx.RunLogged(ctx, r, cmd, log); err != nil {
 		return "", "", fmt.Errorf("pack toolchain %s: %w", goroot, err)
