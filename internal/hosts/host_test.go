@@ -3,6 +3,7 @@
 package hosts
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,7 +108,19 @@ func hostFlow(t *testing.T, release string) {
 	step(t, "run-rm", start)
 
 	start = time.Now()
-	g.run(t, "alice", "nerdctl run -d --restart=always --name web -p 8080:80 local/busybox httpd -f -p 80 -h /www")
+	web := "nerdctl run -d --restart=always --name web -p 8080:80 local/busybox httpd -f -p 80 -h /www"
+	if out, err := g.sshCmd("alice", 15*time.Minute, web); err != nil {
+		// nerdctl's start can lose a race with containerd's restart
+		// monitor, which starts a --restart=always container itself
+		// (upstream: nerdctl issue 4143, containerd pull request 8550;
+		// seen once in trixie's guest). The restart policy must then
+		// bring web up: waitWeb below still has to get its page.
+		if !strings.Contains(out, "cannot start a container that has stopped") {
+			diag, _ := g.sshCmd("alice", 2*time.Minute, containerDiagnosis)
+			t.Fatalf("as alice: %s\n%v\n%s\ndiagnosis:\n%s", web, err, lastLines(out, 40), lastLines(diag, 80))
+		}
+		t.Logf("nerdctl run -d lost the known race with containerd's restart monitor: %s", strings.TrimSpace(lastLines(out, 2)))
+	}
 	mustContain(t, "web", g.run(t, "root", waitWeb), "served by rootless nerdctl")
 	step(t, "web", start)
 
@@ -128,10 +141,15 @@ func hostFlow(t *testing.T, release string) {
 	start = time.Now()
 	g.reboot(t)
 	mustContain(t, "web after reboot", g.run(t, "root", waitWeb), "served by rootless nerdctl")
-	out = g.run(t, "root", "loginctl list-sessions --no-legend; systemctl --user -M alice@ is-active containerd.service")
-	mustContain(t, "after reboot", out, "\nactive")
-	if strings.Contains(out, " alice ") {
-		t.Fatalf("alice has a session after reboot, so linger proved nothing:\n%s", out)
+	// Only a login session proves nothing: systemd 256 and later (trixie)
+	// give a lingering user's manager a session of its own, class manager.
+	out = g.run(t, "root", `loginctl list-sessions --no-legend | awk '$3 == "alice" {print $1}' | while read -r s; do echo "class $(loginctl show-session "$s" -p Class --value)"; done
+systemctl --user -M alice@ is-active containerd.service`)
+	if !regexp.MustCompile(`(?m)^active$`).MatchString(out) {
+		t.Fatalf("after reboot, alice's containerd is not active:\n%s", out)
+	}
+	if regexp.MustCompile(`(?m)^class user`).MatchString(out) {
+		t.Fatalf("alice has a login session after reboot, so linger proved nothing:\n%s", out)
 	}
 	step(t, "reboot", start)
 

@@ -327,6 +327,12 @@ func (g *guest) run(t *testing.T, user, script string) string {
 	return out
 }
 
+// containerDiagnosis is what a failed container start is explained
+// with: the containers, their logs, the user's containerd and the kernel.
+const containerDiagnosis = `nerdctl ps -a 2>&1 | tail -5; for c in $(nerdctl ps -aq 2>/dev/null); do echo "== logs $c"; nerdctl logs $c 2>&1 | tail -10; done
+echo "== containerd (user unit)"; journalctl --user -u containerd -n 40 --no-pager 2>&1
+echo "== kernel"; sudo -n journalctl -k -n 20 --no-pager 2>&1 || dmesg 2>&1 | tail -20`
+
 // reboot reboots the guest from inside and waits for the new boot.
 func (g *guest) reboot(t *testing.T) {
 	t.Helper()
