@@ -31,11 +31,21 @@ var debforgeBin string
 // makes each once.
 const rootsDir = "/var/cache/debforge-test/roots"
 
+// runDir holds what one test run shares (the debforge binary, the
+// fixture and stack builds) and is removed when the run ends: those
+// builds left half a gigabyte in /tmp per run.
+var runDir string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "debforge-e2e-")
 	if err != nil {
 		panic(err)
 	}
+	// The build uid binds paths below it into the sandbox.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		panic(err)
+	}
+	runDir = dir
 	if os.Getenv("DEBFORGE_ROOTS_DIR") == "" {
 		os.Setenv("DEBFORGE_ROOTS_DIR", rootsDir)
 	}
@@ -120,7 +130,7 @@ var (
 func fixtures(t *testing.T) (env, result) {
 	t.Helper()
 	builtOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "debforge-fixtures-")
+		dir, err := os.MkdirTemp(runDir, "fixtures-")
 		if err != nil {
 			t.Fatal(err)
 		}

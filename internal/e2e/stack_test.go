@@ -28,7 +28,7 @@ var (
 func stack(t *testing.T) (env, result) {
 	t.Helper()
 	stackOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "debforge-stack-")
+		dir, err := os.MkdirTemp(runDir, "stack-")
 		if err != nil {
 			t.Fatal(err)
 		}
