@@ -8,8 +8,6 @@ package toolchain
 import (
 	"archive/zip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +15,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/source"
 )
 
@@ -186,42 +186,14 @@ func Tarball(ctx context.Context, r execx.Runner, goroot string, log io.Writer) 
 	if err := execx.RunLogged(ctx, r, cmd, log); err != nil {
 		return "", "", fmt.Errorf("pack toolchain %s: %w", goroot, err)
 	}
-	if sha, err = sha256File(tmp.Name()); err != nil {
-		return "", "", err
+	if sha, err = filehash.SHA256(tmp.Name()); err != nil {
+		return "", "", fmt.Errorf("hash %s: %w", tmp.Name(), err)
 	}
 	if err := os.Rename(tmp.Name(), tarPath); err != nil {
 		return "", "", err
 	}
-	meta, err := os.CreateTemp(filepath.Dir(goroot), filepath.Base(metaPath)+".tmp-*")
-	if err != nil {
-		return "", "", err
-	}
-	defer os.Remove(meta.Name())
-	_, err = meta.WriteString(string(stamp) + " " + sha + "\n")
-	if cerr := meta.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(meta.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(meta.Name(), metaPath)
-	}
-	if err != nil {
+	if err := atomicfile.Write(metaPath, []byte(string(stamp)+" "+sha+"\n"), 0o644); err != nil {
 		return "", "", fmt.Errorf("record toolchain tarball %s: %w", metaPath, err)
 	}
 	return tarPath, sha, nil
-}
-
-func sha256File(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

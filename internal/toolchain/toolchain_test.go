@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/source"
 )
 
@@ -169,7 +170,7 @@ func TestTarballFollowsTheUnpackedToolchain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := sha256File(tar); err != nil || got != sum {
+		if got, err := filehash.SHA256(tar); err != nil || got != sum {
 			t.Fatalf("Tarball says %s, the tar hashes to %s (%v)", sum, got, err)
 		}
 		return tar, sum
