@@ -29,6 +29,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/debforge/debforge/internal/atomicfile"
+	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
 )
@@ -106,11 +107,11 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 	}
 	src, _, _ = strings.Cut(src, " ")
 	dst := filepath.Join(repoDir, PoolPath(component, src, filepath.Base(debPath)))
-	newHash, err := hashFile(debPath)
+	newHash, err := filehash.SHA256(debPath)
 	if err != nil {
 		return "", false, err
 	}
-	if oldHash, err := hashFile(dst); err == nil {
+	if oldHash, err := filehash.SHA256(dst); err == nil {
 		if oldHash == newHash {
 			// The pooled .deb stays, and so do its companions: they are the
 			// record of the build that published it. Only missing ones are
@@ -743,17 +744,6 @@ func xzBytes(b []byte) ([]byte, error) {
 	}
 	err = z.Close()
 	return buf.Bytes(), err
-}
-
-func hashFile(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	_, err = io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil)), err
 }
 
 func writeFileSync(p string, data []byte) error {
