@@ -1,6 +1,7 @@
 # debforge: two entry points on a fresh machine.
 #   make build  - install what building needs, then `debforge build all` into out/
-#   make test   - install what the tests need, then run unit and integration tests
+#   make test   - install what the tests need, then run the unit, integration,
+#                 acceptance and booted-host tests
 # Both install their Debian dependencies with apt-get when run as root.
 
 GO      ?= go
@@ -32,7 +33,17 @@ $(BIN): $(shell find cmd internal postinst -name '*.go' -o -name '*.tmpl') go.mo
 build: deps-build $(BIN)
 	$(BIN) --out $(OUT) build all $(if $(EXCEPT),--except $(EXCEPT))
 
-test: deps-test lint unit integration acceptance
+# The booted guests (make host-test) run beside integration and acceptance:
+# QEMU's emulation keeps one core busy and mostly waits on the guest, the
+# tests use the other, and only side by side do both fit CI's 90 minutes
+# (figures in the README). Host-test lines are prefixed [hosts]; both
+# halves run to their end, and make test fails if either failed.
+test: deps-test deps-host lint unit
+	@( $(MAKE) --no-print-directory host-test 2>&1 | sed -u 's/^/[hosts] /'; exit $${PIPESTATUS[0]} ) & hosts=$$!; \
+	$(MAKE) --no-print-directory integration acceptance; rc=$$?; \
+	wait $$hosts; hrc=$$?; \
+	echo "make test: integration and acceptance exit $$rc, host-test exit $$hrc"; \
+	[ $$rc = 0 ] && [ $$hrc = 0 ]
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -57,7 +68,8 @@ acceptance:
 	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags stack -count=1 -timeout 80m -v ./internal/e2e/ 2>&1 | grep -v '^        \(Get\|Hit\|Ign\|Reading\|Fetched\|Selecting\|Preparing\|Unpacking\|Setting up\)'; exit $${PIPESTATUS[0]}
 
 # Booted bookworm and trixie machines (systemd, QEMU TCG, one CPU each, one
-# at a time): the README's host and user steps over ssh, limits, reboot.
+# at a time; part of make test): the README's host and user steps over ssh,
+# limits, reboot.
 # Images are cached in /var/cache/debforge-test/vm; the stack build shares
 # the default cache with make build and make acceptance.
 host-test: deps-test deps-host
