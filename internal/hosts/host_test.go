@@ -49,6 +49,35 @@ const snapshotFiles = `find / -xdev \( -path /proc -o -path /sys -o -path /run -
   -o -path /var/lib/ucf -o -path /home -o -path /root -o -path /etc/ld.so.cache -o -path /var/lib/sgml-base \
   -o -path /var/lib/xml-core -o -path /etc/subuid- -o -path /etc/subgid- \) -prune -o -print | sort`
 
+// helperBranches drives, as root, the setup helper's branches that
+// internal/helpertest checks against fake programs: a second enable-user
+// changes nothing; an unknown user or command, install as root, install
+// from a su shell and doctor from a sudo shell (no XDG_RUNTIME_DIR: the
+// users' most common systemctl --user trouble) are refused with the way
+// out; doctor names a user without subordinate IDs, user namespaces
+// switched off and a closed /dev/net/tun, each with its fix; enable-user
+// opens /dev/net/tun again. Every change is undone before the next line.
+const helperBranches = `h=rootless-containerd-setup
+$h enable-user --linger alice 2>&1; echo "-- enable-user again: exit $?"
+echo "alice's subuid ranges: $(grep -c '^alice:' /etc/subuid)"
+$h enable-user no-such-user-xyz 2>&1; echo "-- unknown user: exit $?"
+$h frobnicate >/dev/null 2>/var/tmp/usage; echo "-- unknown command: exit $?"; head -n 1 /var/tmp/usage
+$h install 2>&1; echo "-- install as root: exit $?"
+su - alice -c 'echo "xdg=${XDG_RUNTIME_DIR:-unset}"; rootless-containerd-setup install' 2>&1; echo "-- install from su: exit $?"
+sudo -u alice -i rootless-containerd-setup doctor 2>&1; echo "-- doctor from sudo: exit $?"
+$h doctor nobody 2>&1; echo "-- doctor nobody: exit $?"
+old=$(cat /proc/sys/user/max_user_namespaces)
+echo 0 >/proc/sys/user/max_user_namespaces
+$h doctor alice >/var/tmp/doctor 2>&1; echo "-- user namespaces off: exit $?"
+echo "$old" >/proc/sys/user/max_user_namespaces && [ "$(cat /proc/sys/user/max_user_namespaces)" = "$old" ] && echo "namespaces restored"
+cat /var/tmp/doctor
+chmod 0600 /dev/net/tun
+$h doctor alice 2>&1; echo "-- tun closed: exit $?"
+$h enable-user alice 2>&1
+stat -c 'tun mode %a' /dev/net/tun
+rm -f /var/tmp/usage /var/tmp/doctor
+`
+
 // waitWeb polls the web container through the guest's port 8080.
 const waitWeb = `for i in $(seq 1 90); do
   if out=$(curl -fsS --max-time 5 http://127.0.0.1:8080/ 2>/dev/null); then echo "$out"; exit 0; fi
@@ -87,6 +116,24 @@ func hostFlow(t *testing.T, release string) {
 	g.run(t, "root", "rootless-containerd-setup enable-user --linger alice")
 	mustContain(t, "linger", g.run(t, "root", "loginctl show-user alice -p Linger"), "Linger=yes")
 	step(t, "enable-user", start)
+
+	// The helper's refusals and doctor's failures that internal/helpertest
+	// covers with fake programs, on a real host.
+	start = time.Now()
+	mustContain(t, "setup helper on a real host", g.run(t, "root", helperBranches),
+		"alice is already set up; nothing changed", "-- enable-user again: exit 0", "alice's subuid ranges: 1",
+		"error: no such user: no-such-user-xyz", "-- unknown user: exit 1",
+		"error: unknown command: frobnicate", "-- unknown command: exit 2",
+		"run this as the user who will run containers, not as root", "-- install as root: exit 1",
+		"xdg=unset", "this looks like a su/sudo shell. Log in with ssh or 'machinectl shell alice@' instead", "-- install from su: exit 1",
+		"fail  XDG_RUNTIME_DIR unset or not a directory you own\n      fix: log in with ssh or 'machinectl shell alice@', not su/sudo", "-- doctor from sudo: exit 1",
+		"fail  /etc/subuid: 0 subordinate IDs for nobody (need 65536)\n      fix: sudo rootless-containerd-setup enable-user nobody", "-- doctor nobody: exit 1",
+		"fail  user.max_user_namespaces = 0\n      fix: sudo sysctl -w user.max_user_namespaces=28633", "-- user namespaces off: exit 1", "namespaces restored",
+		"fail  /dev/net/tun not usable by alice (RootlessKit's network needs it)", "-- tun closed: exit 1",
+		"made /dev/net/tun usable by users (mode 0666", "tun mode 666")
+	out = g.run(t, "alice", "rootless-containerd-setup enable-user alice 2>&1; echo \"-- enable-user as alice: exit $?\"")
+	mustContain(t, "enable-user as a user", out, "enable-user needs root: sudo rootless-containerd-setup enable-user alice", "-- enable-user as alice: exit 1")
+	step(t, "helper-branches", start)
 
 	// The user's part, logged in over ssh (PAM, logind, a user manager).
 	start = time.Now()
