@@ -44,8 +44,7 @@ func TestDocsCompressedLikeDebhelper(t *testing.T) {
 	if strings.Contains(contents, "./usr/share/info/dir") {
 		t.Errorf("the package ships the info dir index:\n%s", contents)
 	}
-	cmd := exec.Command("lintian", "-EvIL", "+pedantic", "--fail-on", "error,warning", "--tag-display-limit", "0", deb)
-	out, err := cmd.CombinedOutput()
+	out, err := lintian(t, deb).CombinedOutput()
 	if err != nil {
 		t.Errorf("lintian exit: %v", err)
 	}
@@ -101,7 +100,7 @@ func TestChangelogHistory(t *testing.T) {
 	if strings.Contains(overrides, "initial-upload-closes-no-bugs") {
 		t.Errorf("revision 2 still overrides initial-upload-closes-no-bugs:\n%s", overrides)
 	}
-	out, err := exec.Command("lintian", "-EvIL", "+pedantic", "--fail-on", "error,warning", "--tag-display-limit", "0", deb).CombinedOutput()
+	out, err := lintian(t, deb).CombinedOutput()
 	if err != nil || strings.Contains(string(out), "unused-override") || strings.Contains(string(out), "initial-upload-closes-no-bugs") {
 		t.Errorf("lintian (%v):\n%s", err, out)
 	}

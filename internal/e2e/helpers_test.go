@@ -351,13 +351,23 @@ func aptUpdate(root string) (string, error) {
 	return inRoot(root, "apt-get", "-o", "Acquire::Check-Date=true", "-o", "Acquire::Check-Valid-Until=true", "update")
 }
 
+// lintian is bookworm's lintian -EvIL +pedantic on deb, failing on errors
+// and warnings, with a temporary directory of the test's own: lintian
+// 2.116 leaves an mldbm-elf-* database behind for each package with ELF
+// files, and they piled up in /tmp.
+func lintian(t *testing.T, deb string) *exec.Cmd {
+	cmd := exec.Command("lintian", "-EvIL", "+pedantic", "--fail-on", "error,warning", "--tag-display-limit", "0", deb)
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+	return cmd
+}
+
 // lintianErrors runs bookworm's lintian -EvIL +pedantic on deb, failing on
 // errors and warnings, and returns its E: and W: lines. lintian's exit
 // status is checked: 1 must come with such lines, 0 without, and any
 // other status (lintian itself failed) ends the test.
 func lintianErrors(t *testing.T, deb string) []string {
 	t.Helper()
-	out, err := exec.Command("lintian", "-EvIL", "+pedantic", "--fail-on", "error,warning", "--tag-display-limit", "0", deb).CombinedOutput()
+	out, err := lintian(t, deb).CombinedOutput()
 	var bad []string
 	errorLines := 0
 	for _, line := range strings.Split(string(out), "\n") {
