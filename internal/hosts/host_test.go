@@ -56,7 +56,8 @@ const snapshotFiles = `find / -xdev \( -path /proc -o -path /sys -o -path /run -
 // users' most common systemctl --user trouble) are refused with the way
 // out; doctor names a user without subordinate IDs, user namespaces
 // switched off and a closed /dev/net/tun, each with its fix; enable-user
-// opens /dev/net/tun again. Every change is undone before the next line.
+// gives nobody the next free range (removed again with usermod) and opens
+// /dev/net/tun again. Every change is undone before the next check.
 const helperBranches = `h=rootless-containerd-setup
 $h enable-user --linger alice 2>&1; echo "-- enable-user again: exit $?"
 echo "alice's subuid ranges: $(grep -c '^alice:' /etc/subuid)"
@@ -66,6 +67,11 @@ $h install 2>&1; echo "-- install as root: exit $?"
 su - alice -c 'echo "xdg=${XDG_RUNTIME_DIR:-unset}"; rootless-containerd-setup install' 2>&1; echo "-- install from su: exit $?"
 sudo -u alice -i rootless-containerd-setup doctor 2>&1; echo "-- doctor from sudo: exit $?"
 $h doctor nobody 2>&1; echo "-- doctor nobody: exit $?"
+range=$(awk -F: 'NF >= 3 { e = $2 + $3; if (e > m) m = e } END { if (m < 100000) m = 100000; print m "-" m + 65535 }' /etc/subuid /etc/subgid)
+echo "next free range: $range"
+$h enable-user nobody 2>&1; echo "-- enable-user nobody: exit $?"
+grep -c '^nobody:' /etc/subuid /etc/subgid
+usermod --del-subuids "$range" --del-subgids "$range" nobody && echo "nobody's range removed: $(grep -c '^nobody:' /etc/subuid)"
 old=$(cat /proc/sys/user/max_user_namespaces)
 echo 0 >/proc/sys/user/max_user_namespaces
 $h doctor alice >/var/tmp/doctor 2>&1; echo "-- user namespaces off: exit $?"
@@ -120,7 +126,15 @@ func hostFlow(t *testing.T, release string) {
 	// The helper's refusals and doctor's failures that internal/helpertest
 	// covers with fake programs, on a real host.
 	start = time.Now()
-	mustContain(t, "setup helper on a real host", g.run(t, "root", helperBranches),
+	out = g.run(t, "root", helperBranches)
+	// A user without subordinate IDs gets the next free range: nobody,
+	// since alice's may have come with useradd.
+	free := regexp.MustCompile(`next free range: (\d+-\d+)`).FindStringSubmatch(out)
+	if free == nil {
+		t.Fatalf("helper branches: no free range printed:\n%s", out)
+	}
+	mustContain(t, "setup helper on a real host", out,
+		"gave nobody subordinate IDs "+free[1]+"\n", "-- enable-user nobody: exit 0", "/etc/subuid:1\n/etc/subgid:1\n", "nobody's range removed: 0",
 		"alice is already set up; nothing changed", "-- enable-user again: exit 0", "alice's subuid ranges: 1",
 		"error: no such user: no-such-user-xyz", "-- unknown user: exit 1",
 		"error: unknown command: frobnicate", "-- unknown command: exit 2",
