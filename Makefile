@@ -60,12 +60,14 @@ unit:
 # Files tests keep (e.g. the front page screenshot) go to $(OUT)/test-artifacts.
 integration:
 	mkdir -p $(OUT)/test-artifacts
-	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags integration -count=1 -timeout 40m -artifacts -outputdir $(abspath $(OUT))/test-artifacts ./...
+	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags integration -count=1 -timeout 60m -artifacts -outputdir $(abspath $(OUT))/test-artifacts ./...
 
 # The real stack from specs/: build (shared cache with make build), check
 # versions and lintian, install into bookworm roots, replace Debian's packages.
+# The timeout only stops a hung test: on a machine without cached build
+# roots, beside the booted guests, acceptance alone takes over 80 minutes.
 acceptance:
-	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags stack -count=1 -timeout 80m -v ./internal/e2e/ 2>&1 | grep -v '^        \(Get\|Hit\|Ign\|Reading\|Fetched\|Selecting\|Preparing\|Unpacking\|Setting up\)'; exit $${PIPESTATUS[0]}
+	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags stack -count=1 -timeout 120m -v ./internal/e2e/ 2>&1 | grep -v '^        \(Get\|Hit\|Ign\|Reading\|Fetched\|Selecting\|Preparing\|Unpacking\|Setting up\)'; exit $${PIPESTATUS[0]}
 
 # Booted bookworm and trixie machines (systemd, QEMU TCG, one CPU each, one
 # at a time; part of make test): the README's host and user steps over ssh,
