@@ -4,7 +4,9 @@ package hosts
 
 import (
 	"context"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,5 +70,44 @@ func TestImageWithoutMirror(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "disk.raw")); !os.IsNotExist(err) {
 		t.Errorf("a disk image was written: %v", err)
+	}
+}
+
+// An ssh connection that fails before the command is sent is tried again,
+// three times in all, and the error carries ssh's own words: here a
+// listener that hangs up on every connection, as a guest's sshd does
+// when it refuses a source.
+func TestSSHRetriesOnlyUnsentCommands(t *testing.T) {
+	requireTools(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan struct{}, 10)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- struct{}{}
+			c.Close()
+		}
+	}()
+	dir := t.TempDir()
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "key")).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	g := &guest{img: image{release: "none", dir: dir}, ssh: l.Addr().(*net.TCPAddr).Port}
+	_, err = g.sshCmd("root", time.Minute, "touch /ran")
+	if err == nil {
+		t.Fatal("ssh to a listener that hangs up succeeded")
+	}
+	if n := len(accepted); n != 3 {
+		t.Errorf("%d connections, want 3 (one and two retries)", n)
+	}
+	if !strings.Contains(err.Error(), "ssh said:") || !strings.Contains(err.Error(), "closed by remote host") {
+		t.Errorf("the error does not carry ssh's reason:\n%v", err)
 	}
 }

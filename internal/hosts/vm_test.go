@@ -297,32 +297,92 @@ func (g *guest) waitSSH(timeout time.Duration, notBoot string) error {
 }
 
 // sshCmd runs a shell command in the guest as user (a real ssh login:
-// PAM, logind, a systemd user manager), with a bounded time.
+// PAM, logind, a systemd user manager), with a bounded time. A
+// connection that fails before the command was sent (a guest under
+// emulation on a loaded host can miss ssh's 10 s banner deadline) is
+// tried again, twice at most: the command never ran. One that fails
+// after is not: the command may have run.
 func (g *guest) sshCmd(user string, timeout time.Duration, script string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	for attempt := 1; ; attempt++ {
+		out, sent, err := g.sshOnce(ctx, user, script)
+		if ctx.Err() != nil {
+			err = fmt.Errorf("timed out after %s: %w", timeout, ctx.Err())
+		}
+		if err == nil || sent || ctx.Err() != nil || attempt == 3 {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(3 * time.Second):
+		}
+	}
+}
+
+// sshOnce is one ssh call; sent reports whether the command reached the
+// guest. On failure the error carries ssh's own log: a dropped
+// connection and a remote command killed by a signal both end in exit
+// status 255, and ssh says which only in its debug log ("Timeout, server
+// not responding", "rtype exit-signal"), which goes to a file (-E) so
+// that the command's output stays the command's.
+func (g *guest) sshOnce(ctx context.Context, user, script string) (out string, sent bool, err error) {
+	logFile, err := os.CreateTemp("", "debforge-ssh-*.log")
+	if err != nil {
+		return "", false, err
+	}
+	logFile.Close()
+	defer os.Remove(logFile.Name())
 	cmd := exec.CommandContext(ctx, "ssh", "-i", g.img.key(), "-p", strconv.Itoa(g.ssh),
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-		"-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-o", "ServerAliveInterval=15",
+		"-o", "ConnectTimeout=10", "-o", "LogLevel=DEBUG1", "-E", logFile.Name(),
+		// A guest under emulation on a loaded host can go quiet for tens
+		// of seconds; the caller's timeout is what ends a hung command,
+		// the keepalive only finds a guest that is gone (2 min).
+		"-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=8",
 		// A login shell, as a user who logs in gets: /etc/profile.d puts
 		// /usr/sbin (iptables, for nerdctl's networking) on bookworm's
 		// PATH only there; a bare "ssh host cmd" shell does not read it.
 		user+"@127.0.0.1", "exec bash -lc "+shellQuote(script))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("timed out after %s: %w", timeout, ctx.Err())
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err = cmd.Run()
+	data, _ := os.ReadFile(logFile.Name())
+	log := string(data)
+	sent = strings.Contains(log, "Sending command: ")
+	if err != nil {
+		if tail := sshLog(log); tail != "" {
+			err = fmt.Errorf("%w\nssh said:\n%s", err, tail)
+		}
 	}
-	return out.String(), err
+	return buf.String(), sent, err
 }
 
-// run is sshCmd that fails the test with the command's output.
+// sshLog is what ssh logged, less the known-hosts notice every call
+// gets (UserKnownHostsFile=/dev/null).
+func sshLog(log string) string {
+	var kept []string
+	for _, line := range strings.Split(strings.ReplaceAll(log, "\r", ""), "\n") {
+		if line != "" && !strings.HasPrefix(line, "Warning: Permanently added") {
+			kept = append(kept, line)
+		}
+	}
+	return lastLines(strings.Join(kept, "\n"), 20)
+}
+
+// run is sshCmd that fails the test with the command's output, and with
+// the serial console's tail (a kernel oops, the OOM killer, a hung task)
+// when ssh itself failed.
 func (g *guest) run(t *testing.T, user, script string) string {
 	t.Helper()
 	out, err := g.sshCmd(user, 15*time.Minute, script)
 	if err != nil {
-		t.Fatalf("as %s in %s guest: %s\n%v\n%s", user, g.img.release, script, err, lastLines(out, 40))
+		var ee *exec.ExitError
+		console := ""
+		if !errors.As(err, &ee) || ee.ExitCode() == 255 {
+			console = "\nserial console (last lines):\n" + g.consoleTail(30)
+		}
+		t.Fatalf("as %s in %s guest: %s\n%v\n%s%s", user, g.img.release, script, err, lastLines(out, 40), console)
 	}
 	return out
 }
