@@ -336,10 +336,12 @@ func (g *guest) sshOnce(ctx context.Context, user, script string) (out string, s
 	cmd := exec.CommandContext(ctx, "ssh", "-i", g.img.key(), "-p", strconv.Itoa(g.ssh),
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
 		"-o", "ConnectTimeout=10", "-o", "LogLevel=DEBUG1", "-E", logFile.Name(),
-		// A guest under emulation on a loaded host can go quiet for tens
-		// of seconds; the caller's timeout is what ends a hung command,
-		// the keepalive only finds a guest that is gone (2 min).
-		"-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=8",
+		// A guest under emulation on a loaded host can go quiet for a
+		// long while (one trixie run lost a call 45 s after it began, the
+		// old keepalive limit, right after lingering started a user
+		// manager). The caller's timeout is what ends a hung command; the
+		// keepalive only finds a guest that is gone (5 min).
+		"-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=20",
 		// A login shell, as a user who logs in gets: /etc/profile.d puts
 		// /usr/sbin (iptables, for nerdctl's networking) on bookworm's
 		// PATH only there; a bare "ssh host cmd" shell does not read it.
