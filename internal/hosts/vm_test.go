@@ -287,7 +287,11 @@ func (g *guest) waitSSH(timeout time.Duration, notBoot string) error {
 			return fmt.Errorf("qemu exited before the guest answered ssh")
 		default:
 		}
-		out, err := g.sshCmd("root", 10*time.Second, "cat /proc/sys/kernel/random/boot_id")
+		// One call per poll: this loop is the retry, sshCmd's own would
+		// only nest a second one inside it.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, _, err := g.sshOnce(ctx, "root", "cat /proc/sys/kernel/random/boot_id")
+		cancel()
 		if err == nil && strings.TrimSpace(out) != notBoot && strings.TrimSpace(out) != "" {
 			return nil
 		}
@@ -337,9 +341,9 @@ func (g *guest) sshOnce(ctx context.Context, user, script string) (out string, s
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
 		"-o", "ConnectTimeout=10", "-o", "LogLevel=DEBUG1", "-E", logFile.Name(),
 		// A guest under emulation on a loaded host can go quiet for a
-		// long while (one trixie run lost a call 45 s after it began, the
-		// old keepalive limit, right after lingering started a user
-		// manager). The caller's timeout is what ends a hung command; the
+		// long while (one trixie run lost a call, with no word, about 50 s
+		// after the step before it ended, right after lingering started a
+		// user manager: close to the old 45 s keepalive limit). The caller's timeout is what ends a hung command; the
 		// keepalive only finds a guest that is gone (5 min).
 		"-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=20",
 		// A login shell, as a user who logs in gets: /etc/profile.d puts
