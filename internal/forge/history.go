@@ -1,8 +1,12 @@
 package forge
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/packaging"
@@ -25,8 +29,17 @@ func (f *Forge) changelogHistory(c *spec.Component) ([]byte, error) {
 		return nil, nil
 	}
 	// The text depends on whether the .deb is this version (drop its own
-	// entry) or an earlier one: both are in the name.
-	cached := filepath.Join(f.opts.CacheDir, "changelogs", c.DebVersion()+"_"+filepath.Base(deb)+".txt")
+	// entry) or an earlier one, and on the file's bytes: pools of several
+	// repositories share one cache, and two of them may hold different
+	// .debs under the same name. The file's identity (device, inode, size,
+	// modification time) stands for its bytes: the pool replaces a file
+	// only by renaming a new one over it, so other bytes mean another
+	// inode, and no no-op build has to read every .deb.
+	id, err := fileIdentity(deb)
+	if err != nil {
+		return nil, err
+	}
+	cached := filepath.Join(f.opts.CacheDir, "changelogs", c.DebVersion()+"_"+filepath.Base(deb)+"_"+id+".txt")
 	if text, err := os.ReadFile(cached); err == nil {
 		return text, nil
 	}
@@ -38,4 +51,19 @@ func (f *Forge) changelogHistory(c *spec.Component) ([]byte, error) {
 		return nil, err
 	}
 	return text, nil
+}
+
+// fileIdentity names the file at path by what changes when its bytes are
+// replaced: device, inode, size and modification time.
+func fileIdentity(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "", fmt.Errorf("%s: no inode information", path)
+	}
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d %d %d %d", st.Dev, st.Ino, fi.Size(), fi.ModTime().UnixNano()))
+	return hex.EncodeToString(sum[:8]), nil
 }

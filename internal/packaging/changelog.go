@@ -23,8 +23,8 @@ func Changelog(c *spec.Component, mtime time.Time, history []byte) ([]byte, erro
 	if last, ok := newestDate(history); ok && !date.After(last) {
 		date = last.Add(time.Second)
 	}
-	text := fmt.Sprintf("%s (%s) unstable; urgency=medium\n\n  * %s\n\n -- %s  %s\n",
-		c.PackageName(), c.DebVersion(), strings.TrimSpace(c.Changes), c.Maintainer,
+	text := fmt.Sprintf("%s (%s) %s; urgency=medium\n\n  * %s\n\n -- %s  %s\n",
+		c.PackageName(), c.DebVersion(), distribution(c.DebVersion()), strings.TrimSpace(c.Changes), c.Maintainer,
 		date.Format(time.RFC1123Z))
 	if h := bytes.TrimSpace(history); len(h) > 0 {
 		text += "\n" + string(h) + "\n"
@@ -41,6 +41,16 @@ func Changelog(c *spec.Component, mtime time.Time, history []byte) ([]byte, erro
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// distribution is the changelog entry's distribution: the release a
+// version was built for (its suffix says which), or "unstable" for a
+// build without targets, which no one release owns.
+func distribution(version string) string {
+	if r, ok := spec.ReleaseOfVersion(version); ok {
+		return r.Codename
+	}
+	return "unstable"
 }
 
 // ChangelogHistory reads the changelog of a published .deb of the same

@@ -41,6 +41,21 @@ var TargetArchs = []string{"amd64", "arm64"}
 // ReleaseSuffixRe matches a version that carries a release suffix.
 var ReleaseSuffixRe = regexp.MustCompile(`\+(deb[0-9]+|ubuntu[0-9]+\.[0-9]+)$`)
 
+// ReleaseOfVersion returns the release whose suffix a Debian version
+// ends in ("2.4.2-1+deb13" is trixie's); false for a version without one.
+func ReleaseOfVersion(v string) (KnownRelease, bool) {
+	suffix := ReleaseSuffixRe.FindString(v)
+	if suffix == "" {
+		return KnownRelease{}, false
+	}
+	for _, r := range Releases {
+		if r.Suffix == suffix {
+			return r, true
+		}
+	}
+	return KnownRelease{}, false
+}
+
 // Target is one release × architecture packages are built for.
 type Target struct{ Release, Arch string }
 

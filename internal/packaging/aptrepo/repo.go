@@ -775,17 +775,26 @@ func syncDir(p string) error {
 }
 
 // Published returns the pool file of the newest published version of
-// package pkg (architecture arch or all) that is not newer than version,
-// and that version; "" when there is none.
+// package pkg (architecture arch or all) that is not newer than version
+// and belongs to the same release chain, and that version; "" when there
+// is none. A version with a release suffix ("+deb13") chains to versions
+// with that suffix and to unsuffixed ones (published before targets, they
+// are in every release's index), never to another release's builds: what
+// a trixie package lists as its predecessors must not depend on whether
+// the bookworm build happened to be pooled first.
 func Published(repoDir, component, pkg, arch, version string) (path, found string) {
 	dir := filepath.Join(repoDir, filepath.Dir(PoolPath(component, pkg, "x")))
 	matches, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
+	suffix := spec.ReleaseSuffixRe.FindString(version)
 	for _, m := range matches {
 		parts := strings.Split(strings.TrimSuffix(filepath.Base(m), ".deb"), "_")
 		if len(parts) != 3 || (parts[2] != arch && parts[2] != "all") {
 			continue
 		}
 		v := parts[1]
+		if s := spec.ReleaseSuffixRe.FindString(v); s != "" && s != suffix {
+			continue
+		}
 		if CompareVersions(v, version) > 0 || (found != "" && CompareVersions(v, found) <= 0) {
 			continue
 		}
