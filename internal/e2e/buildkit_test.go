@@ -157,7 +157,7 @@ echo carried > /build/tmp/marker`
 		}
 	}
 	_, sb2 := run(t)
-	plan := buildkit.Plan{Name: "probe", Sandbox: sb2, RootTar: root.Tarball, RootSHA256: root.TarSHA256, RootKey: root.Key, Arch: "amd64", Cmds: cmds, Export: "/build/stage"}
+	plan := buildkit.Plan{Name: "probe", Sandbox: sb2, RootTar: root.Tarball, RootSHA256: root.TarSHA256, RootKey: root.Key, GoCache: "build-probe-" + root.Key[:16], Arch: "amd64", Cmds: cmds, Export: "/build/stage"}
 	var times []time.Duration
 	var out string
 	for i := 0; i < 2; i++ { // cold, then fully cached

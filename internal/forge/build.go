@@ -167,7 +167,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 		if err := f.fetcher.Prepare(ctx, c, fe, srcDir, log); err != nil {
 			return fail("prepare source", err)
 		}
-		sb, err := f.sandboxFor(be, root, work)
+		sb, err := f.sandboxFor(be, c, root, work)
 		if err != nil {
 			return fail("build", err)
 		}

@@ -292,7 +292,7 @@ func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroo
 		return "", fmt.Errorf("plan: %w", err)
 	}
 	plan := buildkit.Plan{
-		Name: req.Component.Name, Sandbox: sb, RootTar: root.Tarball, RootSHA256: root.TarSHA256, RootKey: root.Key,
+		Name: req.Component.Name, Sandbox: sb, RootTar: root.Tarball, RootSHA256: root.TarSHA256, RootKey: root.Key, GoCache: goBuildCacheName(req.Component, root),
 		Arch: root.Target.Arch, Cmds: cmds, Export: req.StageDir, Caches: []string{"/build/go/build"},
 	}
 	for _, bd := range sb.Binds {

@@ -74,17 +74,8 @@ func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buil
 // too: the patches are applied to the unpacked source on the host, before
 // any root is involved, and their content is in the key.
 func compileKey(b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv) (string, bool, error) {
-	bd := c.Build
-	if bd == nil || bd.Kind != "go" || fe == nil {
+	if fe == nil || !isPureGo(c) {
 		return "", false, nil
-	}
-	if bd.Cgo != nil && *bd.Cgo {
-		return "", false, nil
-	}
-	for _, bin := range bd.Binaries {
-		if bin.Cgo != nil && *bin.Cgo {
-			return "", false, nil
-		}
 	}
 	cmds, err := b.Plan(req)
 	if err != nil {

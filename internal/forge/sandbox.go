@@ -7,15 +7,16 @@ import (
 
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/spec"
 )
 
 // sandboxFor hands the build's directories to the build uid and returns
 // the sandbox its commands run in. Only the source copy, DESTDIR, the
-// scratch dirs and the Go build cache are writable; the Go module cache,
-// the toolchain and the root are read-only. The shlibs dir stays owned by
-// debforge (read-only inside) so the build cannot plant links where
-// debforge writes.
-func (f *Forge) sandboxFor(be *buildEnv, root *buildroot.Root, work string) (*sandbox.Sandbox, error) {
+// scratch dirs and the component's own Go build cache are writable; the Go
+// module cache, the toolchain and the root are read-only. The shlibs dir
+// stays owned by debforge (read-only inside) so the build cannot plant
+// links where debforge writes.
+func (f *Forge) sandboxFor(be *buildEnv, c *spec.Component, root *buildroot.Root, work string) (*sandbox.Sandbox, error) {
 	if err := sandbox.CheckReachable(work); err != nil {
 		return nil, err
 	}
@@ -35,9 +36,7 @@ func (f *Forge) sandboxFor(be *buildEnv, root *buildroot.Root, work string) (*sa
 	if err := os.MkdirAll(modCache, 0o755); err != nil {
 		return nil, err
 	}
-	// One Go build cache per root: cgo objects depend on the root's
-	// headers and libraries, which the go command does not track.
-	buildCache := filepath.Join(f.opts.CacheDir, "go", "build-"+root.Key[:16])
+	buildCache := filepath.Join(f.opts.CacheDir, "go", goBuildCacheName(c, root))
 	if err := ownDir(buildCache, uid, gid); err != nil {
 		return nil, err
 	}
@@ -60,6 +59,36 @@ func (f *Forge) sandboxFor(be *buildEnv, root *buildroot.Root, work string) (*sa
 		sb.Binds = append(sb.Binds, sandbox.Bind{Host: be.tc.GOROOT, Path: goRootPath})
 	}
 	return sb, nil
+}
+
+// goBuildCacheName names the Go build cache a build of c in root writes.
+// The go command trusts its cache's entries, and a build can rewrite any
+// file of the cache it writes: so each component has its own, and one
+// component's build can never change what another one links. A pure Go
+// compile does not depend on the root (the go command keys its entries by
+// toolchain, GOOS/GOARCH, flags and sources), so it shares one cache
+// across the component's roots and targets; anything that may run cgo or
+// a C compiler gets one per root as well, because cgo objects depend on
+// the root's headers and libraries, which the go command does not track.
+func goBuildCacheName(c *spec.Component, root *buildroot.Root) string {
+	if isPureGo(c) {
+		return "build-" + c.Name + "-pure"
+	}
+	return "build-" + c.Name + "-" + root.Key[:16]
+}
+
+// isPureGo says whether c is a go build with cgo off for every binary.
+func isPureGo(c *spec.Component) bool {
+	bd := c.Build
+	if bd == nil || bd.Kind != "go" || (bd.Cgo != nil && *bd.Cgo) {
+		return false
+	}
+	for _, bin := range bd.Binaries {
+		if bin.Cgo != nil && *bin.Cgo {
+			return false
+		}
+	}
+	return true
 }
 
 // chownTree creates dir if needed and gives it and everything in it to

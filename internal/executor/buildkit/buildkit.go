@@ -49,9 +49,13 @@ type Plan struct {
 	// (its own, or one imported) already has the unpacked root is never
 	// sent the tarball at all, and one that is sent it checks the hash.
 	RootSHA256 string
-	// RootKey is the root's content key: it names the Go build cache, one
-	// per root as on the host, because cgo objects depend on the root.
+	// RootKey is the root's content key.
 	RootKey string
+	// GoCache names the worker's persistent Go build cache for this build:
+	// the same name as the host's cache directory, one per component (and
+	// per root where cgo may run), so no component's build writes what
+	// another's links.
+	GoCache string
 	// Arch is the target's Debian architecture.
 	Arch string
 	// Cmds run in order.
@@ -150,7 +154,9 @@ func (p Plan) check() error {
 	case p.Sandbox == nil:
 		return errors.New("plan has no sandbox inputs")
 	case p.RootKey == "":
-		return errors.New("plan has no root key to name its build cache")
+		return errors.New("plan has no root key")
+	case p.GoCache == "" || strings.ContainsAny(p.GoCache, "/ \t\n"):
+		return fmt.Errorf("plan Go build cache %q: want a cache name", p.GoCache)
 	case p.Sandbox.UID == 0 || p.Sandbox.GID == 0:
 		return fmt.Errorf("build ids %d:%d: a plan never runs as root (sandbox.BuildIDs)", p.Sandbox.UID, p.Sandbox.GID)
 	case len(p.Cmds) == 0:
@@ -267,7 +273,7 @@ func Lower(p Plan) (llb.State, error) {
 			switch {
 			case p.isCache(b.Path):
 				run.AddMount(b.Path, state[b.Path], llb.SourcePath("/cache"),
-					llb.AsPersistentCacheDir("debforge-gobuild-"+p.RootKey, llb.CacheMountShared))
+					llb.AsPersistentCacheDir("debforge-go"+p.GoCache, llb.CacheMountShared))
 			case b.Write:
 				outs[b.Path] = run.AddMount(b.Path, state[b.Path], llb.SourcePath(writableDir))
 			default:

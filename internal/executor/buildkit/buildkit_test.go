@@ -35,6 +35,7 @@ func plan() Plan {
 		RootTar:    hostDir + "/root.tar",
 		RootSHA256: rootHash,
 		RootKey:    "0123456789abcdef",
+		GoCache:    "build-probe-pure",
 		Arch:       "arm64",
 		Cmds: []execx.Cmd{
 			{Args: []string{"make"}, Dir: "/build/src", Env: []string{"CC=gcc"}},
@@ -144,8 +145,8 @@ func TestLowerRunsThePlanAsTheSandboxDoes(t *testing.T) {
 			t.Errorf("exec %d: the toolchain is not its unpacked tarball, read-only: %+v", i+1, m)
 		}
 		m := mount(op, "/build/go/build")
-		if m == nil || m.MountType != pb.MountType_CACHE || m.CacheOpt.ID != "debforge-gobuild-0123456789abcdef" || m.CacheOpt.Sharing != pb.CacheSharingOpt_SHARED {
-			t.Errorf("exec %d: the Go build cache is not the root's shared cache mount: %+v", i+1, m)
+		if m == nil || m.MountType != pb.MountType_CACHE || m.CacheOpt.ID != "debforge-gobuild-probe-pure" || m.CacheOpt.Sharing != pb.CacheSharingOpt_SHARED {
+			t.Errorf("exec %d: the Go build cache is not the component's own cache mount: %+v", i+1, m)
 		}
 		for _, w := range []string{"/build/src", "/build/stage"} {
 			if m := mount(op, w); m == nil || m.Readonly || m.Output < 0 || m.Selector != writableDir {
@@ -207,6 +208,7 @@ func TestLowerRefusesBadPlans(t *testing.T) {
 		"name with a slash":   func(p *Plan) { p.Name = "a/b" },
 		"relative root":       func(p *Plan) { p.RootTar = "root.tar" },
 		"no root key":         func(p *Plan) { p.RootKey = "" },
+		"no go cache":         func(p *Plan) { p.GoCache = "" },
 		"as root":             func(p *Plan) { p.Sandbox.UID = 0 },
 		"no commands":         func(p *Plan) { p.Cmds = nil },
 		"empty command":       func(p *Plan) { p.Cmds[1].Args = nil },

@@ -1,0 +1,122 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// victimModule writes a small module whose binary prints msg.Msg.
+func victimModule(t *testing.T, dir string) {
+	t.Helper()
+	files := map[string]string{
+		"go.mod":     "module example.com/victim\n\ngo 1.22\n",
+		"msg/msg.go": "package msg\n\nvar Msg = \"genuine\"\n",
+		"main.go":    "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/victim/msg\"\n)\n\nfunc main() { fmt.Println(msg.Msg) }\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		must(t, os.WriteFile(p, []byte(text), 0o644))
+	}
+}
+
+const victimSpec = `name: victim
+version: 1.0.0
+summary: an honest Go program
+description: |
+  Test fixture.
+license: Apache-2.0
+copyright: 2026 The debforge authors
+source:
+  dir: src/victim
+build:
+  kind: go
+  binaries:
+    - {main: ., dst: /usr/bin/victim}
+package:
+  lintian_overrides:
+    - {tag: statically-linked-binary, reason: test fixture}
+`
+
+// The attacker compiles the victim's module the way the go builder does
+// (same flags, same sandbox paths, so the same cache actions), then
+// rewrites every cached output that holds the victim's string with one of
+// the same size: the go command checks an output's size, not its hash,
+// when it links. Its own rebuild proves the poison works in the cache it
+// wrote.
+const attackerSpec = `name: attacker
+version: 1.0.0
+summary: a build that poisons the Go build cache
+description: |
+  Test fixture.
+license: Apache-2.0
+copyright: 2026 The debforge authors
+source:
+  dir: src/victim
+build:
+  kind: script
+  steps:
+    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -o "$WORK/first" .
+    - grep -rl --include='*-d' genuine "$GOCACHE" > "$WORK/poisoned"
+    - test -s "$WORK/poisoned"
+    - xargs sed -i 's/genuine/HACKED!/g' < "$WORK/poisoned"
+    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -o "$DESTDIR/usr/bin/attacker" .
+package:
+  lintian_overrides:
+    - {tag: statically-linked-binary, reason: test fixture}
+`
+
+// A build can write only its own component's Go build cache: a component
+// that poisons the cache it builds with cannot change what another
+// component of the same root links. The victim built after the attacker
+// is byte for byte the victim built alone.
+func TestGoBuildCachePoisonStaysInTheAttackersComponent(t *testing.T) {
+	specs := tempDir(t)
+	sh(t, "cp", "-a", "testdata/specs/debforge.yaml", specs)
+	victimModule(t, filepath.Join(specs, "src", "victim"))
+	must(t, os.WriteFile(filepath.Join(specs, "victim.yaml"), []byte(victimSpec), 0o644))
+	must(t, os.WriteFile(filepath.Join(specs, "attacker.yaml"), []byte(attackerSpec), 0o644))
+
+	alone := newEnv(t, specs)
+	r := alone.run(t, "build", "victim")
+	if r.code != 0 {
+		t.Fatalf("victim alone (exit %d):\n%s", r.code, r.stderr)
+	}
+	clean := mustRead(t, strings.TrimSpace(r.stdout))
+
+	shared := newEnv(t, specs)
+	r = shared.run(t, "build", "attacker")
+	if r.code != 0 {
+		t.Fatalf("attacker (exit %d):\n%s", r.code, r.stderr)
+	}
+	if out := runPackaged(t, strings.TrimSpace(r.stdout), "usr/bin/attacker"); out != "HACKED!" {
+		t.Fatalf("the attack did not take in the attacker's own cache (it prints %q): the test proves nothing", out)
+	}
+	r = shared.run(t, "build", "victim")
+	if r.code != 0 {
+		t.Fatalf("victim after the attacker (exit %d):\n%s", r.code, r.stderr)
+	}
+	deb := strings.TrimSpace(r.stdout)
+	if out := runPackaged(t, deb, "usr/bin/victim"); out != "genuine" {
+		t.Errorf("the victim built after the attacker prints %q", out)
+	}
+	if !bytes.Equal(mustRead(t, deb), clean) {
+		t.Errorf("the victim built after the attacker differs from the victim built alone")
+	}
+}
+
+// runPackaged unpacks deb and runs its program rel, returning its output.
+func runPackaged(t *testing.T, deb, rel string) string {
+	t.Helper()
+	out, err := exec.Command(unpackedFile(t, deb, rel)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s from %s: %v\n%s", rel, deb, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
