@@ -340,6 +340,12 @@ func (f *Fetcher) Prepare(ctx context.Context, c *spec.Component, fe *Fetched, d
 	if err != nil {
 		return fmt.Errorf("unpack source: %w", err)
 	}
+	// An archive's own git metadata would make git apply read its config
+	// (filters, hooks) and run its commands on the host: a source tree
+	// never keeps any, as dir and git sources never copy it.
+	if err := dropGitDirs(dst); err != nil {
+		return err
+	}
 	if err := deleteBeneath(dst, c.Source.Delete); err != nil {
 		return err
 	}
@@ -348,14 +354,52 @@ func (f *Fetcher) Prepare(ctx context.Context, c *spec.Component, fe *Fetched, d
 		if err != nil {
 			return err
 		}
-		cmd := execx.Cmd{
-			Args: []string{"git", "apply", "--whitespace=nowarn", "-p1", abs},
-			Dir:  dst,
-			// Never let git find an enclosing repository and apply there.
-			Env: []string{"GIT_CEILING_DIRECTORIES=" + filepath.Dir(dst)},
-		}
-		if err := execx.RunLogged(ctx, f.Runner, cmd, log); err != nil {
+		if err := execx.RunLogged(ctx, f.Runner, gitApply(abs, dst), log); err != nil {
 			return fmt.Errorf("apply patch %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// gitApply applies patch in dir with git isolated from every
+// configuration it could read: no system, global or environment config,
+// no attributes file, no enclosing repository, and none of the invoking
+// user's GIT_* variables (env -i). What the source tree holds is data
+// only.
+func gitApply(patch, dir string) execx.Cmd {
+	return execx.Cmd{
+		Args: []string{"env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C", "HOME=/nonexistent",
+			"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_ATTR_NOSYSTEM=1",
+			// Never let git find an enclosing repository and apply there.
+			"GIT_CEILING_DIRECTORIES=" + filepath.Dir(dir),
+			"git", "-c", "core.attributesFile=/dev/null", "apply", "--whitespace=nowarn", "-p1", patch},
+		Dir: dir,
+	}
+}
+
+// dropGitDirs removes every .git entry (a repository's metadata, or a
+// gitfile pointing at one) from an unpacked source tree, without following
+// links.
+func dropGitDirs(dir string) error {
+	var found []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Name() == ".git" && p != dir {
+			found = append(found, p)
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("unpacked source: %w", err)
+	}
+	for _, p := range found {
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("unpacked source: drop %s: %w", p, err)
 		}
 	}
 	return nil

@@ -69,3 +69,68 @@ func TestIssue9Item16GitURLOptionRealGit(t *testing.T) {
 		t.Errorf("err = %v, want git to look for a repository named by the URL", err)
 	}
 }
+
+// An unpacked archive is never interpreted by a host tool: a tarball that
+// carries top/.git/config with a filter whose clean and smudge commands
+// run a shell command, and a .gitattributes that applies it to every
+// file, must not make git apply (which runs on the host, as the invoking
+// user) run that command. The files are the invoking user's, as they are
+// for a non-root user, so git's ownership check does not stop it. The
+// same through a gitfile (top/.git a file naming a repository elsewhere
+// on the host), and through a filter of the invoking user's own global
+// configuration that the archive's .gitattributes names.
+func TestPatchNeverRunsAnArchivesGitConfig(t *testing.T) {
+	testutil.RequireTool(t, "git")
+	marker := filepath.Join(t.TempDir(), "filter-ran")
+	run := `"touch ` + marker + `; cat"`
+	config := "[core]\n\trepositoryformatversion = 0\n\tbare = false\n[filter \"ev\"]\n\tclean = " + run + "\n\tsmudge = " + run + "\n"
+	elsewhere := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(elsewhere, "objects"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(elsewhere, "refs", "heads"), 0o755))
+	must(t, os.WriteFile(filepath.Join(elsewhere, "HEAD"), []byte("ref: refs/heads/main\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(elsewhere, "config"), []byte(config), 0o644))
+	home := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(config), 0o644))
+	t.Setenv("HOME", home)
+	tree := []entry{
+		{name: "top/", typ: '5'},
+		{name: "top/.gitattributes", body: "* filter=ev\n"},
+		{name: "top/a.txt", body: "one\n"},
+	}
+	cases := map[string][]entry{
+		"repository in the archive": append([]entry{
+			{name: "top/.git/", typ: '5'},
+			{name: "top/.git/HEAD", body: "ref: refs/heads/main\n"},
+			{name: "top/.git/config", body: config},
+			{name: "top/.git/objects/", typ: '5'},
+			{name: "top/.git/refs/", typ: '5'},
+			{name: "top/.git/refs/heads/", typ: '5'},
+		}, tree...),
+		"gitfile to a host repository": append([]entry{{name: "top/.git", body: "gitdir: " + elsewhere + "\n"}}, tree...),
+		"the user's global filter":     tree,
+	}
+	for name, entries := range cases {
+		t.Run(name, func(t *testing.T) {
+			archive := writeTarGz(t, entries)
+			specDir := t.TempDir()
+			must(t, os.WriteFile(filepath.Join(specDir, "fix.patch"), []byte("diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-one\n+two\n"), 0o644))
+			strip := 1
+			c := &spec.Component{Name: "x", Dir: specDir, Source: &spec.Source{Tarball: "https://example.org/x.tar.gz", StripComponents: &strip, Patches: []string{"fix.patch"}}}
+			dst := filepath.Join(t.TempDir(), "src")
+			err := (&Fetcher{Runner: execx.OS{}}).Prepare(context.Background(), c, &Fetched{Kind: "tarball", Path: archive}, dst, io.Discard)
+			if err != nil {
+				t.Fatalf("prepare: %v", err)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				os.Remove(marker)
+				t.Error("git apply ran a filter command on the host")
+			}
+			if b, _ := os.ReadFile(filepath.Join(dst, "a.txt")); string(b) != "two\n" {
+				t.Errorf("a.txt after the patch: %q", b)
+			}
+			if _, err := os.Lstat(filepath.Join(dst, ".git")); err == nil {
+				t.Error("the archive's .git is in the source tree")
+			}
+		})
+	}
+}
