@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -29,21 +30,18 @@ const (
 // readSpecFile reads a regular file of at most MaxSpecFileBytes: a FIFO,
 // a device (a link to /dev/zero) or a huge file is refused, not read.
 func readSpecFile(path string) ([]byte, error) {
-	st, err := os.Stat(path)
+	f, err := OpenBeneath(filepath.Dir(path), filepath.Base(path))
+	if err != nil {
+		return nil, fmt.Errorf("%w (a spec must be a regular file in the specs directory; a link may not lead out of it)", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
 	if st.Size() > MaxSpecFileBytes {
 		return nil, fmt.Errorf("%s: %d bytes, more than the %d a spec may have", path, st.Size(), MaxSpecFileBytes)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxSpecFileBytes+1))
 	if err != nil {
 		return nil, err
@@ -52,6 +50,32 @@ func readSpecFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: more than the %d bytes a spec may have", path, MaxSpecFileBytes)
 	}
 	return data, nil
+}
+
+// OpenBeneath opens the regular file rel beneath dir: a symlink may point
+// elsewhere inside dir, but one that leaves it (a spec linked to a signing
+// key or /etc/shadow) is refused before anything is read, and so is
+// anything that is not a regular file.
+func OpenBeneath(dir, rel string) (*os.File, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.Open(rel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, rel), err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: not a regular file", filepath.Join(dir, rel))
+	}
+	return f, nil
 }
 
 // checkExpansion measures the document with every alias expanded, in time

@@ -3,7 +3,9 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 
 	"gopkg.in/yaml.v3"
 )
@@ -24,11 +26,30 @@ func (e *Error) Error() string {
 	if e.Path != "" {
 		s += e.Path + ": "
 	}
-	s += e.Msg
+	s += clipQuoted(e.Msg)
 	if e.Hint != "" {
 		s += " (" + e.Hint + ")"
 	}
 	return s
+}
+
+// MaxQuoted is how many characters of a quoted value an error shows: a
+// spec that is not what it seems (a key file, a secret linked in) is named,
+// never printed.
+const MaxQuoted = 60
+
+var quotedRe = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// clipQuoted shortens every Go-quoted string in msg longer than MaxQuoted
+// characters to its first MaxQuoted, marked as cut.
+func clipQuoted(msg string) string {
+	return quotedRe.ReplaceAllStringFunc(msg, func(q string) string {
+		r := []rune(q)
+		if len(r) <= MaxQuoted+2 {
+			return q
+		}
+		return string(r[:MaxQuoted+1]) + `"… (` + strconv.Itoa(len(q)) + " characters, cut)"
+	})
 }
 
 // problems collects positioned errors for one file.

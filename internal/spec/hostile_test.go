@@ -143,3 +143,58 @@ func TestIssue9Item16SpecMayNotTakeTheKeyringName(t *testing.T) {
 		}
 	}
 }
+
+// A spec file or patch that is a link out of the specs directory (to the
+// signing key, to /etc/shadow) is refused before it is read, and no error
+// ever quotes more than a short prefix of a value: the secret is named,
+// never printed.
+func TestSpecLinkedToASecretIsRefusedUnread(t *testing.T) {
+	const secret = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQdGBGZsecretsecretsecretsecretsecretsecretsecretsecretsecretsecretTAIL\n-----END PGP PRIVATE KEY BLOCK-----\n"
+	outside := t.TempDir()
+	key := filepath.Join(outside, "signing-key.asc")
+	if err := os.WriteFile(key, []byte(secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, spec.RepoFile), []byte("maintainer: \"A B <a@example.org>\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(key, filepath.Join(dir, "key.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := spec.LoadDir(dir, []string{"make"})
+	if err == nil || !strings.Contains(err.Error(), "key.yaml") || strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "BEGIN") {
+		t.Errorf("a spec linked to a key: %v", err)
+	}
+
+	// A link that stays inside the directory is an ordinary spec.
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Remove(filepath.Join(dir, "key.yaml")))
+	must(os.MkdirAll(filepath.Join(dir, "real"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "real", "hello.yaml"), []byte(strings.Replace(baseSpec, "MIT", "Apache-2.0", 1)+"description: d\ncopyright: x\nsource: {dir: .}\nbuild: {kind: make}\n"), 0o644))
+	must(os.Symlink("real/hello.yaml", filepath.Join(dir, "hello.yaml")))
+	if _, err := spec.LoadDir(dir, []string{"make"}); err != nil {
+		t.Errorf("a link inside the specs directory: %v", err)
+	}
+
+	// A patch linked out is refused by validate, unread.
+	must(os.Symlink(key, filepath.Join(dir, "real", "fix.patch")))
+	must(os.WriteFile(filepath.Join(dir, "real", "hello.yaml"), []byte(strings.Replace(baseSpec, "MIT", "Apache-2.0", 1)+"description: d\ncopyright: x\nsource: {dir: ., patches: [fix.patch]}\nbuild: {kind: make}\n"), 0o644))
+	_, err = spec.LoadDir(dir, []string{"make"})
+	if err == nil || !strings.Contains(err.Error(), "source.patches[0]") || strings.Contains(err.Error(), "secret") {
+		t.Errorf("a patch linked to a key: %v", err)
+	}
+
+	// A regular spec whose whole text is a secret is quoted only in part.
+	must(os.Remove(filepath.Join(dir, "hello.yaml")))
+	must(os.WriteFile(filepath.Join(dir, "pasted.yaml"), []byte(secret), 0o644))
+	_, err = spec.LoadDir(dir, []string{"make"})
+	if err == nil || strings.Contains(err.Error(), "TAIL") || !strings.Contains(err.Error(), "cut)") {
+		t.Errorf("a pasted secret is quoted whole: %v", err)
+	}
+}

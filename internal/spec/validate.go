@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -254,7 +255,10 @@ func validateSource(p *problems, c *Component, root *yaml.Node) {
 		p.add(at("exclude"), "source.exclude", "only a dir source is copied from a tree that may hold build output", "not used without source.dir")
 	}
 	for i, patch := range s.Patches {
-		checkRelPath(p, at("patches", strconv.Itoa(i)), fmt.Sprintf("source.patches[%d]", i), patch)
+		n, field := at("patches", strconv.Itoa(i)), fmt.Sprintf("source.patches[%d]", i)
+		if checkRelPath(p, n, field, patch) {
+			checkPatchFile(p, n, field, patch)
+		}
 	}
 	if s.Date != "" {
 		if _, err := time.Parse(time.RFC3339, s.Date); err != nil {
@@ -461,15 +465,32 @@ func checkRelation(expr, field string) string {
 }
 
 // checkRelPath rejects absolute paths and paths that climb out with "..".
-func checkRelPath(p *problems, n *yaml.Node, field, v string) {
+func checkRelPath(p *problems, n *yaml.Node, field, v string) bool {
 	if path.IsAbs(v) {
 		p.add(n, field, "give a path relative to the source tree or spec file", "absolute path %q not allowed", v)
-		return
+		return false
 	}
 	clean := path.Clean(v)
 	if clean == ".." || strings.HasPrefix(clean, "../") {
 		p.add(n, field, "the path must stay inside its tree", "path %q escapes with ..", v)
+		return false
 	}
+	return true
+}
+
+// checkPatchFile requires a patch to be a regular file beneath the spec's
+// directory: a link out of it (to a key, to /etc/shadow) is refused
+// before anything reads it.
+func checkPatchFile(p *problems, n *yaml.Node, field, patch string) {
+	if p.file == "" {
+		return
+	}
+	f, err := OpenBeneath(filepath.Dir(p.file), patch)
+	if err != nil {
+		p.add(n, field, "a regular file beside the spec; a link may point elsewhere inside the spec's directory, never out of it", "%v", err)
+		return
+	}
+	f.Close()
 }
 
 // checkDst requires an absolute, clean path inside the package.
