@@ -198,3 +198,55 @@ func TestSpecLinkedToASecretIsRefusedUnread(t *testing.T) {
 		t.Errorf("a pasted secret is quoted whole: %v", err)
 	}
 }
+
+// Every relation that validates is one apt and dpkg parse in a binary
+// package: architecture lists, build profiles, ${…} variables and
+// malformed versions are refused at validate, not found by every host's
+// apt-get update once published.
+func TestRelationsFollowDebianGrammar(t *testing.T) {
+	accepted := []string{
+		"libc6", "libc6 (>= 2.36)", "aa | bb (<< 2)", "foo:any", "foo:any (>= 1.0)", "bar (= 1:2.0-1+deb12u1~rc1)",
+		"baz (>> 0)", "qux (<= 1.0~beta)", "xy (>=1.0)", "up (= 1:2.0:3-1)", "n.a+b-c (= 2.0)",
+	}
+	refused := map[string]string{
+		"bar [amd64]":                "architecture list",
+		"foo (>> ${shlibs:Depends})": "${…}",
+		"${misc:Depends}":            "${…}",
+		"baz (<< 1:)":                "upstream version is empty",
+		"foo (>= 1.0-)":              "Debian revision is empty",
+		"foo (>= a1.0)":              "start with a digit",
+		"foo (>= x:1.0)":             "epoch",
+		"foo (>= 1.0-1_2)":           "revision",
+		"foo (>= 1.0 junk)":          "want name",
+		"foo <!nocheck>":             "build profile",
+		"foo:amd64":                  ":any",
+		"foo:native":                 ":any",
+		"foo (>= 1.0) [linux-any]":   "architecture list",
+		"foo (>= 1.0:2)":             "epoch",
+		"foo (>= 1.0@2)":             "letters, digits",
+	}
+	write := func(field, rel string) error {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "x.yaml")
+		text := strings.Replace(baseSpec, "MIT", "Apache-2.0", 1) + "description: d\ncopyright: x\nsource: {dir: .}\nbuild: {kind: make}\npackage:\n  " + field + ": ['" + rel + "']\n"
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := spec.LoadFile(p, []string{"make"})
+		return err
+	}
+	for _, rel := range accepted {
+		if err := write("depends", rel); err != nil {
+			t.Errorf("%q refused: %v", rel, err)
+		}
+	}
+	if err := write("provides", "hello:any (= 1.0)"); err == nil || !strings.Contains(err.Error(), "without an architecture qualifier") {
+		t.Errorf("provides with :any: %v", err)
+	}
+	for rel, want := range refused {
+		err := write("depends", rel)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "package.depends[0]") {
+			t.Errorf("%q: %v, want an error saying %q", rel, err, want)
+		}
+	}
+}

@@ -35,8 +35,11 @@ var (
 	modeRe       = regexp.MustCompile(`^0?[0-7]{3,4}$`)
 	lintianTagRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]+$`)
 	sectionRe    = regexp.MustCompile(`^([a-z0-9-]+/)?[a-z0-9-]+$`)
-	// One relation: name[:arch-qualifier] [(op version)] [[arch list]].
-	relationRe = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+)(:[a-z0-9-]+)?\s*(\(\s*(<<|<=|=|>=|>>)\s*([0-9][A-Za-z0-9.+~:-]*|\$\{[A-Za-z:]+\})\s*\))?\s*(\[[a-z0-9 !-]+\])?$`)
+	// One relation of a binary package (policy 7.1): name[:arch-qualifier]
+	// [(op version)]. Architecture lists and build profiles belong to
+	// source packages' Build-Depends only (apt cannot parse them in a
+	// binary package's fields), and debforge substitutes no ${…} variables.
+	relationRe = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+)(:any)?\s*(\(\s*(<<|<=|=|>=|>>)\s*([^()\s]+)\s*\))?$`)
 )
 
 var priorities = []string{"required", "important", "standard", "optional", "extra"}
@@ -372,7 +375,7 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 				}
 			}
 			if msg := checkRelation(expr, r.key); msg != "" {
-				p.add(at(r.key, strconv.Itoa(i)), fmt.Sprintf("package.%s[%d]", r.key, i), `e.g. "libc6 (>= 2.36)" or "a | b"`, "%s", msg)
+				p.add(at(r.key, strconv.Itoa(i)), fmt.Sprintf("package.%s[%d]", r.key, i), `e.g. "libc6 (>= 2.36)" or "foo | bar"`, "%s", msg)
 			}
 		}
 	}
@@ -454,14 +457,70 @@ func checkRelation(expr, field string) string {
 	for _, a := range alts {
 		a = strings.TrimSpace(a)
 		m := relationRe.FindStringSubmatch(a)
-		if m == nil {
-			return fmt.Sprintf("invalid dependency %q", a)
+		if m == nil || strings.Contains(a, "${") {
+			return fmt.Sprintf("invalid dependency %q: %s", a, relationProblem(a))
+		}
+		if m[5] != "" {
+			if err := CheckVersion(m[5]); err != nil {
+				return fmt.Sprintf("invalid dependency %q: version %v", a, err)
+			}
+		}
+		if field == "provides" && m[2] != "" {
+			return fmt.Sprintf("provides names a package without an architecture qualifier: %q", a)
 		}
 		if field == "provides" && m[4] != "" && m[4] != "=" {
 			return fmt.Sprintf("provides allows only exact versions (=): %q", a)
 		}
 	}
 	return ""
+}
+
+// relationProblem says what is wrong with a relation the grammar refused,
+// for the most common mistakes.
+func relationProblem(a string) string {
+	switch {
+	case strings.Contains(a, "${"):
+		return "debforge substitutes no ${…} variables (shared library dependencies are computed from the binaries)"
+	case strings.ContainsAny(a, "[]"):
+		return "an architecture list is for a source package's Build-Depends only; apt cannot parse it in a binary package"
+	case strings.ContainsAny(a, "<>") && !strings.Contains(a, "("):
+		return "a build profile (<…>) is for Build-Depends only, and a version needs parentheses: name (>= 1.0)"
+	case strings.Contains(a, ":") && !strings.Contains(a, "("):
+		return "the only architecture qualifier a binary package's relation may carry is :any"
+	}
+	return "want name[:any] [(<<|<=|=|>=|>> version)]"
+}
+
+// CheckVersion checks a Debian version as dpkg parses it (policy 5.6.12):
+// [epoch:]upstream[-revision], the epoch digits, the upstream version
+// starting with a digit, neither part empty.
+func CheckVersion(v string) error {
+	rest := v
+	if epoch, after, ok := strings.Cut(v, ":"); ok {
+		if epoch == "" || strings.Trim(epoch, "0123456789") != "" {
+			return fmt.Errorf("%q: the epoch before ':' must be digits", v)
+		}
+		rest = after
+	}
+	upstream, revision := rest, ""
+	if i := strings.LastIndex(rest, "-"); i >= 0 {
+		upstream, revision = rest[:i], rest[i+1:]
+		if revision == "" {
+			return fmt.Errorf("%q: nothing after '-' (the Debian revision is empty)", v)
+		}
+		if !revisionRe.MatchString(revision) {
+			return fmt.Errorf("%q: the Debian revision %q may hold only letters, digits and + . ~", v, revision)
+		}
+	}
+	switch {
+	case upstream == "":
+		return fmt.Errorf("%q: the upstream version is empty", v)
+	case upstream[0] < '0' || upstream[0] > '9':
+		return fmt.Errorf("%q: the upstream version must start with a digit", v)
+	case strings.Trim(upstream, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~-:") != "":
+		return fmt.Errorf("%q: the upstream version may hold only letters, digits and . + ~ - :", v)
+	}
+	return nil
 }
 
 // checkRelPath rejects absolute paths and paths that climb out with "..".
