@@ -147,12 +147,14 @@ func tarHeader(ct *files.Content, mtime time.Time) *tar.Header {
 		Uname: ct.FileInfo.Owner, Gname: ct.FileInfo.Group, Format: tar.FormatGNU,
 	}
 	switch {
-	case ct.IsDir() || fm&fs.ModeDir != 0:
-		h.Typeflag = tar.TypeDir
-		h.ModTime = mtime
 	case ct.Type == files.TypeSymlink || fm&fs.ModeSymlink != 0:
+		// A link is a link whatever its target is on this host.
 		h.Typeflag = tar.TypeSymlink
 		h.Linkname = ct.Source
+		h.Mode = 0o777
+		h.ModTime = mtime
+	case ct.IsDir() || fm&fs.ModeDir != 0:
+		h.Typeflag = tar.TypeDir
 		h.ModTime = mtime
 	default:
 		h.Typeflag = tar.TypeReg

@@ -153,7 +153,9 @@ func Info(in Input) (*nfpm.Info, error) {
 		Description:   c.Summary + "\n" + strings.TrimSpace(c.Description),
 		Homepage:      c.Homepage,
 		License:       c.License,
-		MTime:         in.MTime.UTC(),
+		// Staged and listed files are names, never patterns ("[", "a*").
+		DisableGlobbing: true,
+		MTime:           in.MTime.UTC(),
 		Overridables: nfpm.Overridables{
 			Depends:    depends,
 			Recommends: pk.Recommends,
@@ -198,6 +200,10 @@ func stagedContents(stage string) (files.Contents, error) {
 			return nil
 		}
 		dst := "/" + filepath.ToSlash(rel)
+		if strings.ContainsAny(dst, "\n\r") {
+			// dpkg keeps a package's file list one name per line.
+			return fmt.Errorf("staged file %q: a newline in a file name breaks dpkg's file lists; rename it in the build", dst)
+		}
 		info, err := d.Info()
 		if err != nil {
 			return err
@@ -214,7 +220,7 @@ func stagedContents(stage string) (files.Contents, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, &files.Content{Source: target, Destination: dst, Type: files.TypeSymlink})
+			out = append(out, linkContent(target, dst))
 		case d.Type().IsRegular():
 			out = append(out, &files.Content{Source: p, Destination: dst, Type: files.TypeFile, FileInfo: &files.ContentFileInfo{Mode: normalMode(info.Mode())}})
 		default:
@@ -223,6 +229,14 @@ func stagedContents(stage string) (files.Contents, error) {
 		return nil
 	})
 	return out, err
+}
+
+// linkContent is a symlink entry with the link's own mode and size set:
+// nfpm stats Source for whatever an entry leaves unset, and a link's
+// Source is its text, a path that names something on the build host.
+func linkContent(target, dst string) *files.Content {
+	return &files.Content{Source: target, Destination: dst, Type: files.TypeSymlink,
+		FileInfo: &files.ContentFileInfo{Mode: fs.ModeSymlink | 0o777, Size: int64(len(target))}}
 }
 
 func normalMode(m fs.FileMode) fs.FileMode {
@@ -248,7 +262,7 @@ func specContents(in Input) (files.Contents, error) {
 			out = append(out, &files.Content{Destination: ct.Dst, Type: files.TypeDir, FileInfo: &files.ContentFileInfo{Mode: modeOr(ct.Mode, 0o755)}})
 			continue
 		case "symlink":
-			out = append(out, &files.Content{Source: ct.Src, Destination: ct.Dst, Type: files.TypeSymlink})
+			out = append(out, linkContent(ct.Src, ct.Dst))
 			continue
 		}
 		src := filepath.Join(in.WorkDir, "contents", strconv.Itoa(i), path.Base(ct.Dst))

@@ -60,7 +60,7 @@ func compressDocs(contents files.Contents, gzDir string) (files.Contents, error)
 			continue // the system's index, not ours
 		case strings.HasPrefix(dst, manDir) && !strings.HasSuffix(dst, ".gz"):
 			if target, ok := soLink(ct.Source, dst, byDst); ok {
-				out = append(out, &files.Content{Source: target, Destination: dst, Type: files.TypeSymlink})
+				out = append(out, linkContent(target, dst))
 				continue
 			}
 		case strings.HasPrefix(dst, infoDir) && !strings.HasSuffix(dst, ".gz"):

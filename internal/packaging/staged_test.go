@@ -1,0 +1,102 @@
+package packaging
+
+import (
+	"archive/tar"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/internal/packaging/debfile"
+)
+
+// A staged symlink is packaged as a link with mode 0777 whatever its
+// target is on the build host: a link to a host directory (/root, mode
+// 0700) never becomes a directory, and one to a missing path never gets
+// the mode 0000. The package never depends on the host's tree.
+func TestStagedSymlinksStayLinks(t *testing.T) {
+	in := fixture(t)
+	links := map[string]string{
+		"usr/lib/hostdoc": "/usr/share/doc",
+		"usr/lib/rootdir": "/root",
+		"usr/lib/missing": "/nonexistent/debforge-test",
+		"usr/lib/rel":     "../share",
+	}
+	for name, target := range links {
+		p := filepath.Join(in.StageDir, name)
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		must(t, os.Symlink(target, p))
+	}
+	entries := buildEntries(t, in)
+	for name, target := range links {
+		e, ok := entries["./"+name]
+		switch {
+		case !ok:
+			t.Errorf("%s is not in the package", name)
+		case e.Type != tar.TypeSymlink || e.Linkname != target || e.Mode != 0o777:
+			t.Errorf("%s: type %c, link %q, mode %o; want a link to %q with mode 777", name, e.Type, e.Linkname, e.Mode, target)
+		}
+	}
+}
+
+// Staged file names are names, never patterns: "a*" beside "ab", "[" (as
+// coreutils installs /usr/bin/[) and a name with a backslash are packaged
+// as the files they are.
+func TestStagedNamesAreNotGlobs(t *testing.T) {
+	in := fixture(t)
+	names := []string{"usr/bin/a*", "usr/bin/ab", "usr/bin/[", `usr/bin/back\slash`, "usr/bin/q?", "usr/bin/{x,y}"}
+	for _, n := range names {
+		p := filepath.Join(in.StageDir, n)
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		must(t, os.WriteFile(p, []byte("content of "+n+"\n"), 0o755))
+	}
+	entries := buildEntries(t, in)
+	for _, n := range names {
+		e, ok := entries["./"+n]
+		if !ok || e.Type != tar.TypeReg || string(e.Body) != "content of "+n+"\n" {
+			t.Errorf("%s: %+v (present %v)", n, e, ok)
+		}
+	}
+	for name, e := range entries {
+		if strings.HasPrefix(name, "./usr/bin/") && name != "./usr/bin/" && e.Type == tar.TypeDir {
+			t.Errorf("%s became a directory", name)
+		}
+	}
+}
+
+// A staged name with a newline would be pooled and then left out of the
+// index: the build stops and names it.
+func TestStagedNameWithNewlineIsRefused(t *testing.T) {
+	in := fixture(t)
+	p := filepath.Join(in.StageDir, "usr/bin/evil\nname")
+	must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	must(t, os.WriteFile(p, []byte("x"), 0o755))
+	_, err := Build(in, t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), `"/usr/bin/evil\nname"`) || !strings.Contains(err.Error(), "newline") {
+		t.Errorf("err = %v, want the name refused for its newline", err)
+	}
+}
+
+func buildEntries(t *testing.T, in Input) map[string]debfile.Entry {
+	t.Helper()
+	deb, err := Build(in, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := debfile.ReadFile(deb, debfile.Options{Data: true, Bodies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]debfile.Entry{}
+	for _, e := range d.Data {
+		m[e.Name] = e
+	}
+	return m
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
