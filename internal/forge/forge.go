@@ -207,8 +207,9 @@ func New(opts Options) (*Forge, error) {
 		opts:     opts,
 		registry: reg,
 		runner:   opts.Runner,
-		fetcher:  &source.Fetcher{CacheDir: opts.CacheDir, Runner: opts.Runner},
-		set:      set,
+		fetcher: &source.Fetcher{CacheDir: opts.CacheDir, Runner: opts.Runner,
+			Private: []string{opts.CacheDir, opts.RootsDir, opts.OutDir}},
+		set: set,
 	}
 	f.fetcher.Unpack = f.sandboxedUnpack
 	return f, nil

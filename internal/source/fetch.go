@@ -83,6 +83,11 @@ type Fetcher struct {
 	// body. A slow but steady download is never cut off. Zero means
 	// DefaultConnectTimeout and DefaultIdleTimeout.
 	ConnectTimeout, IdleTimeout time.Duration
+	// Private are debforge's own directories (cache, roots, output): a
+	// dir source that contains one of them (a checkout with --cache-dir
+	// inside it) neither copies nor hashes it. Copying the cache would
+	// copy the copy being made into itself until the disk is full.
+	Private []string
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -298,7 +303,7 @@ func (f *Fetcher) fetchDir(ctx context.Context, c *spec.Component, dir string, l
 			fe.Commit = head
 		}
 	}
-	fe.ID, err = HashTree(abs, c.Source.Exclude...)
+	fe.ID, err = HashTree(abs, f.dirExcludes(c, abs)...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: hash %s: %w", c.Name, abs, err)
 	}
@@ -322,6 +327,44 @@ func headCommit(ctx context.Context, r execx.Runner, dir string) (string, error)
 	return strings.TrimSpace(out.String()), nil
 }
 
+// dirExcludes are the paths of a dir source at src that are neither
+// copied nor hashed: the spec's exclude list and debforge's own
+// directories inside the tree.
+func (f *Fetcher) dirExcludes(c *spec.Component, src string) []string {
+	out := append([]string{}, c.Source.Exclude...)
+	for _, p := range f.Private {
+		out = append(out, inside(src, p)...)
+	}
+	return out
+}
+
+// inside returns p relative to dir when p is dir itself or below it (links
+// resolved on both), else nothing.
+func inside(dir, p string) []string {
+	if p == "" {
+		return nil
+	}
+	resolve := func(s string) string {
+		abs, err := filepath.Abs(s)
+		if err != nil {
+			return s
+		}
+		if r, err := filepath.EvalSymlinks(abs); err == nil {
+			return r
+		}
+		// Not made yet (the copy's destination): resolve its parent.
+		if r, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+			return filepath.Join(r, filepath.Base(abs))
+		}
+		return abs
+	}
+	rel, err := filepath.Rel(resolve(dir), resolve(p))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return nil
+	}
+	return []string{rel}
+}
+
 // Prepare writes a fresh scratch copy of the source into dst (which must
 // not exist or be empty) and applies the spec's patches in order.
 func (f *Fetcher) Prepare(ctx context.Context, c *spec.Component, fe *Fetched, dst string, log io.Writer) error {
@@ -335,7 +378,7 @@ func (f *Fetcher) Prepare(ctx context.Context, c *spec.Component, fe *Fetched, d
 	case "tarball":
 		err = f.unpack(ctx, "tar", fe.Path, dst, *c.Source.StripComponents, log)
 	default:
-		err = CopyTree(fe.Path, dst, c.Source.Exclude...)
+		err = CopyTree(fe.Path, dst, append(f.dirExcludes(c, fe.Path), inside(fe.Path, dst)...)...)
 	}
 	if err != nil {
 		return fmt.Errorf("unpack source: %w", err)
