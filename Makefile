@@ -14,7 +14,7 @@ SHELL   := /bin/bash
 
 BUILD_TOOLS := ca-certificates git gcc make dpkg-dev xz-utils bubblewrap mmdebstrap debootstrap uidmap util-linux
 TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf automake uidmap piuparts \
-               libseccomp-dev pkg-config tar chromium devscripts qemu-user-static file arch-test docker-registry
+               libseccomp-dev pkg-config tar chromium devscripts qemu-user-static file arch-test docker-registry gnupg
 # Booted guests for make host-test: QEMU (software emulation), images from
 # Debian's packages, ssh into them.
 HOST_TOOLS  := qemu-system-x86 qemu-utils mmdebstrap openssh-client e2fsprogs

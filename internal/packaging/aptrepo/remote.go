@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -179,6 +180,9 @@ func ReadRelease(ctx context.Context, fetch Fetcher, keys openpgp.EntityList, co
 	return rel, nil
 }
 
+// weakDigests are the signature digests apt's verifiers refuse.
+var weakDigests = map[crypto.Hash]bool{crypto.MD5: true, crypto.RIPEMD160: true, crypto.SHA1: true}
+
 // verifyInRelease checks a clearsigned InRelease and returns the fields of
 // its signed text and the fingerprint of the key that signed it. Nothing
 // may come before or after the signed block: apt refuses that too, and
@@ -194,7 +198,10 @@ func verifyInRelease(data []byte, keys openpgp.EntityList) ([]Field, string, err
 	if len(bytes.TrimSpace(rest)) > 0 {
 		return nil, "", errors.New("unsigned data follows the signature")
 	}
-	signer, err := block.VerifySignature(keys, nil)
+	sig, signer, err := openpgp.VerifyDetachedSignature(keys, bytes.NewReader(block.Bytes), block.ArmoredSignature.Body, nil)
+	if err == nil && weakDigests[sig.Hash] {
+		return nil, "", fmt.Errorf("it is signed with a %s digest, which apt refuses as too weak: sign with SHA-256 or stronger", sig.Hash)
+	}
 	if err != nil {
 		trusted := make([]string, len(keys))
 		for i, k := range keys {

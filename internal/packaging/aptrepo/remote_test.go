@@ -205,3 +205,4 @@ func TestReadReleaseNamesTheSigner(t *testing.T) {
 		t.Errorf("signed by %q (want %s): %v", rel.SignedBy, cfg.Signer.Fingerprint(), err)
 	}
 }
+
