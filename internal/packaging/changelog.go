@@ -23,8 +23,8 @@ func Changelog(c *spec.Component, mtime time.Time, history []byte) ([]byte, erro
 	if last, ok := newestDate(history); ok && !date.After(last) {
 		date = last.Add(time.Second)
 	}
-	text := fmt.Sprintf("%s (%s) %s; urgency=medium\n\n  * %s\n\n -- %s  %s\n",
-		c.PackageName(), c.DebVersion(), distribution(c.DebVersion()), strings.TrimSpace(c.Changes), c.Maintainer,
+	text := fmt.Sprintf("%s (%s) %s; urgency=medium\n\n%s\n\n -- %s  %s\n",
+		c.PackageName(), c.DebVersion(), distribution(c.DebVersion()), changeLines(c.Changes), c.Maintainer,
 		date.Format(time.RFC1123Z))
 	if h := bytes.TrimSpace(history); len(h) > 0 {
 		text += "\n" + string(h) + "\n"
@@ -41,6 +41,32 @@ func Changelog(c *spec.Component, mtime time.Time, history []byte) ([]byte, erro
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// changeLines renders the spec's changes text as the entry's body: each
+// line indented, a line starting with "* " or "- " a new item, blank
+// lines dropped. No line of it can start at the margin (a heading) or be
+// " -- " (a trailer): whatever the text says, it stays inside this entry.
+func changeLines(changes string) string {
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(changes), "\n") {
+		line = strings.TrimSpace(line)
+		item, isItem := strings.CutPrefix(line, "* ")
+		if !isItem {
+			item, isItem = strings.CutPrefix(line, "- ")
+		}
+		switch {
+		case line == "":
+		case isItem || len(out) == 0:
+			if !isItem {
+				item = line
+			}
+			out = append(out, "  * "+strings.TrimSpace(item))
+		default:
+			out = append(out, "    "+line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // distribution is the changelog entry's distribution: the release a

@@ -1,6 +1,10 @@
 package packaging
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,5 +27,38 @@ func TestChangelogHistoryHelpers(t *testing.T) {
 	}
 	if _, ok := newestDate([]byte("garbage")); ok {
 		t.Error("a date read from garbage")
+	}
+}
+
+// The spec's changes text stays inside its entry: a heading or a trailer
+// written into it is indented, so the changelog still has one entry (and
+// dpkg-parsechangelog reads it), and no later revision carries a fake one.
+func TestChangesTextCannotAddAnEntry(t *testing.T) {
+	c := fixture(t).Component
+	c.Changes = "Fix the build.\n\n -- Mallory <m@example.org>  Mon, 01 Jan 2024 00:00:00 +0000\n\nhello-up (99.0-1) unstable; urgency=high\n\n  * Fake.\n- second item\n"
+	gz, err := Changelog(c, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	headings, trailers := 0, 0
+	for _, line := range strings.Split(text, "\n") {
+		if line != "" && line[0] != ' ' {
+			headings++
+		}
+		if strings.HasPrefix(line, " -- ") {
+			trailers++
+		}
+	}
+	if headings != 1 || trailers != 1 || !strings.Contains(text, "\n  * second item\n") {
+		t.Errorf("%d headings and %d trailers, want 1 and 1:\n%s", headings, trailers, text)
 	}
 }
