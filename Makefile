@@ -27,7 +27,7 @@ BUILD_USER  := _debforge-build
 all: build
 
 $(BIN): $(shell find cmd internal postinst -name '*.go' -o -name '*.tmpl') go.mod go.sum
-	$(GO) build -trimpath -o $(BIN) ./cmd/debforge
+	$(GO) build -trimpath -buildvcs=false -o $(BIN) ./cmd/debforge
 
 # Build every spec and publish the signed repository into $(OUT)/repo.
 build: deps-build $(BIN)

@@ -23,6 +23,7 @@ import (
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 const runs = 5
@@ -49,8 +50,8 @@ func run(ctx context.Context) error {
 		os.Setenv("DEBFORGE_ROOTS_DIR", "/var/cache/debforge/roots")
 	}
 	bin := filepath.Join(work, "debforge")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/debforge").CombinedOutput(); err != nil {
-		return fmt.Errorf("build debforge: %v\n%s", err, out)
+	if err := testutil.BuildDebforge(".", bin); err != nil {
+		return fmt.Errorf("build debforge: %w", err)
 	}
 	host, _ := os.Hostname()
 	fmt.Printf("debforge benchmarks, %s, %s, %d cores, %s\n\n", time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), goVersion())

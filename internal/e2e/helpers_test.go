@@ -50,9 +50,8 @@ func TestMain(m *testing.M) {
 		os.Setenv("DEBFORGE_ROOTS_DIR", rootsDir)
 	}
 	debforgeBin = filepath.Join(dir, "debforge")
-	out, err := exec.Command("go", "build", "-o", debforgeBin, "../../cmd/debforge").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build debforge: %v\n%s", err, out)
+	if err := testutil.BuildDebforge("../..", debforgeBin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

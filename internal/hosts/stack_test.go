@@ -19,6 +19,7 @@ import (
 
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 var debforgeBin string
@@ -30,8 +31,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	debforgeBin = filepath.Join(dir, "debforge")
-	if out, err := exec.Command("go", "build", "-o", debforgeBin, "../../cmd/debforge").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+	if err := testutil.BuildDebforge("../..", debforgeBin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

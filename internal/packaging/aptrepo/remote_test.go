@@ -205,4 +205,3 @@ func TestReadReleaseNamesTheSigner(t *testing.T) {
 		t.Errorf("signed by %q (want %s): %v", rel.SignedBy, cfg.Signer.Fingerprint(), err)
 	}
 }
-
