@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -118,6 +119,38 @@ func Check(template string, vars map[string]string) error {
 	if len(missing) > 0 {
 		sort.Strings(missing)
 		return fmt.Errorf("template %s needs vars: %s", template, strings.Join(missing, ", "))
+	}
+	for name, check := range varChecks[template] {
+		if err := check(vars[name]); err != nil {
+			return fmt.Errorf("template %s: vars.%s: %w", template, name, err)
+		}
+	}
+	return nil
+}
+
+// varChecks hold what a template's variable must be beyond being given.
+var varChecks = map[string]map[string]func(string) error{
+	"system-user": {"user": checkSystemUserName},
+}
+
+// systemNameRe is adduser's rule for system account names
+// (SYS_NAME_REGEX in Debian's adduser.conf), without the trailing '$'
+// that only Samba machine accounts use.
+var systemNameRe = regexp.MustCompile(`^[a-z_][-a-z0-9_]*$`)
+
+// baseAccounts are the accounts base-passwd gives every Debian system: a
+// package that "creates" one would take over, and on purge leave, an
+// account the system relies on.
+var baseAccounts = strings.Fields("root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc gnats nobody _apt systemd-network systemd-timesync messagebus sshd")
+
+func checkSystemUserName(user string) error {
+	switch {
+	case len(user) > 32:
+		return fmt.Errorf("%d characters; adduser takes 32 at most", len(user))
+	case !systemNameRe.MatchString(user):
+		return fmt.Errorf("%q is not a system account name adduser accepts (lower-case letters, digits, '-' and '_', starting with a letter or '_'; by convention '_' and the package's name, e.g. _myservice)", user)
+	case slices.Contains(baseAccounts, user):
+		return fmt.Errorf("%q is an account of every Debian system; choose one of the package's own, e.g. _%s", user, user)
 	}
 	return nil
 }

@@ -161,3 +161,28 @@ func TestSystemUser(t *testing.T) {
 		t.Errorf("primary group %s is not the account's own: %q %v", f[3], grp, err)
 	}
 }
+
+// The system-user template's account name follows adduser's rules for a
+// system account, and never names an account every Debian system has.
+func TestSystemUserNameFollowsAdduserRules(t *testing.T) {
+	for _, user := range []string{"_myservice", "myservice", "a-b_c9"} {
+		if err := Check("system-user", map[string]string{"user": user}); err != nil {
+			t.Errorf("%q refused: %v", user, err)
+		}
+	}
+	for user, want := range map[string]string{
+		"--uid=0":                "not a system account name",
+		"":                       "not a system account name",
+		"a b":                    "not a system account name",
+		"Root":                   "not a system account name",
+		"9lives":                 "not a system account name",
+		"root":                   "every Debian system",
+		"nobody":                 "every Debian system",
+		strings.Repeat("a", 300): "32 at most",
+	} {
+		err := Check("system-user", map[string]string{"user": user})
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "vars.user") {
+			t.Errorf("%.20q: %v, want %q", user, err, want)
+		}
+	}
+}
