@@ -100,6 +100,9 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 		return r, ""
 	}
 	start := time.Now()
+	if err := f.checkNotOlder(c); err != nil {
+		return fail("version", err)
+	}
 	var fe *source.Fetched
 	if !c.IsMeta() {
 		f.emit(Event{Component: c.Name, Stage: StageFetch})

@@ -20,10 +20,7 @@ import (
 // from one is kept in the cache under its file name: a no-op build does
 // not decompress packages.
 func (f *Forge) changelogHistory(c *spec.Component) ([]byte, error) {
-	arch := f.opts.Arch
-	if c.Package.Architecture == "all" {
-		arch = "all"
-	}
+	arch := f.packageArch(c)
 	deb, _ := aptrepo.Published(filepath.Join(f.opts.OutDir, "repo"), f.set.Repo.Component, c.PackageName(), arch, c.DebVersion())
 	if deb == "" {
 		return nil, nil
@@ -66,4 +63,32 @@ func fileIdentity(path string) (string, error) {
 	}
 	sum := sha256.Sum256(fmt.Appendf(nil, "%d %d %d %d", st.Dev, st.Ino, fi.Size(), fi.ModTime().UnixNano()))
 	return hex.EncodeToString(sum[:8]), nil
+}
+
+func (f *Forge) packageArch(c *spec.Component) string {
+	if c.Package.Architecture == "all" {
+		return "all"
+	}
+	return f.opts.Arch
+}
+
+// checkNotOlder refuses to build a version below one already published
+// for the same release and architecture: apt never installs it on a host
+// that has the newer one, and pruning to keep: N may drop it at once.
+func (f *Forge) checkNotOlder(c *spec.Component) error {
+	newest := aptrepo.NewestPublished(filepath.Join(f.opts.OutDir, "repo"), f.set.Repo.Component, c.PackageName(), f.packageArch(c), c.DebVersion())
+	if newest == "" || aptrepo.CompareVersions(newest, c.DebVersion()) <= 0 {
+		return nil
+	}
+	return &olderError{pkg: c.PackageName(), version: c.DebVersion(), published: newest, file: c.File}
+}
+
+type olderError struct{ pkg, version, published, file string }
+
+func (e *olderError) Error() string {
+	return fmt.Sprintf("%s %s is older than the published %s: apt never replaces a newer version with it", e.pkg, e.version, e.published)
+}
+
+func (e *olderError) Hint() string {
+	return fmt.Sprintf("build a version above %s (raise version or revision in %s); to withdraw %s, publish a fixed higher version", e.published, e.file, e.published)
 }

@@ -98,3 +98,22 @@ func TestChangelogHistoryIsThePoolsOwnWithASharedCache(t *testing.T) {
 		}
 	}
 }
+
+// A version below the one published for the same release is refused
+// before anything is built, with the way out: with keep: 1 it was built,
+// reported ok with a pool path, and pruned at once. Another release's
+// newer build does not count.
+func TestOlderVersionThanPublishedIsRefused(t *testing.T) {
+	out := t.TempDir()
+	poolDeb(t, out, historyComponent("2+deb12", "Second."), "")
+	f := historyForge(out, t.TempDir())
+	err := f.checkNotOlder(historyComponent("1+deb12", "First again."))
+	if err == nil || !strings.Contains(err.Error(), "older than the published 1.0-2+deb12") || !strings.Contains(hintFor(err), "above 1.0-2+deb12") {
+		t.Errorf("building 1.0-1+deb12 after 1.0-2+deb12: %v (hint %q)", err, hintFor(err))
+	}
+	for _, rev := range []string{"2+deb12", "3+deb12", "1+deb13"} {
+		if err := f.checkNotOlder(historyComponent(rev, "x")); err != nil {
+			t.Errorf("1.0-%s: %v", rev, err)
+		}
+	}
+}

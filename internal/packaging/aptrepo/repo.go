@@ -783,22 +783,43 @@ func syncDir(p string) error {
 // a trixie package lists as its predecessors must not depend on whether
 // the bookworm build happened to be pooled first.
 func Published(repoDir, component, pkg, arch, version string) (path, found string) {
-	dir := filepath.Join(repoDir, filepath.Dir(PoolPath(component, pkg, "x")))
-	matches, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
-	suffix := spec.ReleaseSuffixRe.FindString(version)
-	for _, m := range matches {
-		parts := strings.Split(strings.TrimSuffix(filepath.Base(m), ".deb"), "_")
-		if len(parts) != 3 || (parts[2] != arch && parts[2] != "all") {
-			continue
-		}
-		v := parts[1]
-		if s := spec.ReleaseSuffixRe.FindString(v); s != "" && s != suffix {
-			continue
-		}
+	for m, v := range chainVersions(repoDir, component, pkg, arch, version) {
 		if CompareVersions(v, version) > 0 || (found != "" && CompareVersions(v, found) <= 0) {
 			continue
 		}
 		path, found = m, v
 	}
 	return path, found
+}
+
+// NewestPublished returns the newest published version of pkg in the
+// release chain of version (see Published), whatever its order to version.
+func NewestPublished(repoDir, component, pkg, arch, version string) string {
+	found := ""
+	for _, v := range chainVersions(repoDir, component, pkg, arch, version) {
+		if found == "" || CompareVersions(v, found) > 0 {
+			found = v
+		}
+	}
+	return found
+}
+
+// chainVersions maps each pool file of pkg (architecture arch or all) in
+// the release chain of version to its version.
+func chainVersions(repoDir, component, pkg, arch, version string) map[string]string {
+	dir := filepath.Join(repoDir, filepath.Dir(PoolPath(component, pkg, "x")))
+	matches, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
+	suffix := spec.ReleaseSuffixRe.FindString(version)
+	out := map[string]string{}
+	for _, m := range matches {
+		parts := strings.Split(strings.TrimSuffix(filepath.Base(m), ".deb"), "_")
+		if len(parts) != 3 || (parts[2] != arch && parts[2] != "all") {
+			continue
+		}
+		if s := spec.ReleaseSuffixRe.FindString(parts[1]); s != "" && s != suffix {
+			continue
+		}
+		out[m] = parts[1]
+	}
+	return out
 }
