@@ -302,7 +302,19 @@ func (t *tree) writeEntry(rel string, h *tar.Header, r io.Reader, strip int) err
 			return err
 		}
 		// The Root resolves old beneath the tree too; a link named as old
-		// is linked itself, not followed.
+		// is linked itself, not followed. A hard link to a symlink is a
+		// second symlink of the same text in another directory, where a
+		// relative target can lead elsewhere: it is checked as one.
+		if fi, err := t.root.Lstat(old); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			target, err := t.root.Readlink(old)
+			if err != nil {
+				return err
+			}
+			if err := checkLink(rel, target); err != nil {
+				return fmt.Errorf("hard link %s to symlink %s: %w", rel, old, err)
+			}
+			t.links = append(t.links, rel)
+		}
 		return t.root.Link(old, rel)
 	case tar.TypeXGlobalHeader:
 		return nil

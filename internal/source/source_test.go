@@ -66,6 +66,18 @@ func TestExtractTarRefusesEscapes(t *testing.T) {
 		{"absolute symlink", []entry{{name: "pkg-1.0/link", typ: tar.TypeSymlink, link: "/etc/passwd"}}},
 		{"relative symlink out", []entry{{name: "pkg-1.0/sub/link", typ: tar.TypeSymlink, link: "../../../etc"}}},
 		{"hard link out", []entry{{name: "pkg-1.0/hl", typ: tar.TypeLink, link: "../etc/passwd"}}},
+		// A relative symlink that stays inside where it is, and a hard
+		// link to it higher up, where the same text leads out.
+		{"hard link to a relative symlink", []entry{
+			{name: "pkg-1.0/README", body: "x"},
+			{name: "pkg-1.0/x/y/z/l", typ: tar.TypeSymlink, link: "../../../README"},
+			{name: "pkg-1.0/l2", typ: tar.TypeLink, link: "pkg-1.0/x/y/z/l"},
+		}},
+		{"hard link to a relative symlink, resolved only at the end", []entry{
+			{name: "pkg-1.0/x/y/l", typ: tar.TypeSymlink, link: "../d/f"},
+			{name: "pkg-1.0/l2", typ: tar.TypeLink, link: "pkg-1.0/x/y/l"},
+			{name: "pkg-1.0/x/d/f", body: "x"},
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
