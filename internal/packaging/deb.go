@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,6 +136,7 @@ func Info(in Input) (*nfpm.Info, error) {
 		return nil, err
 	}
 	contents = append(contents, generated...)
+	markConffiles(contents, pk.NotConffiles)
 	if err := checkCollisions(contents); err != nil {
 		return nil, err
 	}
@@ -229,6 +231,17 @@ func stagedContents(stage string) (files.Contents, error) {
 		return nil
 	})
 	return out, err
+}
+
+// markConffiles makes every regular file under /etc a conffile (policy
+// 10.7.2) unless the spec lists it in not_conffiles: dpkg then keeps an
+// admin's edits on upgrade instead of overwriting them.
+func markConffiles(contents files.Contents, except []string) {
+	for _, ct := range contents {
+		if (ct.Type == files.TypeFile || ct.Type == "") && strings.HasPrefix(ct.Destination, "/etc/") && !slices.Contains(except, ct.Destination) {
+			ct.Type = files.TypeConfig
+		}
+	}
 }
 
 // linkContent is a symlink entry with the link's own mode and size set:

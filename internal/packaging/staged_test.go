@@ -100,3 +100,31 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// Every regular file under /etc is a conffile (policy 10.7.2), whether
+// the build installed it or contents added it, except those the spec
+// lists in not_conffiles: lintian's file-in-etc-not-marked-as-conffile
+// never fires, and an upgrade keeps the admin's edits.
+func TestFilesUnderEtcAreConffiles(t *testing.T) {
+	in := fixture(t)
+	for _, n := range []string{"etc/foo/foo.conf", "etc/foo/generated.state", "usr/share/foo/default.conf"} {
+		p := filepath.Join(in.StageDir, n)
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		must(t, os.WriteFile(p, []byte(n), 0o644))
+	}
+	must(t, os.Symlink("foo.conf", filepath.Join(in.StageDir, "etc/foo/link.conf")))
+	in.Component.Package.NotConffiles = []string{"/etc/foo/generated.state"}
+	deb, err := Build(in, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := debfile.ReadFile(deb, debfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Fields(string(d.ControlFiles["conffiles"]))
+	want := []string{"/etc/foo/foo.conf", "/etc/hello.conf"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("conffiles %v, want %v", got, want)
+	}
+}

@@ -186,6 +186,11 @@ type Package struct {
 	Scripts []Script `yaml:"scripts"`
 	// LintianOverrides are shipped in /usr/share/lintian/overrides/<pkg>.
 	LintianOverrides []LintianOverride `yaml:"lintian_overrides"`
+	// NotConffiles lists files under /etc that are not conffiles. Every
+	// other regular file under /etc is one (policy 10.7.2), whether the
+	// build installed it or contents added it: an upgrade keeps the
+	// admin's edits.
+	NotConffiles []string `yaml:"not_conffiles"`
 	// Compression of data.tar: gzip (default), xz, zstd or none. gzip is
 	// the default because nfpm's pure-Go xz is about ten times slower.
 	Compression string `yaml:"compression"`

@@ -382,6 +382,12 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 	if !slices.Contains(compressions, pk.Compression) {
 		p.add(at("compression"), "package.compression", "one of xz, gzip, zstd, none", "unknown compression %q", pk.Compression)
 	}
+	for i, nc := range pk.NotConffiles {
+		n, field := at("not_conffiles", strconv.Itoa(i)), fmt.Sprintf("package.not_conffiles[%d]", i)
+		if !strings.HasPrefix(nc, "/etc/") || path.Clean(nc) != nc {
+			p.add(n, field, "the absolute path of a file under /etc the package ships, e.g. /etc/foo/generated.conf", "%q is not a clean path under /etc", nc)
+		}
+	}
 	for i, ct := range pk.Contents {
 		idx := strconv.Itoa(i)
 		fp := fmt.Sprintf("package.contents[%d]", i)
