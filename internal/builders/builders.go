@@ -5,12 +5,14 @@ package builders
 
 import (
 	"context"
+	"errors"
 	"debug/elf"
 	"fmt"
 	"io"
 	"io/fs"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/debforge/debforge/internal/execx"
@@ -91,12 +93,61 @@ func Run(ctx context.Context, r execx.Runner, b Builder, req Request, log io.Wri
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
+	limits := req.Component.Limits
 	for _, c := range cmds {
-		if err := execx.RunLogged(ctx, r, c, log); err != nil {
+		if err := runStep(ctx, r, c, limits, log); err != nil {
 			return err
 		}
 	}
 	return StripELF(ctx, r, req.HostStage(), req.StageDir, StripProgram(req), log)
+}
+
+// runStep runs one build step within limits.step_time, and names the
+// limit a failed step probably hit.
+func runStep(ctx context.Context, r execx.Runner, c execx.Cmd, limits spec.Limits, log io.Writer) error {
+	stepCtx, cancel := context.WithTimeout(ctx, limits.StepDuration())
+	defer cancel()
+	err := execx.RunLogged(stepCtx, r, c, log)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() == nil && errors.Is(stepCtx.Err(), context.DeadlineExceeded):
+		return &LimitError{Err: err, Limit: "step_time", Value: limits.StepDuration().String(),
+			What: "the step ran longer than"}
+	}
+	tail := ""
+	var ce *execx.CommandError
+	if errors.As(err, &ce) {
+		tail = ce.Tail
+	}
+	switch {
+	case strings.Contains(tail, "Cannot allocate memory") || strings.Contains(tail, "out of memory") || strings.Contains(tail, "memory exhausted"):
+		return &LimitError{Err: err, Limit: "memory", Value: spec.FormatBytes(limits.MemoryBytes()),
+			What: "a process may have run out of its memory limit,"}
+	case strings.Contains(tail, "Resource temporarily unavailable"):
+		return &LimitError{Err: err, Limit: "processes", Value: strconv.Itoa(limits.ProcessCount()),
+			What: "the build may have run out of processes:"}
+	}
+	return err
+}
+
+// LimitError is a build step that hit (or probably hit) one of its
+// spec's limits.
+type LimitError struct {
+	Err          error
+	Limit, Value string
+	What         string
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s limits.%s (%s): %v", e.What, e.Limit, e.Value, e.Err)
+}
+
+func (e *LimitError) Unwrap() error { return e.Err }
+
+// Hint says how to raise the limit.
+func (e *LimitError) Hint() string {
+	return fmt.Sprintf("if the build really needs more, raise it in the spec: limits: {%s: ...}", e.Limit)
 }
 
 // StripProgram is the strip that understands req.Arch's objects: the

@@ -54,6 +54,7 @@ func (f *Forge) sandboxFor(be *buildEnv, c *spec.Component, root *buildroot.Root
 		},
 		UID: uid, GID: gid,
 		Runner: f.runner,
+		Limits: &sandbox.Limits{DataBytes: c.Limits.MemoryBytes(), Processes: c.Limits.ProcessCount()},
 	}
 	if be.tc != nil {
 		sb.Binds = append(sb.Binds, sandbox.Bind{Host: be.tc.GOROOT, Path: goRootPath})

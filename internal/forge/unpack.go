@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/filehash"
+	"github.com/debforge/debforge/internal/source"
 )
 
 // sandboxedUnpack extracts fetched archives (upstream's tarballs, module
@@ -19,7 +21,7 @@ import (
 // only the source tree writable. The extractor already resolves every
 // path beneath the tree (os.Root); the sandbox is the second wall, so a
 // flaw in the first can still write nothing else, and never as root.
-func (f *Forge) sandboxedUnpack(ctx context.Context, kind, archive, dst string, strip int, log io.Writer) error {
+func (f *Forge) sandboxedUnpack(ctx context.Context, kind, archive, dst string, strip int, maxBytes int64, log io.Writer) error {
 	exe, err := f.helperExe()
 	if err != nil {
 		return err
@@ -69,8 +71,12 @@ func (f *Forge) sandboxedUnpack(ctx context.Context, kind, archive, dst string, 
 		UID: uid, GID: gid,
 		Runner: f.runner,
 	}
-	cmd := execx.Cmd{Args: []string{"/tmp/debforge", "unpack-source", "--kind", kind, "--strip", strconv.Itoa(strip), "/tmp/archive", "/tmp/src"}}
+	cmd := execx.Cmd{Args: []string{"/tmp/debforge", "unpack-source", "--kind", kind, "--strip", strconv.Itoa(strip),
+		"--max-bytes", strconv.FormatInt(maxBytes, 10), "/tmp/archive", "/tmp/src"}}
 	if err := execx.RunLogged(ctx, sb, cmd, log); err != nil {
+		if maxBytes > 0 && strings.Contains(err.Error(), "limits.unpacked_size") {
+			return fmt.Errorf("unpack %s in the sandbox: %w", filepath.Base(archive), &source.TooLargeError{Limit: maxBytes})
+		}
 		return fmt.Errorf("unpack %s in the sandbox: %w", filepath.Base(archive), err)
 	}
 	// dst is the empty directory Prepare made; os.Rename will not

@@ -8,6 +8,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"github.com/debforge/debforge/internal/spec"
 	"io"
 	"io/fs"
 	"os"
@@ -55,6 +56,22 @@ type tree struct {
 	open  map[string]*os.Root // some of them, opened: see at
 	links []string            // symlinks made, resolved once the tree is complete
 	times []stamp             // directory mtimes, set last: children change them
+	// budget is how many bytes of file content the tree may receive in
+	// all (0: no limit); written counts them.
+	budget, written int64
+}
+
+// TooLargeError means an archive unpacks to more than its limit: a small
+// download can expand to fill the disk.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the source unpacks to more than limits.unpacked_size (%s)", spec.FormatBytes(e.Limit))
+}
+
+// Hint says how to raise the limit.
+func (e *TooLargeError) Hint() string {
+	return "if the source really is that large, raise limits.unpacked_size in the spec, e.g. limits: {unpacked_size: 16GiB}"
 }
 
 type stamp struct {
@@ -150,7 +167,15 @@ func (t *tree) writeFile(rel string, r io.Reader, perm os.FileMode, mtime time.T
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, r); err != nil {
+	if t.budget > 0 {
+		r = io.LimitReader(r, t.budget-t.written+1)
+	}
+	n, err := io.Copy(out, r)
+	t.written += n
+	if err == nil && t.budget > 0 && t.written > t.budget {
+		err = &TooLargeError{Limit: t.budget}
+	}
+	if err != nil {
 		out.Close()
 		return err
 	}
@@ -236,7 +261,11 @@ func checkLink(rel, target string) error {
 // dropping strip leading path elements and keeping the archive's mtimes.
 // Entries that escape dst (absolute, "..", written through a link, or
 // links resolving out) stop the extraction with ErrUnsafePath.
-func ExtractTar(archive, dst string, strip int) (err error) {
+func ExtractTar(archive, dst string, strip int) error {
+	return extractTar(archive, dst, strip, 0)
+}
+
+func extractTar(archive, dst string, strip int, maxBytes int64) (err error) {
 	f, err := os.Open(archive)
 	if err != nil {
 		return err
@@ -251,6 +280,7 @@ func ExtractTar(archive, dst string, strip int) (err error) {
 	if err != nil {
 		return err
 	}
+	t.budget = maxBytes
 	defer func() {
 		if cerr := t.close(); err == nil {
 			err = cerr
@@ -357,7 +387,11 @@ func pipe(in io.Reader, name string, args ...string) (io.Reader, func(), error) 
 
 // ExtractZip unpacks a module zip into dst, dropping the leading
 // "module@version/" element. Zip entries carry no links worth keeping.
-func ExtractZip(archive, dst string) (err error) {
+func ExtractZip(archive, dst string) error {
+	return extractZip(archive, dst, 0)
+}
+
+func extractZip(archive, dst string, maxBytes int64) (err error) {
 	z, err := zip.OpenReader(archive)
 	if err != nil {
 		return err
@@ -367,6 +401,7 @@ func ExtractZip(archive, dst string) (err error) {
 	if err != nil {
 		return err
 	}
+	t.budget = maxBytes
 	defer func() {
 		if cerr := t.close(); err == nil {
 			err = cerr

@@ -374,9 +374,9 @@ func (f *Fetcher) Prepare(ctx context.Context, c *spec.Component, fe *Fetched, d
 	var err error
 	switch fe.Kind {
 	case "go_module":
-		err = f.unpack(ctx, "zip", fe.Path, dst, 0, log)
+		err = f.unpack(ctx, "zip", fe.Path, dst, 0, c.Limits.UnpackedBytes(), log)
 	case "tarball":
-		err = f.unpack(ctx, "tar", fe.Path, dst, *c.Source.StripComponents, log)
+		err = f.unpack(ctx, "tar", fe.Path, dst, *c.Source.StripComponents, c.Limits.UnpackedBytes(), log)
 	default:
 		err = CopyTree(fe.Path, dst, append(f.dirExcludes(c, fe.Path), inside(fe.Path, dst)...)...)
 	}
@@ -450,24 +450,25 @@ func dropGitDirs(dir string) error {
 
 // Unpacker extracts archive (kind "zip" or "tar", strip leading path
 // elements of a tar) into the existing directory dst.
-type Unpacker func(ctx context.Context, kind, archive, dst string, strip int, log io.Writer) error
+// maxBytes bounds the file content it writes (0: no limit).
+type Unpacker func(ctx context.Context, kind, archive, dst string, strip int, maxBytes int64, log io.Writer) error
 
 // Unpack is the extractor of this process: what an Unpacker runs.
-func Unpack(kind, archive, dst string, strip int) error {
+func Unpack(kind, archive, dst string, strip int, maxBytes int64) error {
 	switch kind {
 	case "zip":
-		return ExtractZip(archive, dst)
+		return extractZip(archive, dst, maxBytes)
 	case "tar":
-		return ExtractTar(archive, dst, strip)
+		return extractTar(archive, dst, strip, maxBytes)
 	}
 	return fmt.Errorf("unknown archive kind %q (zip or tar)", kind)
 }
 
-func (f *Fetcher) unpack(ctx context.Context, kind, archive, dst string, strip int, log io.Writer) error {
+func (f *Fetcher) unpack(ctx context.Context, kind, archive, dst string, strip int, maxBytes int64, log io.Writer) error {
 	if f.Unpack != nil {
-		return f.Unpack(ctx, kind, archive, dst, strip, log)
+		return f.Unpack(ctx, kind, archive, dst, strip, maxBytes, log)
 	}
-	return Unpack(kind, archive, dst, strip)
+	return Unpack(kind, archive, dst, strip, maxBytes)
 }
 
 // deleteBeneath removes source.delete paths, resolved beneath dst: a link

@@ -252,8 +252,8 @@ func TestExtractTarKeepsInsideHardLinksAndLinkedDirs(t *testing.T) {
 // itself.
 func TestPrepareUsesUnpacker(t *testing.T) {
 	var got []string
-	f := &Fetcher{Runner: &execx.Fake{}, Unpack: func(_ context.Context, kind, archive, dst string, strip int, _ io.Writer) error {
-		got = append(got, fmt.Sprintf("%s %s %d", kind, filepath.Base(archive), strip))
+	f := &Fetcher{Runner: &execx.Fake{}, Unpack: func(_ context.Context, kind, archive, dst string, strip int, maxBytes int64, _ io.Writer) error {
+		got = append(got, fmt.Sprintf("%s %s %d %d", kind, filepath.Base(archive), strip, maxBytes))
 		return nil
 	}}
 	two := 2
@@ -261,7 +261,7 @@ func TestPrepareUsesUnpacker(t *testing.T) {
 		c  *spec.Component
 		fe *Fetched
 	}{
-		{&spec.Component{Name: "t", Source: &spec.Source{Tarball: "http://x/a.tar.gz", StripComponents: &two}}, &Fetched{Kind: "tarball", Path: "/cache/a.tar.gz"}},
+		{&spec.Component{Name: "t", Source: &spec.Source{Tarball: "http://x/a.tar.gz", StripComponents: &two}, Limits: spec.Limits{UnpackedSize: "1MiB"}}, &Fetched{Kind: "tarball", Path: "/cache/a.tar.gz"}},
 		{&spec.Component{Name: "m", Source: &spec.Source{GoModule: "example.org/m@v1.0.0"}}, &Fetched{Kind: "go_module", Path: "/cache/v1.0.0.zip"}},
 		{&spec.Component{Name: "d", Source: &spec.Source{Dir: "."}}, &Fetched{Kind: "dir", Path: t.TempDir()}},
 	} {
@@ -269,7 +269,7 @@ func TestPrepareUsesUnpacker(t *testing.T) {
 			t.Fatalf("%s: %v", tc.c.Name, err)
 		}
 	}
-	if strings.Join(got, ", ") != "tar a.tar.gz 2, zip v1.0.0.zip 0" {
+	if strings.Join(got, ", ") != "tar a.tar.gz 2 1048576, zip v1.0.0.zip 0 8589934592" {
 		t.Errorf("Unpacker calls: %q", got)
 	}
 }

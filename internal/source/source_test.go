@@ -197,3 +197,18 @@ func TestEscapePath(t *testing.T) {
 		t.Errorf("escapePath = %q", got)
 	}
 }
+
+// A small archive that unpacks to more than limits.unpacked_size stops
+// the extraction with an error naming the limit and how to raise it.
+func TestUnpackStopsAtTheUnpackedSizeLimit(t *testing.T) {
+	big := strings.Repeat("x", 3<<20)
+	archive := writeTarGz(t, []entry{{name: "pkg-1.0/a", body: big[:1<<20]}, {name: "pkg-1.0/b", body: big}})
+	err := Unpack("tar", archive, t.TempDir(), 1, 2<<20)
+	var tl *TooLargeError
+	if !errors.As(err, &tl) || !strings.Contains(err.Error(), "limits.unpacked_size (2MiB)") || !strings.Contains(tl.Hint(), "unpacked_size") {
+		t.Errorf("err = %v", err)
+	}
+	if err := Unpack("tar", archive, t.TempDir(), 1, 4<<20); err != nil {
+		t.Errorf("within the limit: %v", err)
+	}
+}

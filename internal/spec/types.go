@@ -48,6 +48,8 @@ type Component struct {
 	Source  *Source  `yaml:"source"`
 	Build   *Build   `yaml:"build"`
 	Package *Package `yaml:"package"`
+	// Limits bound what the build may use (defaults in DefaultLimits).
+	Limits Limits `yaml:"limits"`
 
 	// File is the path the spec was loaded from; Dir is its directory.
 	File string `yaml:"-"`

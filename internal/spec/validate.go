@@ -167,6 +167,7 @@ func Validate(c *Component, root *yaml.Node, kinds []string, opts ...Option) err
 	if c.Package != nil {
 		validatePackage(p, c, root, o)
 	}
+	checkLimits(p, at, c.Limits)
 	return p.err()
 }
 

@@ -56,6 +56,19 @@ type Sandbox struct {
 	UID, GID int
 	// Runner starts bwrap; default execx.OS.
 	Runner execx.Runner
+	// Limits, when set, bound every command's processes (prlimit).
+	Limits *Limits
+}
+
+// Limits are resource limits set on a sandboxed command with prlimit:
+// they hold for the command and everything it starts, and no process in
+// the sandbox can raise them.
+type Limits struct {
+	// DataBytes is each process's data segment (RLIMIT_DATA): its heap
+	// and private writable mappings, what a runaway compile grows.
+	DataBytes int64
+	// Processes is RLIMIT_NPROC: processes and threads of the build uid.
+	Processes int
 }
 
 // DefaultEnv is the environment every sandboxed command starts from.
@@ -131,6 +144,16 @@ func (s *Sandbox) ForBuild() error {
 // Argv is the full host command line that runs c in the sandbox.
 func (s *Sandbox) Argv(c execx.Cmd) []string {
 	var args []string
+	if l := s.Limits; l != nil {
+		args = append(args, "prlimit")
+		if l.DataBytes > 0 {
+			args = append(args, "--data="+strconv.FormatInt(l.DataBytes, 10))
+		}
+		if l.Processes > 0 {
+			args = append(args, "--nproc="+strconv.Itoa(l.Processes))
+		}
+		args = append(args, "--")
+	}
 	if os.Geteuid() == 0 {
 		// Drop to the build uid before bwrap: bwrap then creates its
 		// namespaces as that unprivileged user, exactly as for a non-root
