@@ -30,7 +30,7 @@ type Limits struct {
 // largest build uses (a Go link of about 2 GiB, a few hundred threads,
 // minutes per step, sources of a few hundred MiB), far below what takes
 // a host down.
-var DefaultLimits = Limits{Memory: "8GiB", Processes: 4096, StepTime: "2h", UnpackedSize: "8GiB"}
+var DefaultLimits = Limits{Memory: "8GiB", Processes: 16384, StepTime: "2h", UnpackedSize: "8GiB"}
 
 // MemoryBytes is the memory limit in bytes.
 func (l Limits) MemoryBytes() int64 { n, _ := ParseBytes(or(l.Memory, DefaultLimits.Memory)); return n }
