@@ -5,8 +5,8 @@ package builders
 
 import (
 	"context"
-	"errors"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -45,6 +45,9 @@ type Request struct {
 	// local override); empty otherwise. The go builder then builds from
 	// the module cache so the binary's build info carries the version.
 	Module string
+	// Flags are the C compiler and linker flags of the target's release,
+	// as its dpkg-buildflags gives them; nil: DefaultFlags.
+	Flags *Flags
 }
 
 // Builder plans the commands of one build kind. Plan has no side effects.
@@ -240,23 +243,75 @@ func EnvList(m map[string]string, d spec.TemplateData) ([]string, error) {
 	return out, nil
 }
 
-// Flags are Debian's default hardening flags plus a prefix map that keeps
-// the scratch path out of the objects (reproducible builds).
-type Flags struct{ CFLAGS, CPPFLAGS, LDFLAGS string }
+// Flags are the compiler and linker flags of a build: the target
+// release's dpkg-buildflags (hardening=+all), whose -ffile-prefix-map
+// keeps the scratch path out of the objects (reproducible builds).
+type Flags struct{ CFLAGS, CPPFLAGS, CXXFLAGS, LDFLAGS string }
 
-// HardeningFlags returns the flags for a build in srcDir.
-func HardeningFlags(srcDir string) Flags {
+// DefaultFlags are bookworm's flags for a build in srcDir, for a build
+// whose root's dpkg-buildflags was not asked (tests, old callers).
+func DefaultFlags(srcDir string) Flags {
+	cflags := "-g -O2 -ffile-prefix-map=" + srcDir + "=. -fstack-protector-strong -Wformat -Werror=format-security"
 	return Flags{
-		CFLAGS:   "-g -O2 -ffile-prefix-map=" + srcDir + "=. -fstack-protector-strong -Wformat -Werror=format-security",
+		CFLAGS:   cflags,
 		CPPFLAGS: "-Wdate-time -D_FORTIFY_SOURCE=2",
+		CXXFLAGS: cflags,
 		LDFLAGS:  "-Wl,-z,relro -Wl,-z,now",
 	}
 }
 
-// CFlagsEnv returns the hardening flags as environment entries.
-func CFlagsEnv(srcDir string) []string {
-	f := HardeningFlags(srcDir)
-	return []string{"CFLAGS=" + f.CFLAGS, "CPPFLAGS=" + f.CPPFLAGS, "LDFLAGS=" + f.LDFLAGS}
+// BuildFlags are the flags of req: its target's, else DefaultFlags.
+func (req Request) BuildFlags() Flags {
+	if req.Flags != nil {
+		return *req.Flags
+	}
+	return DefaultFlags(req.SrcDir)
+}
+
+// CFlagsEnv returns the build flags as environment entries.
+func (req Request) CFlagsEnv() []string {
+	f := req.BuildFlags()
+	return []string{"CFLAGS=" + f.CFLAGS, "CPPFLAGS=" + f.CPPFLAGS, "CXXFLAGS=" + f.CXXFLAGS, "LDFLAGS=" + f.LDFLAGS}
+}
+
+// BuildFlagsCommand prints the flags dpkg-buildflags gives a build in
+// srcDir for arch (every hardening feature on), one NAME=value a line:
+// run in the target's root, it is that release's own answer.
+func BuildFlagsCommand(srcDir, arch string) execx.Cmd {
+	return execx.Cmd{
+		Args: []string{"sh", "-c", `for v in CFLAGS CPPFLAGS CXXFLAGS LDFLAGS; do printf '%s=%s\n' "$v" "$(dpkg-buildflags --get "$v")"; done`},
+		Dir:  srcDir,
+		Env:  []string{"DEB_BUILD_MAINT_OPTIONS=hardening=+all", "DEB_HOST_ARCH=" + arch},
+	}
+}
+
+// ParseBuildFlags reads BuildFlagsCommand's output.
+func ParseBuildFlags(out string) (Flags, error) {
+	var f Flags
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "CFLAGS":
+			f.CFLAGS = v
+		case "CPPFLAGS":
+			f.CPPFLAGS = v
+		case "CXXFLAGS":
+			f.CXXFLAGS = v
+		case "LDFLAGS":
+			f.LDFLAGS = v
+		default:
+			continue
+		}
+		seen++
+	}
+	if seen != 4 || f.CFLAGS == "" || f.LDFLAGS == "" {
+		return Flags{}, fmt.Errorf("dpkg-buildflags gave no CFLAGS or LDFLAGS: %q", out)
+	}
+	return f, nil
 }
 
 // CTemplate is the component's template data with the hardening flags
@@ -264,7 +319,7 @@ func CFlagsEnv(srcDir string) []string {
 // the environment: build.vars: {CFLAGS: "{{.CFLAGS}} -Wall"}.
 func CTemplate(req Request) spec.TemplateData {
 	d := req.Component.Template()
-	f := HardeningFlags(req.SrcDir)
+	f := req.BuildFlags()
 	d.CFLAGS, d.CPPFLAGS, d.LDFLAGS = f.CFLAGS, f.CPPFLAGS, f.LDFLAGS
 	return d
 }

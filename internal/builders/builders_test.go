@@ -156,7 +156,7 @@ func TestMakePlan(t *testing.T) {
 // hand it the same hardening flags (issue 11 item 4).
 func TestHardeningFlagsInVars(t *testing.T) {
 	vars := map[string]string{"CFLAGS": "{{.CFLAGS}} {{.CPPFLAGS}} -Wall", "LDFLAGS": "{{.LDFLAGS}}"}
-	f := builders.HardeningFlags("/src")
+	f := builders.DefaultFlags("/src")
 	wantC := "CFLAGS=" + f.CFLAGS + " " + f.CPPFLAGS + " -Wall"
 	wantL := "LDFLAGS=-Wl,-z,relro -Wl,-z,now"
 	if !strings.Contains(f.CFLAGS, "-ffile-prefix-map=/src=.") || !strings.Contains(f.CFLAGS, "-fstack-protector-strong") ||

@@ -113,6 +113,19 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 			t.Errorf("%s: lintian:\n%s", name, strings.Join(errs, "\n"))
 		}
 	}
+	// Each release's C builds carry that release's dpkg-buildflags:
+	// trixie's hardening=+all adds control-flow protection on amd64 (an
+	// endbr64 at every function's entry), bookworm's has none.
+	for name, want := range map[string]bool{"hello-autotools_3.1.4-1+deb13_amd64.deb": true, "hello-autotools_3.1.4-1+deb12_amd64.deb": false} {
+		deb := pool(name)
+		if deb == "" {
+			continue
+		}
+		main := sh(t, "objdump", "-d", "--disassemble=main", unpackedFile(t, deb, "usr/bin/autohello"))
+		if got := strings.Contains(main, "endbr64"); got != want {
+			t.Errorf("%s: main begins with endbr64: %v, want %v (the release's dpkg-buildflags):\n%s", name, got, want, main)
+		}
+	}
 	idx, err := os.ReadFile(filepath.Join(repo, "dists/bookworm/main/binary-arm64/Packages"))
 	if err != nil || !strings.Contains(string(idx), "Version: 1.0.0-1+deb12\nArchitecture: arm64") && !strings.Contains(string(idx), "Architecture: arm64") {
 		t.Errorf("bookworm arm64 index: %v\n%s", err, idx)

@@ -188,6 +188,13 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 		if fe.Kind == "go_module" && len(c.Source.Patches) == 0 && len(c.Source.Delete) == 0 {
 			req.Module = c.Source.GoModule
 		}
+		if c.Build.Kind != "go" {
+			flags, err := f.buildFlags(ctx, sb, root, req, log)
+			if err != nil {
+				return fail("build", err)
+			}
+			req.Flags = &flags
+		}
 		if err := checkCross(req, root); err != nil {
 			return fail("build", err)
 		}

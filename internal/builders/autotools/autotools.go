@@ -43,7 +43,7 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	env = append(append(append(append([]string{}, req.Env...), builders.CFlagsEnv(req.SrcDir)...), cross...), env...)
+	env = append(append(append(append([]string{}, req.Env...), req.CFlagsEnv()...), cross...), env...)
 	cmd := func(args ...string) execx.Cmd { return execx.Cmd{Args: args, Dir: req.SrcDir, Env: env} }
 	var cmds []execx.Cmd
 	switch {

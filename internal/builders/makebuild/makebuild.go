@@ -33,7 +33,7 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	env = append(append(append(append([]string{}, req.Env...), builders.CFlagsEnv(req.SrcDir)...), cross...), env...)
+	env = append(append(append(append([]string{}, req.Env...), req.CFlagsEnv()...), cross...), env...)
 	build := append(append([]string{"make"}, vars...), b.Targets...)
 	install := append(append([]string{"make"}, vars...), "DESTDIR="+req.StageDir, b.InstallTarget)
 	return []execx.Cmd{

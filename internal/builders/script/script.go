@@ -43,7 +43,7 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 		cross = append(cross, "DEB_HOST_ARCH="+req.Arch, "DEB_BUILD_ARCH="+req.Arch)
 	}
 	// build.env comes last so that it wins, as in the other builders.
-	env = append(append(append(append(append([]string{}, req.Env...), builders.CFlagsEnv(req.SrcDir)...), cross...),
+	env = append(append(append(append(append([]string{}, req.Env...), req.CFlagsEnv()...), cross...),
 		"SRC="+req.SrcDir, "DESTDIR="+req.StageDir, "WORK="+req.WorkDir,
 		"NAME="+c.Name, "VERSION="+c.Version, "COMMIT="+data.CommitID), env...)
 	var cmds []execx.Cmd
