@@ -7,6 +7,8 @@
 GO      ?= go
 BIN     := bin/debforge
 OUT     ?= out
+# make test writes the seconds of each phase here (make test-times prints them).
+TIMES   ?= $(OUT)/test-times.txt
 # Components to leave out, e.g. EXCEPT=slirp4netns on a host without GitHub.
 EXCEPT  ?=
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
@@ -22,7 +24,7 @@ HOST_TOOLS  := qemu-system-x86 qemu-utils mmdebstrap openssh-client e2fsprogs
 # shared nobody); the debforge package creates it the same way.
 BUILD_USER  := _debforge-build
 
-.PHONY: all build test unit integration acceptance host-test bench lint deps-build deps-test deps-host build-user clean
+.PHONY: all build test test-times unit integration acceptance host-test bench lint deps-build deps-test deps-host build-user clean
 
 all: build
 
@@ -38,12 +40,27 @@ build: deps-build $(BIN)
 # tests use the other, and only side by side do both fit CI's 90 minutes
 # (figures in the README). Host-test lines are prefixed [hosts]; both
 # halves run to their end, and make test fails if either failed.
-test: deps-test deps-host lint unit
-	@( $(MAKE) --no-print-directory host-test 2>&1 | sed -u 's/^/[hosts] /'; exit $${PIPESTATUS[0]} ) & hosts=$$!; \
-	$(MAKE) --no-print-directory integration acceptance; rc=$$?; \
+test:
+	@rm -f $(TIMES); mkdir -p $(dir $(TIMES)); \
+	phase() { local name=$$1 s=$$(date +%s) rc; shift; "$$@"; rc=$$?; echo "$$name $$(( $$(date +%s) - s )) $$rc" >> $(TIMES); return $$rc; }; \
+	start=$$(date +%s); \
+	phase deps $(MAKE) --no-print-directory deps-test deps-host && \
+	phase lint $(MAKE) --no-print-directory lint && \
+	phase unit $(MAKE) --no-print-directory unit || { $(MAKE) --no-print-directory test-times; exit 1; }; \
+	( phase host-test $(MAKE) --no-print-directory host-test 2>&1 | sed -u 's/^/[hosts] /'; exit $${PIPESTATUS[0]} ) & hosts=$$!; \
+	phase integration $(MAKE) --no-print-directory integration; irc=$$?; \
+	phase acceptance $(MAKE) --no-print-directory acceptance; arc=$$?; \
 	wait $$hosts; hrc=$$?; \
-	echo "make test: integration and acceptance exit $$rc, host-test exit $$hrc"; \
-	[ $$rc = 0 ] && [ $$hrc = 0 ]
+	echo "total $$(( $$(date +%s) - start )) 0" >> $(TIMES); \
+	$(MAKE) --no-print-directory test-times; \
+	echo "make test: integration exit $$irc, acceptance exit $$arc, host-test exit $$hrc"; \
+	[ $$irc = 0 ] && [ $$arc = 0 ] && [ $$hrc = 0 ]
+
+# Where make test's time went: one line per phase (host-test ran beside
+# integration and acceptance, so the total is less than the sum).
+test-times:
+	@printf '%-12s %8s  %s\n' phase seconds exit; \
+	while read -r name secs rc; do printf '%-12s %8s  %s\n' "$$name" "$$secs" "$$rc"; done < $(TIMES)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
