@@ -132,7 +132,35 @@ func newRootCmd(g *globals) *cobra.Command {
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "stream build output to stderr")
 	root.AddCommand(newKeygenCmd(g), newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newRemoveCmd(g), newOutdatedCmd(g), newBumpCmd(g), newNewCmd(g), newServeCmd(g), newVerifyCmd(g), newCleanCmd(g),
 		newGenManCmd(), newGenCompletionsCmd(), newUnpackSourceCmd(), newRootCmdGroup(g))
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command that only groups others
+// ("debforge root") a usage error when given a word that names none of
+// them: cobra otherwise prints the group's help and exits 0, so a typo
+// looks like success. Without a word the help is printed, as asked for.
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		refuseUnknownSubcommands(c)
+	}
+	if cmd.Parent() == nil || !cmd.HasSubCommands() || cmd.Run != nil || cmd.RunE != nil {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		var names []string
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				names = append(names, sub.Name())
+			}
+		}
+		return &exitError{code: ExitUsage, err: fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath()),
+			hint: "one of: " + strings.Join(names, ", ") + " (see '" + c.CommandPath() + " --help')"}
+	}
 }
 
 // defaultCacheDir is /var/cache/debforge for root: builds run as an

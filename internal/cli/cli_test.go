@@ -58,6 +58,10 @@ func run(t *testing.T, specs string, args ...string) (code int, stdout, stderr s
 func TestIssue9Item14ExitCodesForUsageErrors(t *testing.T) {
 	plain := specsDir(t, map[string]string{"aa": "", "bb": "after: [aa]\n"})
 	cycle := specsDir(t, map[string]string{"aa": "after: [bb]\n", "bb": "after: [aa]\n"})
+	targets := specsDir(t, map[string]string{"aa": "", "bb": ""})
+	if err := os.WriteFile(filepath.Join(targets, "debforge.yaml"), []byte("maintainer: \"A B <a@example.org>\"\ntargets: [bookworm/amd64]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, specs string
 		args        []string
@@ -74,6 +78,8 @@ func TestIssue9Item14ExitCodesForUsageErrors(t *testing.T) {
 		{"unknown --source in fetch", plain, []string{"fetch", "--source", "zz=" + plain}, "--source zz: unknown component"},
 		{"bad --arch (item 5)", plain, []string{"--arch", "x/../../../tmp/y", "publish"}, "not a Debian architecture name"},
 		{"bad --arch in build (item 5)", plain, []string{"--arch", "..", "build"}, "not a Debian architecture name"},
+		{"--arch beside targets", targets, []string{"--arch", "sparc99", "build"}, "--arch sparc99: " + filepath.Join(targets, "debforge.yaml") + " has targets:"},
+		{"unknown subcommand of a group", plain, []string{"root", "frobnicate"}, `unknown command "frobnicate" for "debforge root"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := run(t, tc.specs, tc.args...)
@@ -359,5 +365,15 @@ func TestIssue9Item9SignalEndsValidateWhileLoading(t *testing.T) {
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("validate still running 3 s after the signal")
+	}
+}
+
+// A --source directory that does not exist says why, once: the component
+// is named by the summary line, the cause (no such file) by the error.
+func TestFetchSourceDirSaysWhy(t *testing.T) {
+	specs := specsDir(t, map[string]string{"aa": "license_file: COPYING\ncopyright: x\nsource: {dir: .}\nbuild: {kind: make}\n"})
+	code, _, stderr := run(t, specs, "fetch", "--source", "aa=/nonexistent/debforge-test")
+	if code != ExitFailed || !strings.Contains(stderr, "no such file or directory") || strings.Contains(stderr, "aa: aa:") {
+		t.Errorf("exit %d:\n%s", code, stderr)
 	}
 }

@@ -290,8 +290,11 @@ func (f *Fetcher) fetchDir(ctx context.Context, c *spec.Component, dir string, l
 		return nil, err
 	}
 	st, err := os.Stat(abs)
-	if err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("%s: source directory %s: not a directory", c.Name, dir)
+	if err != nil {
+		return nil, fmt.Errorf("source directory: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("source directory %s: not a directory", dir)
 	}
 	fe := &Fetched{Kind: "dir", Path: abs, Commit: c.Source.Commit}
 	if _, err := os.Stat(filepath.Join(abs, ".git")); err == nil {
