@@ -173,8 +173,12 @@ func interruptForge(t *testing.T, dir, repoExtra string, specs map[string]string
 	if _, _, err := aptrepo.LoadOrCreateKey(key, "T", "t@example.org"); err != nil {
 		t.Fatal(err)
 	}
+	arch := "amd64"
+	if strings.Contains(repoExtra, "targets:") {
+		arch = "" // the targets name their architectures
+	}
 	f, err := New(Options{SpecsDir: sd, OutDir: filepath.Join(dir, "out"), CacheDir: filepath.Join(dir, "cache"),
-		SigningKey: key, Arch: "amd64", Jobs: 2, Runner: &execx.Fake{}, Events: events})
+		SigningKey: key, Arch: arch, Jobs: 2, Runner: &execx.Fake{}, Events: events})
 	if err != nil {
 		t.Fatal(err)
 	}
