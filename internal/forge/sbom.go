@@ -48,7 +48,12 @@ func sbomSource(c *spec.Component, fe *source.Fetched) *sbom.Source {
 		s.Module, s.Version, _ = strings.Cut(c.Source.GoModule, "@")
 		s.Sum = c.Source.Sum
 	case "tarball":
-		s.URL, s.SHA256 = c.Source.Tarball, c.Source.SHA256
+		s.SHA256 = c.Source.SHA256
+		if _, local := source.LocalTarball(c); !local {
+			// A local file's path means nothing to the SBOM's reader: the
+			// location stays NOASSERTION, the sha256 says what it was.
+			s.URL = c.Source.Tarball
+		}
 	case "git":
 		s.URL = c.Source.Git
 	}

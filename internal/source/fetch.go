@@ -205,22 +205,13 @@ func (f *Fetcher) fetchTarball(ctx context.Context, c *spec.Component, _ io.Writ
 		return nil, err
 	}
 	defer os.Remove(tmp.Name())
-	client := f.httpClient()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Source.Tarball, nil)
+	body, err := f.openTarball(ctx, c)
 	if err != nil {
+		tmp.Close()
 		return nil, err
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		tmp.Close()
-		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: f.explainTimeout(err, "no response")}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		tmp.Close()
-		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: errors.New(resp.Status)}
-	}
-	_, err = io.Copy(tmp, resp.Body)
+	defer body.Close()
+	_, err = io.Copy(tmp, body)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -242,6 +233,45 @@ func (f *Fetcher) fetchTarball(ctx context.Context, c *spec.Component, _ io.Writ
 		return nil, err
 	}
 	return &Fetched{Kind: "tarball", Path: dst, ID: want}, nil
+}
+
+// LocalTarball returns the file a tarball source names on this machine:
+// a file:// URL, or a path relative to the spec's directory (an offline
+// admin's Debian orig tarball). ok is false for an http(s) URL.
+func LocalTarball(c *spec.Component) (path string, ok bool) {
+	t := c.Source.Tarball
+	if rest, isFile := strings.CutPrefix(t, "file://"); isFile {
+		return rest, true
+	}
+	if strings.Contains(t, "://") {
+		return "", false
+	}
+	return filepath.Join(c.Dir, t), true
+}
+
+// openTarball opens the archive a tarball source names: a local file, or
+// the body of an http(s) download (then its status was 200).
+func (f *Fetcher) openTarball(ctx context.Context, c *spec.Component) (io.ReadCloser, error) {
+	if p, ok := LocalTarball(c); ok {
+		file, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: source.tarball: %w", c.File, err)
+		}
+		return file, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Source.Tarball, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := f.httpClient().Do(req)
+	if err != nil {
+		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: f.explainTimeout(err, "no response")}
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, &UnreachableError{Component: c.Name, URL: c.Source.Tarball, Err: errors.New(resp.Status)}
+	}
+	return resp.Body, nil
 }
 
 func (f *Fetcher) fetchGit(ctx context.Context, c *spec.Component, log io.Writer) (*Fetched, error) {

@@ -6,7 +6,10 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -210,5 +213,44 @@ func TestUnpackStopsAtTheUnpackedSizeLimit(t *testing.T) {
 	}
 	if err := Unpack("tar", archive, t.TempDir(), 1, 4<<20); err != nil {
 		t.Errorf("within the limit: %v", err)
+	}
+}
+
+// A tarball source may be a local file, for an admin without a web server
+// for their Debian orig tarballs: a path relative to the spec's directory
+// or a file:// URL, verified against the same sha256 pin.
+func TestLocalTarballIsVerifiedLikeADownload(t *testing.T) {
+	specDir := t.TempDir()
+	archive := writeTarGz(t, []entry{{name: "jq-1.7.1/README", body: "jq\n"}})
+	data, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(specDir, "jq_1.7.1.orig.tar.gz"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	pin := hex.EncodeToString(sum[:])
+	one := 1
+	for _, ref := range []string{"jq_1.7.1.orig.tar.gz", "file://" + filepath.Join(specDir, "jq_1.7.1.orig.tar.gz")} {
+		f := &Fetcher{CacheDir: t.TempDir(), Runner: execx.OS{}}
+		c := &spec.Component{Name: "jq", Dir: specDir, File: filepath.Join(specDir, "jq.yaml"), Source: &spec.Source{Tarball: ref, SHA256: pin, StripComponents: &one}}
+		fe, err := f.Fetch(context.Background(), c, "", io.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		dst := filepath.Join(t.TempDir(), "src")
+		if err := f.Prepare(context.Background(), c, fe, dst, io.Discard); err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dst, "README")); string(b) != "jq\n" {
+			t.Errorf("%s: README %q", ref, b)
+		}
+		c.Source.SHA256 = strings.Repeat("0", 64)
+		f.CacheDir = t.TempDir()
+		var mm *MismatchError
+		if _, err := f.Fetch(context.Background(), c, "", io.Discard); !errors.As(err, &mm) {
+			t.Errorf("%s with another pin: %v", ref, err)
+		}
 	}
 }

@@ -199,8 +199,16 @@ func validateSource(p *problems, c *Component, root *yaml.Node) {
 		p.add(at("sum"), "source.sum", `the go.sum form "h1:" + 44 base64 characters`, "malformed checksum %q", s.Sum)
 	}
 	if s.Tarball != "" {
-		if !strings.HasPrefix(s.Tarball, "https://") && !strings.HasPrefix(s.Tarball, "http://") {
-			p.add(at("tarball"), "source.tarball", "", "expected an http(s) URL, found %q", s.Tarball)
+		switch {
+		case strings.HasPrefix(s.Tarball, "https://"), strings.HasPrefix(s.Tarball, "http://"):
+		case strings.HasPrefix(s.Tarball, "file://"):
+			if !path.IsAbs(strings.TrimPrefix(s.Tarball, "file://")) {
+				p.add(at("tarball"), "source.tarball", "file:// and an absolute path, e.g. file:///srv/orig/jq_1.7.1.orig.tar.gz", "malformed file URL %q", s.Tarball)
+			}
+		case strings.Contains(s.Tarball, "://"):
+			p.add(at("tarball"), "source.tarball", "an http(s) or file:// URL, or a path relative to the spec", "unsupported URL %q", s.Tarball)
+		default:
+			checkRelPath(p, at("tarball"), "source.tarball", s.Tarball)
 		}
 		if s.SHA256 == "" {
 			p.add(at(), "source.sha256", "pin the archive's sha256 (sha256sum FILE)", "required with tarball")

@@ -221,7 +221,9 @@ func sourcePackage(s *Source, license string) pkg {
 		p.ExternalRefs = []externalRef{{"PACKAGE-MANAGER", "purl", "pkg:golang/" + s.Module + "@" + s.Version}}
 		p.Checksums, p.SourceInfo = h1Checksum(s.Sum)
 	case "tarball":
-		p.DownloadLocation = s.URL
+		if s.URL != "" {
+			p.DownloadLocation = s.URL
+		}
 		if s.SHA256 != "" {
 			p.Checksums = []checksum{{"SHA256", s.SHA256}}
 		}
