@@ -176,8 +176,17 @@ func TestHardeningFlagsInVars(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantC := strings.ReplaceAll(wantC, "/src", src)
-		for _, cmd := range cmds[len(cmds)-2:] {
-			if cmd.Args[0] != "make" || !contains(cmd.Args, wantC) || !contains(cmd.Args, wantL) {
+		var makes []execx.Cmd
+		for _, cmd := range cmds {
+			if cmd.Args[0] == "make" {
+				makes = append(makes, cmd)
+			}
+		}
+		if len(makes) < 2 {
+			t.Fatalf("%s: %d make commands", kind, len(makes))
+		}
+		for _, cmd := range makes[len(makes)-2:] {
+			if !contains(cmd.Args, wantC) || !contains(cmd.Args, wantL) {
 				t.Errorf("%s: %q lacks %q and %q", kind, cmd.Args, wantC, wantL)
 			}
 		}
@@ -199,7 +208,9 @@ func TestAutotoolsPlanDependsOnTree(t *testing.T) {
 		return lines
 	}
 	got := plan()
-	want := []string{"autoreconf --force --install", "sh ./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var --enable-x", "make", "make install DESTDIR=/stage"}
+	want := []string{"autoreconf --force --install",
+		"sh ./configure --prefix=/usr --includedir=/usr/include --mandir=/usr/share/man --infodir=/usr/share/info --sysconfdir=/etc --localstatedir=/var --runstatedir=/run --libdir=/usr/lib/x86_64-linux-gnu --docdir=/usr/share/doc/hello --disable-option-checking --disable-silent-rules --disable-maintainer-mode --disable-dependency-tracking --enable-x",
+		"make", "make install DESTDIR=/stage", "find /stage -name *.la -type f -delete"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("no configure:\n%s", strings.Join(got, "\n"))
 	}
@@ -280,4 +291,26 @@ func containsPrefix(list []string, p string) bool {
 		}
 	}
 	return false
+}
+
+// autotools installs with the spec's install_target (as make does), into
+// Debian's layout, and drops libtool's .la files.
+func TestAutotoolsInstallTargetAndLayout(t *testing.T) {
+	c := component(&spec.Build{Kind: "autotools", InstallTarget: "install-strip"})
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "configure"), nil, 0o755)
+	cmds, err := autotools.New().Plan(request(c, src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, c := range cmds {
+		lines = append(lines, strings.Join(c.Args, " "))
+	}
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{"make install-strip DESTDIR=/stage", "--libdir=/usr/lib/x86_64-linux-gnu", "--runstatedir=/run", "-name *.la"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("plan lacks %q:\n%s", want, all)
+		}
+	}
 }

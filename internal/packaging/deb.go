@@ -117,7 +117,7 @@ func Info(in Input) (*nfpm.Info, error) {
 	if pk.Architecture == "all" {
 		arch = "all"
 	}
-	contents, err := stagedContents(in.StageDir)
+	contents, err := stagedContents(in.StageDir, pk.Exclude)
 	if err != nil {
 		return nil, fmt.Errorf("collect staged files: %w", err)
 	}
@@ -174,6 +174,7 @@ func Info(in Input) (*nfpm.Info, error) {
 				PostRemove:  in.Scripts["postrm"],
 			},
 			Deb: nfpm.Deb{
+				Triggers:    triggers(contents),
 				Compression: compression,
 				Breaks:      pk.Breaks,
 				Predepends:  pk.PreDepends,
@@ -185,7 +186,7 @@ func Info(in Input) (*nfpm.Info, error) {
 
 // stagedContents lists everything the builder installed, with normalized
 // modes: 0755 for executables and directories, 0644 otherwise.
-func stagedContents(stage string) (files.Contents, error) {
+func stagedContents(stage string, exclude []string) (files.Contents, error) {
 	if stage == "" {
 		return nil, nil
 	}
@@ -202,6 +203,12 @@ func stagedContents(stage string) (files.Contents, error) {
 			return nil
 		}
 		dst := "/" + filepath.ToSlash(rel)
+		if excludedPath(dst, exclude) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		if strings.ContainsAny(dst, "\n\r") {
 			// dpkg keeps a package's file list one name per line.
 			return fmt.Errorf("staged file %q: a newline in a file name breaks dpkg's file lists; rename it in the build", dst)
@@ -224,13 +231,60 @@ func stagedContents(stage string) (files.Contents, error) {
 			}
 			out = append(out, linkContent(target, dst))
 		case d.Type().IsRegular():
-			out = append(out, &files.Content{Source: p, Destination: dst, Type: files.TypeFile, FileInfo: &files.ContentFileInfo{Mode: normalMode(info.Mode())}})
+			mode := normalMode(info.Mode())
+			if isSharedLibrary(dst) {
+				mode = 0o644 // policy 8.1: shared libraries are not executable
+			}
+			out = append(out, &files.Content{Source: p, Destination: dst, Type: files.TypeFile, FileInfo: &files.ContentFileInfo{Mode: mode}})
 		default:
 			return fmt.Errorf("%s: unsupported file type %s", dst, info.Mode().Type())
 		}
 		return nil
 	})
 	return out, err
+}
+
+func triggers(contents files.Contents) nfpm.DebTriggers {
+	if needsLdconfig(contents) {
+		return nfpm.DebTriggers{ActivateNoAwait: []string{"ldconfig"}}
+	}
+	return nfpm.DebTriggers{}
+}
+
+// excludedPath says whether dst, or a directory above it, matches one of
+// the spec's exclude patterns.
+func excludedPath(dst string, patterns []string) bool {
+	for _, p := range patterns {
+		for d := dst; d != "/" && d != "."; d = path.Dir(d) {
+			if ok, _ := path.Match(p, d); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// libDirRe are the directories ld.so searches by default (and multiarch's).
+var libDirRe = regexp.MustCompile(`^/(usr/)?lib(/[a-z0-9_]+-linux-gnu[a-z0-9_]*)?/[^/]+$`)
+
+// isSharedLibrary says whether dst is a shared library in a directory the
+// dynamic linker searches: lib*.so or lib*.so.N...
+func isSharedLibrary(dst string) bool {
+	base := path.Base(dst)
+	return libDirRe.MatchString(dst) && strings.HasPrefix(base, "lib") && (strings.HasSuffix(base, ".so") || strings.Contains(base, ".so."))
+}
+
+// needsLdconfig says whether the package ships a versioned shared
+// library (a SONAME's file) where ld.so looks: its cache must then be
+// rebuilt when the package is installed or removed (dpkg's ldconfig
+// trigger, what dh_makeshlibs adds).
+func needsLdconfig(contents files.Contents) bool {
+	for _, ct := range contents {
+		if (ct.Type == files.TypeFile || ct.Type == "") && isSharedLibrary(ct.Destination) && strings.Contains(path.Base(ct.Destination), ".so.") {
+			return true
+		}
+	}
+	return false
 }
 
 // markConffiles makes every regular file under /etc a conffile (policy

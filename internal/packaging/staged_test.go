@@ -128,3 +128,50 @@ func TestFilesUnderEtcAreConffiles(t *testing.T) {
 		t.Errorf("conffiles %v, want %v", got, want)
 	}
 }
+
+// A shared library is packaged 0644 (policy 8.1) and brings dpkg's ldconfig
+// trigger; package.exclude leaves out what the build installed and the
+// package should not ship (headers, static archives), as
+// debian/not-installed does.
+func TestSharedLibrariesAndExclude(t *testing.T) {
+	in := fixture(t)
+	lib := filepath.Join(in.StageDir, "usr/lib/x86_64-linux-gnu")
+	must(t, os.MkdirAll(lib, 0o755))
+	must(t, os.WriteFile(filepath.Join(lib, "libfoo.so.1.0.4"), []byte("\x7fELF"), 0o755))
+	must(t, os.Symlink("libfoo.so.1.0.4", filepath.Join(lib, "libfoo.so.1")))
+	must(t, os.WriteFile(filepath.Join(lib, "libfoo.a"), []byte("!<arch>\n"), 0o644))
+	must(t, os.MkdirAll(filepath.Join(in.StageDir, "usr/include/foo"), 0o755))
+	must(t, os.WriteFile(filepath.Join(in.StageDir, "usr/include/foo/foo.h"), []byte("int foo(void);\n"), 0o644))
+	in.Component.Package.Exclude = []string{"/usr/include", "/usr/lib/*/*.a"}
+	deb, err := Build(in, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := debfile.ReadFile(deb, debfile.Options{Data: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := map[string]debfile.Entry{}
+	for _, e := range d.Data {
+		entries[e.Name] = e
+	}
+	if e := entries["./usr/lib/x86_64-linux-gnu/libfoo.so.1.0.4"]; e.Mode != 0o644 {
+		t.Errorf("libfoo.so.1.0.4 has mode %o, want 644", e.Mode)
+	}
+	for name := range entries {
+		if strings.HasPrefix(name, "./usr/include") || strings.HasSuffix(name, ".a") {
+			t.Errorf("%s was excluded but shipped", name)
+		}
+	}
+	if got := string(d.ControlFiles["triggers"]); !strings.Contains(got, "activate-noawait ldconfig") {
+		t.Errorf("triggers file %q, want activate-noawait ldconfig", got)
+	}
+	// A package without a library has no trigger.
+	plain, err := Build(fixture(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pd, err := debfile.ReadFile(plain, debfile.Options{}); err != nil || pd.ControlFiles["triggers"] != nil {
+		t.Errorf("a package without libraries has triggers %q (%v)", pd.ControlFiles["triggers"], err)
+	}
+}

@@ -47,6 +47,8 @@ func Defaults(c *Component, repo *Repo) *Component {
 			if len(b.Targets) == 0 {
 				b.Targets = []string{"all"}
 			}
+		}
+		if b.Kind == "make" || b.Kind == "autotools" {
 			b.InstallTarget = or(b.InstallTarget, "install")
 		}
 		out.Build = &b

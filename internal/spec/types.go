@@ -188,6 +188,10 @@ type Package struct {
 	Scripts []Script `yaml:"scripts"`
 	// LintianOverrides are shipped in /usr/share/lintian/overrides/<pkg>.
 	LintianOverrides []LintianOverride `yaml:"lintian_overrides"`
+	// Exclude lists paths of what the build installed that the package
+	// leaves out (like debian/not-installed): absolute glob patterns
+	// (path.Match), a directory's pattern leaving out all below it.
+	Exclude []string `yaml:"exclude"`
 	// NotConffiles lists files under /etc that are not conffiles. Every
 	// other regular file under /etc is one (policy 10.7.2), whether the
 	// build installed it or contents added it: an upgrade keeps the

@@ -391,6 +391,12 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 	if !slices.Contains(compressions, pk.Compression) {
 		p.add(at("compression"), "package.compression", "one of xz, gzip, zstd, none", "unknown compression %q", pk.Compression)
 	}
+	for i, ex := range pk.Exclude {
+		n, field := at("exclude", strconv.Itoa(i)), fmt.Sprintf("package.exclude[%d]", i)
+		if _, err := path.Match(ex, "/"); err != nil || !path.IsAbs(ex) || path.Clean(ex) != ex {
+			p.add(n, field, "an absolute glob of installed paths, e.g. /usr/include or /usr/lib/*/*.a", "%q is not a clean absolute pattern", ex)
+		}
+	}
 	for i, nc := range pk.NotConffiles {
 		n, field := at("not_conffiles", strconv.Itoa(i)), fmt.Sprintf("package.not_conffiles[%d]", i)
 		if !strings.HasPrefix(nc, "/etc/") || path.Clean(nc) != nc {

@@ -52,19 +52,51 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	case !exists(filepath.Join(req.HostSrc(), "configure")):
 		cmds = append(cmds, cmd("autoreconf", "--force", "--install"))
 	}
-	configure := []string{"sh", "./configure", "--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var"}
-	if req.IsCross() {
-		host, _ := builders.Triplet(req.Arch)
-		build, _ := builders.Triplet(req.BuildArch)
-		configure = append(configure, "--build="+build, "--host="+host)
+	configure, err := configureArgs(req)
+	if err != nil {
+		return nil, err
 	}
 	configure = append(configure, flags...)
+	install := or(b.InstallTarget, "install")
 	cmds = append(cmds,
 		cmd(configure...),
 		cmd(append([]string{"make"}, vars...)...),
-		cmd(append(append([]string{"make"}, vars...), "install", "DESTDIR="+req.StageDir)...),
+		cmd(append(append([]string{"make"}, vars...), install, "DESTDIR="+req.StageDir)...),
+		// libtool's .la files list dependency_libs that Debian does not
+		// ship them for (policy 10.2, lintian's *-la-file checks).
+		cmd("find", req.StageDir, "-name", "*.la", "-type", "f", "-delete"),
 	)
 	return cmds, nil
+}
+
+// configureArgs are dh_auto_configure's defaults: Debian's layout (the
+// multiarch libdir, a docdir per package, /run), no maintainer mode and
+// no dependency tracking (nothing is rebuilt twice), and options an older
+// configure does not know only warned about.
+func configureArgs(req builders.Request) ([]string, error) {
+	host, err := builders.Triplet(req.Arch)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"sh", "./configure", "--prefix=/usr", "--includedir=/usr/include", "--mandir=/usr/share/man",
+		"--infodir=/usr/share/info", "--sysconfdir=/etc", "--localstatedir=/var", "--runstatedir=/run",
+		"--libdir=/usr/lib/" + host, "--docdir=/usr/share/doc/" + req.Component.PackageName(),
+		"--disable-option-checking", "--disable-silent-rules", "--disable-maintainer-mode", "--disable-dependency-tracking"}
+	if req.IsCross() {
+		build, err := builders.Triplet(req.BuildArch)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--build="+build, "--host="+host)
+	}
+	return args, nil
+}
+
+func or(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
 }
 
 func exists(p string) bool {
