@@ -478,9 +478,9 @@ func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(c
 				end(notRun(fmt.Errorf("%w: not started", ErrCancelled)), cancelled)
 				return
 			}
-			logw, logPath, closeLog := f.componentLog(c.Name)
+			logw, logPath, finishLog := f.componentLog(f.logName(c.Name))
 			r := fn(c, logw)
-			closeLog()
+			finishLog(r.Err != nil || !r.CacheHit)
 			if r.Err != nil && logPath != "" {
 				r.Hint = joinHints(r.Hint, "full log: "+logPath)
 			}
@@ -499,19 +499,44 @@ func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(c
 	return results
 }
 
-// componentLog opens cache/logs/<name>.log and returns it with its path
-// ("" when it cannot be written); verbose mode also streams to Log.
-func (f *Forge) componentLog(name string) (io.Writer, string, func()) {
+// componentLog opens logs/<name>.log in the cache afresh (it can be
+// followed while the build runs) and returns it with its path ("" when it
+// cannot be written); verbose mode also streams to Log. The log it
+// replaces is set aside, and finish(keep) decides: a kept log stays and
+// the one it replaced becomes <name>.prev.log; one not kept (a cache hit,
+// which built nothing) is dropped and the replaced log put back, so the
+// log of the build that made the package stays readable.
+func (f *Forge) componentLog(name string) (w io.Writer, path string, finish func(keep bool)) {
 	dir := filepath.Join(f.opts.CacheDir, "logs")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return f.opts.Log, "", func() {}
+		return f.opts.Log, "", func(bool) {}
 	}
-	path := filepath.Join(dir, name+".log")
+	path = filepath.Join(dir, name+".log")
+	aside := filepath.Join(dir, "."+name+".log.before")
+	hadOld := os.Rename(path, aside) == nil
 	file, err := os.Create(path)
 	if err != nil {
-		return f.opts.Log, "", func() {}
+		return f.opts.Log, "", func(bool) {}
 	}
-	return io.MultiWriter(file, f.opts.Log), path, func() { file.Close() }
+	return io.MultiWriter(file, f.opts.Log), path, func(keep bool) {
+		file.Close()
+		switch {
+		case !hadOld:
+		case keep:
+			os.Rename(aside, filepath.Join(dir, name+".prev.log"))
+		default:
+			os.Rename(aside, path)
+		}
+	}
+}
+
+// logName is the log name of component name: with targets, one per
+// target (bookworm's and trixie's builds run at once).
+func (f *Forge) logName(name string) string {
+	if f.oneTarget {
+		return name + "@" + f.release + "-" + f.opts.Arch
+	}
+	return name
 }
 
 // joinHints puts each hint on its own line.

@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -115,5 +116,34 @@ func TestOlderVersionThanPublishedIsRefused(t *testing.T) {
 		if err := f.checkNotOlder(historyComponent(rev, "x")); err != nil {
 			t.Errorf("1.0-%s: %v", rev, err)
 		}
+	}
+}
+
+// A component's log is the log of the build that made its package: a
+// cache hit, which builds nothing, leaves it as it was; a new build keeps
+// the one before as <name>.prev.log. With targets each target has its own.
+func TestComponentLogSurvivesCacheHits(t *testing.T) {
+	f := historyForge(t.TempDir(), t.TempDir())
+	write := func(text string, keep bool) string {
+		w, path, finish := f.componentLog("hello")
+		fmt.Fprint(w, text)
+		finish(keep)
+		return path
+	}
+	path := write("first build\n", true)
+	write("cache hit\n", false)
+	if b, _ := os.ReadFile(path); string(b) != "first build\n" {
+		t.Errorf("after a cache hit the log holds %q", b)
+	}
+	write("second build\n", true)
+	if b, _ := os.ReadFile(path); string(b) != "second build\n" {
+		t.Errorf("after a build the log holds %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(filepath.Dir(path), "hello.prev.log")); string(b) != "first build\n" {
+		t.Errorf("the previous log holds %q", b)
+	}
+	f.oneTarget, f.release, f.opts.Arch = true, "trixie", "arm64"
+	if got := f.logName("hello"); got != "hello@trixie-arm64" {
+		t.Errorf("log name with targets: %s", got)
 	}
 }

@@ -157,8 +157,8 @@ func (f *Forge) rootFor(ctx context.Context, be *buildEnv, c *spec.Component) (*
 	if f.opts.Notify != nil && !store.Ready(be.target, deps) {
 		f.opts.Notify(fmt.Sprintf("making the build root %s %v for %s (once; about a minute)", be.target, deps, c.Name))
 	}
-	log, _, closeLog := f.componentLog("root-" + be.target.Release + "-" + be.target.Arch + "-" + c.Name)
-	defer closeLog()
+	log, _, finishLog := f.componentLog("root-" + be.target.Release + "-" + be.target.Arch + "-" + c.Name)
+	defer finishLog(true)
 	r, release, err := store.Acquire(ctx, be.target, deps, log)
 	if err != nil {
 		return nil, err
@@ -203,8 +203,8 @@ func (f *Forge) goToolchain(ctx context.Context, t buildroot.Target, comps []*sp
 		return nil, usage(fmt.Errorf("%s: go_toolchain.sums: no hash for %s", f.set.Repo.File, goarch),
 			"add it: Sum of 'go mod download -json "+toolchain.Module(pin.Version, goarch)+"'")
 	}
-	log, _, closeLog := f.componentLog("toolchain")
-	defer closeLog()
+	log, _, finishLog := f.componentLog("toolchain")
+	defer finishLog(true)
 	return toolchain.Ensure(ctx, f.runner, filepath.Join(f.opts.RootsDir, "toolchains"), pin.Version, goarch, sum, log)
 }
 
