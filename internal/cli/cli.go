@@ -281,3 +281,11 @@ func absOr(p string) string {
 	}
 	return p
 }
+
+// rootsDirOrDefault is --roots-dir, or the roots directory in the cache.
+func (g *globals) rootsDirOrDefault() string {
+	if g.rootsDir != "" {
+		return absOr(g.rootsDir)
+	}
+	return filepath.Join(absOr(g.cacheDir), "roots")
+}

@@ -192,6 +192,13 @@ func newValidateCmd(g *globals) *cobra.Command {
 			if _, err := forge.Order(set); err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
+			notes, err := forge.UnknownNames(set, g.rootsDirOrDefault())
+			for _, n := range notes {
+				fmt.Fprintf(g.stderr, "debforge: note: %s\n", n)
+			}
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
 			fmt.Fprintf(g.stdout, "%d specs valid in %s\n", len(set.Components), g.specs)
 			return nil
 		},

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/debforge/debforge/internal/buildroot"
 )
 
 // writeRoot puts a ready root (meta.json and an unpacked tree with a
@@ -62,5 +64,43 @@ func TestRootList(t *testing.T) {
 		if !found {
 			t.Errorf("no row %q in:\n%s", want, stdout)
 		}
+	}
+}
+
+// validate finds a build dependency or dependency that no release package
+// (as a root of the release recorded its names) and no spec provides:
+// each is an error at its file:line:col; a relation is known when one of
+// its alternatives is, and a spec's own packages and provides count.
+func TestValidateFindsUnknownPackageNames(t *testing.T) {
+	roots := t.TempDir()
+	host, err := buildroot.HostRelease()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeRoot(t, roots, host, "base", "null", "aaaa", "dpkg")
+	names := filepath.Join(roots, host+"-amd64", "base", "rootfs", "var", "lib", "debforge")
+	if err := os.MkdirAll(names, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(names, "release-names"), []byte("gcc\nlibc6\nmake\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	specs := specsDir(t, map[string]string{
+		"aa": "license_file: COPYING\ncopyright: x\nsource: {dir: .}\nbuild:\n  kind: make\n  build_depends: [gcc, libfoo-devv]\n" +
+			"package:\n  provides: [aa-virtual]\n  depends: [libc6, nosuch | make, missing-pkg, bb, aa-virtual]\n",
+		"bb": "package:\n  depends: [aa]\n",
+	})
+	code, _, stderr := run(t, specs, "--roots-dir", roots, "validate")
+	if code != ExitUsage {
+		t.Errorf("exit %d, want %d:\n%s", code, ExitUsage, stderr)
+	}
+	for _, want := range []string{"aa.yaml:11:24: build.build_depends[1]: no package \"libfoo-devv\" in " + host,
+		"aa.yaml:14:35: package.depends[2]: no package \"missing-pkg\""} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Count(stderr, "no package") != 2 {
+		t.Errorf("want exactly two unknown names:\n%s", stderr)
 	}
 }

@@ -298,6 +298,16 @@ func (c *Component) IsMeta() bool { return c.Source == nil && c.Build == nil }
 // DebVersion is the full Debian version "<upstream>-<revision>".
 func (c *Component) DebVersion() string { return c.Version + "-" + c.Revision }
 
+// Pos is the line and column of the field at keys in c's spec file (the
+// nearest existing parent's when it is missing; 1:1 without one).
+func (c *Component) Pos(keys ...string) (line, col int) {
+	if c.root == nil {
+		return 1, 1
+	}
+	n := At(c.root, keys...)
+	return n.Line, n.Column
+}
+
 // PackageName is the Debian package name.
 func (c *Component) PackageName() string {
 	if c.Package != nil && c.Package.Name != "" {

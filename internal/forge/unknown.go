@@ -1,0 +1,119 @@
+package forge
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// UnknownNames finds the build dependencies, dependencies and
+// pre-dependencies of set that name a package neither a target release
+// knows (real or virtual, as its build roots in rootsDir recorded them)
+// nor any spec builds or provides: a typo that would otherwise surface
+// 27 s into making a root, or on every host as an uninstallable package.
+// A relation with alternatives is known when one of them is. notes says
+// which releases could not be checked (no root of theirs recorded names).
+func UnknownNames(set *spec.Set, rootsDir string) (notes []string, err error) {
+	targets := set.Repo.TargetList
+	if len(targets) == 0 {
+		t, err := buildroot.ParseTarget("", "")
+		if err != nil {
+			return nil, nil
+		}
+		targets = []spec.Target{{Release: t.Release, Arch: t.Arch}}
+	}
+	ours := map[string]bool{set.Repo.KeyName: true}
+	for _, c := range set.Components {
+		ours[c.PackageName()] = true
+		if c.Package != nil {
+			for _, p := range c.Package.Provides {
+				ours[relationName(p)] = true
+			}
+		}
+	}
+	roots, _ := (&buildroot.Store{Dir: rootsDir}).List()
+	var errs []error
+	seen := map[string]bool{}
+	for _, t := range targets {
+		names := recordedNames(roots, t.Release)
+		if names == nil {
+			note := fmt.Sprintf("no build root of %s has recorded its package names: its dependencies are not checked (debforge root update %s/%s makes one)", t.Release, t.Release, t.Arch)
+			if !seen[t.Release] {
+				notes = append(notes, note)
+			}
+			seen[t.Release] = true
+			continue
+		}
+		known := func(name string) bool { return ours[name] || names[name] || strings.Contains(name, "{{") }
+		for _, c := range set.Components {
+			if c.SkipReason(t) != "" {
+				continue
+			}
+			for _, e := range unknownIn(c, known, t.Release) {
+				if !seen[e.Error()] {
+					seen[e.Error()] = true
+					errs = append(errs, e)
+				}
+			}
+		}
+	}
+	return notes, errors.Join(errs...)
+}
+
+// unknownIn lists c's relations whose every alternative is unknown.
+func unknownIn(c *spec.Component, known func(string) bool, release string) []error {
+	var out []error
+	check := func(list []string, keys ...string) {
+		for i, rel := range list {
+			var alts []string
+			for _, a := range strings.Split(rel, "|") {
+				alts = append(alts, relationName(a))
+			}
+			if slices.ContainsFunc(alts, known) {
+				continue
+			}
+			line, col := c.Pos(append(keys, strconv.Itoa(i))...)
+			field := fmt.Sprintf("%s[%d]", strings.Join(keys, "."), i)
+			out = append(out, &spec.Error{File: c.File, Line: line, Col: col, Path: field,
+				Msg:  fmt.Sprintf("no package %q in %s and no spec here builds or provides it", strings.Join(alts, " | "), release),
+				Hint: "check the name (apt-cache policy NAME on a " + release + " host); a package of another repository needs that repository on every host"})
+		}
+	}
+	if c.Build != nil {
+		check(c.Build.BuildDepends, "build", "build_depends")
+	}
+	if c.Package != nil {
+		check(c.Package.Depends, "package", "depends")
+		check(c.Package.PreDepends, "package", "pre_depends")
+	}
+	return out
+}
+
+// relationName is the package name a relation names: the text before
+// any version, architecture qualifier or space.
+func relationName(rel string) string {
+	rel = strings.TrimSpace(rel)
+	if i := strings.IndexAny(rel, " (:"); i >= 0 {
+		rel = rel[:i]
+	}
+	return rel
+}
+
+// recordedNames are the package names a root of release recorded, nil
+// when none did.
+func recordedNames(roots []*buildroot.Root, release string) map[string]bool {
+	for _, r := range roots {
+		if r.Target.Release != release {
+			continue
+		}
+		if names, ok := r.ReleaseNames(); ok {
+			return names
+		}
+	}
+	return nil
+}
