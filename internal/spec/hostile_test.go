@@ -250,3 +250,20 @@ func TestRelationsFollowDebianGrammar(t *testing.T) {
 		}
 	}
 }
+
+// validate renders templates with data as long as a build's, so a
+// template that would pass the 64 KiB output budget at build time (200
+// copies of the build flags) is refused by validate, not 20 minutes into
+// a build.
+func TestValidateEnforcesTheTemplateBudgetTheBuildDoes(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.yaml")
+	text := strings.Replace(baseSpec, "MIT", "Apache-2.0", 1) + "description: d\ncopyright: x\nsource: {dir: .}\nbuild:\n  kind: make\n  vars: {CFLAGS: \"" + strings.Repeat("{{.CFLAGS}} ", 200) + "\"}\n"
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := spec.LoadFile(p, []string{"make"})
+	if err == nil || !strings.Contains(err.Error(), "build.vars.CFLAGS") || !strings.Contains(err.Error(), "exceeds the limit") {
+		t.Errorf("200 copies of the flags: %v", err)
+	}
+}

@@ -293,16 +293,16 @@ func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 		}
 	}
 	for k, v := range b.Env {
-		checkTemplate(p, at("env", k), "build.env."+k, v)
+		checkTemplate(p, at("env", k), "build.env."+k, v, trialData(c))
 	}
 	for k, v := range b.Vars {
-		checkTemplate(p, at("vars", k), "build.vars."+k, v)
+		checkTemplate(p, at("vars", k), "build.vars."+k, v, trialData(c))
 	}
 	for i, f := range b.Ldflags {
-		checkTemplate(p, at("ldflags", strconv.Itoa(i)), fmt.Sprintf("build.ldflags[%d]", i), f)
+		checkTemplate(p, at("ldflags", strconv.Itoa(i)), fmt.Sprintf("build.ldflags[%d]", i), f, trialData(c))
 	}
 	for i, f := range b.ConfigureFlags {
-		checkTemplate(p, at("configure_flags", strconv.Itoa(i)), fmt.Sprintf("build.configure_flags[%d]", i), f)
+		checkTemplate(p, at("configure_flags", strconv.Itoa(i)), fmt.Sprintf("build.configure_flags[%d]", i), f, trialData(c))
 	}
 	if !slices.Contains([]string{"", "warn", "strict"}, b.Hardening) {
 		p.add(at("hardening"), "build.hardening", "warn (the default) or strict", "unknown value %q", b.Hardening)
@@ -332,7 +332,7 @@ func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 		}
 		checkDst(p, at("binaries", idx, "dst"), fp+".dst", bin.Dst, at("binaries", idx))
 		for j, f := range bin.Ldflags {
-			checkTemplate(p, at("binaries", idx, "ldflags", strconv.Itoa(j)), fmt.Sprintf("%s.ldflags[%d]", fp, j), f)
+			checkTemplate(p, at("binaries", idx, "ldflags", strconv.Itoa(j)), fmt.Sprintf("%s.ldflags[%d]", fp, j), f, trialData(c))
 		}
 	}
 }
@@ -373,7 +373,7 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 				// for versions; the expanded text is what is checked.
 				n, field := at(r.key, strconv.Itoa(i)), fmt.Sprintf("package.%s[%d]", r.key, i)
 				before := len(p.list)
-				checkTemplate(p, n, field, expr)
+				checkTemplate(p, n, field, expr, trialData(c))
 				if len(p.list) > before {
 					continue
 				}
@@ -589,18 +589,33 @@ func checkDst(p *problems, n *yaml.Node, field, v string, parent *yaml.Node) {
 
 // checkTemplate parses "{{...}}" text and runs it against TemplateData so a
 // misspelled field is reported now, not in the middle of a build.
-func checkTemplate(p *problems, n *yaml.Node, field, v string) {
+func checkTemplate(p *problems, n *yaml.Node, field, v string, d TemplateData) {
 	if !strings.Contains(v, "{{") {
 		return
 	}
 	t, err := parseTemplate(field, v)
 	if err == nil {
-		// Any commit will do: whether one is known is found at build time.
-		_, err = executeTemplate(t, TemplateData{CommitID: strings.Repeat("0", 40)})
+		_, err = executeTemplate(t, d)
 	}
 	if err != nil {
 		p.add(n, field, "known: {{.Name}} {{.Version}} {{.Revision}} {{.DebVersion}} {{.Commit}} {{.Module}} {{.CFLAGS}} {{.CPPFLAGS}} {{.LDFLAGS}}", "bad template: %v", err)
 	}
+}
+
+// trialData is what validate renders c's templates with: c's own names
+// and versions, any commit (whether one is known is found at build time),
+// and flags as long as a build's may be, so a template over the build's
+// output budget (MaxTemplateOutput) is found here, not at build time.
+func trialData(c *Component) TemplateData {
+	d := c.Template()
+	d.CommitID = strings.Repeat("0", 40)
+	flags := strings.Repeat("-fflag ", 64) // longer than any release's dpkg-buildflags
+	d.CFLAGS, d.CPPFLAGS, d.LDFLAGS = flags, flags, flags
+	if d.Revision == "" {
+		d.Revision = "1"
+		d.DebVersion = c.Version + "-1"
+	}
+	return d
 }
 
 // Expand renders a template string with the component's data.
