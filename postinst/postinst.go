@@ -130,7 +130,26 @@ func Check(template string, vars map[string]string) error {
 
 // varChecks hold what a template's variable must be beyond being given.
 var varChecks = map[string]map[string]func(string) error{
-	"system-user": {"user": checkSystemUserName},
+	"system-user":     {"user": checkSystemUserName},
+	"systemd-service": {"unit": checkUnitName, "enable": checkYesNo, "start": checkYesNo, "restart": checkYesNo},
+}
+
+// unitNameRe is a systemd unit name with a type systemd starts.
+var unitNameRe = regexp.MustCompile(`^[A-Za-z0-9:_.\\@-]+\.(service|socket|timer|path|target|mount)$`)
+
+func checkUnitName(unit string) error {
+	if !unitNameRe.MatchString(unit) || strings.HasPrefix(unit, "-") {
+		return fmt.Errorf("%q is not a unit name, e.g. foo.service or foo.socket", unit)
+	}
+	return nil
+}
+
+// checkYesNo takes an optional yes/no switch ("" is the default).
+func checkYesNo(v string) error {
+	if v != "" && v != "yes" && v != "no" {
+		return fmt.Errorf("%q: yes or no", v)
+	}
+	return nil
 }
 
 // systemNameRe is adduser's rule for system account names

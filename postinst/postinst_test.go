@@ -36,7 +36,7 @@ func TestRenderCombinesSnippetsPerHook(t *testing.T) {
 }
 
 func TestRenderErrors(t *testing.T) {
-	if _, err := Render("pkg", []Snippet{{Template: "nope"}}); err == nil || !strings.Contains(err.Error(), "known: notice, system-user, systemd-reload, user-restart-notice") {
+	if _, err := Render("pkg", []Snippet{{Template: "nope"}}); err == nil || !strings.Contains(err.Error(), "known: notice, system-user, systemd-reload, systemd-service, user-restart-notice") {
 		t.Errorf("unknown template: %v", err)
 	}
 	if _, err := Render("pkg", []Snippet{{Template: "notice"}}); err == nil {
@@ -50,7 +50,7 @@ func TestScriptsShellcheckAndRun(t *testing.T) {
 	testutil.RequireTool(t, "shellcheck")
 	var all []Snippet
 	for _, n := range Names() {
-		all = append(all, Snippet{Template: n, Vars: map[string]string{"message": "hello", "process": "containerd", "command": "systemctl --user restart containerd", "user": "_debforge-build"}})
+		all = append(all, Snippet{Template: n, Vars: map[string]string{"message": "hello", "process": "containerd", "command": "systemctl --user restart containerd", "user": "_debforge-build", "unit": "debforge-test.service"}})
 	}
 	dir := t.TempDir()
 	paths, err := Write(dir, "pkg", all)
@@ -63,6 +63,9 @@ func TestScriptsShellcheckAndRun(t *testing.T) {
 		}
 		if _, err := os.Stat("/run/systemd/system"); err == nil {
 			continue // would reload the real systemd
+		}
+		if strings.Contains(string(mustReadFile(t, p)), "deb-systemd-helper") {
+			continue // would change the host's unit state: TestSystemdService runs it with stand-ins
 		}
 		for _, arg := range []string{"configure", "remove", "purge"} {
 			if out, err := exec.Command("sh", p, arg).CombinedOutput(); err != nil {
@@ -184,5 +187,71 @@ func TestSystemUserNameFollowsAdduserRules(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "vars.user") {
 			t.Errorf("%.20q: %v, want %q", user, err, want)
 		}
+	}
+}
+
+func mustReadFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The systemd-service scripts make dh_installsystemd's calls: unmask and
+// enable on a first configure (the enable state kept after), mask on
+// remove, purge and unmask on purge; with enable: "no", no enable. The
+// tools are stand-ins that log their arguments (this machine has no
+// systemd; the booted guests are where the real ones run).
+func TestSystemdService(t *testing.T) {
+	stubs := t.TempDir()
+	logFile := filepath.Join(stubs, "calls")
+	for _, tool := range []string{"deb-systemd-helper", "deb-systemd-invoke", "systemctl"} {
+		script := "#!/bin/sh\necho \"" + tool + " $*\" >> " + logFile + "\n"
+		if tool == "deb-systemd-helper" {
+			script += "[ \"$1\" = --quiet ] && [ \"$2\" = was-enabled ] && exit 0\n"
+		}
+		if err := os.WriteFile(filepath.Join(stubs, tool), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(vars map[string]string, hook string, args ...string) string {
+		t.Helper()
+		os.Remove(logFile)
+		paths, err := Write(t.TempDir(), "pkg", []Snippet{{Template: "systemd-service", Vars: vars}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("sh", append([]string{paths[hook]}, args...)...)
+		cmd.Env = append(os.Environ(), "PATH="+stubs+":"+os.Getenv("PATH"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", hook, args, err, out)
+		}
+		b, _ := os.ReadFile(logFile)
+		return strings.TrimSpace(string(b))
+	}
+	unit := map[string]string{"unit": "foo.service"}
+	if got, want := run(unit, "postinst", "configure", ""), "deb-systemd-helper unmask foo.service\ndeb-systemd-helper --quiet was-enabled foo.service\ndeb-systemd-helper enable foo.service"; got != want {
+		t.Errorf("postinst configure:\n%s\nwant:\n%s", got, want)
+	}
+	if got := run(map[string]string{"unit": "foo.service", "enable": "no"}, "postinst", "configure", ""); strings.Contains(got, " enable ") {
+		t.Errorf("enable: no still enables:\n%s", got)
+	}
+	if _, err := os.Stat("/usr/bin/deb-systemd-helper"); err == nil {
+		if got := run(unit, "postrm", "remove"); got != "deb-systemd-helper mask foo.service" {
+			t.Errorf("postrm remove: %q", got)
+		}
+		if got := run(unit, "postrm", "purge"); got != "deb-systemd-helper purge foo.service\ndeb-systemd-helper unmask foo.service" {
+			t.Errorf("postrm purge: %q", got)
+		}
+	}
+	for vars, want := range map[string]string{"foo": "not a unit name", "-x.service": "not a unit name"} {
+		if err := Check("systemd-service", map[string]string{"unit": vars}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("unit %q: %v", vars, err)
+		}
+	}
+	if err := Check("systemd-service", map[string]string{"unit": "foo.service", "start": "maybe"}); err == nil {
+		t.Error("start: maybe accepted")
 	}
 }

@@ -103,7 +103,7 @@ func TestIssue9Item14ExitCodesForUsageErrors(t *testing.T) {
 // variable failed only at packaging time; validate names file:line:col.
 func TestIssue9Item14ValidateChecksScriptTemplates(t *testing.T) {
 	for _, tc := range []struct{ extra, want string }{
-		{"package:\n  scripts: [{template: nosuch}]\n", `aa.yaml:7:24: package.scripts[0]: unknown script template "nosuch" (known: notice, system-user, systemd-reload, user-restart-notice)`},
+		{"package:\n  scripts: [{template: nosuch}]\n", `aa.yaml:7:24: package.scripts[0]: unknown script template "nosuch" (known: notice, system-user, systemd-reload, systemd-service, user-restart-notice)`},
 		{"package:\n  scripts:\n    - template: notice\n", "aa.yaml:8:17: package.scripts[0]: template notice needs vars: message"},
 	} {
 		dir := specsDir(t, map[string]string{"aa": tc.extra})

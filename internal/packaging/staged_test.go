@@ -4,10 +4,12 @@ import (
 	"archive/tar"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/debforge/debforge/internal/packaging/debfile"
+	"github.com/debforge/debforge/internal/spec"
 )
 
 // A staged symlink is packaged as a link with mode 0777 whatever its
@@ -173,5 +175,19 @@ func TestSharedLibrariesAndExclude(t *testing.T) {
 	}
 	if pd, err := debfile.ReadFile(plain, debfile.Options{}); err != nil || pd.ControlFiles["triggers"] != nil {
 		t.Errorf("a package without libraries has triggers %q (%v)", pd.ControlFiles["triggers"], err)
+	}
+}
+
+// A package whose scripts use the systemd-service template depends on
+// init-system-helpers, which ships the tools those scripts call.
+func TestSystemdServiceTemplateAddsInitSystemHelpers(t *testing.T) {
+	in := fixture(t)
+	in.Component.Package.Scripts = []spec.Script{{Template: "systemd-service", Vars: map[string]string{"unit": "x.service"}}}
+	info, err := Info(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(info.Depends, ServiceHelpers) {
+		t.Errorf("Depends %v lacks %s", info.Depends, ServiceHelpers)
 	}
 }
