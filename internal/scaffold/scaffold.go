@@ -12,9 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/google/licensecheck"
 )
 
 // Source is the verified source a spec is made for.
@@ -35,6 +38,12 @@ type Guess struct {
 	License string
 	// LicenseFile is the file the license was read from.
 	LicenseFile string
+	// Classified is set when License was found by the license classifier
+	// rather than in /usr/share/common-licenses: the spec then names
+	// LicenseFile as the text to ship. Found lists every license the
+	// classifier saw when it could not settle on one.
+	Classified bool
+	Found      []string
 	// Kind is go, autotools or make; "" when nothing says.
 	Kind string
 	// Binaries are Go main packages: "./cmd/x" -> "x".
@@ -48,6 +57,14 @@ type Binary struct{ Main, Name string }
 func Inspect(dir, commonDir string, common map[string]string) (Guess, error) {
 	var g Guess
 	g.License, g.LicenseFile = GuessLicense(dir, commonDir, common)
+	if g.License == "" && g.LicenseFile != "" {
+		if text, err := os.ReadFile(filepath.Join(dir, g.LicenseFile)); err == nil {
+			g.Found = ClassifyLicense(text)
+			if len(g.Found) == 1 {
+				g.License, g.Classified, g.Found = g.Found[0], true, nil
+			}
+		}
+	}
 	has := func(name string) bool {
 		_, err := os.Stat(filepath.Join(dir, name))
 		return err == nil
@@ -157,6 +174,24 @@ func GuessLicense(dir, commonDir string, common map[string]string) (id, file str
 
 var word = regexp.MustCompile(`[a-z0-9]+`)
 
+// ClassifyLicense names the licenses a license file's text holds (SPDX
+// ids, sorted, each once) with Google's license classifier; nothing when
+// under three quarters of the text is license text it knows.
+func ClassifyLicense(text []byte) []string {
+	cov := licensecheck.Scan(text)
+	if cov.Percent < 75 {
+		return nil
+	}
+	var ids []string
+	for _, m := range cov.Match {
+		if !slices.Contains(ids, m.ID) {
+			ids = append(ids, m.ID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 func grams(s string) map[string]bool {
 	w := word.FindAllString(strings.ToLower(s), -1)
 	out := map[string]bool{}
@@ -172,12 +207,18 @@ func Spec(name, version, homepage string, src Source, g Guess) string {
 	q := strconv.Quote
 	fmt.Fprintf(&b, "# Written by 'debforge new'; check every value, then 'debforge validate'.\n")
 	fmt.Fprintf(&b, "name: %s\nversion: %s\nsummary: %s\ndescription: |\n  %s is built from its upstream release by debforge.\n", name, q(version), q(name+" (upstream build)"), name)
-	if g.License != "" {
+	switch {
+	case g.Classified:
+		fmt.Fprintf(&b, "# %s holds the %s license (license classifier); its text is shipped as the copyright.\nlicense: %s\nlicense_file: %s\n", g.LicenseFile, g.License, g.License, q(g.LicenseFile))
+	case g.License != "":
 		fmt.Fprintf(&b, "# Matched %s against /usr/share/common-licenses.\nlicense: %s\n", g.LicenseFile, g.License)
-	} else {
+	default:
 		hint := "no license file found"
 		if g.LicenseFile != "" {
 			hint = g.LicenseFile + " matches no text in /usr/share/common-licenses"
+		}
+		if len(g.Found) > 0 {
+			hint = g.LicenseFile + " holds several licenses (" + strings.Join(g.Found, ", ") + ")"
 		}
 		fmt.Fprintf(&b, "# TODO: %s. Set license to its SPDX id and license_file to the file.\nlicense: TODO\n", hint)
 	}

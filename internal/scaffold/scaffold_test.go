@@ -62,3 +62,61 @@ func TestInspectFindsKindAndMains(t *testing.T) {
 		t.Errorf("configure.ac + Makefile: kind %q, want autotools", g.Kind)
 	}
 }
+
+const mitText = `MIT License
+
+Copyright (c) 2019 The gojq authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+`
+
+// A license Debian ships no text for (MIT) is recognised by the license
+// classifier: new writes its SPDX id and the file to ship as its text,
+// and the spec validates as written instead of saying license: TODO.
+func TestNewRecognisesAnMITLicense(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{"LICENSE": mitText, "go.mod": "module example.com/gojq\n\ngo 1.22\n", "main.go": "package main\n\nfunc main() {}\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := Inspect(dir, "/usr/share/common-licenses", spec.CommonLicenses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.License != "MIT" || !g.Classified || g.LicenseFile != "LICENSE" {
+		t.Fatalf("guess %+v, want MIT from LICENSE", g)
+	}
+	text := Spec("gojq", "0.12.18", "", Source{Kind: "go_module", GoModule: "example.com/gojq@v0.12.18", Sum: "h1:" + strings.Repeat("A", 43) + "="}, g)
+	if !strings.Contains(text, "license: MIT\nlicense_file: \"LICENSE\"\n") {
+		t.Errorf("spec:\n%s", text)
+	}
+	specs := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"A B <a@example.org>\"\n"), 0o644))
+	must(os.WriteFile(filepath.Join(specs, "gojq.yaml"), []byte(text), 0o644))
+	if _, err := spec.LoadDir(specs, []string{"go", "make", "autotools", "script"}); err != nil {
+		t.Errorf("the spec new writes does not validate: %v\n%s", err, text)
+	}
+}
