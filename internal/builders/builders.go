@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -123,6 +124,10 @@ func runStep(ctx context.Context, r execx.Runner, c execx.Cmd, limits spec.Limit
 	if errors.As(err, &ce) {
 		tail = ce.Tail
 	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 127 {
+		return &NotFoundError{Err: err}
+	}
 	switch {
 	case strings.Contains(tail, "Cannot allocate memory") || strings.Contains(tail, "out of memory") || strings.Contains(tail, "memory exhausted"):
 		return &LimitError{Err: err, Limit: "memory", Value: spec.FormatBytes(limits.MemoryBytes()),
@@ -132,6 +137,19 @@ func runStep(ctx context.Context, r execx.Runner, c execx.Cmd, limits spec.Limit
 			What: "the build may have run out of processes:"}
 	}
 	return err
+}
+
+// NotFoundError is a build step that exited 127: the shell found no such
+// command in the build root.
+type NotFoundError struct{ Err error }
+
+func (e *NotFoundError) Error() string { return "a command was not found (exit 127): " + e.Err.Error() }
+
+func (e *NotFoundError) Unwrap() error { return e.Err }
+
+// Hint names the usual cause.
+func (e *NotFoundError) Hint() string {
+	return "add the Debian package that provides it to build.build_depends (apt-file search bin/NAME finds it)"
 }
 
 // LimitError is a build step that hit (or probably hit) one of its
