@@ -180,6 +180,7 @@ func Info(in Input) (*nfpm.Info, error) {
 				PostRemove:  in.Scripts["postrm"],
 			},
 			Deb: nfpm.Deb{
+				Fields:      multiArch(pk.MultiArch),
 				Triggers:    triggers(contents),
 				Compression: compression,
 				Breaks:      pk.Breaks,
@@ -248,6 +249,13 @@ func stagedContents(stage string, exclude []string) (files.Contents, error) {
 		return nil
 	})
 	return out, err
+}
+
+func multiArch(v string) map[string]string {
+	if v == "" {
+		return nil
+	}
+	return map[string]string{"Multi-Arch": v}
 }
 
 func triggers(contents files.Contents) nfpm.DebTriggers {

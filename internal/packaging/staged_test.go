@@ -191,3 +191,20 @@ func TestSystemdServiceTemplateAddsInitSystemHelpers(t *testing.T) {
 		t.Errorf("Depends %v lacks %s", info.Depends, ServiceHelpers)
 	}
 }
+
+// package.multi_arch becomes the control file's Multi-Arch field.
+func TestMultiArchField(t *testing.T) {
+	in := fixture(t)
+	in.Component.Package.MultiArch = "foreign"
+	deb, err := Build(in, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := debfile.ReadFile(deb, debfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Get("Multi-Arch"); got != "foreign" {
+		t.Errorf("Multi-Arch: %q\n%s", got, d.Control)
+	}
+}

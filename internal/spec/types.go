@@ -188,6 +188,10 @@ type Package struct {
 	Scripts []Script `yaml:"scripts"`
 	// LintianOverrides are shipped in /usr/share/lintian/overrides/<pkg>.
 	LintianOverrides []LintianOverride `yaml:"lintian_overrides"`
+	// MultiArch is the package's Multi-Arch field: foreign (a tool whose
+	// interface does not depend on its architecture), same (a library
+	// co-installable for several architectures) or allowed. Default: none.
+	MultiArch string `yaml:"multi_arch"`
 	// Exclude lists paths of what the build installed that the package
 	// leaves out (like debian/not-installed): absolute glob patterns
 	// (path.Match), a directory's pattern leaving out all below it.

@@ -391,6 +391,9 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 	if !slices.Contains(compressions, pk.Compression) {
 		p.add(at("compression"), "package.compression", "one of xz, gzip, zstd, none", "unknown compression %q", pk.Compression)
 	}
+	if pk.MultiArch != "" && pk.MultiArch != "foreign" && pk.MultiArch != "same" && pk.MultiArch != "allowed" {
+		p.add(at("multi_arch"), "package.multi_arch", "foreign for a tool, same for a library, allowed for an interpreter", "unknown Multi-Arch value %q", pk.MultiArch)
+	}
 	for i, ex := range pk.Exclude {
 		n, field := at("exclude", strconv.Itoa(i)), fmt.Sprintf("package.exclude[%d]", i)
 		if _, err := path.Match(ex, "/"); err != nil || !path.IsAbs(ex) || path.Clean(ex) != ex {
