@@ -147,3 +147,14 @@ func TestComponentLogSurvivesCacheHits(t *testing.T) {
 		t.Errorf("log name with targets: %s", got)
 	}
 }
+
+// The root notice names the build dependencies, or says there are none
+// (not "[]").
+func TestRootNoticeNamesBuildDependencies(t *testing.T) {
+	if got := depsText(nil); got != "(no build dependencies)" {
+		t.Errorf("none: %q", got)
+	}
+	if got := depsText([]string{"gcc", "make"}); got != "with gcc, make" {
+		t.Errorf("two: %q", got)
+	}
+}

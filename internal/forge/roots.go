@@ -155,7 +155,7 @@ func (f *Forge) rootFor(ctx context.Context, be *buildEnv, c *spec.Component) (*
 		return nil, err
 	}
 	if f.opts.Notify != nil && !store.Ready(be.target, deps) {
-		f.opts.Notify(fmt.Sprintf("making the build root %s %v for %s (once; about a minute)", be.target, deps, c.Name))
+		f.opts.Notify(fmt.Sprintf("making the build root %s %s for %s (once; about a minute)", be.target, depsText(deps), c.Name))
 	}
 	log, _, finishLog := f.componentLog("root-" + be.target.Release + "-" + be.target.Arch + "-" + c.Name)
 	defer finishLog(true)
@@ -220,3 +220,11 @@ func (f *Forge) UpdateRoots(ctx context.Context, target string, log io.Writer) (
 
 // ListRoots lists the cached roots.
 func (f *Forge) ListRoots() ([]*buildroot.Root, error) { return f.rootStore().List() }
+
+// depsText says which build dependencies a root has, for a person.
+func depsText(deps []string) string {
+	if len(deps) == 0 {
+		return "(no build dependencies)"
+	}
+	return "with " + strings.Join(deps, ", ")
+}
