@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/testutil"
@@ -294,11 +295,11 @@ func TestOutdatedAndBump(t *testing.T) {
 		t.Fatalf("bump hellogit: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	wantMod := strings.NewReplacer("@v1.0.0", "@v1.1.0", "version: 1.0.0", "version: 1.1.0", sums["v1.0.0"], sums["v1.1.0"]).Replace(modSpec(sums["v1.0.0"]))
-	if got := string(mustRead(t, filepath.Join(specs, "hellomod.yaml"))); got != wantMod {
-		t.Errorf("hellomod.yaml after bump:\n%s\nwant (only the three values changed):\n%s", got, wantMod)
+	if got := withoutBumpDate(t, string(mustRead(t, filepath.Join(specs, "hellomod.yaml")))); got != wantMod {
+		t.Errorf("hellomod.yaml after bump:\n%s\nwant (only the three values changed, and the revision's date added):\n%s", got, wantMod)
 	}
 	wantGit := strings.NewReplacer("tag: v1.0.0", "tag: v1.1.0", "version: 1.0.0", "version: 1.1.0", commits["v1.0.0"], commits["v1.1.0"], `revision: "3"`, `revision: "1"`).Replace(gitSpec(gitURL, commits["v1.0.0"]))
-	if got := string(mustRead(t, filepath.Join(specs, "hellogit.yaml"))); got != wantGit {
+	if got := withoutBumpDate(t, string(mustRead(t, filepath.Join(specs, "hellogit.yaml")))); got != wantGit {
 		t.Errorf("hellogit.yaml after bump:\n%s\nwant:\n%s", got, wantGit)
 	}
 
@@ -434,4 +435,20 @@ package:
 	if out := sh(t, "sh", filepath.Join(x, "usr/bin/hellotar")); strings.TrimSpace(out) != "hellotar 2.5.0" {
 		t.Errorf("bumped package runs %q", out)
 	}
+}
+
+// withoutBumpDate checks that bump recorded the new revision's date (the
+// last line, date: RFC 3339, within the last hour) and returns the spec
+// without it.
+func withoutBumpDate(t *testing.T, text string) string {
+	t.Helper()
+	i := strings.LastIndex(strings.TrimSuffix(text, "\n"), "\n")
+	last := strings.TrimSpace(text[i+1:])
+	v, ok := strings.CutPrefix(last, "date: ")
+	d, err := time.Parse(time.RFC3339, v)
+	if !ok || err != nil || time.Since(d) > time.Hour || time.Since(d) < -time.Minute {
+		t.Errorf("bump did not record the revision's date as the last line: %q (%v)", last, err)
+		return text
+	}
+	return text[:i+1]
 }

@@ -157,6 +157,9 @@ func (f *Forge) checkPatches(ctx context.Context, nc *spec.Component, fe *source
 
 // rewriteSpec edits c's file in place (comments and layout kept),
 // validates the result and only then replaces the file.
+// bumpNow is the clock bump dates a new revision by; tests set it.
+var bumpNow = time.Now
+
 func (f *Forge) rewriteSpec(c, nc *spec.Component, fe *source.Fetched, r upstream.Release) (*Bumped, error) {
 	data, err := os.ReadFile(c.File)
 	if err != nil {
@@ -195,9 +198,20 @@ func (f *Forge) rewriteSpec(c, nc *spec.Component, fe *source.Fetched, r upstrea
 			set(fe.Time.UTC().Format(time.RFC3339), "source", "date")
 		}
 	}
+	// The new revision's changelog entry is dated now, recorded in the
+	// spec so that rebuilds give the same bytes.
+	now := bumpNow().UTC().Truncate(time.Second).Format(time.RFC3339)
+	appendDate := !spec.Has(data, "date")
+	set(now, "date")
 	out, err := spec.Rewrite(data, edits)
 	if err != nil {
 		return nil, fmt.Errorf("rewrite %s: %w", c.File, err)
+	}
+	if appendDate {
+		if len(out) > 0 && out[len(out)-1] != '\n' {
+			out = append(out, '\n')
+		}
+		out = append(out, "date: "+now+"\n"...)
 	}
 	if _, err := spec.Parse(c.File, out, NewRegistry().Kinds(), spec.WithScriptCheck(postinst.Check)); err != nil {
 		return nil, fmt.Errorf("the bumped spec does not validate (nothing written): %w", err)

@@ -17,6 +17,9 @@ import (
 // timestamp, so the bytes depend only on the inputs.
 func Changelog(c *spec.Component, mtime time.Time, history []byte) ([]byte, error) {
 	date := mtime.UTC()
+	if t, err := time.Parse(time.RFC3339, c.Date); err == nil {
+		date = t.UTC() // when this revision was made, recorded in the spec
+	}
 	// A new revision of the same source keeps the source's time for its
 	// files, but its entry must be newer than the last one (lintian:
 	// latest-changelog-entry-without-new-date): one second after it.

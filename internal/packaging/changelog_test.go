@@ -62,3 +62,23 @@ func TestChangesTextCannotAddAnEntry(t *testing.T) {
 		t.Errorf("%d headings and %d trailers, want 1 and 1:\n%s", headings, trailers, text)
 	}
 }
+
+// A revision's entry is dated when the revision was made, as the spec
+// records it (bump sets date:), not from the source's release date: an
+// entry written today is not dated 2023.
+func TestChangelogEntryTakesTheRecordedDate(t *testing.T) {
+	c := fixture(t).Component
+	c.Date = "2026-12-06T12:00:00Z"
+	gz, err := Changelog(c, time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(z)
+	if !strings.Contains(string(text), "  Sun, 06 Dec 2026 12:00:00 +0000\n") {
+		t.Errorf("entry not dated from date: 2026-12-06T12:00:00Z:\n%s", text)
+	}
+}

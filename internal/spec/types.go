@@ -32,6 +32,10 @@ type Component struct {
 	Homepage string `yaml:"homepage"`
 	// Maintainer overrides the repository-wide default from debforge.yaml.
 	Maintainer string `yaml:"maintainer"`
+	// Date (RFC 3339) is when this revision was made: its changelog
+	// entry's date. bump sets it; raise it with the revision by hand.
+	// Unset, the entry is dated from the source (source.date).
+	Date string `yaml:"date"`
 	// Changes is the text of this revision's changelog entry.
 	// Default "Build <version> from upstream source with debforge."
 	Changes string `yaml:"changes"`

@@ -124,6 +124,11 @@ func Validate(c *Component, root *yaml.Node, kinds []string, opts ...Option) err
 		p.add(at("revision"), "revision", "letters, digits, '.', '+' and '~', e.g. 1", "malformed Debian revision %q", c.Revision)
 	}
 	checkComponentTargets(p, root, c)
+	if c.Date != "" {
+		if _, err := time.Parse(time.RFC3339, c.Date); err != nil {
+			p.add(at("date"), "date", "RFC 3339, e.g. 2026-12-06T12:00:00Z (bump sets it)", "malformed date %q", c.Date)
+		}
+	}
 	if required(c.Summary, "summary") {
 		if len(c.Summary) > 80 {
 			p.add(at("summary"), "summary", "keep the synopsis to one short line", "%d characters, at most 80 allowed", len(c.Summary))
