@@ -5,14 +5,13 @@ import (
 	"archive/zip"
 	"bufio"
 	"compress/bzip2"
-	"compress/gzip"
 	"errors"
 	"fmt"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -290,6 +289,12 @@ func extractTar(archive, dst string, strip int, maxBytes int64) (err error) {
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
+			// Read the compressed stream to its end: its checksum (gzip's
+			// CRC, xz's check and index) comes after the tar's end, and a
+			// corrupt or cut archive must fail, not unpack in part.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return fmt.Errorf("extract %s: %w", filepath.Base(archive), err)
+			}
 			return t.checkLinks()
 		}
 		if err != nil {
@@ -359,30 +364,18 @@ func decompress(f *os.File) (io.Reader, func(), error) {
 	br := bufio.NewReader(f)
 	magic, _ := br.Peek(6)
 	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		z, err := gzip.NewReader(br)
-		return z, func() {}, err
 	case len(magic) >= 3 && string(magic[:3]) == "BZh":
 		return bzip2.NewReader(br), func() {}, nil
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		return debfile.Decompressor(".gz", br)
 	case len(magic) >= 6 && string(magic) == "\xfd7zXZ\x00":
-		return pipe(br, "xz", "-dc")
+		// The Go libraries the .deb reader uses, errors and all: an
+		// external xz's exit status was never looked at.
+		return debfile.Decompressor(".xz", br)
 	case len(magic) >= 4 && string(magic[:4]) == "\x28\xb5\x2f\xfd":
-		return pipe(br, "zstd", "-dc")
+		return debfile.Decompressor(".zst", br)
 	}
 	return br, func() {}, nil
-}
-
-func pipe(in io.Reader, name string, args ...string) (io.Reader, func(), error) {
-	cmd := exec.Command(name, args...)
-	cmd.Stdin = in
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return out, func() { _ = cmd.Wait() }, nil
 }
 
 // ExtractZip unpacks a module zip into dst, dropping the leading

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ulikunitz/xz"
 
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/spec"
@@ -252,5 +255,42 @@ func TestLocalTarballIsVerifiedLikeADownload(t *testing.T) {
 		if _, err := f.Fetch(context.Background(), c, "", io.Discard); !errors.As(err, &mm) {
 			t.Errorf("%s with another pin: %v", ref, err)
 		}
+	}
+}
+
+// A compressed tarball whose stream is corrupt after the tar's end (xz's
+// check and index cut off) is an error: the archive is not what its
+// producer wrote. xz was run as a separate program whose exit status was
+// never looked at, and the stream was not read past the tar's end.
+func TestExtractTarChecksTheWholeCompressedStream(t *testing.T) {
+	var tarBuf bytes.Buffer
+	tw := tar.NewWriter(&tarBuf)
+	for _, name := range []string{"pkg-1.0/a", "pkg-1.0/b"} {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: 2}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte("x\n"))
+	}
+	tw.Close()
+	var xzBuf bytes.Buffer
+	zw, err := xz.NewWriter(&xzBuf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write(tarBuf.Bytes())
+	zw.Close()
+	whole := filepath.Join(t.TempDir(), "a.tar.xz")
+	cut := filepath.Join(t.TempDir(), "cut.tar.xz")
+	if err := os.WriteFile(whole, xzBuf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cut, xzBuf.Bytes()[:xzBuf.Len()-12], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ExtractTar(whole, t.TempDir(), 1); err != nil {
+		t.Fatalf("the whole archive: %v", err)
+	}
+	if err := ExtractTar(cut, t.TempDir(), 1); err == nil {
+		t.Error("an xz stream cut after the tar's end extracted without an error")
 	}
 }
