@@ -62,7 +62,7 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("packaging: %w", err)
 		}
-		fmt.Printf("packaging vs dpkg-deb -Zgzip -z9: wall %s vs %s (%.2f), CPU %s vs %s (%.2f); medians of %d runs\n",
+		fmt.Printf("packaging vs dpkg-deb -Zgzip -z9: wall %s vs %s (%.2f, goal <= 0.5), CPU %s vs %s (%.2f); medians of %d runs\n",
 			round(pkg[0]), round(pkg[1]), float64(pkg[0])/float64(pkg[1]),
 			round(packagingCPU[0]), round(packagingCPU[1]), float64(packagingCPU[0])/float64(packagingCPU[1]), runs)
 		return nil
