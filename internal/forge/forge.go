@@ -152,7 +152,6 @@ type Forge struct {
 	runner   execx.Runner
 	fetcher  *source.Fetcher
 	set      *spec.Set
-	aptMu    sync.Mutex
 	// namesOnce: the note that no root has the release's package
 	// names is written once per run (releaseNames).
 	namesOnce sync.Once
