@@ -74,7 +74,7 @@ func TestIssue9Item14ExitCodesForUsageErrors(t *testing.T) {
 		{"--jobs 0", plain, []string{"--jobs", "0", "build"}, "--jobs 0: must be 1 or more"},
 		{"--jobs -1", plain, []string{"-j", "-1", "build"}, "--jobs -1: must be 1 or more"},
 		{"unknown --rebuild", plain, []string{"build", "--rebuild", "zz"}, "--rebuild zz: unknown component"},
-		{"unknown --source", plain, []string{"build", "--source", "zz=" + plain}, "--source zz: unknown component (known: aa, bb)"},
+		{"unknown --source", plain, []string{"build", "--source", "zz=" + plain}, "--source zz: unknown component\ndebforge: hint: known: aa, bb"},
 		{"unknown --source in fetch", plain, []string{"fetch", "--source", "zz=" + plain}, "--source zz: unknown component"},
 		{"bad --arch (item 5)", plain, []string{"--arch", "x/../../../tmp/y", "publish"}, "not a Debian architecture name"},
 		{"bad --arch in build (item 5)", plain, []string{"--arch", "..", "build"}, "not a Debian architecture name"},
@@ -91,6 +91,9 @@ func TestIssue9Item14ExitCodesForUsageErrors(t *testing.T) {
 			}
 			if stdout != "" {
 				t.Errorf("stdout: %q", stdout)
+			}
+			if e, h := strings.Count(stderr, "debforge: error: "), strings.Count(stderr, "debforge: hint: "); e != 1 || h != 1 {
+				t.Errorf("%d error lines and %d hint lines, want one of each:\n%s", e, h, stderr)
 			}
 		})
 	}

@@ -49,7 +49,7 @@ var ErrCurrent = errors.New("already at that version")
 func (f *Forge) Bump(ctx context.Context, name string, o BumpOptions, log io.Writer) (*Bumped, error) {
 	c := f.set.Get(name)
 	if c == nil {
-		return nil, &UsageError{fmt.Errorf("bump %s: unknown component (known: %s)", name, strings.Join(componentNames(f.set), ", "))}
+		return nil, usage(fmt.Errorf("bump %s: unknown component", name), "known: "+strings.Join(componentNames(f.set), ", "))
 	}
 	if !upstream.Tracked(c) {
 		return nil, &UsageError{fmt.Errorf("bump %s: only go_module, git and tarball sources with watch: can be bumped; edit %s by hand", name, c.File)}

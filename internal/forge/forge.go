@@ -188,19 +188,19 @@ func New(opts Options) (*Forge, error) {
 	}
 	for name := range opts.Sources {
 		if set.Get(name) == nil {
-			return nil, &UsageError{fmt.Errorf("--source %s: unknown component (known: %s)", name, strings.Join(componentNames(set), ", "))}
+			return nil, usage(fmt.Errorf("--source %s: unknown component", name), "known: "+strings.Join(componentNames(set), ", "))
 		}
 	}
 	for _, name := range opts.Rebuild {
 		if set.Get(name) == nil {
-			return nil, &UsageError{fmt.Errorf("--rebuild %s: unknown component (known: %s)", name, strings.Join(componentNames(set), ", "))}
+			return nil, usage(fmt.Errorf("--rebuild %s: unknown component", name), "known: "+strings.Join(componentNames(set), ", "))
 		}
 	}
 	if err := CheckKeysOutsideOut(opts.SigningKey, opts.PreviousKeys, opts.OutDir); err != nil {
 		return nil, err
 	}
 	if opts.Arch != "" && !spec.ArchRe.MatchString(opts.Arch) {
-		return nil, &UsageError{fmt.Errorf("--arch %q: not a Debian architecture name (lower-case letters, digits and '-', e.g. amd64, arm64)", opts.Arch)}
+		return nil, usage(fmt.Errorf("--arch %q: not a Debian architecture name", opts.Arch), "lower-case letters, digits and '-', e.g. amd64, arm64")
 	}
 	if opts.Arch != "" && len(set.Repo.TargetList) > 0 {
 		// targets: name each release and architecture; an --arch beside

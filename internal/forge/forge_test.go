@@ -83,7 +83,7 @@ func TestIssue9Item14UnknownSourceNameIsUsageError(t *testing.T) {
 		opts.SpecsDir, opts.OutDir, opts.CacheDir = specs, filepath.Join(dir, "out"), filepath.Join(dir, "cache")
 		_, err := New(opts)
 		var ue *UsageError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), flag+" zz: unknown component (known: meta)") {
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), flag+" zz: unknown component") || hintFor(err) != "known: meta" {
 			t.Errorf("%s: %v, want a UsageError naming zz", flag, err)
 		}
 	}

@@ -48,12 +48,12 @@ func Select(set *spec.Set, names, except []string) ([]*spec.Component, error) {
 			want[n] = true
 		}
 		if len(unknown) > 0 {
-			return nil, &UsageError{fmt.Errorf("unknown component %s (known: %s)", strings.Join(unknown, ", "), strings.Join(componentNames(set), ", "))}
+			return nil, usage(fmt.Errorf("unknown component %s", strings.Join(unknown, ", ")), "known: "+strings.Join(componentNames(set), ", "))
 		}
 	}
 	for _, e := range except {
 		if set.Get(e) == nil {
-			return nil, &UsageError{fmt.Errorf("--except %s: unknown component (known: %s)", e, strings.Join(componentNames(set), ", "))}
+			return nil, usage(fmt.Errorf("--except %s: unknown component", e), "known: "+strings.Join(componentNames(set), ", "))
 		}
 	}
 	order, err := Order(set)
@@ -100,7 +100,7 @@ func Order(set *spec.Set) ([]*spec.Component, error) {
 		case visiting:
 			i := indexOf(stack, c.Name)
 			cycle := append(append([]string{}, stack[i:]...), c.Name)
-			return &UsageError{fmt.Errorf("dependency cycle: %s (break it in one of these specs' after: lists)", strings.Join(cycle, " -> "))}
+			return usage(fmt.Errorf("dependency cycle: %s", strings.Join(cycle, " -> ")), "break it in one of these specs' after: lists")
 		}
 		state[c.Name] = visiting
 		stack = append(stack, c.Name)
