@@ -367,7 +367,7 @@ func TestUpdateWaitsForBuildsUsingTheRoot(t *testing.T) {
 // Issue 9 item 10 (exit within 2 s of a signal): a build or 'root update'
 // waiting for another run's build root lock ignored the signal, and only
 // main's 10 s exit grace ended it. The wait now ends with the context.
-func TestIssue9Item10SignalEndsWaitForRootLock(t *testing.T) {
+func TestSignalEndsWaitForRootLock(t *testing.T) {
 	bw := Target{Release: "bookworm", Arch: "amd64"}
 	for name, call := range map[string]func(ctx context.Context, s *Store) error{
 		"Ensure": func(ctx context.Context, s *Store) error { _, err := s.Ensure(ctx, bw, nil, io.Discard); return err },

@@ -55,7 +55,7 @@ func run(t *testing.T, specs string, args ...string) (code int, stdout, stderr s
 
 // Issue 9 item 14: unknown names, a cycle and bad --jobs values are usage
 // errors (exit 2, as README says), and they write nothing.
-func TestIssue9Item14ExitCodesForUsageErrors(t *testing.T) {
+func TestExitCodesForUsageErrors(t *testing.T) {
 	plain := specsDir(t, map[string]string{"aa": "", "bb": "after: [aa]\n"})
 	cycle := specsDir(t, map[string]string{"aa": "after: [bb]\n", "bb": "after: [aa]\n"})
 	targets := specsDir(t, map[string]string{"aa": "", "bb": ""})
@@ -104,7 +104,7 @@ func TestIssue9Item14ExitCodesForUsageErrors(t *testing.T) {
 
 // Issue 9 item 14: an unknown script template or a missing template
 // variable failed only at packaging time; validate names file:line:col.
-func TestIssue9Item14ValidateChecksScriptTemplates(t *testing.T) {
+func TestValidateChecksScriptTemplates(t *testing.T) {
 	for _, tc := range []struct{ extra, want string }{
 		{"package:\n  scripts: [{template: nosuch}]\n", `aa.yaml:7:24: package.scripts[0]: unknown script template "nosuch" (known: notice, system-user, systemd-reload, systemd-service, user-restart-notice)`},
 		{"package:\n  scripts:\n    - template: notice\n", "aa.yaml:8:17: package.scripts[0]: template notice needs vars: message"},
@@ -136,7 +136,7 @@ func execute(args ...string) (int, string) {
 // refused however it is named: directly, through a symlink, through a
 // symlinked --out, or through DEBFORGE_SIGNING_KEY, and so is a
 // --previous-signing-key there; and nothing is written.
-func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
+func TestSigningKeyUnderOutRefused(t *testing.T) {
 	specs := specsDir(t, map[string]string{"aa": ""})
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "out")
@@ -190,7 +190,7 @@ func TestIssue9Item3SigningKeyUnderOutRefused(t *testing.T) {
 // DEBFORGE_SIGNING_KEY, that does not exist is a usage error for build
 // and publish; no key is made (there or at the default path) and nothing
 // is published. Only the default path, named by neither, gets a first key.
-func TestIssue9Item8NamedMissingKeyNeverCreatedThroughCLI(t *testing.T) {
+func TestNamedMissingKeyNeverCreatedThroughCLI(t *testing.T) {
 	specs := specsDir(t, map[string]string{"aa": ""})
 	for _, tc := range []struct {
 		name string
@@ -245,7 +245,7 @@ func TestIssue9Item8NamedMissingKeyNeverCreatedThroughCLI(t *testing.T) {
 // server from the limits and their flags (the unit tests call NewServer
 // directly). --idle-timeout closes a keep-alive connection, --max-conns
 // makes a further client wait, and a path element over 255 bytes gets 404.
-func TestIssue9Item11ServeCommandAppliesLimits(t *testing.T) {
+func TestServeCommandAppliesLimits(t *testing.T) {
 	specs := specsDir(t, map[string]string{"aa": ""})
 	tmp := t.TempDir()
 	base := []string{"--specs", specs, "--out", filepath.Join(tmp, "out"), "--cache-dir", filepath.Join(tmp, "cache"),
@@ -345,7 +345,7 @@ func TestIssue9Item11ServeCommandAppliesLimits(t *testing.T) {
 // Issue 9 item 9, "keep signals working": a signal (the context ending)
 // ends validate with exit 130 while loading still runs. Loading is
 // bounded now, so the test holds it with a loader that never returns.
-func TestIssue9Item9SignalEndsValidateWhileLoading(t *testing.T) {
+func TestSignalEndsValidateWhileLoading(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	started := make(chan struct{})

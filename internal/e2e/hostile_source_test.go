@@ -25,7 +25,7 @@ import (
 // dir>. license_file and contents src must refuse to follow them, and no
 // package of either component may appear. The "host" files are fakes made
 // here, never the real /etc/shadow.
-func TestIssue9Item2HostileDirSourceRefused(t *testing.T) {
+func TestHostileDirSourceRefused(t *testing.T) {
 	specs := t.TempDir()
 	src := filepath.Join(specs, "src", "evil")
 	must(t, os.MkdirAll(src, 0o755))
@@ -38,7 +38,7 @@ func TestIssue9Item2HostileDirSourceRefused(t *testing.T) {
 // commit holds COPYING -> <host secret> and docs -> <host dir> (git
 // stores the links as links; the clone and CopyTree keep them). Both
 // components are refused and out/ holds no package and no index.
-func TestIssue9Item2HostileGitSourceRefused(t *testing.T) {
+func TestHostileGitSourceRefused(t *testing.T) {
 	testutil.RequireTool(t, "git")
 	repo := t.TempDir()
 	hostileLinks(t, repo)
@@ -151,7 +151,7 @@ func writeTarball(t *testing.T, p string, entries []tarEntry) string {
 // host secret, and vendor -> up/<host dir> with delete: [vendor/data].
 // Every build must fail in extraction and the "host" directory (a temp
 // dir standing for it) must be untouched.
-func TestIssue9Item1HostileTarballThroughBuild(t *testing.T) {
+func TestHostileTarballThroughBuild(t *testing.T) {
 	host := t.TempDir()
 	must(t, os.MkdirAll(filepath.Join(host, "data"), 0o755))
 	must(t, os.WriteFile(filepath.Join(host, "data", "keep"), []byte("keep\n"), 0o644))

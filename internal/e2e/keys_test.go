@@ -16,7 +16,7 @@ import (
 // whether the host trusts only the old key or only the new one, and
 // refuses it when it trusts neither; the keyring package it installs
 // holds both keys.
-func TestIssue9Item8RotationAcceptedByApt(t *testing.T) {
+func TestRotationAcceptedByApt(t *testing.T) {
 	e, _ := fixtures(t)
 	work := newEnv(t, e.specs) // keygen made a new key at work.key
 	work.cache = e.cache

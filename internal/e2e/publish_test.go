@@ -48,7 +48,7 @@ func indexOf(t *testing.T, e env) string {
 // Issue 9 item 6: a publish that failed is retried by the next build
 // although the pool gained nothing, and a repository whose Packages.xz
 // and Release.gpg were deleted is repaired by the next build.
-func TestIssue9Item6FailedPublishIsRetried(t *testing.T) {
+func TestFailedPublishIsRetried(t *testing.T) {
 	specs := tinySpecs(t, "1.0.0")
 	e := newEnv(t, specs)
 	if r := e.run(t, "build", "all"); r.code != 0 {
@@ -100,7 +100,7 @@ func TestIssue9Item6FailedPublishIsRetried(t *testing.T) {
 // flipped byte names it on stderr, exits 1, and publishes the rest. The
 // bad file is a real tiny 1.0.1-1 (built into another out/), so its
 // control file is intact: indexed, it would show as Version: 1.0.1-1.
-func TestIssue9Item7PublishRefusesCorruptDeb(t *testing.T) {
+func TestPublishRefusesCorruptDeb(t *testing.T) {
 	specs := tinySpecs(t, "1.0.0")
 	e := newEnv(t, specs)
 	if r := e.run(t, "build", "all"); r.code != 0 {

@@ -77,7 +77,7 @@ func running(pid int) bool {
 // (quick 1.0.0) keeps its dists/ exactly: quick 1.0.1 finishes and is
 // pooled during the interrupted run, so only the interrupt check stands
 // between it and a new index.
-func TestIssue9Item10SigtermEndsBuildStepGroup(t *testing.T) {
+func TestSigtermEndsBuildStepGroup(t *testing.T) {
 	specs := t.TempDir()
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
 	os.MkdirAll(filepath.Join(specs, "src"), 0o755)
@@ -179,7 +179,7 @@ package:
 // Issue 9 item 17: a failed build step is reported as its argv (not its
 // environment), the last 20 lines of its output once, and a hint naming
 // the full log; --keep-work keeps the work directory and says where.
-func TestIssue9Item17BuildFailureReadable(t *testing.T) {
+func TestBuildFailureReadable(t *testing.T) {
 	specs := t.TempDir()
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
 	os.MkdirAll(filepath.Join(specs, "src"), 0o755)
@@ -259,7 +259,7 @@ package:
 // (it hung validate, and SIGTERM did nothing) is refused at once with
 // its position; were validate still running after 2 s, SIGTERM must end
 // it with 130.
-func TestIssue9Item9ValidateHostileTemplate(t *testing.T) {
+func TestValidateHostileTemplate(t *testing.T) {
 	specs := t.TempDir()
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
 	os.WriteFile(filepath.Join(specs, "loop.yaml"), []byte(`name: loop

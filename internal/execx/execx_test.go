@@ -52,7 +52,7 @@ const cancelBound = 3 * time.Second
 
 // Issue 9 item 10: cancelling a build step ends the whole process group
 // (sh and the children it started), not only sh, and Run returns promptly.
-func TestIssue9Item10CancelKillsProcessGroup(t *testing.T) {
+func TestCancelKillsProcessGroup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -97,7 +97,7 @@ func TestIssue9Item10CancelKillsProcessGroup(t *testing.T) {
 
 // A step that succeeds but leaves a background child (its output sent
 // elsewhere, so it holds no pipe) does not leave it running.
-func TestIssue9Item10StrayChildEndsWithStep(t *testing.T) {
+func TestStrayChildEndsWithStep(t *testing.T) {
 	var out strings.Builder
 	err := OS{}.Run(context.Background(), Cmd{Args: []string{"sh", "-c", `sleep 30 >/dev/null 2>&1 & echo $!`}}, &out)
 	if err != nil {

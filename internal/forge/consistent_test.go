@@ -17,7 +17,7 @@ import (
 // consistent". A publish step that returns nil but leaves the pool
 // without a file its index lists (a lost write, a disk that lied) must
 // still make publish exit 1 and say so.
-func TestIssue9Item6InconsistentAfterPublishFails(t *testing.T) {
+func TestInconsistentAfterPublishFails(t *testing.T) {
 	tmp := t.TempDir()
 	specs := filepath.Join(tmp, "specs")
 	must(t, os.MkdirAll(specs, 0o755))

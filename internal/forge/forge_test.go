@@ -73,7 +73,7 @@ func TestLockOutRefusesSecondWriter(t *testing.T) {
 // Issue 9 item 14: an unknown --source name is a UsageError like an
 // unknown --rebuild or --except name, so every caller of New can tell a
 // mistyped name from a failure (the CLI maps both to exit 2).
-func TestIssue9Item14UnknownSourceNameIsUsageError(t *testing.T) {
+func TestUnknownSourceNameIsUsageError(t *testing.T) {
 	dir := t.TempDir()
 	specs := filepath.Join(dir, "specs")
 	os.MkdirAll(specs, 0o755)

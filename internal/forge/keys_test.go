@@ -40,7 +40,7 @@ func keyTestForge(t *testing.T, dir string, opts Options, now time.Time) *Forge 
 
 // Issue 9 item 8: a missing --signing-key path silently generated a new
 // key and re-keyed the repository.
-func TestIssue9Item8MissingSigningKeyIsNeverGenerated(t *testing.T) {
+func TestMissingSigningKeyIsNeverGenerated(t *testing.T) {
 	dir := t.TempDir()
 	key := filepath.Join(dir, "keys", "named.asc")
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -79,7 +79,7 @@ func TestIssue9Item8MissingSigningKeyIsNeverGenerated(t *testing.T) {
 // only grow (checked with dpkg itself), and during a rotation both keys
 // are in the keyring package, the .asc and the .sources file, and both
 // sign InRelease and Release.gpg (checked with gpgv against each key).
-func TestIssue9Item8KeyringVersionsGrowAndRotationSignsWithBoth(t *testing.T) {
+func TestKeyringVersionsGrowAndRotationSignsWithBoth(t *testing.T) {
 	testutil.RequireTool(t, "gpgv", "dpkg")
 	dir := t.TempDir()
 	keyA, keyB := filepath.Join(dir, "a.asc"), filepath.Join(dir, "b.asc")
@@ -243,7 +243,7 @@ func gpgvGood(t *testing.T, repoDir string, s *aptrepo.Signer) {
 
 // Item 8: a keyring version from a clock that ran ahead (or a hand-made
 // package) still gets a newer version on the next key change.
-func TestIssue9Item8KeyringVersionAboveAFutureOne(t *testing.T) {
+func TestKeyringVersionAboveAFutureOne(t *testing.T) {
 	testutil.RequireTool(t, "dpkg")
 	dir := t.TempDir()
 	key := filepath.Join(dir, "a.asc")

@@ -14,7 +14,7 @@ import (
 
 // Issue 9 item 16: 'publish' failed when the cache dir was missing,
 // although README says removing the cache is always safe.
-func TestIssue9Item16PublishWithoutCacheDir(t *testing.T) {
+func TestPublishWithoutCacheDir(t *testing.T) {
 	dir := t.TempDir()
 	key := filepath.Join(dir, "key.asc")
 	if _, _, err := aptrepo.LoadOrCreateKey(key, "T", "t@example.org"); err != nil {
@@ -34,7 +34,7 @@ func TestIssue9Item16PublishWithoutCacheDir(t *testing.T) {
 // packages under a running build. Builds hold the cache lock shared,
 // clean exclusively: clean refuses while a build runs (and deletes
 // nothing), and a build refuses while clean runs.
-func TestIssue9Item16CleanTakesTheCacheLock(t *testing.T) {
+func TestCleanTakesTheCacheLock(t *testing.T) {
 	cache := t.TempDir()
 	work := filepath.Join(cache, "work", "runc-123")
 	os.MkdirAll(work, 0o755)
@@ -76,7 +76,7 @@ func TestIssue9Item16CleanTakesTheCacheLock(t *testing.T) {
 
 // Issue 9 item 16: a failed build on a fresh out/ generated a key and
 // published an empty repository.
-func TestIssue9Item16FailedBuildOnFreshOutPublishesNothing(t *testing.T) {
+func TestFailedBuildOnFreshOutPublishesNothing(t *testing.T) {
 	dir := t.TempDir()
 	specs := filepath.Join(dir, "specs")
 	os.MkdirAll(specs, 0o755)

@@ -32,7 +32,7 @@ func byName(results []Result) map[string]Result {
 
 // Issue 9 item 12: a failure skips its dependents (and theirs), naming
 // the failed and the skipped prerequisite; independent components run.
-func TestIssue9Item12SkipPropagation(t *testing.T) {
+func TestSkipPropagation(t *testing.T) {
 	comps := []*spec.Component{comp("aa"), comp("bb", "aa"), comp("cc", "bb"), comp("dd")}
 	var ran sync.Map
 	results := testForge(t, 2).parallel(context.Background(), comps, func(c *spec.Component, _ io.Writer) Result {
@@ -65,7 +65,7 @@ func TestIssue9Item12SkipPropagation(t *testing.T) {
 
 // Issue 9 item 12: never more than Jobs components run at once, and the
 // limit is reached (the components do run in parallel).
-func TestIssue9Item12JobsLimit(t *testing.T) {
+func TestJobsLimit(t *testing.T) {
 	for _, jobs := range []int{1, 3} {
 		var comps []*spec.Component
 		for _, n := range strings.Fields("c1 c2 c3 c4 c5 c6 c7 c8 c9") {
@@ -97,7 +97,7 @@ func TestIssue9Item12JobsLimit(t *testing.T) {
 // component not run gets a "cancelled" result (never an empty one), the
 // one interrupted while running is cancelled too, and dependents are not
 // told a prerequisite failed.
-func TestIssue9Item12Cancellation(t *testing.T) {
+func TestCancellation(t *testing.T) {
 	comps := []*spec.Component{comp("aa"), comp("bb"), comp("cc"), comp("dd", "aa"), comp("ee", "dd")}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -131,7 +131,7 @@ func TestIssue9Item12Cancellation(t *testing.T) {
 // fresh out/: no repository, no key appears). On a fresh out/ the
 // item-16 rule alone already holds that; the test with a published
 // repository below is the one that needs the interrupt check.
-func TestIssue9Item12InterruptedBuildPublishesNothing(t *testing.T) {
+func TestInterruptedBuildPublishesNothing(t *testing.T) {
 	specs := t.TempDir()
 	os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\n"), 0o644)
 	os.WriteFile(filepath.Join(specs, "meta.yaml"), []byte("name: meta\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\npackage:\n  depends: [bash]\n"), 0o644)
@@ -242,7 +242,7 @@ func cancelAfterMeta(ctx context.Context, cancel context.CancelFunc, suffix stri
 // a repository is already published (a fresh out/ is covered by the
 // item-16 rule anyway). The published dists/ stays byte for byte; the
 // finished package waits in the pool for the next build or publish.
-func TestIssue9Item12InterruptWithPublishedRepoPublishesNothingNew(t *testing.T) {
+func TestInterruptWithPublishedRepoPublishesNothingNew(t *testing.T) {
 	for _, tc := range []struct{ name, repoExtra, suffix string }{
 		{"one target", "", ""},
 		{"targets", "targets: [bookworm/amd64, trixie/amd64]\n", "@bookworm/amd64"},

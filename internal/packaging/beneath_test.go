@@ -39,7 +39,7 @@ func symlink(t *testing.T, target, link string) {
 // packaging followed them: COPYING -> /etc/shadow with license_file, or
 // docs -> /etc with contents src docs/shadow, put host secrets into a
 // world-readable .deb. A link out of the source tree is never followed.
-func TestIssue9Item2LinksOutOfTreeNotFollowed(t *testing.T) {
+func TestLinksOutOfTreeNotFollowed(t *testing.T) {
 	cases := []struct {
 		name  string
 		setup func(t *testing.T, in *Input, etc string)

@@ -106,7 +106,7 @@ func TestCopyrightNeedsLicenseText(t *testing.T) {
 // the package ships (each regular file and symlink rounded up to whole
 // KiB, each other object 1 KiB, the root included), not nfpm's total
 // rounded down (0 for a package of small files).
-func TestIssue9Item18InstalledSizeAsDpkgGencontrol(t *testing.T) {
+func TestInstalledSizeAsDpkgGencontrol(t *testing.T) {
 	testutil.RequireTool(t, "dpkg-deb")
 	in := fixture(t)
 	// A file just over 1 KiB and one of several KiB, besides the small ones.

@@ -10,7 +10,7 @@ import (
 // Issue 9 items 4 and 16, at the writer: a Component that did not come
 // through validation still cannot inject control fields or ship a setuid
 // file without a reason, and no .deb is left behind.
-func TestIssue9Item4ControlWriterRefusesInjection(t *testing.T) {
+func TestControlWriterRefusesInjection(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		edit func(in *Input)

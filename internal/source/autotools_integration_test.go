@@ -22,7 +22,7 @@ import (
 // ExtractTar, `./configure && make` must not try to re-run aclocal,
 // automake or autoconf: they are set to `false`, standing for
 // "aclocal-1.xx: not installed" on a build host.
-func TestIssue11Item1AutotoolsTarballBuildsWithoutAclocal(t *testing.T) {
+func TestAutotoolsTarballBuildsWithoutAclocal(t *testing.T) {
 	testutil.RequireTool(t, "autoreconf", "automake", "make")
 	proj := t.TempDir()
 	files := map[string]string{

@@ -13,7 +13,7 @@ import (
 
 // Issue 9 item 16 (git part): a git URL starting with "-" reached git as
 // an option. "--" ends the options, so the URL is always a repository.
-func TestIssue9Item16GitURLIsNeverAnOption(t *testing.T) {
+func TestGitURLIsNeverAnOption(t *testing.T) {
 	fake := &execx.Fake{}
 	url := "--upload-pack=touch /tmp/debforge-pwned;"
 	c := &spec.Component{Name: "x", Source: &spec.Source{Git: url, Tag: "v1", Commit: strings.Repeat("a", 40)}}

@@ -73,7 +73,7 @@ func viaUp(p string) string {
 	return "pkg/up/" + strings.TrimPrefix(p, "/")
 }
 
-func TestIssue9Item1ArchiveSymlinkChain(t *testing.T) {
+func TestArchiveSymlinkChain(t *testing.T) {
 	cases := []struct {
 		name  string
 		tail  func(host string) []entry
@@ -131,7 +131,7 @@ func TestIssue9Item1ArchiveSymlinkChain(t *testing.T) {
 // from a local dir source, which keeps links as they are. The issue's
 // tarball is refused by extraction (the chain) and never reaches delete;
 // the second case does.
-func TestIssue9Item1DeleteThroughSymlink(t *testing.T) {
+func TestDeleteThroughSymlink(t *testing.T) {
 	t.Run("tarball", func(t *testing.T) {
 		host := hostDir(t)
 		tarball := writeTarGz(t, append(symlinkChain(),

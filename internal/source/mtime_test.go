@@ -11,7 +11,7 @@ import (
 // Issue 11 item 1: extraction kept no mtimes, so an autotools release
 // tarball's configure looked older than configure.ac and make re-ran
 // aclocal. The archive's mtimes stay, for files and directories.
-func TestIssue11Item1ExtractKeepsMtimes(t *testing.T) {
+func TestExtractKeepsMtimes(t *testing.T) {
 	old := time.Date(2020, 5, 1, 12, 0, 0, 0, time.UTC)
 	newer := old.Add(time.Hour)
 	dst := t.TempDir()
@@ -42,7 +42,7 @@ func TestIssue11Item1ExtractKeepsMtimes(t *testing.T) {
 // Local and git sources keep mtimes too: a checkout of an autotools
 // project copied in walk order would make aclocal.m4 older than
 // configure.ac.
-func TestIssue11Item1CopyTreeKeepsMtimes(t *testing.T) {
+func TestCopyTreeKeepsMtimes(t *testing.T) {
 	src, dst := t.TempDir(), filepath.Join(t.TempDir(), "copy")
 	old := time.Date(2021, 1, 2, 3, 4, 5, 0, time.UTC)
 	newer := old.Add(time.Minute)

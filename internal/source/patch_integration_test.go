@@ -19,7 +19,7 @@ import (
 // the source keeps (vendor -> <host dir>, link -> <host file>), nor through
 // a link the patch itself creates. git apply refuses paths "beyond a
 // symbolic link"; this pins that we rely on it with the real git.
-func TestIssue9Item1PatchesThroughSymlink(t *testing.T) {
+func TestPatchesThroughSymlink(t *testing.T) {
 	testutil.RequireTool(t, "git")
 	patches := map[string]string{
 		"modify-through-dir-link.patch": "diff --git a/vendor/data/keep b/vendor/data/keep\n--- a/vendor/data/keep\n+++ b/vendor/data/keep\n@@ -1 +1 @@\n-keep\n+pwned\n",
@@ -60,7 +60,7 @@ func TestIssue9Item1PatchesThroughSymlink(t *testing.T) {
 
 // Issue 9 item 16 with the real git: the URL "--upload-pack=…" is taken
 // as a repository name (and not found), not as an option.
-func TestIssue9Item16GitURLOptionRealGit(t *testing.T) {
+func TestGitURLOptionRealGit(t *testing.T) {
 	testutil.RequireTool(t, "git")
 	url := "--upload-pack=touch " + filepath.Join(t.TempDir(), "pwned") + ";"
 	c := &spec.Component{Name: "x", Source: &spec.Source{Git: url, Tag: "v1", Commit: strings.Repeat("a", 40)}}

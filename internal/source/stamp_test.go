@@ -16,7 +16,7 @@ import (
 // Issue 9 item 13: the Go dependency stamp was keyed by patch file names,
 // so editing a patch kept the stale stamp, dependencies the new patch
 // needs were never downloaded, and the build failed under GOPROXY=off.
-func TestIssue9Item13DepsStampKeyedOnPatchContents(t *testing.T) {
+func TestDepsStampKeyedOnPatchContents(t *testing.T) {
 	cache, specDir := t.TempDir(), t.TempDir()
 	dl := filepath.Join(cache, "go", "mod", "cache", "download", "example.org", "m", "@v")
 	must(t, os.MkdirAll(dl, 0o755))

@@ -56,7 +56,7 @@ func stallingServer(t *testing.T, prefix string) string {
 // until a signal. Connect and idle timeouts end the download with a clear
 // error; the test shortens them. The context's own deadline is only a
 // safety net: the download must end with a timeout error before it.
-func TestIssue9Item15DownloadTimeouts(t *testing.T) {
+func TestDownloadTimeouts(t *testing.T) {
 	cases := []struct {
 		name, prefix, want string
 	}{
@@ -122,7 +122,7 @@ func TestDownloadSlowButSteadyIsNotCut(t *testing.T) {
 // that accepts the TCP connection but never answers the ClientHello ends
 // the download after ConnectTimeout (300ms here), well before the idle
 // timeout (5 s) or the transport's default 10 s handshake timeout.
-func TestIssue9Item15TLSHandshakeTimeout(t *testing.T) {
+func TestTLSHandshakeTimeout(t *testing.T) {
 	url := "https://" + strings.TrimPrefix(stallingServer(t, ""), "http://")
 	took, err := fetchWithConnectTimeout(t, url, 15*time.Second)
 	// Functional bound: 300ms by design, 3 s leaves room on a loaded machine.
@@ -177,7 +177,7 @@ func fullBacklog(t *testing.T) string {
 // SYN (here a listener whose backlog is full) ends the download after
 // ConnectTimeout (300ms), not after the kernel's SYN retries (about two
 // minutes) and not after the idle timeout (5 s).
-func TestIssue9Item15ConnectTimeout(t *testing.T) {
+func TestConnectTimeout(t *testing.T) {
 	url := "http://" + fullBacklog(t) + "/pkg-1.0.tar.gz"
 	took, err := fetchWithConnectTimeout(t, url, 10*time.Second)
 	if took > 3*time.Second {

@@ -14,7 +14,7 @@ const baseSpec = "name: hello\nversion: \"1.0\"\nsummary: s\nlicense: MIT\n"
 // Issue 9 item 4: a newline (or any control character) in a single-line
 // field would add fields of the spec author's choosing to the control
 // file, Packages, Release or the .sources file.
-func TestIssue9Item4NewlineInjectionRefusedAtValidate(t *testing.T) {
+func TestNewlineInjectionRefusedAtValidate(t *testing.T) {
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"homepage (the issue's reproduction)", baseSpec + "description: d\nhomepage: \"https://example.org\\nEssential: yes\\nPre-Depends: evil\"\n",
 			"x.yaml:6:11: homepage: contains the control character U+000A"},
@@ -48,7 +48,7 @@ func TestIssue9Item4NewlineInjectionRefusedAtValidate(t *testing.T) {
 
 // Item 4 for debforge.yaml: label injected a fake SHA256 block into
 // Release, url a "Trusted: yes" line into the .sources file.
-func TestIssue9Item4NewlineInjectionRefusedInRepoSettings(t *testing.T) {
+func TestNewlineInjectionRefusedInRepoSettings(t *testing.T) {
 	for _, tc := range []struct{ line, want string }{
 		{"label: \"x\\nSHA256:\\n 0000 1 main/binary-amd64/Packages\"", "debforge.yaml:2:8: label: contains the control character U+000A"},
 		{"url: \"http://x\\nTrusted: yes\"", "debforge.yaml:2:6: url: contains the control character U+000A"},
@@ -70,7 +70,7 @@ func TestIssue9Item4NewlineInjectionRefusedInRepoSettings(t *testing.T) {
 
 // Issue 9 item 5: key_name "../../victim" overwrote a file outside out/;
 // settings that name files and directories follow Debian's grammar.
-func TestIssue9Item5SettingsPathsFollowDebianGrammar(t *testing.T) {
+func TestSettingsPathsFollowDebianGrammar(t *testing.T) {
 	for _, tc := range []struct{ line, want string }{
 		{"key_name: ../../victim", "debforge.yaml:2:11: key_name: invalid key_name \"../../victim\""},
 		{"key_name: Keys", "key_name: invalid key_name"},
@@ -107,7 +107,7 @@ func TestIssue9Item5SettingsPathsFollowDebianGrammar(t *testing.T) {
 
 // Issue 9 item 16: contents modes "6777" and "0666" were accepted without
 // a word; setuid, setgid and world-writable need allow_unsafe_mode.
-func TestIssue9Item16UnsafeContentModesNeedAReason(t *testing.T) {
+func TestUnsafeContentModesNeedAReason(t *testing.T) {
 	pkg := baseSpec + "description: d\npackage:\n  contents:\n"
 	for _, tc := range []struct{ entry, want string }{
 		{`    - {src: a, dst: /usr/bin/a, mode: "6777"}`, `x.yaml:8:39: package.contents[0].mode: mode "6777" is setuid, setgid or world-writable`},
@@ -129,7 +129,7 @@ func TestIssue9Item16UnsafeContentModesNeedAReason(t *testing.T) {
 
 // Issue 9 item 16: a spec could take the keyring package's name and so
 // replace the repository's keys on every host.
-func TestIssue9Item16SpecMayNotTakeTheKeyringName(t *testing.T) {
+func TestSpecMayNotTakeTheKeyringName(t *testing.T) {
 	for _, tc := range []struct{ repo, spec, want string }{
 		{"", "name: debforge-archive-keyring\n", "x.yaml:1:7: name: package \"debforge-archive-keyring\" is the repository's keyring package"},
 		{"key_name: ops-keyring\n", "name: evil\npackage: {name: ops-keyring}\n", "x.yaml:2:17: package.name: package \"ops-keyring\" is the repository's keyring package"},

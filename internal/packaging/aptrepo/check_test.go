@@ -12,7 +12,7 @@ import (
 // SHA256 block in Release), a url with a newline ("Trusted: yes" in the
 // .sources file), and names that climb out of the repository are refused
 // before anything is written.
-func TestIssue9Item4And5PublishRefusesInjectionAndEscapes(t *testing.T) {
+func TestPublishRefusesInjectionAndEscapes(t *testing.T) {
 	signer, _, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "key.asc"), "Test", "t@example.org")
 	if err != nil {
 		t.Fatal(err)

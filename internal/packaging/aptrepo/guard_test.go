@@ -19,7 +19,7 @@ import (
 // .tmp-* files, listings), and any stray file under pool/. It now serves
 // only what publish wrote: under pool/, the files the index lists and
 // their companions.
-func TestIssue9Item3ServeOnlyWhatPublishWrote(t *testing.T) {
+func TestServeOnlyWhatPublishWrote(t *testing.T) {
 	repo := t.TempDir()
 	cfg := testConfig(t, repo)
 	deb := testDeb(t, repo, "alpha", "1.0", "first test package")
@@ -126,7 +126,7 @@ func TestIssue9Item3ServeOnlyWhatPublishWrote(t *testing.T) {
 // 300 idle connections against a limit of 50: new clients are still
 // served because idle ones are closed by the header timeout, and the
 // server never holds more than the limit.
-func TestIssue9Item11ServeLimitsIdleConnections(t *testing.T) {
+func TestServeLimitsIdleConnections(t *testing.T) {
 	repo := t.TempDir()
 	if err := Publish(testConfig(t, repo)); err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func serveWith(t *testing.T, limits ServeLimits, size int64) string {
 // holds the connection only until ReadTimeout (300ms here; the header
 // timeout is 5 s, so it is ReadTimeout that ends it), not for as long as
 // it keeps trickling.
-func TestIssue9Item11ServeReadTimeout(t *testing.T) {
+func TestServeReadTimeout(t *testing.T) {
 	limits := DefaultServeLimits
 	limits.ReadHeaderTimeout = 5 * time.Second
 	limits.ReadTimeout = 300 * time.Millisecond
@@ -86,7 +86,7 @@ func TestIssue9Item11ServeReadTimeout(t *testing.T) {
 // MiB) and never reads it is cut off after WriteTimeout (300ms here):
 // when it finally reads, it gets what the socket buffers held and then the
 // end of the connection, not the whole file.
-func TestIssue9Item11ServeWriteTimeout(t *testing.T) {
+func TestServeWriteTimeout(t *testing.T) {
 	const size = 64 << 20
 	limits := DefaultServeLimits
 	limits.WriteTimeout = 300 * time.Millisecond

@@ -86,7 +86,7 @@ func packagesIndex(t *testing.T, cfg Config) string {
 // Issue 9 item 7: publish verifies each new pool file; a .deb with a
 // flipped byte in data.tar.gz (and one cut short) is named and left out
 // of the index, and the good one is published.
-func TestIssue9Item7PublishLeavesOutCorruptDeb(t *testing.T) {
+func TestPublishLeavesOutCorruptDeb(t *testing.T) {
 	repo := t.TempDir()
 	fileDeb(t, repo, "good")
 	flipped := fileDeb(t, repo, "flipped")
@@ -120,8 +120,8 @@ func TestIssue9Item7PublishLeavesOutCorruptDeb(t *testing.T) {
 
 // Item 7: a control.tar that is corrupt, and an ar archive without
 // members, are both caught by VerifyDeb (md5sums: see
-// TestIssue9Item7VerifyDebChecksMd5sums).
-func TestIssue9Item7VerifyDebCatchesControlAndMember(t *testing.T) {
+// TestVerifyDebChecksMd5sums).
+func TestVerifyDebCatchesControlAndMember(t *testing.T) {
 	repo := t.TempDir()
 	ctl := fileDeb(t, repo, "ctl")
 	flipInMember(t, ctl, "control.tar")
@@ -137,7 +137,7 @@ func TestIssue9Item7VerifyDebCatchesControlAndMember(t *testing.T) {
 
 // Issue 9 item 6: Consistent reports an index that does not match the
 // pool, and a missing Packages.xz or Release.gpg; after publish it is nil.
-func TestIssue9Item6ConsistentDetectsBrokenRepository(t *testing.T) {
+func TestConsistentDetectsBrokenRepository(t *testing.T) {
 	repo := t.TempDir()
 	fileDeb(t, repo, "aa")
 	cfg := testConfig(t, repo)
@@ -233,7 +233,7 @@ func md5Line(body, file string) string {
 // lists, is refused with a message naming the file; publish leaves it
 // out of the index. A conffile may be missing from md5sums (dh_md5sums
 // leaves them out).
-func TestIssue9Item7VerifyDebChecksMd5sums(t *testing.T) {
+func TestVerifyDebChecksMd5sums(t *testing.T) {
 	const bin, doc = "usr/bin/hand", "usr/share/doc/hand/README"
 	files := map[string]string{bin: "#!/bin/sh\necho hand\n", doc: "read me\n"}
 	good := md5Line(files[bin], bin) + md5Line(files[doc], doc)
