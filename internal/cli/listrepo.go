@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,7 +29,7 @@ func (l *listRepoFlags) register(cmd *cobra.Command) {
 	f.StringVar(&l.repo, "repo", "", "list what a published repository holds (URL or directory), from its signed index")
 	f.StringVar(&l.keyring, "keyring", "", "with --repo: the public key (.asc or .gpg) you trust to sign it")
 	f.StringVar(&l.fingerprint, "fingerprint", "", "with --repo: trust the repository's published KEY_NAME.asc only if it has this fingerprint")
-	f.StringSliceVar(&l.dists, "dist", nil, "with --repo: codenames to read (default: codename in SPECS/debforge.yaml, else debforge)")
+	f.StringSliceVar(&l.dists, "dist", nil, "with --repo: codenames to read (default: the releases of targets: in SPECS/debforge.yaml, else its codename, else debforge)")
 	f.StringVar(&l.keyName, "key-name", "", "with --repo --fingerprint: the key files' name (default: key_name in SPECS/debforge.yaml, else debforge-archive-keyring)")
 }
 
@@ -42,12 +43,21 @@ func (l *listRepoFlags) run(cmd *cobra.Command, g *globals) error {
 	}
 	// Defaults come from the local specs when there are any, so listing
 	// the repository one builds needs no extra flags.
-	codename, keyName := "debforge", "debforge-archive-keyring"
+	dists, keyName := []string{"debforge"}, "debforge-archive-keyring"
 	if r, err := spec.LoadRepo(filepath.Join(g.specs, spec.RepoFile)); err == nil {
-		codename, keyName = r.Codename, r.KeyName
+		dists, keyName = []string{r.Codename}, r.KeyName
+		if len(r.TargetList) > 0 {
+			// With targets, each release is published under its codename.
+			dists = nil
+			for _, t := range r.TargetList {
+				if !slices.Contains(dists, t.Release) {
+					dists = append(dists, t.Release)
+				}
+			}
+		}
 	}
 	if len(l.dists) == 0 {
-		l.dists = []string{codename}
+		l.dists = dists
 	}
 	if l.keyName != "" {
 		keyName = l.keyName

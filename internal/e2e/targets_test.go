@@ -127,6 +127,11 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 	if trixie, bookworm := endbr["hello-autotools_3.1.4-1+deb13_amd64.deb"], endbr["hello-autotools_3.1.4-1+deb12_amd64.deb"]; trixie <= bookworm {
 		t.Errorf("trixie's autohello has %d endbr64 instructions, bookworm's %d: trixie's dpkg-buildflags (-fcf-protection) did not reach the compiler", trixie, bookworm)
 	}
+	// list --repo reads every release of targets: by default.
+	if r := debforge(t, "--specs", e.specs, "list", "--repo", repo, "--keyring", filepath.Join(repo, "fixtures-archive-keyring.asc")); r.code != 0 ||
+		!strings.Contains(r.stdout, " bookworm ") || !strings.Contains(r.stdout, " trixie ") {
+		t.Errorf("list --repo without --dist: exit %d, want both releases listed\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 	idx, err := os.ReadFile(filepath.Join(repo, "dists/bookworm/main/binary-arm64/Packages"))
 	if err != nil || !strings.Contains(string(idx), "Version: 1.0.0-1+deb12\nArchitecture: arm64") && !strings.Contains(string(idx), "Architecture: arm64") {
 		t.Errorf("bookworm arm64 index: %v\n%s", err, idx)
