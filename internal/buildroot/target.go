@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 )
 
 // Target is what a build produces packages for.
@@ -96,8 +97,13 @@ func HostRelease() (string, error) {
 }
 
 // HostArch is dpkg's architecture, or Go's mapped to Debian's name when
-// dpkg is not there.
-func HostArch() (string, error) {
+// dpkg is not there. It is asked once per process: a build asked dpkg
+// eight times, a no-op build's largest cost after the sandbox check.
+func HostArch() (string, error) { return hostArch() }
+
+var hostArch = sync.OnceValues(askHostArch)
+
+func askHostArch() (string, error) {
 	if out, err := exec.Command("dpkg", "--print-architecture").Output(); err == nil {
 		if a := strings.TrimSpace(string(out)); a != "" {
 			return a, nil
