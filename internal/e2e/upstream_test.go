@@ -24,22 +24,35 @@ func hardeningCheck(bin string) (string, error) {
 	return string(out), err
 }
 
-// Issue 11 item 4: a Makefile that assigns its own CFLAGS ignores the
-// hardening flags in the environment. The build warns, naming the file and
-// the fix; build.hardening: strict fails; build.vars with {{.CFLAGS}},
-// {{.CPPFLAGS}} and {{.LDFLAGS}} gives a binary hardening-check passes.
+// Issue 11 item 4, issue 28 item 1: a Makefile that assigns its own
+// CFLAGS and LDFLAGS ignores the flags in the environment. By default a
+// binary that lacks a linker feature (here bindnow: the Makefile links
+// with -z lazy) fails the build, naming the file and the vars: line to
+// add; build.hardening: warn (with a reason) only warns; strict fails on
+// every feature; build.vars with {{.CFLAGS}}, {{.CPPFLAGS}} and
+// {{.LDFLAGS}} gives a binary hardening-check passes.
 func TestHardeningOwnCFLAGS(t *testing.T) {
 	testutil.RequireTool(t, "gcc", "make", "dpkg-deb", "lintian", "hardening-check")
 	e := newEnv(t, "testdata/upstreamspecs")
 
 	r := e.run(t, "build", "ownflags")
-	if r.code != 0 {
-		t.Fatalf("build ownflags: exit %d\n%s", r.code, r.stderr)
+	if r.code == 0 {
+		t.Fatalf("build ownflags (a binary without bindnow) succeeded by default:\n%s", r.stderr)
 	}
-	for _, want := range []string{"debforge: warning: ownflags: /usr/bin/ownflags lacks hardening:",
-		"stackprotector (compile with -fstack-protector-strong ({{.CFLAGS}})", "bindnow", "build.hardening: strict"} {
+	for _, want := range []string{"/usr/bin/ownflags lacks hardening:", "bindnow", `vars: {CFLAGS: "{{.CFLAGS}} {{.CPPFLAGS}}", LDFLAGS: "{{.LDFLAGS}}"}`} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("build ownflags: no %q on stderr:\n%s", want, r.stderr)
+		}
+	}
+
+	r = e.run(t, "build", "ownflags-warn")
+	if r.code != 0 {
+		t.Fatalf("build ownflags-warn: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"debforge: warning: ownflags-warn: /usr/bin/ownflags lacks hardening:",
+		"stackprotector (compile with -fstack-protector-strong ({{.CFLAGS}})", "bindnow", "build.hardening: strict"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("build ownflags-warn: no %q on stderr:\n%s", want, r.stderr)
 		}
 	}
 	bin := unpackedFile(t, strings.TrimSpace(r.stdout), "usr/bin/ownflags")

@@ -288,13 +288,17 @@ func (e *HardeningError) Error() string {
 
 // Hint says where the flags go.
 func (e *HardeningError) Hint() string {
-	return `a Makefile that sets its own CFLAGS/LDFLAGS ignores the environment: pass the flags in build.vars, e.g. CFLAGS: "{{.CFLAGS}} {{.CPPFLAGS}}", LDFLAGS: "{{.LDFLAGS}}"`
+	return `a Makefile that sets its own CFLAGS/LDFLAGS ignores the environment: hand it the flags with build.vars: {CFLAGS: "{{.CFLAGS}} {{.CPPFLAGS}}", LDFLAGS: "{{.LDFLAGS}}"}; if the binaries really may lack it, set hardening: warn with hardening_reason: <why>`
 }
 
 // checkHardening checks the ELF files a C build (make, autotools,
-// script) staged, as hardening-check would: each file that lacks a
-// feature is a warning, or an error with build.hardening: strict. Go
-// builds are left alone: the Go toolchain decides their hardening.
+// script) staged, as hardening-check would. A file that lacks a linker
+// feature (PIE, relro, bindnow) fails the build: the flags asked for them,
+// so a Makefile that sets its own dropped them. One that lacks only stack
+// protector or fortify is a warning: a program without arrays or
+// fortifiable calls lacks them too. build.hardening: strict fails on
+// every feature, warn (with a reason) only warns. Go builds are left
+// alone: the Go toolchain decides their hardening.
 func checkHardening(c *spec.Component, stageDir string, log io.Writer) ([]string, error) {
 	if c.Build.Kind == "go" {
 		return nil, nil
@@ -303,8 +307,14 @@ func checkHardening(c *spec.Component, stageDir string, log io.Writer) ([]string
 	if err != nil || len(reports) == 0 {
 		return nil, err
 	}
-	if c.Build.Hardening == "strict" {
-		return nil, &HardeningError{Reports: reports}
+	var failing []hardening.Report
+	for _, r := range reports {
+		if c.Build.Hardening == "strict" || (c.Build.Hardening == "" && lacksLinkerFeature(r)) {
+			failing = append(failing, r)
+		}
+	}
+	if len(failing) > 0 {
+		return nil, &HardeningError{Reports: failing}
 	}
 	warnings := make([]string, len(reports))
 	for i, r := range reports {
@@ -312,6 +322,17 @@ func checkHardening(c *spec.Component, stageDir string, log io.Writer) ([]string
 		fmt.Fprintf(log, "warning: %s\n", warnings[i])
 	}
 	return warnings, nil
+}
+
+// lacksLinkerFeature says whether r misses a feature only the link
+// decides: no program legitimately lacks it.
+func lacksLinkerFeature(r hardening.Report) bool {
+	for _, f := range r.Missing {
+		if f == hardening.PIE || f == hardening.RELRO || f == hardening.BindNow {
+			return true
+		}
+	}
+	return false
 }
 
 // writeBuildInfo records how deb was built beside it: the root's exact

@@ -138,10 +138,15 @@ type Build struct {
 	ConfigureFlags []string `yaml:"configure_flags"`
 
 	// Hardening says what an ELF file built by make, autotools or script
-	// that lacks a hardening feature (PIE, stack protector, fortify,
-	// relro, bindnow) does to the build: "warn" (the default) or "strict"
-	// (the build fails).
+	// that lacks a hardening feature does to the build. By default one
+	// that lacks a linker feature (PIE, relro, bindnow: the flags asked
+	// for them, so a Makefile dropped them) fails the build, and one that
+	// lacks stack protector or fortify (which a program without arrays or
+	// fortifiable calls lacks too) is a warning. "strict" fails on every
+	// feature; "warn" only warns, and needs HardeningReason.
 	Hardening string `yaml:"hardening"`
+	// HardeningReason says why hardening: warn is right for this build.
+	HardeningReason string `yaml:"hardening_reason"`
 
 	// script: shell steps run with $SRC, $DESTDIR and $WORK set.
 	Steps []string `yaml:"steps"`

@@ -310,7 +310,13 @@ func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 		checkTemplate(p, at("configure_flags", strconv.Itoa(i)), fmt.Sprintf("build.configure_flags[%d]", i), f, trialData(c))
 	}
 	if !slices.Contains([]string{"", "warn", "strict"}, b.Hardening) {
-		p.add(at("hardening"), "build.hardening", "warn (the default) or strict", "unknown value %q", b.Hardening)
+		p.add(at("hardening"), "build.hardening", "leave it out (linker features fail the build), strict, or warn with a hardening_reason", "unknown value %q", b.Hardening)
+	}
+	switch reason := strings.TrimSpace(b.HardeningReason) != ""; {
+	case b.Hardening == "warn" && !reason:
+		p.add(at("hardening"), "build.hardening", "say why the binaries may lack hardening: hardening_reason: <why>", "warn needs a hardening_reason")
+	case b.Hardening != "warn" && reason:
+		p.add(at("hardening_reason"), "build.hardening_reason", "remove it, or set hardening: warn", "a reason without hardening: warn")
 	}
 	if b.Kind == "go" && len(b.Binaries) == 0 {
 		p.add(at(), "build.binaries", "list each main package: - {main: ./cmd/x, dst: /usr/bin/x}", "the go builder needs at least one binary")
