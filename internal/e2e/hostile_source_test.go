@@ -247,7 +247,7 @@ func TestArchivesUnpackInSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"+ /tmp/debforge unpack-source --kind tar --strip 1 /tmp/archive /tmp/src\nunpack-source: /tmp/archive unpacked as uid " + bu.Uid + "\n"} {
+	for _, want := range []string{"+ /tmp/debforge unpack-source --kind tar --strip 1 --max-bytes 8589934592 /tmp/archive /tmp/src\nunpack-source: /tmp/archive unpacked as uid " + bu.Uid + "\n"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the build log does not show the sandboxed extraction (%q):\n%s", want, lastLines(log, 30))
 		}
