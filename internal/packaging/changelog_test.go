@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/debforge/debforge/internal/spec"
 )
 
 // Issue 11 item 7: the helpers that carry the history: the first entry
@@ -36,19 +38,7 @@ func TestChangelogHistoryHelpers(t *testing.T) {
 func TestChangesTextCannotAddAnEntry(t *testing.T) {
 	c := fixture(t).Component
 	c.Changes = "Fix the build.\n\n -- Mallory <m@example.org>  Mon, 01 Jan 2024 00:00:00 +0000\n\nhello-up (99.0-1) unstable; urgency=high\n\n  * Fake.\n- second item\n"
-	gz, err := Changelog(c, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(raw)
+	text := changelogText(t, c, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	headings, trailers := 0, 0
 	for _, line := range strings.Split(text, "\n") {
 		if line != "" && line[0] != ' ' {
@@ -69,7 +59,16 @@ func TestChangesTextCannotAddAnEntry(t *testing.T) {
 func TestChangelogEntryTakesTheRecordedDate(t *testing.T) {
 	c := fixture(t).Component
 	c.Date = "2026-12-06T12:00:00Z"
-	gz, err := Changelog(c, time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC), nil)
+	text := changelogText(t, c, time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC))
+	if !strings.Contains(text, "  Sun, 06 Dec 2026 12:00:00 +0000\n") {
+		t.Errorf("entry not dated from date: 2026-12-06T12:00:00Z:\n%s", text)
+	}
+}
+
+// changelogText renders c's changelog (no history) and returns its text.
+func changelogText(t *testing.T, c *spec.Component, mtime time.Time) string {
+	t.Helper()
+	gz, err := Changelog(c, mtime, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +76,9 @@ func TestChangelogEntryTakesTheRecordedDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, _ := io.ReadAll(z)
-	if !strings.Contains(string(text), "  Sun, 06 Dec 2026 12:00:00 +0000\n") {
-		t.Errorf("entry not dated from date: 2026-12-06T12:00:00Z:\n%s", text)
+	raw, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return string(raw)
 }
