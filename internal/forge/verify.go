@@ -77,6 +77,9 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 	for _, c := range comps {
 		opts2.Rebuild = append(opts2.Rebuild, c.Name)
 	}
+	// With targets the target's Forge carries its architecture; New
+	// refuses an --arch beside targets:, so it is set after.
+	opts2.Arch = ""
 	g, err := New(opts2)
 	if err != nil {
 		return nil, err
