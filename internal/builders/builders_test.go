@@ -194,7 +194,7 @@ func TestHardeningFlagsInVars(t *testing.T) {
 }
 
 func TestAutotoolsPlanDependsOnTree(t *testing.T) {
-	c := component(&spec.Build{Kind: "autotools", ConfigureFlags: []string{"--enable-x"}})
+	c := component(&spec.Build{Kind: "autotools", InstallTarget: "install", ConfigureFlags: []string{"--enable-x"}})
 	src := t.TempDir()
 	plan := func() []string {
 		cmds, err := autotools.New().Plan(request(c, src))

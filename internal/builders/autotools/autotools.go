@@ -57,11 +57,10 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 		return nil, err
 	}
 	configure = append(configure, flags...)
-	install := or(b.InstallTarget, "install")
 	cmds = append(cmds,
 		cmd(configure...),
 		cmd(append([]string{"make"}, vars...)...),
-		cmd(append(append([]string{"make"}, vars...), install, "DESTDIR="+req.StageDir)...),
+		cmd(append(append([]string{"make"}, vars...), b.InstallTarget, "DESTDIR="+req.StageDir)...),
 		// libtool's .la files list dependency_libs that Debian does not
 		// ship them for (policy 10.2, lintian's *-la-file checks).
 		cmd("find", req.StageDir, "-name", "*.la", "-type", "f", "-delete"),
@@ -90,13 +89,6 @@ func configureArgs(req builders.Request) ([]string, error) {
 		args = append(args, "--build="+build, "--host="+host)
 	}
 	return args, nil
-}
-
-func or(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
 }
 
 func exists(p string) bool {
