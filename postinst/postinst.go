@@ -128,6 +128,18 @@ func Check(template string, vars map[string]string) error {
 	return nil
 }
 
+// ServiceHelpers is what a package using the systemd-service template
+// depends on: init-system-helpers ships deb-systemd-helper and
+// deb-systemd-invoke (1.54 is the first with what the scripts call).
+const ServiceHelpers = "init-system-helpers (>= 1.54~)"
+
+// templateDepends are the packages a template's scripts call, which the
+// package that uses it must depend on.
+var templateDepends = map[string][]string{"systemd-service": {ServiceHelpers}}
+
+// Depends lists the packages the scripts of template call.
+func Depends(template string) []string { return templateDepends[template] }
+
 // varChecks hold what a template's variable must be beyond being given.
 var varChecks = map[string]map[string]func(string) error{
 	"system-user":     {"user": checkSystemUserName},

@@ -23,6 +23,7 @@ import (
 
 	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/postinst"
 )
 
 // Input is everything one package is made of.
@@ -143,9 +144,10 @@ func Info(in Input) (*nfpm.Info, error) {
 	compression := pk.Compression
 	depends := append(append([]string{}, pk.Depends...), in.ExtraDepends...)
 	for _, sc := range pk.Scripts {
-		if sc.Template == "systemd-service" && !slices.Contains(depends, ServiceHelpers) {
-			// The scripts call deb-systemd-helper and deb-systemd-invoke.
-			depends = append(depends, ServiceHelpers)
+		for _, d := range postinst.Depends(sc.Template) {
+			if !slices.Contains(depends, d) {
+				depends = append(depends, d)
+			}
 		}
 	}
 	info := &nfpm.Info{
@@ -300,11 +302,6 @@ func needsLdconfig(contents files.Contents) bool {
 	}
 	return false
 }
-
-// ServiceHelpers is what a package using the systemd-service script
-// template depends on: init-system-helpers ships deb-systemd-helper and
-// deb-systemd-invoke (1.54 is the first with what the scripts call).
-const ServiceHelpers = "init-system-helpers (>= 1.54~)"
 
 // markConffiles makes every regular file under /etc a conffile (policy
 // 10.7.2) unless the spec lists it in not_conffiles: dpkg then keeps an

@@ -10,6 +10,7 @@ import (
 
 	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/postinst"
 )
 
 // A staged symlink is packaged as a link with mode 0777 whatever its
@@ -187,8 +188,8 @@ func TestSystemdServiceTemplateAddsInitSystemHelpers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(info.Depends, ServiceHelpers) {
-		t.Errorf("Depends %v lacks %s", info.Depends, ServiceHelpers)
+	if !slices.Contains(info.Depends, postinst.ServiceHelpers) {
+		t.Errorf("Depends %v lacks %s", info.Depends, postinst.ServiceHelpers)
 	}
 }
 
