@@ -157,9 +157,6 @@ func (f *Forge) checkPatches(ctx context.Context, nc *spec.Component, fe *source
 
 // rewriteSpec edits c's file in place (comments and layout kept),
 // validates the result and only then replaces the file.
-// bumpNow is the clock bump dates a new revision by; tests set it.
-var bumpNow = time.Now
-
 func (f *Forge) rewriteSpec(c, nc *spec.Component, fe *source.Fetched, r upstream.Release) (*Bumped, error) {
 	data, err := os.ReadFile(c.File)
 	if err != nil {
@@ -200,7 +197,7 @@ func (f *Forge) rewriteSpec(c, nc *spec.Component, fe *source.Fetched, r upstrea
 	}
 	// The new revision's changelog entry is dated now, recorded in the
 	// spec so that rebuilds give the same bytes.
-	now := bumpNow().UTC().Truncate(time.Second).Format(time.RFC3339)
+	now := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
 	appendDate := !spec.Has(data, "date")
 	set(now, "date")
 	out, err := spec.Rewrite(data, edits)

@@ -205,8 +205,8 @@ func New(opts Options) (*Forge, error) {
 	if opts.Arch != "" && len(set.Repo.TargetList) > 0 {
 		// targets: name each release and architecture; an --arch beside
 		// them would be ignored, and a typo in it would look like success.
-		return nil, &UsageError{withHint(fmt.Errorf("--arch %s: %s has targets:, which name the architectures", opts.Arch, set.Repo.File),
-			"build some of them with --target RELEASE/ARCH (repeatable)")}
+		return nil, usage(fmt.Errorf("--arch %s: %s has targets:, which name the architectures", opts.Arch, set.Repo.File),
+			"build some of them with --target RELEASE/ARCH (repeatable)")
 	}
 	f := &Forge{
 		opts:     opts,

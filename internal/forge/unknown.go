@@ -38,15 +38,14 @@ func UnknownNames(set *spec.Set, rootsDir string) (notes []string, err error) {
 	}
 	roots, _ := (&buildroot.Store{Dir: rootsDir}).List()
 	var errs []error
-	seen := map[string]bool{}
+	noted, reported := map[string]bool{}, map[string]bool{}
 	for _, t := range targets {
 		names := recordedNames(roots, t.Release)
 		if names == nil {
-			note := fmt.Sprintf("no build root of %s has recorded its package names: its dependencies are not checked (debforge root update %s/%s makes one)", t.Release, t.Release, t.Arch)
-			if !seen[t.Release] {
-				notes = append(notes, note)
+			if !noted[t.Release] {
+				notes = append(notes, fmt.Sprintf("no build root of %s has recorded its package names: its dependencies are not checked (debforge root update %s/%s makes one)", t.Release, t.Release, t.Arch))
 			}
-			seen[t.Release] = true
+			noted[t.Release] = true
 			continue
 		}
 		known := func(name string) bool { return ours[name] || names[name] || strings.Contains(name, "{{") }
@@ -55,8 +54,8 @@ func UnknownNames(set *spec.Set, rootsDir string) (notes []string, err error) {
 				continue
 			}
 			for _, e := range unknownIn(c, known, t.Release) {
-				if !seen[e.Error()] {
-					seen[e.Error()] = true
+				if !reported[e.Error()] {
+					reported[e.Error()] = true
 					errs = append(errs, e)
 				}
 			}
