@@ -119,14 +119,14 @@ func runStep(ctx context.Context, r execx.Runner, c execx.Cmd, limits spec.Limit
 		return &LimitError{Err: err, Limit: "step_time", Value: limits.StepDuration().String(),
 			What: "the step ran longer than"}
 	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 127 {
+		return &NotFoundError{Err: err}
+	}
 	tail := ""
 	var ce *execx.CommandError
 	if errors.As(err, &ce) {
 		tail = ce.Tail
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() == 127 {
-		return &NotFoundError{Err: err}
 	}
 	switch {
 	case strings.Contains(tail, "Cannot allocate memory") || strings.Contains(tail, "out of memory") || strings.Contains(tail, "memory exhausted"):

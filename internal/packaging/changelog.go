@@ -60,11 +60,10 @@ func changeLines(changes string) string {
 		}
 		switch {
 		case line == "":
-		case isItem || len(out) == 0:
-			if !isItem {
-				item = line
-			}
+		case isItem:
 			out = append(out, "  * "+strings.TrimSpace(item))
+		case len(out) == 0:
+			out = append(out, "  * "+line)
 		default:
 			out = append(out, "    "+line)
 		}

@@ -7,8 +7,6 @@ import (
 	"compress/bzip2"
 	"errors"
 	"fmt"
-	"github.com/debforge/debforge/internal/packaging/debfile"
-	"github.com/debforge/debforge/internal/spec"
 	"io"
 	"io/fs"
 	"os"
@@ -17,6 +15,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/debforge/debforge/internal/packaging/debfile"
+	"github.com/debforge/debforge/internal/spec"
 )
 
 // ErrUnsafePath marks an archive entry that would land outside the target.

@@ -287,6 +287,7 @@ func validateSource(p *problems, c *Component, root *yaml.Node) {
 func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 	b := c.Build
 	at := func(keys ...string) *yaml.Node { return At(root, append([]string{"build"}, keys...)...) }
+	trial := trialData(c)
 	if b.Kind == "" {
 		p.add(at(), "build.kind", "known: "+strings.Join(kinds, ", "), "required field missing")
 	} else if !slices.Contains(kinds, b.Kind) {
@@ -298,16 +299,16 @@ func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 		}
 	}
 	for k, v := range b.Env {
-		checkTemplate(p, at("env", k), "build.env."+k, v, trialData(c))
+		checkTemplate(p, at("env", k), "build.env."+k, v, trial)
 	}
 	for k, v := range b.Vars {
-		checkTemplate(p, at("vars", k), "build.vars."+k, v, trialData(c))
+		checkTemplate(p, at("vars", k), "build.vars."+k, v, trial)
 	}
 	for i, f := range b.Ldflags {
-		checkTemplate(p, at("ldflags", strconv.Itoa(i)), fmt.Sprintf("build.ldflags[%d]", i), f, trialData(c))
+		checkTemplate(p, at("ldflags", strconv.Itoa(i)), fmt.Sprintf("build.ldflags[%d]", i), f, trial)
 	}
 	for i, f := range b.ConfigureFlags {
-		checkTemplate(p, at("configure_flags", strconv.Itoa(i)), fmt.Sprintf("build.configure_flags[%d]", i), f, trialData(c))
+		checkTemplate(p, at("configure_flags", strconv.Itoa(i)), fmt.Sprintf("build.configure_flags[%d]", i), f, trial)
 	}
 	if !slices.Contains([]string{"", "warn", "strict"}, b.Hardening) {
 		p.add(at("hardening"), "build.hardening", "leave it out (linker features fail the build), strict, or warn with a hardening_reason", "unknown value %q", b.Hardening)
@@ -343,7 +344,7 @@ func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 		}
 		checkDst(p, at("binaries", idx, "dst"), fp+".dst", bin.Dst, at("binaries", idx))
 		for j, f := range bin.Ldflags {
-			checkTemplate(p, at("binaries", idx, "ldflags", strconv.Itoa(j)), fmt.Sprintf("%s.ldflags[%d]", fp, j), f, trialData(c))
+			checkTemplate(p, at("binaries", idx, "ldflags", strconv.Itoa(j)), fmt.Sprintf("%s.ldflags[%d]", fp, j), f, trial)
 		}
 	}
 }
@@ -351,6 +352,7 @@ func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 	pk := c.Package
 	at := func(keys ...string) *yaml.Node { return At(root, append([]string{"package"}, keys...)...) }
+	trial := trialData(c)
 	if pk.Name != "" && !pkgNameRe.MatchString(pk.Name) {
 		p.add(at("name"), "package.name", "lower case letters, digits, '+', '-' and '.'", "invalid package name %q", pk.Name)
 	}
@@ -384,7 +386,7 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 				// for versions; the expanded text is what is checked.
 				n, field := at(r.key, strconv.Itoa(i)), fmt.Sprintf("package.%s[%d]", r.key, i)
 				before := len(p.list)
-				checkTemplate(p, n, field, expr, trialData(c))
+				checkTemplate(p, n, field, expr, trial)
 				if len(p.list) > before {
 					continue
 				}
