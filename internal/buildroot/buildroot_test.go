@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -153,9 +154,10 @@ func TestNeedRootHint(t *testing.T) {
 	}
 }
 
-// fakeMmdebstrap stands in for mmdebstrap and tar: the "tarball" holds
-// the --include list and *version; unpacking it writes a dpkg status
-// with dpkg and those packages at that version.
+// fakeMmdebstrap stands in for mmdebstrap, tar and the sandboxed apt
+// that derives roots: the "tarball" holds *version; unpacking it writes a
+// dpkg status with dpkg at that version, and deriving adds the build
+// dependencies at *version.
 func fakeMmdebstrap(version *string) *execx.Fake {
 	return &execx.Fake{Fail: func(c execx.Cmd) error {
 		switch c.Args[0] {
@@ -179,10 +181,26 @@ func fakeMmdebstrap(version *string) *execx.Fake {
 				fmt.Fprintf(&status, "Package: %s\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n\n", p, v)
 			}
 			dir := filepath.Join(c.Args[4], "var", "lib", "dpkg")
+			if err := os.MkdirAll(filepath.Join(c.Args[4], "usr", "sbin"), 0o755); err != nil {
+				return err
+			}
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
 			return os.WriteFile(filepath.Join(dir, "status"), []byte(status.String()), 0o644)
+		case "cp", "rm": // copying the base tree for a derived root: for real
+			return exec.Command(c.Args[0], c.Args[1:]...).Run()
+		case "bwrap": // installing a derived root's build dependencies
+			tree := c.Args[slices.Index(c.Args, "--bind")+1]
+			f, err := os.OpenFile(filepath.Join(tree, "var", "lib", "dpkg", "status"), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			for _, p := range c.Args[slices.Index(c.Args, "derive-root")+1:] {
+				fmt.Fprintf(f, "Package: %s\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n\n", p, *version)
+			}
+			return nil
 		}
 		return fmt.Errorf("unexpected %v", c.Args)
 	}}
@@ -221,33 +239,30 @@ func TestUpdateRemakesEveryRootOfTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var includes []string
+	var runs []string
 	for _, c := range fake.Cmds {
-		if c.Args[0] == "mmdebstrap" {
-			inc := "-"
-			for _, a := range c.Args {
-				if v, ok := strings.CutPrefix(a, "--include="); ok {
-					inc = v
-				}
-			}
-			includes = append(includes, inc+" "+c.Args[len(c.Args)-4])
+		switch c.Args[0] {
+		case "mmdebstrap":
+			runs = append(runs, "mmdebstrap "+c.Args[len(c.Args)-4])
+		case "bwrap":
+			runs = append(runs, "derive "+strings.Join(c.Args[slices.Index(c.Args, "derive-root")+1:], ","))
 		}
 	}
-	if want := []string{"- bookworm", "gcc,make bookworm"}; !slices.Equal(includes, want) {
-		t.Errorf("mmdebstrap runs (include, release) = %q, want %q", includes, want)
+	if want := []string{"mmdebstrap bookworm", "derive gcc,make"}; !slices.Equal(runs, want) {
+		t.Errorf("runs %q, want %q: the base bootstrapped, the [gcc make] root derived from it", runs, want)
 	}
 	if len(roots) != 2 || roots[0].Depends != nil || !slices.Equal(roots[1].Depends, []string{"gcc", "make"}) {
 		t.Fatalf("updated roots: %+v", roots)
 	}
-	gcc := roots[1]
+	base, gcc := roots[0], roots[1]
 	if gcc.Key == before.Key || gcc.FS != before.FS {
 		t.Errorf("[gcc make] root: key %s (was %s), FS %s (was %s): want a new key in the same place", gcc.Key, before.Key, gcc.FS, before.FS)
 	}
 	if want := []Package{{"dpkg", "amd64", "2.0"}, {"gcc", "amd64", "2.0"}, {"make", "amd64", "2.0"}}; !slices.Equal(gcc.Packages, want) {
 		t.Errorf("packages %v, want %v", gcc.Packages, want)
 	}
-	if m, err := readMeta(filepath.Dir(gcc.FS)); err != nil || m.TarSHA256 != gcc.TarSHA256 || m.TarSHA256 == before.TarSHA256 {
-		t.Errorf("meta.json: %+v, %v: want the new tarball's sha256 %s", m, err, gcc.TarSHA256)
+	if m, err := readMeta(filepath.Dir(gcc.FS)); err != nil || m.Base != base.TarSHA256 || gcc.TarSHA256 != base.TarSHA256 || gcc.Base != base.FS || m.Base == before.TarSHA256 {
+		t.Errorf("meta.json: %+v, %v: want it derived from the new base tarball %s", m, err, base.TarSHA256)
 	}
 	listed, err := s.List()
 	if err != nil {
@@ -402,5 +417,109 @@ func TestSignalEndsWaitForRootLock(t *testing.T) {
 				t.Fatal("still waiting for the lock 3 s after the context was cancelled")
 			}
 		})
+	}
+}
+
+// A root with build dependencies is derived from the base: its files are
+// the base's own (hard links) where installing left them alone, and it
+// is made again when the base is.
+func TestDerivedRootSharesTheBaseFiles(t *testing.T) {
+	version := "1.0"
+	s, _ := rootStore(t, &version)
+	bw := Target{Release: "bookworm", Arch: "amd64"}
+	ctx := context.Background()
+	base, err := s.Ensure(ctx, bw, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(base.FS, "usr", "sbin", "tool"), []byte("base"), 0o755)
+	r, err := s.Ensure(ctx, bw, []string{"gcc"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.Stat(filepath.Join(base.FS, "usr", "sbin", "tool"))
+	b, err := os.Stat(filepath.Join(r.FS, "usr", "sbin", "tool"))
+	if err != nil || !os.SameFile(a, b) {
+		t.Errorf("the derived root's usr/sbin/tool is not the base's file: %v", err)
+	}
+	if exists(filepath.Join(r.FS, policyRcD)) {
+		t.Error("policy-rc.d left in the derived root")
+	}
+	d1, _ := os.Stat(filepath.Join(base.FS, "var", "lib", "dpkg", "status"))
+	d2, _ := os.Stat(filepath.Join(r.FS, "var", "lib", "dpkg", "status"))
+	if os.SameFile(d1, d2) {
+		t.Error("the dpkg database is shared with the base; it must be a copy")
+	}
+	// A base made again (here: its tarball replaced by hand) leaves the
+	// derived root stale: the next use derives it again.
+	version = "2.0"
+	os.RemoveAll(base.FS)
+	os.Remove(filepath.Join(filepath.Dir(base.FS), "meta.json"))
+	if _, err := s.Ensure(ctx, bw, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := s.Ensure(ctx, bw, []string{"gcc"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Key == r.Key || r2.Packages[0].Version != "2.0" {
+		t.Errorf("after the base was made again: %v, want the root derived from the new base", r2.Packages)
+	}
+}
+
+// A root made by an older debforge as a whole tree and tarball of its
+// own is derived again from the base, and its tarball removed.
+func TestWholeRootOfOlderDebforgeIsDerivedAgain(t *testing.T) {
+	version := "1.0"
+	s, _ := rootStore(t, &version)
+	bw := Target{Release: "bookworm", Arch: "amd64"}
+	ctx := context.Background()
+	dir := s.dir(bw, []string{"gcc"})
+	os.MkdirAll(filepath.Join(dir, "rootfs", "var", "lib", "dpkg"), 0o755)
+	os.WriteFile(filepath.Join(dir, "rootfs", "var", "lib", "dpkg", "status"), []byte("Package: old\nStatus: install ok installed\nVersion: 0\n\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "root.tar"), []byte("old"), 0o644)
+	os.WriteFile(filepath.Join(dir, "meta.json"), []byte(`{"release":"bookworm","arch":"amd64","depends":["gcc"],"tar_sha256":"00"}`), 0o644)
+	r, err := s.Ensure(ctx, bw, []string{"gcc"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Base == "" || len(r.Packages) != 2 || exists(filepath.Join(dir, "root.tar")) {
+		t.Errorf("root %+v (root.tar left: %v): want it derived from the base", r, exists(filepath.Join(dir, "root.tar")))
+	}
+}
+
+// Installing build dependencies must never write into a file the derived
+// root shares with the base: a maintainer script that appends to one is
+// caught, the derivation fails naming the file, and no root is recorded.
+func TestDerivationThatWritesIntoTheBaseFails(t *testing.T) {
+	version := "1.0"
+	s, fake := rootStore(t, &version)
+	bw := Target{Release: "bookworm", Arch: "amd64"}
+	ctx := context.Background()
+	base, err := s.Ensure(ctx, bw, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(base.FS, "usr", "sbin", "tool"), []byte("base"), 0o755)
+	install := fake.Fail
+	fake.Fail = func(c execx.Cmd) error {
+		if c.Args[0] == "bwrap" { // a script that appends, as >> does
+			tree := c.Args[slices.Index(c.Args, "--bind")+1]
+			f, err := os.OpenFile(filepath.Join(tree, "usr", "sbin", "tool"), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			f.WriteString(" changed")
+			f.Close()
+		}
+		return install(c)
+	}
+	_, err = s.Ensure(ctx, bw, []string{"gcc"}, io.Discard)
+	var bc *BaseChangedError
+	if !errors.As(err, &bc) || !slices.Equal(bc.Files, []string{"/usr/sbin/tool"}) || !strings.Contains(bc.Hint(), "debforge root update bookworm/amd64") {
+		t.Fatalf("err %v, want a BaseChangedError naming /usr/sbin/tool", err)
+	}
+	if s.Ready(bw, []string{"gcc"}) {
+		t.Error("the failed derivation left a root to use")
 	}
 }

@@ -57,8 +57,17 @@ type Root struct {
 	Depends []string // the build dependencies it was made with, sorted
 	// FS is the unpacked tree a sandbox binds read-only as "/".
 	FS string
-	// Tarball is the archive FS was unpacked from; TarSHA256 its recorded hash.
+	// Tarball is the archive a base root's FS was unpacked from ("" for a
+	// root derived from its base). TarSHA256 is the recorded hash of the
+	// base root's tarball: the bootstrapped tree every root of the target
+	// starts from (Key covers what a derived root installs on top).
 	Tarball, TarSHA256 string
+	// Base is the FS of the base root this root derives from; "" for a base.
+	Base string
+	// Stale is a derived root that is not derived from the current base
+	// (or a whole root made by an older debforge): it is derived again
+	// before a build uses it.
+	Stale bool
 	// Packages is what dpkg says is installed in FS, sorted by name.
 	Packages []Package
 	// Key hashes the target and the exact package set.
@@ -71,7 +80,16 @@ type meta struct {
 	Arch      string   `json:"arch"`
 	Depends   []string `json:"depends"`
 	Sources   []string `json:"sources"`
-	TarSHA256 string   `json:"tar_sha256"`
+	TarSHA256 string   `json:"tar_sha256,omitempty"`
+	// Base is the sha256 of the base root's tarball a derived root was
+	// derived from: a base made again since leaves the root stale.
+	Base string `json:"base,omitempty"`
+}
+
+// writeMeta records m as dir's meta.json, written last when a root is made.
+func writeMeta(dir string, m meta) error {
+	data, _ := json.MarshalIndent(m, "", "  ")
+	return os.WriteFile(filepath.Join(dir, "meta.json"), data, 0o644)
 }
 
 // HashError is a root tarball that does not match its recorded sha256.
@@ -185,7 +203,7 @@ func (s *Store) dir(t Target, deps []string) string {
 func (s *Store) Ensure(ctx context.Context, t Target, deps []string, log io.Writer) (*Root, error) {
 	deps = normDeps(deps)
 	dir := s.dir(t, deps)
-	if r, err := s.load(t, dir); err == nil {
+	if r, err := s.ready(t, dir); err == nil {
 		return r, nil
 	}
 	unlock, err := lockDir(ctx, dir)
@@ -193,19 +211,26 @@ func (s *Store) Ensure(ctx context.Context, t Target, deps []string, log io.Writ
 		return nil, err
 	}
 	defer unlock()
-	if r, err := s.load(t, dir); err == nil { // made while we waited
+	if r, err := s.ready(t, dir); err == nil { // made while we waited
 		return r, nil
 	}
-	if m, err := readMeta(dir); err == nil && exists(filepath.Join(dir, "root.tar")) {
-		if err := s.unpack(ctx, t, dir, m, log); err != nil {
-			return nil, err
-		}
-		return s.load(t, dir)
-	}
-	if err := s.make(ctx, t, deps, dir, log); err != nil {
+	if err := s.makeOrUnpack(ctx, t, deps, dir, log); err != nil {
 		return nil, err
 	}
 	return s.load(t, dir)
+}
+
+// makeOrUnpack makes dir's root: a base is unpacked again from its
+// recorded tarball when it has one, or bootstrapped; a root with build
+// dependencies is derived from the base.
+func (s *Store) makeOrUnpack(ctx context.Context, t Target, deps []string, dir string, log io.Writer) error {
+	if len(deps) > 0 {
+		return s.derive(ctx, t, deps, dir, log)
+	}
+	if m, err := readMeta(dir); err == nil && exists(filepath.Join(dir, "root.tar")) {
+		return s.unpack(ctx, t, dir, m, log)
+	}
+	return s.make(ctx, t, dir, log)
 }
 
 // Update makes the base root of t and every root of t made before afresh
@@ -234,7 +259,11 @@ func (s *Store) Update(ctx context.Context, t Target, log io.Writer) ([]*Root, e
 			unuse()
 			return roots, err
 		}
-		err = s.make(ctx, t, deps, dir, log)
+		if len(deps) > 0 {
+			err = s.derive(ctx, t, deps, dir, log)
+		} else {
+			err = s.make(ctx, t, dir, log)
+		}
 		unlock()
 		unuse()
 		if err != nil {
@@ -285,7 +314,7 @@ func (s *Store) List() ([]*Root, error) {
 // sandbox and never written by debforge after unpacking; the key is read
 // from its dpkg database on every run.
 func (s *Store) Verify(t Target, deps []string) error {
-	dir := s.dir(t, normDeps(deps))
+	dir := s.dir(t, nil) // a derived root is its base's tree and what dpkg installed on top
 	m, err := readMeta(dir)
 	if err != nil {
 		return nil
@@ -355,34 +384,24 @@ func (s *Store) verifyTar(t Target, dir string, m meta) error {
 	return nil
 }
 
-// make runs mmdebstrap into a new tarball, records its hash and unpacks it.
-func (s *Store) make(ctx context.Context, t Target, deps []string, dir string, log io.Writer) error {
+// make runs mmdebstrap into a new base tarball, records its hash and
+// unpacks it.
+func (s *Store) make(ctx context.Context, t Target, dir string, log io.Writer) error {
 	if geteuid() != 0 {
-		return &NeedRootError{Target: t, Depends: deps, Dir: s.Dir}
+		return &NeedRootError{Target: t, Dir: s.Dir}
 	}
 	lines, err := MirrorLines(t.Release, s.mirrorFor(t.Release))
 	if err != nil {
 		return err
 	}
 	tmpTar := filepath.Join(dir, "root.tar.tmp")
-	// A cross build's root also holds the target architecture's -dev
-	// packages (name:arch): dpkg must know that architecture.
-	archs := []string{t.Arch}
-	for _, d := range deps {
-		if _, a, ok := strings.Cut(d, ":"); ok && !slices.Contains(archs, a) {
-			archs = append(archs, a)
-		}
-	}
-	args := []string{"mmdebstrap", "--variant=buildd", "--mode=root", "--format=tar", "--architectures=" + strings.Join(archs, ","),
+	args := []string{"mmdebstrap", "--variant=buildd", "--mode=root", "--format=tar", "--architectures=" + t.Arch,
 		// Every package name the release has, real or virtual, from the
 		// root's own apt lists before they are cleaned: what a package
 		// built here must not be named (ReleaseNames).
 		"--customize-hook=mkdir -p \"$1/" + releaseNamesDir + "\" && chroot \"$1\" apt-cache --all-names pkgnames >\"$1/" + releaseNamesFile + "\""}
-	if len(deps) > 0 {
-		args = append(args, "--include="+strings.Join(deps, ","))
-	}
 	args = append(append(args, t.Release, tmpTar), lines...)
-	fmt.Fprintf(log, "making build root %s %v\n", t, deps)
+	fmt.Fprintf(log, "making the base build root %s\n", t)
 	if err := execx.RunLogged(ctx, s.Runner, execx.Cmd{Args: args, Env: []string{"TMPDIR=" + dir}}, log); err != nil {
 		os.Remove(tmpTar)
 		if pkgs, lines := missingPackages(err); len(pkgs) > 0 {
@@ -394,7 +413,7 @@ func (s *Store) make(ctx context.Context, t Target, deps []string, dir string, l
 	if err != nil {
 		return err
 	}
-	m := meta{Release: t.Release, Arch: t.Arch, Depends: deps, Sources: lines, TarSHA256: sum}
+	m := meta{Release: t.Release, Arch: t.Arch, Sources: lines, TarSHA256: sum}
 	// The old tree goes first: a crash in between leaves no meta, so the
 	// next run makes the root again rather than using a half-written one.
 	for _, p := range []string{"meta.json", stampFile, "rootfs"} {
@@ -405,8 +424,7 @@ func (s *Store) make(ctx context.Context, t Target, deps []string, dir string, l
 	if err := os.Rename(tmpTar, filepath.Join(dir, "root.tar")); err != nil {
 		return err
 	}
-	data, _ := json.MarshalIndent(m, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "meta.json"), data, 0o644); err != nil {
+	if err := writeMeta(dir, m); err != nil {
 		return err
 	}
 	writeStamp(dir, sum)
@@ -441,18 +459,32 @@ func (s *Store) unpack(ctx context.Context, t Target, dir string, m meta, log io
 	return os.Rename(tmp, filepath.Join(dir, "rootfs"))
 }
 
-// load reads a ready root; its package set comes from the tree itself.
+// ready loads dir's root when a build can use it as it is.
+func (s *Store) ready(t Target, dir string) (*Root, error) {
+	r, err := s.load(t, dir)
+	if err == nil && r.Stale {
+		return nil, errStale
+	}
+	return r, err
+}
+
+// load reads a made root; its package set comes from the tree itself.
 func (s *Store) load(t Target, dir string) (*Root, error) {
 	m, err := readMeta(dir)
 	if err != nil {
 		return nil, err
 	}
 	fsDir := filepath.Join(dir, "rootfs")
+	r := &Root{Target: t, Depends: m.Depends, FS: fsDir, Tarball: filepath.Join(dir, "root.tar"), TarSHA256: m.TarSHA256}
+	if len(m.Depends) > 0 {
+		r.Base, r.Tarball, r.TarSHA256 = filepath.Join(s.dir(t, nil), "rootfs"), "", m.Base
+		r.Stale = s.checkBase(t, m) != nil
+	}
 	pkgs, err := ReadPackages(fsDir)
 	if err != nil {
 		return nil, err
 	}
-	r := &Root{Target: t, Depends: m.Depends, FS: fsDir, Tarball: filepath.Join(dir, "root.tar"), TarSHA256: m.TarSHA256, Packages: pkgs}
+	r.Packages = pkgs
 	h := sha256.New()
 	fmt.Fprintf(h, "target %s\n", t)
 	for _, p := range pkgs {
@@ -460,6 +492,23 @@ func (s *Store) load(t Target, dir string) (*Root, error) {
 	}
 	r.Key = hex.EncodeToString(h.Sum(nil))[:32]
 	return r, nil
+}
+
+// errStale is a root with build dependencies that is not derived from
+// the target's current base root: made by an older debforge as a whole
+// tree of its own, or derived from a base made again since.
+var errStale = errors.New("not derived from the current base root")
+
+// checkBase says whether a derived root's meta m matches t's base root.
+func (s *Store) checkBase(t Target, m meta) error {
+	if m.Base == "" {
+		return errStale
+	}
+	bm, err := readMeta(s.dir(t, nil))
+	if err != nil || bm.TarSHA256 != m.Base || !exists(filepath.Join(s.dir(t, nil), "rootfs")) {
+		return errStale
+	}
+	return nil
 }
 
 // The file in each root that lists its release's package names.
@@ -562,7 +611,7 @@ func exists(p string) bool {
 
 // Ready reports whether the root of t with deps is there to use.
 func (s *Store) Ready(t Target, deps []string) bool {
-	_, err := s.load(t, s.dir(t, normDeps(deps)))
+	_, err := s.ready(t, s.dir(t, normDeps(deps)))
 	return err == nil
 }
 

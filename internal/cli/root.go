@@ -41,7 +41,11 @@ are not.`,
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
-		Short: "List the cached build roots: target, build dependencies, key, package count",
+		Short: "List the cached build roots: target, key, package count, build dependencies, size, base",
+		Long: `List the cached build roots. A root with build dependencies is derived
+from its target's base root and shares the base's files: its SIZE is
+what it adds (the base's counts its tree and tarball). A stale root
+(DERIVED_FROM "stale") is derived again before a build uses it.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := newForge(g.forgeOptions())
@@ -53,13 +57,24 @@ are not.`,
 				return runError(err)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TARGET\tKEY\tPACKAGES\tBUILD_DEPENDS\tTARBALL SHA256")
+			fmt.Fprintln(tw, "TARGET\tKEY\tPACKAGES\tBUILD_DEPENDS\tSIZE\tDERIVED_FROM\tBASE TARBALL SHA256")
 			for _, r := range roots {
-				deps := "-"
+				deps, from := "-", "-"
 				if len(r.Depends) > 0 {
-					deps = fmt.Sprint(r.Depends)
+					deps, from = fmt.Sprint(r.Depends), "base"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Target, r.Key, len(r.Packages), deps, r.TarSHA256)
+				sha := r.TarSHA256
+				if r.Stale {
+					from = "stale" // derived again before a build uses it
+				}
+				if sha == "" {
+					sha = "-"
+				}
+				size, err := f.RootDiskUsage(r)
+				if err != nil {
+					return runError(err)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%dMB\t%s\t%s\n", r.Target, r.Key, len(r.Packages), deps, (size+1<<19)>>20, from, sha)
 			}
 			return tw.Flush()
 		},

@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,13 +30,15 @@ func writeRoot(t *testing.T, dir, release, id, deps, sha string, pkgs ...string)
 	}
 }
 
-// root list prints a header and one row per ready root: target, key,
-// package count, build dependencies ("-" for none) and tarball sha256. A
-// directory without a record (being made, or broken) is not listed.
+// root list prints a header and one row per made root: target, key,
+// package count, build dependencies ("-" for none), its own size, what it
+// derives from and the base tarball's sha256. A directory without a
+// record (being made, or broken) is not listed.
 func TestRootList(t *testing.T) {
 	roots := t.TempDir()
 	writeRoot(t, roots, "bookworm", "base", "null", "aaaa", "dpkg", "libc6")
-	writeRoot(t, roots, "bookworm", "0123456789abcdef", `["gcc", "make"]`, "bbbb", "dpkg", "gcc", "libc6", "make")
+	writeRoot(t, roots, "bookworm", "0123456789abcdef", `["gcc", "make"], "base": "aaaa"`, "", "dpkg", "gcc", "libc6", "make")
+	writeRoot(t, roots, "trixie", "0123456789abcdef", `["gcc"]`, "dddd", "dpkg", "gcc")
 	writeRoot(t, roots, "trixie", "base", "null", "cccc", "dpkg")
 	if err := os.MkdirAll(filepath.Join(roots, "trixie-amd64", "halfmade"), 0o755); err != nil {
 		t.Fatal(err)
@@ -45,18 +48,21 @@ func TestRootList(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 4 || strings.Join(strings.Fields(lines[0]), " ") != "TARGET KEY PACKAGES BUILD_DEPENDS TARBALL SHA256" {
-		t.Fatalf("want a header and 3 rows:\n%s", stdout)
+	if len(lines) != 5 || strings.Join(strings.Fields(lines[0]), " ") != "TARGET KEY PACKAGES BUILD_DEPENDS SIZE DERIVED_FROM BASE TARBALL SHA256" {
+		t.Fatalf("want a header and 4 rows:\n%s", stdout)
 	}
 	var rows []string
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
-		if len(f) < 5 || len(f[1]) != 32 {
-			t.Fatalf("row %q: want target, a 32-digit key, count, depends, sha256", l)
+		if len(f) < 7 || len(f[1]) != 32 || !strings.HasSuffix(f[len(f)-3], "MB") {
+			t.Fatalf("row %q: want target, a 32-digit key, count, depends, size, base, sha256", l)
 		}
+		f = slices.Delete(f, len(f)-3, len(f)-2) // the size, which depends on the file system
 		rows = append(rows, strings.Join(append([]string{f[0]}, f[2:]...), " "))
 	}
-	for _, want := range []string{"bookworm/amd64 2 - aaaa", "bookworm/amd64 4 [gcc make] bbbb", "trixie/amd64 1 - cccc"} {
+	// The trixie [gcc] root records no base: a whole root of an older
+	// debforge, derived again on its next use.
+	for _, want := range []string{"bookworm/amd64 2 - - aaaa", "bookworm/amd64 4 [gcc make] base aaaa", "trixie/amd64 1 - - cccc", "trixie/amd64 2 [gcc] stale -"} {
 		found := false
 		for _, r := range rows {
 			found = found || r == want

@@ -291,8 +291,12 @@ func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroo
 	if err != nil {
 		return "", fmt.Errorf("plan: %w", err)
 	}
+	rootTar, rootSum, err := f.rootStore().Tarball(ctx, root, log)
+	if err != nil {
+		return "", err
+	}
 	plan := buildkit.Plan{
-		Name: req.Component.Name, Sandbox: sb, RootTar: root.Tarball, RootSHA256: root.TarSHA256, RootKey: root.Key, GoCache: goBuildCacheName(req.Component, root),
+		Name: req.Component.Name, Sandbox: sb, RootTar: rootTar, RootSHA256: rootSum, RootKey: root.Key, GoCache: goBuildCacheName(req.Component, root),
 		Arch: root.Target.Arch, Cmds: cmds, Export: req.StageDir, Caches: []string{"/build/go/build"},
 	}
 	for _, bd := range sb.Binds {

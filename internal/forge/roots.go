@@ -221,6 +221,9 @@ func (f *Forge) UpdateRoots(ctx context.Context, target string, log io.Writer) (
 // ListRoots lists the cached roots.
 func (f *Forge) ListRoots() ([]*buildroot.Root, error) { return f.rootStore().List() }
 
+// RootDiskUsage is the disk r takes on its own (buildroot.Store.DiskUsage).
+func (f *Forge) RootDiskUsage(r *buildroot.Root) (int64, error) { return f.rootStore().DiskUsage(r) }
+
 // depsText says which build dependencies a root has, for a person.
 func depsText(deps []string) string {
 	if len(deps) == 0 {
