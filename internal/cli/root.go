@@ -46,7 +46,7 @@ are not.`,
 from its target's base root and shares the base's files: its SIZE is
 what it adds (the base's counts its tree and tarball). A stale root
 (DERIVED_FROM "stale") is derived again before a build uses it.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := newForge(g.forgeOptions())
 			if err != nil {
