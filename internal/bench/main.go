@@ -77,6 +77,9 @@ func run(ctx context.Context) error {
 		// The sandbox's cost: a sandboxed build against the same go
 		// builds on the host.
 		"overhead": func() error { return measure(benchOverhead, printOverhead, work, bin) },
+		// What a fresh machine pays before its first compile: roots and
+		// caches.
+		"cold": func() error { return measure(benchCold, printCold, work, bin) },
 	}
 	if len(os.Args) > 1 && sections[os.Args[1]] != nil {
 		if err := sections[os.Args[1]](); err != nil {
@@ -112,7 +115,7 @@ func run(ctx context.Context) error {
 	fmt.Printf("%-47s %10s\n", "front page render (the 1000 debs' index)", round(page))
 	fmt.Printf("%-47s %10s\n", "no-op rebuild of all (warm cache)", round(noop))
 	fmt.Printf("%-47s %9.1f MB\n", "peak RSS of debforge packaging the stack", float64(mem)/1e6)
-	for _, name := range []string{"targets", "workers"} {
+	for _, name := range []string{"cold", "targets", "workers"} {
 		if err := sections[name](); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

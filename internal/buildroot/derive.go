@@ -13,6 +13,7 @@ import (
 
 	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/filelock"
 )
 
 // A root with build dependencies is derived from its target's base root
@@ -303,4 +304,41 @@ func (s *Store) DiskUsage(r *Root) (int64, error) {
 		}
 	}
 	return total, nil
+}
+
+// DirOf is where the root of t with deps is kept.
+func (s *Store) DirOf(t Target, deps []string) string { return s.dir(t, normDeps(deps)) }
+
+// Prune removes every derived root whose directory keep does not hold,
+// and returns the directories it removed. Base roots stay: one per target,
+// they take a minute to make again, and other spec directories that share
+// the store may build on them. A root a build uses at the moment is left
+// alone (busy lists them), as is anything that is not a made root (the
+// toolchains, a root being made).
+func (s *Store) Prune(keep map[string]bool) (removed, busy []string, err error) {
+	dirs, err := filepath.Glob(filepath.Join(s.Dir, "*", "*", "meta.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, m := range dirs {
+		dir := filepath.Dir(m)
+		if keep[dir] || filepath.Base(dir) == "base" {
+			continue
+		}
+		if geteuid() != 0 {
+			return removed, busy, &NeedRootError{Dir: s.Dir}
+		}
+		unuse, err := filelock.Try(filepath.Join(dir, ".use"), syscall.LOCK_EX)
+		if err != nil {
+			busy = append(busy, dir)
+			continue
+		}
+		err = os.RemoveAll(dir)
+		unuse()
+		if err != nil {
+			return removed, busy, fmt.Errorf("remove build root %s: %w", dir, err)
+		}
+		removed = append(removed, dir)
+	}
+	return removed, busy, nil
 }

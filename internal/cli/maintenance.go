@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/forge"
 )
 
@@ -64,7 +66,14 @@ func newCleanCmd(g *globals) *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "clean",
-		Short: "Prune cached packages, work dirs and logs (--all: every cache)",
+		Short: "Prune cached packages, work dirs, logs and unused build roots (--all: every cache)",
+		Long: `Prune cached packages, work dirs and logs (with --older-than, only those
+not used for that long; with --all, every cache, the Go caches and
+downloaded sources too), and remove the build roots derived for build
+dependencies that no spec of --specs has any more, on any of its targets.
+Base roots stay. The roots directory may be shared by other spec
+directories: a root of theirs removed here is derived again, in seconds,
+when they next build.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := forge.Clean(g.forgeOptions().CacheDir, olderThan, all)
@@ -72,7 +81,7 @@ func newCleanCmd(g *globals) *cobra.Command {
 				return runError(err)
 			}
 			fmt.Fprintf(g.stdout, "removed %d entries from %s\n", n, g.cacheDir)
-			return nil
+			return cleanRoots(g)
 		},
 	}
 	cmd.Flags().DurationVar(&olderThan, "older-than", 0, "only entries not used for this long (e.g. 720h)")
@@ -104,4 +113,24 @@ To rotate keys: keygen a new key, then publish with --signing-key NEW
 			return nil
 		},
 	}
+}
+
+// cleanRoots removes the derived build roots the specs no longer use. It
+// is a step of clean that needs the specs: without them it only says so.
+func cleanRoots(g *globals) error {
+	f, err := forge.New(g.forgeOptions())
+	if err != nil {
+		fmt.Fprintf(g.stderr, "debforge: note: build roots left alone: the specs could not be read (%v)\n", err)
+		return nil
+	}
+	removed, busy, err := f.CleanRoots()
+	if errors.Is(err, buildroot.ErrNeedRoot) {
+		fmt.Fprintln(g.stderr, "debforge: note: build roots left alone: only root removes them (sudo debforge clean)")
+		return nil
+	}
+	for _, dir := range busy {
+		fmt.Fprintf(g.stderr, "debforge: note: build root %s is in use by a build; left\n", dir)
+	}
+	fmt.Fprintf(g.stdout, "removed %d unused build roots from %s\n", len(removed), g.forgeOptions().RootsDir)
+	return runError(err)
 }

@@ -110,3 +110,45 @@ func TestValidateFindsUnknownPackageNames(t *testing.T) {
 		t.Errorf("want exactly two unknown names:\n%s", stderr)
 	}
 }
+
+// clean removes the derived roots no spec builds in any more, on any of
+// its targets, and keeps the bases and the roots the specs use.
+func TestCleanRemovesRootsNoSpecUses(t *testing.T) {
+	roots := t.TempDir()
+	specs := specsDir(t, map[string]string{"tool": "license_file: LICENSE\nsource: {dir: .}\nbuild:\n  kind: script\n  build_depends: [gcc]\n  steps: [\"true\"]\n"})
+	if err := os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"A B <a@example.org>\"\ntargets: [bookworm/amd64]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(specs, "LICENSE"), []byte("MIT License\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := &buildroot.Store{Dir: roots}
+	bw, tx := buildroot.Target{Release: "bookworm", Arch: "amd64"}, buildroot.Target{Release: "trixie", Arch: "amd64"}
+	dirs := map[string]string{
+		"bookworm base": store.DirOf(bw, nil), "bookworm [gcc]": store.DirOf(bw, []string{"gcc"}),
+		"bookworm [make]": store.DirOf(bw, []string{"make"}), "trixie base": store.DirOf(tx, nil), "trixie [gcc]": store.DirOf(tx, []string{"gcc"}),
+	}
+	for _, d := range dirs {
+		rel, id := filepath.Base(filepath.Dir(d)), filepath.Base(d)
+		writeRoot(t, roots, strings.TrimSuffix(rel, "-amd64"), id, `["x"], "base": "aaaa"`, "", "dpkg")
+	}
+	code, stdout, stderr := run(t, specs, "--roots-dir", roots, "clean")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if os.Geteuid() != 0 {
+		if !strings.Contains(stderr, "only root removes them") {
+			t.Errorf("as a user: stderr %q, want the note that only root removes roots", stderr)
+		}
+		return
+	}
+	if !strings.Contains(stdout, "removed 2 unused build roots from "+roots) {
+		t.Errorf("stdout %q\n%s", stdout, stderr)
+	}
+	for name, d := range dirs {
+		_, err := os.Stat(d)
+		if gone := os.IsNotExist(err); gone != (name == "bookworm [make]" || name == "trixie [gcc]") {
+			t.Errorf("%s: removed %v", name, gone)
+		}
+	}
+}

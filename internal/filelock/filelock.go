@@ -50,3 +50,11 @@ func Wait(ctx context.Context, p string, how int, name string, waiting func()) (
 		}
 	}
 }
+
+// Try is Wait without the wait: it takes the lock if no one holds it, and
+// fails otherwise.
+func Try(p string, how int) (func(), error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Wait tries once before it looks at ctx
+	return Wait(ctx, p, how, "lock", nil)
+}

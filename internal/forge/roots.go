@@ -231,3 +231,51 @@ func depsText(deps []string) string {
 	}
 	return "with " + strings.Join(deps, ", ")
 }
+
+// usedRootDirs lists the directories of the roots the specs build in: the
+// base root of every target and one root per set of build dependencies
+// (cross builds' included).
+func (f *Forge) usedRootDirs() (map[string]bool, error) {
+	if err := f.defaultArch(); err != nil {
+		return nil, err
+	}
+	forges := []*Forge{f}
+	if targets := f.set.Repo.TargetList; len(targets) > 0 {
+		forges = nil
+		for _, t := range targets {
+			g, _ := f.forTarget(t, false)
+			forges = append(forges, g)
+		}
+	}
+	store := f.rootStore()
+	used := map[string]bool{}
+	for _, g := range forges {
+		rt, err := g.rootTarget()
+		if err != nil {
+			return nil, err
+		}
+		used[store.DirOf(rt, nil)] = true
+		for _, c := range g.set.Components {
+			if c.IsMeta() || c.Build == nil {
+				continue
+			}
+			deps, err := g.rootDeps(rt, c)
+			if err != nil {
+				return nil, err
+			}
+			used[store.DirOf(rt, deps)] = true
+		}
+	}
+	return used, nil
+}
+
+// CleanRoots removes the build roots no spec builds in any more (an old
+// set of build dependencies, a target dropped from debforge.yaml), except
+// those a build uses at the moment, which it returns as busy.
+func (f *Forge) CleanRoots() (removed, busy []string, err error) {
+	used, err := f.usedRootDirs()
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.rootStore().Prune(used)
+}

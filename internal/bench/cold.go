@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/execx"
+)
+
+// coldFigures is what a fresh machine pays before its first compile.
+type coldFigures struct {
+	derive, whole     time.Duration // a root with one extra build dependency: derived, and bootstrapped whole
+	deriveDisk        int64         // the derived root's own disk
+	rootsDisk, goDisk int64         // the stack's roots and Go build caches after make build
+}
+
+// oneExtra is the build dependency the derived root adds to the base:
+// a -dev package with a library, as a cgo component needs.
+const oneExtra = "libseccomp-dev"
+
+// benchCold derives a root with one extra build dependency from the base
+// root in a private store (median of 3), bootstraps the same root whole
+// as debforge did before roots were derived (once), and sizes the stack's
+// roots and Go build caches in the default cache (make build's).
+func benchCold(work, _ string) (coldFigures, error) {
+	var c coldFigures
+	ctx := context.Background()
+	t := buildroot.Target{Release: "bookworm", Arch: "amd64"}
+	shared := &buildroot.Store{Dir: os.Getenv("DEBFORGE_ROOTS_DIR"), Runner: execx.OS{}}
+	base, err := shared.Ensure(ctx, t, nil, io.Discard)
+	if err != nil {
+		return c, err
+	}
+	private := filepath.Join(work, "roots-cold")
+	if err := os.MkdirAll(filepath.Join(private, "bookworm-amd64"), 0o755); err != nil {
+		return c, err
+	}
+	// The private store's base is the shared one's files, linked.
+	if err := cmdRun("cp", "-al", filepath.Dir(base.FS), filepath.Join(private, "bookworm-amd64", "base")); err != nil {
+		return c, err
+	}
+	store := &buildroot.Store{Dir: private, Runner: execx.OS{}}
+	c.derive, err = median(3, func() (time.Duration, error) {
+		var r *buildroot.Root
+		d, err := timed(func() (err error) {
+			r, err = store.Ensure(ctx, t, []string{oneExtra}, io.Discard)
+			return err
+		})
+		if err != nil {
+			return d, err
+		}
+		if c.deriveDisk, err = store.DiskUsage(r); err != nil {
+			return d, err
+		}
+		return d, os.RemoveAll(filepath.Dir(r.FS))
+	})
+	if err != nil {
+		return c, fmt.Errorf("derive a root: %w", err)
+	}
+	lines, err := buildroot.MirrorLines(t.Release, "")
+	if err != nil {
+		return c, err
+	}
+	c.whole, err = timed(func() error {
+		return cmdRun("mmdebstrap", append([]string{"--quiet", "--variant=buildd", "--mode=root", "--format=tar", "--include=" + oneExtra,
+			t.Release, filepath.Join(work, "whole-root.tar")}, lines...)...)
+	})
+	os.Remove(filepath.Join(work, "whole-root.tar"))
+	if err != nil {
+		return c, fmt.Errorf("bootstrap a whole root: %w", err)
+	}
+	if c.rootsDisk, err = rootsDisk(shared); err != nil {
+		return c, err
+	}
+	builds, _ := filepath.Glob("/var/cache/debforge/go/build*")
+	for _, b := range builds {
+		c.goDisk += duBytes(b)
+	}
+	return c, nil
+}
+
+func printCold(c coldFigures) {
+	row("root with one extra build dep.: derived vs whole", c.derive, c.whole, "<= 15s derived")
+	fmt.Printf("%-47s %9.1f MB  goal <= 150 MB\n", "  the derived root's own disk", float64(c.deriveDisk)/1e6)
+	fmt.Printf("%-47s %9.1f GB  goal <= 3 GB\n", "build roots on disk (make build's store)", float64(c.rootsDisk)/1e9)
+	fmt.Printf("%-47s %9.1f GB  goal <= 3 GB\n", "Go build caches on disk (make build's cache)", float64(c.goDisk)/1e9)
+}
+
+// rootsDisk is the disk every root of store takes, shared files once.
+func rootsDisk(store *buildroot.Store) (int64, error) {
+	roots, err := store.List()
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, r := range roots {
+		n, err := store.DiskUsage(r)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// duBytes is the disk a tree takes (allocated blocks), as du counts it.
+func duBytes(dir string) int64 {
+	var total int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil {
+			if fi, err := d.Info(); err == nil {
+				total += fi.Sys().(*syscall.Stat_t).Blocks * 512
+			}
+		}
+		return nil
+	})
+	return total
+}
