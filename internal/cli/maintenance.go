@@ -74,7 +74,7 @@ dependencies that no spec of --specs has any more, on any of its targets.
 Base roots stay. The roots directory may be shared by other spec
 directories: a root of theirs removed here is derived again, in seconds,
 when they next build.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := forge.Clean(g.forgeOptions().CacheDir, olderThan, all)
 			if err != nil {
