@@ -400,6 +400,9 @@ func docContents(in Input, dropped []string) (files.Contents, error) {
 	}
 	var out files.Contents
 	for _, g := range gen {
+		if len(g.data) == 0 { // no overrides: no file, as dh_lintian
+			continue
+		}
 		p := filepath.Join(dir, g.name)
 		if err := os.WriteFile(p, g.data, 0o644); err != nil {
 			return nil, err

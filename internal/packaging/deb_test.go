@@ -175,3 +175,46 @@ func TestInitialUploadOverrideOnlyWhereLintianLooks(t *testing.T) {
 		}
 	}
 }
+
+// A package with nothing to override ships no lintian overrides file, as
+// dh_lintian leaves it out; one with overrides ships them.
+func TestLintianOverridesFileOnlyWhenThereAreOverrides(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		overrides []spec.LintianOverride
+		history   bool
+		want      bool
+	}{
+		{"none, later upload", nil, true, false},
+		{"none, first upload (initial-upload override)", nil, false, true},
+		{"the spec's own", []spec.LintianOverride{{Tag: "dir-or-file-in-opt", Reason: "CNI path"}}, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := fixture(t)
+			in.Component.Package.LintianOverrides = tc.overrides
+			// Files below /usr only: /opt would bring the override for
+			// the base directories left out of data.tar.
+			os.RemoveAll(filepath.Join(in.StageDir, "opt"))
+			os.MkdirAll(filepath.Join(in.StageDir, "usr/bin"), 0o755)
+			os.WriteFile(filepath.Join(in.StageDir, "usr/bin/hello"), []byte("#!/bin/sh\n"), 0o755)
+			if tc.history {
+				in.History = []byte("hello (1.2.2-1) unstable; urgency=medium\n\n  * Earlier.\n\n -- A B <a@example.org>  Fri, 02 Jan 2026 03:04:05 +0000\n")
+			}
+			path, err := Build(in, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := debfile.ReadFile(path, debfile.Options{Data: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, e := range d.Data {
+				found = found || e.Name == "./usr/share/lintian/overrides/hello-up"
+			}
+			if found != tc.want {
+				t.Errorf("overrides file shipped: %v, want %v", found, tc.want)
+			}
+		})
+	}
+}
