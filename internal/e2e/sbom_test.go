@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,12 @@ func TestEveryPooledDebHasValidSBOM(t *testing.T) {
 		}
 		if name == "hello-make" && !strings.Contains(strings.Join(doc.related("DYNAMIC_LINK"), " "), "libc6") {
 			t.Errorf("hello-make links libc dynamically but its SBOM names %v", doc.related("DYNAMIC_LINK"))
+		}
+		for _, p := range doc.Packages {
+			// The version of libc6 in the build root it was linked in.
+			if name == "hello-make" && p.Name == "libc6" && !regexp.MustCompile(`^2\.[0-9]+-`).MatchString(p.VersionInfo) {
+				t.Errorf("hello-make's SBOM gives libc6 version %q, want the build root's", p.VersionInfo)
+			}
 		}
 	}
 }

@@ -22,7 +22,7 @@ func writeSBOM(c *spec.Component, fe *source.Fetched, root *buildroot.Root, deb,
 	in := sbom.Input{
 		Deb: deb, Package: c.PackageName(), Version: c.DebVersion(), Arch: base[strings.LastIndex(base, "_")+1:],
 		Summary: c.Summary, License: c.License, Homepage: c.Homepage, Supplier: c.Maintainer,
-		Source: sbomSource(c, fe), Linked: sbom.ParseDepends(shlibs), Created: mtime,
+		Source: sbomSource(c, fe), Linked: linkedVersions(sbom.ParseDepends(shlibs), root, base[strings.LastIndex(base, "_")+1:]), Created: mtime,
 	}
 	if stageDir != "" {
 		mods, err := sbom.GoModules(stageDir)
@@ -58,6 +58,24 @@ func sbomSource(c *spec.Component, fe *source.Fetched) *sbom.Source {
 		s.URL = c.Source.Git
 	}
 	return s
+}
+
+// linkedVersions gives each library the binaries load at run time the
+// version of its package (of the package's architecture arch) in the
+// build root they were linked against.
+func linkedVersions(ls []sbom.Linked, root *buildroot.Root, arch string) []sbom.Linked {
+	if root == nil {
+		return ls
+	}
+	for i := range ls {
+		for _, p := range root.Packages {
+			if p.Name == ls[i].Package && (p.Arch == arch || p.Arch == "all") {
+				ls[i].Version = p.Version
+				break
+			}
+		}
+	}
+	return ls
 }
 
 var devPackage = regexp.MustCompile(`^lib[a-z0-9.+-]+-dev$`)

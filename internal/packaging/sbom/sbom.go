@@ -87,6 +87,9 @@ type Linked struct {
 	// Package is the Debian package name; Constraint the version relation
 	// (">= 2.34") or the exact installed version for a static link.
 	Package, Constraint string
+	// Version is, for a library loaded at run time, the version of its
+	// package in the build root the binaries were linked against.
+	Version string
 	// Static is true for a library linked into the binary at build time
 	// (from a -dev package) rather than loaded at run time.
 	Static bool
@@ -279,6 +282,11 @@ func linkedPackage(i int, l Linked) (pkg, string) {
 	}
 	if l.Constraint != "" {
 		p.SourceInfo = "Depends: " + l.Package + " (" + l.Constraint + ")"
+	}
+	if l.Version != "" {
+		p.VersionInfo = l.Version
+		p.ExternalRefs[0].Locator += "@" + l.Version
+		p.SourceInfo = strings.TrimPrefix(p.SourceInfo+"; linked against "+l.Version+" at build time", "; ")
 	}
 	return p, "DYNAMIC_LINK"
 }

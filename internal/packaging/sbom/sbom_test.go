@@ -172,11 +172,21 @@ func hasRelationship(doc document, typ, name string) bool {
 
 // A C package: tarball source, dynamically linked libraries from
 // dpkg-shlibdeps' Depends; a git source; a meta-package with no source.
+// withVersion sets the linked-against version of pkg in ls.
+func withVersion(ls []Linked, pkg, version string) []Linked {
+	for i := range ls {
+		if ls[i].Package == pkg {
+			ls[i].Version = version
+		}
+	}
+	return ls
+}
+
 func TestSBOMOfCAndMetaPackagesValidate(t *testing.T) {
 	schema := spdxSchema(t)
 	cases := map[string]Input{
 		"tarball": {Source: &Source{Kind: "tarball", Name: "slirp", Version: "1.3.1", URL: "https://example.org/slirp-1.3.1.tar.gz",
-			SHA256: strings.Repeat("ab", 32)}, Linked: ParseDepends([]string{"libc6 (>= 2.34), libseccomp2 (>= 2.5.0) | libfoo, libslirp0 (>= 4.7.0)"})},
+			SHA256: strings.Repeat("ab", 32)}, Linked: withVersion(ParseDepends([]string{"libc6 (>= 2.34), libseccomp2 (>= 2.5.0) | libfoo, libslirp0 (>= 4.7.0)"}), "libc6", "2.36-9+deb12u13")},
 		"git":  {Source: &Source{Kind: "git", Name: "slirp", Version: "1.3.1", URL: "https://example.org/slirp.git", Commit: strings.Repeat("c", 40)}},
 		"meta": {},
 	}
@@ -201,6 +211,11 @@ func TestSBOMOfCAndMetaPackagesValidate(t *testing.T) {
 				}
 				if strings.Contains(string(data), "libfoo") {
 					t.Error("an alternative Depends is named as linked")
+				}
+				for _, p := range doc.Packages {
+					if p.Name == "libc6" && (p.VersionInfo != "2.36-9+deb12u13" || p.ExternalRefs[0].Locator != "pkg:deb/debian/libc6@2.36-9+deb12u13") {
+						t.Errorf("libc6: version %q, purl %q: want the version linked against", p.VersionInfo, p.ExternalRefs[0].Locator)
+					}
 				}
 			}
 		})
