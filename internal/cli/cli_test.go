@@ -380,3 +380,14 @@ func TestFetchSourceDirSaysWhy(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, stderr)
 	}
 }
+
+// fetch's progress says a finished component was fetched, not built.
+func TestFetchProgressSaysFetched(t *testing.T) {
+	code, _, stderr := run(t, specsDir(t, map[string]string{"aa": ""}), "fetch", "all")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "aa") || !strings.Contains(stderr, "done (fetched") || strings.Contains(stderr, "built") {
+		t.Errorf("fetch progress:\n%s\nwant 'done (fetched' and no 'built'", stderr)
+	}
+}

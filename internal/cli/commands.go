@@ -137,10 +137,11 @@ func newFetchCmd(g *globals) *cobra.Command {
 		Use:   "fetch [NAME...|all]",
 		Short: "Download and verify sources (and Go dependencies) without building",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, _, err := g.newRun(&bf)
+			f, p, err := g.newRun(&bf)
 			if err != nil {
 				return err
 			}
+			p.did = "fetched"
 			results, err := f.Fetch(cmd.Context(), args)
 			for _, r := range results {
 				if r.Err == nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,9 @@ type progress struct {
 	running map[string]liveState
 	drawn   int // lines of the live block currently on screen
 	stop    chan struct{}
+	// did is what a finished component's line says was done: "built"
+	// (the default) or "fetched".
+	did string
 }
 
 type liveState struct {
@@ -68,7 +72,7 @@ func (p *progress) event(e forge.Event) {
 	var line string
 	switch e.Stage {
 	case forge.StageDone:
-		cache := "built"
+		cache := cmp.Or(p.did, "built")
 		if e.CacheHit {
 			cache = "cached"
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
@@ -156,5 +157,21 @@ func TestRootNoticeNamesBuildDependencies(t *testing.T) {
 	}
 	if got := depsText([]string{"gcc", "make"}); got != "with gcc, make" {
 		t.Errorf("two: %q", got)
+	}
+	bw := buildroot.Target{Release: "bookworm", Arch: "amd64"}
+	for _, tc := range []struct {
+		deps      []string
+		baseReady bool
+		arch      string
+		want      string
+	}{
+		{nil, false, "amd64", "making the build root bookworm/amd64 (no build dependencies) for runc (once; about a minute)"},
+		{[]string{"gcc"}, false, "amd64", "making the build root bookworm/amd64 with gcc for runc (once; about a minute)"},
+		{[]string{"gcc"}, true, "amd64", "deriving the build root bookworm/amd64 with gcc for runc (once; seconds)"},
+		{[]string{"gcc-aarch64-linux-gnu"}, true, "arm64", "deriving the build root bookworm/amd64 with gcc-aarch64-linux-gnu for runc for bookworm/arm64 (once; seconds)"},
+	} {
+		if got := rootNotice(bw, tc.deps, tc.baseReady, "runc", tc.arch); got != tc.want {
+			t.Errorf("notice %q\nwant   %q", got, tc.want)
+		}
 	}
 }

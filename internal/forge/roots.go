@@ -155,7 +155,7 @@ func (f *Forge) rootFor(ctx context.Context, be *buildEnv, c *spec.Component) (*
 		return nil, err
 	}
 	if f.opts.Notify != nil && !store.Ready(be.target, deps) {
-		f.opts.Notify(fmt.Sprintf("making the build root %s %s for %s (once; about a minute)", be.target, depsText(deps), c.Name))
+		f.opts.Notify(rootNotice(be.target, deps, store.Ready(be.target, nil), c.Name, f.opts.Arch))
 	}
 	log, _, finishLog := f.componentLog("root-" + be.target.Release + "-" + be.target.Arch + "-" + c.Name)
 	defer finishLog(true)
@@ -223,6 +223,21 @@ func (f *Forge) ListRoots() ([]*buildroot.Root, error) { return f.rootStore().Li
 
 // RootDiskUsage is the disk r takes on its own (buildroot.Store.DiskUsage).
 func (f *Forge) RootDiskUsage(r *buildroot.Root) (int64, error) { return f.rootStore().DiskUsage(r) }
+
+// rootNotice says which root is made for component name, built for arch,
+// and what it costs: a base is bootstrapped (about a minute), a root with
+// build dependencies derived from a base already made takes seconds. A
+// cross build names the architecture the root builds for.
+func rootNotice(t buildroot.Target, deps []string, baseReady bool, name, arch string) string {
+	what, cost := "making the build root", "once; about a minute"
+	if len(deps) > 0 && baseReady {
+		what, cost = "deriving the build root", "once; seconds"
+	}
+	if arch != "" && arch != t.Arch {
+		name += " for " + t.Release + "/" + arch
+	}
+	return fmt.Sprintf("%s %s %s for %s (%s)", what, t, depsText(deps), name, cost)
+}
 
 // depsText says which build dependencies a root has, for a person.
 func depsText(deps []string) string {
