@@ -171,6 +171,9 @@ func fakeMmdebstrap(version *string) *execx.Fake {
 			tarball := c.Args[slices.IndexFunc(c.Args, func(a string) bool { return strings.HasSuffix(a, "root.tar.tmp") })]
 			return os.WriteFile(tarball, []byte(*version+" "+include), 0o644)
 		case "tar":
+			if c.Args[1] != "-xf" { // packing a layer: for real
+				return exec.Command(c.Args[0], c.Args[1:]...).Run()
+			}
 			data, err := os.ReadFile(c.Args[2])
 			if err != nil {
 				return err
@@ -521,5 +524,67 @@ func TestDerivationThatWritesIntoTheBaseFails(t *testing.T) {
 	}
 	if s.Ready(bw, []string{"gcc"}) {
 		t.Error("the failed derivation left a root to use")
+	}
+}
+
+// A derived root's layer holds what derivation added or replaced (never
+// the base's own files, which a worker has from the base tarball) and
+// lists the base's paths the root lacks; it is packed once.
+func TestLayerHoldsOnlyWhatDerivationChanged(t *testing.T) {
+	version := "1.0"
+	s, fake := rootStore(t, &version)
+	bw := Target{Release: "bookworm", Arch: "amd64"}
+	ctx := context.Background()
+	base, err := s.Ensure(ctx, bw, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"usr/sbin/kept", "usr/sbin/replaced", "usr/sbin/removed"} {
+		os.WriteFile(filepath.Join(base.FS, f), []byte("base"), 0o755)
+	}
+	install := fake.Fail
+	fake.Fail = func(c execx.Cmd) error {
+		if c.Args[0] == "bwrap" { // dpkg replaces one file and removes another
+			tree := c.Args[slices.Index(c.Args, "--bind")+1]
+			os.Remove(filepath.Join(tree, "usr/sbin/replaced"))
+			os.WriteFile(filepath.Join(tree, "usr/sbin/replaced"), []byte("new"), 0o755)
+			os.Remove(filepath.Join(tree, "usr/sbin/removed"))
+		}
+		return install(c)
+	}
+	r, err := s.Ensure(ctx, bw, []string{"gcc"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.Layer(ctx, base, io.Discard); l != nil || err != nil {
+		t.Errorf("a base root's layer: %v, %v; want none", l, err)
+	}
+	l, err := s.Layer(ctx, r, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("tar", "-tf", l.Tar).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := strings.Fields(string(out))
+	for _, want := range []string{"./usr/sbin/replaced", "./var/lib/dpkg/status", "./usr/sbin/"} {
+		if !slices.Contains(listed, want) {
+			t.Errorf("layer lacks %s: %q", want, listed)
+		}
+	}
+	if slices.Contains(listed, "./usr/sbin/kept") {
+		t.Errorf("the layer holds the base's own file usr/sbin/kept: %q", listed)
+	}
+	if !slices.Equal(l.Deleted, []string{"/usr/sbin/removed"}) {
+		t.Errorf("deleted %q, want /usr/sbin/removed", l.Deleted)
+	}
+	if sum, _ := hashFile(l.Tar); sum != l.SHA256 {
+		t.Errorf("layer sha256 %s, file has %s", l.SHA256, sum)
+	}
+	fake.Cmds = nil
+	again, err := s.Layer(ctx, r, io.Discard)
+	if err != nil || again.SHA256 != l.SHA256 || !slices.Equal(again.Deleted, l.Deleted) || len(fake.Cmds) != 0 {
+		t.Errorf("second Layer: %+v, %v, ran %d commands: want the packed layer again", again, err, len(fake.Cmds))
 	}
 }

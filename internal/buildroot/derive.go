@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/filelock"
 )
@@ -227,7 +226,7 @@ func (e *BaseChangedError) Hint() string {
 // goes first: a crash in between leaves no meta, so the next run makes
 // the root again rather than using a half-written one.
 func replaceTree(dir, tmp string, m meta) error {
-	for _, p := range []string{"meta.json", stampFile, "rootfs", "root.tar", fullTar, fullTar + ".sha256"} {
+	for _, p := range []string{"meta.json", stampFile, "rootfs", "root.tar", layerTar, layerTar + ".sha256", layerTar + ".deleted"} {
 		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
 			return err
 		}
@@ -236,44 +235,6 @@ func replaceTree(dir, tmp string, m meta) error {
 		return err
 	}
 	return writeMeta(dir, m)
-}
-
-// fullTar is a derived root's whole tree as one tarball, packed on first
-// use for BuildKit workers, which receive a root as a tarball.
-const fullTar = "full.tar"
-
-// Tarball returns a tarball of r's whole tree and its sha256: a base
-// root's own, or for a derived root one packed from its tree on first use
-// and kept until the root is derived again.
-func (s *Store) Tarball(ctx context.Context, r *Root, log io.Writer) (path, sha string, err error) {
-	if r.Base == "" {
-		return r.Tarball, r.TarSHA256, nil
-	}
-	dir := filepath.Dir(r.FS)
-	path = filepath.Join(dir, fullTar)
-	if sum, err := os.ReadFile(path + ".sha256"); err == nil && exists(path) {
-		return path, strings.TrimSpace(string(sum)), nil
-	}
-	tmp, err := os.CreateTemp(dir, fullTar+".tmp-*")
-	if err != nil {
-		return "", "", err
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	cmd := execx.Cmd{Args: []string{"tar", "-C", r.FS, "--sort=name", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-cf", tmp.Name(), "."}}
-	if err := execx.RunLogged(ctx, s.Runner, cmd, log); err != nil {
-		return "", "", fmt.Errorf("pack build root %s: %w", r.Target, err)
-	}
-	if sha, err = hashFile(tmp.Name()); err != nil {
-		return "", "", err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return "", "", err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", "", err
-	}
-	return path, sha, atomicfile.Write(path+".sha256", []byte(sha+"\n"), 0o644)
 }
 
 // DiskUsage is the disk r takes on its own: a base root's tree and
@@ -298,7 +259,7 @@ func (s *Store) DiskUsage(r *Root) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("size of build root %s: %w", r.FS, err)
 	}
-	for _, f := range []string{r.Tarball, filepath.Join(filepath.Dir(r.FS), fullTar)} {
+	for _, f := range []string{r.Tarball, filepath.Join(filepath.Dir(r.FS), layerTar)} {
 		if fi, err := os.Stat(f); err == nil && f != "" {
 			total += fi.Sys().(*syscall.Stat_t).Blocks * 512
 		}

@@ -291,13 +291,16 @@ func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroo
 	if err != nil {
 		return "", fmt.Errorf("plan: %w", err)
 	}
-	rootTar, rootSum, err := f.rootStore().Tarball(ctx, root, log)
+	rootTar, layer, err := f.rootBlobs(ctx, root, log)
 	if err != nil {
 		return "", err
 	}
 	plan := buildkit.Plan{
-		Name: req.Component.Name, Sandbox: sb, RootTar: rootTar, RootSHA256: rootSum, RootKey: root.Key, GoCache: goBuildCacheName(req.Component, root),
+		Name: req.Component.Name, Sandbox: sb, RootTar: rootTar, RootSHA256: root.TarSHA256, RootKey: root.Key, GoCache: goBuildCacheName(req.Component, root),
 		Arch: root.Target.Arch, Cmds: cmds, Export: req.StageDir, Caches: []string{"/build/go/build"},
+	}
+	if layer != nil {
+		plan.RootLayer, plan.RootDeleted = buildkit.Blob{Tar: layer.Tar, SHA256: layer.SHA256}, layer.Deleted
 	}
 	for _, bd := range sb.Binds {
 		if bd.Path == goRootPath {
@@ -360,4 +363,14 @@ func (f *Forge) solveOn(ctx context.Context, w *worker, plan buildkit.Plan, sb *
 func isFile(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// rootBlobs is what a worker is sent of root: its base's tarball, and for
+// a derived root the layer over it.
+func (f *Forge) rootBlobs(ctx context.Context, root *buildroot.Root, log io.Writer) (baseTar string, layer *buildroot.Layer, err error) {
+	if root.Base == "" {
+		return root.Tarball, nil, nil
+	}
+	layer, err = f.rootStore().Layer(ctx, root, log)
+	return filepath.Join(filepath.Dir(root.Base), "root.tar"), layer, err
 }

@@ -49,6 +49,13 @@ type Plan struct {
 	// (its own, or one imported) already has the unpacked root is never
 	// sent the tarball at all, and one that is sent it checks the hash.
 	RootSHA256 string
+	// RootLayer, for a root derived from a base, is the tarball of what
+	// the derivation added (RootTar is then the base's): the worker
+	// unpacks it over the base and removes RootDeleted, so a worker that
+	// has the base is sent only the layer.
+	RootLayer Blob
+	// RootDeleted are the base's paths the derived root lacks.
+	RootDeleted []string
 	// RootKey is the root's content key.
 	RootKey string
 	// GoCache names the worker's persistent Go build cache for this build:
@@ -91,6 +98,9 @@ func (b Blob) check(what string) error {
 // blobs are every tarball the solve's content store serves.
 func (p Plan) blobs() []Blob {
 	out := []Blob{{p.RootTar, p.RootSHA256}}
+	if p.RootLayer != (Blob{}) {
+		out = append(out, p.RootLayer)
+	}
 	for _, path := range slices.Sorted(maps.Keys(p.Trees)) {
 		out = append(out, p.Trees[path])
 	}
@@ -168,6 +178,16 @@ func (p Plan) check() error {
 	if err := (Blob{p.RootTar, p.RootSHA256}).check("root"); err != nil {
 		return err
 	}
+	if p.RootLayer != (Blob{}) {
+		if err := p.RootLayer.check("root layer"); err != nil {
+			return err
+		}
+	}
+	for _, d := range p.RootDeleted {
+		if !path.IsAbs(d) || path.Clean(d) != d || d == "/" {
+			return fmt.Errorf("root layer: deleted path %q: want a clean absolute path below /", d)
+		}
+	}
 	seen := map[string]bool{"/": true, "/tmp": true, "/proc": true, "/dev": true}
 	writable := map[string]bool{}
 	for _, b := range p.Sandbox.Binds {
@@ -227,8 +247,12 @@ func Lower(p Plan) (llb.State, error) {
 	owner := llb.WithUIDGID(sb.UID, sb.GID)
 	user := strconv.Itoa(sb.UID) + ":" + strconv.Itoa(sb.GID)
 
-	// The worker unpacks the root tarball (unpackBlob).
+	// The worker unpacks the root tarball (unpackBlob), and a derived
+	// root's layer over it.
 	root := unpackBlob("root", Blob{p.RootTar, p.RootSHA256}, "unpack build root "+p.RootKey)
+	if p.RootLayer != (Blob{}) {
+		root = applyLayer(root, p.RootLayer, p.RootDeleted, "apply the layer of build root "+p.RootKey)
+	}
 
 	// Writable binds start as copies owned by the build uid (as debforge
 	// chowns them on the host) and are chained from command to command,
@@ -299,6 +323,17 @@ func unpackBlob(kind string, b Blob, name string) llb.State {
 		llb.OCILayoutBlob("debforge/"+kind+"@sha256:"+b.SHA256, llb.ImageBlobOCIStore("", RootStore), llb.Filename(kind+".tar")),
 		kind+".tar", "/", &llb.CopyInfo{AttemptUnpack: true}),
 		llb.WithCustomName(name))
+}
+
+// applyLayer unpacks the layer blob b over base and removes deleted, in
+// one file operation.
+func applyLayer(base llb.State, b Blob, deleted []string, name string) llb.State {
+	fa := llb.Copy(llb.OCILayoutBlob("debforge/layer@sha256:"+b.SHA256, llb.ImageBlobOCIStore("", RootStore), llb.Filename("layer.tar")),
+		"layer.tar", "/", &llb.CopyInfo{AttemptUnpack: true})
+	for _, d := range deleted {
+		fa = fa.Rm(d, llb.WithAllowNotFound(true))
+	}
+	return base.File(fa, llb.WithCustomName(name))
 }
 
 // writableDir is where a writable bind's tree sits in its snapshot.

@@ -200,7 +200,48 @@ func TestLowerRunsThePlanAsTheSandboxDoes(t *testing.T) {
 }
 
 // rootHash and treeHash stand for a root's and a toolchain's tarball sha256.
-var rootHash, treeHash = strings.Repeat("ab", 32), strings.Repeat("cd", 32)
+var rootHash, treeHash, layerHash = strings.Repeat("ab", 32), strings.Repeat("cd", 32), strings.Repeat("ef", 32)
+
+// A derived root reaches the worker as its base's tarball and a layer:
+// the layer unpacks over the unpacked base, and the base's paths the
+// derived root lacks are removed, in one file operation that every
+// command runs on; the base stays a blob of its own, so a worker that
+// has it is sent only the layer.
+func TestLowerAppliesADerivedRootsLayerOverItsBase(t *testing.T) {
+	p := plan()
+	p.RootLayer, p.RootDeleted = Blob{Tar: hostDir + "/layer.tar", SHA256: layerHash}, []string{"/usr/share/doc/gone"}
+	d, _ := decode(t, p)
+	var layerOp *pb.Op
+	for _, op := range d.ops {
+		if f := op.GetFile(); f != nil && len(f.Actions) == 2 {
+			if c, r := f.Actions[0].GetCopy(), f.Actions[1].GetRm(); c != nil && c.Src == "/layer.tar" && c.AttemptUnpackDockerCompatibility && r != nil && r.Path == "/usr/share/doc/gone" {
+				layerOp = op
+			}
+		}
+	}
+	if layerOp == nil {
+		t.Fatal("no file op unpacks the layer and removes the deleted path")
+	}
+	if len(layerOp.Inputs) == 0 {
+		t.Fatal("the layer op has no input")
+	}
+	base := d.ops[digest.Digest(layerOp.Inputs[0].Digest)]
+	if f := base.GetFile(); f == nil || f.Actions[0].GetCopy() == nil || f.Actions[0].GetCopy().Src != "/root.tar" {
+		t.Errorf("the layer is not applied over the unpacked base: %v", base)
+	}
+	for i, e := range d.execs {
+		if got := d.ops[digest.Digest(e.Inputs[e.GetExec().Mounts[0].Input].Digest)]; got != layerOp {
+			t.Errorf("command %d runs on %v, not on the base with its layer", i+1, got)
+		}
+	}
+	var blobs []string
+	for _, b := range p.blobs() {
+		blobs = append(blobs, b.SHA256)
+	}
+	if !slices.Equal(blobs, []string{rootHash, layerHash, treeHash}) {
+		t.Errorf("content store blobs %q: want the base, the layer and the toolchain", blobs)
+	}
+}
 
 func TestLowerRefusesBadPlans(t *testing.T) {
 	for name, change := range map[string]func(*Plan){
@@ -235,6 +276,9 @@ func TestLowerRefusesBadPlans(t *testing.T) {
 		"group root":          func(p *Plan) { p.Sandbox.GID = 0 },
 		"relative bind":       func(p *Plan) { p.Sandbox.Binds[2].Path = "build/mod" },
 		"cache of a non-bind": func(p *Plan) { p.Caches = []string{"/build/cache"} },
+		"layer hash not hex":  func(p *Plan) { p.RootLayer = Blob{Tar: hostDir + "/layer.tar", SHA256: "ef"} },
+		"layer deletes /":     func(p *Plan) { p.RootLayer, p.RootDeleted = Blob{hostDir + "/layer.tar", layerHash}, []string{"/"} },
+		"layer deletes ../":   func(p *Plan) { p.RootLayer, p.RootDeleted = Blob{hostDir + "/layer.tar", layerHash}, []string{"/usr/../etc"} },
 	} {
 		p := plan()
 		change(&p)
