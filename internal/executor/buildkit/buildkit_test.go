@@ -278,7 +278,9 @@ func TestLowerRefusesBadPlans(t *testing.T) {
 		"cache of a non-bind": func(p *Plan) { p.Caches = []string{"/build/cache"} },
 		"layer hash not hex":  func(p *Plan) { p.RootLayer = Blob{Tar: hostDir + "/layer.tar", SHA256: "ef"} },
 		"layer deletes /":     func(p *Plan) { p.RootLayer, p.RootDeleted = Blob{hostDir + "/layer.tar", layerHash}, []string{"/"} },
-		"layer deletes ../":   func(p *Plan) { p.RootLayer, p.RootDeleted = Blob{hostDir + "/layer.tar", layerHash}, []string{"/usr/../etc"} },
+		"layer deletes ../": func(p *Plan) {
+			p.RootLayer, p.RootDeleted = Blob{hostDir + "/layer.tar", layerHash}, []string{"/usr/../etc"}
+		},
 	} {
 		p := plan()
 		change(&p)
