@@ -16,9 +16,10 @@ import (
 
 // coldFigures is what a fresh machine pays before its first compile.
 type coldFigures struct {
-	derive, whole     time.Duration // a root with one extra build dependency: derived, and bootstrapped whole
-	deriveDisk        int64         // the derived root's own disk
-	rootsDisk, goDisk int64         // the stack's roots and Go build caches after make build
+	derive, whole     time.Duration    // a root with one extra build dependency: derived, and bootstrapped whole
+	deriveDisk        int64            // the derived root's own disk
+	rootsDisk, goDisk int64            // the stack's roots and Go build caches after make build
+	isolation         [2]time.Duration // the stack's cold build: each component's own Go cache, and one shared
 }
 
 // oneExtra is the build dependency the derived root adds to the base:
@@ -29,7 +30,7 @@ const oneExtra = "libseccomp-dev"
 // root in a private store (median of 3), bootstraps the same root whole
 // as debforge did before roots were derived (once), and sizes the stack's
 // roots and Go build caches in the default cache (make build's).
-func benchCold(work, _ string) (coldFigures, error) {
+func benchCold(work, bin string) (coldFigures, error) {
 	var c coldFigures
 	ctx := context.Background()
 	t := buildroot.Target{Release: "bookworm", Arch: "amd64"}
@@ -83,7 +84,8 @@ func benchCold(work, _ string) (coldFigures, error) {
 	for _, b := range builds {
 		c.goDisk += duBytes(b)
 	}
-	return c, nil
+	c.isolation, err = benchIsolation(work, bin)
+	return c, err
 }
 
 func printCold(c coldFigures) {
@@ -91,6 +93,7 @@ func printCold(c coldFigures) {
 	fmt.Printf("%-47s %9.1f MB  goal <= 150 MB\n", "  the derived root's own disk", float64(c.deriveDisk)/1e6)
 	fmt.Printf("%-47s %9.1f GB  goal <= 3 GB\n", "build roots on disk (make build's store)", float64(c.rootsDisk)/1e9)
 	fmt.Printf("%-47s %9.1f GB  goal <= 3 GB\n", "Go build caches on disk (make build's cache)", float64(c.goDisk)/1e9)
+	row("cold stack build: own Go caches vs one shared", c.isolation[0], c.isolation[1], "<= 1.10")
 }
 
 // rootsDisk is the disk every root of store takes, shared files once.
@@ -122,4 +125,58 @@ func duBytes(dir string) int64 {
 		return nil
 	})
 	return total
+}
+
+// benchIsolation times a cold `build all` of the stack for bookworm/amd64
+// (stackBuild) with each component's own Go build cache, as
+// debforge builds, against the same build with the pure Go components
+// sharing one cache, as they did before caches were isolated: each pure
+// component's cache directory is made a link to one shared directory
+// before the build (the names are debforge's: build-<component>-pure).
+// Both start with the roots and modules made and every build cache, the
+// package cache and the shared compiles empty.
+func benchIsolation(work, bin string) ([2]time.Duration, error) {
+	var out [2]time.Duration
+	specs := filepath.Join(work, "specs-isolation")
+	if err := cmdRun("cp", "-a", "specs", specs); err != nil {
+		return out, err
+	}
+	conf, err := os.ReadFile(filepath.Join(specs, "debforge.yaml"))
+	if err != nil {
+		return out, err
+	}
+	if err := os.WriteFile(filepath.Join(specs, "debforge.yaml"), targetsLine.ReplaceAll(conf, []byte("targets: [bookworm/amd64]")), 0o644); err != nil {
+		return out, err
+	}
+	key := filepath.Join(work, "key.asc")
+	if err := ensureKey(bin, specs, key); err != nil {
+		return out, err
+	}
+	cache := filepath.Join(work, "cache-isolation")
+	args := append([]string{"--specs", specs, "--cache-dir", cache, "--out", filepath.Join(work, "out-isolation"), "--signing-key", key}, stackBuild...)
+	if err := cmdRun(bin, args...); err != nil { // roots and modules, untimed
+		return out, err
+	}
+	pure, _ := filepath.Glob(filepath.Join(cache, "go", "build-*-pure"))
+	for i, shared := range []bool{false, true} {
+		builds, _ := filepath.Glob(filepath.Join(cache, "go", "build*"))
+		for _, d := range append(builds, filepath.Join(cache, "debs"), filepath.Join(cache, "compiled"), filepath.Join(work, "out-isolation")) {
+			os.RemoveAll(d)
+		}
+		if shared {
+			one := filepath.Join(cache, "go", "build-shared")
+			if err := os.MkdirAll(one, 0o755); err != nil {
+				return out, err
+			}
+			for _, p := range pure {
+				if err := os.Symlink(one, p); err != nil {
+					return out, err
+				}
+			}
+		}
+		if out[i], err = timed(func() error { return cmdRun(bin, args...) }); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
