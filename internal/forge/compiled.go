@@ -15,6 +15,7 @@ import (
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
 )
@@ -69,10 +70,22 @@ func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buil
 	return false, worker, os.Rename(tmp, tarball)
 }
 
+// compileFormat changes when the sandbox a compile runs in changes in a
+// way neither its environment nor the planned commands show (its mounts,
+// its limits on what a build may do).
+const compileFormat = 1
+
 // compileKey is the key of a release-independent compile, and whether c
 // is one: a go build with cgo off everywhere. A patched source is one
 // too: the patches are applied to the unpacked source on the host, before
 // any root is involved, and their content is in the key.
+//
+// The key is what the compile sees, not debforge's own bytes: the tree it
+// starts from (hashed as unpacked and patched, so a change to how
+// debforge unpacks shows), the planned commands, the sandbox's
+// environment, the toolchain and the architecture. So a new debforge
+// whose compiles are the same reuses them; its packages are still made
+// again (the package key covers debforge).
 func compileKey(b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv) (string, bool, error) {
 	if fe == nil || !isPureGo(c) {
 		return "", false, nil
@@ -81,9 +94,13 @@ func compileKey(b builders.Builder, req builders.Request, c *spec.Component, fe 
 	if err != nil {
 		return "", false, fmt.Errorf("plan: %w", err)
 	}
+	tree, err := filehash.Tree(req.HostSrcDir)
+	if err != nil {
+		return "", false, err
+	}
 	norm := strings.NewReplacer(req.SrcDir, "$SRC", req.StageDir, "$STAGE", req.WorkDir, "$WORK")
 	h := sha256.New()
-	fmt.Fprintf(h, "debforge %s\ngo %s\narch %s\n", env.self, env.toolchain, req.Arch)
+	fmt.Fprintf(h, "compile %d\ngo %s\narch %s\ntree %s\nsandbox env %q\n", compileFormat, env.toolchain, req.Arch, tree, sandbox.DefaultEnv)
 	if err := hashSource(h, c, fe); err != nil {
 		return "", false, err
 	}

@@ -65,3 +65,46 @@ func TestCompileKeyCoversPatchesAndDeletions(t *testing.T) {
 		t.Errorf("a cgo build is shared across releases (ok %v, err %v): it links the release's libc", ok, err)
 	}
 }
+
+// The compile key is what the compile sees: a debforge that differs only
+// in its own bytes reuses the compile, while any change to the source
+// tree as unpacked (a file, a mode, a link) makes a new key.
+func TestCompileKeyFollowsWhatTheCompileSees(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.org/hello\n\ngo 1.22\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	c := &spec.Component{Name: "hello", Version: "1.0.0", Dir: t.TempDir(),
+		Source: &spec.Source{GoModule: "example.org/hello@v1.0.0"},
+		Build:  &spec.Build{Kind: "go", Binaries: []spec.GoBinary{{Main: ".", Dst: "/usr/bin/hello"}}},
+	}
+	fe := &source.Fetched{Kind: "go_module", ID: "h1:abc="}
+	key := func(env keyEnv) string {
+		t.Helper()
+		req := builders.Request{Component: c, SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp", HostSrcDir: src, Arch: "amd64"}
+		k, ok, err := compileKey(gobuild.New(), req, c, fe, env)
+		if err != nil || !ok {
+			t.Fatalf("compileKey: %q, %v, %v", k, ok, err)
+		}
+		return k
+	}
+	first := key(keyEnv{self: "debforge one", toolchain: "go1.26.8 sum"})
+	if k := key(keyEnv{self: "debforge two", toolchain: "go1.26.8 sum"}); k != first {
+		t.Error("a debforge with other bytes but the same compile has a new compile key")
+	}
+	if k := key(keyEnv{self: "debforge one", toolchain: "go1.27.0 sum"}); k == first {
+		t.Error("another toolchain kept the compile key")
+	}
+	for name, change := range map[string]func(){
+		"a file's content": func() {
+			os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() { println() }\n"), 0o644)
+		},
+		"a file's mode": func() { os.Chmod(filepath.Join(src, "main.go"), 0o755) },
+		"a new link":    func() { os.Symlink("main.go", filepath.Join(src, "alias.go")) },
+	} {
+		before := key(keyEnv{toolchain: "go1.26.8 sum"})
+		change()
+		if key(keyEnv{toolchain: "go1.26.8 sum"}) == before {
+			t.Errorf("%s changed in the tree, the compile key did not", name)
+		}
+	}
+}
