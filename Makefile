@@ -38,7 +38,7 @@ build: deps-build $(BIN)
 # The booted guests (make host-test) run beside integration and acceptance:
 # QEMU's emulation keeps one core busy and mostly waits on the guest, the
 # tests use the other, and only side by side do both fit CI's 90 minutes
-# (figures in the README). Host-test lines are prefixed [hosts]; both
+# (see docs/testing.md). Host-test lines are prefixed [hosts]; both
 # halves run to their end, and make test fails if either failed.
 test:
 	@rm -f $(TIMES); mkdir -p $(dir $(TIMES)); \

@@ -58,6 +58,6 @@ func nameCollision(c *spec.Component, names map[string]bool) string {
 		return ""
 	}
 	return fmt.Sprintf("package name %q is taken by a package of the target release: apt installs the release's over yours whenever its version is higher; "+
-		"name yours e.g. %q with provides: [\"%s (= %s)\"], conflicts: [%s], replaces: [%s] (README: naming your own packages)",
+		"name yours e.g. %q with provides: [\"%s (= %s)\"], conflicts: [%s], replaces: [%s] (docs/own-software.md: naming your own packages)",
 		n, "upstream-"+n, n, c.Version, n, n)
 }
