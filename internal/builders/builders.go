@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/spec"
 )
@@ -176,7 +178,7 @@ func (e *LimitError) Hint() string {
 // build machine's strip does not know the target's ELF machine.
 func StripProgram(req Request) string {
 	if req.IsCross() {
-		if t, err := Triplet(req.Arch); err == nil {
+		if t, err := debian.TripletOf(req.Arch); err == nil {
 			return t + "-strip"
 		}
 	}

@@ -1,51 +1,12 @@
 package builders
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/debforge/debforge/internal/debian"
 
 	"github.com/debforge/debforge/internal/spec"
 )
-
-// archInfo is what a build for a Debian architecture needs to know.
-type archInfo struct {
-	triplet, goarch, qemu string
-}
-
-// archs are the Debian architectures debforge builds for.
-var archs = map[string]archInfo{
-	"amd64": {"x86_64-linux-gnu", "amd64", "x86_64"},
-	"arm64": {"aarch64-linux-gnu", "arm64", "aarch64"},
-}
-
-// QemuName is qemu-user's name of a Debian architecture (qemu-aarch64),
-// which also names its binfmt_misc entry.
-func QemuName(debArch string) (string, error) {
-	a, ok := archs[debArch]
-	if !ok {
-		return "", fmt.Errorf("no qemu-user name known for Debian architecture %q", debArch)
-	}
-	return a.qemu, nil
-}
-
-// GoArch is the GOARCH of a Debian architecture.
-func GoArch(debArch string) (string, error) {
-	a, ok := archs[debArch]
-	if !ok {
-		return "", fmt.Errorf("no Go architecture known for Debian architecture %q", debArch)
-	}
-	return a.goarch, nil
-}
-
-// Triplet is the GNU triplet (and multiarch directory) of a Debian
-// architecture.
-func Triplet(debArch string) (string, error) {
-	a, ok := archs[debArch]
-	if !ok {
-		return "", fmt.Errorf("no GNU triplet known for Debian architecture %q", debArch)
-	}
-	return a.triplet, nil
-}
 
 // IsCross reports whether req builds for another architecture than the
 // machine it runs on.
@@ -60,13 +21,14 @@ func CrossEnv(req Request) ([]string, error) {
 	if !req.IsCross() {
 		return nil, nil
 	}
-	host, err := Triplet(req.Arch)
+	a, err := debian.CrossArch(req.Arch)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := Triplet(req.BuildArch); err != nil {
+	if _, err := debian.CrossArch(req.BuildArch); err != nil {
 		return nil, err
 	}
+	host := a.Triplet
 	return []string{
 		"CC=" + host + "-gcc", "CXX=" + host + "-g++", "AR=" + host + "-ar", "STRIP=" + host + "-strip",
 		"PKG_CONFIG=pkg-config",
@@ -115,11 +77,11 @@ func CrossBuildDepends(deps []string, arch, buildArch string, native bool) ([]st
 	if arch == buildArch || arch == "" || buildArch == "" {
 		return deps, nil
 	}
-	host, err := Triplet(arch)
+	a, err := debian.CrossArch(arch)
 	if err != nil {
 		return nil, err
 	}
-	out := []string{"gcc-" + host, "libc6-dev:" + arch}
+	out := []string{"gcc-" + a.Triplet, "libc6-dev:" + arch}
 	for _, d := range deps {
 		if strings.HasPrefix(d, "lib") && strings.HasSuffix(d, "-dev") && !strings.Contains(d, ":") {
 			if native {

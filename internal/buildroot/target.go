@@ -20,6 +20,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/debforge/debforge/internal/debian"
 )
 
 // Target is what a build produces packages for.
@@ -109,12 +111,8 @@ func askHostArch() (string, error) {
 			return a, nil
 		}
 	}
-	if a, ok := GoToDebian[runtime.GOARCH]; ok {
-		return a, nil
+	if a, ok := debian.ArchOfGo(runtime.GOARCH); ok {
+		return a.Name, nil
 	}
 	return "", fmt.Errorf("no Debian architecture known for %s; pass --arch", runtime.GOARCH)
 }
-
-// GoToDebian maps GOARCH to Debian architecture names.
-var GoToDebian = map[string]string{"amd64": "amd64", "arm64": "arm64", "386": "i386", "arm": "armhf",
-	"ppc64le": "ppc64el", "s390x": "s390x", "riscv64": "riscv64", "loong64": "loong64", "mips64le": "mips64el"}

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	controlapi "github.com/moby/buildkit/api/services/control"
 	workertypes "github.com/moby/buildkit/api/types"
 	"github.com/moby/buildkit/client"
@@ -30,7 +32,6 @@ import (
 	"github.com/debforge/debforge/internal/executor/buildkit"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
-	"github.com/debforge/debforge/internal/spec"
 )
 
 // buildkitBin unpacks the stack's own upstream-buildkit and upstream-runc
@@ -245,7 +246,7 @@ func stackMatch(t *testing.T, a, b string, st env, want, out string) {
 	// The stack build printed every target's packages; these are bookworm/amd64's.
 	stackPkg := func(base string) bool {
 		return (strings.HasPrefix(base, "upstream-runc") || strings.HasPrefix(base, "upstream-rootlesskit")) &&
-			strings.HasSuffix(base, spec.Releases["bookworm"].Suffix+"_amd64.deb")
+			strings.HasSuffix(base, debian.Releases["bookworm"].Suffix+"_amd64.deb")
 	}
 	if n := sameDebs(t, want, res.stdout, stackPkg); n < 2 {
 		t.Errorf("the workers built %d runc and rootlesskit packages, want at least 2:\n%s", n, res.stdout)

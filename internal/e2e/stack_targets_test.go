@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/testutil"
@@ -44,7 +46,7 @@ func TestStackTargetsPublished(t *testing.T) {
 				t.Errorf("dists/%s is not signed: %v", release, err)
 			}
 		}
-		suffix := spec.Releases[release].Suffix
+		suffix := debian.Releases[release].Suffix
 		for _, arch := range []string{"amd64", "arm64"} {
 			idx, err := os.ReadFile(filepath.Join(repo, "dists", release, "main", "binary-"+arch, "Packages"))
 			if err != nil {
@@ -107,7 +109,7 @@ func checkStackVersions(t *testing.T, root, release string) {
 			t.Errorf("%s: /%s %v printed %q, want /%s/", release, c.bin, c.args, out, c.want)
 		}
 	}
-	suffix := spec.Releases[release].Suffix
+	suffix := debian.Releases[release].Suffix
 	for _, p := range []string{"upstream-containerd", "upstream-runc", "upstream-nerdctl", "upstream-buildkit", "upstream-rootlesskit", "upstream-cni-plugins", "rootless-containerd-setup"} {
 		if v, _ := inRoot(root, "dpkg-query", "-W", "-f", "${Version}", p); !strings.HasSuffix(v, suffix) {
 			t.Errorf("%s: installed %s %q, want the %s build", release, p, v, suffix)

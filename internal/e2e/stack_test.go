@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/forge"
-	"github.com/debforge/debforge/internal/spec"
 )
 
 // The real stack, built once from specs/ (make acceptance) for every
@@ -58,7 +59,7 @@ func stack(t *testing.T) (env, result) {
 // that architecture's packages of the release and its arch-all ones.
 func stackDebs(t *testing.T, r result, release, arch string) []string {
 	t.Helper()
-	suffix := spec.Releases[release].Suffix
+	suffix := debian.Releases[release].Suffix
 	var debs []string
 	for _, p := range strings.Fields(r.stdout) {
 		base := filepath.Base(p)

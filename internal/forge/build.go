@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/sandbox"
@@ -59,7 +61,7 @@ func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, root
 		return "", err
 	}
 	fmt.Fprintf(h, "spec %x\n", sha256.Sum256(data))
-	if v := c.DebVersion(); spec.ReleaseSuffixRe.MatchString(v) {
+	if v := c.DebVersion(); debian.ReleaseSuffixRe.MatchString(v) {
 		// Built for a release (targets): its suffix is in the package.
 		fmt.Fprintf(h, "version %s\n", v)
 	}
@@ -267,7 +269,7 @@ func shlibsEnv(req builders.Request) []string {
 	if !req.IsCross() {
 		return nil
 	}
-	t, err := builders.Triplet(req.Arch)
+	t, err := debian.TripletOf(req.Arch)
 	if err != nil {
 		return nil
 	}

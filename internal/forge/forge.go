@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/builders/autotools"
 	"github.com/debforge/debforge/internal/builders/gobuild"
@@ -199,7 +201,7 @@ func New(opts Options) (*Forge, error) {
 	if err := CheckKeysOutsideOut(opts.SigningKey, opts.PreviousKeys, opts.OutDir); err != nil {
 		return nil, err
 	}
-	if opts.Arch != "" && !spec.ArchRe.MatchString(opts.Arch) {
+	if opts.Arch != "" && !debian.ArchRe.MatchString(opts.Arch) {
 		return nil, usage(fmt.Errorf("--arch %q: not a Debian architecture name", opts.Arch), "lower-case letters, digits and '-', e.g. amd64, arm64")
 	}
 	if opts.Arch != "" && len(set.Repo.TargetList) > 0 {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
@@ -77,7 +79,7 @@ func (f *Forge) packageArch(c *spec.Component) string {
 // that has the newer one, and pruning to keep: N may drop it at once.
 func (f *Forge) checkNotOlder(c *spec.Component) error {
 	newest := aptrepo.NewestPublished(filepath.Join(f.opts.OutDir, "repo"), f.set.Repo.Component, c.PackageName(), f.packageArch(c), c.DebVersion())
-	if newest == "" || aptrepo.CompareVersions(newest, c.DebVersion()) <= 0 {
+	if newest == "" || debian.CompareVersions(newest, c.DebVersion()) <= 0 {
 		return nil
 	}
 	return &olderError{pkg: c.PackageName(), version: c.DebVersion(), published: newest, file: c.File}

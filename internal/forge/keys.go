@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
@@ -119,7 +121,7 @@ func (f *Forge) keyringVersion(repoDir string, fingerprints []string) (version s
 		if err != nil {
 			return "", false, fmt.Errorf("read %s: %w", p, err)
 		}
-		if v := d.Get("Version"); newest == "" || aptrepo.CompareVersions(v, newest) > 0 {
+		if v := d.Get("Version"); newest == "" || debian.CompareVersions(v, newest) > 0 {
 			newest = v
 			newestKeys = ""
 			if m := keysLineRe.FindStringSubmatch(d.Get("Description")); m != nil {
@@ -147,7 +149,7 @@ func (f *Forge) keyringVersion(repoDir string, fingerprints []string) (version s
 			version = fmt.Sprintf("%s.%d", date, n+1)
 		}
 	}
-	if newest != "" && aptrepo.CompareVersions(version+"-1", newest) <= 0 {
+	if newest != "" && debian.CompareVersions(version+"-1", newest) <= 0 {
 		// The clock went back: stay above what hosts already have.
 		upstream := newest
 		if i := strings.LastIndex(newest, "-"); i > 0 {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/debforge/debforge/internal/execx"
@@ -150,7 +152,7 @@ func newestKeyring(t *testing.T, repoDir string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v := d.Get("Version"); newest == "" || aptrepo.CompareVersions(v, newest) > 0 {
+		if v := d.Get("Version"); newest == "" || debian.CompareVersions(v, newest) > 0 {
 			newest = v
 		}
 	}

@@ -8,8 +8,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
-	"github.com/debforge/debforge/internal/spec"
 )
 
 // Orphan is a package in the pool that no spec builds (its spec was
@@ -43,9 +44,9 @@ func (f *Forge) Orphans() ([]Orphan, error) {
 		case !known[p.Name]:
 			out = append(out, Orphan{Package: p.Name, Version: p.Version, Arch: p.Arch, File: p.Filename, Why: "no spec"})
 		case cfg.Stray(p):
-			m := spec.ReleaseSuffixRe.FindString(p.Version)
+			m := debian.ReleaseSuffixRe.FindString(p.Version)
 			rel := m
-			for name, r := range spec.Releases {
+			for name, r := range debian.Releases {
 				if r.Suffix == m {
 					rel = name
 				}
@@ -57,7 +58,7 @@ func (f *Forge) Orphans() ([]Orphan, error) {
 		if out[i].Package != out[j].Package {
 			return out[i].Package < out[j].Package
 		}
-		return aptrepo.CompareVersions(out[i].Version, out[j].Version) < 0
+		return debian.CompareVersions(out[i].Version, out[j].Version) < 0
 	})
 	return out, nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/sandbox"
@@ -192,12 +194,7 @@ func (f *Forge) goToolchain(ctx context.Context, t buildroot.Target, comps []*sp
 		}
 		pin = &DefaultGoToolchain
 	}
-	goarch := ""
-	for g, d := range buildroot.GoToDebian {
-		if d == t.Arch {
-			goarch = g
-		}
-	}
+	goarch := debian.Archs[t.Arch].GoArch
 	sum := pin.Sums[goarch]
 	if sum == "" {
 		return nil, usage(fmt.Errorf("%s: go_toolchain.sums: no hash for %s", f.set.Repo.File, goarch),

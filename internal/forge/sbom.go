@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,10 +20,14 @@ import (
 // their versions in root).
 func writeSBOM(c *spec.Component, fe *source.Fetched, root *buildroot.Root, deb, stageDir string, shlibs []string, mtime time.Time) error {
 	base := strings.TrimSuffix(filepath.Base(deb), ".deb")
+	linked, err := sbom.ParseDepends(shlibs)
+	if err != nil {
+		return fmt.Errorf("sbom of %s: %w", deb, err)
+	}
 	in := sbom.Input{
 		Deb: deb, Package: c.PackageName(), Version: c.DebVersion(), Arch: base[strings.LastIndex(base, "_")+1:],
 		Summary: c.Summary, License: c.License, Homepage: c.Homepage, Supplier: c.Maintainer,
-		Source: sbomSource(c, fe), Linked: linkedVersions(sbom.ParseDepends(shlibs), root, base[strings.LastIndex(base, "_")+1:]), Created: mtime,
+		Source: sbomSource(c, fe), Linked: linkedVersions(linked, root, base[strings.LastIndex(base, "_")+1:]), Created: mtime,
 	}
 	if stageDir != "" {
 		mods, err := sbom.GoModules(stageDir)
@@ -34,7 +39,7 @@ func writeSBOM(c *spec.Component, fe *source.Fetched, root *buildroot.Root, deb,
 			in.Linked = append(in.Linked, staticLibs(c, root)...)
 		}
 	}
-	_, err := sbom.Write(in)
+	_, err = sbom.Write(in)
 	return err
 }
 

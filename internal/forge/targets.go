@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/sandbox"
@@ -240,7 +242,7 @@ func checkCross(req builders.Request, root *buildroot.Root) error {
 	if !req.IsCross() || !builders.NeedsC(req.Component.Build) {
 		return nil
 	}
-	triplet, err := builders.Triplet(req.Arch)
+	triplet, err := debian.TripletOf(req.Arch)
 	if err != nil {
 		return err
 	}
@@ -272,7 +274,7 @@ func explainCross(req builders.Request, err error) error {
 	if err == nil || !req.IsCross() {
 		return err
 	}
-	q, qerr := builders.QemuName(req.Arch)
+	q, qerr := debian.QemuOf(req.Arch)
 	if qerr != nil {
 		return err
 	}

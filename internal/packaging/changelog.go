@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
 )
@@ -75,7 +77,7 @@ func changeLines(changes string) string {
 // version was built for (its suffix says which), or "unstable" for a
 // build without targets, which no one release owns.
 func distribution(version string) string {
-	if r, ok := spec.ReleaseOfVersion(version); ok {
+	if r, ok := debian.ReleaseOfVersion(version); ok {
 		return r.Codename
 	}
 	return "unstable"

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -22,16 +24,16 @@ func checkFields(c *spec.Component) error {
 		"Priority": pk.Priority, "License": c.License, "Copyright": c.Copyright,
 	}
 	for name, v := range single {
-		if r := spec.BadChar(v, false); r >= 0 {
+		if r := debian.BadChar(v, false); r >= 0 {
 			return fmt.Errorf("%s: %s %q contains the control character %U; refusing to write a control file", c.File, name, v, r)
 		}
 	}
-	if r := spec.BadChar(c.Description, true); r >= 0 {
+	if r := debian.BadChar(c.Description, true); r >= 0 {
 		return fmt.Errorf("%s: Description contains the control character %U; refusing to write a control file", c.File, r)
 	}
 	for _, rel := range [][]string{pk.Depends, pk.PreDepends, pk.Recommends, pk.Suggests, pk.Conflicts, pk.Breaks, pk.Replaces, pk.Provides} {
 		for _, v := range rel {
-			if r := spec.BadChar(v, false); r >= 0 {
+			if r := debian.BadChar(v, false); r >= 0 {
 				return fmt.Errorf("%s: relation %q contains the control character %U; refusing to write a control file", c.File, v, r)
 			}
 		}
@@ -56,11 +58,11 @@ func checkFields(c *spec.Component) error {
 // and the architecture, which becomes part of the .deb's file name and
 // the control file (forge checks --arch; this guards every caller).
 func checkInput(in Input) error {
-	if !spec.ArchRe.MatchString(in.Arch) {
+	if !debian.ArchRe.MatchString(in.Arch) {
 		return fmt.Errorf("%s: architecture %q is not a Debian architecture name; refusing to write a package", in.Component.File, in.Arch)
 	}
 	for _, v := range in.ExtraDepends {
-		if r := spec.BadChar(v, false); r >= 0 {
+		if r := debian.BadChar(v, false); r >= 0 {
 			return fmt.Errorf("%s: relation %q (from the shared-library dependencies) contains the control character %U; refusing to write a control file", in.Component.File, v, r)
 		}
 	}

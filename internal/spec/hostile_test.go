@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -99,7 +101,7 @@ func TestSettingsPathsFollowDebianGrammar(t *testing.T) {
 		}
 	}
 	for arch, ok := range map[string]bool{"amd64": true, "arm64": true, "hurd-i386": true, "x/../../../tmp/y": false, "..": false, "AMD64": false, "": false} {
-		if spec.ArchRe.MatchString(arch) != ok {
+		if debian.ArchRe.MatchString(arch) != ok {
 			t.Errorf("arch %q: valid = %v, want %v", arch, !ok, ok)
 		}
 	}

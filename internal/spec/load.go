@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -129,11 +131,11 @@ func LoadRepo(path string) (*Repo, error) {
 		p.add(At(root, "keep"), "keep", "use 1 or more", "must not be negative")
 	}
 	for _, f := range []struct{ key, val string }{{"suite", r.Suite}, {"codename", r.Codename}, {"component", r.Component}} {
-		if f.val != "" && !suiteRe.MatchString(f.val) {
+		if f.val != "" && !debian.SuiteRe.MatchString(f.val) {
 			p.add(At(root, f.key), f.key, "a letter or digit, then letters, digits, '.', '+', '-' and '_' (it becomes a directory name)", "invalid %s %q", f.key, f.val)
 		}
 	}
-	if r.KeyName != "" && !pkgNameRe.MatchString(r.KeyName) {
+	if r.KeyName != "" && !debian.PackageNameRe.MatchString(r.KeyName) {
 		p.add(At(root, "key_name"), "key_name", "a Debian package name: lower case letters, digits, '+', '-' and '.' (it names the keyring package and files in the repository)", "invalid key_name %q", r.KeyName)
 	}
 	if r.URL != "" && !urlRe.MatchString(r.URL) {

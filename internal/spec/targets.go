@@ -2,59 +2,13 @@ package spec
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"gopkg.in/yaml.v3"
 )
-
-// KnownRelease is a distribution release debforge can build for and
-// publish: its build roots come from Distro's archive and its packages
-// carry Suffix after the Debian revision.
-type KnownRelease struct {
-	Codename, Distro string
-	// Suffix follows the Debian revision of every package built for the
-	// release ("2.4.2-1+deb12"), so the builds of several releases share
-	// one pool and a host upgraded to the next release upgrades them:
-	// "+deb12" < "+deb13", and both sort above the unsuffixed "2.4.2-1"
-	// published before targets existed (a "~deb12" suffix would sort
-	// below it, and such hosts would keep the old build).
-	Suffix string
-}
-
-// Releases are the releases a target may name. Ubuntu's archive is not
-// the host's: an Ubuntu release needs releases.<codename>.mirror.
-var Releases = map[string]KnownRelease{
-	"bookworm": {"bookworm", "debian", "+deb12"},
-	"trixie":   {"trixie", "debian", "+deb13"},
-	"forky":    {"forky", "debian", "+deb14"},
-	"noble":    {"noble", "ubuntu", "+ubuntu24.04"},
-	"resolute": {"resolute", "ubuntu", "+ubuntu26.04"},
-}
-
-// TargetArchs are the architectures a target may name: those debforge
-// can build on an amd64 or arm64 host (natively or with Debian's cross
-// toolchain).
-var TargetArchs = []string{"amd64", "arm64"}
-
-// ReleaseSuffixRe matches a version that carries a release suffix.
-var ReleaseSuffixRe = regexp.MustCompile(`\+(deb[0-9]+|ubuntu[0-9]+\.[0-9]+)$`)
-
-// ReleaseOfVersion returns the release whose suffix a Debian version
-// ends in ("2.4.2-1+deb13" is trixie's); false for a version without one.
-func ReleaseOfVersion(v string) (KnownRelease, bool) {
-	suffix := ReleaseSuffixRe.FindString(v)
-	if suffix == "" {
-		return KnownRelease{}, false
-	}
-	for _, r := range Releases {
-		if r.Suffix == suffix {
-			return r, true
-		}
-	}
-	return KnownRelease{}, false
-}
 
 // Target is one release × architecture packages are built for.
 type Target struct{ Release, Arch string }
@@ -62,7 +16,7 @@ type Target struct{ Release, Arch string }
 func (t Target) String() string { return t.Release + "/" + t.Arch }
 
 // Suffix is the version suffix of the target's release.
-func (t Target) Suffix() string { return Releases[t.Release].Suffix }
+func (t Target) Suffix() string { return debian.Releases[t.Release].Suffix }
 
 // ReleaseSettings are per-release settings in debforge.yaml.
 type ReleaseSettings struct {
@@ -73,8 +27,8 @@ type ReleaseSettings struct {
 }
 
 func knownReleases() string {
-	names := make([]string, 0, len(Releases))
-	for n := range Releases {
+	names := make([]string, 0, len(debian.Releases))
+	for n := range debian.Releases {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -87,15 +41,15 @@ func ParseTarget(s string) (Target, error) {
 	if !ok || rel == "" || arch == "" {
 		return Target{}, fmt.Errorf("target %q: want RELEASE/ARCH, e.g. bookworm/arm64", s)
 	}
-	if _, known := Releases[rel]; !known {
+	if _, known := debian.Releases[rel]; !known {
 		return Target{}, fmt.Errorf("target %q: unknown release %q (known: %s)", s, rel, knownReleases())
 	}
 	found := false
-	for _, a := range TargetArchs {
+	for _, a := range debian.BuildArchs {
 		found = found || a == arch
 	}
 	if !found {
-		return Target{}, fmt.Errorf("target %q: unknown architecture %q (known: %s)", s, arch, strings.Join(TargetArchs, ", "))
+		return Target{}, fmt.Errorf("target %q: unknown architecture %q (known: %s)", s, arch, strings.Join(debian.BuildArchs, ", "))
 	}
 	return Target{Release: rel, Arch: arch}, nil
 }
@@ -125,7 +79,7 @@ func checkTargets(p *problems, root *yaml.Node, r *Repo) []Target {
 	}
 	for name, rs := range r.Releases {
 		n := At(root, "releases", name)
-		if _, known := Releases[name]; !known {
+		if _, known := debian.Releases[name]; !known {
 			p.add(n, "releases."+name, "a release named in targets, e.g. releases: {noble: {mirror: http://archive.ubuntu.com/ubuntu}}", "unknown release %q (known: %s)", name, knownReleases())
 			continue
 		}
@@ -134,9 +88,9 @@ func checkTargets(p *problems, root *yaml.Node, r *Repo) []Target {
 		}
 	}
 	for _, t := range out {
-		if Releases[t.Release].Distro != "debian" && r.Releases[t.Release].Mirror == "" {
+		if debian.Releases[t.Release].Distro != "debian" && r.Releases[t.Release].Mirror == "" {
 			p.add(seq, "targets", fmt.Sprintf("add releases: {%s: {mirror: URL-of-its-archive}}", t.Release),
-				"%s is an %s release: its build roots need that archive's mirror", t.Release, Releases[t.Release].Distro)
+				"%s is an %s release: its build roots need that archive's mirror", t.Release, debian.Releases[t.Release].Distro)
 			break
 		}
 	}
@@ -160,12 +114,12 @@ func checkComponentTargets(p *problems, root *yaml.Node, c *Component) {
 		}
 	}
 	for i, a := range c.Architectures {
-		if !contains(TargetArchs, a) {
+		if !contains(debian.BuildArchs, a) {
 			p.add(item("architectures", i), fmt.Sprintf("architectures[%d]", i), "e.g. architectures: [amd64]",
-				"unknown architecture %q (known: %s)", a, strings.Join(TargetArchs, ", "))
+				"unknown architecture %q (known: %s)", a, strings.Join(debian.BuildArchs, ", "))
 		}
 	}
-	if ReleaseSuffixRe.MatchString(c.Revision) {
+	if debian.ReleaseSuffixRe.MatchString(c.Revision) {
 		p.add(At(root, "revision"), "revision", "write the revision alone, e.g. 1: debforge appends +deb12, +deb13, ... per target",
 			"revision %q already ends in a release suffix", c.Revision)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/testutil"
 )
@@ -18,29 +20,29 @@ import (
 // satisfies what Debian's own packages of those names were.
 func TestReleaseSuffixOrderingWithDpkg(t *testing.T) {
 	testutil.RequireTool(t, "dpkg")
-	deb12, deb13 := spec.Releases["bookworm"].Suffix, spec.Releases["trixie"].Suffix
+	deb12, deb13 := debian.Releases["bookworm"].Suffix, debian.Releases["trixie"].Suffix
 	lt := [][2]string{
 		{"2.4.2-1" + deb12, "2.4.2-1" + deb13}, // bookworm -> trixie upgrades
 		{"2.4.2-1", "2.4.2-1" + deb12},         // unsuffixed, published before targets
 		{"2.4.2-1", "2.4.2-1" + deb13},         //
 		{"2.4.2-1" + deb13, "2.4.2-2" + deb12}, // a new revision wins over the release
 		{"2.4.2-1" + deb13, "2.4.3-1" + deb12}, // and so does a new upstream
-		{"2.4.2-1" + deb13, "2.4.2-1" + spec.Releases["forky"].Suffix},
+		{"2.4.2-1" + deb13, "2.4.2-1" + debian.Releases["forky"].Suffix},
 		{"1.1.5+ds1-1+deb12u1", "1.5.3"},            // Debian bookworm's runc vs our Provides: runc (= 1.5.3)
 		{"1.1.15+ds1-2", "1.5.3"},                   // a later Debian runc (trixie era)
 		{"1.6.20~ds1-1+deb12u3", "2.4.2"},           // bookworm's containerd vs our Provides
 		{"1.7.24~ds1-6", "2.4.2"},                   // a later Debian containerd (trixie era)
 		{"1.6.20~ds1-1+deb12u3", "2.4.2-1" + deb12}, // and vs the full version, were names equal
-		{spec.Releases["noble"].Suffix[1:], spec.Releases["resolute"].Suffix[1:]},
+		{debian.Releases["noble"].Suffix[1:], debian.Releases["resolute"].Suffix[1:]},
 	}
 	for _, p := range lt {
 		if out, err := exec.Command("dpkg", "--compare-versions", p[0], "lt", p[1]).CombinedOutput(); err != nil {
 			t.Errorf("dpkg says %s is not lower than %s (%v %s)", p[0], p[1], err, out)
 		}
 	}
-	for _, r := range spec.Releases {
+	for _, r := range debian.Releases {
 		v := "2.4.2-1" + r.Suffix
-		if !spec.ReleaseSuffixRe.MatchString(v) {
+		if !debian.ReleaseSuffixRe.MatchString(v) {
 			t.Errorf("%s: suffix %q not recognised as a release suffix", r.Codename, r.Suffix)
 		}
 		if out, err := exec.Command("dpkg", "--validate-version", v).CombinedOutput(); err != nil {
@@ -48,7 +50,7 @@ func TestReleaseSuffixOrderingWithDpkg(t *testing.T) {
 		}
 	}
 	for _, v := range []string{"2.4.2-1", "1.1.5+ds1-1+deb12u1", "1.0+dfsg-1"} {
-		if spec.ReleaseSuffixRe.MatchString(v) {
+		if debian.ReleaseSuffixRe.MatchString(v) {
 			t.Errorf("%s taken for a release build", v)
 		}
 	}

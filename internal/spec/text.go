@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
-	"unicode"
+
+	"github.com/debforge/debforge/internal/debian"
 
 	"gopkg.in/yaml.v3"
 )
@@ -45,21 +46,6 @@ func pattern(path string) string {
 	return mapKeyRe.ReplaceAllString(indexRe.ReplaceAllString(path, "[]"), ".$1.*")
 }
 
-// BadChar returns the first control character in s (a newline counts
-// unless multi is set; tabs and newlines are allowed in multi-line text),
-// or -1 when there is none.
-func BadChar(s string, multi bool) rune {
-	for _, r := range s {
-		if multi && (r == '\n' || r == '\t') {
-			continue
-		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == unicode.ReplacementChar {
-			return r
-		}
-	}
-	return -1
-}
-
 // checkText walks the node tree against the Go type and reports every text
 // value (and map key) holding a control character where one line is
 // expected. Running on nodes gives each problem its line and column.
@@ -88,7 +74,7 @@ func checkText(p *problems, n *yaml.Node, t reflect.Type, path string, multiOK m
 	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
-			if r := BadChar(k.Value, false); r >= 0 {
+			if r := debian.BadChar(k.Value, false); r >= 0 {
 				p.add(k, path, "use letters, digits and '_' in names", "key %q contains the control character %U", k.Value, r)
 				continue
 			}
@@ -96,7 +82,7 @@ func checkText(p *problems, n *yaml.Node, t reflect.Type, path string, multiOK m
 		}
 	case t.Kind() == reflect.String && n.Kind == yaml.ScalarNode:
 		multi := multiOK[pattern(path)]
-		if r := BadChar(n.Value, multi); r >= 0 {
+		if r := debian.BadChar(n.Value, multi); r >= 0 {
 			hint := "write it on one line, without control characters"
 			if multi {
 				hint = "only newlines and tabs are allowed here"
@@ -110,9 +96,3 @@ func checkText(p *problems, n *yaml.Node, t reflect.Type, path string, multiOK m
 // world-writable: a package shipping one hands every local user root, a
 // group or a file they can rewrite.
 func UnsafeMode(m uint64) bool { return m&0o6000 != 0 || m&0o002 != 0 }
-
-// SuiteRe and PackageNameRe let the writers check settings again.
-var (
-	SuiteRe       = suiteRe
-	PackageNameRe = pkgNameRe
-)

@@ -10,36 +10,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"gopkg.in/yaml.v3"
 )
 
 var (
-	// Debian policy 5.6.1: lower case letters, digits, + - . ; at least two
-	// characters, starting with an alphanumeric.
-	pkgNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 	// Upstream version (policy 5.6.12): starts with a digit; no epoch colon
 	// here, and hyphens are allowed because a revision always follows.
 	upstreamRe   = regexp.MustCompile(`^[0-9][A-Za-z0-9.+~-]*$`)
-	revisionRe   = regexp.MustCompile(`^[A-Za-z0-9.+~]+$`)
 	h1Re         = regexp.MustCompile(`^h1:[A-Za-z0-9+/]{43}=$`)
 	sha256Re     = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	commitRe     = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	modVerRe     = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._~/-]*\.[a-zA-Z0-9._~/-]+@v[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9.+-]*$`)
 	maintainerRe = regexp.MustCompile(`^[^<>]+ <[^<>@\s]+@[^<>\s]+>$`)
-	// Suite, codename and component name directories under dists/: what
-	// apt and Debian's archive tools accept, and never "." or "..".
-	suiteRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_-]*$`)
-	// ArchRe is a Debian architecture name (dpkg-architecture -L).
-	ArchRe       = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	urlRe        = regexp.MustCompile(`^(https?|file)://[^\s]+$`)
 	modeRe       = regexp.MustCompile(`^0?[0-7]{3,4}$`)
 	lintianTagRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]+$`)
 	sectionRe    = regexp.MustCompile(`^([a-z0-9-]+/)?[a-z0-9-]+$`)
-	// One relation of a binary package (policy 7.1): name[:arch-qualifier]
-	// [(op version)]. Architecture lists and build profiles belong to
-	// source packages' Build-Depends only (apt cannot parse them in a
-	// binary package's fields), and debforge substitutes no ${…} variables.
-	relationRe = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+)(:any)?\s*(\(\s*(<<|<=|=|>=|>>)\s*([^()\s]+)\s*\))?$`)
 )
 
 var priorities = []string{"required", "important", "standard", "optional", "extra"}
@@ -114,13 +102,13 @@ func Validate(c *Component, root *yaml.Node, kinds []string, opts ...Option) err
 		return true
 	}
 
-	if required(c.Name, "name") && !pkgNameRe.MatchString(c.Name) {
+	if required(c.Name, "name") && !debian.PackageNameRe.MatchString(c.Name) {
 		p.add(at("name"), "name", "lower case letters, digits, '+', '-' and '.'; at least two characters", "invalid name %q", c.Name)
 	}
 	if required(c.Version, "version") && !upstreamRe.MatchString(c.Version) {
 		p.add(at("version"), "version", "an upstream version starts with a digit, e.g. 1.5.3 (no leading 'v')", "malformed version %q", c.Version)
 	}
-	if c.Revision != "" && !revisionRe.MatchString(c.Revision) {
+	if c.Revision != "" && !debian.RevisionRe.MatchString(c.Revision) {
 		p.add(at("revision"), "revision", "letters, digits, '.', '+' and '~', e.g. 1", "malformed Debian revision %q", c.Revision)
 	}
 	checkComponentTargets(p, root, c)
@@ -294,7 +282,7 @@ func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 		p.add(at("kind"), "build.kind", "known: "+strings.Join(kinds, ", "), "unknown builder %q", b.Kind)
 	}
 	for i, d := range b.BuildDepends {
-		if !pkgNameRe.MatchString(d) {
+		if !debian.PackageNameRe.MatchString(d) {
 			p.add(at("build_depends", strconv.Itoa(i)), fmt.Sprintf("build.build_depends[%d]", i), "a Debian package name, e.g. libseccomp-dev", "invalid package name %q", d)
 		}
 	}
@@ -353,7 +341,7 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 	pk := c.Package
 	at := func(keys ...string) *yaml.Node { return At(root, append([]string{"package"}, keys...)...) }
 	trial := trialData(c)
-	if pk.Name != "" && !pkgNameRe.MatchString(pk.Name) {
+	if pk.Name != "" && !debian.PackageNameRe.MatchString(pk.Name) {
 		p.add(at("name"), "package.name", "lower case letters, digits, '+', '-' and '.'", "invalid package name %q", pk.Name)
 	}
 	if pk.Section != "" && !sectionRe.MatchString(pk.Section) {
@@ -396,7 +384,7 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 					continue
 				}
 			}
-			if msg := checkRelation(expr, r.key); msg != "" {
+			if msg := debian.CheckRelation(expr, r.key); msg != "" {
 				p.add(at(r.key, strconv.Itoa(i)), fmt.Sprintf("package.%s[%d]", r.key, i), `e.g. "libc6 (>= 2.36)" or "foo | bar"`, "%s", msg)
 			}
 		}
@@ -482,82 +470,6 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 			p.add(at("lintian_overrides", idx), fmt.Sprintf("package.lintian_overrides[%d].reason", i), "say why the override is right", "required field missing")
 		}
 	}
-}
-
-// checkRelation validates one dependency field entry, returning a message
-// or "". Provides may not have alternatives and only "=" versions.
-func checkRelation(expr, field string) string {
-	alts := strings.Split(expr, "|")
-	if len(alts) > 1 && field != "depends" && field != "pre_depends" && field != "recommends" && field != "suggests" {
-		return fmt.Sprintf("alternatives (|) are not allowed in %s: %q", field, expr)
-	}
-	for _, a := range alts {
-		a = strings.TrimSpace(a)
-		m := relationRe.FindStringSubmatch(a)
-		if m == nil || strings.Contains(a, "${") {
-			return fmt.Sprintf("invalid dependency %q: %s", a, relationProblem(a))
-		}
-		if m[5] != "" {
-			if err := CheckVersion(m[5]); err != nil {
-				return fmt.Sprintf("invalid dependency %q: version %v", a, err)
-			}
-		}
-		if field == "provides" && m[2] != "" {
-			return fmt.Sprintf("provides names a package without an architecture qualifier: %q", a)
-		}
-		if field == "provides" && m[4] != "" && m[4] != "=" {
-			return fmt.Sprintf("provides allows only exact versions (=): %q", a)
-		}
-	}
-	return ""
-}
-
-// relationProblem says what is wrong with a relation the grammar refused,
-// for the most common mistakes.
-func relationProblem(a string) string {
-	switch {
-	case strings.Contains(a, "${"):
-		return "debforge substitutes no ${…} variables (shared library dependencies are computed from the binaries)"
-	case strings.ContainsAny(a, "[]"):
-		return "an architecture list is for a source package's Build-Depends only; apt cannot parse it in a binary package"
-	case strings.ContainsAny(a, "<>") && !strings.Contains(a, "("):
-		return "a build profile (<…>) is for Build-Depends only, and a version needs parentheses: name (>= 1.0)"
-	case strings.Contains(a, ":") && !strings.Contains(a, "("):
-		return "the only architecture qualifier a binary package's relation may carry is :any"
-	}
-	return "want name[:any] [(<<|<=|=|>=|>> version)]"
-}
-
-// CheckVersion checks a Debian version as dpkg parses it (policy 5.6.12):
-// [epoch:]upstream[-revision], the epoch digits, the upstream version
-// starting with a digit, neither part empty.
-func CheckVersion(v string) error {
-	rest := v
-	if epoch, after, ok := strings.Cut(v, ":"); ok {
-		if epoch == "" || strings.Trim(epoch, "0123456789") != "" {
-			return fmt.Errorf("%q: the epoch before ':' must be digits", v)
-		}
-		rest = after
-	}
-	upstream, revision := rest, ""
-	if i := strings.LastIndex(rest, "-"); i >= 0 {
-		upstream, revision = rest[:i], rest[i+1:]
-		if revision == "" {
-			return fmt.Errorf("%q: nothing after '-' (the Debian revision is empty)", v)
-		}
-		if !revisionRe.MatchString(revision) {
-			return fmt.Errorf("%q: the Debian revision %q may hold only letters, digits and + . ~", v, revision)
-		}
-	}
-	switch {
-	case upstream == "":
-		return fmt.Errorf("%q: the upstream version is empty", v)
-	case upstream[0] < '0' || upstream[0] > '9':
-		return fmt.Errorf("%q: the upstream version must start with a digit", v)
-	case strings.Trim(upstream, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~-:") != "":
-		return fmt.Errorf("%q: the upstream version may hold only letters, digits and . + ~ - :", v)
-	}
-	return nil
 }
 
 // checkRelPath rejects absolute paths and paths that climb out with "..".

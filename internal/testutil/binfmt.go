@@ -7,10 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// qemuNames maps Debian architectures to qemu-user's names.
-var qemuNames = map[string]string{"arm64": "aarch64", "armhf": "arm", "riscv64": "riscv64", "ppc64el": "ppc64le", "s390x": "s390x"}
+	"github.com/debforge/debforge/internal/debian"
+)
 
 // BinfmtDirs are where Binfmt looks: the binfmt.d entries
 // qemu-user-static ships, and the kernel's binfmt_misc mount point.
@@ -52,9 +51,9 @@ func (e *MissingInterpreterError) Error() string {
 // SetupBinfmt registers arch's interpreter with binfmt_misc under d
 // (mounting it if needed) and returns how to undo what it did.
 func SetupBinfmt(d BinfmtDirs, arch string) (undo func() error, err error) {
-	q, ok := qemuNames[arch]
-	if !ok {
-		return nil, fmt.Errorf("binfmt: no qemu-user name for architecture %q", arch)
+	q, err := debian.QemuOf(arch)
+	if err != nil {
+		return nil, fmt.Errorf("binfmt: %w", err)
 	}
 	conf := filepath.Join(d.Conf, "qemu-"+q+".conf")
 	line, err := os.ReadFile(conf)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/execx"
 )
@@ -73,7 +75,7 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 // no dependency tracking (nothing is rebuilt twice), and options an older
 // configure does not know only warned about.
 func configureArgs(req builders.Request) ([]string, error) {
-	host, err := builders.Triplet(req.Arch)
+	host, err := debian.TripletOf(req.Arch)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +84,7 @@ func configureArgs(req builders.Request) ([]string, error) {
 		"--libdir=/usr/lib/" + host, "--docdir=/usr/share/doc/" + req.Component.PackageName(),
 		"--disable-option-checking", "--disable-silent-rules", "--disable-maintainer-mode", "--disable-dependency-tracking"}
 	if req.IsCross() {
-		build, err := builders.Triplet(req.BuildArch)
+		build, err := debian.TripletOf(req.BuildArch)
 		if err != nil {
 			return nil, err
 		}

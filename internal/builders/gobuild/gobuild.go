@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"golang.org/x/mod/modfile"
 
 	"github.com/debforge/debforge/internal/builders"
@@ -51,7 +53,7 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	// toolchain too. A native build's environment stays as it was.
 	var cross []string
 	if req.IsCross() {
-		goarch, err := builders.GoArch(req.Arch)
+		goarch, err := debian.GoArchOf(req.Arch)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package script
 
 import (
 	"github.com/debforge/debforge/internal/builders"
+	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/execx"
 )
 
@@ -34,7 +35,7 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 		return nil, err
 	}
 	if req.IsCross() {
-		goarch, err := builders.GoArch(req.Arch)
+		goarch, err := debian.GoArchOf(req.Arch)
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,7 @@ package aptrepo
 import (
 	"fmt"
 
-	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/debian"
 )
 
 // check refuses settings that would let one value write another field of
@@ -16,35 +16,35 @@ func (cfg *Config) check() error {
 		{"origin", cfg.Origin}, {"label", cfg.Label}, {"suite", cfg.Suite}, {"codename", cfg.Codename},
 		{"component", cfg.Component}, {"description", cfg.Description}, {"key_name", cfg.KeyName}, {"url", cfg.URL},
 	} {
-		if r := spec.BadChar(f.val, false); r >= 0 {
+		if r := debian.BadChar(f.val, false); r >= 0 {
 			return fmt.Errorf("publish: %s %q contains the control character %U", f.name, f.val, r)
 		}
 	}
 	for _, f := range []struct{ name, val string }{{"suite", cfg.Suite}, {"codename", cfg.Codename}, {"component", cfg.Component}} {
-		if !spec.SuiteRe.MatchString(f.val) {
+		if !debian.SuiteRe.MatchString(f.val) {
 			return fmt.Errorf("publish: invalid %s %q: a letter or digit, then letters, digits, '.', '+', '-' and '_'", f.name, f.val)
 		}
 	}
 	for _, rt := range cfg.Releases {
 		for _, f := range []struct{ name, val string }{{"suite", rt.Suite}, {"codename", rt.Codename}} {
-			if !spec.SuiteRe.MatchString(f.val) {
+			if !debian.SuiteRe.MatchString(f.val) {
 				return fmt.Errorf("publish: invalid release %s %q: a letter or digit, then letters, digits, '.', '+', '-' and '_'", f.name, f.val)
 			}
 		}
-		if rt.Suffix != "" && !spec.ReleaseSuffixRe.MatchString(rt.Suffix) {
+		if rt.Suffix != "" && !debian.ReleaseSuffixRe.MatchString(rt.Suffix) {
 			return fmt.Errorf("publish: release %s: invalid version suffix %q", rt.Codename, rt.Suffix)
 		}
 		for _, a := range rt.Archs {
-			if !spec.ArchRe.MatchString(a) {
+			if !debian.ArchRe.MatchString(a) {
 				return fmt.Errorf("publish: invalid architecture %q: a Debian architecture name such as amd64 or arm64", a)
 			}
 		}
 	}
-	if !spec.PackageNameRe.MatchString(cfg.KeyName) {
+	if !debian.PackageNameRe.MatchString(cfg.KeyName) {
 		return fmt.Errorf("publish: invalid key_name %q: a Debian package name", cfg.KeyName)
 	}
 	for _, a := range cfg.Archs {
-		if !spec.ArchRe.MatchString(a) {
+		if !debian.ArchRe.MatchString(a) {
 			return fmt.Errorf("publish: invalid architecture %q: a Debian architecture name such as amd64 or arm64", a)
 		}
 	}

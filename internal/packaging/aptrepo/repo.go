@@ -26,12 +26,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/ulikunitz/xz"
 
 	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/packaging/debfile"
-	"github.com/debforge/debforge/internal/spec"
 )
 
 // Config describes the repository to publish.
@@ -247,7 +248,7 @@ func Select(pkgs []*Package, keep int) (kept, dropped []*Package) {
 		groups[k] = append(groups[k], p)
 	}
 	for _, g := range groups {
-		sort.Slice(g, func(i, j int) bool { return CompareVersions(g[i].Version, g[j].Version) > 0 })
+		sort.Slice(g, func(i, j int) bool { return debian.CompareVersions(g[i].Version, g[j].Version) > 0 })
 		for i, p := range g {
 			if keep > 0 && i >= keep {
 				dropped = append(dropped, p)
@@ -260,7 +261,7 @@ func Select(pkgs []*Package, keep int) (kept, dropped []*Package) {
 		if kept[i].Name != kept[j].Name {
 			return kept[i].Name < kept[j].Name
 		}
-		return CompareVersions(kept[i].Version, kept[j].Version) < 0
+		return debian.CompareVersions(kept[i].Version, kept[j].Version) < 0
 	})
 	return kept, dropped
 }
@@ -332,7 +333,7 @@ func belongs(p *Package, r ReleaseTarget) bool {
 	if r.Suffix == "" {
 		return true
 	}
-	return strings.HasSuffix(p.Version, r.Suffix) || !spec.ReleaseSuffixRe.MatchString(p.Version)
+	return strings.HasSuffix(p.Version, r.Suffix) || !debian.ReleaseSuffixRe.MatchString(p.Version)
 }
 
 // SourcesName is the .sources file hosts of codename copy: one per
@@ -784,7 +785,7 @@ func syncDir(p string) error {
 // the bookworm build happened to be pooled first.
 func Published(repoDir, component, pkg, arch, version string) (path, found string) {
 	for m, v := range chainVersions(repoDir, component, pkg, arch, version) {
-		if CompareVersions(v, version) > 0 || (found != "" && CompareVersions(v, found) <= 0) {
+		if debian.CompareVersions(v, version) > 0 || (found != "" && debian.CompareVersions(v, found) <= 0) {
 			continue
 		}
 		path, found = m, v
@@ -797,7 +798,7 @@ func Published(repoDir, component, pkg, arch, version string) (path, found strin
 func NewestPublished(repoDir, component, pkg, arch, version string) string {
 	found := ""
 	for _, v := range chainVersions(repoDir, component, pkg, arch, version) {
-		if found == "" || CompareVersions(v, found) > 0 {
+		if found == "" || debian.CompareVersions(v, found) > 0 {
 			found = v
 		}
 	}
@@ -809,14 +810,14 @@ func NewestPublished(repoDir, component, pkg, arch, version string) string {
 func chainVersions(repoDir, component, pkg, arch, version string) map[string]string {
 	dir := filepath.Join(repoDir, filepath.Dir(PoolPath(component, pkg, "x")))
 	matches, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
-	suffix := spec.ReleaseSuffixRe.FindString(version)
+	suffix := debian.ReleaseSuffixRe.FindString(version)
 	out := map[string]string{}
 	for _, m := range matches {
 		parts := strings.Split(strings.TrimSuffix(filepath.Base(m), ".deb"), "_")
 		if len(parts) != 3 || (parts[2] != arch && parts[2] != "all") {
 			continue
 		}
-		if s := spec.ReleaseSuffixRe.FindString(parts[1]); s != "" && s != suffix {
+		if s := debian.ReleaseSuffixRe.FindString(parts[1]); s != "" && s != suffix {
 			continue
 		}
 		out[m] = parts[1]

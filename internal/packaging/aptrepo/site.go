@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/packaging/debfile"
 )
 
@@ -89,7 +91,7 @@ func SortEntries(es []Entry) {
 		if a.Name != b.Name {
 			return a.Name < b.Name
 		}
-		if c := CompareVersions(a.Version, b.Version); c != 0 {
+		if c := debian.CompareVersions(a.Version, b.Version); c != 0 {
 			return c > 0
 		}
 		return a.Arch < b.Arch
@@ -187,7 +189,7 @@ func (r Release) Newest() map[string]map[string]string {
 			out[e.Name] = map[string]string{}
 		}
 		for _, a := range archs {
-			if cur := out[e.Name][a]; cur == "" || CompareVersions(e.Version, cur) > 0 {
+			if cur := out[e.Name][a]; cur == "" || debian.CompareVersions(e.Version, cur) > 0 {
 				out[e.Name][a] = e.Version
 			}
 		}

@@ -27,6 +27,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/debian"
+
 	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/filehash"
 )
@@ -414,18 +416,14 @@ func linksShared(p string) bool {
 // ParseDepends turns dpkg-shlibdeps' Depends ("libc6 (>= 2.34),
 // libseccomp2 (>= 2.5.0)") into linked packages. Of alternatives
 // ("a | b") the first is named.
-func ParseDepends(deps []string) []Linked {
-	var out []Linked
-	for _, d := range deps {
-		for _, one := range strings.Split(d, ",") {
-			one, _, _ = strings.Cut(one, "|")
-			one = strings.TrimSpace(one)
-			if one == "" {
-				continue
-			}
-			name, rel, _ := strings.Cut(one, "(")
-			out = append(out, Linked{Package: strings.TrimSpace(name), Constraint: strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rel), ")"))})
-		}
+func ParseDepends(deps []string) ([]Linked, error) {
+	rels, err := debian.FirstAlternatives(deps)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	var out []Linked
+	for _, r := range rels {
+		out = append(out, Linked{Package: r.Name, Constraint: r.Constraint})
+	}
+	return out, nil
 }

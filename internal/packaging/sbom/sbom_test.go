@@ -172,6 +172,15 @@ func hasRelationship(doc document, typ, name string) bool {
 
 // A C package: tarball source, dynamically linked libraries from
 // dpkg-shlibdeps' Depends; a git source; a meta-package with no source.
+func mustParseDepends(t *testing.T, deps ...string) []Linked {
+	t.Helper()
+	ls, err := ParseDepends(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ls
+}
+
 // withVersion sets the linked-against version of pkg in ls.
 func withVersion(ls []Linked, pkg, version string) []Linked {
 	for i := range ls {
@@ -186,7 +195,7 @@ func TestSBOMOfCAndMetaPackagesValidate(t *testing.T) {
 	schema := spdxSchema(t)
 	cases := map[string]Input{
 		"tarball": {Source: &Source{Kind: "tarball", Name: "slirp", Version: "1.3.1", URL: "https://example.org/slirp-1.3.1.tar.gz",
-			SHA256: strings.Repeat("ab", 32)}, Linked: withVersion(ParseDepends([]string{"libc6 (>= 2.34), libseccomp2 (>= 2.5.0) | libfoo, libslirp0 (>= 4.7.0)"}), "libc6", "2.36-9+deb12u13")},
+			SHA256: strings.Repeat("ab", 32)}, Linked: withVersion(mustParseDepends(t, "libc6 (>= 2.34), libseccomp2 (>= 2.5.0) | libfoo, libslirp0 (>= 4.7.0)"), "libc6", "2.36-9+deb12u13")},
 		"git":  {Source: &Source{Kind: "git", Name: "slirp", Version: "1.3.1", URL: "https://example.org/slirp.git", Commit: strings.Repeat("c", 40)}},
 		"meta": {},
 	}
