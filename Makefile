@@ -97,12 +97,12 @@ host-test: deps-test deps-host
 	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags hosts -count=1 -timeout 120m -v ./internal/hosts/
 
 bench: deps-test
-	$(GO) run ./internal/bench
+	$(GO) run ./cmd/bench
 
 # A quick slice of make bench that make test runs, so the benchmark
 # program keeps working: the packaging figure alone (no stack build).
 bench-quick: deps-test
-	$(GO) run ./internal/bench packaging
+	$(GO) run ./cmd/bench packaging
 
 deps-build: build-user
 	@missing=$$(for p in $(BUILD_TOOLS); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -q '^installed$$' || echo $$p; done); \

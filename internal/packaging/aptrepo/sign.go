@@ -91,18 +91,6 @@ func CreateKey(path, name, email string) (*Signer, error) {
 	return &Signer{entities: []*openpgp.Entity{e}}, nil
 }
 
-// LoadOrCreateKey reads the key at path, or creates one there when the
-// file does not exist; created reports which. Only for callers that own
-// the path (tests, a first run at the default location).
-func LoadOrCreateKey(path, name, email string) (s *Signer, created bool, err error) {
-	s, err = LoadKey(path)
-	if err == nil || !errors.Is(err, os.ErrNotExist) {
-		return s, false, err
-	}
-	s, err = CreateKey(path, name, email)
-	return s, err == nil, err
-}
-
 // With returns a signer that signs with s and every previous key, and
 // publishes all their public keys; s stays the current key.
 func (s *Signer) With(previous ...*Signer) *Signer {
