@@ -92,174 +92,256 @@ func hashSource(w io.Writer, c *spec.Component, fe *source.Fetched) error {
 	return nil
 }
 
+// buildJob is one component's build as it goes through the stages of
+// buildOne: what each stage found, for the next.
+type buildJob struct {
+	c     *spec.Component
+	be    *buildEnv
+	env   keyEnv
+	log   io.Writer
+	start time.Time
+
+	fe      *source.Fetched // nil for a meta-package
+	history []byte          // the changelog of earlier revisions
+	root    *buildroot.Root // nil for a meta-package: it builds nothing
+	key     string
+
+	work, srcDir, stageDir string
+	mtime                  time.Time
+	extraDepends, buildEnv []string
+}
+
+// stageError is a failure of one stage of buildOne, named by it.
+type stageError struct {
+	stage string
+	err   error
+}
+
+func (e *stageError) Error() string { return e.stage + ": " + e.err.Error() }
+func (e *stageError) Unwrap() error { return e.err }
+
+func inStage(stage string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &stageError{stage, err}
+}
+
 // buildOne fetches, builds and packages one component into the package
 // cache, or finds it there already. It returns the result and cache key.
 func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, env keyEnv, depKeys []string, log io.Writer) (res Result, _ string) {
 	r := Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion()}
-	fail := func(stage string, err error) (Result, string) {
-		r.Err = fmt.Errorf("%s: %w", stage, err)
-		r.Hint = hintFor(err)
+	fail := func(err error) (Result, string) { // err names its stage (inStage)
+		r.Err, r.Hint = err, hintFor(err)
 		return r, ""
 	}
-	start := time.Now()
-	if err := f.checkNotOlder(c); err != nil {
-		return fail("version", err)
-	}
-	var fe *source.Fetched
-	if !c.IsMeta() {
-		f.emit(Event{Component: c.Name, Stage: StageFetch})
-		var err error
-		fe, err = f.fetcher.Fetch(ctx, c, f.opts.Sources[c.Name], log)
-		if err != nil {
-			return fail("fetch", err)
-		}
-	}
-	r.FetchTime = time.Since(start)
-	history, err := f.changelogHistory(c)
-	if err != nil {
-		return fail("changelog history", err)
-	}
-	// Meta-packages build nothing, so no root: their key has none.
-	var root *buildroot.Root
-	rootKey := ""
-	if !c.IsMeta() {
-		if root, err = f.rootFor(ctx, be, c); err != nil {
-			return fail("build root", err)
-		}
-		rootKey = root.Key
-	}
-	key, err := f.cacheKey(c, fe, env, rootKey, depKeys, history)
-	if err != nil {
-		return fail("cache key", err)
+	j := &buildJob{c: c, be: be, env: env, log: log, start: time.Now()}
+	if err := f.findInputs(ctx, j, depKeys, &r); err != nil {
+		return fail(err)
 	}
 	// One writer per key, across runs that share this cache (a cache dir
 	// on shared storage, or two runs on one machine): the second waits,
 	// then finds the first one's package, .buildinfo and SBOM complete.
-	unlock, err := f.lockKey(ctx, "deb-"+key, c.Name, log)
+	unlock, err := f.lockKey(ctx, "deb-"+j.key, c.Name, log)
 	if err != nil {
-		return fail("cache lock", err)
+		return fail(inStage("cache lock", err))
 	}
 	defer unlock()
-	debDir := filepath.Join(f.opts.CacheDir, "debs", key)
+	debDir := filepath.Join(f.opts.CacheDir, "debs", j.key)
 	cached := filepath.Join(debDir, packaging.FileName(c, f.opts.Arch))
 	if st, err := os.Stat(cached); err == nil && !slices.Contains(f.opts.Rebuild, c.Name) {
 		r.Deb, r.Size, r.CacheHit = cached, st.Size(), true
-		return r, key
+		return r, j.key
 	}
-	if err := os.MkdirAll(filepath.Join(f.opts.CacheDir, "work"), 0o755); err != nil {
-		return fail("build", err)
-	}
-	work, err := os.MkdirTemp(filepath.Join(f.opts.CacheDir, "work"), c.Name+"-")
-	if err != nil {
-		return fail("build", err)
+	if err := f.makeWork(j); err != nil {
+		return fail(err)
 	}
 	defer func() {
 		if res.Err != nil && f.opts.KeepWork {
-			res.Hint = joinHints(res.Hint, "work dir kept: "+work)
+			res.Hint = joinHints(res.Hint, "work dir kept: "+j.work)
 			return
 		}
-		os.RemoveAll(work)
+		os.RemoveAll(j.work)
 	}()
-	if err := os.Chmod(work, 0o755); err != nil { // the build uid binds paths below it
-		return fail("build", err)
-	}
-	srcDir, stageDir := filepath.Join(work, "src"), filepath.Join(work, "stage")
-	mtime := sourceTime(c, fe)
-	var extraDepends, buildEnvList []string
 	if !c.IsMeta() {
-		f.emit(Event{Component: c.Name, Stage: StageBuild, Elapsed: time.Since(start)})
-		buildStart := time.Now()
-		if err := f.fetcher.Prepare(ctx, c, fe, srcDir, log); err != nil {
-			return fail("prepare source", err)
+		if err := f.compile(ctx, j, &r); err != nil {
+			return fail(err)
 		}
-		sb, err := f.sandboxFor(be, c, root, work)
-		if err != nil {
-			return fail("build", err)
-		}
-		b, err := f.registry.Get(c.Build.Kind)
-		if err != nil {
-			return fail("build", err)
-		}
-		req := builders.Request{
-			Component: withCommit(c, fe), SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp",
-			HostSrcDir: srcDir, HostStageDir: stageDir, Arch: f.opts.Arch, BuildArch: buildArch(),
-			Env: []string{"GOMODCACHE=/build/go/mod", "GOCACHE=/build/go/build", "GOTOOLCHAIN=local", "GOSUMDB=off",
-				"GOFLAGS=-buildvcs=false", "GOWORK=off", "GOPROXY=off",
-				"SOURCE_DATE_EPOCH=" + strconv.FormatInt(mtime.Unix(), 10)},
-		}
-		if fe.Kind == "go_module" && len(c.Source.Patches) == 0 && len(c.Source.Delete) == 0 {
-			req.Module = c.Source.GoModule
-		}
-		if c.Build.Kind != "go" {
-			flags, err := f.buildFlags(ctx, sb, root, req, log)
-			if err != nil {
-				return fail("build", err)
-			}
-			req.Flags = &flags
-		}
-		if err := checkCross(req, root); err != nil {
-			return fail("build", err)
-		}
-		buildEnvList = append(append([]string{}, sb.Env...), req.Env...)
-		shared, worker, err := f.runCompiled(ctx, sb, root, b, req, c, fe, env, log)
-		r.Worker = worker
-		if err != nil {
-			return fail("build", explainCross(req, err))
-		}
-		r.CompileShared = shared
-		warnings, err := checkHardening(c, stageDir, log)
-		if err != nil {
-			return fail("hardening", err)
-		}
-		r.Warnings = warnings
-		extraDepends, err = sandbox.ShlibDepends(ctx, sb, stageDir, "/build/stage", filepath.Join(work, "shlibs"), "/build/shlibs", shlibsEnv(req), log)
-		if err != nil {
-			return fail("shlibdeps", err)
-		}
-		r.BuildTime = time.Since(buildStart)
 	}
-	if w := nameCollision(c, f.releaseNames(be, root, log)); w != "" {
-		fmt.Fprintf(log, "warning: %s\n", w)
+	if err := f.pack(j, debDir, &r); err != nil {
+		return fail(err)
+	}
+	return r, j.key
+}
+
+// findInputs is buildOne's first stage: everything the cache key covers
+// (the fetched and verified source, the changelog history, the build
+// root) and the key itself.
+func (f *Forge) findInputs(ctx context.Context, j *buildJob, depKeys []string, r *Result) error {
+	c := j.c
+	if err := f.checkNotOlder(c); err != nil {
+		return inStage("version", err)
+	}
+	if !c.IsMeta() {
+		f.emit(Event{Component: c.Name, Stage: StageFetch})
+		var err error
+		if j.fe, err = f.fetcher.Fetch(ctx, c, f.opts.Sources[c.Name], j.log); err != nil {
+			return inStage("fetch", err)
+		}
+	}
+	r.FetchTime = time.Since(j.start)
+	var err error
+	if j.history, err = f.changelogHistory(c); err != nil {
+		return inStage("changelog history", err)
+	}
+	rootKey := "" // meta-packages build nothing, so no root: their key has none
+	if !c.IsMeta() {
+		if j.root, err = f.rootFor(ctx, j.be, c); err != nil {
+			return inStage("build root", err)
+		}
+		rootKey = j.root.Key
+	}
+	j.key, err = f.cacheKey(c, j.fe, j.env, rootKey, depKeys, j.history)
+	return inStage("cache key", err)
+}
+
+// makeWork makes the build's work directory, which the build uid binds
+// paths below.
+func (f *Forge) makeWork(j *buildJob) error {
+	if err := os.MkdirAll(filepath.Join(f.opts.CacheDir, "work"), 0o755); err != nil {
+		return inStage("build", err)
+	}
+	work, err := os.MkdirTemp(filepath.Join(f.opts.CacheDir, "work"), j.c.Name+"-")
+	if err != nil {
+		return inStage("build", err)
+	}
+	j.work, j.srcDir, j.stageDir = work, filepath.Join(work, "src"), filepath.Join(work, "stage")
+	j.mtime = sourceTime(j.c, j.fe)
+	return inStage("build", os.Chmod(work, 0o755))
+}
+
+// compile is buildOne's second stage: the source unpacked, the planned
+// commands run in the sandbox (or reused from another target's compile),
+// the hardening checked and the shared-library Depends read.
+func (f *Forge) compile(ctx context.Context, j *buildJob, r *Result) error {
+	c := j.c
+	f.emit(Event{Component: c.Name, Stage: StageBuild, Elapsed: time.Since(j.start)})
+	buildStart := time.Now()
+	if err := f.fetcher.Prepare(ctx, c, j.fe, j.srcDir, j.log); err != nil {
+		return inStage("prepare source", err)
+	}
+	sb, err := f.sandboxFor(j.be, c, j.root, j.work)
+	if err != nil {
+		return inStage("build", err)
+	}
+	b, err := f.registry.Get(c.Build.Kind)
+	if err != nil {
+		return inStage("build", err)
+	}
+	req, err := f.request(ctx, j, sb)
+	if err != nil {
+		return inStage("build", err)
+	}
+	j.buildEnv = append(append([]string{}, sb.Env...), req.Env...)
+	shared, worker, err := f.runCompiled(ctx, sb, j.root, b, req, c, j.fe, j.env, j.log)
+	r.Worker = worker
+	if err != nil {
+		return inStage("build", explainCross(req, err))
+	}
+	r.CompileShared = shared
+	if r.Warnings, err = checkHardening(c, j.stageDir, j.log); err != nil {
+		return inStage("hardening", err)
+	}
+	j.extraDepends, err = sandbox.ShlibDepends(ctx, sb, j.stageDir, "/build/stage", filepath.Join(j.work, "shlibs"), "/build/shlibs", shlibsEnv(req), j.log)
+	if err != nil {
+		return inStage("shlibdeps", err)
+	}
+	r.BuildTime = time.Since(buildStart)
+	return nil
+}
+
+// request is what the builder plans from: the paths commands see, the
+// environment every build gets, the C flags of the root for a non-Go
+// build, checked for a cross build's toolchain.
+func (f *Forge) request(ctx context.Context, j *buildJob, sb *sandbox.Sandbox) (builders.Request, error) {
+	c := j.c
+	req := builders.Request{
+		Component: withCommit(c, j.fe), SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp",
+		HostSrcDir: j.srcDir, HostStageDir: j.stageDir, Arch: f.opts.Arch, BuildArch: buildArch(),
+		Env: []string{"GOMODCACHE=/build/go/mod", "GOCACHE=/build/go/build", "GOTOOLCHAIN=local", "GOSUMDB=off",
+			"GOFLAGS=-buildvcs=false", "GOWORK=off", "GOPROXY=off",
+			"SOURCE_DATE_EPOCH=" + strconv.FormatInt(j.mtime.Unix(), 10)},
+	}
+	if j.fe.Kind == "go_module" && len(c.Source.Patches) == 0 && len(c.Source.Delete) == 0 {
+		req.Module = c.Source.GoModule
+	}
+	if c.Build.Kind != "go" {
+		flags, err := f.buildFlags(ctx, sb, j.root, req, j.log)
+		if err != nil {
+			return req, err
+		}
+		req.Flags = &flags
+	}
+	return req, checkCross(req, j.root)
+}
+
+// pack is buildOne's last stage: the maintainer scripts, the .deb, its
+// SBOM and .buildinfo, written into debDir (the package cache under the
+// key).
+func (f *Forge) pack(j *buildJob, debDir string, r *Result) error {
+	c := j.c
+	if w := nameCollision(c, f.releaseNames(j.be, j.root, j.log)); w != "" {
+		fmt.Fprintf(j.log, "warning: %s\n", w)
 		r.Warnings = append(r.Warnings, w)
 	}
-	f.emit(Event{Component: c.Name, Stage: StagePackage, Elapsed: time.Since(start)})
+	f.emit(Event{Component: c.Name, Stage: StagePackage, Elapsed: time.Since(j.start)})
 	pkgStart := time.Now()
-	snippets := make([]postinst.Snippet, 0, len(c.Package.Scripts))
-	for _, s := range c.Package.Scripts {
-		snippets = append(snippets, postinst.Snippet{Template: s.Template, Vars: s.Vars})
-	}
-	scriptDir := filepath.Join(work, "scripts")
-	if err := os.MkdirAll(scriptDir, 0o755); err != nil {
-		return fail("package", err)
-	}
-	scripts, err := postinst.Write(scriptDir, c.PackageName(), snippets)
+	scripts, err := f.writeScripts(j)
 	if err != nil {
-		return fail("package", fmt.Errorf("%s: package.scripts: %w", c.File, err))
+		return inStage("package", err)
 	}
-	stage := stageDir
+	stage := j.stageDir
 	if c.IsMeta() {
 		stage = ""
 	}
 	deb, err := packaging.Build(packaging.Input{
-		Component: c, StageDir: stage, SrcDir: srcDir, WorkDir: filepath.Join(work, "pkg"),
-		Scripts: scripts, Arch: f.opts.Arch, MTime: mtime, ExtraDepends: extraDepends, History: history,
+		Component: c, StageDir: stage, SrcDir: j.srcDir, WorkDir: filepath.Join(j.work, "pkg"),
+		Scripts: scripts, Arch: f.opts.Arch, MTime: j.mtime, ExtraDepends: j.extraDepends, History: j.history,
 	}, debDir)
 	if err != nil {
-		return fail("package", err)
+		return inStage("package", err)
 	}
-	if err := writeSBOM(c, fe, root, deb, stage, extraDepends, mtime); err != nil {
-		return fail("sbom", err)
+	if err := writeSBOM(c, j.fe, j.root, deb, stage, j.extraDepends, j.mtime); err != nil {
+		return inStage("sbom", err)
 	}
-	if err := writeBuildInfo(deb, c, be, root, buildEnvList, mtime); err != nil {
-		return fail("buildinfo", err)
+	if err := writeBuildInfo(deb, c, j.be, j.root, j.buildEnv, j.mtime); err != nil {
+		return inStage("buildinfo", err)
 	}
 	r.PackageTime = time.Since(pkgStart)
 	st, err := os.Stat(deb)
 	if err != nil {
-		return fail("package", err)
+		return inStage("package", err)
 	}
 	r.Deb, r.Size = deb, st.Size()
-	return r, key
+	return nil
+}
+
+// writeScripts renders the spec's maintainer-script templates into the
+// work directory.
+func (f *Forge) writeScripts(j *buildJob) (map[string]string, error) {
+	snippets := make([]postinst.Snippet, 0, len(j.c.Package.Scripts))
+	for _, s := range j.c.Package.Scripts {
+		snippets = append(snippets, postinst.Snippet{Template: s.Template, Vars: s.Vars})
+	}
+	dir := filepath.Join(j.work, "scripts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	scripts, err := postinst.Write(dir, j.c.PackageName(), snippets)
+	if err != nil {
+		return nil, fmt.Errorf("%s: package.scripts: %w", j.c.File, err)
+	}
+	return scripts, nil
 }
 
 // shlibsEnv makes dpkg-shlibdeps look up the target architecture's

@@ -85,11 +85,11 @@ func TestKeyringVersionsGrowAndRotationSignsWithBoth(t *testing.T) {
 	testutil.RequireTool(t, "gpgv", "dpkg")
 	dir := t.TempDir()
 	keyA, keyB := filepath.Join(dir, "a.asc"), filepath.Join(dir, "b.asc")
-	a, _, err := aptrepo.LoadOrCreateKey(keyA, "A", "a@example.org")
+	a, err := aptrepo.CreateKey(keyA, "A", "a@example.org")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _, err := aptrepo.LoadOrCreateKey(keyB, "B", "b@example.org")
+	b, err := aptrepo.CreateKey(keyB, "B", "b@example.org")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestKeyringVersionAboveAFutureOne(t *testing.T) {
 	testutil.RequireTool(t, "dpkg")
 	dir := t.TempDir()
 	key := filepath.Join(dir, "a.asc")
-	if _, _, err := aptrepo.LoadOrCreateKey(key, "A", "a@example.org"); err != nil {
+	if _, err := aptrepo.CreateKey(key, "A", "a@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	repoDir := filepath.Join(dir, "out", "repo")
@@ -274,7 +274,7 @@ func TestKeyringVersionFormKeptForOldPools(t *testing.T) {
 	testutil.RequireTool(t, "dpkg")
 	dir := t.TempDir()
 	key := filepath.Join(dir, "a.asc")
-	if _, _, err := aptrepo.LoadOrCreateKey(key, "A", "a@example.org"); err != nil {
+	if _, err := aptrepo.CreateKey(key, "A", "a@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	repoDir := filepath.Join(dir, "out", "repo")

@@ -17,7 +17,7 @@ import (
 func TestPublishWithoutCacheDir(t *testing.T) {
 	dir := t.TempDir()
 	key := filepath.Join(dir, "key.asc")
-	if _, _, err := aptrepo.LoadOrCreateKey(key, "T", "t@example.org"); err != nil {
+	if _, err := aptrepo.CreateKey(key, "T", "t@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	f := keyTestForge(t, dir, Options{SigningKey: key}, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
@@ -59,7 +59,7 @@ func TestCleanTakesTheCacheLock(t *testing.T) {
 	// A build during a clean: refused before it starts.
 	dir := t.TempDir()
 	key := filepath.Join(dir, "key.asc")
-	aptrepo.LoadOrCreateKey(key, "T", "t@example.org")
+	aptrepo.CreateKey(key, "T", "t@example.org")
 	f := keyTestForge(t, dir, Options{SigningKey: key}, time.Now())
 	unlockClean, err := LockCache(f.opts.CacheDir, true)
 	if err != nil {
