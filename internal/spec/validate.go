@@ -180,6 +180,19 @@ func validateSource(p *problems, c *Component, root *yaml.Node) {
 	default:
 		p.add(at(kinds[1]), "source."+kinds[1], "set exactly one of go_module, tarball, git, dir", "conflicts with %s", kinds[0])
 	}
+	validatePins(p, s, at)
+	validateWatch(p, s, at)
+	validateSourceTree(p, s, at)
+	if s.Date != "" {
+		if _, err := time.Parse(time.RFC3339, s.Date); err != nil {
+			p.add(at("date"), "source.date", "RFC 3339, e.g. 2026-01-31T00:00:00Z", "malformed date %q", s.Date)
+		}
+	}
+}
+
+// validatePins checks what pins a source: a go_module's exact version and
+// go.sum hash, a tarball's location and sha256, a git tag's commit.
+func validatePins(p *problems, s *Source, at func(...string) *yaml.Node) {
 	if s.GoModule != "" {
 		if !modVerRe.MatchString(s.GoModule) {
 			p.add(at("go_module"), "source.go_module", "an exact module@version, e.g. github.com/opencontainers/runc@v1.5.3", "malformed module %q", s.GoModule)
@@ -221,6 +234,11 @@ func validateSource(p *problems, c *Component, root *yaml.Node) {
 	if s.Commit != "" && !commitRe.MatchString(s.Commit) {
 		p.add(at("commit"), "source.commit", "a full commit id: 40 lower-case hex digits", "malformed commit %q", s.Commit)
 	}
+}
+
+// validateWatch checks how new upstream releases are found: a tarball's
+// watch page and regexp, and the track.
+func validateWatch(p *problems, s *Source, at func(...string) *yaml.Node) {
 	if w := s.Watch; w != nil {
 		switch {
 		case s.Tarball == "":
@@ -238,6 +256,11 @@ func validateSource(p *problems, c *Component, root *yaml.Node) {
 	if s.Track != "" && s.Track != "release" && s.Track != "prerelease" {
 		p.add(at("track"), "source.track", "release (default) or prerelease", "unknown track %q", s.Track)
 	}
+}
+
+// validateSourceTree checks the paths that shape the unpacked tree: the
+// dir, strip_components, deletions, exclusions and patches.
+func validateSourceTree(p *problems, s *Source, at func(...string) *yaml.Node) {
 	// ".." is the tree the specs directory lives in: a repository that
 	// packages itself (specs/debforge-tool.yaml). Anything further out or
 	// beside it stays refused.
@@ -263,11 +286,6 @@ func validateSource(p *problems, c *Component, root *yaml.Node) {
 		n, field := at("patches", strconv.Itoa(i)), fmt.Sprintf("source.patches[%d]", i)
 		if checkRelPath(p, n, field, patch) {
 			checkPatchFile(p, n, field, patch)
-		}
-	}
-	if s.Date != "" {
-		if _, err := time.Parse(time.RFC3339, s.Date); err != nil {
-			p.add(at("date"), "source.date", "RFC 3339, e.g. 2026-01-31T00:00:00Z", "malformed date %q", s.Date)
 		}
 	}
 }
@@ -340,7 +358,6 @@ func validateBuild(p *problems, c *Component, root *yaml.Node, kinds []string) {
 func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 	pk := c.Package
 	at := func(keys ...string) *yaml.Node { return At(root, append([]string{"package"}, keys...)...) }
-	trial := trialData(c)
 	if pk.Name != "" && !debian.PackageNameRe.MatchString(pk.Name) {
 		p.add(at("name"), "package.name", "lower case letters, digits, '+', '-' and '.'", "invalid package name %q", pk.Name)
 	}
@@ -359,6 +376,27 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 	default:
 		p.add(at("architecture"), "package.architecture", "any (the build host's architecture) or all", "invalid architecture %q", pk.Architecture)
 	}
+	validateRelations(p, c, at)
+	if !slices.Contains(compressions, pk.Compression) {
+		p.add(at("compression"), "package.compression", "one of xz, gzip, zstd, none", "unknown compression %q", pk.Compression)
+	}
+	if pk.MultiArch != "" && pk.MultiArch != "foreign" && pk.MultiArch != "same" && pk.MultiArch != "allowed" {
+		p.add(at("multi_arch"), "package.multi_arch", "foreign for a tool, same for a library, allowed for an interpreter", "unknown Multi-Arch value %q", pk.MultiArch)
+	}
+	validatePaths(p, pk, at)
+	for i, ct := range pk.Contents {
+		validateContent(p, ct, i, at)
+	}
+	validateScriptsAndOverrides(p, pk, at, o)
+}
+
+// validateRelations checks the package's relation fields as Debian's
+// grammar for a binary package allows them, after expanding templates
+// ({{.Version}} and {{.DebVersion}} keep one source of truth for versions;
+// the expanded text is what is checked).
+func validateRelations(p *problems, c *Component, at func(...string) *yaml.Node) {
+	pk := c.Package
+	trial := trialData(c)
 	rels := []struct {
 		key  string
 		list []string
@@ -369,10 +407,8 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 	}
 	for _, r := range rels {
 		for i, expr := range r.list {
+			n, field := at(r.key, strconv.Itoa(i)), fmt.Sprintf("package.%s[%d]", r.key, i)
 			if strings.Contains(expr, "{{") {
-				// {{.Version}} and {{.DebVersion}} keep one source of truth
-				// for versions; the expanded text is what is checked.
-				n, field := at(r.key, strconv.Itoa(i)), fmt.Sprintf("package.%s[%d]", r.key, i)
 				before := len(p.list)
 				checkTemplate(p, n, field, expr, trial)
 				if len(p.list) > before {
@@ -385,16 +421,14 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 				}
 			}
 			if msg := debian.CheckRelation(expr, r.key); msg != "" {
-				p.add(at(r.key, strconv.Itoa(i)), fmt.Sprintf("package.%s[%d]", r.key, i), `e.g. "libc6 (>= 2.36)" or "foo | bar"`, "%s", msg)
+				p.add(n, field, `e.g. "libc6 (>= 2.36)" or "foo | bar"`, "%s", msg)
 			}
 		}
 	}
-	if !slices.Contains(compressions, pk.Compression) {
-		p.add(at("compression"), "package.compression", "one of xz, gzip, zstd, none", "unknown compression %q", pk.Compression)
-	}
-	if pk.MultiArch != "" && pk.MultiArch != "foreign" && pk.MultiArch != "same" && pk.MultiArch != "allowed" {
-		p.add(at("multi_arch"), "package.multi_arch", "foreign for a tool, same for a library, allowed for an interpreter", "unknown Multi-Arch value %q", pk.MultiArch)
-	}
+}
+
+// validatePaths checks package.exclude and package.not_conffiles.
+func validatePaths(p *problems, pk *Package, at func(...string) *yaml.Node) {
 	for i, ex := range pk.Exclude {
 		n, field := at("exclude", strconv.Itoa(i)), fmt.Sprintf("package.exclude[%d]", i)
 		if _, err := path.Match(ex, "/"); err != nil || !path.IsAbs(ex) || path.Clean(ex) != ex {
@@ -407,51 +441,69 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 			p.add(n, field, "the absolute path of a file under /etc the package ships, e.g. /etc/foo/generated.conf", "%q is not a clean path under /etc", nc)
 		}
 	}
-	for i, ct := range pk.Contents {
-		idx := strconv.Itoa(i)
-		fp := fmt.Sprintf("package.contents[%d]", i)
-		if !slices.Contains(contentTypes, ct.Type) {
-			p.add(at("contents", idx, "type"), fp+".type", "file, dir or symlink", "unknown type %q", ct.Type)
+}
+
+// validateContent checks package.contents[i].
+func validateContent(p *problems, ct Content, i int, at func(...string) *yaml.Node) {
+	idx := strconv.Itoa(i)
+	fp := fmt.Sprintf("package.contents[%d]", i)
+	if !slices.Contains(contentTypes, ct.Type) {
+		p.add(at("contents", idx, "type"), fp+".type", "file, dir or symlink", "unknown type %q", ct.Type)
+	}
+	checkDst(p, at("contents", idx, "dst"), fp+".dst", ct.Dst, at("contents", idx))
+	switch ct.Type {
+	case "", "file":
+		if ct.Src == "" {
+			p.add(at("contents", idx), fp+".src", "a path relative to the source tree", "required field missing")
+		} else {
+			checkRelPath(p, at("contents", idx, "src"), fp+".src", ct.Src)
 		}
-		checkDst(p, at("contents", idx, "dst"), fp+".dst", ct.Dst, at("contents", idx))
-		switch ct.Type {
-		case "", "file":
-			if ct.Src == "" {
-				p.add(at("contents", idx), fp+".src", "a path relative to the source tree", "required field missing")
-			} else {
-				checkRelPath(p, at("contents", idx, "src"), fp+".src", ct.Src)
-			}
-		case "symlink":
-			if ct.Src == "" {
-				p.add(at("contents", idx), fp+".src", "the link target, e.g. /usr/bin/x or ../x", "required for a symlink")
-			}
-		case "dir":
-			if ct.Src != "" {
-				p.add(at("contents", idx, "src"), fp+".src", "a dir entry creates an empty directory", "not used with type dir")
-			}
+	case "symlink":
+		if ct.Src == "" {
+			p.add(at("contents", idx), fp+".src", "the link target, e.g. /usr/bin/x or ../x", "required for a symlink")
 		}
-		if ct.Mode != "" && !modeRe.MatchString(ct.Mode) {
-			p.add(at("contents", idx, "mode"), fp+".mode", `an octal string, e.g. "0755"`, "malformed mode %q", ct.Mode)
-		} else if ct.Mode != "" {
-			m, _ := strconv.ParseUint(ct.Mode, 8, 32)
-			switch unsafe, reason := UnsafeMode(m), strings.TrimSpace(ct.AllowUnsafeMode) != ""; {
-			case unsafe && !reason:
-				p.add(at("contents", idx, "mode"), fp+".mode", "use 0755 or 0644; if the package really needs it, say why in allow_unsafe_mode: <reason>", "mode %q is setuid, setgid or world-writable", ct.Mode)
-			case !unsafe && reason:
-				p.add(at("contents", idx, "allow_unsafe_mode"), fp+".allow_unsafe_mode", "remove it", "mode %q is neither setuid, setgid nor world-writable", ct.Mode)
-			}
-		} else if strings.TrimSpace(ct.AllowUnsafeMode) != "" {
-			p.add(at("contents", idx, "allow_unsafe_mode"), fp+".allow_unsafe_mode", "remove it", "no mode is set")
-		}
-		if ct.Conffile && !strings.HasPrefix(ct.Dst, "/etc/") {
-			p.add(at("contents", idx, "conffile"), fp+".conffile", "Debian policy 10.7.2: conffiles live under /etc", "%s is not under /etc", ct.Dst)
-		}
-		for j, r := range ct.Replace {
-			if r.From == "" {
-				p.add(at("contents", idx, "replace", strconv.Itoa(j)), fmt.Sprintf("%s.replace[%d].from", fp, j), "", "required field missing")
-			}
+	case "dir":
+		if ct.Src != "" {
+			p.add(at("contents", idx, "src"), fp+".src", "a dir entry creates an empty directory", "not used with type dir")
 		}
 	}
+	validateMode(p, ct, fp, func(keys ...string) *yaml.Node { return at(append([]string{"contents", idx}, keys...)...) })
+	if ct.Conffile && !strings.HasPrefix(ct.Dst, "/etc/") {
+		p.add(at("contents", idx, "conffile"), fp+".conffile", "Debian policy 10.7.2: conffiles live under /etc", "%s is not under /etc", ct.Dst)
+	}
+	for j, r := range ct.Replace {
+		if r.From == "" {
+			p.add(at("contents", idx, "replace", strconv.Itoa(j)), fmt.Sprintf("%s.replace[%d].from", fp, j), "", "required field missing")
+		}
+	}
+}
+
+// validateMode checks a content entry's mode (fp is its field path, at
+// finds its keys): octal, and setuid, setgid or world-writable only with
+// a reason in allow_unsafe_mode.
+func validateMode(p *problems, ct Content, fp string, at func(...string) *yaml.Node) {
+	reason := strings.TrimSpace(ct.AllowUnsafeMode) != ""
+	switch {
+	case ct.Mode == "" && reason:
+		p.add(at("allow_unsafe_mode"), fp+".allow_unsafe_mode", "remove it", "no mode is set")
+	case ct.Mode == "":
+	case !modeRe.MatchString(ct.Mode):
+		p.add(at("mode"), fp+".mode", `an octal string, e.g. "0755"`, "malformed mode %q", ct.Mode)
+	default:
+		m, _ := strconv.ParseUint(ct.Mode, 8, 32)
+		switch unsafe := UnsafeMode(m); {
+		case unsafe && !reason:
+			p.add(at("mode"), fp+".mode", "use 0755 or 0644; if the package really needs it, say why in allow_unsafe_mode: <reason>", "mode %q is setuid, setgid or world-writable", ct.Mode)
+		case !unsafe && reason:
+			p.add(at("allow_unsafe_mode"), fp+".allow_unsafe_mode", "remove it", "mode %q is neither setuid, setgid nor world-writable", ct.Mode)
+		}
+	}
+}
+
+// validateScriptsAndOverrides checks package.scripts (each template
+// known, with the variables it needs, when o can check them) and
+// package.lintian_overrides (a tag and a reason).
+func validateScriptsAndOverrides(p *problems, pk *Package, at func(...string) *yaml.Node, o options) {
 	for i, s := range pk.Scripts {
 		if s.Template == "" {
 			p.add(at("scripts", strconv.Itoa(i)), fmt.Sprintf("package.scripts[%d].template", i), "name a template from postinst/", "required field missing")
@@ -461,12 +513,12 @@ func validatePackage(p *problems, c *Component, root *yaml.Node, o options) {
 			}
 		}
 	}
-	for i, o := range pk.LintianOverrides {
+	for i, lo := range pk.LintianOverrides {
 		idx := strconv.Itoa(i)
-		if !lintianTagRe.MatchString(o.Tag) {
-			p.add(at("lintian_overrides", idx, "tag"), fmt.Sprintf("package.lintian_overrides[%d].tag", i), "a lintian tag name", "invalid tag %q", o.Tag)
+		if !lintianTagRe.MatchString(lo.Tag) {
+			p.add(at("lintian_overrides", idx, "tag"), fmt.Sprintf("package.lintian_overrides[%d].tag", i), "a lintian tag name", "invalid tag %q", lo.Tag)
 		}
-		if strings.TrimSpace(o.Reason) == "" {
+		if strings.TrimSpace(lo.Reason) == "" {
 			p.add(at("lintian_overrides", idx), fmt.Sprintf("package.lintian_overrides[%d].reason", i), "say why the override is right", "required field missing")
 		}
 	}
