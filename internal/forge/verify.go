@@ -57,34 +57,10 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 		return nil, err
 	}
 	defer os.RemoveAll(second)
-	if err := os.Chmod(second, 0o755); err != nil { // the build uid binds paths below it
-		return nil, err
-	}
-	for _, shared := range []string{"go/mod", "tarballs", "git"} {
-		src := filepath.Join(f.opts.CacheDir, shared)
-		if err := os.MkdirAll(src, 0o755); err != nil {
-			return nil, err
-		}
-		dst := filepath.Join(second, shared)
-		os.MkdirAll(filepath.Dir(dst), 0o755)
-		if err := os.Symlink(src, dst); err != nil {
-			return nil, err
-		}
-	}
-	opts2 := f.opts
-	opts2.CacheDir = second
-	opts2.Rebuild = nil // the selected components, not "all"
-	for _, c := range comps {
-		opts2.Rebuild = append(opts2.Rebuild, c.Name)
-	}
-	// With targets the target's Forge carries its architecture; New
-	// refuses an --arch beside targets:, so it is set after.
-	opts2.Arch = ""
-	g, err := New(opts2)
+	g, err := f.secondForge(second, comps)
 	if err != nil {
 		return nil, err
 	}
-	g.opts.Arch = f.opts.Arch
 	// With workers, the second build runs on them and the first (a cache
 	// hit, or a miss built now) in the local sandbox: the comparison says
 	// whether a worker reproduces the local package.
@@ -99,38 +75,80 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 	var out []Repro
 	keys1, keys2 := map[string]string{}, map[string]string{}
 	for _, c := range comps {
-		rp := Repro{Component: c.Name}
 		var deps1, deps2 []string
 		for _, d := range c.After {
 			deps1, deps2 = append(deps1, keys1[d]), append(deps2, keys2[d])
 		}
 		if err := f.checkRecordedRoot(ctx, c, be); err != nil {
-			rp.Err = err
-			out = append(out, rp)
+			out = append(out, Repro{Component: c.Name, Err: err})
 			continue
 		}
-		r1, k1 := f.buildOne(ctx, c, be, env1, deps1, io.Discard)
-		start := time.Now()
-		f.emit(Event{Component: c.Name, Stage: StageBuild})
-		r2, k2 := g.buildOne(ctx, c, be, env1, deps2, io.Discard)
+		rp, k1, k2 := f.buildTwice(ctx, g, c, be, env1, deps1, deps2)
 		keys1[c.Name], keys2[c.Name] = k1, k2
-		switch {
-		case r1.Err != nil:
-			rp.Err = r1.Err
-		case r2.Err != nil:
-			rp.Err = r2.Err
-		default:
-			rp.Debs, rp.Worker = [2]string{r1.Deb, r2.Deb}, r2.Worker
-			rp.Differences, rp.Err = compareDebs(r1.Deb, r2.Deb)
-			if rp.Err == nil && len(rp.Differences) == 0 {
-				// Keep the second copy out of the way: same bytes anyway.
-				rp.Debs[1] = ""
-			}
-		}
-		f.emit(Event{Component: c.Name, Stage: StageDone, Elapsed: time.Since(start)})
 		out = append(out, rp)
 	}
 	return out, nil
+}
+
+// secondForge is the Forge of verify-reproducible's second build: the
+// same specs and options, a fresh cache in dir (sharing only the
+// downloads: modules, tarballs, git checkouts), and every selected
+// component rebuilt.
+func (f *Forge) secondForge(dir string, comps []*spec.Component) (*Forge, error) {
+	if err := os.Chmod(dir, 0o755); err != nil { // the build uid binds paths below it
+		return nil, err
+	}
+	for _, shared := range []string{"go/mod", "tarballs", "git"} {
+		src := filepath.Join(f.opts.CacheDir, shared)
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			return nil, err
+		}
+		dst := filepath.Join(dir, shared)
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		if err := os.Symlink(src, dst); err != nil {
+			return nil, err
+		}
+	}
+	opts2 := f.opts
+	opts2.CacheDir = dir
+	opts2.Rebuild = nil // the selected components, not "all"
+	for _, c := range comps {
+		opts2.Rebuild = append(opts2.Rebuild, c.Name)
+	}
+	// With targets the target's Forge carries its architecture; New
+	// refuses an --arch beside targets:, so it is set after.
+	opts2.Arch = ""
+	g, err := New(opts2)
+	if err != nil {
+		return nil, err
+	}
+	g.opts.Arch = f.opts.Arch
+	return g, nil
+}
+
+// buildTwice builds c with f (or finds it in f's cache) and again with g,
+// and compares the two packages.
+func (f *Forge) buildTwice(ctx context.Context, g *Forge, c *spec.Component, be *buildEnv, env keyEnv, deps1, deps2 []string) (rp Repro, k1, k2 string) {
+	rp = Repro{Component: c.Name}
+	r1, k1 := f.buildOne(ctx, c, be, env, deps1, io.Discard)
+	start := time.Now()
+	f.emit(Event{Component: c.Name, Stage: StageBuild})
+	r2, k2 := g.buildOne(ctx, c, be, env, deps2, io.Discard)
+	switch {
+	case r1.Err != nil:
+		rp.Err = r1.Err
+	case r2.Err != nil:
+		rp.Err = r2.Err
+	default:
+		rp.Debs, rp.Worker = [2]string{r1.Deb, r2.Deb}, r2.Worker
+		rp.Differences, rp.Err = compareDebs(r1.Deb, r2.Deb)
+		if rp.Err == nil && len(rp.Differences) == 0 {
+			// Keep the second copy out of the way: same bytes anyway.
+			rp.Debs[1] = ""
+		}
+	}
+	f.emit(Event{Component: c.Name, Stage: StageDone, Elapsed: time.Since(start)})
+	return rp, k1, k2
 }
 
 // checkRecordedRoot compares the root a published package was built in,
