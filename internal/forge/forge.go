@@ -299,30 +299,7 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	}
 	defer unlockCache()
 	repoDir := filepath.Join(f.opts.OutDir, "repo")
-	keys := make(map[string]string)
-	var keysMu sync.Mutex
-	added := false
-	results := f.parallel(ctx, comps, func(c *spec.Component, log io.Writer) Result {
-		keysMu.Lock()
-		depKeys := make([]string, 0, len(c.After))
-		for _, d := range c.After {
-			depKeys = append(depKeys, keys[d])
-		}
-		keysMu.Unlock()
-		r, key := f.buildOne(ctx, c, be, env, depKeys, log)
-		if r.Err == nil {
-			pooled, isNew, err := aptrepo.AddToPool(repoDir, f.set.Repo.Component, r.Deb)
-			r.Deb, r.Err = pooled, changedHint(c, err)
-			r.Hint = joinHints(r.Hint, hintFor(r.Err))
-			keysMu.Lock()
-			added = added || isNew
-			keysMu.Unlock()
-		}
-		keysMu.Lock()
-		keys[c.Name] = key
-		keysMu.Unlock()
-		return r
-	})
+	results, added := f.buildIntoPool(ctx, comps, be, env, repoDir)
 	buildErr := joinResults(results)
 	if ctx.Err() != nil {
 		// Interrupted: what finished is in the pool, but the published
@@ -353,6 +330,36 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		return results, errors.Join(buildErr, err)
 	}
 	return results, buildErr
+}
+
+// buildIntoPool builds comps in parallel, each after those it comes
+// after (their cache keys are in its own), and puts every package that
+// built into the pool of repoDir; added says whether the pool gained one.
+func (f *Forge) buildIntoPool(ctx context.Context, comps []*spec.Component, be *buildEnv, env keyEnv, repoDir string) (_ []Result, added bool) {
+	keys := make(map[string]string)
+	var mu sync.Mutex
+	results := f.parallel(ctx, comps, func(c *spec.Component, log io.Writer) Result {
+		mu.Lock()
+		depKeys := make([]string, 0, len(c.After))
+		for _, d := range c.After {
+			depKeys = append(depKeys, keys[d])
+		}
+		mu.Unlock()
+		r, key := f.buildOne(ctx, c, be, env, depKeys, log)
+		isNew := false
+		if r.Err == nil {
+			var err error
+			r.Deb, isNew, err = aptrepo.AddToPool(repoDir, f.set.Repo.Component, r.Deb)
+			r.Err = changedHint(c, err)
+			r.Hint = joinHints(r.Hint, hintFor(r.Err))
+		}
+		mu.Lock()
+		added = added || isNew
+		keys[c.Name] = key
+		mu.Unlock()
+		return r
+	})
+	return results, added
 }
 
 // changedHint explains a rebuild the pool refuses (aptrepo.ChangedError)
@@ -416,11 +423,9 @@ const (
 // nothing of theirs failed).
 func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(c *spec.Component, log io.Writer) Result) []Result {
 	results := make([]Result, len(comps))
-	done := map[string]chan struct{}{}
-	state := map[string]outcome{}
-	var mu sync.Mutex
+	sc := &schedule{done: map[string]chan struct{}{}, state: map[string]outcome{}}
 	for _, c := range comps {
-		done[c.Name] = make(chan struct{})
+		sc.done[c.Name] = make(chan struct{})
 	}
 	sem := make(chan struct{}, max(f.opts.Jobs, 1))
 	var wg sync.WaitGroup
@@ -428,76 +433,103 @@ func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer close(done[c.Name])
+			defer close(sc.done[c.Name])
 			start := time.Now()
 			end := func(r Result, o outcome) {
-				mu.Lock()
-				state[c.Name] = o
-				mu.Unlock()
+				sc.set(c.Name, o)
 				results[i] = r
 				f.finish(c, r, start)
 			}
-			notRun := func(err error) Result {
-				return Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion(), Err: err}
+			notRun := func(err error, o outcome) {
+				end(Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion(), Err: err}, o)
 			}
-			var bad []string
-			interrupted := false
-			for _, d := range c.After {
-				ch, in := done[d]
-				if !in {
-					continue
-				}
-				<-ch
-				mu.Lock()
-				switch state[d] {
-				case failed:
-					bad = append(bad, d+", which failed")
-				case skipped:
-					bad = append(bad, d+", which was skipped")
-				case cancelled:
-					interrupted = true
-				}
-				mu.Unlock()
-			}
-			if interrupted || ctx.Err() != nil {
-				end(notRun(fmt.Errorf("%w: not started", ErrCancelled)), cancelled)
-				return
-			}
-			if len(bad) > 0 {
-				end(notRun(fmt.Errorf("%w: needs %s", ErrSkipped, strings.Join(bad, "; "))), skipped)
+			if o, err := sc.wait(ctx, c); err != nil {
+				notRun(err, o)
 				return
 			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				end(notRun(fmt.Errorf("%w: not started", ErrCancelled)), cancelled)
+				notRun(fmt.Errorf("%w: not started", ErrCancelled), cancelled)
 				return
 			}
 			defer func() { <-sem }()
 			// Both cases of the select may have been ready.
 			if ctx.Err() != nil {
-				end(notRun(fmt.Errorf("%w: not started", ErrCancelled)), cancelled)
+				notRun(fmt.Errorf("%w: not started", ErrCancelled), cancelled)
 				return
 			}
-			logw, logPath, finishLog := f.componentLog(f.logName(c.Name))
-			r := fn(c, logw)
-			finishLog(r.Err != nil || !r.CacheHit)
-			if r.Err != nil && logPath != "" {
-				r.Hint = joinHints(r.Hint, "full log: "+logPath)
-			}
-			switch {
-			case r.Err == nil:
-				end(r, succeeded)
-			case ctx.Err() != nil:
-				r.Err = fmt.Errorf("%w: %w", ErrCancelled, r.Err)
-				end(r, cancelled)
-			default:
-				end(r, failed)
-			}
+			end(f.runLogged(ctx, c, fn))
 		}()
 	}
 	wg.Wait()
 	return results
+}
+
+// schedule is what parallel's goroutines know of each other: which
+// components finished (done closes) and how (state).
+type schedule struct {
+	mu    sync.Mutex
+	done  map[string]chan struct{}
+	state map[string]outcome
+}
+
+func (sc *schedule) set(name string, o outcome) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.state[name] = o
+}
+
+// wait waits for the components of this run that c comes after, and
+// says why c must not start (with that outcome), or nil: one of them
+// failed or was skipped, or the run is interrupted.
+func (sc *schedule) wait(ctx context.Context, c *spec.Component) (outcome, error) {
+	var bad []string
+	interrupted := false
+	for _, d := range c.After {
+		ch, in := sc.done[d]
+		if !in {
+			continue
+		}
+		<-ch
+		sc.mu.Lock()
+		switch sc.state[d] {
+		case failed:
+			bad = append(bad, d+", which failed")
+		case skipped:
+			bad = append(bad, d+", which was skipped")
+		case cancelled:
+			interrupted = true
+		}
+		sc.mu.Unlock()
+	}
+	if interrupted || ctx.Err() != nil {
+		return cancelled, fmt.Errorf("%w: not started", ErrCancelled)
+	}
+	if len(bad) > 0 {
+		return skipped, fmt.Errorf("%w: needs %s", ErrSkipped, strings.Join(bad, "; "))
+	}
+	return succeeded, nil
+}
+
+// runLogged runs fn for c with c's log, names the log in a failure's
+// hint, and says how it ended.
+func (f *Forge) runLogged(ctx context.Context, c *spec.Component, fn func(c *spec.Component, log io.Writer) Result) (Result, outcome) {
+	logw, logPath, finishLog := f.componentLog(f.logName(c.Name))
+	r := fn(c, logw)
+	finishLog(r.Err != nil || !r.CacheHit)
+	if r.Err != nil && logPath != "" {
+		r.Hint = joinHints(r.Hint, "full log: "+logPath)
+	}
+	switch {
+	case r.Err == nil:
+		return r, succeeded
+	case ctx.Err() != nil:
+		r.Err = fmt.Errorf("%w: %w", ErrCancelled, r.Err)
+		return r, cancelled
+	default:
+		return r, failed
+	}
 }
 
 // componentLog opens logs/<name>.log in the cache afresh (it can be
