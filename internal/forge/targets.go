@@ -103,41 +103,10 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 	}
 	defer disconnect()
 	before := poolDebs(repoDir)
-	var results []Result
-	var errs []error
-	releases := map[string]bool{}
-	for _, t := range targets {
-		g, skipped := f.forTarget(t, releases[t.Release])
-		releases[t.Release] = true
-		for _, why := range skipped {
-			if slices.ContainsFunc(comps, func(c *spec.Component) bool { return strings.Contains(why, " "+c.File+" ") }) {
-				f.notify(why)
-			}
-		}
-		tnames := g.namesOf(comps)
-		if len(tnames) == 0 {
-			continue
-		}
-		res, err := g.Build(ctx, tnames)
-		for i := range res {
-			res[i].Component += "@" + t.String()
-		}
-		results = append(results, res...)
-		if err != nil {
-			// Name each failure with its target (runc@bookworm/arm64); a
-			// failure before any component ran, with the target alone.
-			if named := joinResults(res); named != nil {
-				err = named
-			} else {
-				err = fmt.Errorf("%s: %w", t, err)
-			}
-			errs = append(errs, err)
-		}
-		if ctx.Err() != nil {
-			return results, errors.Join(append(errs, fmt.Errorf("interrupted (%w): nothing new published", ctx.Err()))...)
-		}
+	results, buildErr := f.buildEachTarget(ctx, targets, comps)
+	if ctx.Err() != nil {
+		return results, errors.Join(buildErr, fmt.Errorf("interrupted (%w): nothing new published", ctx.Err()))
 	}
-	buildErr := errors.Join(errs...)
 	unlock, err := LockOut(f.opts.OutDir)
 	if err != nil {
 		return results, errors.Join(buildErr, err)
@@ -161,6 +130,46 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 		return results, errors.Join(buildErr, err)
 	}
 	return results, buildErr
+}
+
+// buildEachTarget builds comps for each target in turn into the shared
+// pool, naming every result and failure with its target
+// (runc@bookworm/arm64), and stops after the target an interrupt hit.
+func (f *Forge) buildEachTarget(ctx context.Context, targets []spec.Target, comps []*spec.Component) ([]Result, error) {
+	var results []Result
+	var errs []error
+	releases := map[string]bool{}
+	for _, t := range targets {
+		g, skipped := f.forTarget(t, releases[t.Release])
+		releases[t.Release] = true
+		for _, why := range skipped {
+			if slices.ContainsFunc(comps, func(c *spec.Component) bool { return strings.Contains(why, " "+c.File+" ") }) {
+				f.notify(why)
+			}
+		}
+		tnames := g.namesOf(comps)
+		if len(tnames) == 0 {
+			continue
+		}
+		res, err := g.Build(ctx, tnames)
+		for i := range res {
+			res[i].Component += "@" + t.String()
+		}
+		results = append(results, res...)
+		if err != nil {
+			// A failure before any component ran is named by its target.
+			if named := joinResults(res); named != nil {
+				err = named
+			} else {
+				err = fmt.Errorf("%s: %w", t, err)
+			}
+			errs = append(errs, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return results, errors.Join(errs...)
 }
 
 // poolDebs lists the .debs in the pool, sorted.
