@@ -368,7 +368,6 @@ func Publish(cfg Config) error {
 	// Files the current indexes already list with the same hash were
 	// verified when they were first indexed; new ones are verified now,
 	// and a bad one is left out while the rest publish.
-	var dropped []*Package
 	trusted := map[string]string{}
 	for _, rt := range cfg.releases() {
 		for f, h := range trustedIndex(cfg.Dir, rt.Codename) {
@@ -379,13 +378,36 @@ func Publish(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	var builds []*releaseBuild
+	builds, dropped, keptAnywhere, err := buildReleases(cfg, all)
+	if err != nil {
+		return err
+	}
+	if err := writeSnapshots(cfg, builds); err != nil {
+		return err
+	}
+	if err := writeKeyFiles(cfg); err != nil {
+		return fmt.Errorf("publish keys: %w", err)
+	}
+	if err := prune(cfg.Dir, dropped, keptAnywhere); err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return &BadPoolError{Files: bad}
+	}
+	return nil
+}
+
+// buildReleases selects what each release keeps of the pool and renders
+// and signs its indexes. dropped are the packages no longer published
+// (beyond keep, removed by name, or strays asked to go); keptAnywhere the
+// files some release still lists.
+func buildReleases(cfg Config, all []*Package) (builds []*releaseBuild, dropped []*Package, keptAnywhere map[string]bool, err error) {
 	for _, p := range all {
 		if cfg.Stray(p) && slices.Contains(cfg.RemoveFiles, p.Filename) {
 			dropped = append(dropped, p)
 		}
 	}
-	keptAnywhere := map[string]bool{}
+	keptAnywhere = map[string]bool{}
 	for _, rt := range cfg.releases() {
 		var mine []*Package
 		for _, p := range all {
@@ -401,17 +423,21 @@ func Publish(cfg Config) error {
 		}
 		b, err := buildRelease(cfg, rt, kept)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		builds = append(builds, b)
 	}
+	return builds, dropped, keptAnywhere, nil
+}
+
+// writeSnapshots writes every release's snapshot, with its changelogs,
+// before the front page that links into all of them; then each release
+// swaps in with one rename of its own, and the page link follows.
+func writeSnapshots(cfg Config, builds []*releaseBuild) error {
 	site, err := publishedSite(cfg, builds)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	// Every snapshot is written, with its changelogs, before the page
-	// that links into all of them; then each release swaps in with one
-	// rename of its own.
 	for i, b := range builds {
 		if b.snap, b.prevSnap, err = prepareSnapshot(cfg, b.rt.Codename, b.files); err != nil {
 			return fmt.Errorf("publish: %w", err)
@@ -433,21 +459,21 @@ func Publish(cfg Config) error {
 	if err := linkPage(cfg); err != nil {
 		return fmt.Errorf("publish %s: %w", PageFile, err)
 	}
-	if err := writeKeyFiles(cfg); err != nil {
-		return fmt.Errorf("publish keys: %w", err)
-	}
+	return nil
+}
+
+// prune removes the dropped packages no release lists any more, each
+// once, with their companions (.buildinfo, SBOM).
+func prune(dir string, dropped []*Package, keptAnywhere map[string]bool) error {
 	gone := map[string]bool{}
 	for _, p := range dropped {
 		if keptAnywhere[p.Filename] || gone[p.Filename] {
 			continue
 		}
 		gone[p.Filename] = true
-		if err := removeWithCompanions(filepath.Join(cfg.Dir, filepath.FromSlash(p.Filename))); err != nil {
+		if err := removeWithCompanions(filepath.Join(dir, filepath.FromSlash(p.Filename))); err != nil {
 			return fmt.Errorf("prune %s: %w", p.Filename, err)
 		}
-	}
-	if len(bad) > 0 {
-		return &BadPoolError{Files: bad}
 	}
 	return nil
 }
