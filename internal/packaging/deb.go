@@ -118,27 +118,8 @@ func Info(in Input) (*nfpm.Info, error) {
 	if pk.Architecture == "all" {
 		arch = "all"
 	}
-	contents, err := stagedContents(in.StageDir, pk.Exclude)
+	contents, err := packageContents(in)
 	if err != nil {
-		return nil, fmt.Errorf("collect staged files: %w", err)
-	}
-	extra, err := specContents(in)
-	if err != nil {
-		return nil, err
-	}
-	contents = append(contents, extra...)
-	contents, err = compressDocs(contents, filepath.Join(in.WorkDir, "gz"))
-	if err != nil {
-		return nil, err
-	}
-	dropped := unownedDirsIn(contents)
-	generated, err := docContents(in, dropped)
-	if err != nil {
-		return nil, err
-	}
-	contents = append(contents, generated...)
-	markConffiles(contents, pk.NotConffiles)
-	if err := checkCollisions(contents); err != nil {
 		return nil, err
 	}
 	compression := pk.Compression
@@ -191,6 +172,34 @@ func Info(in Input) (*nfpm.Info, error) {
 		},
 	}
 	return info, nil
+}
+
+// packageContents is every file of the package: what the build staged
+// and the spec's contents, documentation compressed, the generated
+// copyright, changelog and overrides, /etc files marked as conffiles;
+// two sources for one path are refused.
+func packageContents(in Input) (files.Contents, error) {
+	pk := in.Component.Package
+	contents, err := stagedContents(in.StageDir, pk.Exclude)
+	if err != nil {
+		return nil, fmt.Errorf("collect staged files: %w", err)
+	}
+	extra, err := specContents(in)
+	if err != nil {
+		return nil, err
+	}
+	contents = append(contents, extra...)
+	contents, err = compressDocs(contents, filepath.Join(in.WorkDir, "gz"))
+	if err != nil {
+		return nil, err
+	}
+	generated, err := docContents(in, unownedDirsIn(contents))
+	if err != nil {
+		return nil, err
+	}
+	contents = append(contents, generated...)
+	markConffiles(contents, pk.NotConffiles)
+	return contents, checkCollisions(contents)
 }
 
 // stagedContents lists everything the builder installed, with normalized
