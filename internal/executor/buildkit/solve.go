@@ -32,17 +32,10 @@ func Solve(ctx context.Context, c *client.Client, p Plan, out string, cache Cach
 	if err != nil {
 		return err
 	}
-	mounts := map[string]fsutil.FS{}
-	names := []string{}
-	for name, dir := range p.Locals() {
-		fs, err := fsutil.NewFS(dir)
-		if err != nil {
-			return fmt.Errorf("buildkit %s: local %s: %w", p.Name, name, err)
-		}
-		mounts[name] = fs
-		names = append(names, name)
+	mounts, names, err := p.localMounts()
+	if err != nil {
+		return err
 	}
-	sort.Strings(names)
 	store, err := p.rootStore()
 	if err != nil {
 		return fmt.Errorf("buildkit %s: %w", p.Name, err)
@@ -68,49 +61,78 @@ func Solve(ctx context.Context, c *client.Client, p Plan, out string, cache Cach
 			OCIStores:   map[string]content.Store{RootStore: store.Store},
 			Exports:     []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: out}},
 		}
-		switch {
-		case cache.Dir != "":
-			dir := filepath.Join(cache.Dir, p.CacheTag())
-			opt.CacheExports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"dest": dir, "mode": "max"}}}
-			if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
-				opt.CacheImports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"src": dir}}}
-			}
-		case cache.Ref != "":
-			// A tag not pushed yet is an import BuildKit skips.
-			ref := cache.Ref + ":" + p.CacheTag()
-			opt.CacheExports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{"ref": ref, "mode": "max"}}}
-			opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{"ref": ref}}}
-		}
+		opt.CacheExports, opt.CacheImports = p.cacheOptions(cache)
 		_, err := c.Solve(ctx, def, opt, status)
 		return err
 	})
 	g.Go(func() error {
-		done := map[string]bool{}
-		for s := range status {
-			for _, l := range s.Logs {
-				log.Write(l.Data)
-			}
-			for _, v := range s.Vertexes {
-				if v.Completed == nil || done[v.Digest.String()] {
-					continue
-				}
-				done[v.Digest.String()] = true
-				state := fmt.Sprintf("%.1fs", v.Completed.Sub(*orNow(v.Started, v.Completed)).Seconds())
-				if v.Cached {
-					state = "cached"
-				}
-				if v.Error != "" {
-					state = "failed: " + v.Error
-				}
-				fmt.Fprintf(log, "buildkit: %s: %s\n", v.Name, state)
-			}
-		}
+		logStatus(status, log)
 		return nil
 	})
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("buildkit %s (locals %v): %w", p.Name, names, err)
 	}
 	return nil
+}
+
+// localMounts opens the plan's locals, and lists their names sorted.
+func (p Plan) localMounts() (map[string]fsutil.FS, []string, error) {
+	mounts := map[string]fsutil.FS{}
+	names := []string{}
+	for name, dir := range p.Locals() {
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			return nil, nil, fmt.Errorf("buildkit %s: local %s: %w", p.Name, name, err)
+		}
+		mounts[name] = fs
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return mounts, names, nil
+}
+
+// cacheOptions are the solve's cache exports and imports: all layers
+// (mode=max) to a local directory per plan, imported once it exists, or to
+// a registry tag (a tag not pushed yet is an import BuildKit skips).
+func (p Plan) cacheOptions(cache Cache) (exports, imports []client.CacheOptionsEntry) {
+	switch {
+	case cache.Dir != "":
+		dir := filepath.Join(cache.Dir, p.CacheTag())
+		exports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"dest": dir, "mode": "max"}}}
+		if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
+			imports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"src": dir}}}
+		}
+	case cache.Ref != "":
+		ref := cache.Ref + ":" + p.CacheTag()
+		exports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{"ref": ref, "mode": "max"}}}
+		imports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{"ref": ref}}}
+	}
+	return exports, imports
+}
+
+// logStatus writes the commands' output and one line per finished step
+// of a solve's status stream to log, until the stream ends.
+func logStatus(status chan *client.SolveStatus, log io.Writer) {
+	done := map[string]bool{}
+	for s := range status {
+		for _, l := range s.Logs {
+			log.Write(l.Data)
+		}
+		for _, v := range s.Vertexes {
+			if v.Completed == nil || done[v.Digest.String()] {
+				continue
+			}
+			done[v.Digest.String()] = true
+			state := fmt.Sprintf("%.1fs", v.Completed.Sub(*orNow(v.Started, v.Completed)).Seconds())
+			if v.Cached {
+				state = "cached"
+			}
+			if v.Error != "" {
+				state = "failed: " + v.Error
+			}
+			fmt.Fprintf(log, "buildkit: %s: %s\n", v.Name, state)
+		}
+	}
 }
 
 func orNow[T any](p, fallback *T) *T {
