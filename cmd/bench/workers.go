@@ -53,16 +53,8 @@ func benchWorkers(work, bin string) (workerFigures, error) {
 	if err != nil {
 		return w, err
 	}
-	specs := filepath.Join(work, "specs-workers")
-	if err := cmdRun("cp", "-a", "internal/e2e/testdata/specs", specs); err != nil {
-		return w, err
-	}
-	for _, p := range []string{"specs/runc.yaml", "specs/rootlesskit.yaml", "specs/patches", "specs/files"} {
-		if err := cmdRun("cp", "-a", p, specs); err != nil {
-			return w, err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(specs, "warm.yaml"), []byte(warmSpec), 0o644); err != nil {
+	specs, err := workerSpecs(work)
+	if err != nil {
 		return w, err
 	}
 	cache := filepath.Join(work, "cache-workers")
@@ -79,19 +71,7 @@ func benchWorkers(work, bin string) (workerFigures, error) {
 	if err := build(append([]string{"warm"}, workerSet...)); err != nil {
 		return w, err
 	}
-	start := func(n int) ([]*buildkitd.Daemon, []string, error) {
-		var ds []*buildkitd.Daemon
-		var addrs []string
-		for i := 0; i < n; i++ {
-			d, err := buildkitd.Start(bk, filepath.Join(work, fmt.Sprintf("buildkitd-%d.log", i)), "")
-			if err != nil {
-				stopAll(ds)
-				return nil, nil, err
-			}
-			ds, addrs = append(ds, d), append(addrs, d.Addr)
-		}
-		return ds, addrs, nil
-	}
+	start := func(n int) ([]*buildkitd.Daemon, []string, error) { return startWorkers(bk, work, n) }
 	for _, n := range []int{1, 2} {
 		ds, addrs, err := start(n)
 		if err != nil {
@@ -130,6 +110,37 @@ func benchWorkers(work, bin string) (workerFigures, error) {
 		return timed(func() error { return build(rootlesskit, addrs...) })
 	})
 	return w, err
+}
+
+// workerSpecs copies the fixtures, runc and rootlesskit (with their
+// patches and files) and the warm-up spec into work.
+func workerSpecs(work string) (string, error) {
+	specs := filepath.Join(work, "specs-workers")
+	if err := cmdRun("cp", "-a", "internal/e2e/testdata/specs", specs); err != nil {
+		return "", err
+	}
+	for _, p := range []string{"specs/runc.yaml", "specs/rootlesskit.yaml", "specs/patches", "specs/files"} {
+		if err := cmdRun("cp", "-a", p, specs); err != nil {
+			return "", err
+		}
+	}
+	return specs, os.WriteFile(filepath.Join(specs, "warm.yaml"), []byte(warmSpec), 0o644)
+}
+
+// startWorkers starts n BuildKit daemons of the binary bk, logging into
+// work, and returns them with their addresses.
+func startWorkers(bk, work string, n int) ([]*buildkitd.Daemon, []string, error) {
+	var ds []*buildkitd.Daemon
+	var addrs []string
+	for i := 0; i < n; i++ {
+		d, err := buildkitd.Start(bk, filepath.Join(work, fmt.Sprintf("buildkitd-%d.log", i)), "")
+		if err != nil {
+			stopAll(ds)
+			return nil, nil, err
+		}
+		ds, addrs = append(ds, d), append(addrs, d.Addr)
+	}
+	return ds, addrs, nil
 }
 
 func stopAll(ds []*buildkitd.Daemon) {
