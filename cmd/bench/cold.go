@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/spec"
 )
 
 // coldFigures is what a fresh machine pays before its first compile.
@@ -154,10 +157,22 @@ func benchIsolation(work, bin string) ([2]time.Duration, error) {
 	}
 	cache := filepath.Join(work, "cache-isolation")
 	args := append([]string{"--specs", specs, "--cache-dir", cache, "--out", filepath.Join(work, "out-isolation"), "--signing-key", key}, stackBuild...)
-	if err := cmdRun(bin, args...); err != nil { // roots and modules, untimed
+	// Sources and modules, untimed; the roots are make build's (both runs
+	// find them made).
+	fetch := append([]string{"--specs", specs, "--cache-dir", cache, "--out", filepath.Join(work, "out-isolation"), "--signing-key", key, "fetch"}, stackBuild[1:]...)
+	if err := cmdRun(bin, fetch...); err != nil {
 		return out, err
 	}
-	pure, _ := filepath.Glob(filepath.Join(cache, "go", "build-*-pure"))
+	var pure []string
+	set, err := forge.LoadSpecs(specs)
+	if err != nil {
+		return out, err
+	}
+	for _, c := range set.Components {
+		if c.Build != nil && c.Build.Kind == "go" && !usesCgo(c.Build) {
+			pure = append(pure, filepath.Join(cache, "go", "build-"+c.Name+"-pure"))
+		}
+	}
 	for i, shared := range []bool{false, true} {
 		builds, _ := filepath.Glob(filepath.Join(cache, "go", "build*"))
 		for _, d := range append(builds, filepath.Join(cache, "debs"), filepath.Join(cache, "compiled"), filepath.Join(work, "out-isolation")) {
@@ -166,6 +181,15 @@ func benchIsolation(work, bin string) ([2]time.Duration, error) {
 		if shared {
 			one := filepath.Join(cache, "go", "build-shared")
 			if err := os.MkdirAll(one, 0o755); err != nil {
+				return out, err
+			}
+			// debforge hands a cache directory to the build uid; through
+			// a link it would chown the link, so the bench does it.
+			uid, gid, err := sandbox.BuildIDs()
+			if err != nil {
+				return out, err
+			}
+			if err := os.Chown(one, uid, gid); err != nil {
 				return out, err
 			}
 			for _, p := range pure {
@@ -179,4 +203,17 @@ func benchIsolation(work, bin string) ([2]time.Duration, error) {
 		}
 	}
 	return out, nil
+}
+
+// usesCgo says whether a go build turns cgo on for any binary.
+func usesCgo(b *spec.Build) bool {
+	if b.Cgo != nil && *b.Cgo {
+		return true
+	}
+	for _, bin := range b.Binaries {
+		if bin.Cgo != nil && *bin.Cgo {
+			return true
+		}
+	}
+	return false
 }
