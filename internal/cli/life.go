@@ -138,7 +138,7 @@ func bumpError(err error) error {
 func newNewCmd(g *globals) *cobra.Command {
 	var o forge.NewOptions
 	cmd := &cobra.Command{
-		Use:   "new NAME (--go-module MOD@VERSION | --tarball URL | --git URL --tag TAG)",
+		Use:   "new NAME (--go-module MOD@VERSION | --tarball URL|FILE | --git URL --tag TAG)",
 		Short: "Write specs/NAME.yaml for an upstream source, its hash downloaded and verified",
 		Long: `Download and verify an upstream source, then write specs/NAME.yaml for it:
 the pinned sum / sha256 / commit, the license (the license file matched
@@ -146,9 +146,12 @@ against the texts in /usr/share/common-licenses; otherwise license: TODO,
 which validate rejects until you set it), the build kind (go when there is a
 go.mod, with every main package under cmd/ as a binary; autotools when
 configure or configure.ac exists; make for a Makefile) and the version (from
-the module version, the tag or the tarball's file name; --version overrides).
-The spec is validated; an existing spec is never overwritten. URLs must be
-https. The written file's path is printed on stdout.`,
+the module version, the tag or the tarball's file name, a Debian
+NAME_VERSION.orig.tar.* included; --version overrides). The spec is
+validated; an existing spec is never overwritten. URLs must be https; a
+local tarball (a path or file:///) is named relative to the specs
+directory when it lies inside it, else by its file:// URL. The written
+file's path is printed on stdout.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := newForge(g.forgeOptions())
@@ -169,7 +172,7 @@ https. The written file's path is printed on stdout.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.GoModule, "go-module", "", "an exact module@version from the Go module proxy")
-	cmd.Flags().StringVar(&o.Tarball, "tarball", "", "an https URL of a release archive")
+	cmd.Flags().StringVar(&o.Tarball, "tarball", "", "an https URL of a release archive, or a local one (a path or file:///)")
 	cmd.Flags().StringVar(&o.Git, "git", "", "an https URL of a git repository (with --tag)")
 	cmd.Flags().StringVar(&o.Tag, "tag", "", "the git tag of the release")
 	cmd.Flags().StringVar(&o.Version, "version", "", "the upstream version, when the source does not say it")

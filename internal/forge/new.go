@@ -111,9 +111,11 @@ func (f *Forge) newComponent(name string, o NewOptions) (*spec.Component, error)
 		}
 		version = or(version, strings.TrimPrefix(v, "v"))
 	case o.Tarball != "":
-		if !strings.HasPrefix(o.Tarball, "https://") {
-			return nil, &UsageError{fmt.Errorf("new %s: --tarball %q: only https URLs (a plain http download can be changed on the way)", name, o.Tarball)}
+		t, err := f.tarballSource(name, o.Tarball)
+		if err != nil {
+			return nil, err
 		}
+		s.Tarball = t
 		version = or(version, versionInURL(o.Tarball))
 	case o.Git != "":
 		if !strings.HasPrefix(o.Git, "https://") {
@@ -130,7 +132,39 @@ func (f *Forge) newComponent(name string, o NewOptions) (*spec.Component, error)
 	return &spec.Component{Name: name, Version: version, Revision: "1", Source: s, Dir: f.opts.SpecsDir}, nil
 }
 
-var urlVersion = regexp.MustCompile(`[-_]v?([0-9]+(?:\.[0-9]+)+)(?:\.tar|\.tgz|\.zip)`)
+// tarballSource is what the spec's tarball: says for --tarball t: an
+// https URL as given; a local file (file:///abs, or a path on this host,
+// such as a Debian NAME_VERSION.orig.tar.xz) relative to the specs
+// directory when it lies inside it, else as a file:// URL, so the spec
+// finds it from wherever debforge runs. Plain http is refused: a download
+// could be changed on the way before its hash is pinned.
+func (f *Forge) tarballSource(name, t string) (string, error) {
+	switch {
+	case strings.HasPrefix(t, "https://"):
+		return t, nil
+	case strings.Contains(t, "://") && !strings.HasPrefix(t, "file://"):
+		return "", &UsageError{fmt.Errorf("new %s: --tarball %q: only https URLs or local files (a plain http download can be changed on the way)", name, t)}
+	}
+	p, err := filepath.Abs(strings.TrimPrefix(t, "file://"))
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", &UsageError{fmt.Errorf("new %s: --tarball %s: %w", name, t, err)}
+	}
+	specs, err := filepath.Abs(f.opts.SpecsDir)
+	if err != nil {
+		return "", err
+	}
+	if rel, err := filepath.Rel(specs, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel), nil
+	}
+	return "file://" + p, nil
+}
+
+// urlVersion finds the version in a release archive's name: NAME-1.2.3,
+// NAME_v1.2.3 or a Debian orig tarball, NAME_1.2.3+dfsg.orig.tar.xz.
+var urlVersion = regexp.MustCompile(`[-_]v?([0-9]+(?:\.[0-9]+)+(?:[+~][A-Za-z0-9]+(?:\.[0-9]+)?)?)(?:\.orig)?(?:\.tar|\.tgz|\.zip)`)
 
 func versionInURL(u string) string {
 	if m := urlVersion.FindStringSubmatch(path.Base(u)); m != nil {
