@@ -43,9 +43,9 @@ func makeTarball(t *testing.T, version string) []byte {
 	return b.Bytes()
 }
 
-// new on a Go module (from the test's module proxy) and on a tarball
-// (from the test's https server) writes specs that validate and build as
-// written; new refuses an existing name and a non-https URL, and a
+// new on a Go module (from the test's module proxy), on a tarball (from
+// the test's https server) and on a local Debian orig tarball writes
+// specs that validate and build as written; new refuses an existing name and a non-https URL, and a
 // license that matches no common text is left as a TODO validate rejects.
 func TestNewWritesSpecsThatBuild(t *testing.T) {
 	testutil.RequireTool(t, "go", "make", "dpkg-deb")
@@ -101,6 +101,24 @@ func TestNewWritesSpecsThatBuild(t *testing.T) {
 		}
 	}
 
+	// A Debian orig tarball on this host: the version from its name, the
+	// spec naming it relative to the specs directory.
+	orig := filepath.Join(specs, "orig", "hellolocal_3.1.0.orig.tar.gz")
+	os.MkdirAll(filepath.Dir(orig), 0o755)
+	if err := os.WriteFile(orig, makeTarball(t, "3.1.0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = e.runWith(t, extra, "new", "hellolocal", "--tarball", orig)
+	if r.code != 0 {
+		t.Fatalf("new --tarball FILE: exit %d\n%s", r.code, r.stderr)
+	}
+	got = string(mustRead(t, filepath.Join(specs, "hellolocal.yaml")))
+	for _, want := range []string{"version: \"3.1.0\"", "kind: make", "tarball: \"orig/hellolocal_3.1.0.orig.tar.gz\""} {
+		if !strings.Contains(got, want) {
+			t.Errorf("hellolocal.yaml lacks %q:\n%s", want, got)
+		}
+	}
+
 	before := treeHash(t, specs)
 	for _, bad := range []struct {
 		args []string
@@ -126,7 +144,7 @@ func TestNewWritesSpecsThatBuild(t *testing.T) {
 		t.Fatalf("the written specs do not build as written: exit %d\n%s", r.code, r.stderr)
 	}
 	debs := debsOf(t, r)
-	for name, bins := range map[string][]string{"newmod": {"./usr/bin/newmod-a", "./usr/bin/newmod-b"}, "hellotar": {"./usr/bin/hellotar"}} {
+	for name, bins := range map[string][]string{"newmod": {"./usr/bin/newmod-a", "./usr/bin/newmod-b"}, "hellotar": {"./usr/bin/hellotar"}, "hellolocal": {"./usr/bin/hellotar"}} {
 		if debs[name] == "" {
 			t.Errorf("no .deb for %s:\n%s", name, r.stdout)
 			continue
