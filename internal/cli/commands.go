@@ -83,6 +83,7 @@ func (g *globals) newRun(bf *buildFlags) (*forge.Forge, *progress, error) {
 
 func newBuildCmd(g *globals) *cobra.Command {
 	var bf buildFlags
+	var explain bool
 	cmd := &cobra.Command{
 		Use:   "build [NAME...|all]",
 		Short: "Fetch, build and package components, then publish the repository",
@@ -91,11 +92,21 @@ components they come after, put the packages into OUT/repo/pool and publish
 signed indexes. Components whose inputs did not change come from the cache.
 A failed component does not stop the others; the exit code is then 1.
 
-Prints the pool path of every package on stdout; progress goes to stderr.`,
+Prints the pool path of every package on stdout; progress goes to stderr.
+
+With --explain, builds nothing: for each component (and target) it prints
+whether the package is in the cache under the key a build would use now,
+and if not, which inputs of the key changed since the component's last
+build: debforge, toolchain, target, root (the build root's package set),
+repo, epoch, spec, version, source, after (the components it comes
+after) or history (the changelog of earlier revisions).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, p, err := g.newRun(&bf)
 			if err != nil {
 				return err
+			}
+			if explain {
+				return printExplanations(g, f, cmd.Context(), args)
 			}
 			results, err := f.Build(cmd.Context(), args)
 			for _, r := range results {
@@ -113,7 +124,32 @@ Prints the pool path of every package on stdout; progress goes to stderr.`,
 		},
 	}
 	bf.register(cmd, true)
+	cmd.Flags().BoolVar(&explain, "explain", false, "build nothing; say which packages would rebuild and which inputs of their keys changed")
 	return cmd
+}
+
+// printExplanations prints build --explain's table: one row per
+// component and target, what a build would do and why.
+func printExplanations(g *globals, f *forge.Forge, ctx context.Context, names []string) error {
+	ex, err := f.Explain(ctx, names)
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "COMPONENT\tBUILD\tWHY")
+	for _, e := range ex {
+		switch {
+		case e.Err != nil:
+			fmt.Fprintf(tw, "%s\tunknown\t%v\n", e.Component, e.Err)
+		case e.Cached:
+			fmt.Fprintf(tw, "%s\tcached\tkey %s\n", e.Component, e.Key)
+		case !e.Previous:
+			fmt.Fprintf(tw, "%s\tnew\tno earlier build recorded\n", e.Component)
+		case len(e.Changed) == 0:
+			fmt.Fprintf(tw, "%s\tnew\tsame inputs as the last build, whose package is no longer cached\n", e.Component)
+		default:
+			fmt.Fprintf(tw, "%s\tnew\tchanged: %s\n", e.Component, strings.Join(e.Changed, ", "))
+		}
+	}
+	tw.Flush()
+	return runError(err)
 }
 
 // withHints attaches the first failure's hint to the exit error.

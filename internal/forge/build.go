@@ -51,30 +51,56 @@ func newKeyEnv(be *buildEnv, repo *spec.Repo) keyEnv {
 	return k
 }
 
+// keyInput is one named input of a package's cache key: Text is exactly
+// what the key hashes for it. build --explain compares them by name.
+type keyInput struct {
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
+
 // cacheKey hashes everything that can change a package's bytes, the exact
 // package set of the build root it is built in included.
-func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, rootKey string, depKeys []string, history []byte) (string, error) {
+func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, rootKey string, depKeys []string, history []byte) (string, []keyInput, error) {
+	in, err := f.keyInputs(c, fe, env, rootKey, depKeys, history)
+	if err != nil {
+		return "", nil, err
+	}
 	h := sha256.New()
-	fmt.Fprintf(h, "debforge %s\ntoolchain %s\ntarget %s\nroot %s\nrepo %s\nepoch %s\n", env.self, env.toolchain, env.target, rootKey, env.repo, env.epoch)
+	for _, i := range in {
+		io.WriteString(h, i.Text)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32], in, nil
+}
+
+// keyInputs are the inputs of c's cache key, in the order it hashes them.
+func (f *Forge) keyInputs(c *spec.Component, fe *source.Fetched, env keyEnv, rootKey string, depKeys []string, history []byte) ([]keyInput, error) {
+	in := []keyInput{
+		{"debforge", "debforge " + env.self + "\n"}, {"toolchain", "toolchain " + env.toolchain + "\n"},
+		{"target", "target " + env.target + "\n"}, {"root", "root " + rootKey + "\n"},
+		{"repo", "repo " + env.repo + "\n"}, {"epoch", "epoch " + env.epoch + "\n"},
+	}
 	data, err := os.ReadFile(c.File)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	fmt.Fprintf(h, "spec %x\n", sha256.Sum256(data))
+	in = append(in, keyInput{"spec", fmt.Sprintf("spec %x\n", sha256.Sum256(data))})
 	if v := c.DebVersion(); debian.ReleaseSuffixRe.MatchString(v) {
 		// Built for a release (targets): its suffix is in the package.
-		fmt.Fprintf(h, "version %s\n", v)
+		in = append(in, keyInput{"version", "version " + v + "\n"})
 	}
 	if fe != nil {
-		if err := hashSource(h, c, fe); err != nil {
-			return "", err
+		var b strings.Builder
+		if err := hashSource(&b, c, fe); err != nil {
+			return nil, err
 		}
+		in = append(in, keyInput{"source", b.String()})
 	}
+	after := ""
 	for _, d := range depKeys {
-		fmt.Fprintf(h, "after %s\n", d)
+		after += "after " + d + "\n"
 	}
-	fmt.Fprintf(h, "history %x\n", sha256.Sum256(history))
-	return hex.EncodeToString(h.Sum(nil))[:32], nil
+	in = append(in, keyInput{"after", after}, keyInput{"history", fmt.Sprintf("history %x\n", sha256.Sum256(history))})
+	return in, nil
 }
 
 // hashSource writes the identity of the tree a build starts from: the
@@ -105,6 +131,7 @@ type buildJob struct {
 	history []byte          // the changelog of earlier revisions
 	root    *buildroot.Root // nil for a meta-package: it builds nothing
 	key     string
+	inputs  []keyInput // what key hashes, by name
 
 	work, srcDir, stageDir string
 	mtime                  time.Time
@@ -151,6 +178,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 	cached := filepath.Join(debDir, packaging.FileName(c, f.opts.Arch))
 	if st, err := os.Stat(cached); err == nil && !slices.Contains(f.opts.Rebuild, c.Name) {
 		r.Deb, r.Size, r.CacheHit = cached, st.Size(), true
+		f.recordKey(c.Name, j.key, j.inputs)
 		return r, j.key
 	}
 	if err := f.makeWork(j); err != nil {
@@ -171,6 +199,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 	if err := f.pack(j, debDir, &r); err != nil {
 		return fail(err)
 	}
+	f.recordKey(c.Name, j.key, j.inputs)
 	return r, j.key
 }
 
@@ -201,7 +230,7 @@ func (f *Forge) findInputs(ctx context.Context, j *buildJob, depKeys []string, r
 		}
 		rootKey = j.root.Key
 	}
-	j.key, err = f.cacheKey(c, j.fe, j.env, rootKey, depKeys, j.history)
+	j.key, j.inputs, err = f.cacheKey(c, j.fe, j.env, rootKey, depKeys, j.history)
 	return inStage("cache key", err)
 }
 
