@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,81 +22,55 @@ import (
 	"github.com/debforge/debforge/internal/packaging/debfile"
 )
 
-// A script build attacks the host the way the issue's reproduction did,
-// one attempt per step, each allowed to fail without stopping the build.
-// Every attempt must fail inside the sandbox for the sandbox's reason
-// (its stderr says why), nothing may appear on the host, the listener on
-// the host's 127.0.0.1 must get no connection (the same attempt from the
-// host gets one), the
-// build must run as an unprivileged host uid, no process of it may
-// outlive it, and the package must still build.
-func TestSandboxContainsHostileBuild(t *testing.T) {
-	good, _ := fixtures(t) // for a real signing key file to go after
-	tok := token(t)
-	hostFiles := []string{"/tmp/debforge-escape-" + tok, "/root/debforge-escape-" + tok, "/var/tmp/debforge-escape-" + tok}
-	for _, f := range hostFiles {
-		t.Cleanup(func() { os.Remove(f) })
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var conns atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
-	// Steps run under the root's sh, dash, which has no /dev/tcp: the
-	// attempt goes through bash (Essential in every root). The control:
-	// the same command on the host does reach the listener.
+// hostileAttack is one step of the hostile build: a command that must
+// fail inside the sandbox, for one of the reasons the sandbox gives (its
+// stderr says which), not because a tool or path it needs is missing.
+type hostileAttack struct {
+	name, cmd string
+	reasons   []string
+}
+
+// hostileAttacks are the attempts of the issue's reproduction. hostFiles
+// are paths on the host no build may create, key the signing key no
+// build may read, port the host listener no build may reach.
+func hostileAttacks(hostFiles []string, key string, port int) []hostileAttack {
 	tcp := fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'", port)
-	if out, err := exec.Command("sh", "-c", tcp).CombinedOutput(); err != nil {
-		t.Fatalf("control: %s on the host: %v\n%s", tcp, err, out)
+	return []hostileAttack{
+		// "Works" inside: /tmp there is the sandbox's own tmpfs. What
+		// counts is that nothing reaches the host's /tmp (checked after).
+		{"write-host-tmp", "echo x > " + hostFiles[0], nil},
+		{"write-root-home", "echo x > " + hostFiles[1], []string{"Permission denied", "Read-only file system"}},
+		{"write-var-tmp", "echo x > " + hostFiles[2], []string{"Read-only file system"}},
+		// The key is not there at all: the host's /tmp is not the sandbox's.
+		{"read-signing-key", "cat " + key + " > \"$WORK/key\" && test -s \"$WORK/key\"", []string{key + ": No such file or directory"}},
+		{"read-shadow", "cat /etc/shadow > \"$WORK/shadow\" && grep -q root \"$WORK/shadow\"", []string{"/etc/shadow: Permission denied"}},
+		// Steps run under the root's sh, dash, which has no /dev/tcp: the
+		// attempt goes through bash (Essential in every root).
+		{"tcp-to-host", tcp, []string{fmt.Sprintf("/dev/tcp/127.0.0.1/%d: Connection refused", port), "Network is unreachable"}},
+		{"mount", "mkdir -p \"$WORK/m\" && mount -t tmpfs none \"$WORK/m\"", []string{"must be superuser", "Operation not permitted"}},
+		{"chown-root", "touch \"$WORK/f\" && chown 0:0 \"$WORK/f\"", []string{"Invalid argument", "Operation not permitted"}},
+		{"apt-get-install", "apt-get install -y hello", []string{"are you root?"}},
+		{"write-root-fs", "touch /usr/bin/debforge-escape", []string{"Read-only file system"}},
 	}
-	for deadline := time.Now().Add(5 * time.Second); conns.Load() == 0 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
+}
+
+// hostileSpec is the hostile build's spec: one step per attack, each
+// allowed to fail without stopping the build and recording "ESCAPED" or
+// "denied" with its stderr beside it (NAME.err); then a link to a host
+// secret in DESTDIR (packaging must keep it a link), a process left
+// behind to act after the build (the PID namespace must end it), and the
+// probe process whose host uid the test reads.
+func hostileSpec(attacks []hostileAttack, lateFile, probe string) string {
+	steps := []string{`    - mkdir -p "$DESTDIR/usr/share/hostile"`}
+	for _, a := range attacks {
+		steps = append(steps, fmt.Sprintf(`    - if ( %s ) >/dev/null 2>"$DESTDIR/usr/share/hostile/%s.err"; then echo ESCAPED; else echo denied; fi > "$DESTDIR/usr/share/hostile/%s"`, a.cmd, a.name, a.name))
 	}
-	hostConns := conns.Load()
-	if hostConns == 0 {
-		t.Fatalf("control: %s on the host did not reach the listener", tcp)
-	}
-	probe := "debforge-uidprobe-" + tok
-	// Each step records "ESCAPED" when its attack worked, "denied" when
-	// not, and the attempt's stderr beside it (NAME.err): why it failed.
-	try := func(name, cmd string) string {
-		return fmt.Sprintf(`    - if ( %s ) >/dev/null 2>"$DESTDIR/usr/share/hostile/%s.err"; then echo ESCAPED; else echo denied; fi > "$DESTDIR/usr/share/hostile/%s"`, cmd, name, name)
-	}
-	steps := []string{
-		`    - mkdir -p "$DESTDIR/usr/share/hostile"`,
-		try("write-host-tmp", "echo x > "+hostFiles[0]),
-		try("write-root-home", "echo x > "+hostFiles[1]),
-		try("write-var-tmp", "echo x > "+hostFiles[2]),
-		try("read-signing-key", "cat "+good.key+" > \"$WORK/key\" && test -s \"$WORK/key\""),
-		try("read-shadow", "cat /etc/shadow > \"$WORK/shadow\" && grep -q root \"$WORK/shadow\""),
-		try("tcp-to-host", tcp),
-		try("mount", "mkdir -p \"$WORK/m\" && mount -t tmpfs none \"$WORK/m\""),
-		try("chown-root", "touch \"$WORK/f\" && chown 0:0 \"$WORK/f\""),
-		try("apt-get-install", "apt-get install -y hello"),
-		try("write-root-fs", "touch /usr/bin/debforge-escape"),
-		// Not in the issue: a link to a host secret in DESTDIR (packaging
-		// must keep it a link, not copy the file), and a process left
-		// behind to act after the build (the PID namespace must end it).
+	steps = append(steps,
 		`    - mkdir -p "$DESTDIR/usr/share/hostile" && ln -s /etc/shadow "$DESTDIR/usr/share/hostile/shadow-link"`,
-		`    - (sleep 5; echo late > ` + hostFiles[0] + `) >/dev/null 2>&1 &`,
-		`    - bash -c "exec -a ` + probe + ` sleep 2"`,
-		`    - install -D -m 0755 "$SRC/scripthello.sh" "$DESTDIR/usr/bin/hostile"`,
-	}
-	specs := tempDir(t)
-	sh(t, "cp", "-a", "testdata/specs/debforge.yaml", "testdata/specs/src", specs)
-	spec := `name: hostile
+		`    - (sleep 5; echo late > `+lateFile+`) >/dev/null 2>&1 &`,
+		`    - bash -c "exec -a `+probe+` sleep 2"`,
+		`    - install -D -m 0755 "$SRC/scripthello.sh" "$DESTDIR/usr/bin/hostile"`)
+	return `name: hostile
 version: 1.0.0
 summary: a build that tries to break out of its sandbox
 description: |
@@ -111,73 +86,123 @@ build:
 package:
   architecture: all
 `
-	if err := os.WriteFile(filepath.Join(specs, "hostile.yaml"), []byte(spec), 0o644); err != nil {
+}
+
+// hostListener listens on the host's 127.0.0.1 and counts connections.
+// The control: the same bash /dev/tcp command the build tries reaches it
+// from the host; it returns the port and the count after the control.
+func hostListener(t *testing.T) (port int, conns *atomic.Int32, hostConns int32) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	e := env{specs: specs, out: filepath.Join(tempDir(t), "out"), cache: tempDir(t), key: good.key}
-
-	// Watch the host's /proc for the probe process: its real uid there is
-	// the host uid the build runs as. While it runs, another host process
-	// of the shared "nobody" account attacks the build from outside: it
-	// signals the probe and writes into the build's source copy and Go
-	// build cache. Builds run as their own system user, so all of it fails.
-	var uids []string
-	var outsider []string // what the nobody process managed
-	attacked := false
-	var mu sync.Mutex
-	asNobody := func(args ...string) error {
-		return exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--"}, args...)...).Run()
-	}
-	attack := func(pid string) {
-		if err := asNobody("kill", "-0", pid); err == nil {
-			outsider = append(outsider, "signalled the build's process "+pid)
-		}
-		dirs, _ := filepath.Glob(filepath.Join(e.cache, "work", "hostile-*", "src"))
-		more, _ := filepath.Glob(filepath.Join(e.cache, "go", "build-*"))
-		if len(dirs) == 0 || len(more) == 0 {
-			outsider = append(outsider, fmt.Sprintf("found no build dirs to attack (src %v, go build cache %v)", dirs, more))
-		}
-		for _, d := range append(dirs, more...) {
-			f := filepath.Join(d, "tampered-"+tok)
-			if err := asNobody("sh", "-c", "echo x > "+f); err == nil {
-				outsider = append(outsider, "wrote "+f)
-			}
-		}
-	}
-	stop := make(chan struct{})
-	watched := make(chan struct{})
+	t.Cleanup(func() { ln.Close() })
+	conns = new(atomic.Int32)
 	go func() {
-		defer close(watched)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			c.Close()
+		}
+	}()
+	port = ln.Addr().(*net.TCPAddr).Port
+	tcp := fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'", port)
+	if out, err := exec.Command("sh", "-c", tcp).CombinedOutput(); err != nil {
+		t.Fatalf("control: %s on the host: %v\n%s", tcp, err, out)
+	}
+	for deadline := time.Now().Add(5 * time.Second); conns.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if hostConns = conns.Load(); hostConns == 0 {
+		t.Fatalf("control: %s on the host did not reach the listener", tcp)
+	}
+	return port, conns, hostConns
+}
+
+// probeWatch watches the host's /proc for the probe process while the
+// build runs: its real uid there is the host uid the build runs as. As
+// root, a host process of the shared "nobody" account attacks the build
+// from outside once: it signals the probe and writes into the build's
+// source copy and Go build cache. Builds run as their own system user,
+// so all of it must fail.
+type probeWatch struct {
+	mu       sync.Mutex
+	uids     []string
+	outsider []string // what the nobody process managed
+	attacked bool
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+func watchProbe(probe, tok, cache string) *probeWatch {
+	w := &probeWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
 		for {
 			select {
-			case <-stop:
+			case <-w.stop:
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
 			for _, pid := range procsWith(probe) {
-				if os.Geteuid() == 0 && !attacked {
-					attacked = true
-					attack(pid)
+				if os.Geteuid() == 0 && !w.attacked {
+					w.attacked = true
+					w.outsider = attackAsNobody(pid, tok, cache)
 				}
 				if st, err := os.ReadFile("/proc/" + pid + "/status"); err == nil {
 					for _, l := range strings.Split(string(st), "\n") {
 						if strings.HasPrefix(l, "Uid:") {
-							mu.Lock()
-							uids = append(uids, strings.Fields(l)[1])
-							mu.Unlock()
+							w.mu.Lock()
+							w.uids = append(w.uids, strings.Fields(l)[1])
+							w.mu.Unlock()
 						}
 					}
 				}
 			}
 		}
 	}()
-	r := e.run(t, "build", "hostile")
-	close(stop)
-	<-watched
-	if r.code != 0 {
-		t.Fatalf("the hostile package did not build (exit %d):\n%s", r.code, r.stderr)
+	return w
+}
+
+// end stops watching and waits for the watcher.
+func (w *probeWatch) end() {
+	close(w.stop)
+	<-w.done
+}
+
+// attackAsNobody is the outside attack of probeWatch; it returns what
+// succeeded.
+func attackAsNobody(pid, tok, cache string) []string {
+	asNobody := func(args ...string) error {
+		return exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--"}, args...)...).Run()
 	}
-	deb := strings.TrimSpace(r.stdout)
+	var done []string
+	if err := asNobody("kill", "-0", pid); err == nil {
+		done = append(done, "signalled the build's process "+pid)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(cache, "work", "hostile-*", "src"))
+	more, _ := filepath.Glob(filepath.Join(cache, "go", "build-*"))
+	if len(dirs) == 0 || len(more) == 0 {
+		done = append(done, fmt.Sprintf("found no build dirs to attack (src %v, go build cache %v)", dirs, more))
+	}
+	for _, d := range append(dirs, more...) {
+		f := filepath.Join(d, "tampered-"+tok)
+		if err := asNobody("sh", "-c", "echo x > "+f); err == nil {
+			done = append(done, "wrote "+f)
+		}
+	}
+	return done
+}
+
+// hostileResults reads what each attack recorded from the package, and
+// fails the test if the package carries a host secret or the link to
+// /etc/shadow became its content.
+func hostileResults(t *testing.T, deb string) map[string]string {
+	t.Helper()
 	f, err := os.Open(deb)
 	if err != nil {
 		t.Fatal(err)
@@ -200,77 +225,97 @@ package:
 			t.Errorf("%s carries a host secret", en.Name)
 		}
 	}
-	// write-host-tmp "works" inside: /tmp there is the sandbox's own
-	// tmpfs. What counts is that nothing reaches the host's /tmp (below).
-	if results["write-host-tmp"] == "" {
-		t.Error("the write-host-tmp step did not run")
-	}
-	// Each attempt must be denied for the reason the sandbox gives, not
-	// because a tool or a path it needs is missing (dash has no
-	// /dev/tcp: "Directory nonexistent"). The signing key is not there
-	// at all: the host's /tmp is not the sandbox's.
-	reasons := map[string][]string{
-		"write-root-home":  {"Permission denied", "Read-only file system"},
-		"write-var-tmp":    {"Read-only file system"},
-		"read-signing-key": {good.key + ": No such file or directory"},
-		"read-shadow":      {"/etc/shadow: Permission denied"},
-		"tcp-to-host":      {fmt.Sprintf("/dev/tcp/127.0.0.1/%d: Connection refused", port), "Network is unreachable"},
-		"mount":            {"must be superuser", "Operation not permitted"},
-		"chown-root":       {"Invalid argument", "Operation not permitted"},
-		"apt-get-install":  {"are you root?"},
-		"write-root-fs":    {"Read-only file system"},
-	}
-	for step, want := range reasons {
-		if got := results[step]; got != "denied" {
-			t.Errorf("attack %s: %q, want denied", step, got)
-		}
-		why := results[step+".err"]
-		ok := false
-		for _, w := range want {
-			ok = ok || strings.Contains(why, w)
-		}
-		for _, bad := range []string{"not found", "Directory nonexistent"} {
-			ok = ok && !strings.Contains(why, bad)
-		}
-		if !ok {
-			t.Errorf("attack %s denied for the wrong reason: stderr %q, want one of %q", step, why, want)
-		}
-	}
-	time.Sleep(6 * time.Second) // past the left-behind process's sleep
+	return results
+}
+
+// A script build attacks the host the way the issue's reproduction did,
+// one attempt per step (a subtest each), each allowed to fail without
+// stopping the build. Every attempt must fail inside the sandbox for the
+// sandbox's reason, nothing may appear on the host, the listener on the
+// host's 127.0.0.1 must get no connection, the build must run as an
+// unprivileged host uid that a host process of "nobody" cannot touch, no
+// process of it may outlive it, and the package must still build.
+func TestSandboxContainsHostileBuild(t *testing.T) {
+	good, _ := fixtures(t) // for a real signing key file to go after
+	tok := token(t)
+	hostFiles := []string{"/tmp/debforge-escape-" + tok, "/root/debforge-escape-" + tok, "/var/tmp/debforge-escape-" + tok}
 	for _, f := range hostFiles {
-		if _, err := os.Lstat(f); err == nil {
-			t.Errorf("%s appeared on the host", f)
-		}
+		t.Cleanup(func() { os.Remove(f) })
 	}
-	if n := conns.Load() - hostConns; n != 0 {
-		t.Errorf("the host listener got %d connections from the build", n)
-	}
-	if left := procsWith(tok); len(left) > 0 {
-		t.Errorf("build processes outlived the build: %v", left)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(uids) == 0 {
-		t.Fatal("never saw the probe process in /proc")
-	}
-	if os.Geteuid() != 0 {
-		return
-	}
-	bu, err := user.Lookup("_debforge-build")
-	if err != nil {
+	port, conns, hostConns := hostListener(t)
+	probe := "debforge-uidprobe-" + tok
+	attacks := hostileAttacks(hostFiles, good.key, port)
+	specs := tempDir(t)
+	sh(t, "cp", "-a", "testdata/specs/debforge.yaml", "testdata/specs/src", specs)
+	if err := os.WriteFile(filepath.Join(specs, "hostile.yaml"), []byte(hostileSpec(attacks, hostFiles[0], probe)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range uids {
-		if u != bu.Uid {
-			t.Errorf("build ran as host uid %s, want the build user's %s", u, bu.Uid)
+	e := env{specs: specs, out: filepath.Join(tempDir(t), "out"), cache: tempDir(t), key: good.key}
+	w := watchProbe(probe, tok, e.cache)
+	r := e.run(t, "build", "hostile")
+	w.end()
+	if r.code != 0 {
+		t.Fatalf("the hostile package did not build (exit %d):\n%s", r.code, r.stderr)
+	}
+	results := hostileResults(t, strings.TrimSpace(r.stdout))
+	for _, a := range attacks {
+		t.Run(a.name, func(t *testing.T) {
+			if a.reasons == nil {
+				if results[a.name] == "" {
+					t.Error("the step did not run")
+				}
+				return
+			}
+			if got := results[a.name]; got != "denied" {
+				t.Errorf("%q, want denied", got)
+			}
+			why := results[a.name+".err"]
+			ok := slices.ContainsFunc(a.reasons, func(w string) bool { return strings.Contains(why, w) }) &&
+				!strings.Contains(why, "not found") && !strings.Contains(why, "Directory nonexistent")
+			if !ok {
+				t.Errorf("denied for the wrong reason: stderr %q, want one of %q", why, a.reasons)
+			}
+		})
+	}
+	t.Run("nothing reaches the host", func(t *testing.T) {
+		time.Sleep(6 * time.Second) // past the left-behind process's sleep: absence cannot be polled for
+		for _, f := range hostFiles {
+			if _, err := os.Lstat(f); err == nil {
+				t.Errorf("%s appeared on the host", f)
+			}
 		}
-	}
-	if !attacked {
-		t.Error("the nobody process never attacked the build")
-	}
-	for _, o := range outsider {
-		t.Errorf("a host process running as nobody %s", o)
-	}
+		if n := conns.Load() - hostConns; n != 0 {
+			t.Errorf("the host listener got %d connections from the build", n)
+		}
+		if left := procsWith(tok); len(left) > 0 {
+			t.Errorf("build processes outlived the build: %v", left)
+		}
+	})
+	t.Run("runs as the build user, out of nobody's reach", func(t *testing.T) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if len(w.uids) == 0 {
+			t.Fatal("never saw the probe process in /proc")
+		}
+		if os.Geteuid() != 0 {
+			return
+		}
+		bu, err := user.Lookup("_debforge-build")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range w.uids {
+			if u != bu.Uid {
+				t.Errorf("build ran as host uid %s, want the build user's %s", u, bu.Uid)
+			}
+		}
+		if !w.attacked {
+			t.Error("the nobody process never attacked the build")
+		}
+		for _, o := range w.outsider {
+			t.Errorf("a host process running as nobody %s", o)
+		}
+	})
 }
 
 // procsWith lists the pids whose command line contains s (this test's
