@@ -339,7 +339,11 @@ func workerLost(t *testing.T, bin string) {
 		log, _ := os.ReadFile(logPath)
 		for _, w := range []string{a, b} {
 			if strings.Contains(string(log), "+ [buildkit "+w+"]") {
-				time.Sleep(5 * time.Second) // inside the solve: the root unpacks, then sleep 25
+				// Inside the solve: the root unpacks, then the step's
+				// sleep runs in the worker's container, on this host.
+				for until := time.Now().Add(time.Minute); len(procsWith("sleep 25")) == 0 && time.Now().Before(until); {
+					time.Sleep(100 * time.Millisecond)
+				}
 				killBuildkitd(t, w)
 				killed = w
 			}
