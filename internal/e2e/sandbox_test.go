@@ -318,25 +318,6 @@ func TestSandboxContainsHostileBuild(t *testing.T) {
 	})
 }
 
-// procsWith lists the pids whose command line contains s (this test's
-// own processes aside).
-func procsWith(s string) []string {
-	var pids []string
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	self := fmt.Sprint(os.Getpid())
-	for _, d := range dirs {
-		pid := filepath.Base(d)
-		if pid == self {
-			continue
-		}
-		cmd, err := os.ReadFile(d + "/cmdline")
-		if err == nil && bytes.Contains(cmd, []byte(s)) && !bytes.Contains(cmd, []byte("debforge\x00--specs")) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
 // A release debootstrap does not know stops before anything is made:
 // exit 2, one error with the fix, out/ untouched — as a build target in
 // debforge.yaml and as the target of 'root update'.
