@@ -438,21 +438,37 @@ func Copyright(c *spec.Component, srcDir string, year int) (string, error) {
 		fmt.Fprintf(&b, "Source: %s\n", c.Homepage)
 	}
 	fmt.Fprintf(&b, "\nFiles: *\nCopyright: %s\nLicense: %s\n", holders, c.License)
-	switch {
-	case c.LicenseFile != "":
-		text, err := readBeneath(srcDir, c.LicenseFile)
-		if err != nil {
-			return "", fmt.Errorf("%s: license_file: %w", c.File, err)
-		}
-		b.WriteString(indentLicense(string(text)))
-	case spec.CommonLicenses[c.License] != "":
-		fmt.Fprintf(&b, " On Debian systems, the full text of the license can be found in\n /usr/share/common-licenses/%s.\n", spec.CommonLicenses[c.License])
-	case c.IsMeta():
+	if c.IsMeta() && c.LicenseFile == "" && spec.CommonLicenses[c.License] == "" {
 		b.WriteString(" This package contains only packaging metadata.\n")
-	default:
-		return "", fmt.Errorf("%s: license: %s is not in /usr/share/common-licenses; set license_file to the license text in the source", c.File, c.License)
+	} else if err := writeLicenseText(&b, srcDir, c.License, c.LicenseFile); err != nil {
+		return "", fmt.Errorf("%s: %w", c.File, err)
+	}
+	for i, cf := range c.CopyrightFiles {
+		fmt.Fprintf(&b, "\nFiles: %s\nCopyright: %s\nLicense: %s\n", strings.Join(cf.Files, " "), strings.TrimSpace(cf.Copyright), cf.License)
+		if err := writeLicenseText(&b, srcDir, cf.License, cf.LicenseFile); err != nil {
+			return "", fmt.Errorf("%s: copyright_files[%d]: %w", c.File, i, err)
+		}
 	}
 	return b.String(), nil
+}
+
+// writeLicenseText writes a license's text as the body of its License
+// field: the file's from the source tree, or a reference to Debian's copy
+// in /usr/share/common-licenses.
+func writeLicenseText(b *strings.Builder, srcDir, license, file string) error {
+	switch {
+	case file != "":
+		text, err := readBeneath(srcDir, file)
+		if err != nil {
+			return fmt.Errorf("license_file: %w", err)
+		}
+		b.WriteString(indentLicense(string(text)))
+	case spec.CommonLicenses[license] != "":
+		fmt.Fprintf(b, " On Debian systems, the full text of the license can be found in\n /usr/share/common-licenses/%s.\n", spec.CommonLicenses[license])
+	default:
+		return fmt.Errorf("license: %s is not in /usr/share/common-licenses; set license_file to the license text in the source", license)
+	}
+	return nil
 }
 
 func indentLicense(text string) string {

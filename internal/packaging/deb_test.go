@@ -218,3 +218,34 @@ func TestLintianOverridesFileOnlyWhenThereAreOverrides(t *testing.T) {
 		})
 	}
 }
+
+// Each copyright_files entry is a Files stanza after the one for "*",
+// with its license text from the source tree or a reference to Debian's
+// copy; a missing license file fails naming the entry.
+func TestCopyrightHasAStanzaPerCopyrightFilesEntry(t *testing.T) {
+	in := fixture(t)
+	c := in.Component
+	os.MkdirAll(filepath.Join(in.SrcDir, "vendor", "dec"), 0o755)
+	os.WriteFile(filepath.Join(in.SrcDir, "vendor", "dec", "LICENSE"), []byte("ICU License\n\nPermission is hereby granted.\n"), 0o644)
+	c.CopyrightFiles = []spec.CopyrightFiles{
+		{Files: []string{"vendor/dec/*"}, Copyright: "2005 IBM Corporation", License: "ICU", LicenseFile: "vendor/dec/LICENSE"},
+		{Files: []string{"lib/*", "src/dtoa.c"}, Copyright: "2019 K.Kosako", License: "GPL-2.0-or-later"},
+	}
+	text, err := Copyright(c, in.SrcDir, 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"\nFiles: *\nCopyright: 2026 The hello authors\nLicense: Apache-2.0\n",
+		"\nFiles: vendor/dec/*\nCopyright: 2005 IBM Corporation\nLicense: ICU\n ICU License\n .\n Permission is hereby granted.\n",
+		"\nFiles: lib/* src/dtoa.c\nCopyright: 2019 K.Kosako\nLicense: GPL-2.0-or-later\n On Debian systems, the full text of the license can be found in\n /usr/share/common-licenses/GPL-2.\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("copyright lacks %q:\n%s", want, text)
+		}
+	}
+	c.CopyrightFiles[0].LicenseFile = "vendor/dec/MISSING"
+	if _, err := Copyright(c, in.SrcDir, 2026); err == nil || !strings.Contains(err.Error(), "copyright_files[0]") {
+		t.Errorf("a missing license file: %v, want an error naming copyright_files[0]", err)
+	}
+}

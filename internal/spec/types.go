@@ -28,6 +28,10 @@ type Component struct {
 	LicenseFile string `yaml:"license_file"`
 	// Copyright names the copyright holders. Default "The <name> authors".
 	Copyright string `yaml:"copyright"`
+	// CopyrightFiles are the parts of the source under other licenses or
+	// holders than license and copyright, each a Files stanza of the
+	// package's copyright file after the one for "*".
+	CopyrightFiles []CopyrightFiles `yaml:"copyright_files"`
 	// Homepage is the upstream URL. Optional.
 	Homepage string `yaml:"homepage"`
 	// Maintainer overrides the repository-wide default from debforge.yaml.
@@ -327,4 +331,18 @@ func (c *Component) PackageName() string {
 		return c.Package.Name
 	}
 	return c.Name
+}
+
+// CopyrightFiles is one Files stanza of a package's copyright file
+// (DEP-5): the files it covers, their holders and their license.
+type CopyrightFiles struct {
+	// Files are globs relative to the source tree, e.g. src/decNumber/*.
+	Files []string `yaml:"files"`
+	// Copyright names the holders, with the years.
+	Copyright string `yaml:"copyright"`
+	// License is an SPDX identifier.
+	License string `yaml:"license"`
+	// LicenseFile is a path inside the source tree holding the license's
+	// text; needed when the license is not in /usr/share/common-licenses.
+	LicenseFile string `yaml:"license_file"`
 }

@@ -134,6 +134,9 @@ func Validate(c *Component, root *yaml.Node, kinds []string, opts ...Option) err
 	if c.LicenseFile != "" {
 		checkRelPath(p, at("license_file"), "license_file", c.LicenseFile)
 	}
+	for i, cf := range c.CopyrightFiles {
+		validateCopyrightFiles(p, cf, i, at)
+	}
 	if c.Maintainer != "" && !maintainerRe.MatchString(c.Maintainer) {
 		p.add(at("maintainer"), "maintainer", `use "Full Name <email>"`, "malformed maintainer %q", c.Maintainer)
 	}
@@ -608,4 +611,36 @@ func Expand(s string, d TemplateData) (string, error) {
 		return "", err
 	}
 	return executeTemplate(t, d)
+}
+
+// validateCopyrightFiles checks copyright_files[i]: its globs relative to
+// the source tree, its holders, and a license whose text the copyright
+// file can carry.
+func validateCopyrightFiles(p *problems, cf CopyrightFiles, i int, at func(...string) *yaml.Node) {
+	idx := strconv.Itoa(i)
+	fp := fmt.Sprintf("copyright_files[%d]", i)
+	if len(cf.Files) == 0 {
+		p.add(at("copyright_files", idx), fp+".files", "globs relative to the source tree, e.g. [src/decNumber/*]", "required field missing")
+	}
+	for j, g := range cf.Files {
+		n, field := at("copyright_files", idx, "files", strconv.Itoa(j)), fmt.Sprintf("%s.files[%d]", fp, j)
+		if _, err := path.Match(g, "x"); err != nil || g == "*" {
+			p.add(n, field, "a glob relative to the source tree other than *, which license: covers", "%q is not a glob for part of the tree", g)
+			continue
+		}
+		checkRelPath(p, n, field, g)
+	}
+	if strings.TrimSpace(cf.Copyright) == "" {
+		p.add(at("copyright_files", idx), fp+".copyright", "the holders with the years, e.g. 2005 IBM Corporation", "required field missing")
+	}
+	switch {
+	case cf.License == "":
+		p.add(at("copyright_files", idx), fp+".license", "an SPDX identifier, e.g. ICU", "required field missing")
+	case cf.LicenseFile == "" && CommonLicenses[cf.License] == "":
+		p.add(at("copyright_files", idx, "license"), fp+".license", "set license_file to the license text in the source",
+			"%q is not in /usr/share/common-licenses, and no license_file gives its text", cf.License)
+	}
+	if cf.LicenseFile != "" {
+		checkRelPath(p, at("copyright_files", idx, "license_file"), fp+".license_file", cf.LicenseFile)
+	}
 }
