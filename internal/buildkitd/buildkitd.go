@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -57,6 +58,12 @@ func Start(bin, logPath, tcp string, extra ...string) (*Daemon, error) {
 		"--oci-worker=true", "--containerd-worker=false", "--oci-worker-binary", filepath.Join(bin, "usr/bin/runc")}, extra...)
 	d.cmd = exec.Command(filepath.Join(bin, "usr/bin/buildkitd"), args...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
+	// Its temporary mounts (file operations) go below dir too, so that
+	// Stop finds them after a kill.
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
+		return nil, err
+	}
+	d.cmd.Env = append(os.Environ(), "TMPDIR="+filepath.Join(dir, "tmp"))
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
@@ -99,8 +106,27 @@ func (d *Daemon) Stop() {
 		d.cmd.Process.Kill()
 		d.exited <- <-d.exited
 	}
-	exec.Command("umount", "-R", "-l", filepath.Join(d.dir, "root")).Run() // nothing to unmount when it stopped cleanly
+	// A killed daemon leaves its snapshots' and executors' mounts below
+	// its directory; one that stopped cleanly leaves none.
+	for _, m := range d.Mounts() {
+		exec.Command("umount", "-l", m).Run()
+	}
 	os.RemoveAll(d.dir)
+}
+
+// Mounts lists the mount points below the daemon's directory, deepest
+// first.
+func (d *Daemon) Mounts() []string {
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], d.dir+"/") {
+			out = append(out, f[4])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
 }
 
 // tail is the last lines of the daemon's log.
