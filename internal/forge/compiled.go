@@ -15,7 +15,6 @@ import (
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
-	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
 )
@@ -94,7 +93,7 @@ func compileKey(b builders.Builder, req builders.Request, c *spec.Component, fe 
 	if err != nil {
 		return "", false, fmt.Errorf("plan: %w", err)
 	}
-	tree, err := filehash.Tree(req.HostSrcDir)
+	tree, err := source.HashTree(req.HostSrcDir)
 	if err != nil {
 		return "", false, err
 	}
