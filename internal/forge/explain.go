@@ -8,11 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/packaging"
-	"github.com/debforge/debforge/internal/spec"
 )
 
 // keyRecord is what the last build of a component (per target) keyed its
@@ -65,10 +63,14 @@ func (f *Forge) Explain(ctx context.Context, names []string) ([]Explanation, err
 		if err != nil {
 			return nil, err
 		}
+		comps, err := Select(f.set, names, f.opts.Except)
+		if err != nil {
+			return nil, err
+		}
 		var out []Explanation
 		for _, t := range targets {
 			g, _ := f.forTarget(t, false)
-			tnames := g.namesOf(componentsNamed(f.set, names))
+			tnames := g.namesOf(comps)
 			if len(tnames) == 0 {
 				continue
 			}
@@ -86,40 +88,13 @@ func (f *Forge) Explain(ctx context.Context, names []string) ([]Explanation, err
 	return f.explainTarget(ctx, names)
 }
 
-// componentsNamed is the components of names ("all" or none: every one)
-// that set has, for a per-target forge to pick its own from.
-func componentsNamed(set *spec.Set, names []string) []*spec.Component {
-	if len(names) == 0 || slices.Contains(names, "all") {
-		return set.Components
-	}
-	var out []*spec.Component
-	for _, n := range names {
-		if c := set.Get(n); c != nil {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // explainTarget is Explain for one target (or none).
 func (f *Forge) explainTarget(ctx context.Context, names []string) ([]Explanation, error) {
-	comps, err := Select(f.set, names, f.opts.Except)
+	comps, be, end, err := f.startRun(ctx, names)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.defaultArch(); err != nil {
-		return nil, err
-	}
-	be, err := f.prepare(ctx, comps)
-	if err != nil {
-		return nil, err
-	}
-	defer be.release()
-	unlockCache, err := LockCache(f.opts.CacheDir, false) // as a build: clean waits
-	if err != nil {
-		return nil, err
-	}
-	defer unlockCache()
+	defer end()
 	env := newKeyEnv(be, f.set.Repo)
 	keys := map[string]string{}
 	var out []Explanation

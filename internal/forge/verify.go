@@ -35,23 +35,11 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 	if len(f.set.Repo.TargetList) > 0 && !f.oneTarget {
 		return f.verifyTargets(ctx, names)
 	}
-	comps, err := Select(f.set, names, f.opts.Except)
+	comps, be, end, err := f.startRun(ctx, names)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.defaultArch(); err != nil {
-		return nil, err
-	}
-	be, err := f.prepare(ctx, comps)
-	if err != nil {
-		return nil, err
-	}
-	defer be.release() // the roots this run used; root update waits for it
-	unlockCache, err := LockCache(f.opts.CacheDir, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlockCache()
+	defer end()
 	second, err := os.MkdirTemp(f.opts.CacheDir, "repro-")
 	if err != nil {
 		return nil, err
@@ -88,6 +76,28 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 		out = append(out, rp)
 	}
 	return out, nil
+}
+
+// startRun selects the named components (and what they come after) for a
+// run that builds in this forge's target without publishing, prepares
+// their build environment and holds the cache as a build does (clean
+// waits). end releases the roots and the cache.
+func (f *Forge) startRun(ctx context.Context, names []string) (comps []*spec.Component, be *buildEnv, end func(), err error) {
+	if comps, err = Select(f.set, names, f.opts.Except); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := f.defaultArch(); err != nil {
+		return nil, nil, nil, err
+	}
+	if be, err = f.prepare(ctx, comps); err != nil {
+		return nil, nil, nil, err
+	}
+	unlockCache, err := LockCache(f.opts.CacheDir, false)
+	if err != nil {
+		be.release()
+		return nil, nil, nil, err
+	}
+	return comps, be, func() { unlockCache(); be.release() }, nil
 }
 
 // secondForge is the Forge of verify-reproducible's second build: the
