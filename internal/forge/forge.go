@@ -309,27 +309,31 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	if f.oneTarget {
 		return results, buildErr
 	}
-	// Publish whatever built: a failed component must not hold back the
-	// others, and the previous index stays valid until the swap. When the
-	// pool gained nothing, the published index matches the pool and the
-	// settings (url, description, ...) did not change, the repository is
-	// left exactly as it was (use 'debforge publish' to re-sign); an index
-	// that does not match (a publish that failed, a deleted Packages.xz)
-	// is published again, and checked afterwards. Changed settings are
-	// published only when some component built: a run in which everything
-	// failed changes nothing in out/.
+	if err := f.publishBuilt(repoDir, results, added, buildErr); err != nil {
+		return results, errors.Join(buildErr, err)
+	}
+	return results, buildErr
+}
+
+// publishBuilt publishes whatever a build put into the pool: a failed
+// component must not hold back the others, and the previous index stays
+// valid until the swap. When the pool gained nothing (added), the
+// published index matches the pool and the settings (url, description,
+// ...) did not change, the repository is left exactly as it was (use
+// 'debforge publish' to re-sign); an index that does not match (a publish
+// that failed, a deleted Packages.xz) is published again, and checked
+// afterwards. Changed settings are published only when some component
+// built: a run in which everything failed changes nothing in out/.
+func (f *Forge) publishBuilt(repoDir string, results []Result, added bool, buildErr error) error {
 	if !added && f.upToDate(repoDir, results) {
-		return results, buildErr
+		return nil
 	}
 	if !added && buildErr != nil && !hasDebs(filepath.Join(repoDir, "pool")) {
 		// A failed build on a fresh out/: publishing would only make a key
 		// and an empty repository that hide the failure.
-		return results, buildErr
+		return nil
 	}
-	if err := f.publishChecked(repoDir); err != nil {
-		return results, errors.Join(buildErr, err)
-	}
-	return results, buildErr
+	return f.publishChecked(repoDir)
 }
 
 // buildIntoPool builds comps in parallel, each after those it comes

@@ -117,16 +117,8 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 		return results, errors.Join(buildErr, err)
 	}
 	defer unlockCache()
-	// As in Build: publish what built, nothing when nothing changed, and
-	// no empty repository that would hide a failure.
 	added := !slices.Equal(before, poolDebs(repoDir))
-	if !added && f.upToDate(repoDir, results) {
-		return results, buildErr
-	}
-	if !added && buildErr != nil && !hasDebs(filepath.Join(repoDir, "pool")) {
-		return results, buildErr
-	}
-	if err := f.publishChecked(repoDir); err != nil {
+	if err := f.publishBuilt(repoDir, results, added, buildErr); err != nil {
 		return results, errors.Join(buildErr, err)
 	}
 	return results, buildErr
