@@ -428,14 +428,9 @@ func TestSignalEndsWaitForRootLock(t *testing.T) {
 // is made again when the base is.
 func TestDerivedRootSharesTheBaseFiles(t *testing.T) {
 	version := "1.0"
-	s, _ := rootStore(t, &version)
+	s, _, base := madeBase(t, &version, "tool")
 	bw := Target{Release: "bookworm", Arch: "amd64"}
 	ctx := context.Background()
-	base, err := s.Ensure(ctx, bw, nil, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(base.FS, "usr", "sbin", "tool"), []byte("base"), 0o755)
 	r, err := s.Ensure(ctx, bw, []string{"gcc"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -496,28 +491,19 @@ func TestWholeRootOfOlderDebforgeIsDerivedAgain(t *testing.T) {
 // caught, the derivation fails naming the file, and no root is recorded.
 func TestDerivationThatWritesIntoTheBaseFails(t *testing.T) {
 	version := "1.0"
-	s, fake := rootStore(t, &version)
+	s, fake, _ := madeBase(t, &version, "tool")
 	bw := Target{Release: "bookworm", Arch: "amd64"}
 	ctx := context.Background()
-	base, err := s.Ensure(ctx, bw, nil, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(base.FS, "usr", "sbin", "tool"), []byte("base"), 0o755)
-	install := fake.Fail
-	fake.Fail = func(c execx.Cmd) error {
-		if c.Args[0] == "bwrap" { // a script that appends, as >> does
-			tree := c.Args[slices.Index(c.Args, "--bind")+1]
-			f, err := os.OpenFile(filepath.Join(tree, "usr", "sbin", "tool"), os.O_APPEND|os.O_WRONLY, 0)
-			if err != nil {
-				return err
-			}
-			f.WriteString(" changed")
-			f.Close()
+	onInstall(fake, func(tree string) { // a script that appends, as >> does
+		f, err := os.OpenFile(filepath.Join(tree, "usr", "sbin", "tool"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+			return
 		}
-		return install(c)
-	}
-	_, err = s.Ensure(ctx, bw, []string{"gcc"}, io.Discard)
+		f.WriteString(" changed")
+		f.Close()
+	})
+	_, err := s.Ensure(ctx, bw, []string{"gcc"}, io.Discard)
 	var bc *BaseChangedError
 	if !errors.As(err, &bc) || !slices.Equal(bc.Files, []string{"/usr/sbin/tool"}) || !strings.Contains(bc.Hint(), "debforge root update bookworm/amd64") {
 		t.Fatalf("err %v, want a BaseChangedError naming /usr/sbin/tool", err)
@@ -532,26 +518,14 @@ func TestDerivationThatWritesIntoTheBaseFails(t *testing.T) {
 // lists the base's paths the root lacks; it is packed once.
 func TestLayerHoldsOnlyWhatDerivationChanged(t *testing.T) {
 	version := "1.0"
-	s, fake := rootStore(t, &version)
+	s, fake, base := madeBase(t, &version, "kept", "replaced", "removed")
 	bw := Target{Release: "bookworm", Arch: "amd64"}
 	ctx := context.Background()
-	base, err := s.Ensure(ctx, bw, nil, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"usr/sbin/kept", "usr/sbin/replaced", "usr/sbin/removed"} {
-		os.WriteFile(filepath.Join(base.FS, f), []byte("base"), 0o755)
-	}
-	install := fake.Fail
-	fake.Fail = func(c execx.Cmd) error {
-		if c.Args[0] == "bwrap" { // dpkg replaces one file and removes another
-			tree := c.Args[slices.Index(c.Args, "--bind")+1]
-			os.Remove(filepath.Join(tree, "usr/sbin/replaced"))
-			os.WriteFile(filepath.Join(tree, "usr/sbin/replaced"), []byte("new"), 0o755)
-			os.Remove(filepath.Join(tree, "usr/sbin/removed"))
-		}
-		return install(c)
-	}
+	onInstall(fake, func(tree string) { // dpkg replaces one file and removes another
+		os.Remove(filepath.Join(tree, "usr/sbin/replaced"))
+		os.WriteFile(filepath.Join(tree, "usr/sbin/replaced"), []byte("new"), 0o755)
+		os.Remove(filepath.Join(tree, "usr/sbin/removed"))
+	})
 	r, err := s.Ensure(ctx, bw, []string{"gcc"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -586,5 +560,35 @@ func TestLayerHoldsOnlyWhatDerivationChanged(t *testing.T) {
 	again, err := s.Layer(ctx, r, io.Discard)
 	if err != nil || again.SHA256 != l.SHA256 || !slices.Equal(again.Deleted, l.Deleted) || len(fake.Cmds) != 0 {
 		t.Errorf("second Layer: %+v, %v, ran %d commands: want the packed layer again", again, err, len(fake.Cmds))
+	}
+}
+
+// madeBase is a store (rootStore, at *version) with the bookworm/amd64
+// base root made and files written into its usr/sbin.
+func madeBase(t *testing.T, version *string, files ...string) (*Store, *execx.Fake, *Root) {
+	t.Helper()
+	s, fake := rootStore(t, version)
+	base, err := s.Ensure(context.Background(), Target{Release: "bookworm", Arch: "amd64"}, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(base.FS, "usr", "sbin", f), []byte("base"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, fake, base
+}
+
+// onInstall runs change on the tree being derived just before the fake
+// apt installs the build dependencies into it, as a maintainer script
+// would.
+func onInstall(fake *execx.Fake, change func(tree string)) {
+	install := fake.Fail
+	fake.Fail = func(c execx.Cmd) error {
+		if c.Args[0] == "bwrap" {
+			change(c.Args[slices.Index(c.Args, "--bind")+1])
+		}
+		return install(c)
 	}
 }
