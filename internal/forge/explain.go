@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,12 +28,17 @@ func (f *Forge) keyRecordPath(name string) string {
 
 // recordKey keeps the inputs of the package just built or found. It is
 // best effort: a run that cannot write it only explains less next time.
+// A cache hit usually finds its record as it is: it is then not written
+// again (a synced write per component would weigh on a no-op build).
 func (f *Forge) recordKey(name, key string, inputs []keyInput) {
 	data, err := json.MarshalIndent(keyRecord{Key: key, Inputs: inputs}, "", "  ")
 	if err != nil {
 		return
 	}
 	p := f.keyRecordPath(name)
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
+		return
+	}
 	if os.MkdirAll(filepath.Dir(p), 0o755) == nil {
 		atomicfile.Write(p, data, 0o644)
 	}
