@@ -14,7 +14,6 @@ import (
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/forge"
-	"github.com/debforge/debforge/internal/spec"
 )
 
 // coldFigures is what a fresh machine pays before its first compile.
@@ -174,7 +173,7 @@ func benchIsolation(work, bin string) ([2]time.Duration, error) {
 		return out, err
 	}
 	for _, c := range set.Components {
-		if c.Build != nil && c.Build.Kind == "go" && !usesCgo(c.Build) {
+		if c.Build.PureGo() {
 			pure = append(pure, filepath.Join(cache, "go", "build-"+c.Name+"-pure"))
 		}
 	}
@@ -208,17 +207,4 @@ func benchIsolation(work, bin string) ([2]time.Duration, error) {
 		}
 	}
 	return out, nil
-}
-
-// usesCgo says whether a go build turns cgo on for any binary.
-func usesCgo(b *spec.Build) bool {
-	if b.Cgo != nil && *b.Cgo {
-		return true
-	}
-	for _, bin := range b.Binaries {
-		if bin.Cgo != nil && *bin.Cgo {
-			return true
-		}
-	}
-	return false
 }

@@ -86,7 +86,7 @@ const compileFormat = 1
 // whose compiles are the same reuses them; its packages are still made
 // again (the package key covers debforge).
 func compileKey(b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv) (string, bool, error) {
-	if fe == nil || !isPureGo(c) {
+	if fe == nil || !c.Build.PureGo() {
 		return "", false, nil
 	}
 	cmds, err := b.Plan(req)

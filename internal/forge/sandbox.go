@@ -72,24 +72,10 @@ func (f *Forge) sandboxFor(be *buildEnv, c *spec.Component, root *buildroot.Root
 // a C compiler gets one per root as well, because cgo objects depend on
 // the root's headers and libraries, which the go command does not track.
 func goBuildCacheName(c *spec.Component, root *buildroot.Root) string {
-	if isPureGo(c) {
+	if c.Build.PureGo() {
 		return "build-" + c.Name + "-pure"
 	}
 	return "build-" + c.Name + "-" + root.Key[:16]
-}
-
-// isPureGo says whether c is a go build with cgo off for every binary.
-func isPureGo(c *spec.Component) bool {
-	bd := c.Build
-	if bd == nil || bd.Kind != "go" || (bd.Cgo != nil && *bd.Cgo) {
-		return false
-	}
-	for _, bin := range bd.Binaries {
-		if bin.Cgo != nil && *bin.Cgo {
-			return false
-		}
-	}
-	return true
 }
 
 // chownTree creates dir if needed and gives it and everything in it to

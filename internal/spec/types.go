@@ -160,6 +160,20 @@ type Build struct {
 	PostSteps []string `yaml:"post_steps"`
 }
 
+// PureGo says whether b is a go build with cgo off for every binary: its
+// compile depends on no build root (nil: no build, not pure Go).
+func (b *Build) PureGo() bool {
+	if b == nil || b.Kind != "go" || (b.Cgo != nil && *b.Cgo) {
+		return false
+	}
+	for _, bin := range b.Binaries {
+		if bin.Cgo != nil && *bin.Cgo {
+			return false
+		}
+	}
+	return true
+}
+
 // GoBinary is one main package built by the go builder.
 type GoBinary struct {
 	// Main is the package directory relative to the module root ("./cmd/x").
