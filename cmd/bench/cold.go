@@ -22,6 +22,7 @@ type coldFigures struct {
 	deriveDisk        int64            // the derived root's own disk
 	rootsDisk, goDisk int64            // the stack's roots and Go build caches after make build
 	isolation         [2]time.Duration // the stack's cold build: each component's own Go cache, and one shared
+	isolationGoDisk   int64            // the Go build caches that cold build (own caches) left
 }
 
 // oneExtra is the build dependency the derived root adds to the base:
@@ -89,7 +90,7 @@ func benchCold(work, bin string) (coldFigures, error) {
 	if os.Getenv("DEBFORGE_BENCH_COLD") == "roots" {
 		return c, nil // the roots and disk figures alone (bench cold with DEBFORGE_BENCH_COLD=roots)
 	}
-	c.isolation, err = benchIsolation(work, bin)
+	c.isolation, c.isolationGoDisk, err = benchIsolation(work, bin)
 	return c, err
 }
 
@@ -100,6 +101,7 @@ func printCold(c coldFigures) {
 	fmt.Printf("%-47s %9.1f GB  goal <= 3 GB\n", "Go build caches on disk (make build's cache)", float64(c.goDisk)/1e9)
 	if c.isolation[1] > 0 {
 		row("cold stack build: own Go caches vs one shared", c.isolation[0], c.isolation[1], "<= 1.10")
+		fmt.Printf("%-47s %9.1f GB\n", "  its Go build caches (bookworm/amd64 alone)", float64(c.isolationGoDisk)/1e9)
 	}
 }
 
@@ -135,29 +137,30 @@ func duBytes(dir string) int64 {
 }
 
 // benchIsolation times a cold `build all` of the stack for bookworm/amd64
-// (stackBuild) with each component's own Go build cache, as
-// debforge builds, against the same build with the pure Go components
-// sharing one cache, as they did before caches were isolated: each pure
-// component's cache directory is made a link to one shared directory
-// before the build (the names are debforge's: build-<component>-pure).
+// (stackBuild) as debforge builds (the go command's compiles share one
+// cache, build-trusted; every other command writes its component's own),
+// against the same build with the pure Go components sharing one cache
+// for everything, as they did before caches were isolated: each pure
+// component's cache directory and the trusted one are made links to one
+// shared directory before the build (the names are debforge's:
+// build-<component>-pure, build-trusted).
 // Both start with the roots and modules made and every build cache, the
 // package cache and the shared compiles empty.
-func benchIsolation(work, bin string) ([2]time.Duration, error) {
-	var out [2]time.Duration
+func benchIsolation(work, bin string) (out [2]time.Duration, goDisk int64, err error) {
 	specs := filepath.Join(work, "specs-isolation")
 	if err := cmdRun("cp", "-a", "specs", specs); err != nil {
-		return out, err
+		return out, goDisk, err
 	}
 	conf, err := os.ReadFile(filepath.Join(specs, "debforge.yaml"))
 	if err != nil {
-		return out, err
+		return out, goDisk, err
 	}
 	if err := os.WriteFile(filepath.Join(specs, "debforge.yaml"), targetsLine.ReplaceAll(conf, []byte("targets: [bookworm/amd64]")), 0o644); err != nil {
-		return out, err
+		return out, goDisk, err
 	}
 	key := filepath.Join(work, "key.asc")
 	if err := ensureKey(bin, specs, key); err != nil {
-		return out, err
+		return out, goDisk, err
 	}
 	cache := filepath.Join(work, "cache-isolation")
 	args := append([]string{"--specs", specs, "--cache-dir", cache, "--out", filepath.Join(work, "out-isolation"), "--signing-key", key}, stackBuild...)
@@ -165,12 +168,12 @@ func benchIsolation(work, bin string) ([2]time.Duration, error) {
 	// find them made).
 	fetch := append([]string{"--specs", specs, "--cache-dir", cache, "--out", filepath.Join(work, "out-isolation"), "--signing-key", key, "fetch"}, stackBuild[1:]...)
 	if err := cmdRun(bin, fetch...); err != nil {
-		return out, err
+		return out, goDisk, err
 	}
-	var pure []string
+	pure := []string{filepath.Join(cache, "go", "build-trusted")}
 	set, err := forge.LoadSpecs(specs)
 	if err != nil {
-		return out, err
+		return out, goDisk, err
 	}
 	for _, c := range set.Components {
 		if c.Build.PureGo() {
@@ -185,26 +188,32 @@ func benchIsolation(work, bin string) ([2]time.Duration, error) {
 		if shared {
 			one := filepath.Join(cache, "go", "build-shared")
 			if err := os.MkdirAll(one, 0o755); err != nil {
-				return out, err
+				return out, goDisk, err
 			}
 			// debforge hands a cache directory to the build uid; through
 			// a link it would chown the link, so the bench does it.
 			uid, gid, err := sandbox.BuildIDs()
 			if err != nil {
-				return out, err
+				return out, goDisk, err
 			}
 			if err := os.Chown(one, uid, gid); err != nil {
-				return out, err
+				return out, goDisk, err
 			}
 			for _, p := range pure {
 				if err := os.Symlink(one, p); err != nil {
-					return out, err
+					return out, goDisk, err
 				}
 			}
 		}
 		if out[i], err = timed(func() error { return cmdRun(bin, args...) }); err != nil {
-			return out, err
+			return out, goDisk, err
+		}
+		if !shared {
+			made, _ := filepath.Glob(filepath.Join(cache, "go", "build*"))
+			for _, d := range made {
+				goDisk += duBytes(d)
+			}
 		}
 	}
-	return out, nil
+	return out, goDisk, nil
 }

@@ -74,16 +74,47 @@ package:
     - {tag: statically-linked-binary, reason: test fixture}
 `
 
+// The same attack from a go build's post_steps, which run after the go
+// builder compiled the same module through the cache components share:
+// a post step sees only the component's own cache, so it poisons every
+// cache entry it can write and rebuilds from there.
+const postStepAttackerSpec = `name: post-attacker
+version: 1.0.0
+summary: a go build whose post steps poison every Go build cache they reach
+description: |
+  Test fixture.
+license: Apache-2.0
+copyright: 2026 The debforge authors
+source:
+  dir: src/victim
+build:
+  kind: go
+  binaries:
+    - {main: ., dst: /usr/bin/post-attacker-honest}
+  post_steps:
+    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -o "$WORK/first" .
+    - find /build/go -name '*-d' -writable -exec grep -l genuine {} + > "$WORK/poisoned"
+    - test -s "$WORK/poisoned"
+    - xargs sed -i 's/genuine/HACKED!/g' < "$WORK/poisoned"
+    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -o "$DESTDIR/usr/bin/post-attacker" .
+package:
+  lintian_overrides:
+    - {tag: statically-linked-binary, reason: test fixture}
+`
+
 // A build can write only its own component's Go build cache: a component
-// that poisons the cache it builds with cannot change what another
-// component of the same root links. The victim built after the attacker
-// is byte for byte the victim built alone.
+// that poisons the cache it builds with, from script steps or from a go
+// build's post_steps, cannot change what another component of the same
+// root links, though the go command's own compiles of the same module
+// share their cache. The victim built after the attackers is byte for
+// byte the victim built alone.
 func TestGoBuildCachePoisonStaysInTheAttackersComponent(t *testing.T) {
 	specs := tempDir(t)
 	sh(t, "cp", "-a", "testdata/specs/debforge.yaml", specs)
 	victimModule(t, filepath.Join(specs, "src", "victim"))
 	must(t, os.WriteFile(filepath.Join(specs, "victim.yaml"), []byte(victimSpec), 0o644))
 	must(t, os.WriteFile(filepath.Join(specs, "attacker.yaml"), []byte(attackerSpec), 0o644))
+	must(t, os.WriteFile(filepath.Join(specs, "post-attacker.yaml"), []byte(postStepAttackerSpec), 0o644))
 
 	alone := newEnv(t, specs)
 	r := alone.run(t, "build", "victim")
@@ -93,23 +124,30 @@ func TestGoBuildCachePoisonStaysInTheAttackersComponent(t *testing.T) {
 	clean := mustRead(t, strings.TrimSpace(r.stdout))
 
 	shared := newEnv(t, specs)
-	r = shared.run(t, "build", "attacker")
-	if r.code != 0 {
-		t.Fatalf("attacker (exit %d):\n%s", r.code, r.stderr)
+	for _, attacker := range []string{"attacker", "post-attacker"} {
+		r = shared.run(t, "build", attacker)
+		if r.code != 0 {
+			t.Fatalf("%s (exit %d):\n%s", attacker, r.code, r.stderr)
+		}
+		if out := runPackaged(t, strings.TrimSpace(r.stdout), "usr/bin/"+attacker); out != "HACKED!" {
+			t.Fatalf("the attack did not take in %s's own cache (it prints %q): the test proves nothing", attacker, out)
+		}
 	}
-	if out := runPackaged(t, strings.TrimSpace(r.stdout), "usr/bin/attacker"); out != "HACKED!" {
-		t.Fatalf("the attack did not take in the attacker's own cache (it prints %q): the test proves nothing", out)
+	// The post-attacker's go builder compile wrote the shared cache that
+	// the victim's compile reads.
+	if entries, _ := filepath.Glob(filepath.Join(shared.cache, "go", "build-trusted", "*", "*-a")); len(entries) == 0 {
+		t.Fatal("the go builder's compiles left nothing in the shared cache: the test proves nothing about it")
 	}
 	r = shared.run(t, "build", "victim")
 	if r.code != 0 {
-		t.Fatalf("victim after the attacker (exit %d):\n%s", r.code, r.stderr)
+		t.Fatalf("victim after the attackers (exit %d):\n%s", r.code, r.stderr)
 	}
 	deb := strings.TrimSpace(r.stdout)
 	if out := runPackaged(t, deb, "usr/bin/victim"); out != "genuine" {
-		t.Errorf("the victim built after the attacker prints %q", out)
+		t.Errorf("the victim built after the attackers prints %q", out)
 	}
 	if !bytes.Equal(mustRead(t, deb), clean) {
-		t.Errorf("the victim built after the attacker differs from the victim built alone")
+		t.Errorf("the victim built after the attackers differs from the victim built alone")
 	}
 }
 

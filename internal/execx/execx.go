@@ -22,6 +22,10 @@ type Cmd struct {
 	Dir  string
 	// Env is added to the inherited environment (later entries win).
 	Env []string
+	// Trusted marks a command debforge wrote in which nothing a spec says
+	// can start a program of the spec's choosing (the go command alone,
+	// on flags debforge checked): a sandbox gives it its trusted binds.
+	Trusted bool
 }
 
 // Argv renders the command line alone, shell-quoted: what a person reads

@@ -12,7 +12,8 @@ import (
 
 // sandboxFor hands the build's directories to the build uid and returns
 // the sandbox its commands run in. Only the source copy, DESTDIR, the
-// scratch dirs and the component's own Go build cache are writable; the Go
+// scratch dirs and the component's own Go build cache are writable (and,
+// for trusted commands alone, the shared one: trustedGoCacheName); the Go
 // module cache, the toolchain and the root are read-only. The shlibs dir
 // stays owned by debforge (read-only inside) so the build cannot plant
 // links where debforge writes.
@@ -59,23 +60,14 @@ func (f *Forge) sandboxFor(be *buildEnv, c *spec.Component, root *buildroot.Root
 	if be.tc != nil {
 		sb.Binds = append(sb.Binds, sandbox.Bind{Host: be.tc.GOROOT, Path: goRootPath})
 	}
-	return sb, nil
-}
-
-// goBuildCacheName names the Go build cache a build of c in root writes.
-// The go command trusts its cache's entries, and a build can rewrite any
-// file of the cache it writes: so each component has its own, and one
-// component's build can never change what another one links. A pure Go
-// compile does not depend on the root (the go command keys its entries by
-// toolchain, GOOS/GOARCH, flags and sources), so it shares one cache
-// across the component's roots and targets; anything that may run cgo or
-// a C compiler gets one per root as well, because cgo objects depend on
-// the root's headers and libraries, which the go command does not track.
-func goBuildCacheName(c *spec.Component, root *buildroot.Root) string {
 	if c.Build.PureGo() {
-		return "build-" + c.Name + "-pure"
+		shared := filepath.Join(f.opts.CacheDir, "go", trustedGoCacheName)
+		if err := ownDir(shared, uid, gid); err != nil {
+			return nil, err
+		}
+		sb.TrustedBinds = []sandbox.Bind{{Host: shared, Path: trustedGoCachePath, Write: true}}
 	}
-	return "build-" + c.Name + "-" + root.Key[:16]
+	return sb, nil
 }
 
 // chownTree creates dir if needed and gives it and everything in it to

@@ -120,9 +120,15 @@ func buildBinaries(req builders.Request, stageDir, gopathDir string, cross, cros
 			return nil, err
 		}
 		dst := filepath.Join(stageDir, bin.Dst)
+		// Only the go command runs, on the flags just checked: its cache
+		// entries are what it computed, so it may write the shared cache.
+		trusted := req.SharedGoCache != "" && toolchainOnly(b, bin, data)
+		if trusted {
+			cmdEnv = append(cmdEnv, "GOCACHE="+req.SharedGoCache)
+		}
 		if proxy == "" {
 			args = append(args, "-o", dst, bin.Main)
-			cmds = append(cmds, execx.Cmd{Args: append([]string{"go", "build"}, args...), Dir: req.SrcDir, Env: append(cmdEnv, env...)})
+			cmds = append(cmds, execx.Cmd{Args: append([]string{"go", "build"}, args...), Dir: req.SrcDir, Env: append(cmdEnv, env...), Trusted: trusted})
 			continue
 		}
 		pkg := path.Join(module, bin.Main)
@@ -137,7 +143,7 @@ func buildBinaries(req builders.Request, stageDir, gopathDir string, cross, cros
 			cmdEnv = append(cmdEnv, "GOBIN="+filepath.Dir(built))
 		}
 		cmds = append(cmds,
-			execx.Cmd{Args: append(append([]string{"go", "install"}, args...), pkg+"@"+version), Dir: req.WorkDir, Env: append(cmdEnv, env...)},
+			execx.Cmd{Args: append(append([]string{"go", "install"}, args...), pkg+"@"+version), Dir: req.WorkDir, Env: append(cmdEnv, env...), Trusted: trusted},
 			execx.Cmd{Args: []string{"install", "-D", "-m", "0755", built, dst}, Dir: req.WorkDir})
 	}
 	return cmds, nil
@@ -146,20 +152,7 @@ func buildBinaries(req builders.Request, stageDir, gopathDir string, cross, cros
 // goCommand returns the flags and environment shared by go build and go
 // install for one binary.
 func goCommand(req builders.Request, bin spec.GoBinary, data spec.TemplateData, cross, crossC []string, extra ...string) ([]string, []string, error) {
-	b := req.Component.Build
-	cgo := b.Cgo != nil && *b.Cgo
-	if bin.Cgo != nil {
-		cgo = *bin.Cgo
-	}
-	tags := b.Tags
-	if bin.Tags != nil {
-		tags = bin.Tags
-	}
-	flags := b.Ldflags
-	if bin.Ldflags != nil {
-		flags = bin.Ldflags
-	}
-	flags, err := builders.ExpandAll(flags, data)
+	cgo, tags, flags, err := options(req.Component.Build, bin, data)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -189,6 +182,56 @@ func goCommand(req builders.Request, bin spec.GoBinary, data spec.TemplateData, 
 		args = append(args, "-tags", strings.Join(tags, ","))
 	}
 	return append(args, "-ldflags", strings.Join(ldflags, " ")), env, nil
+}
+
+// options are bin's cgo switch, tags and expanded linker flags: its own
+// where it sets them, else the build's.
+func options(b *spec.Build, bin spec.GoBinary, data spec.TemplateData) (cgo bool, tags, ldflags []string, err error) {
+	cgo = b.Cgo != nil && *b.Cgo
+	if bin.Cgo != nil {
+		cgo = *bin.Cgo
+	}
+	tags = b.Tags
+	if bin.Tags != nil {
+		tags = bin.Tags
+	}
+	ldflags = b.Ldflags
+	if bin.Ldflags != nil {
+		ldflags = bin.Ldflags
+	}
+	ldflags, err = builders.ExpandAll(ldflags, data)
+	return cgo, tags, ldflags, err
+}
+
+// toolchainOnly says whether building bin runs the go command and
+// nothing else: no environment from the spec (GOFLAGS=-toolexec, PATH or
+// HOME could each start a program of its own), cgo off (no C compiler)
+// and linker flags that only strip and set strings (-s, -w, -X
+// name=value without quotes), since -extld, -extldflags or -linkmode
+// would have the link run a program the spec names.
+func toolchainOnly(b *spec.Build, bin spec.GoBinary, data spec.TemplateData) bool {
+	cgo, _, ldflags, err := options(b, bin, data)
+	if err != nil || cgo || len(b.Env) > 0 {
+		return false
+	}
+	fields := strings.Fields(strings.Join(ldflags, " "))
+	for i := 0; i < len(fields); i++ {
+		switch f := fields[i]; {
+		case f == "-s" || f == "-w":
+		case f == "-X" && i+1 < len(fields) && plainAssignment(fields[i+1]):
+			i++
+		case strings.HasPrefix(f, "-X=") && plainAssignment(f[len("-X="):]):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plainAssignment is name=value with no quote, which the go command's
+// flag splitting would read as joining the fields around it.
+func plainAssignment(s string) bool {
+	return strings.Contains(s, "=") && !strings.ContainsAny(s, `'"\`)
 }
 
 // installFrom returns the offline proxy (the module cache's download

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,6 +49,10 @@ type Sandbox struct {
 	// Root is the unpacked build root, bound read-only at /.
 	Root  string
 	Binds []Bind
+	// TrustedBinds are bound for trusted commands only (execx.Cmd.Trusted):
+	// the compile cache several components share, which no command a spec
+	// controls may see, let alone write.
+	TrustedBinds []Bind
 	// Env is the whole environment of every command (nothing is inherited
 	// from debforge's); a command's own Env entries come after and win.
 	Env []string
@@ -163,7 +168,11 @@ func (s *Sandbox) Argv(c execx.Cmd) []string {
 	}
 	args = append(args, "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
 		"--hostname", "debforge", "--ro-bind", s.Root, "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")
-	for _, b := range s.Binds {
+	binds := s.Binds
+	if c.Trusted {
+		binds = append(slices.Clip(binds), s.TrustedBinds...)
+	}
+	for _, b := range binds {
 		flag := "--ro-bind"
 		if b.Write {
 			flag = "--bind"

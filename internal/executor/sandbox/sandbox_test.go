@@ -87,3 +87,22 @@ func TestBuildUser(t *testing.T) {
 		t.Errorf("a Sandbox without build ids ran as root: %v", err)
 	}
 }
+
+// A trusted command gets the trusted binds; any other command runs as if
+// they did not exist.
+func TestTrustedBindsOnlyForTrustedCommands(t *testing.T) {
+	s := &Sandbox{Root: "/roots/r", UID: 999, GID: 998,
+		Binds:        []Bind{{Host: "/c/own", Path: "/build/go/build", Write: true}},
+		TrustedBinds: []Bind{{Host: "/c/shared", Path: "/build/go/trusted", Write: true}}}
+	shared := "--bind /c/shared /build/go/trusted"
+	trusted := strings.Join(s.Argv(execx.Cmd{Args: []string{"go", "build"}, Trusted: true}), " ")
+	if !strings.Contains(trusted, shared) || !strings.Contains(trusted, "--bind /c/own /build/go/build") {
+		t.Errorf("trusted command lacks a bind:\n%s", trusted)
+	}
+	if other := strings.Join(s.Argv(execx.Cmd{Args: []string{"sh", "-c", "ls /build/go"}}), " "); strings.Contains(other, "/c/shared") {
+		t.Errorf("an untrusted command sees the shared cache:\n%s", other)
+	}
+	if len(s.Binds) != 1 {
+		t.Errorf("Argv changed the sandbox's binds: %v", s.Binds)
+	}
+}
