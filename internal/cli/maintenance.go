@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -69,11 +70,13 @@ func newCleanCmd(g *globals) *cobra.Command {
 		Short: "Prune cached packages, work dirs, logs and unused build roots (--all: every cache)",
 		Long: `Prune cached packages, work dirs and logs (with --older-than, only those
 not used for that long; with --all, every cache, the Go caches and
-downloaded sources too), and remove the build roots derived for build
-dependencies that no spec of --specs has any more, on any of its targets.
+downloaded sources too), and remove the Go build caches and the build
+roots derived for build dependencies that no spec of --specs uses any
+more, on any of its targets.
 Base roots stay. The roots directory may be shared by other spec
 directories: a root of theirs removed here is derived again, in seconds,
-when they next build.`,
+when they next build; a Go build cache of theirs removed here makes their
+next compile start cold.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := forge.Clean(g.forgeOptions().CacheDir, olderThan, all)
@@ -115,14 +118,20 @@ To rotate keys: keygen a new key, then publish with --signing-key NEW
 	}
 }
 
-// cleanRoots removes the derived build roots the specs no longer use. It
-// is a step of clean that needs the specs: without them it only says so.
+// cleanRoots removes the Go build caches and derived build roots the
+// specs no longer use. It is a step of clean that needs the specs:
+// without them it only says so.
 func cleanRoots(g *globals) error {
 	f, err := forge.New(g.forgeOptions())
 	if err != nil {
 		fmt.Fprintf(g.stderr, "debforge: note: build roots left alone: the specs could not be read (%v)\n", err)
 		return nil
 	}
+	caches, err := f.CleanGoCaches()
+	if err != nil {
+		return runError(err)
+	}
+	fmt.Fprintf(g.stdout, "removed %d unused Go build caches from %s\n", len(caches), filepath.Join(g.forgeOptions().CacheDir, "go"))
 	removed, busy, err := f.CleanRoots()
 	if errors.Is(err, buildroot.ErrNeedRoot) {
 		fmt.Fprintln(g.stderr, "debforge: note: build roots left alone: only root removes them (sudo debforge clean)")

@@ -152,3 +152,65 @@ func TestCleanRemovesRootsNoSpecUses(t *testing.T) {
 		}
 	}
 }
+
+// clean removes the Go build caches no spec's build writes any more: a
+// removed component's, a per-root cache of a root no spec builds in, a
+// pure cache of a component that is no longer pure; it keeps the ones in
+// use, the module cache and the cache the go command shares.
+func TestCleanRemovesGoCachesNoSpecWrites(t *testing.T) {
+	roots, cache := t.TempDir(), t.TempDir()
+	specs := specsDir(t, map[string]string{
+		"tool":     "license_file: LICENSE\nsource: {dir: .}\nbuild:\n  kind: script\n  build_depends: [gcc]\n  steps: [\"true\"]\n",
+		"puretool": "license_file: LICENSE\nsource: {dir: .}\nbuild:\n  kind: go\n  binaries: [{main: ., dst: /usr/bin/puretool}]\n",
+	})
+	if err := os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"A B <a@example.org>\"\ntargets: [bookworm/amd64]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(specs, "LICENSE"), []byte("MIT License\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := &buildroot.Store{Dir: roots}
+	bw := buildroot.Target{Release: "bookworm", Arch: "amd64"}
+	writeRoot(t, roots, "bookworm", "base", "null", "aaaa", "dpkg")
+	keys := map[string]string{}
+	for _, dep := range []string{"gcc", "make"} {
+		d := store.DirOf(bw, []string{dep})
+		writeRoot(t, roots, "bookworm", filepath.Base(d), `["`+dep+`"], "base": "aaaa"`, "", "dpkg", dep)
+	}
+	list, err := store.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range list {
+		if len(r.Depends) == 1 {
+			keys[r.Depends[0]] = r.Key[:16]
+		}
+	}
+	if len(keys) != 2 || keys["gcc"] == keys["make"] {
+		t.Fatalf("root keys %v: the test needs two distinct ones", keys)
+	}
+	kept := []string{"build-trusted", "mod", "build-tool-" + keys["gcc"], "build-puretool-pure"}
+	gone := []string{"build-tool-" + keys["make"], "build-tool-pure", "build-gone-pure"}
+	for _, d := range append(append([]string{}, kept...), gone...) {
+		if err := os.MkdirAll(filepath.Join(cache, "go", d, "00"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := run(t, specs, "--roots-dir", roots, "--cache-dir", cache, "clean")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if want := "removed 3 unused Go build caches from " + filepath.Join(cache, "go"); !strings.Contains(stdout, want) {
+		t.Errorf("stdout lacks %q:\n%s", want, stdout)
+	}
+	for _, d := range kept {
+		if _, err := os.Stat(filepath.Join(cache, "go", d)); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
+	}
+	for _, d := range gone {
+		if _, err := os.Stat(filepath.Join(cache, "go", d)); !os.IsNotExist(err) {
+			t.Errorf("%s stayed", d)
+		}
+	}
+}

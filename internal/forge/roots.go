@@ -248,6 +248,23 @@ func depsText(deps []string) string {
 // base root of every target and one root per set of build dependencies
 // (cross builds' included).
 func (f *Forge) usedRootDirs() (map[string]bool, error) {
+	byComponent, err := f.componentRootDirs()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, dirs := range byComponent {
+		for _, d := range dirs {
+			used[d] = true
+		}
+	}
+	return used, nil
+}
+
+// componentRootDirs lists, by component name, the directories of the
+// roots each component builds in on the specs' targets; "" lists every
+// target's base root.
+func (f *Forge) componentRootDirs() (map[string][]string, error) {
 	if err := f.defaultArch(); err != nil {
 		return nil, err
 	}
@@ -260,13 +277,13 @@ func (f *Forge) usedRootDirs() (map[string]bool, error) {
 		}
 	}
 	store := f.rootStore()
-	used := map[string]bool{}
+	dirs := map[string][]string{}
 	for _, g := range forges {
 		rt, err := g.rootTarget()
 		if err != nil {
 			return nil, err
 		}
-		used[store.DirOf(rt, nil)] = true
+		dirs[""] = append(dirs[""], store.DirOf(rt, nil))
 		for _, c := range g.set.Components {
 			if c.IsMeta() || c.Build == nil {
 				continue
@@ -275,10 +292,10 @@ func (f *Forge) usedRootDirs() (map[string]bool, error) {
 			if err != nil {
 				return nil, err
 			}
-			used[store.DirOf(rt, deps)] = true
+			dirs[c.Name] = append(dirs[c.Name], store.DirOf(rt, deps))
 		}
 	}
-	return used, nil
+	return dirs, nil
 }
 
 // CleanRoots removes the build roots no spec builds in any more (an old
