@@ -9,6 +9,9 @@ BIN     := bin/debforge
 OUT     ?= out
 # make test writes the seconds of each phase here (make test-times prints them).
 TIMES   ?= $(OUT)/test-times.txt
+# and the whole output of integration, acceptance and host-test here; a
+# failed phase's failures are printed again at the end, beside the times.
+TEST_LOGS ?= $(OUT)/test-logs
 # Components to leave out, e.g. EXCEPT=slirp4netns on a host without GitHub.
 EXCEPT  ?=
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
@@ -41,18 +44,23 @@ build: deps-build $(BIN)
 # (see docs/testing.md). Host-test lines are prefixed [hosts]; both
 # halves run to their end, and make test fails if either failed.
 test:
-	@rm -f $(TIMES); mkdir -p $(dir $(TIMES)); \
+	@rm -f $(TIMES); mkdir -p $(dir $(TIMES)) $(TEST_LOGS); \
 	phase() { local name=$$1 s=$$(date +%s) rc; shift; "$$@"; rc=$$?; echo "$$name $$(( $$(date +%s) - s )) $$rc" >> $(TIMES); return $$rc; }; \
+	logged() { local log=$(TEST_LOGS)/$$1.log; shift; "$$@" 2>&1 | tee $$log; return $${PIPESTATUS[0]}; }; \
 	start=$$(date +%s); \
 	phase deps $(MAKE) --no-print-directory deps-test deps-host && \
 	phase lint $(MAKE) --no-print-directory lint && \
 	phase unit $(MAKE) --no-print-directory unit && \
 	phase bench-quick $(MAKE) --no-print-directory bench-quick || { $(MAKE) --no-print-directory test-times; exit 1; }; \
-	( phase host-test $(MAKE) --no-print-directory host-test 2>&1 | sed -u 's/^/[hosts] /'; exit $${PIPESTATUS[0]} ) & hosts=$$!; \
-	phase integration $(MAKE) --no-print-directory integration; irc=$$?; \
-	phase acceptance $(MAKE) --no-print-directory acceptance; arc=$$?; \
+	( phase host-test logged host-test $(MAKE) --no-print-directory host-test | sed -u 's/^/[hosts] /'; exit $${PIPESTATUS[0]} ) & hosts=$$!; \
+	phase integration logged integration $(MAKE) --no-print-directory integration; irc=$$?; \
+	phase acceptance logged acceptance $(MAKE) --no-print-directory acceptance; arc=$$?; \
 	wait $$hosts; hrc=$$?; \
 	echo "total $$(( $$(date +%s) - start )) 0" >> $(TIMES); \
+	for p in integration:$$irc acceptance:$$arc host-test:$$hrc; do \
+	  [ "$${p#*:}" = 0 ] || { echo "== $${p%:*} failed; its failures (whole log: $(TEST_LOGS)/$${p%:*}.log):"; \
+	    grep -n -B 30 -A 15 -e '--- FAIL' -e '^panic:' $(TEST_LOGS)/$${p%:*}.log | tail -n 150; }; \
+	done; \
 	$(MAKE) --no-print-directory test-times; \
 	echo "make test: integration exit $$irc, acceptance exit $$arc, host-test exit $$hrc"; \
 	[ $$irc = 0 ] && [ $$arc = 0 ] && [ $$hrc = 0 ]
