@@ -51,10 +51,6 @@ type Request struct {
 	// Flags are the C compiler and linker flags of the target's release,
 	// as its dpkg-buildflags gives them; nil: DefaultFlags.
 	Flags *Flags
-	// SharedGoCache is a Go build cache that trusted commands (the go
-	// command alone, on flags no spec can turn into running a program of
-	// its own) may use instead of the component's own; empty: none.
-	SharedGoCache string
 }
 
 // Builder plans the commands of one build kind. Plan has no side effects.

@@ -304,10 +304,6 @@ func (f *Forge) request(ctx context.Context, j *buildJob, sb *sandbox.Sandbox) (
 	if j.fe.Kind == "go_module" && len(c.Source.Patches) == 0 && len(c.Source.Delete) == 0 {
 		req.Module = c.Source.GoModule
 	}
-	// A BuildKit worker keeps each component's cache to itself.
-	if len(sb.TrustedBinds) > 0 && f.workers == nil {
-		req.SharedGoCache = trustedGoCachePath
-	}
 	if c.Build.Kind != "go" {
 		flags, err := f.buildFlags(ctx, sb, j.root, req, j.log)
 		if err != nil {

@@ -72,7 +72,7 @@ func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buil
 // compileFormat changes when the sandbox a compile runs in changes in a
 // way neither its environment nor the planned commands show (its mounts,
 // its limits on what a build may do).
-const compileFormat = 1
+const compileFormat = 2 // 2: trusted commands get the shared Go build cache
 
 // compileKey is the key of a release-independent compile, and whether c
 // is one: a go build with cgo off everywhere. A patched source is one
@@ -104,7 +104,7 @@ func compileKey(b builders.Builder, req builders.Request, c *spec.Component, fe 
 		return "", false, err
 	}
 	for _, cmd := range cmds {
-		fmt.Fprintf(h, "cmd %q\ndir %q\nenv %q\n", norm.Replace(strings.Join(cmd.Args, "\x00")), norm.Replace(cmd.Dir), norm.Replace(strings.Join(cmd.Env, "\x00")))
+		fmt.Fprintf(h, "cmd %q\ndir %q\nenv %q\ntrusted %v\n", norm.Replace(strings.Join(cmd.Args, "\x00")), norm.Replace(cmd.Dir), norm.Replace(strings.Join(cmd.Env, "\x00")), cmd.Trusted)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32], true, nil
 }

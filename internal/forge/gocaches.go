@@ -19,10 +19,7 @@ import (
 // everything cgo runs use the component's own). Sharing it saves each
 // component compiling the standard library and the modules the stack
 // has in common again.
-const (
-	trustedGoCacheName = "build-trusted"
-	trustedGoCachePath = "/build/go/trusted"
-)
+const trustedGoCacheName = "build-trusted"
 
 // goBuildCacheName names the Go build cache a build of c in root writes.
 // The go command trusts its cache's entries, and a build can rewrite any

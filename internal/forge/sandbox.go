@@ -65,7 +65,9 @@ func (f *Forge) sandboxFor(be *buildEnv, c *spec.Component, root *buildroot.Root
 		if err := ownDir(shared, uid, gid); err != nil {
 			return nil, err
 		}
-		sb.TrustedBinds = []sandbox.Bind{{Host: shared, Path: trustedGoCachePath, Write: true}}
+		// In place of the component's own: a BuildKit worker ignores
+		// this and keeps each component's cache to itself.
+		sb.TrustedBinds = []sandbox.Bind{{Host: shared, Path: "/build/go/build", Write: true}}
 	}
 	return sb, nil
 }

@@ -120,12 +120,10 @@ func buildBinaries(req builders.Request, stageDir, gopathDir string, cross, cros
 			return nil, err
 		}
 		dst := filepath.Join(stageDir, bin.Dst)
-		// Only the go command runs, on the flags just checked: its cache
-		// entries are what it computed, so it may write the shared cache.
-		trusted := req.SharedGoCache != "" && toolchainOnly(b, bin, data)
-		if trusted {
-			cmdEnv = append(cmdEnv, "GOCACHE="+req.SharedGoCache)
-		}
+		// Only the go command runs, on the flags toolchainOnly checked:
+		// its cache entries are what it computed, so a sandbox may give
+		// it the cache the go command shares across components.
+		trusted := toolchainOnly(b, bin, data)
 		if proxy == "" {
 			args = append(args, "-o", dst, bin.Main)
 			cmds = append(cmds, execx.Cmd{Args: append([]string{"go", "build"}, args...), Dir: req.SrcDir, Env: append(cmdEnv, env...), Trusted: trusted})

@@ -49,9 +49,9 @@ type Sandbox struct {
 	// Root is the unpacked build root, bound read-only at /.
 	Root  string
 	Binds []Bind
-	// TrustedBinds are bound for trusted commands only (execx.Cmd.Trusted):
-	// the compile cache several components share, which no command a spec
-	// controls may see, let alone write.
+	// TrustedBinds are bound for trusted commands only (execx.Cmd.Trusted),
+	// each in place of the bind at its path: the compile cache several
+	// components share, which no command a spec controls may see.
 	TrustedBinds []Bind
 	// Env is the whole environment of every command (nothing is inherited
 	// from debforge's); a command's own Env entries come after and win.
@@ -170,7 +170,10 @@ func (s *Sandbox) Argv(c execx.Cmd) []string {
 		"--hostname", "debforge", "--ro-bind", s.Root, "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")
 	binds := s.Binds
 	if c.Trusted {
-		binds = append(slices.Clip(binds), s.TrustedBinds...)
+		binds = slices.DeleteFunc(slices.Clone(binds), func(b Bind) bool {
+			return slices.ContainsFunc(s.TrustedBinds, func(t Bind) bool { return t.Path == b.Path })
+		})
+		binds = append(binds, s.TrustedBinds...)
 	}
 	for _, b := range binds {
 		flag := "--ro-bind"

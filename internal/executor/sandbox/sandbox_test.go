@@ -88,21 +88,21 @@ func TestBuildUser(t *testing.T) {
 	}
 }
 
-// A trusted command gets the trusted binds; any other command runs as if
-// they did not exist.
+// A trusted command gets the trusted binds, each in place of the bind at
+// its path; any other command runs as if they did not exist.
 func TestTrustedBindsOnlyForTrustedCommands(t *testing.T) {
 	s := &Sandbox{Root: "/roots/r", UID: 999, GID: 998,
-		Binds:        []Bind{{Host: "/c/own", Path: "/build/go/build", Write: true}},
-		TrustedBinds: []Bind{{Host: "/c/shared", Path: "/build/go/trusted", Write: true}}}
-	shared := "--bind /c/shared /build/go/trusted"
+		Binds:        []Bind{{Host: "/c/own", Path: "/build/go/build", Write: true}, {Host: "/w/src", Path: "/build/src", Write: true}},
+		TrustedBinds: []Bind{{Host: "/c/shared", Path: "/build/go/build", Write: true}}}
 	trusted := strings.Join(s.Argv(execx.Cmd{Args: []string{"go", "build"}, Trusted: true}), " ")
-	if !strings.Contains(trusted, shared) || !strings.Contains(trusted, "--bind /c/own /build/go/build") {
-		t.Errorf("trusted command lacks a bind:\n%s", trusted)
+	if !strings.Contains(trusted, "--bind /c/shared /build/go/build") || !strings.Contains(trusted, "--bind /w/src /build/src") || strings.Contains(trusted, "/c/own") {
+		t.Errorf("a trusted command must get the shared cache in place of its own:\n%s", trusted)
 	}
-	if other := strings.Join(s.Argv(execx.Cmd{Args: []string{"sh", "-c", "ls /build/go"}}), " "); strings.Contains(other, "/c/shared") {
-		t.Errorf("an untrusted command sees the shared cache:\n%s", other)
+	other := strings.Join(s.Argv(execx.Cmd{Args: []string{"sh", "-c", "ls /build/go"}}), " ")
+	if strings.Contains(other, "/c/shared") || !strings.Contains(other, "--bind /c/own /build/go/build") {
+		t.Errorf("an untrusted command must see its own cache only:\n%s", other)
 	}
-	if len(s.Binds) != 1 {
+	if len(s.Binds) != 2 || s.Binds[0].Host != "/c/own" {
 		t.Errorf("Argv changed the sandbox's binds: %v", s.Binds)
 	}
 }
