@@ -250,3 +250,35 @@ func (r Report) String() string {
 	}
 	return strings.TrimSuffix(b.String(), ";")
 }
+
+// SelfContainedPIE says whether path is a position-independent
+// executable that loads no shared library: a Go program (the go linker
+// resolves everything itself) or a static-pie one. lintian reads its ELF
+// type as a shared library's and reports it as one lacking
+// prerequisites.
+func SelfContainedPIE(path string) (bool, error) {
+	if ok, err := isELF(path); err != nil || !ok {
+		return false, err
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return false, nil // an ELF header over something else: not a program
+	}
+	defer f.Close()
+	if f.Type != elf.ET_DYN || !hasProg(f, elf.PT_DYNAMIC) {
+		return false, nil
+	}
+	if libs, err := f.ImportedLibraries(); err != nil || len(libs) > 0 {
+		return false, err
+	}
+	flags1, err := f.DynValue(elf.DT_FLAGS_1)
+	if err != nil {
+		return false, fmt.Errorf("read dynamic section of %s: %w", path, err)
+	}
+	for _, v := range flags1 {
+		if v&uint64(elf.DF_1_PIE) != 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -138,3 +138,52 @@ func TestCheckTreeSkipsGoAndNonELF(t *testing.T) {
 		}
 	}
 }
+
+// A PIE that loads no library (Go's, a static-pie C program) is what
+// lintian mistakes for a library lacking prerequisites; a PIE that links
+// libc, a library and a non-PIE executable are not.
+func TestSelfContainedPIE(t *testing.T) {
+	testutil.RequireTool(t, "gcc", "go")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "h.c")
+	goSrc := filepath.Join(dir, "main.go")
+	for p, body := range map[string]string{src: prog, goSrc: "package main\n\nfunc main() { println(\"hi\") }\n",
+		filepath.Join(dir, "go.mod"): "module example.com/pie\n\ngo 1.22\n"} {
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build := func(name string, cmd ...string) string {
+		out := filepath.Join(dir, name)
+		args := []string{"-o", out}
+		if cmd[0] == "go" { // go build's flags precede its package
+			cmd, args = cmd[:2], append(args, cmd[2:]...)
+		}
+		c := exec.Command(cmd[0], append(cmd[1:], args...)...)
+		c.Dir = dir
+		c.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", cmd, err, b)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{build("go-pie", "go", "build", "-buildmode=pie", "."), true},
+		{build("static-pie", "gcc", "-static-pie", src), true},
+		{build("go-exe", "go", "build", "."), false},
+		{build("pie", "gcc", "-pie", "-fPIE", src), false},
+		{build("lib.so", "gcc", "-shared", "-fPIC", "-nostdlib", src), false},
+		{src, false},
+	} {
+		got, err := SelfContainedPIE(tc.path)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		if got != tc.want {
+			t.Errorf("SelfContainedPIE(%s) = %v, want %v", filepath.Base(tc.path), got, tc.want)
+		}
+	}
+}

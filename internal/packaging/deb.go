@@ -22,6 +22,7 @@ import (
 	"github.com/goreleaser/nfpm/v2/files"
 
 	"github.com/debforge/debforge/internal/atomicfile"
+	"github.com/debforge/debforge/internal/hardening"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/postinst"
 )
@@ -193,7 +194,11 @@ func packageContents(in Input) (files.Contents, error) {
 	if err != nil {
 		return nil, err
 	}
-	generated, err := docContents(in, unownedDirsIn(contents))
+	pies, err := selfContainedPIEs(contents)
+	if err != nil {
+		return nil, err
+	}
+	generated, err := docContents(in, unownedDirsIn(contents), pies)
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +389,7 @@ func modeOr(s string, def fs.FileMode) fs.FileMode {
 
 // docContents generates /usr/share/doc/PKG/{copyright,changelog.Debian.gz}
 // and the lintian overrides file.
-func docContents(in Input, dropped []string) (files.Contents, error) {
+func docContents(in Input, dropped, pies []string) (files.Contents, error) {
 	c := in.Component
 	pkg := c.PackageName()
 	dir := filepath.Join(in.WorkDir, "doc")
@@ -405,7 +410,7 @@ func docContents(in Input, dropped []string) (files.Contents, error) {
 	}{
 		{"copyright", "/usr/share/doc/" + pkg + "/copyright", []byte(copyright)},
 		{"changelog.Debian.gz", "/usr/share/doc/" + pkg + "/changelog.Debian.gz", changelog},
-		{"lintian-overrides", "/usr/share/lintian/overrides/" + pkg, []byte(LintianOverrides(c, dropped, len(in.History) > 0))},
+		{"lintian-overrides", "/usr/share/lintian/overrides/" + pkg, []byte(LintianOverrides(c, dropped, pies, len(in.History) > 0))},
 	}
 	var out files.Contents
 	for _, g := range gen {
@@ -493,10 +498,36 @@ var initialUploadOverride = spec.LintianOverride{
 		"there is no ITP bug for the first changelog entry to close.",
 }
 
+// selfContainedPIE is the tag lintian gives a PIE that loads no library.
+const selfContainedPIE = "shared-library-lacks-prerequisites"
+
+// selfContainedPIEs lists the package's executables that lintian takes
+// for libraries without prerequisites: PIEs that load no library (every
+// Go program, static-pie C ones), as paths without the leading slash.
+func selfContainedPIEs(contents files.Contents) ([]string, error) {
+	var out []string
+	for _, ct := range contents {
+		if ct.Type != files.TypeFile || ct.Source == "" {
+			continue
+		}
+		ok, err := hardening.SelfContainedPIE(ct.Source)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", ct.Destination, err)
+		}
+		if ok {
+			out = append(out, strings.TrimPrefix(ct.Destination, "/"))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // LintianOverrides renders the overrides file, each tag under its reason.
 // dropped lists the base directories left out of data.tar (see baseDirs);
-// hasHistory says the changelog has older entries than this revision's.
-func LintianOverrides(c *spec.Component, dropped []string, hasHistory bool) string {
+// pies the executables selfContainedPIEs found, unless the spec overrides
+// their tag itself; hasHistory says the changelog has older entries than
+// this revision's.
+func LintianOverrides(c *spec.Component, dropped, pies []string, hasHistory bool) string {
 	var b strings.Builder
 	var overrides []spec.LintianOverride
 	if !hasHistory && strings.HasSuffix(c.DebVersion(), "-1") {
@@ -507,6 +538,12 @@ func LintianOverrides(c *spec.Component, dropped []string, hasHistory bool) stri
 			b.WriteString("# " + line + "\n")
 		}
 		fmt.Fprintf(&b, "%s: %s\n", c.PackageName(), o.Tag)
+	}
+	if len(pies) > 0 && !slices.ContainsFunc(c.Package.LintianOverrides, func(o spec.LintianOverride) bool { return o.Tag == selfContainedPIE }) {
+		b.WriteString("# A position-independent executable that loads no shared library (a Go\n# program, or a static-pie one) is not a library lacking its prerequisites.\n")
+		for _, p := range pies {
+			fmt.Fprintf(&b, "%s: %s [%s]\n", c.PackageName(), selfContainedPIE, p)
+		}
 	}
 	for _, d := range dropped {
 		fmt.Fprintf(&b, "# %s is created by base-files and owned by no package; shipping it would\n# make purging this package delete it.\n", strings.Trim(d, "./"))

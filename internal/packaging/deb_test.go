@@ -169,10 +169,28 @@ func TestInitialUploadOverrideOnlyWhereLintianLooks(t *testing.T) {
 		{"1", true, false},
 	} {
 		c := &spec.Component{Name: "x", Version: "1.0", Revision: tc.revision, Package: &spec.Package{Name: "x"}}
-		got := strings.Contains(LintianOverrides(c, nil, tc.history), "initial-upload-closes-no-bugs")
+		got := strings.Contains(LintianOverrides(c, nil, nil, tc.history), "initial-upload-closes-no-bugs")
 		if got != tc.want {
 			t.Errorf("revision %s, history %v: override %v, want %v", tc.revision, tc.history, got, tc.want)
 		}
+	}
+}
+
+// Each executable lintian would take for a library without prerequisites
+// gets its own override, pointed at the file; a spec that overrides the
+// tag itself keeps its own, and no unused second one is added.
+func TestSelfContainedPIEsAreOverriddenOneByOne(t *testing.T) {
+	c := &spec.Component{Name: "x", Version: "1.0", Revision: "2", Package: &spec.Package{Name: "x"}}
+	got := LintianOverrides(c, nil, []string{"usr/bin/a", "usr/bin/b"}, false)
+	for _, want := range []string{"x: shared-library-lacks-prerequisites [usr/bin/a]\n", "x: shared-library-lacks-prerequisites [usr/bin/b]\n", "# A position-independent executable"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("overrides lack %q:\n%s", want, got)
+		}
+	}
+	c.Package.LintianOverrides = []spec.LintianOverride{{Tag: "shared-library-lacks-prerequisites", Reason: "the spec's own"}}
+	got = LintianOverrides(c, nil, []string{"usr/bin/a"}, false)
+	if n := strings.Count(got, "shared-library-lacks-prerequisites"); n != 1 {
+		t.Errorf("%d overrides of the tag, want the spec's one:\n%s", n, got)
 	}
 }
 
