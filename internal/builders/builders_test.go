@@ -42,7 +42,7 @@ func TestGoPlan(t *testing.T) {
 	if len(cmds) != 2 {
 		t.Fatalf("%d commands", len(cmds))
 	}
-	want0 := `go build -trimpath -buildvcs=false -mod=readonly -tags netgo -ldflags '-s -w -X main.version=1.2.3 -X main.commit=abc123' -o /stage/usr/bin/hello ./cmd/hello`
+	want0 := `go build -trimpath -buildvcs=false -mod=readonly -buildmode=pie -tags netgo -ldflags '-s -w -X main.version=1.2.3 -X main.commit=abc123 -bindnow' -o /stage/usr/bin/hello ./cmd/hello`
 	if got := strings.Join(quoteArgs(cmds[0].Args), " "); got != want0 {
 		t.Errorf("argv\n got: %s\nwant: %s", got, want0)
 	}
@@ -82,9 +82,9 @@ func TestGoPlanStampsModuleVersion(t *testing.T) {
 		got = append(got, strings.Join(quoteArgs(c.Args), " "))
 	}
 	want := []string{
-		`go install -trimpath -buildvcs=false -ldflags '-s -w' example.org/hello/v2@v2.0.1`,
+		`go install -trimpath -buildvcs=false -buildmode=pie -ldflags '-s -w -bindnow' example.org/hello/v2@v2.0.1`,
 		`install -D -m 0755 /work/gopath/0/bin/hello /stage/usr/bin/hello`,
-		`go install -trimpath -buildvcs=false -ldflags '-s -w' example.org/hello/v2/cmd/hello-ctl@v2.0.1`,
+		`go install -trimpath -buildvcs=false -buildmode=pie -ldflags '-s -w -bindnow' example.org/hello/v2/cmd/hello-ctl@v2.0.1`,
 		`install -D -m 0755 /work/gopath/1/bin/hello-ctl /stage/usr/sbin/helloctl`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -173,8 +173,8 @@ func TestCrossPostStepsRunNativeBuild(t *testing.T) {
 	}
 	got := strings.Join(lines, "\n")
 	for _, want := range []string{
-		"[arm64] go build -trimpath -buildvcs=false -mod=readonly -ldflags -s -w -o /stage/usr/bin/hello .",
-		"\ngo build -trimpath -buildvcs=false -mod=readonly -ldflags -s -w -o /work/native-stage/usr/bin/hello .",
+		"[arm64] go build -trimpath -buildvcs=false -mod=readonly -buildmode=pie -ldflags -s -w -bindnow -o /stage/usr/bin/hello .",
+		"\ngo build -trimpath -buildvcs=false -mod=readonly -buildmode=pie -ldflags -s -w -bindnow -o /work/native-stage/usr/bin/hello .",
 		"[DESTDIR=native] sh -eu -c help2man",
 		"rm -f -- /work/native-stage/usr/bin/hello\ncp -a -- /work/native-stage/. /stage/",
 	} {

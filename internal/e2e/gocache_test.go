@@ -39,9 +39,6 @@ build:
   kind: go
   binaries:
     - {main: ., dst: /usr/bin/victim}
-package:
-  lintian_overrides:
-    - {tag: statically-linked-binary, reason: test fixture}
 `
 
 // The attacker compiles the victim's module the way the go builder does
@@ -64,14 +61,11 @@ build:
   hardening: warn
   hardening_reason: a static Go test binary; its hardening is not what the test is about
   steps:
-    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -o "$WORK/first" .
+    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -buildmode=pie -o "$WORK/first" .
     - grep -rl --include='*-d' genuine "$GOCACHE" > "$WORK/poisoned"
     - test -s "$WORK/poisoned"
     - xargs sed -i 's/genuine/HACKED!/g' < "$WORK/poisoned"
-    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -o "$DESTDIR/usr/bin/attacker" .
-package:
-  lintian_overrides:
-    - {tag: statically-linked-binary, reason: test fixture}
+    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -buildmode=pie -o "$DESTDIR/usr/bin/attacker" .
 `
 
 // The same attack from a go build's post_steps, which run after the go
@@ -92,14 +86,11 @@ build:
   binaries:
     - {main: ., dst: /usr/bin/post-attacker-honest}
   post_steps:
-    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -o "$WORK/first" .
+    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -buildmode=pie -o "$WORK/first" .
     - find /build/go -name '*-d' -writable -exec grep -l genuine {} + > "$WORK/poisoned"
     - test -s "$WORK/poisoned"
     - xargs sed -i 's/genuine/HACKED!/g' < "$WORK/poisoned"
-    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -o "$DESTDIR/usr/bin/post-attacker" .
-package:
-  lintian_overrides:
-    - {tag: statically-linked-binary, reason: test fixture}
+    - CGO_ENABLED=0 go build -trimpath -buildvcs=false -buildmode=pie -o "$DESTDIR/usr/bin/post-attacker" .
 `
 
 // A build can write only its own component's Go build cache: a component

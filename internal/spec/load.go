@@ -110,6 +110,16 @@ func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 
 var goVersionRe = regexp.MustCompile(`^1\.[0-9]+(\.[0-9]+)?$`)
 
+// minGoMinor is the oldest Go release go_toolchain may pin: 1.22 gave
+// the go linker -bindnow, which every Go binary is linked with.
+const minGoMinor = 22
+
+// minor is the minor release of v, a version goVersionRe accepts.
+func minor(v string) int {
+	n, _ := strconv.Atoi(strings.Split(v, ".")[1])
+	return n
+}
+
 // LoadRepo reads the repository settings file and applies its defaults.
 func LoadRepo(path string) (*Repo, error) {
 	data, err := readSpecFile(path)
@@ -146,6 +156,8 @@ func LoadRepo(path string) (*Repo, error) {
 		n := At(root, "go_toolchain")
 		if !goVersionRe.MatchString(tc.Version) {
 			p.add(n, "go_toolchain.version", "e.g. version: 1.26.8", "want a Go release such as 1.26.8, got %q", tc.Version)
+		} else if minor(tc.Version) < minGoMinor {
+			p.add(n, "go_toolchain.version", "e.g. version: 1.26.8", "want Go 1.%d or later (its linker's -bindnow hardens every Go binary), got %q", minGoMinor, tc.Version)
 		}
 		if len(tc.Sums) == 0 {
 			p.add(n, "go_toolchain.sums", "get it with: go mod download -json golang.org/toolchain@v0.0.1-go"+tc.Version+".linux-amd64 (Sum)", "required field missing")

@@ -116,6 +116,30 @@ func TestRepoDefaultsAndErrors(t *testing.T) {
 	}
 }
 
+// Every Go binary is linked with -bindnow, which the go linker has since
+// Go 1.22: an older pinned toolchain is refused where it is pinned, not
+// when its first link fails.
+func TestGoToolchainOlderThanBindnowIsRefused(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "debforge.yaml")
+	write := func(v string) {
+		body := "maintainer: \"A B <a@example.org>\"\ngo_toolchain:\n  version: " + v + "\n  sums: {amd64: \"h1:x\"}\n"
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("1.21.13")
+	_, err := spec.LoadRepo(p)
+	if err == nil || !strings.Contains(err.Error(), ":3:") || !strings.Contains(err.Error(), "go_toolchain.version: want Go 1.22 or later") {
+		t.Fatalf("Go 1.21.13: %v", err)
+	}
+	for _, v := range []string{"1.22", "1.26.8", "1.100.1"} {
+		write(v)
+		if _, err := spec.LoadRepo(p); err != nil {
+			t.Errorf("Go %s refused: %v", v, err)
+		}
+	}
+}
+
 func TestExpand(t *testing.T) {
 	got, err := spec.Expand("-X main.v={{.Version}} -X main.c={{.Commit}}", spec.TemplateData{Version: "1.2", CommitID: "abc"})
 	if err != nil || got != "-X main.v=1.2 -X main.c=abc" {

@@ -160,21 +160,25 @@ func goCommand(req builders.Request, bin spec.GoBinary, data spec.TemplateData, 
 	ldflags := append([]string{"-s", "-w"}, flags...)
 	args := append([]string{"-trimpath", "-buildvcs=false"}, extra...)
 	env := append(append([]string{}, req.Env...), cross...)
+	// Every Go binary is PIE with read-only relocations and immediate
+	// binding, as hardening-check asks of any Debian binary; a PIE is no
+	// longer what lintian's statically-linked-binary is about.
+	args = append(args, "-buildmode=pie")
 	if cgo {
 		env = append(env, crossC...)
 		env = append(env, "CGO_ENABLED=1",
 			"CGO_CFLAGS=-O2 -g -ffile-prefix-map="+req.SrcDir+"=.",
 			"CGO_LDFLAGS=-Wl,-z,relro -Wl,-z,now")
-		// PIE, linked by gcc so CGO_LDFLAGS' relro and now apply: what
-		// lintian's hardening-no-pie and hardening-no-relro ask of a
-		// binary that links libc.
-		args = append(args, "-buildmode=pie")
+		// Linked by gcc, so CGO_LDFLAGS' relro and now apply.
 		ldflags = append(ldflags, "-linkmode", "external")
 		if bin.Static {
 			ldflags = append(ldflags, "-extldflags", "-static-pie")
 		}
 	} else {
+		// The go linker links a PIE itself (relro included); -bindnow
+		// (Go 1.22 and later) is its -z now.
 		env = append(env, "CGO_ENABLED=0")
+		ldflags = append(ldflags, "-bindnow")
 	}
 	if len(tags) > 0 {
 		args = append(args, "-tags", strings.Join(tags, ","))
