@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -48,7 +49,7 @@ func makeTarball(t *testing.T, version string) []byte {
 // specs that validate and build as written; new refuses an existing name and a non-https URL, and a
 // license that matches no common text is left as a TODO validate rejects.
 func TestNewWritesSpecsThatBuild(t *testing.T) {
-	testutil.RequireTool(t, "go", "make", "dpkg-deb")
+	testutil.RequireTool(t, "go", "make", "dpkg-deb", "lintian", "hardening-check")
 	var down atomic.Bool
 	mod := "example.com/newmod"
 	main := func(n string) string {
@@ -154,6 +155,23 @@ func TestNewWritesSpecsThatBuild(t *testing.T) {
 			if !strings.Contains(contents, b+"\n") {
 				t.Errorf("%s lacks %s:\n%s", name, b, contents)
 			}
+		}
+	}
+
+	// What new writes for a Go module is Debian-grade as written: lintian
+	// finds nothing (a PIE is not statically-linked-binary), and
+	// hardening-check finds PIE, relro and bindnow (a Go binary has no
+	// stack protector, fortify or stack clash probes of gcc's to find).
+	if debs["newmod"] != "" {
+		if bad := lintianErrors(t, debs["newmod"]); len(bad) > 0 {
+			t.Errorf("new --go-module's package is not lintian-clean:\n%s", strings.Join(bad, "\n"))
+		}
+		x := t.TempDir()
+		sh(t, "dpkg-deb", "-x", debs["newmod"], x)
+		out, err := exec.Command("hardening-check", "--nostackprotector", "--nofortify", "--nocfprotection",
+			filepath.Join(x, "usr/bin/newmod-a")).CombinedOutput()
+		if err != nil {
+			t.Errorf("a Go binary lacks PIE, relro or bindnow: %v\n%s", err, out)
 		}
 	}
 

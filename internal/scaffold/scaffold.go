@@ -201,12 +201,40 @@ func grams(s string) map[string]bool {
 	return out
 }
 
+// placeholderSummary is the summary new writes, for the user to replace.
+const placeholderSummary = "program built from its upstream release"
+
+// writeManPages writes the build_depends and post_steps that make each
+// Go program's manual page from its --help with help2man (lintian warns
+// of a program without one). --version-string spares help2man a
+// --version that a flag-package program would refuse; running it by name
+// from PATH keeps the build path out of the page.
+func writeManPages(b *strings.Builder, name string, bins []Binary) {
+	b.WriteString("  build_depends: [help2man]\n")
+	b.WriteString("  # Manual pages from each program's --help; use upstream's where it ships them.\n")
+	b.WriteString("  post_steps:\n    - mkdir -p \"$DESTDIR/usr/share/man/man1\"\n")
+	if len(bins) == 0 {
+		bins = []Binary{{Name: name}}
+	}
+	for _, bin := range bins {
+		n := bin.Name
+		if n == "" {
+			n = name
+		}
+		fmt.Fprintf(b, "    - >-\n      PATH=\"$DESTDIR/usr/bin:$PATH\" help2man --no-info --no-discard-stderr\n"+
+			"      --version-string \"$VERSION\" --name %s\n      --output \"$DESTDIR/usr/share/man/man1/%s.1\" %s\n",
+			strconv.Quote(placeholderSummary), n, n)
+	}
+}
+
 // Spec renders the spec text. version is the upstream version (no "v").
 func Spec(name, version, homepage string, src Source, g Guess) string {
 	var b strings.Builder
 	q := strconv.Quote
 	fmt.Fprintf(&b, "# Written by 'debforge new'; check every value, then 'debforge validate'.\n")
-	fmt.Fprintf(&b, "name: %s\nversion: %s\nsummary: %s\ndescription: |\n  %s is built from its upstream release by debforge.\n", name, q(version), q(name+" (upstream build)"), name)
+	// lintian wants a synopsis that does not start with the package name.
+	b.WriteString("# TODO: say in summary what it does, in under 80 characters, without its name first.\n")
+	fmt.Fprintf(&b, "name: %s\nversion: %s\nsummary: %s\ndescription: |\n  %s is built from its upstream release by debforge.\n", name, q(version), q(placeholderSummary), name)
 	switch {
 	case g.Classified:
 		fmt.Fprintf(&b, "# %s holds the %s license (license classifier); its text is shipped as the copyright.\nlicense: %s\nlicense_file: %s\n", g.LicenseFile, g.License, g.License, q(g.LicenseFile))
@@ -248,6 +276,7 @@ func Spec(name, version, homepage string, src Source, g Guess) string {
 		if len(g.Binaries) == 0 {
 			b.WriteString("    # TODO: no main package found under cmd/ or at the root\n    - {main: ., dst: /usr/bin/" + name + "}\n")
 		}
+		writeManPages(&b, name, g.Binaries)
 	case "autotools":
 		b.WriteString("  kind: autotools\n  # build_depends: [...]  (the -dev packages configure needs)\n")
 	case "make":

@@ -107,6 +107,11 @@ func TestNewRecognisesAnMITLicense(t *testing.T) {
 	if !strings.Contains(text, "license: MIT\nlicense_file: \"LICENSE\"\n") {
 		t.Errorf("spec:\n%s", text)
 	}
+	// lintian-clean as written: a synopsis that does not start with the
+	// package name, a manual page for each program.
+	if strings.Contains(text, "summary: \"gojq") || !strings.Contains(text, `--output "$DESTDIR/usr/share/man/man1/gojq.1" gojq`) {
+		t.Errorf("spec starts its summary with the name or makes no manual page:\n%s", text)
+	}
 	specs := t.TempDir()
 	must := func(err error) {
 		t.Helper()
