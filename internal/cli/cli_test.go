@@ -349,7 +349,7 @@ func TestSignalEndsValidateWhileLoading(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	started := make(chan struct{})
-	loadSpecs = func(string) (*spec.Set, error) {
+	loadSpecs = func(string, ...spec.Option) (*spec.Set, error) {
 		close(started)
 		<-release
 		return nil, errors.New("released")

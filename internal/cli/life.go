@@ -154,7 +154,9 @@ directory when it lies inside it, else by its file:// URL. The written
 file's path is printed on stdout.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := newForge(g.forgeOptions())
+			opts := g.forgeOptions()
+			opts.ValidSpecsOnly = true
+			f, err := newForge(opts)
 			if err != nil {
 				return err
 			}

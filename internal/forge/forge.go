@@ -39,13 +39,17 @@ func NewRegistry() *builders.Registry {
 
 // LoadSpecs loads and validates a specs directory against the registered
 // builder kinds and the maintainer-script templates.
-func LoadSpecs(dir string) (*spec.Set, error) {
-	return spec.LoadDir(dir, NewRegistry().Kinds(), spec.WithScriptCheck(postinst.Check))
+func LoadSpecs(dir string, opts ...spec.Option) (*spec.Set, error) {
+	return spec.LoadDir(dir, NewRegistry().Kinds(), append(opts, spec.WithScriptCheck(postinst.Check))...)
 }
 
 // Options configure a Forge.
 type Options struct {
 	SpecsDir, OutDir, CacheDir string
+	// ValidSpecsOnly leaves out the component specs that do not validate
+	// instead of failing: for new, which must work while another spec is
+	// half edited.
+	ValidSpecsOnly bool
 	// SigningKey is the armored private key; default in KeyDir.
 	SigningKey string
 	// CreateKey allows making a new key at SigningKey when it is missing
@@ -169,7 +173,11 @@ type Forge struct {
 // New loads and validates the specs. Nothing is written.
 func New(opts Options) (*Forge, error) {
 	reg := NewRegistry()
-	set, err := LoadSpecs(opts.SpecsDir)
+	var loadOpts []spec.Option
+	if opts.ValidSpecsOnly {
+		loadOpts = append(loadOpts, spec.SkippingInvalid(map[string]error{}))
+	}
+	set, err := LoadSpecs(opts.SpecsDir, loadOpts...)
 	if err != nil {
 		return nil, err
 	}

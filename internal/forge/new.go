@@ -83,8 +83,11 @@ func (f *Forge) New(ctx context.Context, name string, o NewOptions, log io.Write
 		os.Remove(file)
 		return nil, err
 	}
-	_, verr := LoadSpecs(f.opts.SpecsDir)
-	return &Created{File: file, Invalid: verr}, nil
+	// Only what new wrote is judged: another spec being edited is not
+	// its business.
+	skipped := map[string]error{}
+	_, verr := LoadSpecs(f.opts.SpecsDir, spec.SkippingInvalid(skipped))
+	return &Created{File: file, Invalid: errors.Join(verr, skipped[file])}, nil
 }
 
 func (f *Forge) newComponent(name string, o NewOptions) (*spec.Component, error) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,8 +45,21 @@ func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read specs: %w", err)
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	set := &Set{}
 	var errs []error
+	// fail records a problem of one component file: in errs, or beside
+	// the set when the caller asked for the valid specs only.
+	fail := func(file string, err error) {
+		if o.skipped != nil {
+			o.skipped[file] = errors.Join(o.skipped[file], err)
+			return
+		}
+		errs = append(errs, err)
+	}
 	repoPath := filepath.Join(dir, RepoFile)
 	repo, err := LoadRepo(repoPath)
 	if err != nil {
@@ -61,15 +75,15 @@ func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 		path := filepath.Join(dir, e.Name())
 		c, err := LoadFile(path, kinds, opts...)
 		if err != nil {
-			errs = append(errs, err)
+			fail(path, err)
 			continue
 		}
 		if prev, ok := seen[c.Name]; ok {
-			errs = append(errs, &Error{File: path, Line: 1, Col: 1, Path: "name", Msg: fmt.Sprintf("component %q is also defined in %s", c.Name, prev), Hint: "names must be unique"})
+			fail(path, &Error{File: path, Line: 1, Col: 1, Path: "name", Msg: fmt.Sprintf("component %q is also defined in %s", c.Name, prev), Hint: "names must be unique"})
 			continue
 		}
 		if prev, ok := pkgSeen[c.PackageName()]; ok {
-			errs = append(errs, &Error{File: path, Line: 1, Col: 1, Path: "package.name", Msg: fmt.Sprintf("package %q is also built by %s", c.PackageName(), prev), Hint: "package names must be unique"})
+			fail(path, &Error{File: path, Line: 1, Col: 1, Path: "package.name", Msg: fmt.Sprintf("package %q is also built by %s", c.PackageName(), prev), Hint: "package names must be unique"})
 			continue
 		}
 		seen[c.Name], pkgSeen[c.PackageName()] = path, path
@@ -79,7 +93,7 @@ func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 		for i, a := range c.After {
 			if _, ok := seen[a]; !ok {
 				line, col := position(c.File, "after", strconv.Itoa(i))
-				errs = append(errs, &Error{File: c.File, Line: line, Col: col, Path: fmt.Sprintf("after[%d]", i), Msg: fmt.Sprintf("unknown component %q", a), Hint: "name another spec in " + dir})
+				fail(c.File, &Error{File: c.File, Line: line, Col: col, Path: fmt.Sprintf("after[%d]", i), Msg: fmt.Sprintf("unknown component %q", a), Hint: "name another spec in " + dir})
 			}
 		}
 	}
@@ -90,11 +104,14 @@ func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 				if c.Package == nil || c.Package.Name == "" {
 					n, field = At(c.root, "name"), "name"
 				}
-				errs = append(errs, &Error{File: c.File, Line: n.Line, Col: n.Column, Path: field,
+				fail(c.File, &Error{File: c.File, Line: n.Line, Col: n.Column, Path: field,
 					Msg:  fmt.Sprintf("package %q is the repository's keyring package (key_name in %s)", c.PackageName(), RepoFile),
 					Hint: "choose another package name, or another key_name"})
 			}
 		}
+	}
+	if o.skipped != nil {
+		set.Components = slices.DeleteFunc(set.Components, func(c *Component) bool { return o.skipped[c.File] != nil })
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

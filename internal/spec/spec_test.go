@@ -50,6 +50,39 @@ func TestInvalidSpecs(t *testing.T) {
 	}
 }
 
+// With SkippingInvalid the specs that validate load beside those that do
+// not, whose errors are kept per file; an invalid repository file still
+// fails the load.
+func TestLoadDirSkippingInvalidKeepsTheValidSpecs(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("debforge.yaml", "maintainer: \"A B <a@example.org>\"\n")
+	write("a.yaml", "name: aa\nversion: x\nsummary: s\ndescription: d\nlicense: MIT\n")
+	write("b.yaml", "name: bb\nversion: 1\nsummary: s\ndescription: d\nlicense: MIT\nafter: [aa]\n")
+	write("c.yaml", "name: cc\nversion: 1\nsummary: s\ndescription: d\nlicense: MIT\n")
+	skipped := map[string]error{}
+	set, err := spec.LoadDir(dir, kinds, spec.SkippingInvalid(skipped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Components) != 1 || set.Components[0].Name != "cc" {
+		t.Errorf("loaded %d components, want cc alone", len(set.Components))
+	}
+	for file, want := range map[string]string{"a.yaml": "version: malformed version", "b.yaml": `after[0]: unknown component "aa"`} {
+		if err := skipped[filepath.Join(dir, file)]; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", file, err, want)
+		}
+	}
+	write("debforge.yaml", "maintainer: nobody\n")
+	if _, err := spec.LoadDir(dir, kinds, spec.SkippingInvalid(map[string]error{})); err == nil {
+		t.Error("an invalid debforge.yaml loaded")
+	}
+}
+
 func TestDefaultsDoNotMutate(t *testing.T) {
 	c, err := spec.LoadFile("testdata/valid/meta.yaml", kinds)
 	if err != nil {

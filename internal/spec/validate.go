@@ -39,6 +39,15 @@ type Option func(*options)
 
 type options struct {
 	checkScript func(template string, vars map[string]string) error
+	skipped     map[string]error
+}
+
+// SkippingInvalid has LoadDir leave out each component file that does not
+// validate and keep its error in skipped, under the file's path: for new,
+// which must work while another spec is half edited. The repository file
+// must still be valid.
+func SkippingInvalid(skipped map[string]error) Option {
+	return func(o *options) { o.skipped = skipped }
 }
 
 // WithScriptCheck has validation try each package.scripts entry with f
