@@ -6,9 +6,12 @@
 package scaffold
 
 import (
+	"bytes"
 	"fmt"
 	"go/parser"
 	"go/token"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,6 +51,12 @@ type Guess struct {
 	Kind string
 	// Binaries are Go main packages: "./cmd/x" -> "x".
 	Binaries []Binary
+	// BuildDepends are the packages the build kind needs beyond the
+	// root's: autoreconf's tools when there is no configure script.
+	BuildDepends []string
+	// ManPages maps a page's name ("x.1") to its file in the tree, for
+	// the pages upstream ships.
+	ManPages map[string]string
 }
 
 // Binary is one Go main package.
@@ -77,12 +86,59 @@ func Inspect(dir, commonDir string, common map[string]string) (Guess, error) {
 			return g, err
 		}
 		g.Binaries = bins
-	case has("configure") || has("configure.ac"):
+	case has("configure"):
 		g.Kind = "autotools"
+	case has("configure.ac"):
+		g.Kind = "autotools"
+		g.BuildDepends = autoreconfDepends(dir)
 	case has("Makefile") || has("GNUmakefile") || has("makefile"):
 		g.Kind = "make"
 	}
+	g.ManPages = manPages(dir)
 	return g, nil
+}
+
+// autoreconfDepends lists what autoreconf --install needs for the
+// configure.ac in dir: autoconf always; automake, libtool, pkg-config's
+// macros and gettext's autopoint where configure.ac calls for them.
+func autoreconfDepends(dir string) []string {
+	ac, _ := os.ReadFile(filepath.Join(dir, "configure.ac"))
+	deps := []string{"autoconf"}
+	for _, d := range []struct{ pkg, macro string }{
+		{"automake", "AM_INIT_AUTOMAKE"}, {"libtool", "LT_INIT"}, {"libtool", "AC_PROG_LIBTOOL"},
+		{"pkgconf", "PKG_CHECK_MODULES"}, {"autopoint", "AM_GNU_GETTEXT"},
+	} {
+		if bytes.Contains(ac, []byte(d.macro)) && !slices.Contains(deps, d.pkg) {
+			deps = append(deps, d.pkg)
+		}
+	}
+	return deps
+}
+
+// manPageName is a roff page's file name: NAME.SECTION, section 1 to 8.
+var manPageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*\.[1-8]$`)
+
+// manPages finds the manual pages upstream ships, three directories deep
+// at most, leaving out vendored and test trees; the first of a name wins.
+func manPages(dir string) map[string]string {
+	pages := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() {
+			if rel != "." && (strings.Count(rel, string(filepath.Separator)) >= 3 || d.Name() == "vendor" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && manPageName.MatchString(d.Name()) && pages[d.Name()] == "" {
+			pages[d.Name()] = filepath.ToSlash(rel)
+		}
+		return nil
+	})
+	return pages
 }
 
 // mainPackages lists the main packages in cmd/*/, or the module root when
@@ -209,22 +265,65 @@ const placeholderSummary = "program built from its upstream release"
 // of a program without one). --version-string spares help2man a
 // --version that a flag-package program would refuse; running it by name
 // from PATH keeps the build path out of the page.
-func writeManPages(b *strings.Builder, name string, bins []Binary) {
-	b.WriteString("  build_depends: [help2man]\n")
-	b.WriteString("  # Manual pages from each program's --help; use upstream's where it ships them.\n")
-	b.WriteString("  post_steps:\n    - mkdir -p \"$DESTDIR/usr/share/man/man1\"\n")
+// A program with a page upstream ships gets that page (its name and
+// path returned, for package.contents); the others get help2man's.
+func writeManPages(b *strings.Builder, name string, bins []Binary, upstream map[string]string) map[string]string {
 	if len(bins) == 0 {
 		bins = []Binary{{Name: name}}
 	}
+	shipped := map[string]string{}
+	var made []string
 	for _, bin := range bins {
-		n := bin.Name
-		if n == "" {
-			n = name
+		n := or(bin.Name, name)
+		if page := upstreamPage(n, upstream); page != "" {
+			shipped[page] = upstream[page]
+		} else {
+			made = append(made, n)
 		}
+	}
+	if len(made) == 0 {
+		return shipped
+	}
+	b.WriteString("  build_depends: [help2man]\n")
+	b.WriteString("  # Manual pages from each program's --help, where upstream ships none.\n")
+	b.WriteString("  post_steps:\n    - mkdir -p \"$DESTDIR/usr/share/man/man1\"\n")
+	for _, n := range made {
 		fmt.Fprintf(b, "    - >-\n      PATH=\"$DESTDIR/usr/bin:$PATH\" help2man --no-info --no-discard-stderr\n"+
 			"      --version-string \"$VERSION\" --name %s\n      --output \"$DESTDIR/usr/share/man/man1/%s.1\" %s\n",
 			strconv.Quote(placeholderSummary), n, n)
 	}
+	return shipped
+}
+
+// upstreamPage is the name of program n's page among upstream's,
+// section 1 before 8.
+func upstreamPage(n string, upstream map[string]string) string {
+	for _, sec := range "18" {
+		if page := n + "." + string(sec); upstream[page] != "" {
+			return page
+		}
+	}
+	return ""
+}
+
+// writeUpstreamPages ships upstream's pages (name -> file in the tree).
+func writeUpstreamPages(b *strings.Builder, pages map[string]string) {
+	if len(pages) == 0 {
+		return
+	}
+	names := slices.Sorted(maps.Keys(pages))
+	b.WriteString("package:\n  # Upstream's manual pages.\n  contents:\n")
+	for _, page := range names {
+		sec := page[len(page)-1:]
+		fmt.Fprintf(b, "    - {src: %s, dst: %s}\n", strconv.Quote(pages[page]), strconv.Quote("/usr/share/man/man"+sec+"/"+page))
+	}
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // Spec renders the spec text. version is the upstream version (no "v").
@@ -276,9 +375,16 @@ func Spec(name, version, homepage string, src Source, g Guess) string {
 		if len(g.Binaries) == 0 {
 			b.WriteString("    # TODO: no main package found under cmd/ or at the root\n    - {main: ., dst: /usr/bin/" + name + "}\n")
 		}
-		writeManPages(&b, name, g.Binaries)
+		pages := writeManPages(&b, name, g.Binaries, g.ManPages)
+		writeUpstreamPages(&b, pages)
 	case "autotools":
-		b.WriteString("  kind: autotools\n  # build_depends: [...]  (the -dev packages configure needs)\n")
+		b.WriteString("  kind: autotools\n")
+		if len(g.BuildDepends) > 0 {
+			b.WriteString("  # No configure script: autoreconf makes it. Add the -dev packages configure needs.\n")
+			fmt.Fprintf(&b, "  build_depends: [%s]\n", strings.Join(g.BuildDepends, ", "))
+		} else {
+			b.WriteString("  # build_depends: [...]  (the -dev packages configure needs)\n")
+		}
 	case "make":
 		b.WriteString("  kind: make\n  # build_depends: [...]\n")
 	default:

@@ -3,6 +3,7 @@ package scaffold
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,6 +61,55 @@ func TestInspectFindsKindAndMains(t *testing.T) {
 	os.WriteFile(filepath.Join(c, "Makefile"), nil, 0o644)
 	if g, _ := Inspect(c, commonDir, spec.CommonLicenses); g.Kind != "autotools" {
 		t.Errorf("configure.ac + Makefile: kind %q, want autotools", g.Kind)
+	}
+}
+
+// new pre-fills what autoreconf needs when there is no configure script,
+// ships the manual pages upstream has and makes the others with help2man.
+func TestSpecFillsBuildDependsAndManPages(t *testing.T) {
+	dir := t.TempDir()
+	write := func(p, s string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("configure.ac", "AC_INIT([t],[1])\nAM_INIT_AUTOMAKE\nLT_INIT\nPKG_CHECK_MODULES([X],[x])\n")
+	g, err := Inspect(dir, commonDir, spec.CommonLicenses)
+	if err != nil || !slices.Equal(g.BuildDepends, []string{"autoconf", "automake", "libtool", "pkgconf"}) {
+		t.Errorf("configure.ac alone: build_depends %v, %v", g.BuildDepends, err)
+	}
+	write("configure", "#!/bin/sh\n")
+	if g, _ := Inspect(dir, commonDir, spec.CommonLicenses); g.BuildDepends != nil {
+		t.Errorf("with configure: build_depends %v, want none", g.BuildDepends)
+	}
+
+	gd := t.TempDir()
+	dir = gd
+	write("go.mod", "module x\n")
+	write("cmd/a/main.go", "package main\n")
+	write("cmd/b/main.go", "package main\n")
+	write("doc/man/a.1", ".TH A 1\n")
+	write("vendor/z/b.1", ".TH B 1\n")
+	write("README.md", "")
+	g, err = Inspect(gd, commonDir, spec.CommonLicenses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := Spec("xx", "1.0", "", Source{Kind: "go_module", GoModule: "example.com/x@v1.0.0", Sum: "h1:" + strings.Repeat("A", 43) + "="}, g)
+	for _, want := range []string{`- {src: "doc/man/a.1", dst: "/usr/share/man/man1/a.1"}`, `--output "$DESTDIR/usr/share/man/man1/b.1" b`, "build_depends: [help2man]"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("spec lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "man1/a.1\" a") || strings.Contains(text, "vendor") {
+		t.Errorf("a page upstream ships is made again, or a vendored one is shipped:\n%s", text)
+	}
+	if _, err := spec.Parse("xx.yaml", []byte(strings.Replace(text, "license: TODO", "license: Apache-2.0", 1)), []string{"go"}); err != nil {
+		t.Errorf("the spec does not validate: %v\n%s", err, text)
 	}
 }
 
