@@ -320,6 +320,9 @@ func TestServeCommandAppliesLimits(t *testing.T) {
 	conn.Close()
 
 	// --max-conns 2: with two connections open, a third client waits.
+	// Each held connection is served once (so the server has accepted
+	// it), then starts a second request it never finishes: the server
+	// reads its headers, not idle, for 10 s.
 	var held []net.Conn
 	for range 2 {
 		c, err := net.Dial("tcp", u.Host)
@@ -327,8 +330,15 @@ func TestServeCommandAppliesLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		held = append(held, c)
+		fmt.Fprintf(c, "GET /dists/debforge/InRelease HTTP/1.1\r\nHost: %s\r\n\r\n", u.Host)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		fmt.Fprintf(c, "GET /dists/debforge/InRelease HTTP/1.1\r\n")
 	}
-	time.Sleep(100 * time.Millisecond) // let the server accept both
 	waiting := &http.Client{Timeout: 500 * time.Millisecond}
 	if resp, err := waiting.Get(u.String() + "dists/debforge/InRelease"); err == nil {
 		resp.Body.Close()
