@@ -238,13 +238,11 @@ func TestSystemdService(t *testing.T) {
 	if got := run(map[string]string{"unit": "foo.service", "enable": "no"}, "postinst", "configure", ""); strings.Contains(got, " enable ") {
 		t.Errorf("enable: no still enables:\n%s", got)
 	}
-	if _, err := os.Stat("/usr/bin/deb-systemd-helper"); err == nil {
-		if got := run(unit, "postrm", "remove"); got != "deb-systemd-helper mask foo.service" {
-			t.Errorf("postrm remove: %q", got)
-		}
-		if got := run(unit, "postrm", "purge"); got != "deb-systemd-helper purge foo.service\ndeb-systemd-helper unmask foo.service" {
-			t.Errorf("postrm purge: %q", got)
-		}
+	if got := run(unit, "postrm", "remove"); got != "deb-systemd-helper mask foo.service" {
+		t.Errorf("postrm remove: %q", got)
+	}
+	if got := run(unit, "postrm", "purge"); got != "deb-systemd-helper purge foo.service\ndeb-systemd-helper unmask foo.service" {
+		t.Errorf("postrm purge: %q", got)
 	}
 	for vars, want := range map[string]string{"foo": "not a unit name", "-x.service": "not a unit name"} {
 		if err := Check("systemd-service", map[string]string{"unit": vars}); err == nil || !strings.Contains(err.Error(), want) {

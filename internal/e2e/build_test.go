@@ -351,3 +351,58 @@ func TestSharedCacheBuildsEachKeyOnce(t *testing.T) {
 		t.Error("the two runs published different pools")
 	}
 }
+
+// A system service packaged with the systemd-service and conffile rules
+// is lintian-clean as written, its config a conffile; installed with apt
+// in a bookworm root (no systemd running there) it is enabled as
+// dh_installsystemd's scripts enable it, removed it is masked (its
+// enablement kept for a reinstall), purged it leaves nothing. The booted-host tests run the same package on systemd.
+func TestServicePackageIsLintianCleanAndEnabled(t *testing.T) {
+	testutil.RequireTool(t, "dpkg-deb", "lintian")
+	e := newEnv(t, "testdata/servicespecs")
+	r := e.run(t, "build", "all")
+	if r.code != 0 {
+		t.Fatalf("build: exit %d\n%s", r.code, r.stderr)
+	}
+	deb := debsOf(t, r)["acme-hello-service"]
+	if deb == "" {
+		t.Fatalf("no acme-hello-service package:\n%s", r.stdout)
+	}
+	for _, line := range lintianErrors(t, deb) {
+		t.Errorf("lintian: %s", line)
+	}
+	x := t.TempDir()
+	sh(t, "dpkg-deb", "-e", deb, x)
+	if conffiles := string(mustRead(t, filepath.Join(x, "conffiles"))); conffiles != "/etc/hello-service.conf\n" {
+		t.Errorf("conffiles %q, want /etc/hello-service.conf", conffiles)
+	}
+
+	root := rootfs(t, "bookworm")
+	addRepo(t, root, filepath.Join(e.out, "repo"))
+	const wants = "etc/systemd/system/multi-user.target.wants/hello-service.service"
+	for _, step := range []struct {
+		args       []string
+		link, mask bool
+	}{
+		{[]string{"apt-get", "update"}, false, false},
+		{[]string{"apt-get", "install", "-y", "acme-hello-service"}, true, false},
+		// remove keeps the enablement for a reinstall and masks the unit.
+		{[]string{"apt-get", "remove", "-y", "acme-hello-service"}, true, true},
+		{[]string{"apt-get", "purge", "-y", "acme-hello-service"}, false, false},
+	} {
+		if out, err := inRoot(root, step.args...); err != nil {
+			t.Fatalf("%v: %v\n%s", step.args, err, out)
+		}
+		_, err := os.Lstat(filepath.Join(root, wants))
+		if linked := err == nil; linked != step.link {
+			t.Errorf("after %v: enabled %v, want %v", step.args, linked, step.link)
+		}
+		target, _ := os.Readlink(filepath.Join(root, "etc/systemd/system/hello-service.service"))
+		if masked := target == "/dev/null"; masked != step.mask {
+			t.Errorf("after %v: masked %v, want %v", step.args, masked, step.mask)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/hello-service.conf")); !os.IsNotExist(err) {
+		t.Errorf("purge left /etc/hello-service.conf (%v)", err)
+	}
+}
