@@ -84,6 +84,13 @@ stat -c 'tun mode %a' /dev/net/tun
 rm -f /var/tmp/usage /var/tmp/doctor
 `
 
+// serviceState is the fixture service's enablement, state and what it
+// wrote from its config file (nothing once it is stopped: systemd
+// removes its runtime directory).
+const serviceState = `systemctl is-enabled hello-service.service 2>/dev/null || true
+systemctl is-active hello-service.service || true
+cat /run/hello-service/greeting 2>/dev/null || true`
+
 // waitWeb polls the web container through the guest's port 8080.
 const waitWeb = `for i in $(seq 1 90); do
   if out=$(curl -fsS --max-time 5 http://127.0.0.1:8080/ 2>/dev/null); then echo "$out"; exit 0; fi
@@ -117,6 +124,12 @@ func hostFlow(t *testing.T, release string) {
 	out = g.run(t, "root", "DEBIAN_FRONTEND=noninteractive apt-get install -y rootless-containerd-stack 2>&1")
 	mustContain(t, "install", out, "Setting up rootless-containerd-stack")
 	step(t, "install-stack", start)
+
+	// A packaged system service is enabled and started on install.
+	start = time.Now()
+	g.run(t, "root", "DEBIAN_FRONTEND=noninteractive apt-get install -y acme-hello-service 2>&1")
+	mustContain(t, "service after install", g.run(t, "root", serviceState), "enabled\nactive\nhello from a packaged service\n")
+	step(t, "service-install", start)
 
 	start = time.Now()
 	g.run(t, "root", "rootless-containerd-setup enable-user --linger alice")
@@ -212,6 +225,7 @@ systemctl --user -M alice@ is-active containerd.service`)
 	if regexp.MustCompile(`(?m)^class user`).MatchString(out) {
 		t.Fatalf("alice has a login session after reboot, so linger proved nothing:\n%s", out)
 	}
+	mustContain(t, "service after reboot", g.run(t, "root", serviceState), "enabled\nactive\nhello from a packaged service\n")
 	step(t, "reboot", start)
 
 	// doctor names a missing delegation drop-in and its fix; put back, the
@@ -267,8 +281,11 @@ systemctl --user -M alice@ is-active containerd.service`)
 	}
 
 	// uninstall keeps alice's images, --purge removes them; purging the
-	// packages leaves no file and no unit of ours.
+	// packages leaves no file and no unit of ours. Removing the service's
+	// package stops it first.
 	start = time.Now()
+	g.run(t, "root", "DEBIAN_FRONTEND=noninteractive apt-get remove -y acme-hello-service 2>&1")
+	mustContain(t, "service after remove", g.run(t, "root", serviceState), "inactive\n")
 	mustContain(t, "uninstall", g.run(t, "alice", "rootless-containerd-setup uninstall 2>&1; test -d ~/.local/share/containerd && echo data-kept"), "data-kept")
 	mustContain(t, "uninstall --purge", g.run(t, "alice", "rootless-containerd-setup uninstall --purge 2>&1; test -e ~/.local/share/containerd || echo data-gone; ls ~/.config/systemd/user/ 2>/dev/null | grep -E 'containerd|buildkit' || echo units-gone"), "data-gone", "units-gone")
 	g.run(t, "root", "dpkg-query -W -f '${Package}\\n' | sort >/var/tmp/pkgs-now; DEBIAN_FRONTEND=noninteractive apt-get purge -y $(comm -13 /var/tmp/pkgs-before /var/tmp/pkgs-now) 2>&1")

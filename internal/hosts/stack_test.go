@@ -115,6 +115,10 @@ func stackRepo(t *testing.T, release string) repo {
 	dir := t.TempDir()
 	r := repo{specs: filepath.Join(dir, "specs"), out: filepath.Join(dir, "out"), key: filepath.Join(dir, "key.asc"), port: freePort(t), release: release}
 	copyTree(t, "../../specs", r.specs)
+	// Beside the stack, a system service of the kind an admin packages:
+	// the systemd-service template's scripts on a real systemd.
+	copyTree(t, "../e2e/testdata/servicespecs/src", filepath.Join(r.specs, "src"))
+	copyTree(t, "../e2e/testdata/servicespecs/hello-service.yaml", filepath.Join(r.specs, "hello-service.yaml"))
 	f, err := os.OpenFile(filepath.Join(r.specs, "debforge.yaml"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
