@@ -16,6 +16,7 @@ import (
 	"github.com/debforge/debforge/internal/builders/script"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 func yes() *bool { b := true; return &b }
@@ -69,7 +70,7 @@ func TestGoPlanStampsModuleVersion(t *testing.T) {
 	c.Source.GoModule = "example.org/hello/v2@v2.0.1"
 	src := t.TempDir()
 	goMod := filepath.Join(src, "go.mod")
-	os.WriteFile(goMod, []byte("module example.org/hello/v2\n\ngo 1.22\n"), 0o644)
+	testutil.Must(t, os.WriteFile(goMod, []byte("module example.org/hello/v2\n\ngo 1.22\n"), 0o644))
 	req := request(c, src)
 	req.Module = "example.org/hello/v2@v2.0.1"
 	req.Env = append(req.Env, "GOMODCACHE=/cache/go/mod")
@@ -108,7 +109,7 @@ func TestGoPlanStampsModuleVersion(t *testing.T) {
 	// go install refuses a module whose go.mod replaces modules; a tree
 	// that is not the module as published (req.Module empty) is built in
 	// place.
-	os.WriteFile(goMod, []byte("module example.org/hello/v2\n\nreplace example.org/x => ./x\n"), 0o644)
+	testutil.Must(t, os.WriteFile(goMod, []byte("module example.org/hello/v2\n\nreplace example.org/x => ./x\n"), 0o644))
 	for name, r := range map[string]builders.Request{"replace": req, "patched": request(c, src)} {
 		cmds, err := gobuild.New().Plan(r)
 		if err != nil {
@@ -170,7 +171,7 @@ func TestHardeningFlagsInVars(t *testing.T) {
 			b = autotools.New()
 		}
 		src := t.TempDir()
-		os.WriteFile(filepath.Join(src, "configure"), nil, 0o755)
+		testutil.Must(t, os.WriteFile(filepath.Join(src, "configure"), nil, 0o755))
 		cmds, err := b.Plan(request(c, src))
 		if err != nil {
 			t.Fatal(err)
@@ -214,11 +215,11 @@ func TestAutotoolsPlanDependsOnTree(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("no configure:\n%s", strings.Join(got, "\n"))
 	}
-	os.WriteFile(filepath.Join(src, "configure"), nil, 0o755)
+	testutil.Must(t, os.WriteFile(filepath.Join(src, "configure"), nil, 0o755))
 	if got := plan(); got[0] != want[1] {
 		t.Errorf("with configure, first step = %s", got[0])
 	}
-	os.WriteFile(filepath.Join(src, "autogen.sh"), nil, 0o755)
+	testutil.Must(t, os.WriteFile(filepath.Join(src, "autogen.sh"), nil, 0o755))
 	if got := plan(); got[0] != "sh ./autogen.sh" {
 		t.Errorf("with autogen.sh, first step = %s", got[0])
 	}
@@ -298,7 +299,7 @@ func containsPrefix(list []string, p string) bool {
 func TestAutotoolsInstallTargetAndLayout(t *testing.T) {
 	c := component(&spec.Build{Kind: "autotools", InstallTarget: "install-strip"})
 	src := t.TempDir()
-	os.WriteFile(filepath.Join(src, "configure"), nil, 0o755)
+	testutil.Must(t, os.WriteFile(filepath.Join(src, "configure"), nil, 0o755))
 	cmds, err := autotools.New().Plan(request(c, src))
 	if err != nil {
 		t.Fatal(err)

@@ -15,15 +15,16 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 func TestReadPackagesOnlyInstalled(t *testing.T) {
 	fs := t.TempDir()
-	os.MkdirAll(filepath.Join(fs, "var/lib/dpkg"), 0o755)
+	testutil.Must(t, os.MkdirAll(filepath.Join(fs, "var/lib/dpkg"), 0o755))
 	status := "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9\nDescription: x\n more\n\n" +
 		"Package: gone\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1\n\n" +
 		"Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4\n"
-	os.WriteFile(filepath.Join(fs, "var/lib/dpkg/status"), []byte(status), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(fs, "var/lib/dpkg/status"), []byte(status), 0o644))
 	pkgs, err := ReadPackages(fs)
 	if err != nil {
 		t.Fatal(err)
@@ -296,11 +297,11 @@ func TestVerifyHashesOnlyAChangedTarball(t *testing.T) {
 		t.Fatalf("a root not made yet: %v (%d hashes), want nil and none", err, calls)
 	}
 	dir := s.dir(tg, nil)
-	os.MkdirAll(dir, 0o755)
+	testutil.Must(t, os.MkdirAll(dir, 0o755))
 	tarball := filepath.Join(dir, "root.tar")
-	os.WriteFile(tarball, []byte("a root tarball"), 0o644)
+	testutil.Must(t, os.WriteFile(tarball, []byte("a root tarball"), 0o644))
 	sum, _ := real(tarball)
-	os.WriteFile(filepath.Join(dir, "meta.json"), []byte(`{"release":"bookworm","arch":"amd64","tar_sha256":"`+sum+`"}`), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "meta.json"), []byte(`{"release":"bookworm","arch":"amd64","tar_sha256":"`+sum+`"}`), 0o644))
 
 	for i := 0; i < 3; i++ {
 		if err := s.Verify(tg, nil); err != nil {
@@ -313,7 +314,7 @@ func TestVerifyHashesOnlyAChangedTarball(t *testing.T) {
 
 	// Same size, mtime put back: only the ctime (and the bytes) differ.
 	fi, _ := os.Stat(tarball)
-	os.WriteFile(tarball, []byte("a root tarbalL"), 0o644)
+	testutil.Must(t, os.WriteFile(tarball, []byte("a root tarbalL"), 0o644))
 	os.Chtimes(tarball, fi.ModTime(), fi.ModTime())
 	err := s.Verify(tg, nil)
 	var he *HashError
@@ -473,10 +474,10 @@ func TestWholeRootOfOlderDebforgeIsDerivedAgain(t *testing.T) {
 	bw := Target{Release: "bookworm", Arch: "amd64"}
 	ctx := context.Background()
 	dir := s.dir(bw, []string{"gcc"})
-	os.MkdirAll(filepath.Join(dir, "rootfs", "var", "lib", "dpkg"), 0o755)
-	os.WriteFile(filepath.Join(dir, "rootfs", "var", "lib", "dpkg", "status"), []byte("Package: old\nStatus: install ok installed\nVersion: 0\n\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "root.tar"), []byte("old"), 0o644)
-	os.WriteFile(filepath.Join(dir, "meta.json"), []byte(`{"release":"bookworm","arch":"amd64","depends":["gcc"],"tar_sha256":"00"}`), 0o644)
+	testutil.Must(t, os.MkdirAll(filepath.Join(dir, "rootfs", "var", "lib", "dpkg"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "rootfs", "var", "lib", "dpkg", "status"), []byte("Package: old\nStatus: install ok installed\nVersion: 0\n\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "root.tar"), []byte("old"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "meta.json"), []byte(`{"release":"bookworm","arch":"amd64","depends":["gcc"],"tar_sha256":"00"}`), 0o644))
 	r, err := s.Ensure(ctx, bw, []string{"gcc"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -523,7 +524,7 @@ func TestLayerHoldsOnlyWhatDerivationChanged(t *testing.T) {
 	ctx := context.Background()
 	onInstall(fake, func(tree string) { // dpkg replaces one file and removes another
 		os.Remove(filepath.Join(tree, "usr/sbin/replaced"))
-		os.WriteFile(filepath.Join(tree, "usr/sbin/replaced"), []byte("new"), 0o755)
+		testutil.Must(t, os.WriteFile(filepath.Join(tree, "usr/sbin/replaced"), []byte("new"), 0o755))
 		os.Remove(filepath.Join(tree, "usr/sbin/removed"))
 	})
 	r, err := s.Ensure(ctx, bw, []string{"gcc"}, io.Discard)

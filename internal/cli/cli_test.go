@@ -18,6 +18,7 @@ import (
 
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // specsDir writes debforge.yaml and the given specs (name -> extra YAML
@@ -141,9 +142,9 @@ func TestSigningKeyUnderOutRefused(t *testing.T) {
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "out")
 	cache := filepath.Join(tmp, "cache")
-	os.MkdirAll(filepath.Join(tmp, "real-out", "repo"), 0o755)
-	os.Symlink(filepath.Join(tmp, "real-out", "repo"), filepath.Join(tmp, "keys"))
-	os.Symlink(filepath.Join(tmp, "real-out"), filepath.Join(tmp, "out-link"))
+	testutil.Must(t, os.MkdirAll(filepath.Join(tmp, "real-out", "repo"), 0o755))
+	testutil.Must(t, os.Symlink(filepath.Join(tmp, "real-out", "repo"), filepath.Join(tmp, "keys")))
+	testutil.Must(t, os.Symlink(filepath.Join(tmp, "real-out"), filepath.Join(tmp, "out-link")))
 	outside := filepath.Join(t.TempDir(), "k.asc") // a valid place, never written
 	for _, tc := range []struct {
 		name string

@@ -319,7 +319,7 @@ func TestSharedCacheBuildsEachKeyOnce(t *testing.T) {
 		}
 		select {
 		case r := <-first:
-			t.Fatalf("the first run ended before its build was seen: exit %d\n%s", r.code, lastLines(r.stderr, 30))
+			t.Fatalf("the first run ended before its build was seen: exit %d\n%s", r.code, testutil.LastLines(r.stderr, 30))
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -329,7 +329,7 @@ func TestSharedCacheBuildsEachKeyOnce(t *testing.T) {
 	rb := b.run(t, "build", "all")
 	ra := <-first
 	if ra.code != 0 || rb.code != 0 {
-		t.Fatalf("exit %d and %d\nfirst:\n%s\nsecond:\n%s", ra.code, rb.code, lastLines(ra.stderr, 20), lastLines(rb.stderr, 20))
+		t.Fatalf("exit %d and %d\nfirst:\n%s\nsecond:\n%s", ra.code, rb.code, testutil.LastLines(ra.stderr, 20), testutil.LastLines(rb.stderr, 20))
 	}
 	if !regexp.MustCompile(`(?m)^\[ *[0-9.]+s\] slow +done \(built,`).MatchString(ra.stderr) {
 		t.Errorf("the first run did not build slow:\n%s", ra.stderr)

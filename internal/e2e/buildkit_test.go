@@ -32,6 +32,7 @@ import (
 	"github.com/debforge/debforge/internal/executor/buildkit"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // buildkitBin unpacks the stack's own upstream-buildkit and upstream-runc
@@ -130,9 +131,9 @@ echo carried > /build/tmp/marker`
 	run := func(t *testing.T) (work string, sb *sandbox.Sandbox) {
 		work = tempDir(t)
 		for _, d := range []string{"src", "stage", "tmp", "home", "ro"} {
-			must(t, os.MkdirAll(filepath.Join(work, d), 0o755))
+			testutil.Must(t, os.MkdirAll(filepath.Join(work, d), 0o755))
 		}
-		must(t, os.WriteFile(filepath.Join(work, "src", "input"), []byte(input), 0o644))
+		testutil.Must(t, os.WriteFile(filepath.Join(work, "src", "input"), []byte(input), 0o644))
 		for _, d := range []string{"src", "stage", "tmp", "home"} {
 			sh(t, "chown", "-R", strings.Join([]string{strconv.Itoa(uid), strconv.Itoa(gid)}, ":"), filepath.Join(work, d))
 		}
@@ -166,7 +167,7 @@ echo carried > /build/tmp/marker`
 		var log strings.Builder
 		start := time.Now()
 		if err := buildkit.Solve(context.Background(), c, plan, got, buildkit.Cache{}, &log); err != nil {
-			t.Fatalf("buildkit: %v\n%s", err, lastLines(log.String(), 40))
+			t.Fatalf("buildkit: %v\n%s", err, testutil.LastLines(log.String(), 40))
 		}
 		times = append(times, time.Since(start))
 		out = got
@@ -207,7 +208,7 @@ func packagesMatch(t *testing.T, bin string) {
 	start := time.Now()
 	res := e.run(t, "build", "all", "--buildkit-addr", a, "--buildkit-addr", b)
 	if res.code != 0 {
-		t.Fatalf("build on %s and %s: exit %d\n%s", a, b, res.code, lastLines(res.stderr, 40))
+		t.Fatalf("build on %s and %s: exit %d\n%s", a, b, res.code, testutil.LastLines(res.stderr, 40))
 	}
 	t.Logf("fixtures on two BuildKit workers, fresh debforge cache: %v", time.Since(start).Round(time.Millisecond))
 	sameDebs(t, local.stdout, res.stdout, func(string) bool { return true })
@@ -217,7 +218,7 @@ func packagesMatch(t *testing.T, bin string) {
 	}
 	for _, name := range []string{"hello-go", "hello-make", "hello-autotools", "hello-script"} {
 		if log := string(mustRead(t, filepath.Join(e.cache, "logs", name+".log"))); !strings.Contains(log, "+ [buildkit "+a+"]") && !strings.Contains(log, "+ [buildkit "+b+"]") {
-			t.Errorf("%s's log does not show a worker's commands:\n%s", name, lastLines(log, 20))
+			t.Errorf("%s's log does not show a worker's commands:\n%s", name, testutil.LastLines(log, 20))
 		}
 	}
 
@@ -240,7 +241,7 @@ func stackMatch(t *testing.T, a, b string, st env, want, out string) {
 	res := debforge(t, append(args, "build", "runc", "rootlesskit", "--target", "bookworm/amd64", "--rebuild", "runc,rootlesskit",
 		"--buildkit-addr", a, "--buildkit-addr", b)...)
 	if res.code != 0 {
-		t.Fatalf("runc and rootlesskit on %s and %s: exit %d\n%s", a, b, res.code, lastLines(res.stderr, 40))
+		t.Fatalf("runc and rootlesskit on %s and %s: exit %d\n%s", a, b, res.code, testutil.LastLines(res.stderr, 40))
 	}
 	t.Logf("runc and rootlesskit on two BuildKit workers: %v", time.Since(start).Round(time.Millisecond))
 	// The stack build printed every target's packages; these are bookworm/amd64's.
@@ -333,7 +334,7 @@ func workerLost(t *testing.T, bin string) {
 	for killed == "" && time.Now().Before(deadline) {
 		select {
 		case r := <-done:
-			t.Fatalf("the build ended before the slow step was seen: exit %d\n%s", r.code, lastLines(r.stderr, 30))
+			t.Fatalf("the build ended before the slow step was seen: exit %d\n%s", r.code, testutil.LastLines(r.stderr, 30))
 		case <-time.After(200 * time.Millisecond):
 		}
 		log, _ := os.ReadFile(logPath)
@@ -354,21 +355,21 @@ func workerLost(t *testing.T, bin string) {
 	}
 	r := <-done
 	if r.code != 0 {
-		t.Fatalf("exit %d after %s was killed\n%s", r.code, killed, lastLines(r.stderr, 40))
+		t.Fatalf("exit %d after %s was killed\n%s", r.code, killed, testutil.LastLines(r.stderr, 40))
 	}
 	if n := len(strings.Fields(r.stdout)); n != 3 {
 		t.Errorf("%d packages published, want 3:\n%s", n, r.stdout)
 	}
 	log := string(mustRead(t, logPath))
 	if !strings.Contains(log, "buildkit worker "+killed+": lost during the build of slow") || !strings.Contains(log, "trying another worker (2 of 3 tries)") {
-		t.Errorf("the slow build's log does not tell the retry:\n%s", lastLines(log, 30))
+		t.Errorf("the slow build's log does not tell the retry:\n%s", testutil.LastLines(log, 30))
 	}
 	other := a
 	if killed == a {
 		other = b
 	}
 	if after := log[strings.Index(log, "lost during the build of slow")+1:]; !strings.Contains(after, "+ [buildkit "+other+"]") || !strings.Contains(after, "[slow 1/2] sh -eu -c 'sleep 25': ") {
-		t.Errorf("the slow build did not run again on %s:\n%s", other, lastLines(log, 30))
+		t.Errorf("the slow build did not run again on %s:\n%s", other, testutil.LastLines(log, 30))
 	}
 	// Progress says where it ran, both times.
 	for _, w := range []string{killed, other} {
@@ -411,7 +412,7 @@ func workerWithoutPlatform(t *testing.T, bin string) {
 	e := newEnv(t, fixtureSubset(t, "hello-script", "hello-go"))
 	r := e.run(t, "build", "all", "--buildkit-addr", arm, "--buildkit-addr", amd)
 	if r.code != 0 {
-		t.Fatalf("exit %d\n%s", r.code, lastLines(r.stderr, 30))
+		t.Fatalf("exit %d\n%s", r.code, testutil.LastLines(r.stderr, 30))
 	}
 	note := "buildkit worker " + arm + ": no platform linux/amd64 (it runs linux/arm64): its amd64 builds go to the other workers"
 	if n := strings.Count(r.stderr, note); n != 1 {
@@ -425,7 +426,7 @@ func workerWithoutPlatform(t *testing.T, bin string) {
 	r = e.run(t, "build", "all", "--buildkit-addr", arm)
 	if r.code != 1 || !strings.Contains(r.stderr, "no buildkit worker for amd64: buildkit worker "+arm+": no platform linux/amd64 (it runs linux/arm64)") ||
 		!strings.Contains(r.stderr, "hint: add a worker of that architecture") {
-		t.Errorf("with the arm64 worker alone: exit %d\n%s", r.code, lastLines(r.stderr, 20))
+		t.Errorf("with the arm64 worker alone: exit %d\n%s", r.code, testutil.LastLines(r.stderr, 20))
 	}
 }
 
@@ -470,7 +471,7 @@ func verifyOnWorker(t *testing.T, bin string) {
 	e := newEnv(t, fixtureSubset(t, "hello-go", "hello-make"))
 	r := e.run(t, "verify-reproducible", "all", "--buildkit-addr", a)
 	if r.code != 0 || strings.Count(r.stdout, "\treproducible\ton "+a+"\n") != 2 {
-		t.Fatalf("exit %d, want both reproducible on %s:\n%s%s", r.code, a, r.stdout, lastLines(r.stderr, 20))
+		t.Fatalf("exit %d, want both reproducible on %s:\n%s%s", r.code, a, r.stdout, testutil.LastLines(r.stderr, 20))
 	}
 	none := "unix://" + filepath.Join(tempDir(t), "none.sock")
 	r = e.run(t, "verify-reproducible", "all", "--buildkit-addr", none)
@@ -494,7 +495,7 @@ func makeCA(t *testing.T, dir string) func(base, ip, usage string) {
 		"-subj", "/CN=debforge test CA", "-keyout", filepath.Join(dir, "ca-key.pem"), "-out", filepath.Join(dir, "ca.pem"))
 	return func(base, ip, usage string) {
 		ext := filepath.Join(dir, base+".ext")
-		must(t, os.WriteFile(ext, []byte("subjectAltName=IP:"+ip+"\nextendedKeyUsage="+usage+"\n"), 0o644))
+		testutil.Must(t, os.WriteFile(ext, []byte("subjectAltName=IP:"+ip+"\nextendedKeyUsage="+usage+"\n"), 0o644))
 		ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN="+ip,
 			"-keyout", filepath.Join(dir, base+"-key.pem"), "-out", filepath.Join(dir, base+".csr"))
 		ssl("x509", "-req", "-in", filepath.Join(dir, base+".csr"), "-CA", filepath.Join(dir, "ca.pem"), "-CAkey", filepath.Join(dir, "ca-key.pem"),
@@ -530,10 +531,10 @@ func tlsWorker(t *testing.T, bin string) {
 	specs := fixtureSubset(t, "hello-script")
 	e := newEnv(t, specs)
 	if r := e.run(t, "build", "all", "--buildkit-addr", addr, "--buildkit-tlsdir", good); r.code != 0 {
-		t.Fatalf("build over TLS: exit %d\n%s", r.code, lastLines(r.stderr, 30))
+		t.Fatalf("build over TLS: exit %d\n%s", r.code, testutil.LastLines(r.stderr, 30))
 	}
 	if log := string(mustRead(t, filepath.Join(e.cache, "logs", "hello-script.log"))); !strings.Contains(log, "+ [buildkit "+addr+"]") {
-		t.Errorf("the log does not show the worker's commands:\n%s", lastLines(log, 20))
+		t.Errorf("the log does not show the worker's commands:\n%s", testutil.LastLines(log, 20))
 	}
 
 	// Another CA: the worker's certificate is not trusted.
@@ -571,7 +572,7 @@ func TestBuildKitRegistryCache(t *testing.T) {
 	bin := buildkitBin(t)
 	reg := startRegistry(t)
 	cfg := filepath.Join(tempDir(t), "buildkitd.toml")
-	must(t, os.WriteFile(cfg, []byte("[registry.\""+reg+"\"]\n  http = true\n"), 0o644))
+	testutil.Must(t, os.WriteFile(cfg, []byte("[registry.\""+reg+"\"]\n  http = true\n"), 0o644))
 	cacheShared(t, bin, "type=registry,ref="+reg+"/debforge/cache", []string{"hello-make", "hello-script"}, "--config", cfg)
 	tags := httpGet(t, "http://"+reg+"/v2/debforge/cache/tags/list")
 	for _, name := range []string{"hello-make", "hello-script"} {
@@ -593,7 +594,7 @@ func startRegistry(t *testing.T) string {
 	l.Close()
 	dir := tempDir(t)
 	cfg := filepath.Join(dir, "config.yml")
-	must(t, os.WriteFile(cfg, []byte("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: "+filepath.Join(dir, "data")+"\nhttp:\n  addr: "+addr+"\n"), 0o644))
+	testutil.Must(t, os.WriteFile(cfg, []byte("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: "+filepath.Join(dir, "data")+"\nhttp:\n  addr: "+addr+"\n"), 0o644))
 	cmd := exec.Command("docker-registry", "serve", cfg)
 	logf, err := os.Create(filepath.Join(dir, "registry.log"))
 	if err != nil {
@@ -642,7 +643,7 @@ func cacheShared(t *testing.T, bin, cache string, names []string, bkArgs ...stri
 		e := newEnv(t, specs)
 		start := time.Now()
 		if r := e.run(t, "build", "all", "--buildkit-addr", addr, "--buildkit-cache", cache); r.code != 0 {
-			t.Fatalf("run %d: exit %d\n%s", i+1, r.code, lastLines(r.stderr, 30))
+			t.Fatalf("run %d: exit %d\n%s", i+1, r.code, testutil.LastLines(r.stderr, 30))
 		}
 		took = append(took, time.Since(start))
 		killBuildkitd(t, addr) // the second run's worker starts empty
@@ -662,7 +663,7 @@ func cacheShared(t *testing.T, bin, cache string, names []string, bkArgs ...stri
 			}
 		}
 		if steps == 0 {
-			t.Errorf("%s's log shows no worker steps:\n%s", name, lastLines(log, 20))
+			t.Errorf("%s's log shows no worker steps:\n%s", name, testutil.LastLines(log, 20))
 		}
 	}
 }

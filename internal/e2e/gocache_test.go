@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // victimModule writes a small module whose binary prints msg.Msg.
@@ -21,8 +23,8 @@ func victimModule(t *testing.T, dir string) {
 	}
 	for name, text := range files {
 		p := filepath.Join(dir, name)
-		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		must(t, os.WriteFile(p, []byte(text), 0o644))
+		testutil.Must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		testutil.Must(t, os.WriteFile(p, []byte(text), 0o644))
 	}
 }
 
@@ -103,9 +105,9 @@ func TestGoBuildCachePoisonStaysInTheAttackersComponent(t *testing.T) {
 	specs := tempDir(t)
 	sh(t, "cp", "-a", "testdata/specs/debforge.yaml", specs)
 	victimModule(t, filepath.Join(specs, "src", "victim"))
-	must(t, os.WriteFile(filepath.Join(specs, "victim.yaml"), []byte(victimSpec), 0o644))
-	must(t, os.WriteFile(filepath.Join(specs, "attacker.yaml"), []byte(attackerSpec), 0o644))
-	must(t, os.WriteFile(filepath.Join(specs, "post-attacker.yaml"), []byte(postStepAttackerSpec), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "victim.yaml"), []byte(victimSpec), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "attacker.yaml"), []byte(attackerSpec), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "post-attacker.yaml"), []byte(postStepAttackerSpec), 0o644))
 
 	alone := newEnv(t, specs)
 	r := alone.run(t, "build", "victim")

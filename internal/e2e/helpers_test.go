@@ -219,13 +219,13 @@ func rootfsArch(t *testing.T, suite, arch string) string {
 		var cmd *exec.Cmd
 		if arch == "" {
 			args := []string{"--variant=minbase", suite, tmp}
-			if m := debianMirror(); m != "" {
+			if m := testutil.DebianMirror(); m != "" {
 				args = append(args, m)
 			}
 			cmd = exec.Command("debootstrap", args...)
 		} else {
 			args := []string{"--variant=minbase", "--mode=root", "--architectures=" + arch, suite, tmp}
-			if m := debianMirror(); m != "" {
+			if m := testutil.DebianMirror(); m != "" {
 				args = append(args, m)
 			}
 			cmd = exec.Command("mmdebstrap", args...)
@@ -234,7 +234,7 @@ func rootfsArch(t *testing.T, suite, arch string) string {
 		if err != nil {
 			rootfsMu.Unlock()
 			os.RemoveAll(tmp)
-			t.Fatalf("%s %s %s: %v\n%s", cmd.Args[0], suite, name, err, lastLines(string(out), 20))
+			t.Fatalf("%s %s %s: %v\n%s", cmd.Args[0], suite, name, err, testutil.LastLines(string(out), 20))
 		}
 		// Tests use only their own repository.
 		os.Remove(filepath.Join(tmp, "etc/apt/sources.list"))
@@ -255,29 +255,6 @@ func rootfsArch(t *testing.T, suite, arch string) string {
 }
 
 var rootfsMu sync.Mutex
-
-// debianMirror reads the first URIs line of the host's Debian sources, so
-// debootstrap uses the same mirror apt does.
-func debianMirror() string {
-	data, err := os.ReadFile("/etc/apt/sources.list.d/debian.sources")
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "URIs:"); ok {
-			return strings.Fields(v)[0]
-		}
-	}
-	return ""
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
 
 // inRoot runs a command chrooted into root.
 func inRoot(root string, args ...string) (string, error) {
@@ -407,13 +384,6 @@ func mustRead(t *testing.T, p string) []byte {
 	return b
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func token(t *testing.T) string {
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
@@ -431,7 +401,7 @@ func writeSlowSpec(t *testing.T, specs string, seconds int, why string) {
 		"source:\n  dir: src/scripthello\n" +
 		"build:\n  kind: script\n  steps:\n    - sleep " + strconv.Itoa(seconds) + "\n    - install -D -m 0755 scripthello.sh \"$DESTDIR/usr/bin/slow\"\n" +
 		"package:\n  architecture: all\n  lintian_overrides:\n    - {tag: no-manual-page, reason: A test fixture.}\n"
-	must(t, os.WriteFile(filepath.Join(specs, "slow.yaml"), []byte(slow), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "slow.yaml"), []byte(slow), 0o644))
 }
 
 // fixtureSubset is a specs dir with only the named fixture specs.

@@ -28,7 +28,7 @@ import (
 func TestHostileDirSourceRefused(t *testing.T) {
 	specs := t.TempDir()
 	src := filepath.Join(specs, "src", "evil")
-	must(t, os.MkdirAll(src, 0o755))
+	testutil.Must(t, os.MkdirAll(src, 0o755))
 	hostileLinks(t, src)
 	e := hostileLinkBuild(t, specs, "  dir: src/evil\n")
 	checkNoHostileDeb(t, e)
@@ -73,10 +73,10 @@ func hostileLinks(t *testing.T, dir string) {
 	t.Helper()
 	etc := t.TempDir()
 	const secret = "root:$6$debforge-e2e-fake-shadow-hash:19000::::::\n"
-	must(t, os.WriteFile(filepath.Join(etc, "shadow"), []byte(secret), 0o600))
-	must(t, os.WriteFile(filepath.Join(dir, "evil.sh"), []byte("#!/bin/sh\necho evil\n"), 0o755))
-	must(t, os.Symlink(filepath.Join(etc, "shadow"), filepath.Join(dir, "COPYING")))
-	must(t, os.Symlink(etc, filepath.Join(dir, "docs")))
+	testutil.Must(t, os.WriteFile(filepath.Join(etc, "shadow"), []byte(secret), 0o600))
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "evil.sh"), []byte("#!/bin/sh\necho evil\n"), 0o755))
+	testutil.Must(t, os.Symlink(filepath.Join(etc, "shadow"), filepath.Join(dir, "COPYING")))
+	testutil.Must(t, os.Symlink(etc, filepath.Join(dir, "docs")))
 }
 
 // hostileLinkBuild writes evil-license (license_file: COPYING) and
@@ -87,9 +87,9 @@ func hostileLinkBuild(t *testing.T, specs, source string) env {
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
 	common := "version: 1.0.0\nsummary: hostile fixture\ndescription: |\n  Links out of its tree.\ncopyright: 2026 Nobody\n" +
 		"source:\n" + source + "build:\n  kind: script\n  steps:\n    - install -D -m 0755 \"$SRC/evil.sh\" \"$DESTDIR/usr/bin/evil\"\n"
-	must(t, os.WriteFile(filepath.Join(specs, "evil-license.yaml"), []byte("name: evil-license\nlicense: MIT\nlicense_file: COPYING\n"+common+
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "evil-license.yaml"), []byte("name: evil-license\nlicense: MIT\nlicense_file: COPYING\n"+common+
 		"package:\n  architecture: all\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(specs, "evil-docs.yaml"), []byte("name: evil-docs\nlicense: Apache-2.0\n"+common+
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "evil-docs.yaml"), []byte("name: evil-docs\nlicense: Apache-2.0\n"+common+
 		"package:\n  architecture: all\n  contents:\n    - {src: docs/shadow, dst: /usr/share/doc/evil-docs/shadow}\n"), 0o644))
 	e := newEnv(t, specs)
 	r := e.run(t, "build", "all")
@@ -126,21 +126,21 @@ type tarEntry struct {
 func writeTarball(t *testing.T, p string, entries []tarEntry) string {
 	t.Helper()
 	f, err := os.Create(p)
-	must(t, err)
+	testutil.Must(t, err)
 	h := sha256.New()
 	z := gzip.NewWriter(f)
 	tw := tar.NewWriter(z)
 	for _, e := range entries {
 		hd := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o755, Linkname: e.link, Size: int64(len(e.body))}
-		must(t, tw.WriteHeader(hd))
+		testutil.Must(t, tw.WriteHeader(hd))
 		_, err := tw.Write([]byte(e.body))
-		must(t, err)
+		testutil.Must(t, err)
 	}
-	must(t, tw.Close())
-	must(t, z.Close())
-	must(t, f.Close())
+	testutil.Must(t, tw.Close())
+	testutil.Must(t, z.Close())
+	testutil.Must(t, f.Close())
 	data, err := os.ReadFile(p)
-	must(t, err)
+	testutil.Must(t, err)
 	h.Write(data)
 	return fmt.Sprintf("%x", h.Sum(nil))
 }
@@ -153,9 +153,9 @@ func writeTarball(t *testing.T, p string, entries []tarEntry) string {
 // dir standing for it) must be untouched.
 func TestHostileTarballThroughBuild(t *testing.T) {
 	host := t.TempDir()
-	must(t, os.MkdirAll(filepath.Join(host, "data"), 0o755))
-	must(t, os.WriteFile(filepath.Join(host, "data", "keep"), []byte("keep\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(host, "secret"), []byte("host secret\n"), 0o600))
+	testutil.Must(t, os.MkdirAll(filepath.Join(host, "data"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(host, "data", "keep"), []byte("keep\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(host, "secret"), []byte("host secret\n"), 0o600))
 	chain := []tarEntry{}
 	deep := "evil-1.0"
 	for i := 1; i <= 12; i++ {
@@ -184,7 +184,7 @@ func TestHostileTarballThroughBuild(t *testing.T) {
 		spec := "name: " + name + "\nversion: 1.0.0\nsummary: hostile fixture\ndescription: |\n  A symlink chain.\nlicense: Apache-2.0\ncopyright: 2026 Nobody\n" +
 			"source:\n  tarball: " + srv.URL + "/" + name + ".tar.gz\n  sha256: " + sum + "\n" + extra +
 			"build:\n  kind: script\n  steps:\n    - mkdir -p \"$DESTDIR/usr/share/" + name + "\"\npackage:\n  architecture: all\n"
-		must(t, os.WriteFile(filepath.Join(specs, name+".yaml"), []byte(spec), 0o644))
+		testutil.Must(t, os.WriteFile(filepath.Join(specs, name+".yaml"), []byte(spec), 0o644))
 	}
 	e := newEnv(t, specs)
 	r := e.run(t, "build", "all")
@@ -232,7 +232,7 @@ func TestArchivesUnpackInSandbox(t *testing.T) {
 		"source:\n  tarball: " + srv.URL + "/plain.tar.gz\n  sha256: " + sum + "\n" +
 		"build:\n  kind: script\n  steps:\n    - install -D -m 0755 plain.sh \"$DESTDIR/usr/bin/plain\"\n" +
 		"package:\n  architecture: all\n  lintian_overrides:\n    - {tag: no-manual-page, reason: A test fixture.}\n"
-	must(t, os.WriteFile(filepath.Join(specs, "plain.yaml"), []byte(spec), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "plain.yaml"), []byte(spec), 0o644))
 	e := newEnv(t, specs)
 	r := e.run(t, "build", "plain")
 	if r.code != 0 {
@@ -249,7 +249,7 @@ func TestArchivesUnpackInSandbox(t *testing.T) {
 	}
 	for _, want := range []string{"+ /tmp/debforge unpack-source --kind tar --strip 1 --max-bytes 8589934592 /tmp/archive /tmp/src\nunpack-source: /tmp/archive unpacked as uid " + bu.Uid + "\n"} {
 		if !strings.Contains(log, want) {
-			t.Errorf("the build log does not show the sandboxed extraction (%q):\n%s", want, lastLines(log, 30))
+			t.Errorf("the build log does not show the sandboxed extraction (%q):\n%s", want, testutil.LastLines(log, 30))
 		}
 	}
 	x := t.TempDir()

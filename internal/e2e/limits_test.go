@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // A runaway build step is stopped by its spec's limits, and the error
@@ -44,7 +46,7 @@ build:
 package:
   architecture: all
 `
-				must(t, os.WriteFile(filepath.Join(specs, "runaway.yaml"), []byte(spec), 0o644))
+				testutil.Must(t, os.WriteFile(filepath.Join(specs, "runaway.yaml"), []byte(spec), 0o644))
 			}
 			write(tc.limits)
 			e := newEnv(t, specs)
@@ -55,7 +57,7 @@ package:
 			write(tc.raised)
 			if tc.name == "time" {
 				write(tc.raised)
-				must(t, os.WriteFile(filepath.Join(specs, "runaway.yaml"), []byte(strings.Replace(string(mustRead(t, filepath.Join(specs, "runaway.yaml"))), "sleep 30", "sleep 3", 1)), 0o644))
+				testutil.Must(t, os.WriteFile(filepath.Join(specs, "runaway.yaml"), []byte(strings.Replace(string(mustRead(t, filepath.Join(specs, "runaway.yaml"))), "sleep 30", "sleep 3", 1)), 0o644))
 			}
 			if r := e.run(t, "build", "runaway"); r.code != 0 {
 				t.Errorf("with %s (exit %d):\n%s", tc.raised, r.code, r.stderr)

@@ -78,12 +78,12 @@ func TestNewWritesSpecsThatBuild(t *testing.T) {
 
 	// Another spec, half edited, does not stop new nor enter its verdict.
 	broken := filepath.Join(specs, "broken.yaml")
-	must(t, os.WriteFile(broken, []byte("name: broken\nversion: x\n"), 0o644))
+	testutil.Must(t, os.WriteFile(broken, []byte("name: broken\nversion: x\n"), 0o644))
 	r := e.runWith(t, extra, "new", "newmod", "--go-module", mod+"@v0.3.0")
 	if r.code != 0 || strings.TrimSpace(r.stdout) != filepath.Join(specs, "newmod.yaml") || strings.Contains(r.stderr, "broken") {
 		t.Fatalf("new --go-module beside an invalid spec: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	must(t, os.Remove(broken))
+	testutil.Must(t, os.Remove(broken))
 	got := string(mustRead(t, filepath.Join(specs, "newmod.yaml")))
 	for _, want := range []string{"version: \"0.3.0\"", "license: Apache-2.0", "sum: \"" + sums["v0.3.0"] + "\"", "kind: go",
 		`{main: "./cmd/newmod-a", dst: "/usr/bin/newmod-a"}`, `{main: "./cmd/newmod-b", dst: "/usr/bin/newmod-b"}`} {

@@ -25,7 +25,7 @@ func TestStackPiuparts(t *testing.T) {
 func piupartsRelease(t *testing.T, release string) {
 	testutil.RequireTool(t, "piuparts")
 	e, r := stack(t)
-	mirror := debianMirror()
+	mirror := testutil.DebianMirror()
 	if mirror == "" {
 		t.Fatal("no Debian mirror configured on this host")
 	}
@@ -52,7 +52,7 @@ func piupartsRelease(t *testing.T, release string) {
 		// important; minbase leaves it out): the base gets it too.
 		os.WriteFile(filepath.Join(tree, "etc/apt/sources.list"), []byte("deb "+mirror+" "+release+" main\n"), 0o644)
 		if out, err := inRoot(tree, "sh", "-c", "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q systemd-sysv && apt-get clean"); err != nil {
-			t.Fatalf("install systemd-sysv into the %s base: %v\n%s", release, err, lastLines(out, 20))
+			t.Fatalf("install systemd-sysv into the %s base: %v\n%s", release, err, testutil.LastLines(out, 20))
 		}
 		os.Remove(filepath.Join(tree, "etc/apt/sources.list"))
 	}
@@ -76,7 +76,7 @@ func piupartsRelease(t *testing.T, release string) {
 			cmd := exec.Command("piuparts", append(args, "--apt", p)...)
 			out, err := cmd.CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "PASS: All tests.") {
-				t.Errorf("piuparts %s on %s: %v\n%s", p, release, err, lastLines(string(out), 40))
+				t.Errorf("piuparts %s on %s: %v\n%s", p, release, err, testutil.LastLines(string(out), 40))
 			}
 		})
 	}

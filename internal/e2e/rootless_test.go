@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // enterScript enters root so that user namespaces work (a chroot cannot
@@ -59,7 +61,7 @@ func TestRootlessUserRunsContainers(t *testing.T) {
 		}
 	}
 	if err != nil || !strings.Contains(string(out), "ACCEPTANCE-OK") {
-		t.Fatalf("acceptance script: %v\n%s", err, lastLines(string(out), 80))
+		t.Fatalf("acceptance script: %v\n%s", err, testutil.LastLines(string(out), 80))
 	}
 	// Nothing outside the tree changed: the helper's chmod hit the private
 	// tun node, not the host's.

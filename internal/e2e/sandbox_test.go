@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/packaging/debfile"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // hostileAttack is one step of the hostile build: a command that must
@@ -553,7 +554,7 @@ func TestBuildInfoBesideEveryDeb(t *testing.T) {
 		}
 		for _, want := range want {
 			if !strings.Contains(text, want) {
-				t.Errorf("%s.buildinfo lacks %q:\n%s", filepath.Base(deb), want, lastLines(text, 20))
+				t.Errorf("%s.buildinfo lacks %q:\n%s", filepath.Base(deb), want, testutil.LastLines(text, 20))
 			}
 		}
 		if strings.Contains(deb, "hello-autotools") && !strings.Contains(text, " automake (= ") {

@@ -21,7 +21,7 @@ func TestDebforgePackagesItself(t *testing.T) {
 	// specs/debforge.yaml lists four targets: this machine's is enough.
 	r := e.run(t, "build", "--target", "bookworm/amd64", "debforge-tool")
 	if r.code != 0 {
-		t.Fatalf("build debforge-tool: exit %d\n%s", r.code, lastLines(r.stderr, 40))
+		t.Fatalf("build debforge-tool: exit %d\n%s", r.code, testutil.LastLines(r.stderr, 40))
 	}
 	deb := strings.TrimSpace(r.stdout)
 	if filepath.Base(deb) == "" || !strings.HasPrefix(filepath.Base(deb), "debforge_") {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // procStat is the part of /proc/PID/stat the tests need.
@@ -97,7 +99,7 @@ package:
   architecture: all
 `), 0o644)
 	quick := func(version string) {
-		must(t, os.WriteFile(filepath.Join(specs, "quick.yaml"), []byte("name: quick\nversion: "+version+"\nsummary: s\ndescription: d\nlicense: Apache-2.0\n"+
+		testutil.Must(t, os.WriteFile(filepath.Join(specs, "quick.yaml"), []byte("name: quick\nversion: "+version+"\nsummary: s\ndescription: d\nlicense: Apache-2.0\n"+
 			"source:\n  dir: src\nbuild:\n  kind: script\n  steps:\n    - mkdir -p \"$DESTDIR/usr/share/quick\"\npackage:\n  architecture: all\n"), 0o644))
 	}
 	quick("1.0.0")

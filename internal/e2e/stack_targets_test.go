@@ -94,7 +94,7 @@ func installStack(t *testing.T, root, release string) {
 		}
 	}
 	if out, err := inRoot(root, "apt-get", "install", "-y", "rootless-containerd-stack"); err != nil {
-		t.Fatalf("%s: apt-get install rootless-containerd-stack: %v\n%s", release, err, lastLines(out, 40))
+		t.Fatalf("%s: apt-get install rootless-containerd-stack: %v\n%s", release, err, testutil.LastLines(out, 40))
 	}
 }
 
@@ -162,7 +162,7 @@ func TestStackUpgradeToTrixie(t *testing.T) {
 	out, err := inRoot(root, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "full-upgrade", "-y",
 		"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold")
 	if err != nil {
-		t.Fatalf("apt-get full-upgrade to trixie: %v\n%s", err, lastLines(out, 40))
+		t.Fatalf("apt-get full-upgrade to trixie: %v\n%s", err, testutil.LastLines(out, 40))
 	}
 	if v, _ := inRoot(root, "dpkg-query", "-W", "-f", "${Version}", "base-files"); !strings.HasPrefix(v, "13") {
 		t.Errorf("the host did not become trixie: base-files %q", v)
@@ -181,7 +181,7 @@ func TestStackArm64Reproducible(t *testing.T) {
 	}
 	r := debforge(t, append(args, "verify-reproducible", "--target", "bookworm/arm64", "runc", "rootlesskit")...)
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "rootlesskit@bookworm/arm64\treproducible\nrunc@bookworm/arm64\treproducible" {
-		t.Errorf("verify-reproducible --target bookworm/arm64 runc rootlesskit: exit %d\n%s\n%s", r.code, r.stdout, lastLines(r.stderr, 40))
+		t.Errorf("verify-reproducible --target bookworm/arm64 runc rootlesskit: exit %d\n%s\n%s", r.code, r.stdout, testutil.LastLines(r.stderr, 40))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/debforge/debforge/internal/debian"
 
 	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // The real stack, built once from specs/ (make acceptance) for every
@@ -50,7 +51,7 @@ func stack(t *testing.T) (env, result) {
 		}
 	})
 	if stackRes.code != 0 {
-		t.Fatalf("stack build failed (exit %d):\n%s", stackRes.code, lastLines(stackRes.stderr, 60))
+		t.Fatalf("stack build failed (exit %d):\n%s", stackRes.code, testutil.LastLines(stackRes.stderr, 60))
 	}
 	return stackEnv, stackRes
 }
@@ -181,7 +182,7 @@ func TestStackLintian(t *testing.T) {
 // withMirror lets a root install Debian's packages of its release too
 // (uidmap, iptables …).
 func withMirror(t *testing.T, root, release string) {
-	m := debianMirror()
+	m := testutil.DebianMirror()
 	if m == "" {
 		t.Fatal("no Debian mirror configured on this host")
 	}

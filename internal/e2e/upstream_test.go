@@ -194,10 +194,10 @@ func TestNameCollisionFollowsTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := strings.NewReplacer("name: hello\n", "name: ani-cli\n", "source:\n  dir: src/ownflags", "source:\n  dir: .").Replace(string(data))
-	must(t, os.WriteFile(filepath.Join(specs, "ani-cli.yaml"), []byte(spec), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "ani-cli.yaml"), []byte(spec), 0o644))
 	conf := filepath.Join(specs, "debforge.yaml")
 	data, _ = os.ReadFile(conf)
-	must(t, os.WriteFile(conf, append(data, "targets: [bookworm/amd64, trixie/amd64]\n"...), 0o644))
+	testutil.Must(t, os.WriteFile(conf, append(data, "targets: [bookworm/amd64, trixie/amd64]\n"...), 0o644))
 	e := newEnv(t, specs)
 	r := e.run(t, "build", "ani-cli")
 	if r.code != 0 {

@@ -4,25 +4,14 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-)
 
-// alive reports whether pid is a running (not zombie) process.
-func alive(pid int) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// pid (comm) STATE ...; comm may hold spaces, so cut after the last ')'.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || !strings.HasPrefix(s[i+1:], " Z")
-}
+	"github.com/debforge/debforge/internal/testutil"
+)
 
 // pidsFrom reads n pids, one a line, from r.
 func pidsFrom(t *testing.T, r io.Reader, n int) []int {
@@ -66,7 +55,7 @@ func TestCancelKillsProcessGroup(t *testing.T) {
 	pids := pidsFrom(t, pr, 3)
 	go io.Copy(io.Discard, pr)
 	for _, p := range pids {
-		if !alive(p) {
+		if !testutil.Alive(p) {
 			t.Fatalf("child %d not running before cancel", p)
 		}
 	}
@@ -85,10 +74,10 @@ func TestCancelKillsProcessGroup(t *testing.T) {
 	// The SIGKILL for the TERM-ignoring child follows KillGrace later,
 	// within the same bound.
 	for _, p := range pids {
-		for alive(p) && time.Now().Before(deadline) {
+		for testutil.Alive(p) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
-		if alive(p) {
+		if testutil.Alive(p) {
 			t.Errorf("child %d still running %v after cancel", p, cancelBound)
 			_ = syscall.Kill(p, syscall.SIGKILL)
 		}
@@ -108,10 +97,10 @@ func TestStrayChildEndsWithStep(t *testing.T) {
 		t.Fatalf("output %q", out.String())
 	}
 	deadline := time.Now().Add(cancelBound)
-	for alive(pid) && time.Now().Before(deadline) {
+	for testutil.Alive(pid) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if alive(pid) {
+	if testutil.Alive(pid) {
 		t.Errorf("background child %d outlived its step by %v", pid, cancelBound)
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}

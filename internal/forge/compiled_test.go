@@ -10,6 +10,7 @@ import (
 	"github.com/debforge/debforge/internal/builders/gobuild"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // A pure Go build from a patched module (nerdctl's) compiled once per
@@ -19,10 +20,10 @@ import (
 func TestCompileKeyCoversPatchesAndDeletions(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.org/hello\n\ngo 1.22\n"), 0o644)
+	testutil.Must(t, os.MkdirAll(src, 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.org/hello\n\ngo 1.22\n"), 0o644))
 	patch := filepath.Join(dir, "fix.patch")
-	os.WriteFile(patch, []byte("--- a/x\n+++ b/x\n"), 0o644)
+	testutil.Must(t, os.WriteFile(patch, []byte("--- a/x\n+++ b/x\n"), 0o644))
 	c := &spec.Component{
 		Name: "hello", Version: "1.0.0", Dir: dir,
 		Source: &spec.Source{GoModule: "example.org/hello@v1.0.0", Patches: []string{"fix.patch"}, Delete: []string{"cmd/gen.go"}},
@@ -43,7 +44,7 @@ func TestCompileKeyCoversPatchesAndDeletions(t *testing.T) {
 	if again := key(); again != first {
 		t.Fatalf("the same inputs gave two keys: %s, %s", first, again)
 	}
-	os.WriteFile(patch, []byte("--- a/x\n+++ b/x\n@@ changed\n"), 0o644)
+	testutil.Must(t, os.WriteFile(patch, []byte("--- a/x\n+++ b/x\n@@ changed\n"), 0o644))
 	changed := key()
 	if changed == first {
 		t.Error("a changed patch kept the compile key: the old compile would be reused")
@@ -71,8 +72,8 @@ func TestCompileKeyCoversPatchesAndDeletions(t *testing.T) {
 // tree as unpacked (a file, a mode, a link) makes a new key.
 func TestCompileKeyFollowsWhatTheCompileSees(t *testing.T) {
 	src := t.TempDir()
-	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.org/hello\n\ngo 1.22\n"), 0o644)
-	os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.org/hello\n\ngo 1.22\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644))
 	c := &spec.Component{Name: "hello", Version: "1.0.0", Dir: t.TempDir(),
 		Source: &spec.Source{GoModule: "example.org/hello@v1.0.0"},
 		Build:  &spec.Build{Kind: "go", Binaries: []spec.GoBinary{{Main: ".", Dst: "/usr/bin/hello"}}},
@@ -96,7 +97,7 @@ func TestCompileKeyFollowsWhatTheCompileSees(t *testing.T) {
 	}
 	for name, change := range map[string]func(){
 		"a file's content": func() {
-			os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() { println() }\n"), 0o644)
+			testutil.Must(t, os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() { println() }\n"), 0o644))
 		},
 		"a file's mode": func() { os.Chmod(filepath.Join(src, "main.go"), 0o755) },
 		"a new link":    func() { os.Symlink("main.go", filepath.Join(src, "alias.go")) },

@@ -11,6 +11,7 @@ import (
 	"github.com/debforge/debforge/internal/cli"
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // Issue 9 item 6: "the build must fail if the repository is not
@@ -20,9 +21,9 @@ import (
 func TestInconsistentAfterPublishFails(t *testing.T) {
 	tmp := t.TempDir()
 	specs := filepath.Join(tmp, "specs")
-	must(t, os.MkdirAll(specs, 0o755))
-	must(t, os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\ncodename: kt\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(specs, "meta.yaml"), []byte("name: meta\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\n"), 0o644))
+	testutil.Must(t, os.MkdirAll(specs, 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\ncodename: kt\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "meta.yaml"), []byte("name: meta\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\n"), 0o644))
 	out := filepath.Join(tmp, "out")
 	base := []string{"--specs", specs, "--out", out, "--cache-dir", filepath.Join(tmp, "cache"), "--signing-key", filepath.Join(tmp, "key.asc")}
 	var stdout, stderr bytes.Buffer
@@ -37,7 +38,7 @@ func TestInconsistentAfterPublishFails(t *testing.T) {
 			}
 			debs, _ := filepath.Glob(filepath.Join(out, "repo", "pool", "*", "*", "*", "*.deb"))
 			for _, d := range debs {
-				must(t, os.Remove(d))
+				testutil.Must(t, os.Remove(d))
 				lost = append(lost, filepath.Base(d))
 			}
 			return nil
@@ -57,11 +58,4 @@ func TestInconsistentAfterPublishFails(t *testing.T) {
 		t.Errorf("stderr lacks %q naming %s:\n%s", want, lost[0], stderr.String())
 	}
 	t.Logf("lost %v; stderr:\n%s", lost, stderr.String())
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }

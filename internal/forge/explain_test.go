@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // build --explain builds nothing and says why a package would be built
@@ -33,7 +34,7 @@ func TestExplainNamesTheChangedKeyInputs(t *testing.T) {
 	}
 	spec := filepath.Join(dir, "specs", "meta.yaml")
 	data, _ := os.ReadFile(spec)
-	os.WriteFile(spec, append(data, "homepage: https://example.org\n"...), 0o644)
+	testutil.Must(t, os.WriteFile(spec, append(data, "homepage: https://example.org\n"...), 0o644))
 	g, err := New(f.opts)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 func set(comps ...*spec.Component) *spec.Set { return &spec.Set{Components: comps} }
@@ -76,9 +77,9 @@ func TestLockOutRefusesSecondWriter(t *testing.T) {
 func TestUnknownSourceNameIsUsageError(t *testing.T) {
 	dir := t.TempDir()
 	specs := filepath.Join(dir, "specs")
-	os.MkdirAll(specs, 0o755)
-	os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\n"), 0o644)
-	os.WriteFile(filepath.Join(specs, "meta.yaml"), []byte("name: meta\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\n"), 0o644)
+	testutil.Must(t, os.MkdirAll(specs, 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "meta.yaml"), []byte("name: meta\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\n"), 0o644))
 	for flag, opts := range map[string]Options{"--source": {Sources: map[string]string{"zz": dir}}, "--rebuild": {Rebuild: []string{"zz"}}} {
 		opts.SpecsDir, opts.OutDir, opts.CacheDir = specs, filepath.Join(dir, "out"), filepath.Join(dir, "cache")
 		_, err := New(opts)

@@ -14,6 +14,7 @@ import (
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // historyComponent is a minimal package "hist" at revision rev.
@@ -195,8 +196,8 @@ func TestNewReadsLocalAndOrigTarballs(t *testing.T) {
 	}
 	specs, outside := t.TempDir(), t.TempDir()
 	for _, d := range []string{filepath.Join(specs, "orig"), outside} {
-		os.MkdirAll(d, 0o755)
-		os.WriteFile(filepath.Join(d, "jq_1.7.1.orig.tar.gz"), []byte("x"), 0o644)
+		testutil.Must(t, os.MkdirAll(d, 0o755))
+		testutil.Must(t, os.WriteFile(filepath.Join(d, "jq_1.7.1.orig.tar.gz"), []byte("x"), 0o644))
 	}
 	f := &Forge{opts: Options{SpecsDir: specs}}
 	for in, want := range map[string]string{

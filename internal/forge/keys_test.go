@@ -28,9 +28,9 @@ import (
 func keyTestForge(t *testing.T, dir string, opts Options, now time.Time) *Forge {
 	t.Helper()
 	specs := filepath.Join(dir, "specs")
-	os.MkdirAll(specs, 0o755)
-	os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\nkey_name: t-archive-keyring\ncodename: kt\n"), 0o644)
-	os.WriteFile(filepath.Join(specs, "meta.yaml"), []byte("name: meta\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\n"), 0o644)
+	testutil.Must(t, os.MkdirAll(specs, 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\nkey_name: t-archive-keyring\ncodename: kt\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "meta.yaml"), []byte("name: meta\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\n"), 0o644))
 	opts.SpecsDir, opts.OutDir, opts.CacheDir, opts.Arch, opts.Runner = specs, filepath.Join(dir, "out"), filepath.Join(dir, "cache"), "amd64", &execx.Fake{}
 	opts.Now = func() time.Time { return now }
 	f, err := New(opts)
@@ -232,7 +232,7 @@ func gpgvGood(t *testing.T, repoDir string, s *aptrepo.Signer) {
 		t.Fatal(err)
 	}
 	keyring := filepath.Join(t.TempDir(), "only.gpg")
-	os.WriteFile(keyring, pub, 0o644)
+	testutil.Must(t, os.WriteFile(keyring, pub, 0o644))
 	dist := filepath.Join(repoDir, "dists", "kt")
 	for _, args := range [][]string{{filepath.Join(dist, "InRelease")}, {filepath.Join(dist, "Release.gpg"), filepath.Join(dist, "Release")}} {
 		cmd := exec.Command("gpgv", append([]string{"--status-fd", "1", "--keyring", keyring}, args...)...)

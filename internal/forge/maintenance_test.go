@@ -10,6 +10,7 @@ import (
 
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // Issue 9 item 16: 'publish' failed when the cache dir was missing,
@@ -37,7 +38,7 @@ func TestPublishWithoutCacheDir(t *testing.T) {
 func TestCleanTakesTheCacheLock(t *testing.T) {
 	cache := t.TempDir()
 	work := filepath.Join(cache, "work", "runc-123")
-	os.MkdirAll(work, 0o755)
+	testutil.Must(t, os.MkdirAll(work, 0o755))
 	unlock, err := LockCache(cache, false) // what a running Build holds
 	if err != nil {
 		t.Fatal(err)
@@ -79,9 +80,9 @@ func TestCleanTakesTheCacheLock(t *testing.T) {
 func TestFailedBuildOnFreshOutPublishesNothing(t *testing.T) {
 	dir := t.TempDir()
 	specs := filepath.Join(dir, "specs")
-	os.MkdirAll(specs, 0o755)
-	os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\n"), 0o644)
-	os.WriteFile(filepath.Join(specs, "broken.yaml"), []byte("name: broken\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: Apache-2.0\nsource: {dir: missing}\nbuild: {kind: make}\n"), 0o644)
+	testutil.Must(t, os.MkdirAll(specs, 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "broken.yaml"), []byte("name: broken\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: Apache-2.0\nsource: {dir: missing}\nbuild: {kind: make}\n"), 0o644))
 	key := filepath.Join(dir, "default-key.asc")
 	f, err := New(Options{SpecsDir: specs, OutDir: filepath.Join(dir, "out"), CacheDir: filepath.Join(dir, "cache"),
 		SigningKey: key, CreateKey: true, Arch: "amd64", Runner: &execx.Fake{}})

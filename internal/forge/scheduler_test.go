@@ -15,6 +15,7 @@ import (
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 func testForge(t *testing.T, jobs int) *Forge {
@@ -133,8 +134,8 @@ func TestCancellation(t *testing.T) {
 // repository below is the one that needs the interrupt check.
 func TestInterruptedBuildPublishesNothing(t *testing.T) {
 	specs := t.TempDir()
-	os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\n"), 0o644)
-	os.WriteFile(filepath.Join(specs, "meta.yaml"), []byte("name: meta\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\npackage:\n  depends: [bash]\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "meta.yaml"), []byte("name: meta\nversion: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\npackage:\n  depends: [bash]\n"), 0o644))
 	dir := t.TempDir()
 	f, err := New(Options{SpecsDir: specs, OutDir: filepath.Join(dir, "out"), CacheDir: filepath.Join(dir, "cache"),
 		SigningKey: filepath.Join(dir, "key.asc"), CreateKey: true, Arch: "amd64", Runner: &execx.Fake{}})
@@ -164,10 +165,10 @@ func interruptForge(t *testing.T, dir, repoExtra string, specs map[string]string
 	t.Helper()
 	sd := filepath.Join(dir, "specs")
 	os.RemoveAll(sd)
-	os.MkdirAll(sd, 0o755)
-	os.WriteFile(filepath.Join(sd, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\ncodename: kt\n"+repoExtra), 0o644)
+	testutil.Must(t, os.MkdirAll(sd, 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(sd, "debforge.yaml"), []byte("maintainer: \"T <t@example.org>\"\ncodename: kt\n"+repoExtra), 0o644))
 	for name, body := range specs {
-		os.WriteFile(filepath.Join(sd, name+".yaml"), []byte(body), 0o644)
+		testutil.Must(t, os.WriteFile(filepath.Join(sd, name+".yaml"), []byte(body), 0o644))
 	}
 	key := filepath.Join(dir, "key.asc")
 	if _, err := os.Stat(key); err != nil { // the second forge of a test keeps the first's key

@@ -27,15 +27,15 @@ type sandbox struct {
 func newSandbox(t *testing.T, systemd bool) *sandbox {
 	t.Helper()
 	s := &sandbox{t: t, dir: t.TempDir()}
-	os.Chmod(s.dir, 0o755)
-	os.Chmod(filepath.Dir(s.dir), 0o755) // t.TempDir parents are 0700: let nobody in
+	testutil.Must(t, os.Chmod(s.dir, 0o755))
+	testutil.Must(t, os.Chmod(filepath.Dir(s.dir), 0o755)) // t.TempDir parents are 0700: let nobody in
 	s.bin = filepath.Join(s.dir, "bin")
 	s.record = filepath.Join(s.dir, "calls")
-	os.MkdirAll(s.bin, 0o755)
-	os.WriteFile(s.record, nil, 0o666)
-	os.Chmod(s.record, 0o666)
+	testutil.Must(t, os.MkdirAll(s.bin, 0o755))
+	testutil.Must(t, os.WriteFile(s.record, nil, 0o666))
+	testutil.Must(t, os.Chmod(s.record, 0o666))
 	fake := func(name, body string) {
-		os.WriteFile(filepath.Join(s.bin, name), []byte("#!/bin/sh\necho \""+name+" $*\" >> "+s.record+"\n"+body+"\n"), 0o755)
+		testutil.Must(t, os.WriteFile(filepath.Join(s.bin, name), []byte("#!/bin/sh\necho \""+name+" $*\" >> "+s.record+"\n"+body+"\n"), 0o755))
 	}
 	fake("systemctl", "exit 0")
 	fake("loginctl", `[ "$1" = show-user ] && { cat `+s.dir+`/linger 2>/dev/null || echo no; }; [ "$1" = enable-linger ] && echo yes > `+s.dir+`/linger; exit 0`)
@@ -43,14 +43,14 @@ func newSandbox(t *testing.T, systemd bool) *sandbox {
 	fake("usermod", `for u; do :; done; while [ $# -gt 1 ]; do case $1 in --add-subuids) r=$2; echo "$u:${r%-*}:65536" >> `+s.dir+`/subuid;; --add-subgids) r=$2; echo "$u:${r%-*}:65536" >> `+s.dir+`/subgid;; esac; shift; done`)
 	fake("containerd-rootless-setuptool.sh", `echo "CONTAINERD_NAMESPACE=${CONTAINERD_NAMESPACE:-}" >> `+s.record+`; exit 0`)
 	fake("rootlesskit", "exit 0")
-	os.WriteFile(filepath.Join(s.dir, "subuid"), []byte("other:100000:65536\n"), 0o644)
-	os.WriteFile(filepath.Join(s.dir, "subgid"), []byte("other:100000:65536\n"), 0o644)
-	os.MkdirAll(filepath.Join(s.dir, "proc/user"), 0o755)
-	os.WriteFile(filepath.Join(s.dir, "proc/user/max_user_namespaces"), []byte("1000\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(s.dir, "subuid"), []byte("other:100000:65536\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(s.dir, "subgid"), []byte("other:100000:65536\n"), 0o644))
+	testutil.Must(t, os.MkdirAll(filepath.Join(s.dir, "proc/user"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(s.dir, "proc/user/max_user_namespaces"), []byte("1000\n"), 0o644))
 	sdDir := filepath.Join(s.dir, "no-systemd")
 	if systemd {
 		sdDir = filepath.Join(s.dir, "systemd")
-		os.MkdirAll(sdDir, 0o755)
+		testutil.Must(t, os.MkdirAll(sdDir, 0o755))
 	}
 	s.env = []string{
 		"PATH=" + s.bin + ":/usr/sbin:/usr/bin:/sbin:/bin",
@@ -154,7 +154,7 @@ func TestInstallRefusesRootAndSuShells(t *testing.T) {
 
 func userRuntimeDir(t *testing.T, s *sandbox) string {
 	d := filepath.Join(s.dir, "run-user")
-	os.MkdirAll(d, 0o700)
+	testutil.Must(t, os.MkdirAll(d, 0o700))
 	os.Chown(d, 65534, 65534)
 	return d
 }
@@ -200,12 +200,12 @@ func TestDoctorReportsEachCondition(t *testing.T) {
 			t.Errorf("doctor lacks %q:\n%s", want, out)
 		}
 	}
-	os.WriteFile(filepath.Join(s.dir, "subuid"), []byte("nobody:200000:65536\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(s.dir, "subuid"), []byte("nobody:200000:65536\n"), 0o644))
 	out, _ = s.run(false, nil, "doctor", "nobody")
 	if !strings.Contains(out, "ok    "+s.dir+"/subuid: 65536 subordinate IDs for nobody") {
 		t.Errorf("after fixing subuid:\n%s", out)
 	}
-	os.WriteFile(filepath.Join(s.dir, "proc/user/max_user_namespaces"), []byte("0\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(s.dir, "proc/user/max_user_namespaces"), []byte("0\n"), 0o644))
 	if out, _ := s.run(false, nil, "doctor", "nobody"); !strings.Contains(out, "fail  user.max_user_namespaces = 0") {
 		t.Errorf("max_user_namespaces 0 not reported:\n%s", out)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // A guest that never reaches ssh (a mistyped root= on the kernel command
@@ -32,7 +34,7 @@ func TestGuestNeverReachesSSH(t *testing.T) {
 			t.Errorf("error does not say %q:\n%s", want, msg)
 		}
 	}
-	if alive(g.cmd.Process.Pid) {
+	if testutil.Alive(g.cmd.Process.Pid) {
 		t.Errorf("QEMU (pid %d) still runs after the failed boot", g.cmd.Process.Pid)
 	}
 	if pids := qemuUsing(g.overlay); len(pids) > 0 {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // The README's host and user steps on a booted bookworm machine.
@@ -191,9 +193,9 @@ func hostFlow(t *testing.T, release string) {
 		// bring web up: waitWeb below still has to get its page.
 		if !strings.Contains(out, "cannot start a container that has stopped") {
 			diag, _ := g.sshCmd("alice", 2*time.Minute, containerDiagnosis)
-			t.Fatalf("as alice: %s\n%v\n%s\ndiagnosis:\n%s", web, err, lastLines(out, 40), lastLines(diag, 80))
+			t.Fatalf("as alice: %s\n%v\n%s\ndiagnosis:\n%s", web, err, testutil.LastLines(out, 40), testutil.LastLines(diag, 80))
 		}
-		t.Logf("nerdctl run -d lost the known race with containerd's restart monitor: %s", strings.TrimSpace(lastLines(out, 2)))
+		t.Logf("nerdctl run -d lost the known race with containerd's restart monitor: %s", strings.TrimSpace(testutil.LastLines(out, 2)))
 	}
 	mustContain(t, "web", g.run(t, "root", waitWeb), "served by rootless nerdctl")
 	step(t, "web", start)
@@ -295,7 +297,7 @@ systemctl --user -M alice@ is-active containerd.service`)
 	g.run(t, "root", "rm -f /etc/apt/sources.list.d/"+r.sources())
 	out = g.run(t, "root", snapshotFiles+" | diff /var/tmp/files-before - ; systemctl list-unit-files --no-legend | grep -v ' transient ' | sort | diff /var/tmp/units-before - ; dpkg-query -W -f '${Package}\\n' | sort | diff /var/tmp/pkgs-before - ; echo compared")
 	if strings.TrimSpace(out) != "compared" {
-		t.Fatalf("after purge the guest differs from before the install (files, units, packages):\n%s", lastLines(out, 60))
+		t.Fatalf("after purge the guest differs from before the install (files, units, packages):\n%s", testutil.LastLines(out, 60))
 	}
 	step(t, "purge", start)
 }

@@ -75,7 +75,7 @@ func (r repo) debforge(t *testing.T, args ...string) string {
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("debforge %v: %v\n%s", args, err, lastLines(se.String(), 40))
+		t.Fatalf("debforge %v: %v\n%s", args, err, testutil.LastLines(se.String(), 40))
 	}
 	return so.String()
 }
@@ -193,7 +193,7 @@ func mustContain(t *testing.T, what, out string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
 		if !strings.Contains(out, w) {
-			t.Fatalf("%s: no %q in:\n%s", what, w, lastLines(out, 40))
+			t.Fatalf("%s: no %q in:\n%s", what, w, testutil.LastLines(out, 40))
 		}
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // guestPackages is what a guest needs to be a systemd host an admin and
@@ -56,21 +58,6 @@ func requireTools(t *testing.T) {
 			t.Fatalf("%s not found: %v\nhint: make host-test installs qemu-system-x86, qemu-utils, mmdebstrap and openssh-client", tool, err)
 		}
 	}
-}
-
-// debianMirror is the mirror this machine's apt uses.
-func debianMirror(t *testing.T) string {
-	t.Helper()
-	data, err := os.ReadFile("/etc/apt/sources.list.d/debian.sources")
-	if err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if v, ok := strings.CutPrefix(line, "URIs:"); ok {
-				return strings.Fields(v)[0]
-			}
-		}
-	}
-	t.Fatal("no Debian mirror in /etc/apt/sources.list.d/debian.sources")
-	return ""
 }
 
 // image is a cached guest: a base disk that is never written (each boot
@@ -118,7 +105,7 @@ func buildImage(ctx context.Context, release, mirror, dir string) error {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("guest image %s from mirror %s: %s: %v\n%s", release, mirror, filepath.Base(script), err, lastLines(out.String(), 25))
+		return fmt.Errorf("guest image %s from mirror %s: %s: %v\n%s", release, mirror, filepath.Base(script), err, testutil.LastLines(out.String(), 25))
 	}
 	return nil
 }
@@ -126,7 +113,10 @@ func buildImage(ctx context.Context, release, mirror, dir string) error {
 // guestImage returns the cached image of release, building it once.
 func guestImage(t *testing.T, release string) image {
 	t.Helper()
-	mirror := debianMirror(t)
+	mirror := testutil.DebianMirror()
+	if mirror == "" {
+		t.Fatal("no Debian mirror in /etc/apt/sources.list.d/debian.sources")
+	}
 	key, err := imageKey(release, mirror)
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +264,7 @@ func (g *guest) kill() {
 
 func (g *guest) consoleTail(n int) string {
 	data, _ := os.ReadFile(g.console)
-	return lastLines(strings.ReplaceAll(string(data), "\r", ""), n)
+	return testutil.LastLines(strings.ReplaceAll(string(data), "\r", ""), n)
 }
 
 // waitSSH polls until root's ssh answers with a boot id other than
@@ -373,7 +363,7 @@ func sshLog(log string) string {
 			kept = append(kept, line)
 		}
 	}
-	return lastLines(strings.Join(kept, "\n"), 20)
+	return testutil.LastLines(strings.Join(kept, "\n"), 20)
 }
 
 // run is sshCmd that fails the test with the command's output, and with
@@ -388,7 +378,7 @@ func (g *guest) run(t *testing.T, user, script string) string {
 		if !errors.As(err, &ee) || ee.ExitCode() == 255 {
 			console = "\nserial console (last lines):\n" + g.consoleTail(30)
 		}
-		t.Fatalf("as %s in %s guest: %s\n%v\n%s%s", user, g.img.release, script, err, lastLines(out, 40), console)
+		t.Fatalf("as %s in %s guest: %s\n%v\n%s%s", user, g.img.release, script, err, testutil.LastLines(out, 40), console)
 	}
 	return out
 }
@@ -410,14 +400,6 @@ func (g *guest) reboot(t *testing.T) {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
 
 // mountsUnder lists mount points at or below dir.
 func mountsUnder(dir string) []string {
@@ -443,14 +425,4 @@ func qemuUsing(path string) []string {
 		}
 	}
 	return pids
-}
-
-// alive reports whether a process id still exists (and is not a zombie).
-func alive(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if errors.Is(err, os.ErrNotExist) {
-		return false
-	}
-	f := strings.Fields(string(data))
-	return len(f) > 2 && f[2] != "Z"
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/debforge/debforge/internal/packaging/debfile"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // Issue 11 item 10: data.tar is compressed once, in parallel, and the
@@ -26,7 +27,7 @@ func TestParallelGzipSameBytesAnyCoreCount(t *testing.T) {
 		big.WriteString(words[rng.Intn(len(words))])
 		big.WriteByte(byte('a' + rng.Intn(26)))
 	}
-	os.MkdirAll(filepath.Join(in.StageDir, "usr/bin"), 0o755)
+	testutil.Must(t, os.MkdirAll(filepath.Join(in.StageDir, "usr/bin"), 0o755))
 	if err := os.WriteFile(filepath.Join(in.StageDir, "usr/bin/big"), big.Bytes(), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestParallelGzipSameBytesAnyCoreCount(t *testing.T) {
 		t.Fatalf("GOMAXPROCS 1 and 4 give different packages (%d vs %d bytes)", len(one), len(four))
 	}
 	p := filepath.Join(t.TempDir(), "x.deb")
-	os.WriteFile(p, one, 0o644)
+	testutil.Must(t, os.WriteFile(p, one, 0o644))
 	d, err := debfile.ReadFile(p, debfile.Options{Data: true, Bodies: true})
 	if err != nil {
 		t.Fatal(err)

@@ -19,11 +19,11 @@ import (
 func fixture(t *testing.T) Input {
 	t.Helper()
 	stage, src, work := t.TempDir(), t.TempDir(), t.TempDir()
-	os.MkdirAll(filepath.Join(stage, "opt/cni/bin"), 0o755)
-	os.WriteFile(filepath.Join(stage, "opt/cni/bin/bridge"), []byte("#!/bin/sh\n"), 0o700)
-	os.WriteFile(filepath.Join(src, "x.service"), []byte("ExecStart=/usr/local/bin/x\n"), 0o600)
+	testutil.Must(t, os.MkdirAll(filepath.Join(stage, "opt/cni/bin"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(stage, "opt/cni/bin/bridge"), []byte("#!/bin/sh\n"), 0o700))
+	testutil.Must(t, os.WriteFile(filepath.Join(src, "x.service"), []byte("ExecStart=/usr/local/bin/x\n"), 0o600))
 	script := filepath.Join(work, "postinst")
-	os.WriteFile(script, []byte("#!/bin/sh\nset -e\nexit 0\n"), 0o755)
+	testutil.Must(t, os.WriteFile(script, []byte("#!/bin/sh\nset -e\nexit 0\n"), 0o755))
 	c := &spec.Component{
 		Name: "hello", Version: "1.2.3", Revision: "1", Summary: "say hello", Description: "Says hello.\n.\nTwice.",
 		License: "Apache-2.0", Copyright: "The hello authors", Maintainer: "A B <a@example.org>",
@@ -94,7 +94,7 @@ func TestCopyrightNeedsLicenseText(t *testing.T) {
 		t.Errorf("MIT without license_file: %v", err)
 	}
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "LICENSE"), []byte("Permission is granted.\n\nNo warranty.\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "LICENSE"), []byte("Permission is granted.\n\nNo warranty.\n"), 0o644))
 	c.LicenseFile = "LICENSE"
 	got, err := Copyright(c, dir, 2026)
 	if err != nil || !strings.Contains(got, "License: MIT\n Permission is granted.\n .\n No warranty.\n") {
@@ -110,10 +110,10 @@ func TestInstalledSizeAsDpkgGencontrol(t *testing.T) {
 	testutil.RequireTool(t, "dpkg-deb")
 	in := fixture(t)
 	// A file just over 1 KiB and one of several KiB, besides the small ones.
-	os.MkdirAll(filepath.Join(in.StageDir, "usr/bin"), 0o755)
-	os.WriteFile(filepath.Join(in.StageDir, "usr/bin/big"), bytes.Repeat([]byte("x"), 5000), 0o755)
-	os.WriteFile(filepath.Join(in.StageDir, "usr/bin/over"), bytes.Repeat([]byte("y"), 1025), 0o755)
-	os.Symlink("big", filepath.Join(in.StageDir, "usr/bin/link"))
+	testutil.Must(t, os.MkdirAll(filepath.Join(in.StageDir, "usr/bin"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(in.StageDir, "usr/bin/big"), bytes.Repeat([]byte("x"), 5000), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(in.StageDir, "usr/bin/over"), bytes.Repeat([]byte("y"), 1025), 0o755))
+	testutil.Must(t, os.Symlink("big", filepath.Join(in.StageDir, "usr/bin/link")))
 	deb, err := Build(in, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +213,8 @@ func TestLintianOverridesFileOnlyWhenThereAreOverrides(t *testing.T) {
 			// Files below /usr only: /opt would bring the override for
 			// the base directories left out of data.tar.
 			os.RemoveAll(filepath.Join(in.StageDir, "opt"))
-			os.MkdirAll(filepath.Join(in.StageDir, "usr/bin"), 0o755)
-			os.WriteFile(filepath.Join(in.StageDir, "usr/bin/hello"), []byte("#!/bin/sh\n"), 0o755)
+			testutil.Must(t, os.MkdirAll(filepath.Join(in.StageDir, "usr/bin"), 0o755))
+			testutil.Must(t, os.WriteFile(filepath.Join(in.StageDir, "usr/bin/hello"), []byte("#!/bin/sh\n"), 0o755))
 			if tc.history {
 				in.History = []byte("hello (1.2.2-1) unstable; urgency=medium\n\n  * Earlier.\n\n -- A B <a@example.org>  Fri, 02 Jan 2026 03:04:05 +0000\n")
 			}
@@ -243,8 +243,8 @@ func TestLintianOverridesFileOnlyWhenThereAreOverrides(t *testing.T) {
 func TestCopyrightHasAStanzaPerCopyrightFilesEntry(t *testing.T) {
 	in := fixture(t)
 	c := in.Component
-	os.MkdirAll(filepath.Join(in.SrcDir, "vendor", "dec"), 0o755)
-	os.WriteFile(filepath.Join(in.SrcDir, "vendor", "dec", "LICENSE"), []byte("ICU License\n\nPermission is hereby granted.\n"), 0o644)
+	testutil.Must(t, os.MkdirAll(filepath.Join(in.SrcDir, "vendor", "dec"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(in.SrcDir, "vendor", "dec", "LICENSE"), []byte("ICU License\n\nPermission is hereby granted.\n"), 0o644))
 	c.CopyrightFiles = []spec.CopyrightFiles{
 		{Files: []string{"vendor/dec/*"}, Copyright: "2005 IBM Corporation", License: "ICU", LicenseFile: "vendor/dec/LICENSE"},
 		{Files: []string{"lib/*", "src/dtoa.c"}, Copyright: "2019 K.Kosako", License: "GPL-2.0-or-later"},

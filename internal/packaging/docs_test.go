@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/debforge/debforge/internal/packaging/debfile"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // Issue 11 item 2 (dh_compress, dh_installman): compressed pages and
@@ -20,7 +21,7 @@ func TestDocsCompressedLikeDebhelper(t *testing.T) {
 	stage := in.StageDir
 	write := func(rel, data string) {
 		p := filepath.Join(stage, rel)
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		testutil.Must(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}

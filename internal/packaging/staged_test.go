@@ -10,6 +10,7 @@ import (
 
 	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 	"github.com/debforge/debforge/postinst"
 )
 
@@ -27,8 +28,8 @@ func TestStagedSymlinksStayLinks(t *testing.T) {
 	}
 	for name, target := range links {
 		p := filepath.Join(in.StageDir, name)
-		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		must(t, os.Symlink(target, p))
+		testutil.Must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		testutil.Must(t, os.Symlink(target, p))
 	}
 	entries := buildEntries(t, in)
 	for name, target := range links {
@@ -50,8 +51,8 @@ func TestStagedNamesAreNotGlobs(t *testing.T) {
 	names := []string{"usr/bin/a*", "usr/bin/ab", "usr/bin/[", `usr/bin/back\slash`, "usr/bin/q?", "usr/bin/{x,y}"}
 	for _, n := range names {
 		p := filepath.Join(in.StageDir, n)
-		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		must(t, os.WriteFile(p, []byte("content of "+n+"\n"), 0o755))
+		testutil.Must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		testutil.Must(t, os.WriteFile(p, []byte("content of "+n+"\n"), 0o755))
 	}
 	entries := buildEntries(t, in)
 	for _, n := range names {
@@ -72,8 +73,8 @@ func TestStagedNamesAreNotGlobs(t *testing.T) {
 func TestStagedNameWithNewlineIsRefused(t *testing.T) {
 	in := fixture(t)
 	p := filepath.Join(in.StageDir, "usr/bin/evil\nname")
-	must(t, os.MkdirAll(filepath.Dir(p), 0o755))
-	must(t, os.WriteFile(p, []byte("x"), 0o755))
+	testutil.Must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	testutil.Must(t, os.WriteFile(p, []byte("x"), 0o755))
 	_, err := Build(in, t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), `"/usr/bin/evil\nname"`) || !strings.Contains(err.Error(), "newline") {
 		t.Errorf("err = %v, want the name refused for its newline", err)
@@ -97,13 +98,6 @@ func buildEntries(t *testing.T, in Input) map[string]debfile.Entry {
 	return m
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Every regular file under /etc is a conffile (policy 10.7.2), whether
 // the build installed it or contents added it, except those the spec
 // lists in not_conffiles: lintian's file-in-etc-not-marked-as-conffile
@@ -112,10 +106,10 @@ func TestFilesUnderEtcAreConffiles(t *testing.T) {
 	in := fixture(t)
 	for _, n := range []string{"etc/foo/foo.conf", "etc/foo/generated.state", "usr/share/foo/default.conf"} {
 		p := filepath.Join(in.StageDir, n)
-		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		must(t, os.WriteFile(p, []byte(n), 0o644))
+		testutil.Must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		testutil.Must(t, os.WriteFile(p, []byte(n), 0o644))
 	}
-	must(t, os.Symlink("foo.conf", filepath.Join(in.StageDir, "etc/foo/link.conf")))
+	testutil.Must(t, os.Symlink("foo.conf", filepath.Join(in.StageDir, "etc/foo/link.conf")))
 	in.Component.Package.NotConffiles = []string{"/etc/foo/generated.state"}
 	deb, err := Build(in, t.TempDir())
 	if err != nil {
@@ -139,12 +133,12 @@ func TestFilesUnderEtcAreConffiles(t *testing.T) {
 func TestSharedLibrariesAndExclude(t *testing.T) {
 	in := fixture(t)
 	lib := filepath.Join(in.StageDir, "usr/lib/x86_64-linux-gnu")
-	must(t, os.MkdirAll(lib, 0o755))
-	must(t, os.WriteFile(filepath.Join(lib, "libfoo.so.1.0.4"), []byte("\x7fELF"), 0o755))
-	must(t, os.Symlink("libfoo.so.1.0.4", filepath.Join(lib, "libfoo.so.1")))
-	must(t, os.WriteFile(filepath.Join(lib, "libfoo.a"), []byte("!<arch>\n"), 0o644))
-	must(t, os.MkdirAll(filepath.Join(in.StageDir, "usr/include/foo"), 0o755))
-	must(t, os.WriteFile(filepath.Join(in.StageDir, "usr/include/foo/foo.h"), []byte("int foo(void);\n"), 0o644))
+	testutil.Must(t, os.MkdirAll(lib, 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(lib, "libfoo.so.1.0.4"), []byte("\x7fELF"), 0o755))
+	testutil.Must(t, os.Symlink("libfoo.so.1.0.4", filepath.Join(lib, "libfoo.so.1")))
+	testutil.Must(t, os.WriteFile(filepath.Join(lib, "libfoo.a"), []byte("!<arch>\n"), 0o644))
+	testutil.Must(t, os.MkdirAll(filepath.Join(in.StageDir, "usr/include/foo"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(in.StageDir, "usr/include/foo/foo.h"), []byte("int foo(void);\n"), 0o644))
 	in.Component.Package.Exclude = []string{"/usr/include", "/usr/lib/*/*.a"}
 	deb, err := Build(in, t.TempDir())
 	if err != nil {

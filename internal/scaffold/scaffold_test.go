@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 const commonDir = "/usr/share/common-licenses"
@@ -35,7 +36,7 @@ func TestGuessLicenseMatchesDebianTexts(t *testing.T) {
 	}
 	for _, c := range cases {
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, c.file), []byte(c.text), 0o644)
+		testutil.Must(t, os.WriteFile(filepath.Join(dir, c.file), []byte(c.text), 0o644))
 		if got, file := GuessLicense(dir, commonDir, spec.CommonLicenses); got != c.want || file != c.file {
 			t.Errorf("%s (%.40q…): got %q from %q, want %q", c.file, c.text, got, file, c.want)
 		}
@@ -45,8 +46,8 @@ func TestGuessLicenseMatchesDebianTexts(t *testing.T) {
 func TestInspectFindsKindAndMains(t *testing.T) {
 	dir := t.TempDir()
 	write := func(p, s string) {
-		os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755)
-		os.WriteFile(filepath.Join(dir, p), []byte(s), 0o644)
+		testutil.Must(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755))
+		testutil.Must(t, os.WriteFile(filepath.Join(dir, p), []byte(s), 0o644))
 	}
 	write("go.mod", "module x\n")
 	write("cmd/a/main.go", "package main\n")
@@ -57,8 +58,8 @@ func TestInspectFindsKindAndMains(t *testing.T) {
 		t.Errorf("go tree: %+v %v", g, err)
 	}
 	c := t.TempDir()
-	os.WriteFile(filepath.Join(c, "configure.ac"), nil, 0o644)
-	os.WriteFile(filepath.Join(c, "Makefile"), nil, 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(c, "configure.ac"), nil, 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(c, "Makefile"), nil, 0o644))
 	if g, _ := Inspect(c, commonDir, spec.CommonLicenses); g.Kind != "autotools" {
 		t.Errorf("configure.ac + Makefile: kind %q, want autotools", g.Kind)
 	}

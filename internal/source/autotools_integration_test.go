@@ -33,8 +33,8 @@ func TestAutotoolsTarballBuildsWithoutAclocal(t *testing.T) {
 	past := time.Now().Add(-time.Hour).Truncate(time.Second)
 	for name, body := range files {
 		p := filepath.Join(proj, name)
-		must(t, os.WriteFile(p, []byte(body), 0o755))
-		must(t, os.Chtimes(p, past, past))
+		testutil.Must(t, os.WriteFile(p, []byte(body), 0o755))
+		testutil.Must(t, os.Chtimes(p, past, past))
 	}
 	run(t, proj, "autoreconf", "-i")
 	run(t, proj, "./configure")
@@ -65,10 +65,10 @@ func run(t *testing.T, dir string, name string, args ...string) {
 func reorder(t *testing.T, src string, last func(string) bool) string {
 	t.Helper()
 	in, err := os.Open(src)
-	must(t, err)
+	testutil.Must(t, err)
 	defer in.Close()
 	zr, err := gzip.NewReader(in)
-	must(t, err)
+	testutil.Must(t, err)
 	type member struct {
 		h    *tar.Header
 		body []byte
@@ -80,9 +80,9 @@ func reorder(t *testing.T, src string, last func(string) bool) string {
 		if err == io.EOF {
 			break
 		}
-		must(t, err)
+		testutil.Must(t, err)
 		body, err := io.ReadAll(tr)
-		must(t, err)
+		testutil.Must(t, err)
 		if last(h.Name) {
 			end = append(end, member{h, body})
 		} else {
@@ -94,16 +94,16 @@ func reorder(t *testing.T, src string, last func(string) bool) string {
 	}
 	dst := filepath.Join(t.TempDir(), "hello-1.0.tar.gz")
 	out, err := os.Create(dst)
-	must(t, err)
+	testutil.Must(t, err)
 	zw := gzip.NewWriter(out)
 	tw := tar.NewWriter(zw)
 	for _, m := range append(first, end...) {
-		must(t, tw.WriteHeader(m.h))
+		testutil.Must(t, tw.WriteHeader(m.h))
 		_, err := tw.Write(m.body)
-		must(t, err)
+		testutil.Must(t, err)
 	}
-	must(t, tw.Close())
-	must(t, zw.Close())
-	must(t, out.Close())
+	testutil.Must(t, tw.Close())
+	testutil.Must(t, zw.Close())
+	testutil.Must(t, out.Close())
 	return dst
 }

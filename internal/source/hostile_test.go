@@ -15,6 +15,7 @@ import (
 
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // hostDir is a directory outside every extraction target, standing for
@@ -154,7 +155,7 @@ func TestDeleteThroughSymlink(t *testing.T) {
 	t.Run("tarball with an inside link and a delete path out through it", func(t *testing.T) {
 		base := t.TempDir()
 		host := filepath.Join(base, "host")
-		must(t, os.Rename(hostDir(t), host))
+		testutil.Must(t, os.Rename(hostDir(t), host))
 		dst := filepath.Join(base, "dst")
 		tarball := writeTarGz(t, []entry{
 			{name: "pkg/x/y/", typ: tar.TypeDir},
@@ -195,31 +196,24 @@ func TestDeleteThroughSymlink(t *testing.T) {
 	})
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Not in the issue: the same trick in a module zip, and legitimate
 // links that must keep working. Module zips carry no links at all (the go
 // command writes none), so a symlink entry stops the extraction.
 func TestZipSymlinkChainRefused(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "m.zip")
 	f, err := os.Create(p)
-	must(t, err)
+	testutil.Must(t, err)
 	zw := zip.NewWriter(f)
 	h := &zip.FileHeader{Name: "example.org/m@v1.0.0/s"}
 	h.SetMode(os.ModeSymlink | 0o777)
 	w, err := zw.CreateHeader(h)
-	must(t, err)
+	testutil.Must(t, err)
 	w.Write([]byte(".."))
 	w, err = zw.Create("example.org/m@v1.0.0/s/up/evil")
-	must(t, err)
+	testutil.Must(t, err)
 	w.Write([]byte("x"))
-	must(t, zw.Close())
-	must(t, f.Close())
+	testutil.Must(t, zw.Close())
+	testutil.Must(t, f.Close())
 	dst := filepath.Join(t.TempDir(), "x")
 	if err := ExtractZip(p, dst); !errors.Is(err, ErrUnsafePath) {
 		t.Fatalf("err = %v, want ErrUnsafePath", err)

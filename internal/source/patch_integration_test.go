@@ -32,9 +32,9 @@ func TestPatchesThroughSymlink(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			host := hostDir(t)
 			src, specDir := t.TempDir(), t.TempDir()
-			must(t, os.Symlink(host, filepath.Join(src, "vendor")))
-			must(t, os.Symlink(filepath.Join(host, "secret"), filepath.Join(src, "link")))
-			must(t, os.WriteFile(filepath.Join(specDir, name), []byte(strings.ReplaceAll(body, "HOST", host)), 0o644))
+			testutil.Must(t, os.Symlink(host, filepath.Join(src, "vendor")))
+			testutil.Must(t, os.Symlink(filepath.Join(host, "secret"), filepath.Join(src, "link")))
+			testutil.Must(t, os.WriteFile(filepath.Join(specDir, name), []byte(strings.ReplaceAll(body, "HOST", host)), 0o644))
 			c := &spec.Component{Name: "x", Dir: specDir, Source: &spec.Source{Dir: ".", Patches: []string{name}}}
 			fe := &Fetched{Kind: "dir", Path: src}
 			err := (&Fetcher{Runner: execx.OS{}}).Prepare(context.Background(), c, fe, t.TempDir(), io.Discard)
@@ -85,12 +85,12 @@ func TestPatchNeverRunsAnArchivesGitConfig(t *testing.T) {
 	run := `"touch ` + marker + `; cat"`
 	config := "[core]\n\trepositoryformatversion = 0\n\tbare = false\n[filter \"ev\"]\n\tclean = " + run + "\n\tsmudge = " + run + "\n"
 	elsewhere := t.TempDir()
-	must(t, os.MkdirAll(filepath.Join(elsewhere, "objects"), 0o755))
-	must(t, os.MkdirAll(filepath.Join(elsewhere, "refs", "heads"), 0o755))
-	must(t, os.WriteFile(filepath.Join(elsewhere, "HEAD"), []byte("ref: refs/heads/main\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(elsewhere, "config"), []byte(config), 0o644))
+	testutil.Must(t, os.MkdirAll(filepath.Join(elsewhere, "objects"), 0o755))
+	testutil.Must(t, os.MkdirAll(filepath.Join(elsewhere, "refs", "heads"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(elsewhere, "HEAD"), []byte("ref: refs/heads/main\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(elsewhere, "config"), []byte(config), 0o644))
 	home := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(config), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(config), 0o644))
 	t.Setenv("HOME", home)
 	tree := []entry{
 		{name: "top/", typ: '5'},
@@ -113,7 +113,7 @@ func TestPatchNeverRunsAnArchivesGitConfig(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			archive := writeTarGz(t, entries)
 			specDir := t.TempDir()
-			must(t, os.WriteFile(filepath.Join(specDir, "fix.patch"), []byte("diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-one\n+two\n"), 0o644))
+			testutil.Must(t, os.WriteFile(filepath.Join(specDir, "fix.patch"), []byte("diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-one\n+two\n"), 0o644))
 			strip := 1
 			c := &spec.Component{Name: "x", Dir: specDir, Source: &spec.Source{Tarball: "https://example.org/x.tar.gz", StripComponents: &strip, Patches: []string{"fix.patch"}}}
 			dst := filepath.Join(t.TempDir(), "src")

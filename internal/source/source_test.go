@@ -22,6 +22,7 @@ import (
 
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 type entry struct {
@@ -171,7 +172,7 @@ func TestMismatchStopsBeforeAnythingIsBuilt(t *testing.T) {
 	cache := t.TempDir()
 	// Lay out a module zip where the go command would have put it.
 	dl := filepath.Join(cache, "go", "mod", "cache", "download", "example.org", "m", "@v")
-	os.MkdirAll(dl, 0o755)
+	testutil.Must(t, os.MkdirAll(dl, 0o755))
 	f, _ := os.Create(filepath.Join(dl, "v1.0.0.zip"))
 	zw := zip.NewWriter(f)
 	w, _ := zw.Create("example.org/m@v1.0.0/go.mod")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // Issue 9 item 13: the Go dependency stamp was keyed by patch file names,
@@ -19,19 +20,19 @@ import (
 func TestDepsStampKeyedOnPatchContents(t *testing.T) {
 	cache, specDir := t.TempDir(), t.TempDir()
 	dl := filepath.Join(cache, "go", "mod", "cache", "download", "example.org", "m", "@v")
-	must(t, os.MkdirAll(dl, 0o755))
+	testutil.Must(t, os.MkdirAll(dl, 0o755))
 	zipPath := filepath.Join(dl, "v1.0.0.zip")
 	f, err := os.Create(zipPath)
-	must(t, err)
+	testutil.Must(t, err)
 	zw := zip.NewWriter(f)
 	w, _ := zw.Create("example.org/m@v1.0.0/go.mod")
 	w.Write([]byte("module example.org/m\n"))
-	must(t, zw.Close())
-	must(t, f.Close())
+	testutil.Must(t, zw.Close())
+	testutil.Must(t, f.Close())
 	sum, err := HashZip(zipPath)
-	must(t, err)
+	testutil.Must(t, err)
 	patch := filepath.Join(specDir, "deps.patch")
-	must(t, os.WriteFile(patch, []byte("first version\n"), 0o644))
+	testutil.Must(t, os.WriteFile(patch, []byte("first version\n"), 0o644))
 
 	fake := &execx.Fake{}
 	fetcher := &Fetcher{CacheDir: cache, Runner: fake}
@@ -56,7 +57,7 @@ func TestDepsStampKeyedOnPatchContents(t *testing.T) {
 	if n := downloads(); n != 1 {
 		t.Fatalf("after two fetches of the same inputs: %d dependency downloads, want 1 (the stamp should hold)", n)
 	}
-	must(t, os.WriteFile(patch, []byte("second version: needs a new dependency\n"), 0o644))
+	testutil.Must(t, os.WriteFile(patch, []byte("second version: needs a new dependency\n"), 0o644))
 	fetch()
 	if n := downloads(); n != 2 {
 		t.Errorf("after editing the patch: %d dependency downloads, want 2 (the stamp must follow patch contents)", n)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // aliasBomb builds a small spec whose contents × replace lists, written
@@ -103,7 +104,7 @@ func TestSpecFileNotRegularOrHuge(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big.yaml")
-	os.WriteFile(big, []byte("name: big\ndescription: \""+strings.Repeat("x", spec.MaxSpecFileBytes)+"\"\n"), 0o644)
+	testutil.Must(t, os.WriteFile(big, []byte("name: big\ndescription: \""+strings.Repeat("x", spec.MaxSpecFileBytes)+"\"\n"), 0o644))
 	for _, p := range []string{filepath.Join(dir, "zero.yaml"), big} {
 		if _, err := spec.LoadFile(p, kinds); err == nil || !strings.Contains(err.Error(), p) {
 			t.Errorf("%s: %v", p, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/debforge/debforge/internal/debian"
 
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 const baseSpec = "name: hello\nversion: \"1.0\"\nsummary: s\nlicense: MIT\n"
@@ -95,7 +96,7 @@ func TestSettingsPathsFollowDebianGrammar(t *testing.T) {
 	}
 	for _, good := range []string{"codename: bookworm-backports", "suite: stable-updates", "component: non-free-firmware", "key_name: example-archive-keyring", "codename: trixie+1"} {
 		p := filepath.Join(t.TempDir(), "debforge.yaml")
-		os.WriteFile(p, []byte("maintainer: \"A B <a@example.org>\"\n"+good+"\n"), 0o644)
+		testutil.Must(t, os.WriteFile(p, []byte("maintainer: \"A B <a@example.org>\"\n"+good+"\n"), 0o644))
 		if _, err := spec.LoadRepo(p); err != nil {
 			t.Errorf("%s refused: %v", good, err)
 		}
@@ -137,8 +138,8 @@ func TestSpecMayNotTakeTheKeyringName(t *testing.T) {
 		{"key_name: ops-keyring\n", "name: evil\npackage: {name: ops-keyring}\n", "x.yaml:2:17: package.name: package \"ops-keyring\" is the repository's keyring package"},
 	} {
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, "debforge.yaml"), []byte("maintainer: \"A B <a@example.org>\"\n"+tc.repo), 0o644)
-		os.WriteFile(filepath.Join(dir, "x.yaml"), []byte(tc.spec+"version: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\n"), 0o644)
+		testutil.Must(t, os.WriteFile(filepath.Join(dir, "debforge.yaml"), []byte("maintainer: \"A B <a@example.org>\"\n"+tc.repo), 0o644))
+		testutil.Must(t, os.WriteFile(filepath.Join(dir, "x.yaml"), []byte(tc.spec+"version: \"1.0\"\nsummary: s\ndescription: d\nlicense: MIT\n"), 0o644))
 		_, err := spec.LoadDir(dir, kinds)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("want %q, got %v", tc.want, err)

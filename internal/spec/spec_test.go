@@ -129,7 +129,7 @@ func TestLoadDirReportsEveryFile(t *testing.T) {
 func TestRepoDefaultsAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "debforge.yaml")
-	os.WriteFile(p, []byte("maintainer: nobody\nkeep: -1\nsuite: \"a b\"\n"), 0o644)
+	testutil.Must(t, os.WriteFile(p, []byte("maintainer: nobody\nkeep: -1\nsuite: \"a b\"\n"), 0o644))
 	_, err := spec.LoadRepo(p)
 	if err == nil {
 		t.Fatal("expected error")
@@ -139,7 +139,7 @@ func TestRepoDefaultsAndErrors(t *testing.T) {
 			t.Errorf("missing %q in %v", want, err)
 		}
 	}
-	os.WriteFile(p, []byte("maintainer: \"A B <a@example.org>\"\n"), 0o644)
+	testutil.Must(t, os.WriteFile(p, []byte("maintainer: \"A B <a@example.org>\"\n"), 0o644))
 	r, err := spec.LoadRepo(p)
 	if err != nil {
 		t.Fatal(err)

@@ -60,7 +60,7 @@ func TestRepoTargets(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "debforge.yaml")
 	head := "maintainer: \"A B <a@example.org>\"\n"
-	os.WriteFile(p, []byte(head+"targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]\nreleases:\n  trixie: {mirror: \"http://mirror.example/debian\"}\n"), 0o644)
+	testutil.Must(t, os.WriteFile(p, []byte(head+"targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]\nreleases:\n  trixie: {mirror: \"http://mirror.example/debian\"}\n"), 0o644))
 	r, err := spec.LoadRepo(p)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestRepoTargets(t *testing.T) {
 		{"bad mirror", "releases:\n  noble: {mirror: \"ftp://x y\"}\n", ":3:19: releases.noble.mirror: expected an http(s) or file URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			os.WriteFile(p, []byte(head+tc.yaml), 0o644)
+			testutil.Must(t, os.WriteFile(p, []byte(head+tc.yaml), 0o644))
 			_, err := spec.LoadRepo(p)
 			if err == nil || !strings.Contains(err.Error(), p+tc.want) {
 				t.Errorf("got %v\nwant %s%s", err, p, tc.want)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // A cross build's steps that run what it built need binfmt_misc to run the target's
@@ -28,13 +30,13 @@ func TestCheckEmulation(t *testing.T) {
 		}
 	}
 	want("binfmt_misc is not mounted")
-	os.WriteFile(filepath.Join(BinfmtDir, "register"), nil, 0o200)
+	testutil.Must(t, os.WriteFile(filepath.Join(BinfmtDir, "register"), nil, 0o200))
 	want("no binfmt_misc entry qemu-aarch64")
 	entry := filepath.Join(BinfmtDir, "qemu-aarch64")
-	os.WriteFile(entry, []byte("disabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\n"), 0o644)
+	testutil.Must(t, os.WriteFile(entry, []byte("disabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\n"), 0o644))
 	want("is disabled")
-	os.WriteFile(entry, []byte("enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POC\noffset 0\n"), 0o644)
+	testutil.Must(t, os.WriteFile(entry, []byte("enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POC\noffset 0\n"), 0o644))
 	want("lacks the F (fix binary) flag")
-	os.WriteFile(entry, []byte("enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\noffset 0\n"), 0o644)
+	testutil.Must(t, os.WriteFile(entry, []byte("enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\noffset 0\n"), 0o644))
 	want("")
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // The argv is the sandbox's whole contract: check it without running it.
@@ -49,8 +50,8 @@ func TestCheckReachableNamesTheBlocker(t *testing.T) {
 		t.Skip("the build uid is the caller's own when not root")
 	}
 	d := t.TempDir()
-	os.Chmod(d, 0o700)
-	os.Mkdir(d+"/x", 0o755)
+	testutil.Must(t, os.Chmod(d, 0o700))
+	testutil.Must(t, os.Mkdir(d+"/x", 0o755))
 	err := CheckReachable(d + "/x")
 	if err == nil || !strings.Contains(err.Error(), d+" is mode 0700") {
 		t.Errorf("err = %v", err)

@@ -77,21 +77,21 @@ func TestSigningVerifiesWithGpgv(t *testing.T) {
 	}
 	pub, _ := s.PublicKey(false)
 	keyring := filepath.Join(dir, "pub.gpg")
-	os.WriteFile(keyring, pub, 0o644)
-	os.WriteFile(filepath.Join(dir, "InRelease"), inRelease, 0o644)
-	os.WriteFile(filepath.Join(dir, "Release"), release, 0o644)
-	os.WriteFile(filepath.Join(dir, "Release.gpg"), detached, 0o644)
+	testutil.Must(t, os.WriteFile(keyring, pub, 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "InRelease"), inRelease, 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "Release"), release, 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "Release.gpg"), detached, 0o644))
 	if out, err := exec.Command("gpgv", "--keyring", keyring, filepath.Join(dir, "InRelease")).CombinedOutput(); err != nil {
 		t.Errorf("gpgv InRelease: %v\n%s", err, out)
 	}
 	if out, err := exec.Command("gpgv", "--keyring", keyring, filepath.Join(dir, "Release.gpg"), filepath.Join(dir, "Release")).CombinedOutput(); err != nil {
 		t.Errorf("gpgv Release.gpg: %v\n%s", err, out)
 	}
-	os.WriteFile(filepath.Join(dir, "Release"), []byte("Origin: y\nSuite: stable\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "Release"), []byte("Origin: y\nSuite: stable\n"), 0o644))
 	if err := exec.Command("gpgv", "--keyring", keyring, filepath.Join(dir, "Release.gpg"), filepath.Join(dir, "Release")).Run(); err == nil {
 		t.Error("gpgv accepted an edited Release")
 	}
-	os.Chmod(keyPath, 0o644)
+	testutil.Must(t, os.Chmod(keyPath, 0o644))
 	if _, _, err := LoadOrCreateKey(keyPath, "Test", "t@example.org"); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("world-readable key accepted: %v", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // Issue 9 item 3: serve served the private key when it sat in the
@@ -35,7 +37,7 @@ func TestServeOnlyWhatPublishWrote(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := t.TempDir()
-	os.WriteFile(filepath.Join(secret, "shadow"), []byte("root:secret\n"), 0o600)
+	testutil.Must(t, os.WriteFile(filepath.Join(secret, "shadow"), []byte("root:secret\n"), 0o600))
 	for name, data := range map[string][]byte{
 		"pool/signing-key.gpg":        {0x95, 0x01, 0x02, 0x03},
 		".secret":                     []byte("dotfile"),
@@ -54,8 +56,8 @@ func TestServeOnlyWhatPublishWrote(t *testing.T) {
 	// A package no index lists (put into the pool by hand, after publish).
 	stray := testDeb(t, repo, "stray", "1.0", "never published")
 	strayRel, _ := filepath.Rel(repo, stray)
-	os.Symlink(filepath.Join(secret, "shadow"), filepath.Join(repo, "leak"))
-	os.Symlink(secret, filepath.Join(repo, "pool", "leakdir"))
+	testutil.Must(t, os.Symlink(filepath.Join(secret, "shadow"), filepath.Join(repo, "leak")))
+	testutil.Must(t, os.Symlink(secret, filepath.Join(repo, "pool", "leakdir")))
 	snaps, _ := os.ReadDir(filepath.Join(repo, ".snapshots"))
 	if len(snaps) == 0 {
 		t.Fatal("no snapshot")

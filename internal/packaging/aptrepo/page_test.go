@@ -19,6 +19,7 @@ import (
 
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // hostile is a description that would run script if it reached the page
@@ -248,8 +249,8 @@ func TestFrontPage(t *testing.T) {
 	// Build information exists for beta only: the page links it for beta
 	// and for no other package.
 	stem := strings.TrimSuffix(beta, ".deb")
-	os.WriteFile(stem+".buildinfo", []byte("Format: 1.0\nSource: beta\nBuild-Date: Sat, 28 Nov 2026 11:00:00 +0000\n"), 0o644)
-	os.WriteFile(stem+".spdx.json", []byte("{}\n"), 0o644)
+	testutil.Must(t, os.WriteFile(stem+".buildinfo", []byte("Format: 1.0\nSource: beta\nBuild-Date: Sat, 28 Nov 2026 11:00:00 +0000\n"), 0o644))
+	testutil.Must(t, os.WriteFile(stem+".spdx.json", []byte("{}\n"), 0o644))
 	if err := Publish(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -377,9 +378,9 @@ func TestConsistentNeedsFrontPage(t *testing.T) {
 			t.Errorf("without %s: %v", f, err)
 		}
 		if linkErr == nil {
-			os.Symlink(link, p)
+			testutil.Must(t, os.Symlink(link, p))
 		} else {
-			os.WriteFile(p, data, 0o644)
+			testutil.Must(t, os.WriteFile(p, data, 0o644))
 		}
 	}
 }
@@ -447,7 +448,7 @@ func TestChangelogDamagedOrMissing(t *testing.T) {
 		}
 		return &Package{Name: name, Filename: rel}
 	}
-	os.MkdirAll(filepath.Join(repo, "pool"), 0o755)
+	testutil.Must(t, os.MkdirAll(filepath.Join(repo, "pool"), 0o755))
 	var good bytes.Buffer
 	z := gzip.NewWriter(&good)
 	z.Write([]byte("good (1) stable; urgency=medium\n"))

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 func publishedKeys(t *testing.T, cfg Config) []byte {
@@ -74,7 +76,7 @@ func TestReadRelease(t *testing.T) {
 	tamper := func(name string, data []byte, wantMsg string) {
 		t.Helper()
 		os.Remove(inRelease) // a fresh file, not a write into the snapshot's hard links
-		os.WriteFile(inRelease, data, 0o644)
+		testutil.Must(t, os.WriteFile(inRelease, data, 0o644))
 		defer func() { os.Remove(inRelease); os.WriteFile(inRelease, good, 0o644) }()
 		_, err := ReadRelease(ctx, NewFetcher(srv.URL), keys, "tc", now)
 		if !errors.Is(err, ErrUnverified) || !strings.Contains(err.Error(), wantMsg) {
@@ -91,7 +93,7 @@ func TestReadRelease(t *testing.T) {
 	for _, p := range gz {
 		orig, _ := os.ReadFile(p)
 		os.Remove(p)
-		os.WriteFile(p, append(orig, 0), 0o644)
+		testutil.Must(t, os.WriteFile(p, append(orig, 0), 0o644))
 	}
 	if _, err := ReadRelease(ctx, NewFetcher(repo), keys, "tc", now); !errors.Is(err, ErrUnverified) || !strings.Contains(err.Error(), "SHA-256") {
 		t.Errorf("tampered Packages: %v", err)
@@ -152,8 +154,8 @@ func TestReadReleaseXZOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx := filepath.Join(repo, "dists", "x", "main", "binary-amd64")
-	os.MkdirAll(idx, 0o755)
-	os.WriteFile(filepath.Join(idx, "Packages.xz"), xzd, 0o644)
+	testutil.Must(t, os.MkdirAll(idx, 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(idx, "Packages.xz"), xzd, 0o644))
 	cfg.Codename = "x"
 	release := releaseFile(cfg, cfg.releases()[0], []string{"amd64"}, []indexFile{{"main/binary-amd64/Packages.xz", xzd}})
 	release = bytes.Replace(release, []byte("Acquire-By-Hash: yes\n"), nil, 1)
@@ -161,13 +163,13 @@ func TestReadReleaseXZOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(repo, "dists", "x", "InRelease"), in, 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(repo, "dists", "x", "InRelease"), in, 0o644))
 	keys, _ := ReadPublicKeys(publishedKeys(t, cfg))
 	rel, err := ReadRelease(context.Background(), NewFetcher(repo), keys, "x", cfg.Now)
 	if err != nil || len(rel.Entries) != 1 || rel.Entries[0].Summary != "only xz" {
 		t.Fatalf("%+v %v", rel, err)
 	}
-	os.WriteFile(filepath.Join(idx, "Packages.xz"), append(xzd, 0), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(idx, "Packages.xz"), append(xzd, 0), 0o644))
 	if _, err := ReadRelease(context.Background(), NewFetcher(repo), keys, "x", cfg.Now); !errors.Is(err, ErrUnverified) {
 		t.Errorf("tampered Packages.xz: %v", err)
 	}

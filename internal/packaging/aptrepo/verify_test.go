@@ -19,6 +19,7 @@ import (
 
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // fileDeb builds a package with one real file in it and puts it into the
@@ -27,13 +28,13 @@ func fileDeb(t *testing.T, repo, name string) string {
 	t.Helper()
 	work := t.TempDir()
 	stage := filepath.Join(work, "stage")
-	os.MkdirAll(filepath.Join(stage, "usr/share", name), 0o755)
+	testutil.Must(t, os.MkdirAll(filepath.Join(stage, "usr/share", name), 0o755))
 	// Incompressible enough that a flipped byte lands in deflate data.
 	var body bytes.Buffer
 	for i := 0; i < 4000; i++ {
 		body.WriteString(strconv.Itoa(i*7919%10007) + " ")
 	}
-	os.WriteFile(filepath.Join(stage, "usr/share", name, "data.txt"), body.Bytes(), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(stage, "usr/share", name, "data.txt"), body.Bytes(), 0o644))
 	c := &spec.Component{Name: name, Version: "1.0", Revision: "1", Summary: "s", Description: "Test package.",
 		License: "Apache-2.0", Copyright: "2026 test", Maintainer: "Test <t@example.org>", Changes: "Test.", File: "t.yaml",
 		Package: &spec.Package{Name: name, Section: "misc", Priority: "optional", Architecture: "all", Compression: "gzip"}}
@@ -93,7 +94,7 @@ func TestPublishLeavesOutCorruptDeb(t *testing.T) {
 	flipInMember(t, flipped, "data.tar")
 	short := fileDeb(t, repo, "short")
 	data, _ := os.ReadFile(short)
-	os.WriteFile(short, data[:len(data)-200], 0o644)
+	testutil.Must(t, os.WriteFile(short, data[:len(data)-200], 0o644))
 	cfg := testConfig(t, repo)
 	err := Publish(cfg)
 	var bad *BadPoolError
@@ -129,7 +130,7 @@ func TestVerifyDebCatchesControlAndMember(t *testing.T) {
 		t.Error("a flipped byte in control.tar passed")
 	}
 	notDeb := filepath.Join(t.TempDir(), "x.deb")
-	os.WriteFile(notDeb, []byte("!<arch>\n"), 0o644)
+	testutil.Must(t, os.WriteFile(notDeb, []byte("!<arch>\n"), 0o644))
 	if err := VerifyDeb(notDeb); err == nil || !strings.Contains(err.Error(), "0 members") {
 		t.Errorf("an empty ar archive: %v", err)
 	}
@@ -270,7 +271,7 @@ func TestVerifyDebChecksMd5sums(t *testing.T) {
 	repo := t.TempDir()
 	fileDeb(t, repo, "good")
 	bad := filepath.Join(repo, "pool/main/h/hand/hand_1.0-1_all.deb")
-	os.MkdirAll(filepath.Dir(bad), 0o755)
+	testutil.Must(t, os.MkdirAll(filepath.Dir(bad), 0o755))
 	handDeb(t, bad, map[string]string{bin: "#!/bin/sh\necho evil\n", doc: files[doc]}, good, "")
 	cfg := testConfig(t, repo)
 	err := Publish(cfg)
