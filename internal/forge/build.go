@@ -281,6 +281,12 @@ func (f *Forge) compile(ctx context.Context, j *buildJob, r *Result) error {
 	if r.Warnings, err = checkHardening(c, j.stageDir, j.log); err != nil {
 		return inStage("hardening", err)
 	}
+	if w, err := libraryWarning(c, j.stageDir); err != nil {
+		return inStage("build", err)
+	} else if w != "" {
+		fmt.Fprintf(j.log, "warning: %s\n", w)
+		r.Warnings = append(r.Warnings, w)
+	}
 	j.extraDepends, err = sandbox.ShlibDepends(ctx, sb, j.stageDir, "/build/stage", filepath.Join(j.work, "shlibs"), "/build/shlibs", shlibsEnv(req), j.log)
 	if err != nil {
 		return inStage("shlibdeps", err)
@@ -435,6 +441,20 @@ func checkHardening(c *spec.Component, stageDir string, log io.Writer) ([]string
 		fmt.Fprintf(log, "warning: %s\n", warnings[i])
 	}
 	return warnings, nil
+}
+
+// libraryWarning names the shared libraries a package ships beside its
+// programs (what jq's make install does), and the two ways out.
+func libraryWarning(c *spec.Component, stageDir string) (string, error) {
+	if c.IsMeta() {
+		return "", nil
+	}
+	libs, err := packaging.LibrariesBesidePrograms(stageDir, c.Package.Exclude)
+	if err != nil || len(libs) == 0 {
+		return "", err
+	}
+	return fmt.Sprintf("%s ships the shared library %s beside its programs: Debian puts a library in a package of its own, named for its SONAME, so other packages can use it without the programs; build it with a spec of its own, or leave it out with package.exclude (and link the programs statically, e.g. configure --disable-shared)",
+		c.PackageName(), strings.Join(libs, ", ")), nil
 }
 
 // lacksLinkerFeature says whether r misses a feature only the link

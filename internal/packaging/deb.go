@@ -304,6 +304,37 @@ func isSharedLibrary(dst string) bool {
 	return libDirRe.MatchString(dst) && strings.HasPrefix(base, "lib") && (strings.HasSuffix(base, ".so") || strings.Contains(base, ".so."))
 }
 
+// programDirRe are the directories a package's programs go in.
+var programDirRe = regexp.MustCompile(`^/(usr/)?s?bin/[^/]+$`)
+
+// LibrariesBesidePrograms lists the versioned shared libraries (a
+// SONAME's file where ld.so looks) that the staged tree ships beside
+// programs, leaving out what exclude leaves out. Debian ships such a
+// library in a package of its own, named for its SONAME, so that other
+// packages can depend on it without the programs (policy 8.1).
+func LibrariesBesidePrograms(stageDir string, exclude []string) ([]string, error) {
+	contents, err := stagedContents(stageDir, exclude)
+	if err != nil {
+		return nil, err
+	}
+	var libs []string
+	programs := false
+	for _, ct := range contents {
+		if ct.Type != files.TypeFile && ct.Type != "" {
+			continue
+		}
+		if isSharedLibrary(ct.Destination) && strings.Contains(path.Base(ct.Destination), ".so.") {
+			libs = append(libs, ct.Destination)
+		}
+		programs = programs || programDirRe.MatchString(ct.Destination)
+	}
+	if !programs {
+		return nil, nil
+	}
+	sort.Strings(libs)
+	return libs, nil
+}
+
 // needsLdconfig says whether the package ships a versioned shared
 // library (a SONAME's file) where ld.so looks: its cache must then be
 // rebuilt when the package is installed or removed (dpkg's ldconfig

@@ -203,3 +203,27 @@ func TestMultiArchField(t *testing.T) {
 		t.Errorf("Multi-Arch: %q\n%s", got, d.Control)
 	}
 }
+
+// A versioned shared library staged beside a program is named (Debian
+// ships it in a package of its own); alone, or left out by exclude, it
+// is not.
+func TestLibrariesBesidePrograms(t *testing.T) {
+	stage := t.TempDir()
+	write := func(p string) {
+		testutil.Must(t, os.MkdirAll(filepath.Dir(filepath.Join(stage, p)), 0o755))
+		testutil.Must(t, os.WriteFile(filepath.Join(stage, p), []byte("x"), 0o755))
+	}
+	write("usr/lib/x86_64-linux-gnu/libjq.so.1.0.4")
+	testutil.Must(t, os.Symlink("libjq.so.1.0.4", filepath.Join(stage, "usr/lib/x86_64-linux-gnu/libjq.so.1")))
+	if libs, err := LibrariesBesidePrograms(stage, nil); err != nil || len(libs) != 0 {
+		t.Errorf("a library package: %v, %v; want nothing", libs, err)
+	}
+	write("usr/bin/jq")
+	libs, err := LibrariesBesidePrograms(stage, nil)
+	if err != nil || !slices.Equal(libs, []string{"/usr/lib/x86_64-linux-gnu/libjq.so.1.0.4"}) {
+		t.Errorf("a program with its library: %v, %v", libs, err)
+	}
+	if libs, err := LibrariesBesidePrograms(stage, []string{"/usr/lib/*/libjq.so*"}); err != nil || len(libs) != 0 {
+		t.Errorf("the library excluded: %v, %v; want nothing", libs, err)
+	}
+}
