@@ -135,7 +135,7 @@ const ServiceHelpers = "init-system-helpers (>= 1.54~)"
 
 // templateDepends are the packages a template's scripts call, which the
 // package that uses it must depend on.
-var templateDepends = map[string][]string{"systemd-service": {ServiceHelpers}}
+var templateDepends = map[string][]string{"systemd-service": {ServiceHelpers}, "system-user": {"adduser"}}
 
 // Depends lists the packages the scripts of template call.
 func Depends(template string) []string { return templateDepends[template] }

@@ -187,6 +187,20 @@ func TestSystemdServiceTemplateAddsInitSystemHelpers(t *testing.T) {
 	}
 }
 
+// A package whose scripts make a system user depends on adduser, which
+// they call (lintian: maintainer-script-needs-depends-on-adduser).
+func TestSystemUserTemplateAddsAdduser(t *testing.T) {
+	in := fixture(t)
+	in.Component.Package.Scripts = []spec.Script{{Template: "system-user", Vars: map[string]string{"user": "_x"}}}
+	info, err := Info(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(info.Depends, "adduser") {
+		t.Errorf("Depends %v lacks adduser", info.Depends)
+	}
+}
+
 // package.multi_arch becomes the control file's Multi-Arch field.
 func TestMultiArchField(t *testing.T) {
 	in := fixture(t)
