@@ -4,8 +4,11 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // specReference is the page that documents every field of a spec and of
@@ -144,4 +147,56 @@ func TestYAMLFieldsOfReachesNestedFields(t *testing.T) {
 			t.Errorf("yamlFieldsOf(Repo) lacks %s", want)
 		}
 	}
+}
+
+// The README's spec is specs/rootlesskit.yaml shortened: every value it
+// prints (but the elided module hash and the shortened description) is
+// the real spec's, so the first spec a newcomer reads is one the
+// acceptance tests build.
+func TestReadmeSpecIsRootlesskitsShortened(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)`specs/rootlesskit.yaml`, shortened:\n\n```yaml\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no shortened specs/rootlesskit.yaml")
+	}
+	real, err := os.ReadFile("../../specs/rootlesskit.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown, whole map[string]any
+	if err := yaml.Unmarshal(m[1], &shown); err != nil {
+		t.Fatalf("README's spec: %v", err)
+	}
+	if err := yaml.Unmarshal(real, &whole); err != nil {
+		t.Fatal(err)
+	}
+	delete(shown["source"].(map[string]any), "sum")
+	delete(shown, "description")
+	var walk func(path string, a, b any)
+	walk = func(path string, a, b any) {
+		switch a := a.(type) {
+		case map[string]any:
+			bm, _ := b.(map[string]any)
+			for k, v := range a {
+				walk(path+"."+k, v, bm[k])
+			}
+		case []any:
+			bl, _ := b.([]any)
+			for i, v := range a {
+				if i >= len(bl) {
+					t.Errorf("%s[%d]: the README shows %v; specs/rootlesskit.yaml has no such entry", path, i, v)
+					continue
+				}
+				walk(path+"["+strconv.Itoa(i)+"]", v, bl[i])
+			}
+		default:
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("%s: the README shows %v, specs/rootlesskit.yaml has %v", path, a, b)
+			}
+		}
+	}
+	walk("", shown, whole)
 }
