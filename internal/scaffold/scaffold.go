@@ -260,13 +260,13 @@ func grams(s string) map[string]bool {
 // placeholderSummary is the summary new writes, for the user to replace.
 const placeholderSummary = "program built from its upstream release"
 
-// writeManPages writes the build_depends and post_steps that make each
-// Go program's manual page from its --help with help2man (lintian warns
-// of a program without one). --version-string spares help2man a
-// --version that a flag-package program would refuse; running it by name
-// from PATH keeps the build path out of the page.
-// A program with a page upstream ships gets that page (its name and
-// path returned, for package.contents); the others get help2man's.
+// writeManPages gives each Go program a manual page (lintian warns of a
+// program without one). A program whose page upstream ships gets that
+// page: its name and path are returned, for package.contents. For the
+// others it writes the build_depends and post_steps that make the page
+// from --help with help2man; --version-string spares help2man a
+// --version that a flag-package program would refuse, and running the
+// program by name from PATH keeps the build path out of the page.
 func writeManPages(b *strings.Builder, name string, bins []Binary, upstream map[string]string) map[string]string {
 	if len(bins) == 0 {
 		bins = []Binary{{Name: name}}
