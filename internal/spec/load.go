@@ -89,27 +89,7 @@ func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 		seen[c.Name], pkgSeen[c.PackageName()] = path, path
 		set.Components = append(set.Components, c)
 	}
-	for _, c := range set.Components {
-		for i, a := range c.After {
-			if _, ok := seen[a]; !ok {
-				line, col := position(c.File, "after", strconv.Itoa(i))
-				fail(c.File, &Error{File: c.File, Line: line, Col: col, Path: fmt.Sprintf("after[%d]", i), Msg: fmt.Sprintf("unknown component %q", a), Hint: "name another spec in " + dir})
-			}
-		}
-	}
-	if repo != nil {
-		for _, c := range set.Components {
-			if c.PackageName() == repo.KeyName {
-				n, field := At(c.root, "package", "name"), "package.name"
-				if c.Package == nil || c.Package.Name == "" {
-					n, field = At(c.root, "name"), "name"
-				}
-				fail(c.File, &Error{File: c.File, Line: n.Line, Col: n.Column, Path: field,
-					Msg:  fmt.Sprintf("package %q is the repository's keyring package (key_name in %s)", c.PackageName(), RepoFile),
-					Hint: "choose another package name, or another key_name"})
-			}
-		}
-	}
+	checkAcrossFiles(set.Components, seen, repo, dir, fail)
 	if o.skipped != nil {
 		set.Components = slices.DeleteFunc(set.Components, func(c *Component) bool { return o.skipped[c.File] != nil })
 	}
@@ -123,6 +103,30 @@ func LoadDir(dir string, kinds []string, opts ...Option) (*Set, error) {
 	}
 	sort.Slice(set.Components, func(i, j int) bool { return set.Components[i].Name < set.Components[j].Name })
 	return set, nil
+}
+
+// checkAcrossFiles reports, through fail, what no single file shows: an
+// after: entry naming no component (seen maps names to files), and a
+// package named as the repository's keyring package.
+func checkAcrossFiles(comps []*Component, seen map[string]string, repo *Repo, dir string, fail func(file string, err error)) {
+	for _, c := range comps {
+		for i, a := range c.After {
+			if _, ok := seen[a]; !ok {
+				line, col := position(c.File, "after", strconv.Itoa(i))
+				fail(c.File, &Error{File: c.File, Line: line, Col: col, Path: fmt.Sprintf("after[%d]", i), Msg: fmt.Sprintf("unknown component %q", a), Hint: "name another spec in " + dir})
+			}
+		}
+		if repo == nil || c.PackageName() != repo.KeyName {
+			continue
+		}
+		n, field := At(c.root, "package", "name"), "package.name"
+		if c.Package == nil || c.Package.Name == "" {
+			n, field = At(c.root, "name"), "name"
+		}
+		fail(c.File, &Error{File: c.File, Line: n.Line, Col: n.Column, Path: field,
+			Msg:  fmt.Sprintf("package %q is the repository's keyring package (key_name in %s)", c.PackageName(), RepoFile),
+			Hint: "choose another package name, or another key_name"})
+	}
 }
 
 var goVersionRe = regexp.MustCompile(`^1\.[0-9]+(\.[0-9]+)?$`)
