@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -91,6 +92,49 @@ type Fetcher struct {
 
 	clientOnce sync.Once
 	client     *http.Client
+
+	// zipHashes are the module zips this Fetcher hashed, by path, with
+	// the file's identity when hashed: a run that builds a module for
+	// four targets reads its zip once.
+	zipMu     sync.Mutex
+	zipHashes map[string]hashedZip
+}
+
+// hashedZip is a module zip's h1: hash and the identity of the file it
+// was computed from.
+type hashedZip struct {
+	size, mtime int64
+	ino         uint64
+	sum         string
+}
+
+// hashZip is HashZip, once per file for as long as the file stays the
+// same one (same inode, size and modification time).
+func (f *Fetcher) hashZip(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	id := hashedZip{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		id.ino = st.Ino
+	}
+	f.zipMu.Lock()
+	h, ok := f.zipHashes[path]
+	f.zipMu.Unlock()
+	if ok && h.size == id.size && h.mtime == id.mtime && h.ino == id.ino {
+		return h.sum, nil
+	}
+	if id.sum, err = HashZip(path); err != nil {
+		return "", err
+	}
+	f.zipMu.Lock()
+	if f.zipHashes == nil {
+		f.zipHashes = map[string]hashedZip{}
+	}
+	f.zipHashes[path] = id
+	f.zipMu.Unlock()
+	return id.sum, nil
 }
 
 // Tarball download timeouts: a server that accepts and then says nothing
@@ -147,7 +191,7 @@ func (f *Fetcher) fetchModule(ctx context.Context, c *spec.Component, log io.Wri
 			return nil, &UnreachableError{Component: c.Name, URL: c.Source.GoModule + " (Go module proxy)", Err: err}
 		}
 	}
-	got, err := HashZip(zipPath)
+	got, err := f.hashZip(zipPath)
 	if err != nil {
 		return nil, fmt.Errorf("hash %s: %w", zipPath, err)
 	}

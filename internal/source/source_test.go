@@ -295,3 +295,58 @@ func TestExtractTarChecksTheWholeCompressedStream(t *testing.T) {
 		t.Error("an xz stream cut after the tar's end extracted without an error")
 	}
 }
+
+// A run reads a module zip once however many targets build it, and a
+// zip that changed on disk (another file, or other bytes) is hashed again.
+func TestFetcherHashesAZipOncePerFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m.zip")
+	write := func(body string) {
+		t.Helper()
+		f, err := os.Create(p + ".tmp")
+		testutil.Must(t, err)
+		zw := zip.NewWriter(f)
+		// Stored, not deflated, so its bytes can be changed in place below.
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: "example.org/m@v1.0.0/a.go", Method: zip.Store})
+		testutil.Must(t, err)
+		_, err = w.Write([]byte(body))
+		testutil.Must(t, err)
+		testutil.Must(t, zw.Close())
+		testutil.Must(t, f.Close())
+		testutil.Must(t, os.Rename(p+".tmp", p)) // a new file, as the go command writes one
+	}
+	write("package a\n")
+	var f Fetcher
+	first, err := f.hashZip(p)
+	if err != nil || first != mustHash(t, p) {
+		t.Fatalf("hashZip = %q, %v; want %q", first, err, mustHash(t, p))
+	}
+	// Bytes changed in place behind the same identity (inode, size and
+	// modification time put back) are not read again: the first hash
+	// stands, which only a second read would have changed.
+	fi, err := os.Stat(p)
+	testutil.Must(t, err)
+	data, err := os.ReadFile(p)
+	testutil.Must(t, err)
+	i := bytes.Index(data, []byte("package a"))
+	copy(data[i:], "package b")
+	w, err := os.OpenFile(p, os.O_WRONLY, 0)
+	testutil.Must(t, err)
+	_, err = w.WriteAt(data, 0)
+	testutil.Must(t, err)
+	testutil.Must(t, w.Close())
+	testutil.Must(t, os.Chtimes(p, fi.ModTime(), fi.ModTime()))
+	if again, err := f.hashZip(p); err != nil || again != first {
+		t.Errorf("second hashZip = %q, %v; want the first hash, not a second read", again, err)
+	}
+	write("package a // changed\n")
+	if changed, err := f.hashZip(p); err != nil || changed == first || changed != mustHash(t, p) {
+		t.Errorf("after the zip changed: %q, %v; want %q", changed, err, mustHash(t, p))
+	}
+}
+
+func mustHash(t *testing.T, p string) string {
+	t.Helper()
+	h, err := HashZip(p)
+	testutil.Must(t, err)
+	return h
+}
