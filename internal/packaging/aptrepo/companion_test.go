@@ -1,6 +1,8 @@
 package aptrepo
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +78,57 @@ func TestSBOMTravelsWithItsDeb(t *testing.T) {
 	for _, p := range []string{newDeb, newSBOM} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("kept package lost %s: %v", filepath.Base(p), err)
+		}
+	}
+}
+
+// The pool keeps a published .deb: the same bytes again are not new,
+// other bytes under its name are refused, whether their size differs or
+// not, and the pooled file is left as it was.
+func TestAddToPoolRefusesOtherBytesUnderAPublishedName(t *testing.T) {
+	repo := t.TempDir()
+	work := t.TempDir()
+	c := &spec.Component{Name: "hello", Version: "1.0", Revision: "1", Summary: "s", Description: "d.",
+		License: "Apache-2.0", Copyright: "2026 test", Maintainer: "Test <t@example.org>", Changes: "c.", File: "t.yaml",
+		Package: &spec.Package{Name: "hello", Section: "misc", Priority: "optional", Architecture: "all", Compression: "gzip"}}
+	built, err := packaging.Build(packaging.Input{Component: c, WorkDir: filepath.Join(work, "w"), Arch: "amd64", MTime: time.Unix(1700000000, 0)}, work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deb, isNew, err := AddToPool(repo, "main", built)
+	if err != nil || !isNew {
+		t.Fatalf("first add: new=%v %v", isNew, err)
+	}
+	if _, isNew, err := AddToPool(repo, "main", built); err != nil || isNew {
+		t.Fatalf("the same bytes again: new=%v %v", isNew, err)
+	}
+	published, err := os.ReadFile(deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A rebuild with another description: a .deb of another size.
+	c.Description = "another description, so another size."
+	rebuilt, err := packaging.Build(packaging.Input{Component: c, WorkDir: filepath.Join(work, "w2"), Arch: "amd64", MTime: time.Unix(1700000000, 0)}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	longer, err := os.ReadFile(rebuilt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSize := append([]byte{}, published...)
+	sameSize[len(sameSize)-1] ^= 0xff // the last byte of data.tar's padding or compressed stream
+	for name, data := range map[string][]byte{"same size": sameSize, "another size": longer} {
+		other := filepath.Join(t.TempDir(), filepath.Base(built))
+		if err := os.WriteFile(other, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var ce *ChangedError
+		if _, _, err := AddToPool(repo, "main", other); !errors.As(err, &ce) {
+			t.Errorf("%s: %v, want a ChangedError", name, err)
+		}
+		if now, err := os.ReadFile(deb); err != nil || !bytes.Equal(now, published) {
+			t.Errorf("%s: the published .deb changed (%v)", name, err)
 		}
 	}
 }

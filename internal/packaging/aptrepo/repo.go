@@ -31,7 +31,6 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/debforge/debforge/internal/atomicfile"
-	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/packaging/debfile"
 )
 
@@ -108,12 +107,8 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 	}
 	src, _, _ = strings.Cut(src, " ")
 	dst := filepath.Join(repoDir, PoolPath(component, src, filepath.Base(debPath)))
-	newHash, err := filehash.SHA256(debPath)
-	if err != nil {
-		return "", false, err
-	}
-	if oldHash, err := filehash.SHA256(dst); err == nil {
-		if oldHash == newHash {
+	if same, err := sameBytes(debPath, dst); err == nil {
+		if same {
 			// The pooled .deb stays, and so do its companions: they are the
 			// record of the build that published it. Only missing ones are
 			// filled in (a pool from before they existed, or one lost).
@@ -131,6 +126,48 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 		return "", false, err
 	}
 	return dst, true, atomicfile.Write(dst, data, 0o644)
+}
+
+// sameBytes says whether the files at a and b hold the same bytes; an
+// error (b missing, say) says nothing. Sizes first, then the contents,
+// compared as read: a rebuild of every package finds each one already
+// pooled, and comparing costs less than hashing both.
+func sameBytes(a, b string) (bool, error) {
+	fa, err := os.Open(a)
+	if err != nil {
+		return false, err
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return false, err
+	}
+	defer fb.Close()
+	sa, err := fa.Stat()
+	if err != nil {
+		return false, err
+	}
+	sb, err := fb.Stat()
+	if err != nil || sa.Size() != sb.Size() {
+		return false, err
+	}
+	bufA, bufB := make([]byte, 1<<20), make([]byte, 1<<20)
+	for {
+		n, errA := io.ReadFull(fa, bufA)
+		m, errB := io.ReadFull(fb, bufB)
+		if n != m || !bytes.Equal(bufA[:n], bufB[:m]) {
+			return false, nil
+		}
+		if errA == io.EOF || errA == io.ErrUnexpectedEOF {
+			return errB == io.EOF || errB == io.ErrUnexpectedEOF, nil
+		}
+		if errA != nil {
+			return false, errA
+		}
+		if errB != nil {
+			return false, errB
+		}
+	}
 }
 
 // Companions are the suffixes (replacing ".deb") of the files that travel
