@@ -4,6 +4,7 @@
 package builders
 
 import (
+	"cmp"
 	"context"
 	"debug/elf"
 	"errors"
@@ -186,17 +187,10 @@ func StripProgram(req Request) string {
 }
 
 // HostSrc is the source tree as this process sees it.
-func (req Request) HostSrc() string { return or(req.HostSrcDir, req.SrcDir) }
+func (req Request) HostSrc() string { return cmp.Or(req.HostSrcDir, req.SrcDir) }
 
 // HostStage is DESTDIR as this process sees it.
-func (req Request) HostStage() string { return or(req.HostStageDir, req.StageDir) }
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
+func (req Request) HostStage() string { return cmp.Or(req.HostStageDir, req.StageDir) }
 
 // StripELF strips debugging symbols from every ELF file in dir that still
 // has a symbol table (lintian: unstripped-binary-or-object). dir is read

@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -112,14 +113,14 @@ func (f *Forge) newComponent(name string, o NewOptions) (*spec.Component, error)
 		if !ok || mod == "" || !strings.HasPrefix(v, "v") {
 			return nil, &UsageError{fmt.Errorf("new %s: --go-module %q: want an exact module@version, e.g. github.com/opencontainers/runc@v1.5.3", name, o.GoModule)}
 		}
-		version = or(version, strings.TrimPrefix(v, "v"))
+		version = cmp.Or(version, strings.TrimPrefix(v, "v"))
 	case o.Tarball != "":
 		t, err := f.tarballSource(name, o.Tarball)
 		if err != nil {
 			return nil, err
 		}
 		s.Tarball = t
-		version = or(version, versionInURL(o.Tarball))
+		version = cmp.Or(version, versionInURL(o.Tarball))
 	case o.Git != "":
 		if !strings.HasPrefix(o.Git, "https://") {
 			return nil, &UsageError{fmt.Errorf("new %s: --git %q: only https URLs", name, o.Git)}
@@ -127,7 +128,7 @@ func (f *Forge) newComponent(name string, o NewOptions) (*spec.Component, error)
 		if o.Tag == "" {
 			return nil, &UsageError{fmt.Errorf("new %s: --git needs --tag TAG (the release to package)", name)}
 		}
-		version = or(version, strings.TrimPrefix(o.Tag, "v"))
+		version = cmp.Or(version, strings.TrimPrefix(o.Tag, "v"))
 	}
 	if version == "" || version[0] < '0' || version[0] > '9' {
 		return nil, &UsageError{fmt.Errorf("new %s: cannot tell the upstream version (got %q); pass --version", name, version)}
@@ -225,11 +226,4 @@ func homepageOf(s *spec.Source) string {
 		return strings.TrimSuffix(s.Git, ".git")
 	}
 	return ""
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -7,6 +7,7 @@ package scaffold
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -274,7 +275,7 @@ func writeManPages(b *strings.Builder, name string, bins []Binary, upstream map[
 	shipped := map[string]string{}
 	var made []string
 	for _, bin := range bins {
-		n := or(bin.Name, name)
+		n := cmp.Or(bin.Name, name)
 		if page := upstreamPage(n, upstream); page != "" {
 			shipped[page] = upstream[page]
 		} else {
@@ -317,13 +318,6 @@ func writeUpstreamPages(b *strings.Builder, pages map[string]string) {
 		sec := page[len(page)-1:]
 		fmt.Fprintf(b, "    - {src: %s, dst: %s}\n", strconv.Quote(pages[page]), strconv.Quote("/usr/share/man/man"+sec+"/"+page))
 	}
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Spec renders the spec text. version is the upstream version (no "v").

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"maps"
 	"strings"
 )
@@ -9,22 +10,22 @@ import (
 // filled in; c itself is not modified, so defaults never hide user errors.
 func Defaults(c *Component, repo *Repo) *Component {
 	out := *c
-	out.Revision = or(c.Revision, "1")
-	out.Maintainer = or(c.Maintainer, repo.Maintainer)
-	out.Copyright = or(c.Copyright, "The "+c.Name+" authors")
-	out.Changes = or(c.Changes, "Build "+c.Version+" from upstream source with debforge.")
+	out.Revision = cmp.Or(c.Revision, "1")
+	out.Maintainer = cmp.Or(c.Maintainer, repo.Maintainer)
+	out.Copyright = cmp.Or(c.Copyright, "The "+c.Name+" authors")
+	out.Changes = cmp.Or(c.Changes, "Build "+c.Version+" from upstream source with debforge.")
 	var pk Package
 	if c.Package != nil {
 		pk = *c.Package
 	}
-	pk.Name = or(pk.Name, c.Name)
-	pk.Section = or(pk.Section, "admin")
-	pk.Priority = or(pk.Priority, "optional")
-	pk.Architecture = or(pk.Architecture, "any")
+	pk.Name = cmp.Or(pk.Name, c.Name)
+	pk.Section = cmp.Or(pk.Section, "admin")
+	pk.Priority = cmp.Or(pk.Priority, "optional")
+	pk.Architecture = cmp.Or(pk.Architecture, "any")
 	if c.IsMeta() {
 		pk.Architecture = "all"
 	}
-	pk.Compression = or(pk.Compression, "gzip")
+	pk.Compression = cmp.Or(pk.Compression, "gzip")
 	// Relations may name the component's own version ({{.Version}},
 	// {{.DebVersion}}); validation rendered them already, so they expand.
 	d := out.Template()
@@ -49,7 +50,7 @@ func Defaults(c *Component, repo *Repo) *Component {
 			}
 		}
 		if b.Kind == "make" || b.Kind == "autotools" {
-			b.InstallTarget = or(b.InstallTarget, "install")
+			b.InstallTarget = cmp.Or(b.InstallTarget, "install")
 		}
 		out.Build = &b
 	}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -33,7 +34,10 @@ type Limits struct {
 var DefaultLimits = Limits{Memory: "8GiB", Processes: 16384, StepTime: "2h", UnpackedSize: "8GiB"}
 
 // MemoryBytes is the memory limit in bytes.
-func (l Limits) MemoryBytes() int64 { n, _ := ParseBytes(or(l.Memory, DefaultLimits.Memory)); return n }
+func (l Limits) MemoryBytes() int64 {
+	n, _ := ParseBytes(cmp.Or(l.Memory, DefaultLimits.Memory))
+	return n
+}
 
 // ProcessCount is the process limit.
 func (l Limits) ProcessCount() int {
@@ -45,13 +49,13 @@ func (l Limits) ProcessCount() int {
 
 // StepDuration is the wall time limit of one step.
 func (l Limits) StepDuration() time.Duration {
-	d, _ := time.ParseDuration(or(l.StepTime, DefaultLimits.StepTime))
+	d, _ := time.ParseDuration(cmp.Or(l.StepTime, DefaultLimits.StepTime))
 	return d
 }
 
 // UnpackedBytes is the unpacked size limit in bytes.
 func (l Limits) UnpackedBytes() int64 {
-	n, _ := ParseBytes(or(l.UnpackedSize, DefaultLimits.UnpackedSize))
+	n, _ := ParseBytes(cmp.Or(l.UnpackedSize, DefaultLimits.UnpackedSize))
 	return n
 }
 

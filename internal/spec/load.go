@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -194,13 +195,13 @@ func LoadRepo(path string) (*Repo, error) {
 	}
 	r.File = path
 	out := r
-	out.Origin = or(r.Origin, "debforge")
-	out.Label = or(r.Label, out.Origin)
-	out.Suite = or(r.Suite, "stable")
-	out.Codename = or(r.Codename, "debforge")
-	out.Component = or(r.Component, "main")
-	out.Description = or(r.Description, "Packages built from upstream source by debforge")
-	out.KeyName = or(r.KeyName, "debforge-archive-keyring")
+	out.Origin = cmp.Or(r.Origin, "debforge")
+	out.Label = cmp.Or(r.Label, out.Origin)
+	out.Suite = cmp.Or(r.Suite, "stable")
+	out.Codename = cmp.Or(r.Codename, "debforge")
+	out.Component = cmp.Or(r.Component, "main")
+	out.Description = cmp.Or(r.Description, "Packages built from upstream source by debforge")
+	out.KeyName = cmp.Or(r.KeyName, "debforge-archive-keyring")
 	if out.Keep == 0 {
 		out.Keep = 3
 	}
@@ -419,13 +420,6 @@ func child(n *yaml.Node, k string) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // position finds the line and column of a key path in a spec file that
