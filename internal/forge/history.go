@@ -1,16 +1,14 @@
 package forge
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/debforge/debforge/internal/debian"
 
 	"github.com/debforge/debforge/internal/atomicfile"
+	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
@@ -34,7 +32,7 @@ func (f *Forge) changelogHistory(c *spec.Component) ([]byte, error) {
 	// modification time) stands for its bytes: the pool replaces a file
 	// only by renaming a new one over it, so other bytes mean another
 	// inode, and no no-op build has to read every .deb.
-	id, err := fileIdentity(deb)
+	id, err := filehash.Identity(deb)
 	if err != nil {
 		return nil, err
 	}
@@ -50,21 +48,6 @@ func (f *Forge) changelogHistory(c *spec.Component) ([]byte, error) {
 		return nil, err
 	}
 	return text, nil
-}
-
-// fileIdentity names the file at path by what changes when its bytes are
-// replaced: device, inode, size and modification time.
-func fileIdentity(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return "", fmt.Errorf("%s: no inode information", path)
-	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%d %d %d %d", st.Dev, st.Ino, fi.Size(), fi.ModTime().UnixNano()))
-	return hex.EncodeToString(sum[:8]), nil
 }
 
 func (f *Forge) packageArch(c *spec.Component) string {

@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unicode"
 
@@ -100,41 +99,33 @@ type Fetcher struct {
 	zipHashes map[string]hashedZip
 }
 
-// hashedZip is a module zip's h1: hash and the identity of the file it
-// was computed from.
-type hashedZip struct {
-	size, mtime int64
-	ino         uint64
-	sum         string
-}
+// hashedZip is a module zip's h1: hash and the identity
+// (filehash.Identity) of the file it was computed from.
+type hashedZip struct{ id, sum string }
 
-// hashZip is HashZip, once per file for as long as the file stays the
-// same one (same inode, size and modification time).
+// hashZip is HashZip, once per file for as long as its identity stays.
 func (f *Fetcher) hashZip(path string) (string, error) {
-	fi, err := os.Stat(path)
+	id, err := filehash.Identity(path)
 	if err != nil {
 		return "", err
-	}
-	id := hashedZip{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		id.ino = st.Ino
 	}
 	f.zipMu.Lock()
 	h, ok := f.zipHashes[path]
 	f.zipMu.Unlock()
-	if ok && h.size == id.size && h.mtime == id.mtime && h.ino == id.ino {
+	if ok && h.id == id {
 		return h.sum, nil
 	}
-	if id.sum, err = HashZip(path); err != nil {
+	sum, err := HashZip(path)
+	if err != nil {
 		return "", err
 	}
 	f.zipMu.Lock()
 	if f.zipHashes == nil {
 		f.zipHashes = map[string]hashedZip{}
 	}
-	f.zipHashes[path] = id
+	f.zipHashes[path] = hashedZip{id: id, sum: sum}
 	f.zipMu.Unlock()
-	return id.sum, nil
+	return sum, nil
 }
 
 // Tarball download timeouts: a server that accepts and then says nothing
