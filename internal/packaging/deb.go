@@ -304,6 +304,12 @@ func isSharedLibrary(dst string) bool {
 	return libDirRe.MatchString(dst) && strings.HasPrefix(base, "lib") && (strings.HasSuffix(base, ".so") || strings.Contains(base, ".so."))
 }
 
+// isVersionedSharedLibrary says whether dst is a SONAME's file
+// (lib*.so.N...) where ld.so looks, not a development link (lib*.so).
+func isVersionedSharedLibrary(dst string) bool {
+	return isSharedLibrary(dst) && strings.Contains(path.Base(dst), ".so.")
+}
+
 // programDirRe are the directories a package's programs go in.
 var programDirRe = regexp.MustCompile(`^/(usr/)?s?bin/[^/]+$`)
 
@@ -323,7 +329,7 @@ func LibrariesBesidePrograms(stageDir string, exclude []string) ([]string, error
 		if ct.Type != files.TypeFile && ct.Type != "" {
 			continue
 		}
-		if isSharedLibrary(ct.Destination) && strings.Contains(path.Base(ct.Destination), ".so.") {
+		if isVersionedSharedLibrary(ct.Destination) {
 			libs = append(libs, ct.Destination)
 		}
 		programs = programs || programDirRe.MatchString(ct.Destination)
@@ -341,7 +347,7 @@ func LibrariesBesidePrograms(stageDir string, exclude []string) ([]string, error
 // trigger, what dh_makeshlibs adds).
 func needsLdconfig(contents files.Contents) bool {
 	for _, ct := range contents {
-		if (ct.Type == files.TypeFile || ct.Type == "") && isSharedLibrary(ct.Destination) && strings.Contains(path.Base(ct.Destination), ".so.") {
+		if (ct.Type == files.TypeFile || ct.Type == "") && isVersionedSharedLibrary(ct.Destination) {
 			return true
 		}
 	}

@@ -173,31 +173,27 @@ func TestSharedLibrariesAndExclude(t *testing.T) {
 	}
 }
 
-// A package whose scripts use the systemd-service template depends on
-// init-system-helpers, which ships the tools those scripts call.
-func TestSystemdServiceTemplateAddsInitSystemHelpers(t *testing.T) {
-	in := fixture(t)
-	in.Component.Package.Scripts = []spec.Script{{Template: "systemd-service", Vars: map[string]string{"unit": "x.service"}}}
-	info, err := Info(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Contains(info.Depends, postinst.ServiceHelpers) {
-		t.Errorf("Depends %v lacks %s", info.Depends, postinst.ServiceHelpers)
-	}
-}
-
-// A package whose scripts make a system user depends on adduser, which
-// they call (lintian: maintainer-script-needs-depends-on-adduser).
-func TestSystemUserTemplateAddsAdduser(t *testing.T) {
-	in := fixture(t)
-	in.Component.Package.Scripts = []spec.Script{{Template: "system-user", Vars: map[string]string{"user": "_x"}}}
-	info, err := Info(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Contains(info.Depends, "adduser") {
-		t.Errorf("Depends %v lacks adduser", info.Depends)
+// A package whose scripts use a template depends on what those scripts
+// call: systemd-service's tools are in init-system-helpers, system-user
+// calls adduser (lintian: maintainer-script-needs-depends-on-adduser).
+func TestScriptTemplatesAddWhatTheyCallToDepends(t *testing.T) {
+	for _, tc := range []struct {
+		template string
+		vars     map[string]string
+		want     string
+	}{
+		{"systemd-service", map[string]string{"unit": "x.service"}, postinst.ServiceHelpers},
+		{"system-user", map[string]string{"user": "_x"}, "adduser"},
+	} {
+		in := fixture(t)
+		in.Component.Package.Scripts = []spec.Script{{Template: tc.template, Vars: tc.vars}}
+		info, err := Info(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(info.Depends, tc.want) {
+			t.Errorf("%s: Depends %v lacks %s", tc.template, info.Depends, tc.want)
+		}
 	}
 }
 
