@@ -55,11 +55,7 @@ func TestInvalidSpecs(t *testing.T) {
 // fails the load.
 func TestLoadDirSkippingInvalidKeepsTheValidSpecs(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := specWriter(t, dir)
 	write("debforge.yaml", "maintainer: \"A B <a@example.org>\"\n")
 	write("a.yaml", "name: aa\nversion: x\nsummary: s\ndescription: d\nlicense: MIT\n")
 	write("b.yaml", "name: bb\nversion: 1\nsummary: s\ndescription: d\nlicense: MIT\nafter: [aa]\n")
@@ -80,6 +76,15 @@ func TestLoadDirSkippingInvalidKeepsTheValidSpecs(t *testing.T) {
 	write("debforge.yaml", "maintainer: nobody\n")
 	if _, err := spec.LoadDir(dir, kinds, spec.SkippingInvalid(map[string]error{})); err == nil {
 		t.Error("an invalid debforge.yaml loaded")
+	}
+}
+
+// specWriter writes a file of a specs directory, ending the test if it
+// cannot.
+func specWriter(t *testing.T, dir string) func(name, text string) {
+	return func(name, text string) {
+		t.Helper()
+		testutil.Must(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
 	}
 }
 
@@ -105,11 +110,7 @@ func TestDefaultsDoNotMutate(t *testing.T) {
 // at 1:1.
 func TestLoadDirReportsEveryFile(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := specWriter(t, dir)
 	write("debforge.yaml", "maintainer: \"A B <a@example.org>\"\n")
 	write("a.yaml", "name: aa\nversion: x\nsummary: s\ndescription: d\nlicense: MIT\n")
 	write("b.yaml", "name: bb\nversion: 1\nsummary: s\ndescription: d\nlicense: MIT\nafter: [zzz]\n")
