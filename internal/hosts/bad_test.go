@@ -21,6 +21,7 @@ import (
 // where the cause is; no QEMU is left behind. (A mistyped init= does not
 // do: Debian's initramfs falls back to /sbin/init.)
 func TestGuestNeverReachesSSH(t *testing.T) {
+	t.Parallel() // most of it is waiting for the timeout
 	requireTools(t)
 	img := guestImage(t, "bookworm")
 	g, err := boot(t, img, bootOpts{append: "root=/dev/vdz rootdelay=5", timeout: 150 * time.Second})

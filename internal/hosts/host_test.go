@@ -12,11 +12,12 @@ import (
 	"github.com/debforge/debforge/internal/testutil"
 )
 
-// The README's host and user steps on a booted bookworm machine.
-func TestHostBookworm(t *testing.T) { hostFlow(t, "bookworm") }
+// The README's host and user steps on a booted bookworm machine. The
+// guests run side by side: each has one emulated CPU, and this machine two.
+func TestHostBookworm(t *testing.T) { t.Parallel(); hostFlow(t, "bookworm") }
 
 // The same on trixie.
-func TestHostTrixie(t *testing.T) { hostFlow(t, "trixie") }
+func TestHostTrixie(t *testing.T) { t.Parallel(); hostFlow(t, "trixie") }
 
 // busyboxImage makes local/busybox (FROM scratch + busybox-static) in the
 // guest, as the acceptance test does: no registry is reachable.
@@ -94,11 +95,13 @@ systemctl is-active hello-service.service || true
 cat /run/hello-service/greeting 2>/dev/null || true`
 
 // waitWeb polls the web container through the guest's port 8080.
-const waitWeb = `for i in $(seq 1 90); do
+// Six minutes: two guests and a build share two cores.
+const waitWeb = `end=$(( $(date +%s) + 360 ))
+while [ "$(date +%s)" -lt "$end" ]; do
   if out=$(curl -fsS --max-time 5 http://127.0.0.1:8080/ 2>/dev/null); then echo "$out"; exit 0; fi
   sleep 2
 done
-echo "web did not answer on 127.0.0.1:8080 within 180 s"; exit 1`
+echo "web did not answer on 127.0.0.1:8080 within 360 s"; exit 1`
 
 func hostFlow(t *testing.T, release string) {
 	requireTools(t)
