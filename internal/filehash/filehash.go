@@ -27,8 +27,11 @@ func SHA256(path string) (string, error) {
 }
 
 // Identity names the file at path by what changes when its bytes are
-// replaced: device, inode, size and modification time. A cache of what
-// was read from a file stays good while its identity does.
+// replaced: device, inode, size, modification time and status-change
+// time. A cache of what was read from a file stays good while its
+// identity does. The status-change time is what makes that safe: a
+// writer can set the modification time back (touch -d), but not the
+// ctime, which the kernel moves on every write and every utimes.
 func Identity(path string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -38,6 +41,6 @@ func Identity(path string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%s: no inode information", path)
 	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%d %d %d %d", st.Dev, st.Ino, fi.Size(), fi.ModTime().UnixNano()))
-	return hex.EncodeToString(sum[:8]), nil
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d %d %d %d %d.%d", st.Dev, st.Ino, fi.Size(), fi.ModTime().UnixNano(), st.Ctim.Sec, st.Ctim.Nsec))
+	return hex.EncodeToString(sum[:16]), nil
 }

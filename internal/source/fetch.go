@@ -5,6 +5,7 @@ package source
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -92,40 +93,15 @@ type Fetcher struct {
 	clientOnce sync.Once
 	client     *http.Client
 
-	// zipHashes are the module zips this Fetcher hashed, by path, with
-	// the file's identity when hashed: a run that builds a module for
-	// four targets reads its zip once.
-	zipMu     sync.Mutex
-	zipHashes map[string]hashedZip
+	dirsMu sync.Mutex
+	dirs   map[string]dirTree // readDir's, by path and excludes
 }
 
-// hashedZip is a module zip's h1: hash and the identity
-// (filehash.Identity) of the file it was computed from.
-type hashedZip struct{ id, sum string }
-
-// hashZip is HashZip, once per file for as long as its identity stays.
+// hashZip is HashZip, remembered under the cache (filehash.Memo) for as
+// long as the zip keeps its identity: a run that builds a module for four
+// targets, and every later run, reads the zip once.
 func (f *Fetcher) hashZip(path string) (string, error) {
-	id, err := filehash.Identity(path)
-	if err != nil {
-		return "", err
-	}
-	f.zipMu.Lock()
-	h, ok := f.zipHashes[path]
-	f.zipMu.Unlock()
-	if ok && h.id == id {
-		return h.sum, nil
-	}
-	sum, err := HashZip(path)
-	if err != nil {
-		return "", err
-	}
-	f.zipMu.Lock()
-	if f.zipHashes == nil {
-		f.zipHashes = map[string]hashedZip{}
-	}
-	f.zipHashes[path] = hashedZip{id: id, sum: sum}
-	f.zipMu.Unlock()
-	return sum, nil
+	return filehash.InCache(f.CacheDir).Of("go-module-zip", func() (string, error) { return HashZip(path) }, path)
 }
 
 // Tarball download timeouts: a server that accepts and then says nothing
@@ -361,20 +337,14 @@ func (f *Fetcher) fetchDir(ctx context.Context, c *spec.Component, dir string, l
 	if !st.IsDir() {
 		return nil, fmt.Errorf("source directory %s: not a directory", dir)
 	}
-	fe := &Fetched{Kind: "dir", Path: abs, Commit: c.Source.Commit}
-	if _, err := os.Stat(filepath.Join(abs, ".git")); err == nil {
-		head, err := headCommit(ctx, f.Runner, abs)
-		if err == nil && c.Source.Commit != "" && head != c.Source.Commit {
-			return nil, &MismatchError{Component: c.Name, What: "checkout " + abs, Want: c.Source.Commit, Got: head}
-		}
-		if err == nil {
-			fe.Commit = head
-		}
-	}
-	fe.ID, err = HashTree(abs, f.dirExcludes(c, abs)...)
+	tree, err := f.readDir(ctx, abs, f.dirExcludes(c, abs))
 	if err != nil {
 		return nil, fmt.Errorf("%s: hash %s: %w", c.Name, abs, err)
 	}
+	if tree.head != "" && c.Source.Commit != "" && tree.head != c.Source.Commit {
+		return nil, &MismatchError{Component: c.Name, What: "checkout " + abs, Want: c.Source.Commit, Got: tree.head}
+	}
+	fe := &Fetched{Kind: "dir", Path: abs, Commit: cmp.Or(tree.head, c.Source.Commit), ID: tree.id}
 	// A Go module tree builds offline (GOPROXY=off) only if its
 	// dependencies are in the module cache: fetch them now, verified by
 	// its go.sum, as for a go_module source.
@@ -384,6 +354,38 @@ func (f *Fetcher) fetchDir(ctx context.Context, c *spec.Component, dir string, l
 		}
 	}
 	return fe, nil
+}
+
+// dirTree is what a run reads of a dir source: its checkout's HEAD (when
+// it is one) and its hash.
+type dirTree struct{ head, id string }
+
+// readDir reads a dir source once per run, however many targets build
+// it: the tree is hashed whole, and a run that packages it for four
+// targets packages one state of it.
+func (f *Fetcher) readDir(ctx context.Context, abs string, excludes []string) (dirTree, error) {
+	key := abs + "\x00" + strings.Join(excludes, "\x00")
+	f.dirsMu.Lock()
+	defer f.dirsMu.Unlock()
+	if t, ok := f.dirs[key]; ok {
+		return t, nil
+	}
+	var t dirTree
+	if _, err := os.Stat(filepath.Join(abs, ".git")); err == nil {
+		if head, err := headCommit(ctx, f.Runner, abs); err == nil {
+			t.head = head
+		}
+	}
+	id, err := HashTree(abs, excludes...)
+	if err != nil {
+		return t, err
+	}
+	t.id = id
+	if f.dirs == nil {
+		f.dirs = map[string]dirTree{}
+	}
+	f.dirs[key] = t
+	return t, nil
 }
 
 func headCommit(ctx context.Context, r execx.Runner, dir string) (string, error) {

@@ -296,9 +296,12 @@ func TestExtractTarChecksTheWholeCompressedStream(t *testing.T) {
 	}
 }
 
-// A run reads a module zip once however many targets build it, and a
-// zip that changed on disk (another file, or other bytes) is hashed again.
-func TestFetcherHashesAZipOncePerFile(t *testing.T) {
+// A module zip's hash is remembered between runs, but never across a
+// change of its bytes: not when the go command writes a new file, and not
+// when someone rewrites it in place and puts its modification time back
+// (its status-change time still moves). The memo must not let a tampered
+// zip pass the checksum it once passed.
+func TestFetcherRehashesAZipWhoseBytesChanged(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "m.zip")
 	write := func(body string) {
 		t.Helper()
@@ -315,14 +318,17 @@ func TestFetcherHashesAZipOncePerFile(t *testing.T) {
 		testutil.Must(t, os.Rename(p+".tmp", p)) // a new file, as the go command writes one
 	}
 	write("package a\n")
-	var f Fetcher
+	f := Fetcher{CacheDir: t.TempDir()}
 	first, err := f.hashZip(p)
 	if err != nil || first != mustHash(t, p) {
 		t.Fatalf("hashZip = %q, %v; want %q", first, err, mustHash(t, p))
 	}
-	// Bytes changed in place behind the same identity (inode, size and
-	// modification time put back) are not read again: the first hash
-	// stands, which only a second read would have changed.
+	later := Fetcher{CacheDir: f.CacheDir} // the next run
+	if again, err := later.hashZip(p); err != nil || again != first {
+		t.Fatalf("next run's hashZip = %q, %v; want %q", again, err, first)
+	}
+
+	// Same inode and size, modification time put back, one byte changed.
 	fi, err := os.Stat(p)
 	testutil.Must(t, err)
 	data, err := os.ReadFile(p)
@@ -335,12 +341,13 @@ func TestFetcherHashesAZipOncePerFile(t *testing.T) {
 	testutil.Must(t, err)
 	testutil.Must(t, w.Close())
 	testutil.Must(t, os.Chtimes(p, fi.ModTime(), fi.ModTime()))
-	if again, err := f.hashZip(p); err != nil || again != first {
-		t.Errorf("second hashZip = %q, %v; want the first hash, not a second read", again, err)
+	if _, err := later.hashZip(p); err == nil {
+		t.Errorf("a zip rewritten in place behind its old modification time got its remembered hash %s back", first)
 	}
+
 	write("package a // changed\n")
-	if changed, err := f.hashZip(p); err != nil || changed == first || changed != mustHash(t, p) {
-		t.Errorf("after the zip changed: %q, %v; want %q", changed, err, mustHash(t, p))
+	if changed, err := later.hashZip(p); err != nil || changed == first || changed != mustHash(t, p) {
+		t.Errorf("after the zip was replaced: %q, %v; want %q", changed, err, mustHash(t, p))
 	}
 }
 

@@ -1,0 +1,51 @@
+package filehash
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/debforge/debforge/internal/testutil"
+)
+
+// A memo computes once per identity of its files, across runs (a new
+// Memo on the same directory), and again when any of them changes, even
+// behind a modification time put back; without a directory it computes
+// every time.
+func TestMemoComputesOncePerIdentity(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	testutil.Must(t, os.WriteFile(a, []byte("one"), 0o644))
+	testutil.Must(t, os.WriteFile(b, []byte("two"), 0o644))
+	calls := 0
+	compute := func() (string, error) { calls++; return "v" + string(rune('0'+calls)), nil }
+	memo := Memo{Dir: filepath.Join(dir, "memo")}
+	get := func(m Memo, want string, wantCalls int) {
+		t.Helper()
+		got, err := m.Of("test", compute, a, b)
+		if err != nil || got != want || calls != wantCalls {
+			t.Fatalf("Of = %q, %v after %d computes; want %q after %d", got, err, calls, want, wantCalls)
+		}
+	}
+	get(memo, "v1", 1)
+	get(memo, "v1", 1)
+	get(Memo{Dir: memo.Dir}, "v1", 1) // the next run
+
+	fi, err := os.Stat(b)
+	testutil.Must(t, err)
+	testutil.Must(t, os.WriteFile(b, []byte("owt"), 0o644)) // same inode, same size
+	testutil.Must(t, os.Chtimes(b, fi.ModTime(), fi.ModTime()))
+	get(memo, "v2", 2)
+
+	testutil.Must(t, os.Chtimes(a, time.Unix(1, 0), time.Unix(1, 0)))
+	get(memo, "v3", 3)
+
+	get(Memo{}, "v4", 4)
+	get(Memo{}, "v5", 5)
+
+	testutil.Must(t, os.Remove(a))
+	if _, err := memo.Of("test", compute, a, b); err == nil || calls != 5 {
+		t.Errorf("a missing file: err %v after %d computes; want an error and no compute", err, calls)
+	}
+}
