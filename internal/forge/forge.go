@@ -26,6 +26,7 @@ import (
 	"github.com/debforge/debforge/internal/builders/script"
 	"github.com/debforge/debforge/internal/executor/buildkit"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
@@ -168,7 +169,12 @@ type Forge struct {
 	release string
 	// workers run the builds when Options.BuildKitAddrs is set.
 	workers *workers
+	// sandbox is the one check per run that builds can be sandboxed here.
+	sandbox *sandboxProbe
 }
+
+// digests remembers hashes and comparisons of files between runs.
+func (f *Forge) digests() filehash.Memo { return filehash.InCache(f.opts.CacheDir) }
 
 // New loads and validates the specs. Nothing is written.
 func New(opts Options) (*Forge, error) {
@@ -224,7 +230,8 @@ func New(opts Options) (*Forge, error) {
 		runner:   opts.Runner,
 		fetcher: &source.Fetcher{CacheDir: opts.CacheDir, Runner: opts.Runner,
 			Private: []string{opts.CacheDir, opts.RootsDir, opts.OutDir}},
-		set: set,
+		set:     set,
+		sandbox: &sandboxProbe{},
 	}
 	f.fetcher.Unpack = f.sandboxedUnpack
 	return f, nil
@@ -295,7 +302,7 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		return nil, err
 	}
 	defer be.release() // the roots this run used; root update waits for it
-	env := newKeyEnv(be, f.set.Repo)
+	env := newKeyEnv(be, f.set.Repo, f.digests())
 	unlock, err := LockOut(f.opts.OutDir)
 	if err != nil {
 		return nil, err
@@ -361,7 +368,7 @@ func (f *Forge) buildIntoPool(ctx context.Context, comps []*spec.Component, be *
 		isNew := false
 		if r.Err == nil {
 			var err error
-			r.Deb, isNew, err = aptrepo.AddToPool(repoDir, f.set.Repo.Component, r.Deb)
+			r.Deb, isNew, err = aptrepo.AddToPoolWith(f.digests(), repoDir, f.set.Repo.Component, r.Deb)
 			r.Err = changedHint(c, err)
 			r.Hint = joinHints(r.Hint, hintFor(r.Err))
 		}

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // The SBOM written beside a .deb enters the pool with it (also when the
@@ -130,5 +132,48 @@ func TestAddToPoolRefusesOtherBytesUnderAPublishedName(t *testing.T) {
 		if now, err := os.ReadFile(deb); err != nil || !bytes.Equal(now, published) {
 			t.Errorf("%s: the published .deb changed (%v)", name, err)
 		}
+	}
+}
+
+// The pool remembers (filehash.Memo) that a .deb equals its pooled copy,
+// so a no-op build reads neither again; a pooled copy changed in place,
+// same size and its modification time put back, is still found changed.
+func TestPoolMemoNeverHidesAChangedPackage(t *testing.T) {
+	repo := t.TempDir()
+	work := t.TempDir()
+	c := &spec.Component{Name: "hello", Version: "1.0", Revision: "1", Summary: "s", Description: "d.",
+		License: "Apache-2.0", Copyright: "2026 test", Maintainer: "Test <t@example.org>", Changes: "c.", File: "t.yaml",
+		Package: &spec.Package{Name: "hello", Section: "misc", Priority: "optional", Architecture: "all", Compression: "gzip"}}
+	built, err := packaging.Build(packaging.Input{Component: c, WorkDir: filepath.Join(work, "w"), Arch: "amd64", MTime: time.Unix(1700000000, 0)}, work)
+	testutil.Must(t, err)
+	memo := filehash.Memo{Dir: t.TempDir()}
+	deb, isNew, err := AddToPoolWith(memo, repo, "main", built)
+	if err != nil || !isNew {
+		t.Fatalf("first add: new=%v %v", isNew, err)
+	}
+	for range 2 { // compared, then remembered
+		if _, isNew, err := AddToPoolWith(memo, repo, "main", built); err != nil || isNew {
+			t.Fatalf("the same bytes again: new=%v %v", isNew, err)
+		}
+	}
+	entries, _ := filepath.Glob(filepath.Join(memo.Dir, "same-bytes", "*"))
+	if len(entries) != 1 {
+		t.Fatalf("remembered comparisons: %v, want one", entries)
+	}
+
+	fi, err := os.Stat(deb)
+	testutil.Must(t, err)
+	data, err := os.ReadFile(deb)
+	testutil.Must(t, err)
+	data[len(data)-1] ^= 0xff
+	f, err := os.OpenFile(deb, os.O_WRONLY, 0)
+	testutil.Must(t, err)
+	_, err = f.WriteAt(data, 0)
+	testutil.Must(t, err)
+	testutil.Must(t, f.Close())
+	testutil.Must(t, os.Chtimes(deb, fi.ModTime(), fi.ModTime()))
+	var ce *ChangedError
+	if _, _, err := AddToPoolWith(memo, repo, "main", built); !errors.As(err, &ce) {
+		t.Errorf("a pooled .deb changed in place behind its old modification time: %v, want a ChangedError", err)
 	}
 }

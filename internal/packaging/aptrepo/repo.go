@@ -22,11 +22,13 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/debforge/debforge/internal/debian"
+	"github.com/debforge/debforge/internal/filehash"
 
 	"github.com/ulikunitz/xz"
 
@@ -97,6 +99,12 @@ func (e *ChangedError) Error() string {
 // alone; one with other bytes under the same name is refused: a published
 // version never changes.
 func AddToPool(repoDir, component, debPath string) (string, bool, error) {
+	return AddToPoolWith(filehash.Memo{}, repoDir, component, debPath)
+}
+
+// AddToPoolWith is AddToPool remembering in digests which .deb was found
+// equal to its pooled copy, so that a no-op build does not read both again.
+func AddToPoolWith(digests filehash.Memo, repoDir, component, debPath string) (string, bool, error) {
 	d, err := debfile.ReadFile(debPath, debfile.Options{})
 	if err != nil {
 		return "", false, err
@@ -107,8 +115,12 @@ func AddToPool(repoDir, component, debPath string) (string, bool, error) {
 	}
 	src, _, _ = strings.Cut(src, " ")
 	dst := filepath.Join(repoDir, PoolPath(component, src, filepath.Base(debPath)))
-	if same, err := sameBytes(debPath, dst); err == nil {
-		if same {
+	same, err := digests.Of("same-bytes", func() (string, error) {
+		same, err := sameBytes(debPath, dst)
+		return strconv.FormatBool(same), err
+	}, debPath, dst)
+	if err == nil {
+		if same == "true" {
 			// The pooled .deb stays, and so do its companions: they are the
 			// record of the build that published it. Only missing ones are
 			// filled in (a pool from before they existed, or one lost).

@@ -40,7 +40,8 @@ type Deb struct {
 	// ControlFiles holds every member of control.tar (md5sums, postinst ...).
 	ControlFiles map[string][]byte
 	Data         []Entry
-	// Members are the ar member names in order.
+	// Members are the ar member names in order (data.tar is not reached
+	// without Options.Data).
 	Members []string
 }
 
@@ -86,6 +87,7 @@ func ReadFile(path string, opt Options) (*Deb, error) {
 func Read(r io.Reader, opt Options) (*Deb, error) {
 	ar := ar.NewReader(r)
 	d := &Deb{ControlFiles: map[string][]byte{}}
+members:
 	for {
 		h, err := ar.Next()
 		if err == io.EOF {
@@ -108,6 +110,11 @@ func Read(r io.Reader, opt Options) (*Deb, error) {
 			})
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			if !opt.Data {
+				// data.tar follows (policy: control first, data last):
+				// reading on would only read the payload to skip it.
+				break members
 			}
 		case strings.HasPrefix(name, "data.tar") && opt.Data:
 			err = readTar(name, ar, func(th *tar.Header, body io.Reader) error {
