@@ -35,12 +35,10 @@ type keyEnv struct {
 	self, toolchain, target, repo, epoch string
 }
 
-func newKeyEnv(be *buildEnv, repo *spec.Repo) keyEnv {
+func newKeyEnv(be *buildEnv, repo *spec.Repo, digests filehash.Memo) keyEnv {
 	var k keyEnv
-	if exe, err := os.Executable(); err == nil {
-		if h, err := filehash.SHA256(exe); err == nil {
-			k.self = h
-		}
+	if h, err := selfSHA256(digests); err == nil {
+		k.self = h
 	}
 	if be.tc != nil {
 		k.toolchain = "go" + be.tc.Version + " " + be.tc.Sum
@@ -49,6 +47,16 @@ func newKeyEnv(be *buildEnv, repo *spec.Repo) keyEnv {
 	k.repo = repoKey(repo)
 	k.epoch = os.Getenv("SOURCE_DATE_EPOCH")
 	return k
+}
+
+// selfSHA256 is the hash of this debforge binary, read once for as long as
+// the file stays the same.
+func selfSHA256(digests filehash.Memo) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return digests.Of("sha256", func() (string, error) { return filehash.SHA256(exe) }, exe)
 }
 
 // keyInput is one named input of a package's cache key: Text is exactly

@@ -101,7 +101,7 @@ func (f *Forge) explainTarget(ctx context.Context, names []string) ([]Explanatio
 		return nil, err
 	}
 	defer end()
-	env := newKeyEnv(be, f.set.Repo)
+	env := newKeyEnv(be, f.set.Repo, f.digests())
 	keys := map[string]string{}
 	var out []Explanation
 	for _, c := range comps {

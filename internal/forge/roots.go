@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/debforge/debforge/internal/debian"
+	"github.com/debforge/debforge/internal/execx"
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
@@ -91,7 +92,7 @@ func (f *Forge) prepare(ctx context.Context, comps []*spec.Component) (*buildEnv
 	if !slices.ContainsFunc(comps, func(c *spec.Component) bool { return !c.IsMeta() }) {
 		return be, nil // meta-packages only: nothing runs, no root needed
 	}
-	if err := sandbox.Check(ctx, f.runner, "/"); err != nil {
+	if err := f.sandbox.check(ctx, f.runner); err != nil {
 		return nil, err
 	}
 	if err := f.verifyRoots(be.target, comps); err != nil {
@@ -99,6 +100,21 @@ func (f *Forge) prepare(ctx context.Context, comps []*spec.Component) (*buildEnv
 	}
 	be.tc, err = f.goToolchain(ctx, t, comps)
 	return be, err
+}
+
+// sandboxProbe starts an empty sandbox (sandbox.Check) once per run, not
+// once per target: the answer is the host's, and a probe costs a bwrap.
+type sandboxProbe struct {
+	once sync.Once
+	err  error
+}
+
+func (p *sandboxProbe) check(ctx context.Context, r execx.Runner) error {
+	if p == nil {
+		return sandbox.Check(ctx, r, "/")
+	}
+	p.once.Do(func() { p.err = sandbox.Check(ctx, r, "/") })
+	return p.err
 }
 
 // verifyRoots checks every made root that comps build in against its

@@ -72,7 +72,7 @@ func (f *Forge) forTarget(t spec.Target, allDone bool) (*Forge, []string) {
 			f.opts.Events(e)
 		}
 	}
-	return &Forge{opts: opts, registry: f.registry, runner: f.runner, fetcher: f.fetcher, set: set, oneTarget: true, release: t.Release, workers: f.workers}, skipped
+	return &Forge{opts: opts, registry: f.registry, runner: f.runner, fetcher: f.fetcher, set: set, oneTarget: true, release: t.Release, workers: f.workers, sandbox: f.sandbox}, skipped
 }
 
 // buildTargets builds the components for every target in turn and then

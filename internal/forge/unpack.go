@@ -11,7 +11,6 @@ import (
 
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
-	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/source"
 )
 
@@ -98,7 +97,7 @@ func (f *Forge) helperExe() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sum, err := filehash.SHA256(self)
+	sum, err := selfSHA256(f.digests())
 	if err != nil {
 		return "", err
 	}

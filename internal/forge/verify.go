@@ -59,7 +59,7 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 	defer disconnect()
 	g.workers, f.workers = f.workers, nil
 	defer func() { f.workers = g.workers }()
-	env1 := newKeyEnv(be, f.set.Repo)
+	env1 := newKeyEnv(be, f.set.Repo, f.digests())
 	var out []Repro
 	keys1, keys2 := map[string]string{}, map[string]string{}
 	for _, c := range comps {
