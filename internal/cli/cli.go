@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -235,11 +236,11 @@ func newForge(opts forge.Options) (*forge.Forge, error) {
 	f, err := forge.New(opts)
 	if err != nil {
 		var se *spec.Error
-		hint := hintOf(err)
+		fix := hint.Of(err)
 		if errors.As(err, &se) {
-			hint = "fix the spec files above; 'debforge validate' checks them without building"
+			fix = "fix the spec files above; 'debforge validate' checks them without building"
 		}
-		return nil, &exitError{code: ExitUsage, err: err, hint: hint}
+		return nil, &exitError{code: ExitUsage, err: err, hint: fix}
 	}
 	return f, nil
 }
@@ -254,22 +255,13 @@ func runError(err error) error {
 	}
 	var ue *forge.UsageError
 	if errors.As(err, &ue) {
-		return &exitError{code: ExitUsage, err: err, hint: hintOf(err)}
+		return &exitError{code: ExitUsage, err: err, hint: hint.Of(err)}
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return err
 	}
-	return &exitError{code: ExitFailed, err: err, hint: hintOf(err)}
-}
-
-// hintOf is the hint of the first error in err's chain that has one.
-func hintOf(err error) string {
-	var h interface{ Hint() string }
-	if errors.As(err, &h) {
-		return h.Hint()
-	}
-	return ""
+	return &exitError{code: ExitFailed, err: err, hint: hint.Of(err)}
 }
 
 func absOr(p string) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
 )
@@ -61,7 +62,7 @@ func (b *buildFlags) apply(o *forge.Options) error {
 		}
 		cache, err := forge.ParseBuildKitCache(b.bkCache)
 		if err != nil {
-			return &exitError{code: ExitUsage, err: err, hint: hintOf(err)}
+			return &exitError{code: ExitUsage, err: err, hint: hint.Of(err)}
 		}
 		o.BuildKitCache = cache
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/debian"
+	"github.com/debforge/debforge/internal/hint"
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
@@ -167,7 +168,7 @@ func inStage(stage string, err error) error {
 func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, env keyEnv, depKeys []string, log io.Writer) (res Result, _ string) {
 	r := Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion()}
 	fail := func(err error) (Result, string) { // err names its stage (inStage)
-		r.Err, r.Hint = err, hintFor(err)
+		r.Err, r.Hint = err, hint.Of(err)
 		return r, ""
 	}
 	j := &buildJob{c: c, be: be, env: env, log: log, start: time.Now()}

@@ -24,6 +24,7 @@ import (
 	"github.com/debforge/debforge/internal/executor/buildkit"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/toolchain"
 )
 
@@ -68,40 +69,40 @@ func (e *WorkerError) Hint() string {
 // architecture and root gets its own tag there, as it gets its own store
 // under a local DIR).
 func ParseBuildKitCache(v string) (buildkit.Cache, error) {
-	hint := "give a directory all runs share, --buildkit-cache type=local,dest=/srv/buildkit-cache, or a registry repository, --buildkit-cache type=registry,ref=registry.example.org/debforge/cache"
+	fix := "give a directory all runs share, --buildkit-cache type=local,dest=/srv/buildkit-cache, or a registry repository, --buildkit-cache type=registry,ref=registry.example.org/debforge/cache"
 	attrs := map[string]string{}
 	for _, kv := range strings.Split(v, ",") {
 		k, val, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: %q is not KEY=VALUE", v, kv), hint)
+			return buildkit.Cache{}, hint.With(fmt.Errorf("--buildkit-cache %s: %q is not KEY=VALUE", v, kv), fix)
 		}
 		attrs[k] = val
 	}
 	known := map[string][]string{"local": {"type", "dest", "src"}, "registry": {"type", "ref"}}
 	keys, ok := known[attrs["type"]]
 	if !ok {
-		return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: type %q is not supported (type=local or type=registry)", v, attrs["type"]), hint)
+		return buildkit.Cache{}, hint.With(fmt.Errorf("--buildkit-cache %s: type %q is not supported (type=local or type=registry)", v, attrs["type"]), fix)
 	}
 	for k := range attrs {
 		if !slices.Contains(keys, k) {
-			return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: unknown key %q (known for type=%s: %s)", v, k, attrs["type"], strings.Join(keys, ", ")), hint)
+			return buildkit.Cache{}, hint.With(fmt.Errorf("--buildkit-cache %s: unknown key %q (known for type=%s: %s)", v, k, attrs["type"], strings.Join(keys, ", ")), fix)
 		}
 	}
 	if attrs["type"] == "registry" {
 		ref, err := reference.ParseNormalizedNamed(attrs["ref"])
 		switch {
 		case err != nil:
-			return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: ref %q: %w", v, attrs["ref"], err), hint)
+			return buildkit.Cache{}, hint.With(fmt.Errorf("--buildkit-cache %s: ref %q: %w", v, attrs["ref"], err), fix)
 		case !reference.IsNameOnly(ref):
-			return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: ref %q has a tag or digest; give the repository alone, debforge tags one cache per component there", v, attrs["ref"]), hint)
+			return buildkit.Cache{}, hint.With(fmt.Errorf("--buildkit-cache %s: ref %q has a tag or digest; give the repository alone, debforge tags one cache per component there", v, attrs["ref"]), fix)
 		}
 		return buildkit.Cache{Ref: ref.Name()}, nil
 	}
 	switch {
 	case attrs["dest"] == "" || !filepath.IsAbs(attrs["dest"]):
-		return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: dest must be an absolute directory", v), hint)
+		return buildkit.Cache{}, hint.With(fmt.Errorf("--buildkit-cache %s: dest must be an absolute directory", v), fix)
 	case attrs["src"] != "" && filepath.Clean(attrs["src"]) != filepath.Clean(attrs["dest"]):
-		return buildkit.Cache{}, withHint(fmt.Errorf("--buildkit-cache %s: src and dest differ; the cache is one directory, read and written", v), hint)
+		return buildkit.Cache{}, hint.With(fmt.Errorf("--buildkit-cache %s: src and dest differ; the cache is one directory, read and written", v), fix)
 	}
 	return buildkit.Cache{Dir: filepath.Clean(attrs["dest"])}, nil
 }
@@ -116,7 +117,7 @@ func TLSFiles(dir string) (ca, cert, key string, err error) {
 			return ca, cert, key, nil
 		}
 	}
-	return "", "", "", withHint(fmt.Errorf("--buildkit-tlsdir %s: want ca.pem, cert.pem and key.pem (or ca.crt, tls.crt and tls.key) in it", dir),
+	return "", "", "", hint.With(fmt.Errorf("--buildkit-tlsdir %s: want ca.pem, cert.pem and key.pem (or ca.crt, tls.crt and tls.key) in it", dir),
 		"put the worker's CA certificate and this client's certificate and key there, as for buildctl --tlsdir")
 }
 
@@ -135,7 +136,7 @@ func connectWorker(ctx context.Context, addr, tlsDir string) (*worker, error) {
 		}
 		u, err := url.Parse(addr)
 		if err != nil || u.Scheme != "tcp" || u.Hostname() == "" {
-			return nil, &UsageError{withHint(fmt.Errorf("--buildkit-tlsdir with --buildkit-addr %s: TLS needs a tcp://HOST:PORT address", addr),
+			return nil, &UsageError{hint.With(fmt.Errorf("--buildkit-tlsdir with --buildkit-addr %s: TLS needs a tcp://HOST:PORT address", addr),
 				"give the worker's tcp:// address, as buildkitd --addr tcp://0.0.0.0:1234 --tlscacert … listens")}
 		}
 		opts = append(opts, client.WithServerConfig(u.Hostname(), ca), client.WithCredentials(cert, key))
@@ -194,7 +195,7 @@ func (f *Forge) connectWorkers(ctx context.Context) (func(), error) {
 		if k, v, ok := strings.Cut(a, "="); ok && !strings.Contains(k, "/") && !strings.Contains(k, ":") {
 			pin, addr = k, v
 			if _, err := buildkit.Platform(pin); err != nil {
-				return nil, &UsageError{withHint(fmt.Errorf("--buildkit-addr %s: %w", a, err), "pin a Debian architecture to a worker: --buildkit-addr arm64=tcp://arm-builder:1234")}
+				return nil, &UsageError{hint.With(fmt.Errorf("--buildkit-addr %s: %w", a, err), "pin a Debian architecture to a worker: --buildkit-addr arm64=tcp://arm-builder:1234")}
 			}
 		}
 		w, err := connectWorker(ctx, addr, f.opts.BuildKitTLSDir)
@@ -246,7 +247,7 @@ func (ws *workers) take(arch string, tried map[*worker]bool) (*worker, error) {
 		}
 	}
 	if best == nil {
-		return nil, withHint(fmt.Errorf("no buildkit worker for %s: %s", arch, strings.Join(why, "; ")),
+		return nil, hint.With(fmt.Errorf("no buildkit worker for %s: %s", arch, strings.Join(why, "; ")),
 			"add a worker of that architecture: --buildkit-addr "+arch+"=ADDR")
 	}
 	for _, err := range unfit {

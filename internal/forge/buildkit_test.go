@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/debforge/debforge/internal/executor/buildkit"
+	"github.com/debforge/debforge/internal/hint"
 )
 
 // A worker without the target's platform is refused by name, with what
@@ -75,8 +76,8 @@ func TestParseBuildKitCache(t *testing.T) {
 	for _, bad := range []string{"", "/srv/bk", "type=s3,bucket=b", "type=local", "type=local,dest=rel", "type=local,src=/a,dest=/b", "type=local,dest=/a,mode=max",
 		"type=registry", "type=registry,ref=r/c:tag", "type=registry,ref=r/c@sha256:" + strings.Repeat("a", 64), "type=registry,ref=r/UPPER", "type=registry,ref=r/c,dest=/a"} {
 		_, err := ParseBuildKitCache(bad)
-		if err == nil || hintFor(err) == "" || !strings.Contains(err.Error(), "--buildkit-cache "+bad+":") {
-			t.Errorf("%q: %v (hint %q)", bad, err, hintFor(err))
+		if err == nil || hint.Of(err) == "" || !strings.Contains(err.Error(), "--buildkit-cache "+bad+":") {
+			t.Errorf("%q: %v (hint %q)", bad, err, hint.Of(err))
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
 )
@@ -21,8 +22,8 @@ func TestChangedHintNamesTheNextRevision(t *testing.T) {
 		c := &spec.Component{Name: "runc", Version: "1.5.3", Revision: tc.rev, File: "specs/runc.yaml"}
 		err := changedHint(c, refused)
 		var ce *aptrepo.ChangedError
-		if !errors.As(err, &ce) || hintFor(err) != tc.hint {
-			t.Errorf("revision %s: %v\nhint %q\nwant %q", tc.rev, err, hintFor(err), tc.hint)
+		if !errors.As(err, &ce) || hint.Of(err) != tc.hint {
+			t.Errorf("revision %s: %v\nhint %q\nwant %q", tc.rev, err, hint.Of(err), tc.hint)
 		}
 	}
 	other := errors.New("disk full")

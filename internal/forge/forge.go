@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/debian"
+	"github.com/debforge/debforge/internal/hint"
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/builders/autotools"
@@ -263,7 +264,7 @@ func (f *Forge) Fetch(ctx context.Context, names []string) ([]Result, error) {
 		if !c.IsMeta() {
 			f.emit(Event{Component: c.Name, Stage: StageFetch})
 			_, err := f.fetcher.Fetch(ctx, c, f.opts.Sources[c.Name], log)
-			r.Err, r.Hint = err, hintFor(err)
+			r.Err, r.Hint = err, hint.Of(err)
 		}
 		r.FetchTime = time.Since(start)
 		return r
@@ -279,7 +280,7 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		return f.buildTargets(ctx, names)
 	}
 	if len(f.opts.Targets) > 0 && !f.oneTarget {
-		return nil, &UsageError{withHint(fmt.Errorf("--target %s: %s sets no targets", f.opts.Targets[0], f.set.Repo.File),
+		return nil, &UsageError{hint.With(fmt.Errorf("--target %s: %s sets no targets", f.opts.Targets[0], f.set.Repo.File),
 			"list them in "+f.set.Repo.File+", e.g. targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]")}
 	}
 	comps, err := Select(f.set, names, f.opts.Except)
@@ -370,7 +371,7 @@ func (f *Forge) buildIntoPool(ctx context.Context, comps []*spec.Component, be *
 			var err error
 			r.Deb, isNew, err = aptrepo.AddToPoolWith(f.digests(), repoDir, f.set.Repo.Component, r.Deb)
 			r.Err = changedHint(c, err)
-			r.Hint = joinHints(r.Hint, hintFor(r.Err))
+			r.Hint = joinHints(r.Hint, hint.Of(r.Err))
 		}
 		mu.Lock()
 		added = added || isNew
@@ -394,13 +395,13 @@ func changedHint(c *spec.Component, err error) error {
 	rev, suffix, _ := strings.Cut(c.Revision, "+")
 	n, convErr := strconv.Atoi(rev)
 	if convErr != nil {
-		return withHint(err, fmt.Sprintf("raise revision: in %s (now %q) and build again; the new version publishes beside the old one", c.File, rev))
+		return hint.With(err, fmt.Sprintf("raise revision: in %s (now %q) and build again; the new version publishes beside the old one", c.File, rev))
 	}
 	newVer := c.Version + "-" + strconv.Itoa(n+1)
 	if suffix != "" {
 		newVer += "+" + suffix
 	}
-	return withHint(err, fmt.Sprintf("set revision: \"%d\" in %s (now \"%d\") and build again; the rebuilt package then publishes as %s beside %s", n+1, c.File, n, newVer, c.DebVersion()))
+	return hint.With(err, fmt.Sprintf("set revision: \"%d\" in %s (now \"%d\") and build again; the rebuilt package then publishes as %s beside %s", n+1, c.File, n, newVer, c.DebVersion()))
 }
 
 func (f *Forge) finish(c *spec.Component, r Result, start time.Time) {
@@ -610,13 +611,4 @@ func joinResults(results []Result) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// hintFor returns the hint of the first error in err's chain that has one.
-func hintFor(err error) string {
-	var h interface{ Hint() string }
-	if errors.As(err, &h) {
-		return h.Hint()
-	}
-	return ""
 }

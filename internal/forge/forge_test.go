@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/testutil"
 )
@@ -84,7 +85,7 @@ func TestUnknownSourceNameIsUsageError(t *testing.T) {
 		opts.SpecsDir, opts.OutDir, opts.CacheDir = specs, filepath.Join(dir, "out"), filepath.Join(dir, "cache")
 		_, err := New(opts)
 		var ue *UsageError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), flag+" zz: unknown component") || hintFor(err) != "known: meta" {
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), flag+" zz: unknown component") || hint.Of(err) != "known: meta" {
 			t.Errorf("%s: %v, want a UsageError naming zz", flag, err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
@@ -112,8 +113,8 @@ func TestOlderVersionThanPublishedIsRefused(t *testing.T) {
 	poolDeb(t, out, historyComponent("2+deb12", "Second."), "")
 	f := historyForge(out, t.TempDir())
 	err := f.checkNotOlder(historyComponent("1+deb12", "First again."))
-	if err == nil || !strings.Contains(err.Error(), "older than the published 1.0-2+deb12") || !strings.Contains(hintFor(err), "above 1.0-2+deb12") {
-		t.Errorf("building 1.0-1+deb12 after 1.0-2+deb12: %v (hint %q)", err, hintFor(err))
+	if err == nil || !strings.Contains(err.Error(), "older than the published 1.0-2+deb12") || !strings.Contains(hint.Of(err), "above 1.0-2+deb12") {
+		t.Errorf("building 1.0-1+deb12 after 1.0-2+deb12: %v (hint %q)", err, hint.Of(err))
 	}
 	for _, rev := range []string{"2+deb12", "3+deb12", "1+deb13"} {
 		if err := f.checkNotOlder(historyComponent(rev, "x")); err != nil {

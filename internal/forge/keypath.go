@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/debforge/debforge/internal/hint"
 )
 
 // CheckKeyOutsideOut refuses a signing key path inside the output
@@ -45,7 +47,7 @@ func checkKeyOutside(what, key, out string) error {
 		return err
 	}
 	if k == o || strings.HasPrefix(k, o+string(filepath.Separator)) {
-		return &UsageError{withHint(fmt.Errorf("%s %s is inside the output directory %s (resolved: %s), which 'debforge serve' publishes", what, key, out, k),
+		return &UsageError{hint.With(fmt.Errorf("%s %s is inside the output directory %s (resolved: %s), which 'debforge serve' publishes", what, key, out, k),
 			"keep the private key outside --out, e.g. at the default ~/.local/share/debforge/signing-key.asc")}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/debforge/debforge/internal/debian"
+	"github.com/debforge/debforge/internal/hint"
 
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/packaging/debfile"
@@ -64,11 +65,11 @@ func (f *Forge) keyProblem(repoDir string) error {
 	}
 	published := filepath.Join(repoDir, f.set.Repo.KeyName+".gpg")
 	if !f.opts.CreateKey {
-		return &UsageError{withHint(fmt.Errorf("signing key %s does not exist, and debforge never makes a new key at a path you named", f.opts.SigningKey),
+		return &UsageError{hint.With(fmt.Errorf("signing key %s does not exist, and debforge never makes a new key at a path you named", f.opts.SigningKey),
 			fmt.Sprintf("restore the key from its backup, or make a new one with 'debforge --signing-key %s keygen' (hosts then need the new key)", f.opts.SigningKey))}
 	}
 	if _, err := os.Stat(published); err == nil {
-		return &UsageError{withHint(fmt.Errorf("signing key %s does not exist, but %s publishes a key: a new key would re-key every host", f.opts.SigningKey, published),
+		return &UsageError{hint.With(fmt.Errorf("signing key %s does not exist, but %s publishes a key: a new key would re-key every host", f.opts.SigningKey, published),
 			"restore the key from its backup, or pass its path with --signing-key")}
 	}
 	return nil
@@ -82,7 +83,7 @@ func CreateSigningKey(opts Options) (string, error) {
 		return "", err
 	}
 	if _, err := os.Lstat(opts.SigningKey); err == nil {
-		return "", &UsageError{withHint(fmt.Errorf("%s already exists; debforge never replaces a signing key", opts.SigningKey),
+		return "", &UsageError{hint.With(fmt.Errorf("%s already exists; debforge never replaces a signing key", opts.SigningKey),
 			"to rotate keys, keygen at a new path and publish with --signing-key NEW --previous-signing-key OLD")}
 	}
 	repo, err := spec.LoadRepo(filepath.Join(opts.SpecsDir, spec.RepoFile))

@@ -15,21 +15,6 @@ type UsageError struct{ Err error }
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
-// hinted is an error with the one line that says what to do next; the CLI
-// prints it as "hint:".
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h *hinted) Error() string { return h.err.Error() }
-func (h *hinted) Unwrap() error { return h.err }
-
-// Hint says what to do about the error.
-func (h *hinted) Hint() string { return h.hint }
-
-func withHint(err error, hint string) error { return &hinted{err, hint} }
-
 // Select returns the named components (all when names is empty or "all")
 // plus everything they come after, in dependency order, minus except.
 // A cycle is an error naming it.

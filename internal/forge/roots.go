@@ -11,6 +11,7 @@ import (
 
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/hint"
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
@@ -64,13 +65,13 @@ func (f *Forge) rootID(c *spec.Component) string {
 func (f *Forge) rootTarget() (buildroot.Target, error) {
 	t, err := buildroot.ParseTarget(f.release+"/"+buildArch(), "")
 	if err != nil {
-		return t, usage(err, hintFor(err))
+		return t, usage(err, hint.Of(err))
 	}
 	return t, nil
 }
 
 // usage is bad input found before anything ran (exit code 2), with its fix.
-func usage(err error, hint string) error { return &UsageError{Err: withHint(err, hint)} }
+func usage(err error, fix string) error { return &UsageError{Err: hint.With(err, fix)} }
 
 func (f *Forge) rootStore() *buildroot.Store {
 	mirrors := map[string]string{}
@@ -226,7 +227,7 @@ func (f *Forge) goToolchain(ctx context.Context, t buildroot.Target, comps []*sp
 func (f *Forge) UpdateRoots(ctx context.Context, target string, log io.Writer) ([]*buildroot.Root, error) {
 	t, err := buildroot.ParseTarget(target, "")
 	if err != nil {
-		return nil, usage(err, hintFor(err))
+		return nil, usage(err, hint.Of(err))
 	}
 	return f.rootStore().Update(ctx, t, log)
 }

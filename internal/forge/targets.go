@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/debforge/debforge/internal/debian"
+	"github.com/debforge/debforge/internal/hint"
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
@@ -29,14 +30,14 @@ func (f *Forge) runTargets() ([]spec.Target, error) {
 	for _, s := range f.opts.Targets {
 		t, err := spec.ParseTarget(s)
 		if err != nil {
-			return nil, &UsageError{withHint(fmt.Errorf("--target: %w", err), "use RELEASE/ARCH from targets: in "+f.set.Repo.File)}
+			return nil, &UsageError{hint.With(fmt.Errorf("--target: %w", err), "use RELEASE/ARCH from targets: in "+f.set.Repo.File)}
 		}
 		if !slices.Contains(all, t) {
 			var names []string
 			for _, a := range all {
 				names = append(names, a.String())
 			}
-			return nil, &UsageError{withHint(fmt.Errorf("--target %s: not one of the targets in %s (%s)", s, f.set.Repo.File, strings.Join(names, ", ")),
+			return nil, &UsageError{hint.With(fmt.Errorf("--target %s: not one of the targets in %s (%s)", s, f.set.Repo.File, strings.Join(names, ", ")),
 				"add it to targets: in "+f.set.Repo.File+" first, so the repository publishes its release and architecture")}
 		}
 		if !slices.Contains(out, t) {
@@ -267,7 +268,7 @@ func (e *CrossRunError) Error() string { return e.Err.Error() + "\n(" + e.Emulat
 func (e *CrossRunError) Unwrap() error { return e.Err }
 
 // Hint is the emulation's fix, before any hint of the failure itself.
-func (e *CrossRunError) Hint() string { return joinHints(e.Emulation.Hint(), hintFor(e.Err)) }
+func (e *CrossRunError) Hint() string { return joinHints(e.Emulation.Hint(), hint.Of(e.Err)) }
 
 // explainCross adds to a failed cross build that this host cannot run
 // the target's programs, when it cannot.
