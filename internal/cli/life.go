@@ -7,9 +7,8 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/debforge/debforge/internal/tracking"
 	"github.com/spf13/cobra"
-
-	"github.com/debforge/debforge/internal/forge"
 )
 
 // ExitOutdated is outdated's answer "something has a newer upstream".
@@ -35,7 +34,7 @@ are still reported).`,
 			if err != nil {
 				return err
 			}
-			rows, err := f.Outdated(cmd.Context(), args)
+			rows, err := tracking.For(f).Outdated(cmd.Context(), args)
 			if err != nil {
 				return runError(err)
 			}
@@ -62,10 +61,10 @@ are still reported).`,
 			errs, outdated := 0, 0
 			for _, r := range rows {
 				switch r.Status {
-				case forge.StatusError:
+				case tracking.StatusError:
 					errs++
 					printError(g.stderr, fmt.Errorf("%s", r.Error))
-				case forge.StatusOutdated:
+				case tracking.StatusOutdated:
 					outdated++
 				}
 			}
@@ -84,7 +83,7 @@ are still reported).`,
 }
 
 func newBumpCmd(g *globals) *cobra.Command {
-	var o forge.BumpOptions
+	var o tracking.BumpOptions
 	cmd := &cobra.Command{
 		Use:   "bump NAME [VERSION]",
 		Short: "Move a spec to another upstream version (default: the newest), verified",
@@ -106,13 +105,13 @@ The change is printed as a diff on stdout.`,
 			if len(args) == 2 {
 				o.Version = args[1]
 			}
-			b, err := f.Bump(cmd.Context(), args[0], o, io.Discard)
-			if errors.Is(err, forge.ErrCurrent) {
+			b, err := tracking.For(f).Bump(cmd.Context(), args[0], o, io.Discard)
+			if errors.Is(err, tracking.ErrCurrent) {
 				fmt.Fprintf(g.stderr, "debforge: %v; nothing changed\n", err)
 				return nil
 			}
 			if err != nil {
-				return bumpError(err)
+				return runError(err)
 			}
 			fmt.Fprint(g.stdout, b.Diff)
 			fmt.Fprintf(g.stderr, "debforge: %s: %s -> %s in %s (validated)\n", b.Component, b.From, b.To, b.File)
@@ -128,15 +127,8 @@ The change is printed as a diff on stdout.`,
 	return cmd
 }
 
-func bumpError(err error) error {
-	if h := forge.BumpHint(err); h != "" {
-		return &exitError{code: ExitFailed, err: err, hint: h}
-	}
-	return runError(err)
-}
-
 func newNewCmd(g *globals) *cobra.Command {
-	var o forge.NewOptions
+	var o tracking.NewOptions
 	cmd := &cobra.Command{
 		Use:   "new NAME (--go-module MOD@VERSION | --tarball URL|FILE | --git URL --tag TAG)",
 		Short: "Write specs/NAME.yaml for an upstream source, its hash downloaded and verified",
@@ -160,7 +152,7 @@ file's path is printed on stdout.`,
 			if err != nil {
 				return err
 			}
-			c, err := f.New(cmd.Context(), args[0], o, io.Discard)
+			c, err := tracking.For(f).NewSpec(cmd.Context(), args[0], o, io.Discard)
 			if err != nil {
 				return runError(err)
 			}

@@ -241,6 +241,13 @@ func New(opts Options) (*Forge, error) {
 // Set returns the loaded specs.
 func (f *Forge) Set() *spec.Set { return f.set }
 
+// Options returns the options f was made with (Runner filled in).
+func (f *Forge) Options() Options { return f.opts }
+
+// Fetcher returns the fetcher builds use: downloads verified into the
+// cache, archives unpacked in the build sandbox.
+func (f *Forge) Fetcher() *source.Fetcher { return f.fetcher }
+
 func (f *Forge) emit(e Event) {
 	if f.opts.Events != nil {
 		f.opts.Events(e)

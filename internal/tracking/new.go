@@ -1,4 +1,4 @@
-package forge
+package tracking
 
 import (
 	"cmp"
@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/debforge/debforge/internal/debian"
+	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/scaffold"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
@@ -35,28 +37,26 @@ type Created struct {
 // CommonLicensesDir is where Debian ships the license texts new matches.
 var CommonLicensesDir = "/usr/share/common-licenses"
 
-var newNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
-
-// New writes specs/NAME.yaml for an upstream source: it downloads and
+// NewSpec writes specs/NAME.yaml for an upstream source: it downloads and
 // verifies the source, pins its hash (and commit), reads its license and
 // build system, writes the spec (never over an existing one) and
 // validates it.
-func (f *Forge) New(ctx context.Context, name string, o NewOptions, log io.Writer) (*Created, error) {
+func (f *Tracker) NewSpec(ctx context.Context, name string, o NewOptions, log io.Writer) (*Created, error) {
 	c, err := f.newComponent(name, o)
 	if err != nil {
 		return nil, err
 	}
-	file := filepath.Join(f.opts.SpecsDir, name+".yaml")
+	file := filepath.Join(f.specsDir, name+".yaml")
 	if _, err := os.Lstat(file); err == nil || f.set.Get(name) != nil {
-		return nil, &UsageError{fmt.Errorf("new %s: %s already exists; new never overwrites a spec ('debforge bump %s' moves it to another version)", name, file, name)}
+		return nil, &forge.UsageError{Err: fmt.Errorf("new %s: %s already exists; new never overwrites a spec ('debforge bump %s' moves it to another version)", name, file, name)}
 	}
-	unlock, err := LockCache(f.opts.CacheDir, false)
+	unlock, err := forge.LockCache(f.cacheDir, false)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	if c.Source.Git != "" {
-		if c.Source.Commit, err = f.checker().TagCommit(ctx, c.Source.Git, c.Source.Tag); err != nil {
+		if c.Source.Commit, err = f.checker.TagCommit(ctx, c.Source.Git, c.Source.Tag); err != nil {
 			return nil, fmt.Errorf("new %s: %w", name, err)
 		}
 	}
@@ -87,13 +87,13 @@ func (f *Forge) New(ctx context.Context, name string, o NewOptions, log io.Write
 	// Only what new wrote is judged: another spec being edited is not
 	// its business.
 	skipped := map[string]error{}
-	_, verr := LoadSpecs(f.opts.SpecsDir, spec.SkippingInvalid(skipped))
+	_, verr := forge.LoadSpecs(f.specsDir, spec.SkippingInvalid(skipped))
 	return &Created{File: file, Invalid: errors.Join(verr, skipped[file])}, nil
 }
 
-func (f *Forge) newComponent(name string, o NewOptions) (*spec.Component, error) {
-	if !newNameRe.MatchString(name) {
-		return nil, &UsageError{fmt.Errorf("new %q: not a Debian package name (lower-case letters, digits, '+', '-', '.'; two characters at least)", name)}
+func (f *Tracker) newComponent(name string, o NewOptions) (*spec.Component, error) {
+	if !debian.PackageNameRe.MatchString(name) {
+		return nil, &forge.UsageError{Err: fmt.Errorf("new %q: not a Debian package name (lower-case letters, digits, '+', '-', '.'; two characters at least)", name)}
 	}
 	n := 0
 	for _, v := range []string{o.GoModule, o.Tarball, o.Git} {
@@ -102,7 +102,7 @@ func (f *Forge) newComponent(name string, o NewOptions) (*spec.Component, error)
 		}
 	}
 	if n != 1 {
-		return nil, &UsageError{fmt.Errorf("new %s: give exactly one of --go-module MOD@VERSION, --tarball URL, --git URL --tag TAG", name)}
+		return nil, &forge.UsageError{Err: fmt.Errorf("new %s: give exactly one of --go-module MOD@VERSION, --tarball URL, --git URL --tag TAG", name)}
 	}
 	one := 1
 	s := &spec.Source{GoModule: o.GoModule, Tarball: o.Tarball, Git: o.Git, Tag: o.Tag, StripComponents: &one}
@@ -111,7 +111,7 @@ func (f *Forge) newComponent(name string, o NewOptions) (*spec.Component, error)
 	case o.GoModule != "":
 		mod, v, ok := strings.Cut(o.GoModule, "@")
 		if !ok || mod == "" || !strings.HasPrefix(v, "v") {
-			return nil, &UsageError{fmt.Errorf("new %s: --go-module %q: want an exact module@version, e.g. github.com/opencontainers/runc@v1.5.3", name, o.GoModule)}
+			return nil, &forge.UsageError{Err: fmt.Errorf("new %s: --go-module %q: want an exact module@version, e.g. github.com/opencontainers/runc@v1.5.3", name, o.GoModule)}
 		}
 		version = cmp.Or(version, strings.TrimPrefix(v, "v"))
 	case o.Tarball != "":
@@ -123,17 +123,17 @@ func (f *Forge) newComponent(name string, o NewOptions) (*spec.Component, error)
 		version = cmp.Or(version, versionInURL(o.Tarball))
 	case o.Git != "":
 		if !strings.HasPrefix(o.Git, "https://") {
-			return nil, &UsageError{fmt.Errorf("new %s: --git %q: only https URLs", name, o.Git)}
+			return nil, &forge.UsageError{Err: fmt.Errorf("new %s: --git %q: only https URLs", name, o.Git)}
 		}
 		if o.Tag == "" {
-			return nil, &UsageError{fmt.Errorf("new %s: --git needs --tag TAG (the release to package)", name)}
+			return nil, &forge.UsageError{Err: fmt.Errorf("new %s: --git needs --tag TAG (the release to package)", name)}
 		}
 		version = cmp.Or(version, strings.TrimPrefix(o.Tag, "v"))
 	}
 	if version == "" || version[0] < '0' || version[0] > '9' {
-		return nil, &UsageError{fmt.Errorf("new %s: cannot tell the upstream version (got %q); pass --version", name, version)}
+		return nil, &forge.UsageError{Err: fmt.Errorf("new %s: cannot tell the upstream version (got %q); pass --version", name, version)}
 	}
-	return &spec.Component{Name: name, Version: version, Revision: "1", Source: s, Dir: f.opts.SpecsDir}, nil
+	return &spec.Component{Name: name, Version: version, Revision: "1", Source: s, Dir: f.specsDir}, nil
 }
 
 // tarballSource is what the spec's tarball: says for --tarball t: an
@@ -142,21 +142,21 @@ func (f *Forge) newComponent(name string, o NewOptions) (*spec.Component, error)
 // directory when it lies inside it, else as a file:// URL, so the spec
 // finds it from wherever debforge runs. Plain http is refused: a download
 // could be changed on the way before its hash is pinned.
-func (f *Forge) tarballSource(name, t string) (string, error) {
+func (f *Tracker) tarballSource(name, t string) (string, error) {
 	switch {
 	case strings.HasPrefix(t, "https://"):
 		return t, nil
 	case strings.Contains(t, "://") && !strings.HasPrefix(t, "file://"):
-		return "", &UsageError{fmt.Errorf("new %s: --tarball %q: only https URLs or local files (a plain http download can be changed on the way)", name, t)}
+		return "", &forge.UsageError{Err: fmt.Errorf("new %s: --tarball %q: only https URLs or local files (a plain http download can be changed on the way)", name, t)}
 	}
 	p, err := filepath.Abs(strings.TrimPrefix(t, "file://"))
 	if err != nil {
 		return "", err
 	}
 	if _, err := os.Stat(p); err != nil {
-		return "", &UsageError{fmt.Errorf("new %s: --tarball %s: %w", name, t, err)}
+		return "", &forge.UsageError{Err: fmt.Errorf("new %s: --tarball %s: %w", name, t, err)}
 	}
-	specs, err := filepath.Abs(f.opts.SpecsDir)
+	specs, err := filepath.Abs(f.specsDir)
 	if err != nil {
 		return "", err
 	}
@@ -179,7 +179,7 @@ func versionInURL(u string) string {
 
 // fetchPinning fetches c's source with no hash pinned, learns the hash
 // the download has, and fetches it again verified against it.
-func (f *Forge) fetchPinning(ctx context.Context, c *spec.Component, log io.Writer) (*source.Fetched, error) {
+func (f *Tracker) fetchPinning(ctx context.Context, c *spec.Component, log io.Writer) (*source.Fetched, error) {
 	if c.Source.GoModule != "" || c.Source.Tarball != "" {
 		_, err := f.fetcher.Fetch(ctx, c, "", log)
 		var mm *source.MismatchError
@@ -198,11 +198,11 @@ func (f *Forge) fetchPinning(ctx context.Context, c *spec.Component, log io.Writ
 	return f.fetcher.Fetch(ctx, c, "", log)
 }
 
-func (f *Forge) inspect(ctx context.Context, c *spec.Component, fe *source.Fetched, log io.Writer) (scaffold.Guess, error) {
-	if err := os.MkdirAll(filepath.Join(f.opts.CacheDir, "work"), 0o755); err != nil {
+func (f *Tracker) inspect(ctx context.Context, c *spec.Component, fe *source.Fetched, log io.Writer) (scaffold.Guess, error) {
+	if err := os.MkdirAll(filepath.Join(f.cacheDir, "work"), 0o755); err != nil {
 		return scaffold.Guess{}, err
 	}
-	work, err := os.MkdirTemp(filepath.Join(f.opts.CacheDir, "work"), c.Name+"-new-")
+	work, err := os.MkdirTemp(filepath.Join(f.cacheDir, "work"), c.Name+"-new-")
 	if err != nil {
 		return scaffold.Guess{}, err
 	}

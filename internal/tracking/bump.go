@@ -1,4 +1,4 @@
-package forge
+package tracking
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/atomicfile"
+	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/upstream"
@@ -46,15 +48,24 @@ var ErrCurrent = errors.New("already at that version")
 // revision 1. The source is unpacked and its patches applied, and the
 // rewritten spec validated, before the file is replaced: on any error the
 // spec is left as it was.
-func (f *Forge) Bump(ctx context.Context, name string, o BumpOptions, log io.Writer) (*Bumped, error) {
+func (f *Tracker) Bump(ctx context.Context, name string, o BumpOptions, log io.Writer) (*Bumped, error) {
+	b, err := f.bump(ctx, name, o, log)
+	return b, hint.With(err, bumpHint(err))
+}
+
+func (f *Tracker) bump(ctx context.Context, name string, o BumpOptions, log io.Writer) (*Bumped, error) {
 	c := f.set.Get(name)
 	if c == nil {
-		return nil, usage(fmt.Errorf("bump %s: unknown component", name), "known: "+strings.Join(componentNames(f.set), ", "))
+		var known []string
+		for _, c := range f.set.Components {
+			known = append(known, c.Name)
+		}
+		return nil, &forge.UsageError{Err: hint.With(fmt.Errorf("bump %s: unknown component", name), "known: "+strings.Join(known, ", "))}
 	}
 	if !upstream.Tracked(c) {
-		return nil, &UsageError{fmt.Errorf("bump %s: only go_module, git and tarball sources with watch: can be bumped; edit %s by hand", name, c.File)}
+		return nil, &forge.UsageError{Err: fmt.Errorf("bump %s: only go_module, git and tarball sources with watch: can be bumped; edit %s by hand", name, c.File)}
 	}
-	k := f.checker()
+	k := f.checker
 	var r upstream.Release
 	var err error
 	if o.Version == "" {
@@ -68,7 +79,7 @@ func (f *Forge) Bump(ctx context.Context, name string, o BumpOptions, log io.Wri
 	if r.Version == c.Version {
 		return nil, fmt.Errorf("bump %s: %w %s", name, ErrCurrent, c.Version)
 	}
-	unlock, err := LockCache(f.opts.CacheDir, false)
+	unlock, err := forge.LockCache(f.cacheDir, false)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +96,7 @@ func (f *Forge) Bump(ctx context.Context, name string, o BumpOptions, log io.Wri
 
 // fetchRelease downloads and verifies release r of c and returns the
 // component as it will be, with the verified hash and commit.
-func (f *Forge) fetchRelease(ctx context.Context, c *spec.Component, r upstream.Release, o BumpOptions, log io.Writer) (*spec.Component, *source.Fetched, error) {
+func (f *Tracker) fetchRelease(ctx context.Context, c *spec.Component, r upstream.Release, o BumpOptions, log io.Writer) (*spec.Component, *source.Fetched, error) {
 	nc := *c
 	s := *c.Source
 	nc.Source, nc.Version, nc.Revision = &s, r.Version, "1"
@@ -137,14 +148,14 @@ func (f *Forge) fetchRelease(ctx context.Context, c *spec.Component, r upstream.
 
 // checkPatches unpacks the new source and applies the spec's deletions
 // and patches, so a patch that no longer applies stops the bump.
-func (f *Forge) checkPatches(ctx context.Context, nc *spec.Component, fe *source.Fetched, log io.Writer) error {
+func (f *Tracker) checkPatches(ctx context.Context, nc *spec.Component, fe *source.Fetched, log io.Writer) error {
 	if len(nc.Source.Patches) == 0 && len(nc.Source.Delete) == 0 {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Join(f.opts.CacheDir, "work"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(f.cacheDir, "work"), 0o755); err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp(filepath.Join(f.opts.CacheDir, "work"), nc.Name+"-bump-")
+	work, err := os.MkdirTemp(filepath.Join(f.cacheDir, "work"), nc.Name+"-bump-")
 	if err != nil {
 		return err
 	}
@@ -157,7 +168,7 @@ func (f *Forge) checkPatches(ctx context.Context, nc *spec.Component, fe *source
 
 // rewriteSpec edits c's file in place (comments and layout kept),
 // validates the result and only then replaces the file.
-func (f *Forge) rewriteSpec(c, nc *spec.Component, fe *source.Fetched, r upstream.Release) (*Bumped, error) {
+func (f *Tracker) rewriteSpec(c, nc *spec.Component, fe *source.Fetched, r upstream.Release) (*Bumped, error) {
 	data, err := os.ReadFile(c.File)
 	if err != nil {
 		return nil, err
@@ -210,7 +221,7 @@ func (f *Forge) rewriteSpec(c, nc *spec.Component, fe *source.Fetched, r upstrea
 		}
 		out = append(out, "date: "+now+"\n"...)
 	}
-	if _, err := spec.Parse(c.File, out, NewRegistry().Kinds(), spec.WithScriptCheck(postinst.Check)); err != nil {
+	if _, err := spec.Parse(c.File, out, forge.NewRegistry().Kinds(), spec.WithScriptCheck(postinst.Check)); err != nil {
 		return nil, fmt.Errorf("the bumped spec does not validate (nothing written): %w", err)
 	}
 	st, err := os.Stat(c.File)
@@ -238,8 +249,8 @@ func lineDiff(name string, a, b []byte) string {
 	return d.String()
 }
 
-// BumpHint says what to do about a failed bump ("" when nothing specific).
-func BumpHint(err error) string {
+// bumpHint says what to do about a failed bump ("" when nothing specific).
+func bumpHint(err error) string {
 	var mm *source.MismatchError
 	var nv *upstream.NoSuchVersionError
 	var un *upstream.UnreachableError

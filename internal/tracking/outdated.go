@@ -1,9 +1,10 @@
-package forge
+package tracking
 
 import (
 	"context"
 	"sync"
 
+	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/upstream"
 )
@@ -27,19 +28,15 @@ const (
 	StatusError     = "error"
 )
 
-func (f *Forge) checker() *upstream.Checker {
-	return &upstream.Checker{Runner: f.runner}
-}
-
 // Outdated asks every component's upstream, all at once, for its newest
 // release. An upstream that does not answer is reported in its row; the
 // others are still reported.
-func (f *Forge) Outdated(ctx context.Context, names []string) ([]Outdated, error) {
-	comps, err := Select(f.set, names, f.opts.Except)
+func (f *Tracker) Outdated(ctx context.Context, names []string) ([]Outdated, error) {
+	comps, err := forge.Select(f.set, names, f.except)
 	if err != nil {
 		return nil, err
 	}
-	k := f.checker()
+	k := f.checker
 	out := make([]Outdated, len(comps))
 	var wg sync.WaitGroup
 	for i, c := range comps {
