@@ -17,6 +17,7 @@ import (
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/usage"
 )
 
 // Exit codes.
@@ -253,7 +254,7 @@ func runError(err error) error {
 	if errors.Is(err, forge.ErrLocked) {
 		return &exitError{code: ExitLocked, err: err}
 	}
-	var ue *forge.UsageError
+	var ue *usage.Error
 	if errors.As(err, &ue) {
 		return &exitError{code: ExitUsage, err: err, hint: hint.Of(err)}
 	}

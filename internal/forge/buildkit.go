@@ -132,11 +132,11 @@ func connectWorker(ctx context.Context, addr, tlsDir string) (*worker, error) {
 	if tlsDir != "" {
 		ca, cert, key, err := TLSFiles(tlsDir)
 		if err != nil {
-			return nil, &UsageError{err}
+			return nil, &UsageError{Err: err}
 		}
 		u, err := url.Parse(addr)
 		if err != nil || u.Scheme != "tcp" || u.Hostname() == "" {
-			return nil, &UsageError{hint.With(fmt.Errorf("--buildkit-tlsdir with --buildkit-addr %s: TLS needs a tcp://HOST:PORT address", addr),
+			return nil, &UsageError{Err: hint.With(fmt.Errorf("--buildkit-tlsdir with --buildkit-addr %s: TLS needs a tcp://HOST:PORT address", addr),
 				"give the worker's tcp:// address, as buildkitd --addr tcp://0.0.0.0:1234 --tlscacert … listens")}
 		}
 		opts = append(opts, client.WithServerConfig(u.Hostname(), ca), client.WithCredentials(cert, key))
@@ -195,7 +195,7 @@ func (f *Forge) connectWorkers(ctx context.Context) (func(), error) {
 		if k, v, ok := strings.Cut(a, "="); ok && !strings.Contains(k, "/") && !strings.Contains(k, ":") {
 			pin, addr = k, v
 			if _, err := buildkit.Platform(pin); err != nil {
-				return nil, &UsageError{hint.With(fmt.Errorf("--buildkit-addr %s: %w", a, err), "pin a Debian architecture to a worker: --buildkit-addr arm64=tcp://arm-builder:1234")}
+				return nil, &UsageError{Err: hint.With(fmt.Errorf("--buildkit-addr %s: %w", a, err), "pin a Debian architecture to a worker: --buildkit-addr arm64=tcp://arm-builder:1234")}
 			}
 		}
 		w, err := connectWorker(ctx, addr, f.opts.BuildKitTLSDir)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/hint"
+	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/builders/autotools"
@@ -205,24 +206,24 @@ func New(opts Options) (*Forge, error) {
 	}
 	for name := range opts.Sources {
 		if set.Get(name) == nil {
-			return nil, usage(fmt.Errorf("--source %s: unknown component", name), "known: "+strings.Join(componentNames(set), ", "))
+			return nil, usage.New(fmt.Errorf("--source %s: unknown component", name), "known: "+strings.Join(componentNames(set), ", "))
 		}
 	}
 	for _, name := range opts.Rebuild {
 		if set.Get(name) == nil {
-			return nil, usage(fmt.Errorf("--rebuild %s: unknown component", name), "known: "+strings.Join(componentNames(set), ", "))
+			return nil, usage.New(fmt.Errorf("--rebuild %s: unknown component", name), "known: "+strings.Join(componentNames(set), ", "))
 		}
 	}
 	if err := CheckKeysOutsideOut(opts.SigningKey, opts.PreviousKeys, opts.OutDir); err != nil {
 		return nil, err
 	}
 	if opts.Arch != "" && !debian.ArchRe.MatchString(opts.Arch) {
-		return nil, usage(fmt.Errorf("--arch %q: not a Debian architecture name", opts.Arch), "lower-case letters, digits and '-', e.g. amd64, arm64")
+		return nil, usage.New(fmt.Errorf("--arch %q: not a Debian architecture name", opts.Arch), "lower-case letters, digits and '-', e.g. amd64, arm64")
 	}
 	if opts.Arch != "" && len(set.Repo.TargetList) > 0 {
 		// targets: name each release and architecture; an --arch beside
 		// them would be ignored, and a typo in it would look like success.
-		return nil, usage(fmt.Errorf("--arch %s: %s has targets:, which name the architectures", opts.Arch, set.Repo.File),
+		return nil, usage.New(fmt.Errorf("--arch %s: %s has targets:, which name the architectures", opts.Arch, set.Repo.File),
 			"build some of them with --target RELEASE/ARCH (repeatable)")
 	}
 	f := &Forge{
@@ -287,7 +288,7 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		return f.buildTargets(ctx, names)
 	}
 	if len(f.opts.Targets) > 0 && !f.oneTarget {
-		return nil, &UsageError{hint.With(fmt.Errorf("--target %s: %s sets no targets", f.opts.Targets[0], f.set.Repo.File),
+		return nil, &UsageError{Err: hint.With(fmt.Errorf("--target %s: %s sets no targets", f.opts.Targets[0], f.set.Repo.File),
 			"list them in "+f.set.Repo.File+", e.g. targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]")}
 	}
 	comps, err := Select(f.set, names, f.opts.Except)

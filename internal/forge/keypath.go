@@ -47,7 +47,7 @@ func checkKeyOutside(what, key, out string) error {
 		return err
 	}
 	if k == o || strings.HasPrefix(k, o+string(filepath.Separator)) {
-		return &UsageError{hint.With(fmt.Errorf("%s %s is inside the output directory %s (resolved: %s), which 'debforge serve' publishes", what, key, out, k),
+		return &UsageError{Err: hint.With(fmt.Errorf("%s %s is inside the output directory %s (resolved: %s), which 'debforge serve' publishes", what, key, out, k),
 			"keep the private key outside --out, e.g. at the default ~/.local/share/debforge/signing-key.asc")}
 	}
 	return nil

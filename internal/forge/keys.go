@@ -44,7 +44,7 @@ func (f *Forge) loadSigner(repoDir string) (*aptrepo.Signer, error) {
 	for _, p := range f.opts.PreviousKeys {
 		s, err := aptrepo.LoadKey(p)
 		if err != nil {
-			return nil, &UsageError{fmt.Errorf("--previous-signing-key: %w", err)}
+			return nil, &UsageError{Err: fmt.Errorf("--previous-signing-key: %w", err)}
 		}
 		previous = append(previous, s)
 	}
@@ -57,7 +57,7 @@ func (f *Forge) loadSigner(repoDir string) (*aptrepo.Signer, error) {
 func (f *Forge) keyProblem(repoDir string) error {
 	for _, p := range f.opts.PreviousKeys {
 		if _, err := os.Stat(p); err != nil {
-			return &UsageError{fmt.Errorf("--previous-signing-key: %w", err)}
+			return &UsageError{Err: fmt.Errorf("--previous-signing-key: %w", err)}
 		}
 	}
 	if _, err := os.Stat(f.opts.SigningKey); !errors.Is(err, os.ErrNotExist) {
@@ -65,11 +65,11 @@ func (f *Forge) keyProblem(repoDir string) error {
 	}
 	published := filepath.Join(repoDir, f.set.Repo.KeyName+".gpg")
 	if !f.opts.CreateKey {
-		return &UsageError{hint.With(fmt.Errorf("signing key %s does not exist, and debforge never makes a new key at a path you named", f.opts.SigningKey),
+		return &UsageError{Err: hint.With(fmt.Errorf("signing key %s does not exist, and debforge never makes a new key at a path you named", f.opts.SigningKey),
 			fmt.Sprintf("restore the key from its backup, or make a new one with 'debforge --signing-key %s keygen' (hosts then need the new key)", f.opts.SigningKey))}
 	}
 	if _, err := os.Stat(published); err == nil {
-		return &UsageError{hint.With(fmt.Errorf("signing key %s does not exist, but %s publishes a key: a new key would re-key every host", f.opts.SigningKey, published),
+		return &UsageError{Err: hint.With(fmt.Errorf("signing key %s does not exist, but %s publishes a key: a new key would re-key every host", f.opts.SigningKey, published),
 			"restore the key from its backup, or pass its path with --signing-key")}
 	}
 	return nil
@@ -83,12 +83,12 @@ func CreateSigningKey(opts Options) (string, error) {
 		return "", err
 	}
 	if _, err := os.Lstat(opts.SigningKey); err == nil {
-		return "", &UsageError{hint.With(fmt.Errorf("%s already exists; debforge never replaces a signing key", opts.SigningKey),
+		return "", &UsageError{Err: hint.With(fmt.Errorf("%s already exists; debforge never replaces a signing key", opts.SigningKey),
 			"to rotate keys, keygen at a new path and publish with --signing-key NEW --previous-signing-key OLD")}
 	}
 	repo, err := spec.LoadRepo(filepath.Join(opts.SpecsDir, spec.RepoFile))
 	if err != nil {
-		return "", &UsageError{err}
+		return "", &UsageError{Err: err}
 	}
 	name, email := splitMaintainer(repo.Maintainer)
 	s, err := aptrepo.CreateKey(opts.SigningKey, repo.Label+" signing key, "+name, email)

@@ -70,15 +70,15 @@ func (f *Forge) Orphans() ([]Orphan, error) {
 // removed.
 func (f *Forge) Remove(ctx context.Context, names []string) ([]Orphan, error) {
 	if len(names) == 0 {
-		return nil, &UsageError{fmt.Errorf("remove: name the package(s) to remove (see 'debforge list')")}
+		return nil, &UsageError{Err: fmt.Errorf("remove: name the package(s) to remove (see 'debforge list')")}
 	}
 	for _, n := range names {
 		if n == f.set.Repo.KeyName {
-			return nil, &UsageError{fmt.Errorf("remove %s: the repository's keyring package is made by every publish; it cannot be removed", n)}
+			return nil, &UsageError{Err: fmt.Errorf("remove %s: the repository's keyring package is made by every publish; it cannot be removed", n)}
 		}
 		for _, c := range f.set.Components {
 			if c.PackageName() == n {
-				return nil, &UsageError{fmt.Errorf("remove %s: %s still builds it; delete or rename that spec first, or the next build publishes it again", n, c.File)}
+				return nil, &UsageError{Err: fmt.Errorf("remove %s: %s still builds it; delete or rename that spec first, or the next build publishes it again", n, c.File)}
 			}
 		}
 	}
@@ -125,7 +125,7 @@ func (f *Forge) publishRemoving(ctx context.Context, names []string, strict bool
 	if strict {
 		for _, n := range names {
 			if !found[n] {
-				return nil, &UsageError{fmt.Errorf("remove %s: no such package in %s (orphans: %s)", n, filepath.Join(f.opts.OutDir, "repo", "pool"), orphanNames(orphans))}
+				return nil, &UsageError{Err: fmt.Errorf("remove %s: no such package in %s (orphans: %s)", n, filepath.Join(f.opts.OutDir, "repo", "pool"), orphanNames(orphans))}
 			}
 		}
 	}

@@ -6,14 +6,11 @@ import (
 	"strings"
 
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/usage"
 )
 
-// UsageError is a mistake in what the user asked for (an unknown name, a
-// cycle, a bad flag value): nothing was built or written.
-type UsageError struct{ Err error }
-
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
+// UsageError is a mistake in what the user asked for (usage.Error).
+type UsageError = usage.Error
 
 // Select returns the named components (all when names is empty or "all")
 // plus everything they come after, in dependency order, minus except.
@@ -33,12 +30,12 @@ func Select(set *spec.Set, names, except []string) ([]*spec.Component, error) {
 			want[n] = true
 		}
 		if len(unknown) > 0 {
-			return nil, usage(fmt.Errorf("unknown component %s", strings.Join(unknown, ", ")), "known: "+strings.Join(componentNames(set), ", "))
+			return nil, usage.New(fmt.Errorf("unknown component %s", strings.Join(unknown, ", ")), "known: "+strings.Join(componentNames(set), ", "))
 		}
 	}
 	for _, e := range except {
 		if set.Get(e) == nil {
-			return nil, usage(fmt.Errorf("--except %s: unknown component", e), "known: "+strings.Join(componentNames(set), ", "))
+			return nil, usage.New(fmt.Errorf("--except %s: unknown component", e), "known: "+strings.Join(componentNames(set), ", "))
 		}
 	}
 	order, err := Order(set)
@@ -85,7 +82,7 @@ func Order(set *spec.Set) ([]*spec.Component, error) {
 		case visiting:
 			i := indexOf(stack, c.Name)
 			cycle := append(append([]string{}, stack[i:]...), c.Name)
-			return usage(fmt.Errorf("dependency cycle: %s", strings.Join(cycle, " -> ")), "break it in one of these specs' after: lists")
+			return usage.New(fmt.Errorf("dependency cycle: %s", strings.Join(cycle, " -> ")), "break it in one of these specs' after: lists")
 		}
 		state[c.Name] = visiting
 		stack = append(stack, c.Name)

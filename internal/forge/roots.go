@@ -12,6 +12,7 @@ import (
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/hint"
+	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
@@ -65,13 +66,10 @@ func (f *Forge) rootID(c *spec.Component) string {
 func (f *Forge) rootTarget() (buildroot.Target, error) {
 	t, err := buildroot.ParseTarget(f.release+"/"+buildArch(), "")
 	if err != nil {
-		return t, usage(err, hint.Of(err))
+		return t, usage.New(err, hint.Of(err))
 	}
 	return t, nil
 }
-
-// usage is bad input found before anything ran (exit code 2), with its fix.
-func usage(err error, fix string) error { return &UsageError{Err: hint.With(err, fix)} }
 
 func (f *Forge) rootStore() *buildroot.Store {
 	mirrors := map[string]string{}
@@ -214,7 +212,7 @@ func (f *Forge) goToolchain(ctx context.Context, t buildroot.Target, comps []*sp
 	goarch := debian.Archs[t.Arch].GoArch
 	sum := pin.Sums[goarch]
 	if sum == "" {
-		return nil, usage(fmt.Errorf("%s: go_toolchain.sums: no hash for %s", f.set.Repo.File, goarch),
+		return nil, usage.New(fmt.Errorf("%s: go_toolchain.sums: no hash for %s", f.set.Repo.File, goarch),
 			"add it: Sum of 'go mod download -json "+toolchain.Module(pin.Version, goarch)+"'")
 	}
 	log, _, finishLog := f.componentLog("toolchain")
@@ -227,7 +225,7 @@ func (f *Forge) goToolchain(ctx context.Context, t buildroot.Target, comps []*sp
 func (f *Forge) UpdateRoots(ctx context.Context, target string, log io.Writer) ([]*buildroot.Root, error) {
 	t, err := buildroot.ParseTarget(target, "")
 	if err != nil {
-		return nil, usage(err, hint.Of(err))
+		return nil, usage.New(err, hint.Of(err))
 	}
 	return f.rootStore().Update(ctx, t, log)
 }

@@ -30,14 +30,14 @@ func (f *Forge) runTargets() ([]spec.Target, error) {
 	for _, s := range f.opts.Targets {
 		t, err := spec.ParseTarget(s)
 		if err != nil {
-			return nil, &UsageError{hint.With(fmt.Errorf("--target: %w", err), "use RELEASE/ARCH from targets: in "+f.set.Repo.File)}
+			return nil, &UsageError{Err: hint.With(fmt.Errorf("--target: %w", err), "use RELEASE/ARCH from targets: in "+f.set.Repo.File)}
 		}
 		if !slices.Contains(all, t) {
 			var names []string
 			for _, a := range all {
 				names = append(names, a.String())
 			}
-			return nil, &UsageError{hint.With(fmt.Errorf("--target %s: not one of the targets in %s (%s)", s, f.set.Repo.File, strings.Join(names, ", ")),
+			return nil, &UsageError{Err: hint.With(fmt.Errorf("--target %s: not one of the targets in %s (%s)", s, f.set.Repo.File, strings.Join(names, ", ")),
 				"add it to targets: in "+f.set.Repo.File+" first, so the repository publishes its release and architecture")}
 		}
 		if !slices.Contains(out, t) {

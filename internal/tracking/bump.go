@@ -16,6 +16,7 @@ import (
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/upstream"
+	"github.com/debforge/debforge/internal/usage"
 	"github.com/debforge/debforge/postinst"
 )
 
@@ -60,10 +61,10 @@ func (f *Tracker) bump(ctx context.Context, name string, o BumpOptions, log io.W
 		for _, c := range f.set.Components {
 			known = append(known, c.Name)
 		}
-		return nil, &forge.UsageError{Err: hint.With(fmt.Errorf("bump %s: unknown component", name), "known: "+strings.Join(known, ", "))}
+		return nil, &usage.Error{Err: hint.With(fmt.Errorf("bump %s: unknown component", name), "known: "+strings.Join(known, ", "))}
 	}
 	if !upstream.Tracked(c) {
-		return nil, &forge.UsageError{Err: fmt.Errorf("bump %s: only go_module, git and tarball sources with watch: can be bumped; edit %s by hand", name, c.File)}
+		return nil, &usage.Error{Err: fmt.Errorf("bump %s: only go_module, git and tarball sources with watch: can be bumped; edit %s by hand", name, c.File)}
 	}
 	k := f.checker
 	var r upstream.Release

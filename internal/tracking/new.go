@@ -17,6 +17,7 @@ import (
 	"github.com/debforge/debforge/internal/scaffold"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/usage"
 )
 
 // NewOptions name the upstream source of a new component: exactly one of
@@ -48,7 +49,7 @@ func (f *Tracker) NewSpec(ctx context.Context, name string, o NewOptions, log io
 	}
 	file := filepath.Join(f.specsDir, name+".yaml")
 	if _, err := os.Lstat(file); err == nil || f.set.Get(name) != nil {
-		return nil, &forge.UsageError{Err: fmt.Errorf("new %s: %s already exists; new never overwrites a spec ('debforge bump %s' moves it to another version)", name, file, name)}
+		return nil, &usage.Error{Err: fmt.Errorf("new %s: %s already exists; new never overwrites a spec ('debforge bump %s' moves it to another version)", name, file, name)}
 	}
 	unlock, err := forge.LockCache(f.cacheDir, false)
 	if err != nil {
@@ -93,7 +94,7 @@ func (f *Tracker) NewSpec(ctx context.Context, name string, o NewOptions, log io
 
 func (f *Tracker) newComponent(name string, o NewOptions) (*spec.Component, error) {
 	if !debian.PackageNameRe.MatchString(name) {
-		return nil, &forge.UsageError{Err: fmt.Errorf("new %q: not a Debian package name (lower-case letters, digits, '+', '-', '.'; two characters at least)", name)}
+		return nil, &usage.Error{Err: fmt.Errorf("new %q: not a Debian package name (lower-case letters, digits, '+', '-', '.'; two characters at least)", name)}
 	}
 	n := 0
 	for _, v := range []string{o.GoModule, o.Tarball, o.Git} {
@@ -102,7 +103,7 @@ func (f *Tracker) newComponent(name string, o NewOptions) (*spec.Component, erro
 		}
 	}
 	if n != 1 {
-		return nil, &forge.UsageError{Err: fmt.Errorf("new %s: give exactly one of --go-module MOD@VERSION, --tarball URL, --git URL --tag TAG", name)}
+		return nil, &usage.Error{Err: fmt.Errorf("new %s: give exactly one of --go-module MOD@VERSION, --tarball URL, --git URL --tag TAG", name)}
 	}
 	one := 1
 	s := &spec.Source{GoModule: o.GoModule, Tarball: o.Tarball, Git: o.Git, Tag: o.Tag, StripComponents: &one}
@@ -111,7 +112,7 @@ func (f *Tracker) newComponent(name string, o NewOptions) (*spec.Component, erro
 	case o.GoModule != "":
 		mod, v, ok := strings.Cut(o.GoModule, "@")
 		if !ok || mod == "" || !strings.HasPrefix(v, "v") {
-			return nil, &forge.UsageError{Err: fmt.Errorf("new %s: --go-module %q: want an exact module@version, e.g. github.com/opencontainers/runc@v1.5.3", name, o.GoModule)}
+			return nil, &usage.Error{Err: fmt.Errorf("new %s: --go-module %q: want an exact module@version, e.g. github.com/opencontainers/runc@v1.5.3", name, o.GoModule)}
 		}
 		version = cmp.Or(version, strings.TrimPrefix(v, "v"))
 	case o.Tarball != "":
@@ -123,15 +124,15 @@ func (f *Tracker) newComponent(name string, o NewOptions) (*spec.Component, erro
 		version = cmp.Or(version, versionInURL(o.Tarball))
 	case o.Git != "":
 		if !strings.HasPrefix(o.Git, "https://") {
-			return nil, &forge.UsageError{Err: fmt.Errorf("new %s: --git %q: only https URLs", name, o.Git)}
+			return nil, &usage.Error{Err: fmt.Errorf("new %s: --git %q: only https URLs", name, o.Git)}
 		}
 		if o.Tag == "" {
-			return nil, &forge.UsageError{Err: fmt.Errorf("new %s: --git needs --tag TAG (the release to package)", name)}
+			return nil, &usage.Error{Err: fmt.Errorf("new %s: --git needs --tag TAG (the release to package)", name)}
 		}
 		version = cmp.Or(version, strings.TrimPrefix(o.Tag, "v"))
 	}
 	if version == "" || version[0] < '0' || version[0] > '9' {
-		return nil, &forge.UsageError{Err: fmt.Errorf("new %s: cannot tell the upstream version (got %q); pass --version", name, version)}
+		return nil, &usage.Error{Err: fmt.Errorf("new %s: cannot tell the upstream version (got %q); pass --version", name, version)}
 	}
 	return &spec.Component{Name: name, Version: version, Revision: "1", Source: s, Dir: f.specsDir}, nil
 }
@@ -147,14 +148,14 @@ func (f *Tracker) tarballSource(name, t string) (string, error) {
 	case strings.HasPrefix(t, "https://"):
 		return t, nil
 	case strings.Contains(t, "://") && !strings.HasPrefix(t, "file://"):
-		return "", &forge.UsageError{Err: fmt.Errorf("new %s: --tarball %q: only https URLs or local files (a plain http download can be changed on the way)", name, t)}
+		return "", &usage.Error{Err: fmt.Errorf("new %s: --tarball %q: only https URLs or local files (a plain http download can be changed on the way)", name, t)}
 	}
 	p, err := filepath.Abs(strings.TrimPrefix(t, "file://"))
 	if err != nil {
 		return "", err
 	}
 	if _, err := os.Stat(p); err != nil {
-		return "", &forge.UsageError{Err: fmt.Errorf("new %s: --tarball %s: %w", name, t, err)}
+		return "", &usage.Error{Err: fmt.Errorf("new %s: --tarball %s: %w", name, t, err)}
 	}
 	specs, err := filepath.Abs(f.specsDir)
 	if err != nil {

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/testutil"
+	"github.com/debforge/debforge/internal/usage"
 )
 
 // new reads the version from a release archive's name, a Debian orig
@@ -42,7 +42,7 @@ func TestNewReadsLocalAndOrigTarballs(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"http://example.org/jq-1.7.1.tar.gz", filepath.Join(outside, "missing.tar.gz")} {
-		var ue *forge.UsageError
+		var ue *usage.Error
 		if _, err := f.tarballSource("jq", bad); !errors.As(err, &ue) {
 			t.Errorf("tarballSource(%q): %v, want a usage error", bad, err)
 		}
