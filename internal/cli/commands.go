@@ -17,6 +17,7 @@ import (
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/publishing"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -393,7 +394,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := filepath.Join(g.out, "repo")
-			if err := forge.CheckKeysOutsideOut(g.signingKey, g.previousKeys, g.out); err != nil {
+			if err := publishing.CheckKeysOutsideOut(g.signingKey, g.previousKeys, g.out); err != nil {
 				return runError(err)
 			}
 			if _, err := os.Stat(filepath.Join(dir, "dists")); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/publishing"
 )
 
 func newVerifyCmd(g *globals) *cobra.Command {
@@ -105,7 +106,7 @@ To rotate keys: keygen a new key, then publish with --signing-key NEW
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := g.forgeOptions()
-			fp, err := forge.CreateSigningKey(opts)
+			fp, err := publishing.CreateSigningKey(opts.SigningKey, opts.OutDir, opts.SpecsDir)
 			if err != nil {
 				return runError(err)
 			}

@@ -521,12 +521,8 @@ func withCommit(c *spec.Component, fe *source.Fetched) *spec.Component {
 	return &cc
 }
 
-// defaultEpoch is the mtime when neither SOURCE_DATE_EPOCH, the spec nor
-// the source says when the source was released.
-var defaultEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-
 // sourceTime picks the mtime of every packaged file: SOURCE_DATE_EPOCH,
-// else source.date, else the module's release time, else defaultEpoch.
+// else source.date, else the module's release time, else packaging.DefaultEpoch.
 func sourceTime(c *spec.Component, fe *source.Fetched) time.Time {
 	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -541,7 +537,7 @@ func sourceTime(c *spec.Component, fe *source.Fetched) time.Time {
 	if fe != nil && !fe.Time.IsZero() {
 		return fe.Time.UTC().Truncate(time.Second)
 	}
-	return defaultEpoch
+	return packaging.DefaultEpoch
 }
 
 // ErrLocked means another debforge run holds the output directory.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/hint"
+	"github.com/debforge/debforge/internal/publishing"
 	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/builders"
@@ -214,7 +215,7 @@ func New(opts Options) (*Forge, error) {
 			return nil, usage.New(fmt.Errorf("--rebuild %s: unknown component", name), "known: "+strings.Join(componentNames(set), ", "))
 		}
 	}
-	if err := CheckKeysOutsideOut(opts.SigningKey, opts.PreviousKeys, opts.OutDir); err != nil {
+	if err := publishing.CheckKeysOutsideOut(opts.SigningKey, opts.PreviousKeys, opts.OutDir); err != nil {
 		return nil, err
 	}
 	if opts.Arch != "" && !debian.ArchRe.MatchString(opts.Arch) {
@@ -295,7 +296,7 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := f.keyProblem(filepath.Join(f.opts.OutDir, "repo")); err != nil {
+	if err := f.repo().KeyProblem(); err != nil {
 		return nil, err
 	}
 	if err := f.defaultArch(); err != nil {
@@ -349,15 +350,16 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 // afterwards. Changed settings are published only when some component
 // built: a run in which everything failed changes nothing in out/.
 func (f *Forge) publishBuilt(repoDir string, results []Result, added bool, buildErr error) error {
-	if !added && f.upToDate(repoDir, results) {
+	repo := f.repo()
+	if !added && repo.UpToDate(anySucceeded(results)) {
 		return nil
 	}
-	if !added && buildErr != nil && !hasDebs(filepath.Join(repoDir, "pool")) {
+	if !added && buildErr != nil && !publishing.HasDebs(filepath.Join(repoDir, "pool")) {
 		// A failed build on a fresh out/: publishing would only make a key
 		// and an empty repository that hide the failure.
 		return nil
 	}
-	return f.publishChecked(repoDir)
+	return repo.Publish(nil)
 }
 
 // buildIntoPool builds comps in parallel, each after those it comes
@@ -609,6 +611,15 @@ func joinHints(hints ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func anySucceeded(results []Result) bool {
+	for _, r := range results {
+		if r.Err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func joinResults(results []Result) error {

@@ -295,7 +295,7 @@ func poolKeyring(t *testing.T, dir, repoDir, version string) {
 	deb, err := packaging.Build(packaging.Input{Component: &spec.Component{Name: "t-archive-keyring", Version: version, Revision: "1",
 		Summary: "s", Description: "d", License: "CC0-1.0", Copyright: "none", Maintainer: "T <t@example.org>", File: "x",
 		Package: &spec.Package{Name: "t-archive-keyring", Section: "misc", Priority: "optional", Architecture: "all", Compression: "xz"}},
-		WorkDir: filepath.Join(dir, "w"+version), Arch: "all", MTime: defaultEpoch}, dir)
+		WorkDir: filepath.Join(dir, "w"+version), Arch: "all", MTime: packaging.DefaultEpoch}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,7 +89,7 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 		return nil, err
 	}
 	repoDir := filepath.Join(f.opts.OutDir, "repo")
-	if err := f.keyProblem(repoDir); err != nil {
+	if err := f.repo().KeyProblem(); err != nil {
 		return nil, err
 	}
 	if err := f.defaultArch(); err != nil {

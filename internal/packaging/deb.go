@@ -607,3 +607,8 @@ func checkCollisions(contents files.Contents) error {
 	}
 	return nil
 }
+
+// DefaultEpoch is the files' modification time when neither
+// SOURCE_DATE_EPOCH, the spec nor the source says when the source was
+// released (and for packages without a source, the keyring's).
+var DefaultEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)

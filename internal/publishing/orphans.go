@@ -1,7 +1,6 @@
-package forge
+package publishing
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/debforge/debforge/internal/debian"
+	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 )
@@ -28,16 +28,16 @@ type Orphan struct {
 
 // Orphans lists the pool's packages that no spec builds, by name and
 // version. The repository's keyring package is not one: publish makes it.
-func (f *Forge) Orphans() ([]Orphan, error) {
-	pkgs, err := aptrepo.Scan(filepath.Join(f.opts.OutDir, "repo"))
+func (r *Repo) Orphans() ([]Orphan, error) {
+	pkgs, err := aptrepo.Scan(r.Dir)
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{f.set.Repo.KeyName: true}
-	for _, c := range f.set.Components {
+	known := map[string]bool{r.Settings.KeyName: true}
+	for _, c := range r.Components {
 		known[c.PackageName()] = true
 	}
-	cfg := aptrepo.Config{Codename: f.set.Repo.Codename, Releases: f.releaseTargets()}
+	cfg := aptrepo.Config{Codename: r.Settings.Codename, Releases: r.releaseTargets()}
 	var out []Orphan
 	for _, p := range pkgs {
 		switch {
@@ -63,51 +63,31 @@ func (f *Forge) Orphans() ([]Orphan, error) {
 	return out, nil
 }
 
-// Remove drops every version of the named orphan packages from the index
-// and the pool (with their SBOMs) and publishes, and returns the removed
-// .debs. A package a spec still builds is refused (the next build would
-// bring it back), as is a name the pool does not hold; then nothing is
-// removed.
-func (f *Forge) Remove(ctx context.Context, names []string) ([]Orphan, error) {
+// CheckRemovable refuses names that are not orphans: the repository's
+// keyring package (every publish makes it) and a package a spec still
+// builds (the next build would bring it back).
+func (r *Repo) CheckRemovable(names []string) error {
 	if len(names) == 0 {
-		return nil, &UsageError{Err: fmt.Errorf("remove: name the package(s) to remove (see 'debforge list')")}
+		return &usage.Error{Err: fmt.Errorf("remove: name the package(s) to remove (see 'debforge list')")}
 	}
 	for _, n := range names {
-		if n == f.set.Repo.KeyName {
-			return nil, &UsageError{Err: fmt.Errorf("remove %s: the repository's keyring package is made by every publish; it cannot be removed", n)}
+		if n == r.Settings.KeyName {
+			return &usage.Error{Err: fmt.Errorf("remove %s: the repository's keyring package is made by every publish; it cannot be removed", n)}
 		}
-		for _, c := range f.set.Components {
+		for _, c := range r.Components {
 			if c.PackageName() == n {
-				return nil, &UsageError{Err: fmt.Errorf("remove %s: %s still builds it; delete or rename that spec first, or the next build publishes it again", n, c.File)}
+				return &usage.Error{Err: fmt.Errorf("remove %s: %s still builds it; delete or rename that spec first, or the next build publishes it again", n, c.File)}
 			}
 		}
 	}
-	return f.publishRemoving(ctx, names, true)
+	return nil
 }
 
-// PruneOrphans publishes without every orphan package and returns them.
-func (f *Forge) PruneOrphans(ctx context.Context) ([]Orphan, error) {
-	return f.publishRemoving(ctx, nil, false)
-}
-
-// publishRemoving publishes without the named orphans (all orphans when
-// names is empty and strict is false). With strict, a name the pool does
-// not hold is an error.
-func (f *Forge) publishRemoving(ctx context.Context, names []string, strict bool) ([]Orphan, error) {
-	if err := f.defaultArch(); err != nil {
-		return nil, err
-	}
-	unlock, err := LockOut(f.opts.OutDir)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	unlockCache, err := LockCache(f.opts.CacheDir, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlockCache()
-	orphans, err := f.Orphans()
+// RemoveOrphans publishes without the named orphans (all orphans when
+// names is empty and strict is false) and returns them. With strict, a
+// name the pool does not hold is an error, and nothing is removed.
+func (r *Repo) RemoveOrphans(names []string, strict bool) ([]Orphan, error) {
+	orphans, err := r.Orphans()
 	if err != nil {
 		return nil, err
 	}
@@ -125,13 +105,20 @@ func (f *Forge) publishRemoving(ctx context.Context, names []string, strict bool
 	if strict {
 		for _, n := range names {
 			if !found[n] {
-				return nil, &UsageError{Err: fmt.Errorf("remove %s: no such package in %s (orphans: %s)", n, filepath.Join(f.opts.OutDir, "repo", "pool"), orphanNames(orphans))}
+				return nil, &usage.Error{Err: fmt.Errorf("remove %s: no such package in %s (orphans: %s)", n, filepath.Join(r.Dir, "pool"), orphanNames(orphans))}
 			}
 		}
 	}
 	if len(gone) == 0 {
 		return nil, nil
 	}
+	return gone, r.publishWithout(gone)
+}
+
+// publishWithout publishes without the orphans gone: whole packages, or
+// single files of a release no longer built (stray), and checks they left
+// the pool.
+func (r *Repo) publishWithout(gone []Orphan) error {
 	removed := map[string]bool{}
 	var files []string
 	for _, o := range gone {
@@ -146,16 +133,15 @@ func (f *Forge) publishRemoving(ctx context.Context, names []string, strict bool
 		list = append(list, n)
 	}
 	sort.Strings(list)
-	repoDir := filepath.Join(f.opts.OutDir, "repo")
-	if err := f.publishCheckedRemoving(repoDir, list, files...); err != nil {
-		return nil, err
+	if err := r.Publish(list, files...); err != nil {
+		return err
 	}
 	for _, o := range gone {
-		if _, err := os.Stat(filepath.Join(repoDir, filepath.FromSlash(o.File))); err == nil {
-			return gone, fmt.Errorf("remove %s: %s is still in the pool after publishing", o.Package, o.File)
+		if _, err := os.Stat(filepath.Join(r.Dir, filepath.FromSlash(o.File))); err == nil {
+			return fmt.Errorf("remove %s: %s is still in the pool after publishing", o.Package, o.File)
 		}
 	}
-	return gone, ctx.Err()
+	return nil
 }
 
 func orphanNames(orphans []Orphan) string {

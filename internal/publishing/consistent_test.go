@@ -1,4 +1,4 @@
-package forge_test
+package publishing_test
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/debforge/debforge/internal/cli"
-	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/publishing"
 	"github.com/debforge/debforge/internal/testutil"
 )
 
@@ -31,7 +31,7 @@ func TestInconsistentAfterPublishFails(t *testing.T) {
 		t.Fatalf("keygen: exit %d\n%s", code, stderr.String())
 	}
 	var lost []string
-	forge.WrapPublishRepo(t, func(real func(aptrepo.Config) error) func(aptrepo.Config) error {
+	publishing.WrapPublishRepo(t, func(real func(aptrepo.Config) error) func(aptrepo.Config) error {
 		return func(cfg aptrepo.Config) error {
 			if err := real(cfg); err != nil {
 				return err

@@ -1,4 +1,4 @@
-package forge
+package publishing
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/debforge/debforge/internal/debian"
-	"github.com/debforge/debforge/internal/hint"
+	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/packaging/debfile"
@@ -24,74 +24,74 @@ import (
 // (the CLI's default key path, never a path the user named) and the
 // repository does not already publish a key: a missing key must not
 // silently re-key every host (issue 9 item 8).
-func (f *Forge) loadSigner(repoDir string) (*aptrepo.Signer, error) {
-	repo := f.set.Repo
-	signer, err := aptrepo.LoadKey(f.opts.SigningKey)
+func (r *Repo) loadSigner() (*aptrepo.Signer, error) {
+	repo := r.Settings
+	signer, err := aptrepo.LoadKey(r.Keys.Signing)
 	if errors.Is(err, os.ErrNotExist) {
-		if err := f.keyProblem(repoDir); err != nil {
+		if err := r.KeyProblem(); err != nil {
 			return nil, err
 		}
 		name, email := splitMaintainer(repo.Maintainer)
-		signer, err = aptrepo.CreateKey(f.opts.SigningKey, repo.Label+" signing key, "+name, email)
+		signer, err = aptrepo.CreateKey(r.Keys.Signing, repo.Label+" signing key, "+name, email)
 		if err == nil {
-			f.notify(fmt.Sprintf("generated a new repository signing key %s\n  stored at %s (mode 0600, outside the repository)\n  back it up: hosts trust this key, and losing it means re-keying every host", signer.Fingerprint(), f.opts.SigningKey))
+			r.notify(fmt.Sprintf("generated a new repository signing key %s\n  stored at %s (mode 0600, outside the repository)\n  back it up: hosts trust this key, and losing it means re-keying every host", signer.Fingerprint(), r.Keys.Signing))
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	var previous []*aptrepo.Signer
-	for _, p := range f.opts.PreviousKeys {
+	for _, p := range r.Keys.Previous {
 		s, err := aptrepo.LoadKey(p)
 		if err != nil {
-			return nil, &UsageError{Err: fmt.Errorf("--previous-signing-key: %w", err)}
+			return nil, &usage.Error{Err: fmt.Errorf("--previous-signing-key: %w", err)}
 		}
 		previous = append(previous, s)
 	}
 	return signer.With(previous...), nil
 }
 
-// keyProblem returns why a run cannot sign: the key is missing and may
+// KeyProblem returns why a run cannot sign: the key is missing and may
 // not be made, or a previous key is missing. Build asks before building
 // anything, so a run that cannot publish fails first and writes nothing.
-func (f *Forge) keyProblem(repoDir string) error {
-	for _, p := range f.opts.PreviousKeys {
+func (r *Repo) KeyProblem() error {
+	for _, p := range r.Keys.Previous {
 		if _, err := os.Stat(p); err != nil {
-			return &UsageError{Err: fmt.Errorf("--previous-signing-key: %w", err)}
+			return &usage.Error{Err: fmt.Errorf("--previous-signing-key: %w", err)}
 		}
 	}
-	if _, err := os.Stat(f.opts.SigningKey); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(r.Keys.Signing); !errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	published := filepath.Join(repoDir, f.set.Repo.KeyName+".gpg")
-	if !f.opts.CreateKey {
-		return &UsageError{Err: hint.With(fmt.Errorf("signing key %s does not exist, and debforge never makes a new key at a path you named", f.opts.SigningKey),
-			fmt.Sprintf("restore the key from its backup, or make a new one with 'debforge --signing-key %s keygen' (hosts then need the new key)", f.opts.SigningKey))}
+	published := filepath.Join(r.Dir, r.Settings.KeyName+".gpg")
+	if !r.Keys.Create {
+		return usage.New(fmt.Errorf("signing key %s does not exist, and debforge never makes a new key at a path you named", r.Keys.Signing),
+			fmt.Sprintf("restore the key from its backup, or make a new one with 'debforge --signing-key %s keygen' (hosts then need the new key)", r.Keys.Signing))
 	}
 	if _, err := os.Stat(published); err == nil {
-		return &UsageError{Err: hint.With(fmt.Errorf("signing key %s does not exist, but %s publishes a key: a new key would re-key every host", f.opts.SigningKey, published),
-			"restore the key from its backup, or pass its path with --signing-key")}
+		return usage.New(fmt.Errorf("signing key %s does not exist, but %s publishes a key: a new key would re-key every host", r.Keys.Signing, published),
+			"restore the key from its backup, or pass its path with --signing-key")
 	}
 	return nil
 }
 
-// CreateSigningKey makes a new signing key at opts.SigningKey (never over
-// an existing file, never under OutDir) named after the repository
-// settings in SpecsDir, and returns its fingerprint.
-func CreateSigningKey(opts Options) (string, error) {
-	if err := CheckKeyOutsideOut(opts.SigningKey, opts.OutDir); err != nil {
+// CreateSigningKey makes a new signing key at key (never over an existing
+// file, never under outDir) named after the repository settings in
+// specsDir, and returns its fingerprint.
+func CreateSigningKey(key, outDir, specsDir string) (string, error) {
+	if err := CheckKeyOutsideOut(key, outDir); err != nil {
 		return "", err
 	}
-	if _, err := os.Lstat(opts.SigningKey); err == nil {
-		return "", &UsageError{Err: hint.With(fmt.Errorf("%s already exists; debforge never replaces a signing key", opts.SigningKey),
-			"to rotate keys, keygen at a new path and publish with --signing-key NEW --previous-signing-key OLD")}
+	if _, err := os.Lstat(key); err == nil {
+		return "", usage.New(fmt.Errorf("%s already exists; debforge never replaces a signing key", key),
+			"to rotate keys, keygen at a new path and publish with --signing-key NEW --previous-signing-key OLD")
 	}
-	repo, err := spec.LoadRepo(filepath.Join(opts.SpecsDir, spec.RepoFile))
+	repo, err := spec.LoadRepo(filepath.Join(specsDir, spec.RepoFile))
 	if err != nil {
-		return "", &UsageError{Err: err}
+		return "", &usage.Error{Err: err}
 	}
 	name, email := splitMaintainer(repo.Maintainer)
-	s, err := aptrepo.CreateKey(opts.SigningKey, repo.Label+" signing key, "+name, email)
+	s, err := aptrepo.CreateKey(key, repo.Label+" signing key, "+name, email)
 	if err != nil {
 		return "", err
 	}
@@ -112,9 +112,9 @@ var oldDateVersion = regexp.MustCompile(`^[0-9]{8}\.`)
 // to build), else YYYY.MMDD.N, above every version in the pool. Dates sort
 // above the old "1+<fingerprint>" scheme, and N counts key changes within
 // one day, so a host always upgrades to the newest key set.
-func (f *Forge) keyringVersion(repoDir string, fingerprints []string) (version string, reuse bool, err error) {
-	repo := f.set.Repo
-	dir := filepath.Join(repoDir, filepath.Dir(aptrepo.PoolPath(repo.Component, repo.KeyName, "x")))
+func (r *Repo) keyringVersion(fingerprints []string) (version string, reuse bool, err error) {
+	repo := r.Settings
+	dir := filepath.Join(r.Dir, filepath.Dir(aptrepo.PoolPath(repo.Component, repo.KeyName, "x")))
 	debs, _ := filepath.Glob(filepath.Join(dir, repo.KeyName+"_*_all.deb"))
 	newest, newestKeys := "", ""
 	for _, p := range debs {
@@ -143,7 +143,7 @@ func (f *Forge) keyringVersion(repoDir string, fingerprints []string) (version s
 	if oldDateVersion.MatchString(newest) {
 		layout = "20060102"
 	}
-	date := f.opts.Now().UTC().Format(layout)
+	date := r.Now().UTC().Format(layout)
 	version = date + ".1"
 	if upstream, _, _ := strings.Cut(newest, "-"); strings.HasPrefix(upstream, date+".") {
 		if n, err := strconv.Atoi(strings.TrimPrefix(upstream, date+".")); err == nil {
@@ -161,8 +161,8 @@ func (f *Forge) keyringVersion(repoDir string, fingerprints []string) (version s
 	return version, false, nil
 }
 
-// hasDebs reports whether a .deb exists anywhere under dir.
-func hasDebs(dir string) bool {
+// HasDebs reports whether a .deb exists anywhere under dir.
+func HasDebs(dir string) bool {
 	found := errors.New("found")
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".deb") {

@@ -1,4 +1,4 @@
-package forge
+package publishing
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/debforge/debforge/internal/hint"
+	"github.com/debforge/debforge/internal/usage"
 )
 
 // CheckKeyOutsideOut refuses a signing key path inside the output
@@ -47,8 +47,8 @@ func checkKeyOutside(what, key, out string) error {
 		return err
 	}
 	if k == o || strings.HasPrefix(k, o+string(filepath.Separator)) {
-		return &UsageError{Err: hint.With(fmt.Errorf("%s %s is inside the output directory %s (resolved: %s), which 'debforge serve' publishes", what, key, out, k),
-			"keep the private key outside --out, e.g. at the default ~/.local/share/debforge/signing-key.asc")}
+		return usage.New(fmt.Errorf("%s %s is inside the output directory %s (resolved: %s), which 'debforge serve' publishes", what, key, out, k),
+			"keep the private key outside --out, e.g. at the default ~/.local/share/debforge/signing-key.asc")
 	}
 	return nil
 }
