@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/debian"
+	"github.com/debforge/debforge/internal/executor"
 
 	controlapi "github.com/moby/buildkit/api/services/control"
 	workertypes "github.com/moby/buildkit/api/types"
@@ -138,16 +139,16 @@ echo carried > /build/tmp/marker`
 			sh(t, "chown", "-R", strings.Join([]string{strconv.Itoa(uid), strconv.Itoa(gid)}, ":"), filepath.Join(work, d))
 		}
 		os.Chmod(work, 0o755)
-		sb = &sandbox.Sandbox{
+		sb = &sandbox.Sandbox{Job: executor.Job{
 			Root: root.FS, Env: sandbox.DefaultEnv, UID: uid, GID: gid,
-			Binds: []sandbox.Bind{
+			Binds: []executor.Bind{
 				{Host: filepath.Join(work, "src"), Path: "/build/src", Write: true},
 				{Host: filepath.Join(work, "stage"), Path: "/build/stage", Write: true},
 				{Host: filepath.Join(work, "tmp"), Path: "/build/tmp", Write: true},
 				{Host: filepath.Join(work, "home"), Path: "/build/home", Write: true},
 				{Host: filepath.Join(work, "ro"), Path: "/build/shlibs"},
 			},
-		}
+		}}
 		return work, sb
 	}
 
@@ -159,7 +160,7 @@ echo carried > /build/tmp/marker`
 		}
 	}
 	_, sb2 := run(t)
-	plan := buildkit.Plan{Name: "probe", Sandbox: sb2, RootTar: root.Tarball, RootSHA256: root.TarSHA256, RootKey: root.Key, GoCache: "build-probe-" + root.Key[:16], Arch: "amd64", Cmds: cmds, Export: "/build/stage"}
+	plan := buildkit.Plan{Name: "probe", Job: &sb2.Job, RootTar: root.Tarball, RootSHA256: root.TarSHA256, RootKey: root.Key, GoCache: "build-probe-" + root.Key[:16], Arch: "amd64", Cmds: cmds, Export: "/build/stage"}
 	var times []time.Duration
 	var out string
 	for i := 0; i < 2; i++ { // cold, then fully cached

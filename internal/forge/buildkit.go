@@ -297,7 +297,7 @@ func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroo
 		return "", err
 	}
 	plan := buildkit.Plan{
-		Name: req.Component.Name, Sandbox: sb, RootTar: rootTar, RootSHA256: root.TarSHA256, RootKey: root.Key, GoCache: goBuildCacheName(req.Component, root),
+		Name: req.Component.Name, Job: &sb.Job, RootTar: rootTar, RootSHA256: root.TarSHA256, RootKey: root.Key, GoCache: goBuildCacheName(req.Component, root),
 		Arch: root.Target.Arch, Cmds: cmds, Export: req.StageDir, Caches: []string{"/build/go/build"},
 	}
 	if layer != nil {

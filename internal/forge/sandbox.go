@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/executor"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/spec"
 )
@@ -41,10 +42,10 @@ func (f *Forge) sandboxFor(be *buildEnv, c *spec.Component, root *buildroot.Root
 	if err := ownDir(buildCache, uid, gid); err != nil {
 		return nil, err
 	}
-	sb := &sandbox.Sandbox{
+	sb := &sandbox.Sandbox{Job: executor.Job{
 		Root: root.FS,
 		Env:  sandbox.DefaultEnv,
-		Binds: []sandbox.Bind{
+		Binds: []executor.Bind{
 			{Host: filepath.Join(work, "src"), Path: "/build/src", Write: true},
 			{Host: filepath.Join(work, "stage"), Path: "/build/stage", Write: true},
 			{Host: filepath.Join(work, "tmp"), Path: "/build/tmp", Write: true},
@@ -54,11 +55,10 @@ func (f *Forge) sandboxFor(be *buildEnv, c *spec.Component, root *buildroot.Root
 			{Host: buildCache, Path: "/build/go/build", Write: true},
 		},
 		UID: uid, GID: gid,
-		Runner: f.runner,
-		Limits: &sandbox.Limits{DataBytes: c.Limits.MemoryBytes(), Processes: c.Limits.ProcessCount()},
-	}
+		Limits: &executor.Limits{DataBytes: c.Limits.MemoryBytes(), Processes: c.Limits.ProcessCount()},
+	}, Runner: f.runner}
 	if be.tc != nil {
-		sb.Binds = append(sb.Binds, sandbox.Bind{Host: be.tc.GOROOT, Path: goRootPath})
+		sb.Binds = append(sb.Binds, executor.Bind{Host: be.tc.GOROOT, Path: goRootPath})
 	}
 	if c.Build.PureGo() {
 		shared := filepath.Join(f.opts.CacheDir, "go", trustedGoCacheName)
@@ -67,7 +67,7 @@ func (f *Forge) sandboxFor(be *buildEnv, c *spec.Component, root *buildroot.Root
 		}
 		// In place of the component's own: a BuildKit worker ignores
 		// this and keeps each component's cache to itself.
-		sb.TrustedBinds = []sandbox.Bind{{Host: shared, Path: "/build/go/build", Write: true}}
+		sb.TrustedBinds = []executor.Bind{{Host: shared, Path: "/build/go/build", Write: true}}
 	}
 	return sb, nil
 }

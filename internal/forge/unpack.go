@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/debforge/debforge/internal/executor"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/source"
@@ -59,17 +60,16 @@ func (f *Forge) sandboxedUnpack(ctx context.Context, kind, archive, dst string, 
 	if err := os.Lchown(tree, uid, gid); err != nil {
 		return err
 	}
-	sb := &sandbox.Sandbox{
+	sb := &sandbox.Sandbox{Job: executor.Job{
 		Root: "/",
 		Env:  sandbox.DefaultEnv,
-		Binds: []sandbox.Bind{
+		Binds: []executor.Bind{
 			{Host: exe, Path: "/tmp/debforge"},
 			{Host: archive, Path: "/tmp/archive"},
 			{Host: tree, Path: "/tmp/src", Write: true},
 		},
 		UID: uid, GID: gid,
-		Runner: f.runner,
-	}
+	}, Runner: f.runner}
 	cmd := execx.Cmd{Args: []string{"/tmp/debforge", "unpack-source", "--kind", kind, "--strip", strconv.Itoa(strip),
 		"--max-bytes", strconv.FormatInt(maxBytes, 10), "/tmp/archive", "/tmp/src"}}
 	if err := execx.RunLogged(ctx, sb, cmd, log); err != nil {

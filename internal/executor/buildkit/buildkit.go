@@ -29,7 +29,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/executor"
 	"github.com/debforge/debforge/internal/execx"
 )
 
@@ -38,9 +38,9 @@ import (
 type Plan struct {
 	// Name is the component; it names the definition's locals.
 	Name string
-	// Sandbox holds the binds, environment and build ids, exactly as the
+	// Job holds the binds, environment and build ids, exactly as the
 	// local executor gets them. Its Root is not used: RootTar is.
-	Sandbox *sandbox.Sandbox
+	Job *executor.Job
 	// RootTar is the build root's cached tarball; the worker unpacks it,
 	// which is faster than sending the unpacked tree (and keeps its owners).
 	RootTar string
@@ -140,7 +140,7 @@ func Platform(debArch string) (ocispecs.Platform, error) {
 // comes from, for the solve's LocalMounts.
 func (p Plan) Locals() map[string]string {
 	m := map[string]string{}
-	for _, b := range p.Sandbox.Binds {
+	for _, b := range p.Job.Binds {
 		if _, tree := p.Trees[b.Path]; !p.isCache(b.Path) && !tree {
 			m[localName(b.Path)] = b.Host
 		}
@@ -161,14 +161,14 @@ func (p Plan) check() error {
 	switch {
 	case p.Name == "" || strings.ContainsAny(p.Name, "/ \t\n"):
 		return fmt.Errorf("plan name %q: want a component name", p.Name)
-	case p.Sandbox == nil:
-		return errors.New("plan has no sandbox inputs")
+	case p.Job == nil:
+		return errors.New("plan has no job (binds, environment, build ids)")
 	case p.RootKey == "":
 		return errors.New("plan has no root key")
 	case p.GoCache == "" || strings.ContainsAny(p.GoCache, "/ \t\n"):
 		return fmt.Errorf("plan Go build cache %q: want a cache name", p.GoCache)
-	case p.Sandbox.UID == 0 || p.Sandbox.GID == 0:
-		return fmt.Errorf("build ids %d:%d: a plan never runs as root (sandbox.BuildIDs)", p.Sandbox.UID, p.Sandbox.GID)
+	case p.Job.UID == 0 || p.Job.GID == 0:
+		return fmt.Errorf("build ids %d:%d: a plan never runs as root (sandbox.BuildIDs)", p.Job.UID, p.Job.GID)
 	case len(p.Cmds) == 0:
 		return errors.New("plan has no commands")
 	}
@@ -190,7 +190,7 @@ func (p Plan) check() error {
 	}
 	seen := map[string]bool{"/": true, "/tmp": true, "/proc": true, "/dev": true}
 	writable := map[string]bool{}
-	for _, b := range p.Sandbox.Binds {
+	for _, b := range p.Job.Binds {
 		if !path.IsAbs(b.Path) || path.Clean(b.Path) != b.Path {
 			return fmt.Errorf("bind %q: want a clean absolute sandbox path", b.Path)
 		}
@@ -229,7 +229,7 @@ func (p Plan) check() error {
 		if c.Dir != "" && !path.IsAbs(c.Dir) {
 			return fmt.Errorf("command %d (%s): directory %q is not absolute", i+1, c.Argv(), c.Dir)
 		}
-		for _, kv := range append(append([]string{}, p.Sandbox.Env...), c.Env...) {
+		for _, kv := range append(append([]string{}, p.Job.Env...), c.Env...) {
 			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 				return fmt.Errorf("command %d (%s): environment entry %q is not NAME=value", i+1, c.Argv(), kv)
 			}
@@ -243,9 +243,9 @@ func Lower(p Plan) (llb.State, error) {
 	if err := p.check(); err != nil {
 		return llb.State{}, fmt.Errorf("lower %s for buildkit: %w", p.Name, err)
 	}
-	sb := p.Sandbox
-	owner := llb.WithUIDGID(sb.UID, sb.GID)
-	user := strconv.Itoa(sb.UID) + ":" + strconv.Itoa(sb.GID)
+	job := p.Job
+	owner := llb.WithUIDGID(job.UID, job.GID)
+	user := strconv.Itoa(job.UID) + ":" + strconv.Itoa(job.GID)
 
 	// The worker unpacks the root tarball (unpackBlob), and a derived
 	// root's layer over it.
@@ -257,7 +257,7 @@ func Lower(p Plan) (llb.State, error) {
 	// Writable binds start as copies owned by the build uid (as debforge
 	// chowns them on the host) and are chained from command to command,
 	// which also orders the commands. Read-only binds stay locals.
-	binds := append([]sandbox.Bind(nil), sb.Binds...)
+	binds := append([]executor.Bind(nil), job.Binds...)
 	sort.SliceStable(binds, func(i, j int) bool { return binds[i].Path < binds[j].Path })
 	state := map[string]llb.State{}
 	for _, b := range binds {
@@ -284,7 +284,7 @@ func Lower(p Plan) (llb.State, error) {
 		// env -i: the command sees the plan's environment and nothing of
 		// the worker's, in the sandbox's order (plan env, then the
 		// command's own, later entries winning).
-		argv := append([]string{"/usr/bin/env", "-i", "--"}, append(append(append([]string{}, sb.Env...), c.Env...), c.Args...)...)
+		argv := append([]string{"/usr/bin/env", "-i", "--"}, append(append(append([]string{}, job.Env...), c.Env...), c.Args...)...)
 		opts := []llb.RunOption{
 			llb.Args(argv), llb.Dir(dir), llb.User(user),
 			llb.Network(pb.NetMode_NONE), llb.ReadonlyRootFS(),

@@ -10,7 +10,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 
-	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/executor"
 	"github.com/debforge/debforge/internal/execx"
 )
 
@@ -20,10 +20,10 @@ const hostDir = "/var/lib/host-only-7f3a"
 func plan() Plan {
 	return Plan{
 		Name: "hello",
-		Sandbox: &sandbox.Sandbox{
+		Job: &executor.Job{
 			Root: hostDir + "/fs",
 			Env:  []string{"PATH=/usr/bin:/bin", "HOME=/build/home"},
-			Binds: []sandbox.Bind{
+			Binds: []executor.Bind{
 				{Host: hostDir + "/src", Path: "/build/src", Write: true},
 				{Host: hostDir + "/stage", Path: "/build/stage", Write: true},
 				{Host: hostDir + "/mod", Path: "/build/go/mod"},
@@ -122,7 +122,7 @@ func TestLowerRunsThePlanAsTheSandboxDoes(t *testing.T) {
 	}
 	for i, op := range d.execs {
 		e, c := op.GetExec(), p.Cmds[i]
-		want := append(append(append([]string{"/usr/bin/env", "-i", "--"}, p.Sandbox.Env...), c.Env...), c.Args...)
+		want := append(append(append([]string{"/usr/bin/env", "-i", "--"}, p.Job.Env...), c.Env...), c.Args...)
 		if !slices.Equal(e.Meta.Args, want) {
 			t.Errorf("exec %d args %q, want %q", i+1, e.Meta.Args, want)
 		}
@@ -250,21 +250,21 @@ func TestLowerRefusesBadPlans(t *testing.T) {
 		"relative root":       func(p *Plan) { p.RootTar = "root.tar" },
 		"no root key":         func(p *Plan) { p.RootKey = "" },
 		"no go cache":         func(p *Plan) { p.GoCache = "" },
-		"as root":             func(p *Plan) { p.Sandbox.UID = 0 },
+		"as root":             func(p *Plan) { p.Job.UID = 0 },
 		"no commands":         func(p *Plan) { p.Cmds = nil },
 		"empty command":       func(p *Plan) { p.Cmds[1].Args = nil },
 		"relative dir":        func(p *Plan) { p.Cmds[0].Dir = "src" },
 		"env program":         func(p *Plan) { p.Cmds[0].Args = []string{"A=b", "make"} },
 		"bad env":             func(p *Plan) { p.Cmds[0].Env = []string{"novalue"} },
 		"unknown arch":        func(p *Plan) { p.Arch = "vax" },
-		"bind over /tmp":      func(p *Plan) { p.Sandbox.Binds[0].Path = "/tmp" },
-		"unclean bind":        func(p *Plan) { p.Sandbox.Binds[0].Path = "/build/../src" },
+		"bind over /tmp":      func(p *Plan) { p.Job.Binds[0].Path = "/tmp" },
+		"unclean bind":        func(p *Plan) { p.Job.Binds[0].Path = "/build/../src" },
 		"read-only export":    func(p *Plan) { p.Export = "/build/go/mod" },
 		"cache export":        func(p *Plan) { p.Export = "/build/go/build" },
 		"cache not writable":  func(p *Plan) { p.Caches = []string{"/build/go/mod"} },
 		"export not a bind":   func(p *Plan) { p.Export = "/build/out" },
-		"same bind twice":     func(p *Plan) { p.Sandbox.Binds[1].Path = "/build/src" },
-		"no sandbox inputs":   func(p *Plan) { p.Sandbox = nil },
+		"same bind twice":     func(p *Plan) { p.Job.Binds[1].Path = "/build/src" },
+		"no sandbox inputs":   func(p *Plan) { p.Job = nil },
 		"root not a tarball":  func(p *Plan) { p.RootTar = hostDir + "/fs" },
 		"no root hash":        func(p *Plan) { p.RootSHA256 = "" },
 		"root hash not hex":   func(p *Plan) { p.RootSHA256 = strings.Repeat("Z", 64) },
@@ -272,9 +272,9 @@ func TestLowerRefusesBadPlans(t *testing.T) {
 		"tree on a writable":  func(p *Plan) { p.Trees["/build/src"] = p.Trees["/usr/local/go"] },
 		"tree hash not hex":   func(p *Plan) { p.Trees["/usr/local/go"] = Blob{Tar: hostDir + "/go.tar", SHA256: "cd"} },
 		"tree not a tarball":  func(p *Plan) { p.Trees["/usr/local/go"] = Blob{Tar: hostDir + "/go", SHA256: treeHash} },
-		"bad sandbox env":     func(p *Plan) { p.Sandbox.Env = []string{"=x"} },
-		"group root":          func(p *Plan) { p.Sandbox.GID = 0 },
-		"relative bind":       func(p *Plan) { p.Sandbox.Binds[2].Path = "build/mod" },
+		"bad sandbox env":     func(p *Plan) { p.Job.Env = []string{"=x"} },
+		"group root":          func(p *Plan) { p.Job.GID = 0 },
+		"relative bind":       func(p *Plan) { p.Job.Binds[2].Path = "build/mod" },
 		"cache of a non-bind": func(p *Plan) { p.Caches = []string{"/build/cache"} },
 		"layer hash not hex":  func(p *Plan) { p.RootLayer = Blob{Tar: hostDir + "/layer.tar", SHA256: "ef"} },
 		"layer deletes /":     func(p *Plan) { p.RootLayer, p.RootDeleted = Blob{hostDir + "/layer.tar", layerHash}, []string{"/"} },

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/debforge/debforge/internal/executor"
 	"github.com/debforge/debforge/internal/execx"
 )
 
@@ -38,42 +39,18 @@ const BuildUser = "_debforge-build"
 // CreateBuildUser is the command that makes BuildUser.
 const CreateBuildUser = "useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin " + BuildUser
 
-// Bind makes host directory Host visible at Path inside the sandbox.
-type Bind struct {
-	Host, Path string
-	Write      bool
-}
+// Bind and Limits are the job's (executor.Bind, executor.Limits).
+type (
+	Bind   = executor.Bind
+	Limits = executor.Limits
+)
 
-// Sandbox runs commands in Root with Binds.
+// Sandbox runs a job's commands in its Root with its Binds, with
+// bubblewrap; Limits are set with prlimit.
 type Sandbox struct {
-	// Root is the unpacked build root, bound read-only at /.
-	Root  string
-	Binds []Bind
-	// TrustedBinds are bound for trusted commands only (execx.Cmd.Trusted),
-	// each in place of the bind at its path: the compile cache several
-	// components share, which no command a spec controls may see.
-	TrustedBinds []Bind
-	// Env is the whole environment of every command (nothing is inherited
-	// from debforge's); a command's own Env entries come after and win.
-	Env []string
-	// UID and GID are the host ids commands run as when debforge is root
-	// (BuildIDs); as another user, commands run as that user.
-	UID, GID int
+	executor.Job
 	// Runner starts bwrap; default execx.OS.
 	Runner execx.Runner
-	// Limits, when set, bound every command's processes (prlimit).
-	Limits *Limits
-}
-
-// Limits are resource limits set on a sandboxed command with prlimit:
-// they hold for the command and everything it starts, and no process in
-// the sandbox can raise them.
-type Limits struct {
-	// DataBytes is each process's data segment (RLIMIT_DATA): its heap
-	// and private writable mappings, what a runaway compile grows.
-	DataBytes int64
-	// Processes is RLIMIT_NPROC: processes and threads of the build uid.
-	Processes int
 }
 
 // DefaultEnv is the environment every sandboxed command starts from.
@@ -229,7 +206,7 @@ func Check(ctx context.Context, r execx.Runner, root string) error {
 	if _, err := exec.LookPath("bwrap"); err != nil {
 		return &UnavailableError{Err: err, hint: "install bubblewrap: apt-get install bubblewrap"}
 	}
-	s := &Sandbox{Root: root, Env: DefaultEnv, Runner: r}
+	s := &Sandbox{Job: executor.Job{Root: root, Env: DefaultEnv}, Runner: r}
 	if err := s.ForBuild(); err != nil {
 		return err
 	}

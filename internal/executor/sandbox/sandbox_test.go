@@ -10,16 +10,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/debforge/debforge/internal/executor"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/testutil"
 )
 
 // The argv is the sandbox's whole contract: check it without running it.
 func TestArgv(t *testing.T) {
-	s := &Sandbox{Root: "/roots/r", Env: []string{"PATH=/bin", "A=1"}, Binds: []Bind{
+	s := &Sandbox{Job: executor.Job{Root: "/roots/r", Env: []string{"PATH=/bin", "A=1"}, Binds: []Bind{
 		{Host: "/w/src", Path: "/build/src", Write: true},
 		{Host: "/c/mod", Path: "/build/go/mod"},
-	}, UID: 999, GID: 998}
+	}, UID: 999, GID: 998}}
 	argv := s.Argv(execx.Cmd{Args: []string{"make", "all"}, Dir: "/build/src", Env: []string{"A=2"}})
 	got := strings.Join(argv, " ")
 	for _, want := range []string{
@@ -83,7 +84,7 @@ func TestBuildUser(t *testing.T) {
 	if uid, gid, err := BuildIDs(); err != nil || uid != 998 || gid != 997 {
 		t.Errorf("BuildIDs = %d, %d, %v", uid, gid, err)
 	}
-	s := &Sandbox{Root: "/", Env: DefaultEnv}
+	s := &Sandbox{Job: executor.Job{Root: "/", Env: DefaultEnv}}
 	if err := s.Run(context.Background(), execx.Cmd{Args: []string{"true"}}, io.Discard); err == nil || !strings.Contains(err.Error(), "build uid") {
 		t.Errorf("a Sandbox without build ids ran as root: %v", err)
 	}
@@ -92,9 +93,9 @@ func TestBuildUser(t *testing.T) {
 // A trusted command gets the trusted binds, each in place of the bind at
 // its path; any other command runs as if they did not exist.
 func TestTrustedBindsOnlyForTrustedCommands(t *testing.T) {
-	s := &Sandbox{Root: "/roots/r", UID: 999, GID: 998,
+	s := &Sandbox{Job: executor.Job{Root: "/roots/r", UID: 999, GID: 998,
 		Binds:        []Bind{{Host: "/c/own", Path: "/build/go/build", Write: true}, {Host: "/w/src", Path: "/build/src", Write: true}},
-		TrustedBinds: []Bind{{Host: "/c/shared", Path: "/build/go/build", Write: true}}}
+		TrustedBinds: []Bind{{Host: "/c/shared", Path: "/build/go/build", Write: true}}}}
 	trusted := strings.Join(s.Argv(execx.Cmd{Args: []string{"go", "build"}, Trusted: true}), " ")
 	if !strings.Contains(trusted, "--bind /c/shared /build/go/build") || !strings.Contains(trusted, "--bind /w/src /build/src") || strings.Contains(trusted, "/c/own") {
 		t.Errorf("a trusted command must get the shared cache in place of its own:\n%s", trusted)
