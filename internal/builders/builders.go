@@ -100,6 +100,11 @@ func Run(ctx context.Context, r execx.Runner, b Builder, req Request, log io.Wri
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
+	return RunPlanned(ctx, r, cmds, req, log)
+}
+
+// RunPlanned is Run for commands already planned for req.
+func RunPlanned(ctx context.Context, r execx.Runner, cmds []execx.Cmd, req Request, log io.Writer) error {
 	limits := req.Component.Limits
 	for _, c := range cmds {
 		if err := runStep(ctx, r, c, limits, log); err != nil {

@@ -280,17 +280,13 @@ func (w *worker) runs(debArch string) error {
 	return &WorkerError{Addr: w.addr, What: fmt.Sprintf("no platform %s (it runs %s)", want, strings.Join(w.platforms, ", "))}
 }
 
-// runPlan runs b's plan for req: in the local sandbox, or on a BuildKit
-// worker when there are some, and says which. Either way the staged files
-// end in the host's stage dir and are stripped there, in the sandbox, as
-// before.
-func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroot.Root, b builders.Builder, req builders.Request, log io.Writer) (workerAddr string, _ error) {
+// runPlan runs the commands planned for req: in the local sandbox, or on
+// a BuildKit worker when there are some, and says which. Either way the
+// staged files end in the host's stage dir and are stripped there, in the
+// sandbox, as before.
+func (f *Forge) runPlan(ctx context.Context, sb *sandbox.Sandbox, root *buildroot.Root, cmds []execx.Cmd, req builders.Request, log io.Writer) (workerAddr string, _ error) {
 	if f.workers == nil {
-		return "", builders.Run(ctx, sb, b, req, log)
-	}
-	cmds, err := b.Plan(req)
-	if err != nil {
-		return "", fmt.Errorf("plan: %w", err)
+		return "", builders.RunPlanned(ctx, sb, cmds, req, log)
 	}
 	rootTar, layer, err := f.rootBlobs(ctx, root, log)
 	if err != nil {

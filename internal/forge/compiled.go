@@ -28,12 +28,16 @@ import (
 // packages of one architecture share one compile. Anything else (cgo, C,
 // scripts) compiles per target: it links the release's libraries.
 func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buildroot.Root, b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv, log io.Writer) (shared bool, worker string, err error) {
-	key, ok, err := compileKey(b, req, c, fe, env)
+	cmds, err := b.Plan(req)
+	if err != nil {
+		return false, "", fmt.Errorf("plan: %w", err)
+	}
+	key, ok, err := compileKey(cmds, req, c, fe, env)
 	if err != nil || !ok {
 		if err != nil {
 			return false, "", err
 		}
-		worker, err := f.runPlan(ctx, sb, root, b, req, log)
+		worker, err := f.runPlan(ctx, sb, root, cmds, req, log)
 		return false, worker, err
 	}
 	// bookworm's and trixie's builds of one component, in this run or in
@@ -54,7 +58,7 @@ func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buil
 		fmt.Fprintf(log, "debforge: reusing compile %s (same toolchain, module source, flags and arch)\n", key)
 		return true, "", nil
 	}
-	worker, err = f.runPlan(ctx, sb, root, b, req, log)
+	worker, err = f.runPlan(ctx, sb, root, cmds, req, log)
 	if err != nil {
 		return false, worker, err
 	}
@@ -85,13 +89,9 @@ const compileFormat = 2 // 2: trusted commands get the shared Go build cache
 // environment, the toolchain and the architecture. So a new debforge
 // whose compiles are the same reuses them; its packages are still made
 // again (the package key covers debforge).
-func compileKey(b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv) (string, bool, error) {
+func compileKey(cmds []execx.Cmd, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv) (string, bool, error) {
 	if fe == nil || !c.Build.PureGo() {
 		return "", false, nil
-	}
-	cmds, err := b.Plan(req)
-	if err != nil {
-		return "", false, fmt.Errorf("plan: %w", err)
 	}
 	tree, err := source.HashTree(req.HostSrcDir)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/builders/gobuild"
+	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/testutil"
@@ -34,7 +35,7 @@ func TestCompileKeyCoversPatchesAndDeletions(t *testing.T) {
 	key := func() string {
 		t.Helper()
 		req := builders.Request{Component: c, SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp", HostSrcDir: src, Arch: "amd64"}
-		k, ok, err := compileKey(gobuild.New(), req, c, fe, env)
+		k, ok, err := compileKey(plan(t, req), req, c, fe, env)
 		if err != nil || !ok {
 			t.Fatalf("compileKey of a patched pure Go module: key %q, shared %v, err %v", k, ok, err)
 		}
@@ -56,13 +57,13 @@ func TestCompileKeyCoversPatchesAndDeletions(t *testing.T) {
 
 	os.Remove(patch)
 	req := builders.Request{Component: c, SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp", HostSrcDir: src, Arch: "amd64"}
-	if _, _, err := compileKey(gobuild.New(), req, c, fe, env); err == nil || !strings.Contains(err.Error(), "fix.patch") {
+	if _, _, err := compileKey(plan(t, req), req, c, fe, env); err == nil || !strings.Contains(err.Error(), "fix.patch") {
 		t.Errorf("a missing patch: err %v, want one naming fix.patch", err)
 	}
 
 	on := true
 	c.Build.Cgo = &on
-	if _, ok, err := compileKey(gobuild.New(), req, c, fe, env); ok || err != nil {
+	if _, ok, err := compileKey(plan(t, req), req, c, fe, env); ok || err != nil {
 		t.Errorf("a cgo build is shared across releases (ok %v, err %v): it links the release's libc", ok, err)
 	}
 }
@@ -82,7 +83,7 @@ func TestCompileKeyFollowsWhatTheCompileSees(t *testing.T) {
 	key := func(env keyEnv) string {
 		t.Helper()
 		req := builders.Request{Component: c, SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp", HostSrcDir: src, Arch: "amd64"}
-		k, ok, err := compileKey(gobuild.New(), req, c, fe, env)
+		k, ok, err := compileKey(plan(t, req), req, c, fe, env)
 		if err != nil || !ok {
 			t.Fatalf("compileKey: %q, %v, %v", k, ok, err)
 		}
@@ -108,4 +109,12 @@ func TestCompileKeyFollowsWhatTheCompileSees(t *testing.T) {
 			t.Errorf("%s changed in the tree, the compile key did not", name)
 		}
 	}
+}
+
+// plan is the go builder's plan for req.
+func plan(t *testing.T, req builders.Request) []execx.Cmd {
+	t.Helper()
+	cmds, err := gobuild.New().Plan(req)
+	testutil.Must(t, err)
+	return cmds
 }
