@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // installAll adds the fixture repository to a fresh rootfs of suite the way
@@ -84,7 +86,7 @@ func TestTamperedRepositoryRefused(t *testing.T) {
 				p := filepath.Join(dist(), "main/binary-amd64", f)
 				b, _ := os.ReadFile(p)
 				os.Remove(p)
-				os.WriteFile(p, append(b, "\n"...), 0o644)
+				testutil.Must(t, os.WriteFile(p, append(b, "\n"...), 0o644))
 			}
 			os.RemoveAll(filepath.Join(dist(), "main/binary-amd64/by-hash"))
 		}, nil, "Hash Sum mismatch|File has unexpected size"},
@@ -93,7 +95,7 @@ func TestTamperedRepositoryRefused(t *testing.T) {
 				p := filepath.Join(dist(), f)
 				b, _ := os.ReadFile(p)
 				os.Remove(p)
-				os.WriteFile(p, []byte(strings.Replace(string(b), "Suite: stable", "Suite: stablx", 1)), 0o644)
+				testutil.Must(t, os.WriteFile(p, []byte(strings.Replace(string(b), "Suite: stable", "Suite: stablx", 1)), 0o644))
 			}
 		}, nil, "BADSIG|signatures were invalid|is not signed|Bad signature"},
 		{"swapped deb", func(t *testing.T) {

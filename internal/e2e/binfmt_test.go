@@ -36,8 +36,8 @@ func TestBinfmtRunsArm64AndRestoresHost(t *testing.T) {
 	testutil.RequireTool(t, "go", "file")
 	before := binfmtState()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nimport \"runtime\"\n\nfunc main() { println(\"hello from\", runtime.GOARCH) }\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n\ngo 1.22\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nimport \"runtime\"\n\nfunc main() { println(\"hello from\", runtime.GOARCH) }\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n\ngo 1.22\n"), 0o644))
 	bin := filepath.Join(dir, "hello")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
 	cmd.Dir = dir

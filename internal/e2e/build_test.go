@@ -113,7 +113,7 @@ func TestBadSpecLeavesOutUntouched(t *testing.T) {
 	good, _ := fixtures(t)
 	specs := tempDir(t)
 	sh(t, "cp", "-a", "testdata/specs/.", specs)
-	os.WriteFile(filepath.Join(specs, "hello-go.yaml"), []byte("name: hello-go\nversion: 1.0.0\nsummary: s\ndescription: d\nlicense: MIT\nbuild:\n  kind: go\n  binaries:\n    - {main: ., dst: usr/bin/x}\n  bogus: 1\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "hello-go.yaml"), []byte("name: hello-go\nversion: 1.0.0\nsummary: s\ndescription: d\nlicense: MIT\nbuild:\n  kind: go\n  binaries:\n    - {main: ., dst: usr/bin/x}\n  bogus: 1\n"), 0o644))
 	e := env{specs: specs, out: tempDir(t), cache: tempDir(t), key: good.key}
 	sh(t, "cp", "-a", good.out+"/.", e.out)
 	before := treeHash(t, e.out)
@@ -146,7 +146,7 @@ func TestChecksumMismatch(t *testing.T) {
 	specs := tempDir(t)
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
 	pinned := "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-	os.WriteFile(filepath.Join(specs, "uuid.yaml"), []byte(`name: uuid
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "uuid.yaml"), []byte(`name: uuid
 version: 1.6.0
 summary: s
 description: d
@@ -158,7 +158,7 @@ source:
 build:
   kind: go
   binaries: [{main: ., dst: /usr/bin/uuid}]
-`), 0o644)
+`), 0o644))
 	e := env{specs: specs, out: tempDir(t), cache: tempDir(t), key: good.key}
 	sh(t, "cp", "-a", good.out+"/.", e.out)
 	before := treeHash(t, e.out)
@@ -175,7 +175,7 @@ build:
 		t.Error("a failed fetch changed out/")
 	}
 	// The real hash (from go.sum) verifies.
-	os.WriteFile(filepath.Join(specs, "uuid.yaml"), bytes.Replace(mustRead(t, filepath.Join(specs, "uuid.yaml")), []byte(pinned), []byte("h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0="), 1), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "uuid.yaml"), bytes.Replace(mustRead(t, filepath.Join(specs, "uuid.yaml")), []byte(pinned), []byte("h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0="), 1), 0o644))
 	if f := e.run(t, "fetch", "uuid"); f.code != 0 || !strings.Contains(f.stdout, "uuid\tverified") {
 		t.Errorf("fetch with the right hash: exit %d\n%s%s", f.code, f.stdout, f.stderr)
 	}
@@ -186,7 +186,7 @@ build:
 func TestUnreachableSourceKeepsGoing(t *testing.T) {
 	specs := tempDir(t)
 	sh(t, "cp", "-a", "testdata/specs/.", specs)
-	os.WriteFile(filepath.Join(specs, "offline.yaml"), []byte(`name: offline
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "offline.yaml"), []byte(`name: offline
 version: 1.0.0
 summary: s
 description: d
@@ -198,7 +198,7 @@ source:
 build:
   kind: autotools
   build_depends: [autoconf, automake, gcc, make]
-`), 0o644)
+`), 0o644))
 	e := newEnv(t, specs)
 	r := e.run(t, "build", "all")
 	if r.code != 1 {
@@ -281,7 +281,7 @@ func TestChangedSpecRebuildsOnlyItAndDependents(t *testing.T) {
 		t.Fatalf("first build: %s", r.stderr)
 	}
 	p := filepath.Join(specs, "hello-make.yaml")
-	os.WriteFile(p, bytes.Replace(mustRead(t, p), []byte("version: 2.0.0"), []byte("version: 2.0.1"), 1), 0o644)
+	testutil.Must(t, os.WriteFile(p, bytes.Replace(mustRead(t, p), []byte("version: 2.0.0"), []byte("version: 2.0.1"), 1), 0o644))
 	r := e.run(t, "build", "all")
 	if r.code != 0 {
 		t.Fatalf("second build: %s", r.stderr)

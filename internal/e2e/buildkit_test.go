@@ -138,7 +138,7 @@ echo carried > /build/tmp/marker`
 		for _, d := range []string{"src", "stage", "tmp", "home"} {
 			sh(t, "chown", "-R", strings.Join([]string{strconv.Itoa(uid), strconv.Itoa(gid)}, ":"), filepath.Join(work, d))
 		}
-		os.Chmod(work, 0o755)
+		testutil.Must(t, os.Chmod(work, 0o755))
 		sb = &sandbox.Sandbox{Job: executor.Job{
 			Root: root.FS, Env: sandbox.DefaultEnv, UID: uid, GID: gid,
 			Binds: []executor.Bind{

@@ -526,7 +526,7 @@ func TestListRepo(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(inRelease)
-	os.WriteFile(inRelease, bytes.Replace(data, []byte("Label: front test"), []byte("Label: front tesT"), 1), 0o644)
+	testutil.Must(t, os.WriteFile(inRelease, bytes.Replace(data, []byte("Label: front test"), []byte("Label: front tesT"), 1), 0o644))
 	badBase := startServe(t, filepath.Join(bad, "out"))
 	r = debforge(t, "list", "--repo", badBase, "--keyring", keyring, "--dist", "fronttest")
 	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "repository not verified") || !strings.Contains(r.stderr, "does not verify") {

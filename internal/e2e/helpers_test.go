@@ -133,7 +133,7 @@ func fixtures(t *testing.T) (env, result) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.Chmod(dir, 0o755)
+		testutil.Must(t, os.Chmod(dir, 0o755))
 		built = env{specs: "testdata/specs", out: filepath.Join(dir, "out"), cache: filepath.Join(dir, "cache"), key: filepath.Join(dir, "key.asc")}
 		built.keygen(t)
 		builtRes = built.run(t, "build", "all")
@@ -239,9 +239,9 @@ func rootfsArch(t *testing.T, suite, arch string) string {
 		// Tests use only their own repository.
 		os.Remove(filepath.Join(tmp, "etc/apt/sources.list"))
 		os.RemoveAll(filepath.Join(tmp, "etc/apt/sources.list.d"))
-		os.MkdirAll(filepath.Join(tmp, "etc/apt/sources.list.d"), 0o755)
+		testutil.Must(t, os.MkdirAll(filepath.Join(tmp, "etc/apt/sources.list.d"), 0o755))
 		sh(t, "tar", "-C", tmp, "-cf", tarball+".tmp", ".")
-		os.Rename(tarball+".tmp", tarball)
+		testutil.Must(t, os.Rename(tarball+".tmp", tarball))
 		os.RemoveAll(tmp)
 	}
 	rootfsMu.Unlock()
@@ -313,7 +313,7 @@ func copySources(t *testing.T, root, repoDir, name string) {
 		}
 		lines = append(lines, l)
 	}
-	os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d", name), []byte(strings.Join(lines, "\n")), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(root, "etc/apt/sources.list.d", name), []byte(strings.Join(lines, "\n")), 0o644))
 }
 
 // aptUpdate runs apt-get update with the date checks this machine's apt

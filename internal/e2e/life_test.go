@@ -61,7 +61,7 @@ func moduleProxyOf(t *testing.T, mod string, files map[string]string, versions [
 		}
 		zips[v] = b.Bytes()
 		p := filepath.Join(t.TempDir(), v+".zip")
-		os.WriteFile(p, b.Bytes(), 0o644)
+		testutil.Must(t, os.WriteFile(p, b.Bytes(), 0o644))
 		h, err := source.HashZip(p)
 		if err != nil {
 			t.Fatal(err)
@@ -130,7 +130,7 @@ func gitUpstream(t *testing.T) (string, map[string]string) {
 	git("init", "-q", "-b", "main")
 	commits := map[string]string{}
 	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0-rc.1"} {
-		os.WriteFile(filepath.Join(dir, "hello.sh"), []byte("#!/bin/sh\necho hellogit "+v+"\n"), 0o755)
+		testutil.Must(t, os.WriteFile(filepath.Join(dir, "hello.sh"), []byte("#!/bin/sh\necho hellogit "+v+"\n"), 0o755))
 		git("add", "hello.sh")
 		git("commit", "-q", "-m", "release "+v)
 		git("tag", "-a", "-m", "v"+v, "v"+v) // annotated: ls-remote peels it
@@ -386,7 +386,7 @@ func TestOutdatedAndBumpTarballWatch(t *testing.T) {
 	}))
 	defer srv.Close()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	testutil.Must(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644))
 	sum := sha256.Sum256(archives["2.4.1"])
 	spec := `name: hellotar
 version: 2.4.1

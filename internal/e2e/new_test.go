@@ -69,7 +69,7 @@ func TestNewWritesSpecsThatBuild(t *testing.T) {
 	}))
 	defer srv.Close()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	testutil.Must(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644))
 
 	specs := t.TempDir()
 	writeSpecs(t, specs, map[string]string{"debforge.yaml": "maintainer: \"new test <new@example.org>\"\n"})
@@ -109,7 +109,7 @@ func TestNewWritesSpecsThatBuild(t *testing.T) {
 	// A Debian orig tarball on this host: the version from its name, the
 	// spec naming it relative to the specs directory.
 	orig := filepath.Join(specs, "orig", "hellolocal_3.1.0.orig.tar.gz")
-	os.MkdirAll(filepath.Dir(orig), 0o755)
+	testutil.Must(t, os.MkdirAll(filepath.Dir(orig), 0o755))
 	if err := os.WriteFile(orig, makeTarball(t, "3.1.0"), 0o644); err != nil {
 		t.Fatal(err)
 	}

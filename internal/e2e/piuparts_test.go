@@ -35,7 +35,7 @@ func piupartsRelease(t *testing.T, release string) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
+	testutil.Must(t, os.Chmod(dir, 0o755))
 	repo := filepath.Join(dir, "repo")
 	sh(t, "cp", "-a", filepath.Join(e.out, "repo"), repo)
 	keys, _ := filepath.Glob(filepath.Join(repo, "*.gpg"))
@@ -50,7 +50,7 @@ func piupartsRelease(t *testing.T, release string) {
 		// "Protected: yes": apt will not remove it, so piuparts cannot
 		// purge it again. Every trixie host with systemd has it (priority
 		// important; minbase leaves it out): the base gets it too.
-		os.WriteFile(filepath.Join(tree, "etc/apt/sources.list"), []byte("deb "+mirror+" "+release+" main\n"), 0o644)
+		testutil.Must(t, os.WriteFile(filepath.Join(tree, "etc/apt/sources.list"), []byte("deb "+mirror+" "+release+" main\n"), 0o644))
 		if out, err := inRoot(tree, "sh", "-c", "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q systemd-sysv && apt-get clean"); err != nil {
 			t.Fatalf("install systemd-sysv into the %s base: %v\n%s", release, err, testutil.LastLines(out, 20))
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // tinySpecs writes debforge.yaml and one quick script-built package.
@@ -15,15 +17,15 @@ func tinySpecs(t *testing.T, version string) string {
 	t.Helper()
 	specs := t.TempDir()
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
-	os.MkdirAll(filepath.Join(specs, "src"), 0o755)
-	os.WriteFile(filepath.Join(specs, "src", "tiny.txt"), []byte("tiny\n"), 0o644)
+	testutil.Must(t, os.MkdirAll(filepath.Join(specs, "src"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "src", "tiny.txt"), []byte("tiny\n"), 0o644))
 	writeTiny(t, specs, version)
 	return specs
 }
 
 func writeTiny(t *testing.T, specs, version string) {
 	t.Helper()
-	os.WriteFile(filepath.Join(specs, "tiny.yaml"), []byte(`name: tiny
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "tiny.yaml"), []byte(`name: tiny
 version: `+version+`
 summary: s
 description: d
@@ -36,7 +38,7 @@ build:
     - install -D -m 0644 tiny.txt "$DESTDIR/usr/share/tiny/tiny.txt"
 package:
   architecture: all
-`), 0o644)
+`), 0o644))
 }
 
 func indexOf(t *testing.T, e env) string {
@@ -57,8 +59,8 @@ func TestFailedPublishIsRetried(t *testing.T) {
 	// The publish of 1.0.1 fails: its snapshot directory cannot be made.
 	writeTiny(t, specs, "1.0.1")
 	snaps := filepath.Join(e.out, "repo", ".snapshots")
-	os.Rename(snaps, snaps+".aside")
-	os.WriteFile(snaps, []byte("in the way\n"), 0o644)
+	testutil.Must(t, os.Rename(snaps, snaps+".aside"))
+	testutil.Must(t, os.WriteFile(snaps, []byte("in the way\n"), 0o644))
 	r := e.run(t, "build", "all")
 	if r.code != 1 || !strings.Contains(r.stderr, ".snapshots") {
 		t.Fatalf("build with a failing publish: exit %d, want 1\n%s", r.code, r.stderr)
@@ -67,7 +69,7 @@ func TestFailedPublishIsRetried(t *testing.T) {
 		t.Fatal("the failed publish indexed 1.0.1")
 	}
 	os.Remove(snaps)
-	os.Rename(snaps+".aside", snaps)
+	testutil.Must(t, os.Rename(snaps+".aside", snaps))
 	// Nothing new for the pool now, but the index lacks 1.0.1.
 	r = e.run(t, "build", "all")
 	if r.code != 0 {

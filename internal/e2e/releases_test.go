@@ -12,6 +12,7 @@ import (
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/testutil"
 )
 
 // releaseDeb pools a package hello-release at version whose file
@@ -20,8 +21,8 @@ func releaseDeb(t *testing.T, repo, revision, builtFor string) {
 	t.Helper()
 	work := t.TempDir()
 	src := filepath.Join(work, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "built-for"), []byte(builtFor+"\n"), 0o644)
+	testutil.Must(t, os.MkdirAll(src, 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(src, "built-for"), []byte(builtFor+"\n"), 0o644))
 	c := &spec.Component{Name: "hello-release", Version: "1.0", Revision: revision, Summary: "release suffix test", Description: "Says which release it was built for.",
 		License: "Apache-2.0", Copyright: "2026 test", Maintainer: "Test <t@example.org>", Changes: "Build for " + builtFor + ".", File: "t.yaml",
 		Package: &spec.Package{Name: "hello-release", Section: "misc", Priority: "optional", Architecture: "amd64", Compression: "xz",
@@ -43,11 +44,11 @@ func releaseDeb(t *testing.T, repo, revision, builtFor string) {
 // build: dpkg's ordering of the suffixes, exercised by apt itself.
 func TestReleasesUpgradeWithApt(t *testing.T) {
 	specs := t.TempDir()
-	os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte(`maintainer: "debforge tests <tests@example.org>"
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "debforge.yaml"), []byte(`maintainer: "debforge tests <tests@example.org>"
 label: debforge fixtures
 key_name: fixtures-archive-keyring
 targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]
-`), 0o644)
+`), 0o644))
 	e := newEnv(t, specs)
 	repo := filepath.Join(e.out, "repo")
 	releaseDeb(t, repo, "1", "no release")

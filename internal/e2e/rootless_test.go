@@ -50,7 +50,7 @@ func TestRootlessUserRunsContainers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(root, "acceptance.sh"), script, 0o755)
+	testutil.Must(t, os.WriteFile(filepath.Join(root, "acceptance.sh"), script, 0o755))
 	tunBefore, _ := os.Stat("/dev/net/tun")
 	cmd := exec.Command("unshare", "--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c", enterScript, "enter", root, "/bin/sh", "/acceptance.sh")
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}

@@ -337,7 +337,7 @@ func TestUnknownTargetRelease(t *testing.T) {
 		}
 	}
 	yaml := filepath.Join(specs, "debforge.yaml")
-	os.WriteFile(yaml, append(mustRead(t, yaml), []byte("targets: [nosuchrelease/amd64]\n")...), 0o644)
+	testutil.Must(t, os.WriteFile(yaml, append(mustRead(t, yaml), []byte("targets: [nosuchrelease/amd64]\n")...), 0o644))
 	r = e.run(t, "build", "all")
 	if r.code != 2 || !strings.Contains(r.stderr, `unknown release "nosuchrelease"`) {
 		t.Errorf("build: exit %d, want 2 naming the release\n%s", r.code, r.stderr)

@@ -82,9 +82,9 @@ func running(pid int) bool {
 func TestSigtermEndsBuildStepGroup(t *testing.T) {
 	specs := t.TempDir()
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
-	os.MkdirAll(filepath.Join(specs, "src"), 0o755)
-	os.WriteFile(filepath.Join(specs, "src", "README"), []byte("x\n"), 0o644)
-	os.WriteFile(filepath.Join(specs, "sleeper.yaml"), []byte(`name: sleeper
+	testutil.Must(t, os.MkdirAll(filepath.Join(specs, "src"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "src", "README"), []byte("x\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "sleeper.yaml"), []byte(`name: sleeper
 version: 1.0.0
 summary: s
 description: d
@@ -97,7 +97,7 @@ build:
     - sleep 20; echo late > "$WORK/late"
 package:
   architecture: all
-`), 0o644)
+`), 0o644))
 	quick := func(version string) {
 		testutil.Must(t, os.WriteFile(filepath.Join(specs, "quick.yaml"), []byte("name: quick\nversion: "+version+"\nsummary: s\ndescription: d\nlicense: Apache-2.0\n"+
 			"source:\n  dir: src\nbuild:\n  kind: script\n  steps:\n    - mkdir -p \"$DESTDIR/usr/share/quick\"\npackage:\n  architecture: all\n"), 0o644))
@@ -184,9 +184,9 @@ package:
 func TestBuildFailureReadable(t *testing.T) {
 	specs := t.TempDir()
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
-	os.MkdirAll(filepath.Join(specs, "src"), 0o755)
-	os.WriteFile(filepath.Join(specs, "src", "README"), []byte("x\n"), 0o644)
-	os.WriteFile(filepath.Join(specs, "broken.yaml"), []byte(`name: broken
+	testutil.Must(t, os.MkdirAll(filepath.Join(specs, "src"), 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "src", "README"), []byte("x\n"), 0o644))
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "broken.yaml"), []byte(`name: broken
 version: 1.0.0
 summary: s
 description: d
@@ -200,7 +200,7 @@ build:
     - for i in $(seq 1 50); do echo out$i; done; touch "$WORK/left-behind"; exit 3
 package:
   architecture: all
-`), 0o644)
+`), 0o644))
 	e := newEnv(t, specs)
 	r := e.run(t, "build", "broken", "--keep-work")
 	if r.code != 1 {
@@ -264,7 +264,7 @@ package:
 func TestValidateHostileTemplate(t *testing.T) {
 	specs := t.TempDir()
 	sh(t, "cp", "testdata/specs/debforge.yaml", specs)
-	os.WriteFile(filepath.Join(specs, "loop.yaml"), []byte(`name: loop
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "loop.yaml"), []byte(`name: loop
 version: 1.0.0
 summary: s
 description: d
@@ -274,7 +274,7 @@ build:
   kind: make
   env:
     X: "{{range 100000000}}{{range 100000000}}{{range 100000000}}x{{end}}{{end}}{{end}}"
-`), 0o644)
+`), 0o644))
 	cmd := exec.Command(debforgeBin, "--specs", specs, "validate")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

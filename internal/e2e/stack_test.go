@@ -186,7 +186,7 @@ func withMirror(t *testing.T, root, release string) {
 	if m == "" {
 		t.Fatal("no Debian mirror configured on this host")
 	}
-	os.WriteFile(filepath.Join(root, "etc/apt/sources.list"), []byte("deb "+m+" "+release+" main\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(root, "etc/apt/sources.list"), []byte("deb "+m+" "+release+" main\n"), 0o644))
 }
 
 // The README's host instructions install the stack in a bookworm root.

@@ -25,10 +25,10 @@ func targetSpecs(t *testing.T) string {
 	sh(t, "cp", "-a", "testdata/crossspecs/.", specs)
 	conf := filepath.Join(specs, "debforge.yaml")
 	data, _ := os.ReadFile(conf)
-	os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]\n"...), 0o644)
+	testutil.Must(t, os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]\n"...), 0o644))
 	p := filepath.Join(specs, "hello-cgo.yaml")
 	data, _ = os.ReadFile(p)
-	os.WriteFile(p, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644)
+	testutil.Must(t, os.WriteFile(p, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644))
 	return specs
 }
 
@@ -205,10 +205,10 @@ func TestTargetCannotBuild(t *testing.T) {
 	sh(t, "cp", "-a", "testdata/specs/.", specs)
 	conf := filepath.Join(specs, "debforge.yaml")
 	data, _ := os.ReadFile(conf)
-	os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644)
+	testutil.Must(t, os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644))
 	spec, _ := os.ReadFile(filepath.Join(specs, "hello-make.yaml"))
 	ipt := strings.Replace(strings.Replace(string(spec), "name: hello-make", "name: hello-ipt", 1), "[gcc, make]", "[gcc, make, libipt-dev]", 1)
-	os.WriteFile(filepath.Join(specs, "hello-ipt.yaml"), []byte(ipt+"architectures: [arm64]\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "hello-ipt.yaml"), []byte(ipt+"architectures: [arm64]\n"), 0o644))
 	e := newEnv(t, specs)
 	r := e.run(t, "build", "hello-ipt", "hello-make", "hello-go")
 	if r.code != 1 {
@@ -246,11 +246,11 @@ func TestCrossBuildWithoutEmulation(t *testing.T) {
 	sh(t, "cp", "-a", "testdata/crossspecs/.", specs)
 	conf := filepath.Join(specs, "debforge.yaml")
 	data, _ := os.ReadFile(conf)
-	os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644)
+	testutil.Must(t, os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644))
 	spec, _ := os.ReadFile(filepath.Join(specs, "hello-make.yaml"))
 	runs := strings.Replace(strings.Replace(string(spec), "name: hello-make", "name: hello-runs", 1), "kind: make",
 		"kind: script\n  steps:\n    - '\"$CC\" -o \"$WORK/m\" makehello.c'\n    - '\"$WORK/m\" > \"$WORK/out\"'\n    - install -D -m 0755 \"$WORK/m\" \"$DESTDIR/usr/bin/makehello\"", 1)
-	os.WriteFile(filepath.Join(specs, "hello-runs.yaml"), []byte(runs+"architectures: [arm64]\n"), 0o644)
+	testutil.Must(t, os.WriteFile(filepath.Join(specs, "hello-runs.yaml"), []byte(runs+"architectures: [arm64]\n"), 0o644))
 	e := newEnv(t, specs)
 	r := e.run(t, "build", "hello-cgo", "hello-runs", "hello-go")
 	if r.code != 1 {
