@@ -4,130 +4,21 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
-	"github.com/debforge/debforge/internal/executor"
 	"github.com/debforge/debforge/internal/executor/sandbox"
-	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/source"
 )
 
-// sandboxedUnpack extracts fetched archives (upstream's tarballs, module
-// zips: hostile input) with debforge's own extractor, in a sandbox as the
-// build uid: the host's root read-only, no network, a fresh /tmp, and
-// only the source tree writable. The extractor already resolves every
-// path beneath the tree (os.Root); the sandbox is the second wall, so a
-// flaw in the first can still write nothing else, and never as root.
+// sandboxedUnpack is the fetcher's unpack step: sandbox.Unpacker, with an
+// archive over limits.unpacked_size reported as the source's limit.
 func (f *Forge) sandboxedUnpack(ctx context.Context, kind, archive, dst string, strip int, maxBytes int64, log io.Writer) error {
-	exe, err := f.helperExe()
-	if err != nil {
-		return err
+	u := &sandbox.Unpacker{CacheDir: f.opts.CacheDir, Runner: f.runner,
+		SelfSHA256: func() (string, error) { return selfSHA256(f.digests()) }}
+	err := u.Unpack(ctx, kind, archive, dst, strip, maxBytes, log)
+	if err != nil && maxBytes > 0 && strings.Contains(err.Error(), "limits.unpacked_size") {
+		return fmt.Errorf("unpack %s in the sandbox: %w", filepath.Base(archive), &source.TooLargeError{Limit: maxBytes})
 	}
-	// The tree is made in a directory of debforge's own, which the build
-	// uid can reach wherever dst is (a 0700 scratch dir of 'new' or
-	// 'bump'), then moved onto dst (empty, on the same file system).
-	parent := filepath.Join(f.opts.CacheDir, "unpack")
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tree, err := os.MkdirTemp(parent, "src-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tree)
-	if err := os.Chmod(tree, 0o755); err != nil {
-		return err
-	}
-	for _, p := range []string{exe, archive, tree} {
-		if err := sandbox.CheckReachable(filepath.Dir(p)); err != nil {
-			return err
-		}
-	}
-	// The build uid reads the archive: a verified public file, which
-	// caches from before this was done hold as 0600.
-	if st, err := os.Stat(archive); err == nil && st.Mode().Perm()&0o004 == 0 {
-		if err := os.Chmod(archive, st.Mode().Perm()|0o444); err != nil {
-			return err
-		}
-	}
-	uid, gid, err := sandbox.BuildIDs()
-	if err != nil {
-		return err
-	}
-	if err := os.Lchown(tree, uid, gid); err != nil {
-		return err
-	}
-	sb := &sandbox.Sandbox{Job: executor.Job{
-		Root: "/",
-		Env:  sandbox.DefaultEnv,
-		Binds: []executor.Bind{
-			{Host: exe, Path: "/tmp/debforge"},
-			{Host: archive, Path: "/tmp/archive"},
-			{Host: tree, Path: "/tmp/src", Write: true},
-		},
-		UID: uid, GID: gid,
-	}, Runner: f.runner}
-	cmd := execx.Cmd{Args: []string{"/tmp/debforge", "unpack-source", "--kind", kind, "--strip", strconv.Itoa(strip),
-		"--max-bytes", strconv.FormatInt(maxBytes, 10), "/tmp/archive", "/tmp/src"}}
-	if err := execx.RunLogged(ctx, sb, cmd, log); err != nil {
-		if maxBytes > 0 && strings.Contains(err.Error(), "limits.unpacked_size") {
-			return fmt.Errorf("unpack %s in the sandbox: %w", filepath.Base(archive), &source.TooLargeError{Limit: maxBytes})
-		}
-		return fmt.Errorf("unpack %s in the sandbox: %w", filepath.Base(archive), err)
-	}
-	// dst is the empty directory Prepare made; os.Rename will not
-	// replace a directory.
-	if err := os.Remove(dst); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("unpack into %s: %w", dst, err)
-	}
-	if err := os.Rename(tree, dst); err != nil {
-		return fmt.Errorf("move the unpacked source into place: %w", err)
-	}
-	return nil
-}
-
-// helperExe is a copy of this debforge binary the build uid can run: the
-// binary itself may sit where that uid cannot reach it (a 0700 home).
-// One copy per binary, named by its hash, under the cache.
-func (f *Forge) helperExe() (string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	sum, err := selfSHA256(f.digests())
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(f.opts.CacheDir, "libexec")
-	exe := filepath.Join(dir, "debforge-"+sum[:16])
-	if _, err := os.Stat(exe); err == nil {
-		return exe, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	data, err := os.ReadFile(self)
-	if err != nil {
-		return "", err
-	}
-	tmp, err := os.CreateTemp(dir, ".debforge-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Chmod(0o755); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	return exe, os.Rename(tmp.Name(), exe)
+	return err
 }
