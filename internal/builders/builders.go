@@ -6,7 +6,6 @@ package builders
 import (
 	"cmp"
 	"context"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -206,7 +205,7 @@ func StripELF(ctx context.Context, r execx.Runner, dir, cmdDir, strip string, lo
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
-		if hasSymtab(path) {
+		if debian.HasSymbols(path) {
 			rel, _ := filepath.Rel(dir, path)
 			targets = append(targets, filepath.Join(cmdDir, rel))
 		}
@@ -220,15 +219,6 @@ func StripELF(ctx context.Context, r execx.Runner, dir, cmdDir, strip string, lo
 	}
 	args := append([]string{strip, "--strip-unneeded", "--remove-section=.comment", "--remove-section=.note"}, targets...)
 	return execx.RunLogged(ctx, r, execx.Cmd{Args: args}, log)
-}
-
-func hasSymtab(path string) bool {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	return f.Section(".symtab") != nil || f.Section(".debug_info") != nil
 }
 
 // ExpandAll expands templates in each string.

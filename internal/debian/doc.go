@@ -1,8 +1,10 @@
 // Package debian is debforge's one Debian vocabulary: package, suite and
 // architecture names, versions and their order, the relations of a binary
 // package, the architectures debforge knows (GNU triplet, GOARCH,
-// qemu-user name) and the releases it builds for with their version
-// suffixes. Every other package asks here instead of keeping its own
+// qemu-user name), the releases it builds for with their version
+// suffixes, and the questions packaging asks of a built ELF file (is it
+// one, does it link shared libraries, has it symbols, is it Go). Every
+// other package asks here instead of keeping its own
 // table or regular expression.
 //
 // Version ordering and relation parsing come from pault.ag/go/debian, the

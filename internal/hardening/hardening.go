@@ -8,12 +8,12 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/debforge/debforge/internal/debian"
 )
 
 // Feature is one hardening property of an ELF file.
@@ -78,7 +78,7 @@ var ErrNotELF = errors.New("not an ELF file")
 // symbols, no libc call that has a checked variant) is not reported.
 func Check(path string) (Report, error) {
 	r := Report{Path: path}
-	if ok, err := isELF(path); err != nil || !ok {
+	if ok, err := debian.IsELF(path); err != nil || !ok {
 		return r, errors.Join(err, ErrNotELF)
 	}
 	f, err := elf.Open(path)
@@ -148,17 +148,6 @@ func missesFortify(undef map[string]bool) bool {
 	return unprotected
 }
 
-func isELF(path string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	magic := make([]byte, 4)
-	_, err = io.ReadFull(f, magic)
-	return err == nil && string(magic) == elf.ELFMAG, nil
-}
-
 func hasProg(f *elf.File, t elf.ProgType) bool {
 	for _, p := range f.Progs {
 		if p.Type == t {
@@ -211,7 +200,7 @@ func CheckTree(dir string) ([]Report, error) {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
-		if isGo(p) {
+		if debian.IsGoProgram(p) {
 			return nil
 		}
 		r, err := Check(p)
@@ -232,15 +221,6 @@ func CheckTree(dir string) ([]Report, error) {
 	return out, err
 }
 
-func isGo(p string) bool {
-	f, err := elf.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	return f.Section(".go.buildinfo") != nil || f.Section(".note.go.buildid") != nil
-}
-
 // String names the file, what it lacks and how to fix each.
 func (r Report) String() string {
 	var b strings.Builder
@@ -257,7 +237,7 @@ func (r Report) String() string {
 // type as a shared library's and reports it as one lacking
 // prerequisites.
 func SelfContainedPIE(path string) (bool, error) {
-	if ok, err := isELF(path); err != nil || !ok {
+	if ok, err := debian.IsELF(path); err != nil || !ok {
 		return false, err
 	}
 	f, err := elf.Open(path)

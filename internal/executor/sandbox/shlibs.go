@@ -3,7 +3,6 @@ package sandbox
 import (
 	"bytes"
 	"context"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/execx"
 )
 
@@ -32,7 +32,7 @@ func ShlibDepends(ctx context.Context, r execx.Runner, hostStage, stage, hostDir
 			}
 			return err
 		}
-		if d.Type().IsRegular() && isDynamicELF(p) {
+		if d.Type().IsRegular() && debian.LinksShared(p) {
 			rel, _ := filepath.Rel(hostStage, p)
 			dyn = append(dyn, filepath.Join(stage, rel))
 		}
@@ -70,19 +70,4 @@ func ShlibDepends(ctx context.Context, r execx.Runner, hostStage, stage, hostDir
 		}
 	}
 	return nil, nil
-}
-
-func isDynamicELF(p string) bool {
-	f, err := elf.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_DYNAMIC {
-			libs, _ := f.ImportedLibraries()
-			return len(libs) > 0
-		}
-	}
-	return false
 }

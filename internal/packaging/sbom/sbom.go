@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"debug/buildinfo"
-	"debug/elf"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -395,22 +394,12 @@ func HasStaticCgo(dir string) bool {
 				cgo = true
 			}
 		}
-		if cgo && !linksShared(p) {
+		if cgo && !debian.LinksShared(p) {
 			found = true
 		}
 		return nil
 	})
 	return found
-}
-
-func linksShared(p string) bool {
-	f, err := elf.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	libs, _ := f.ImportedLibraries()
-	return len(libs) > 0
 }
 
 // ParseDepends turns dpkg-shlibdeps' Depends ("libc6 (>= 2.34),
