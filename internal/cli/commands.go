@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/debforge/debforge/internal/executor/buildkit"
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
@@ -61,7 +62,7 @@ func (b *buildFlags) apply(o *forge.Options) error {
 		if len(b.buildkit) == 0 {
 			return &exitError{code: ExitUsage, err: fmt.Errorf("--buildkit-cache needs --buildkit-addr: the local sandbox has no BuildKit cache")}
 		}
-		cache, err := forge.ParseBuildKitCache(b.bkCache)
+		cache, err := buildkit.ParseCache(b.bkCache)
 		if err != nil {
 			return &exitError{code: ExitUsage, err: err, hint: hint.Of(err)}
 		}

@@ -81,9 +81,9 @@ type Options struct {
 	// of the local sandbox; none: the sandbox.
 	BuildKitAddrs []string
 	// BuildKitCache is where BuildKit imports the builds' layers from and
-	// exports them to (ParseBuildKitCache); zero: nowhere.
+	// exports them to (buildkit.ParseCache); zero: nowhere.
 	BuildKitCache buildkit.Cache
-	// BuildKitTLSDir holds the TLS files for a tcp:// worker (TLSFiles).
+	// BuildKitTLSDir holds the TLS files for a tcp:// worker (buildkit.TLSFiles).
 	BuildKitTLSDir string
 	// RootsDir holds the build roots and Go toolchains; default
 	// CacheDir/roots.
@@ -171,7 +171,7 @@ type Forge struct {
 	// release is the Debian release of that target; empty: this host's.
 	release string
 	// workers run the builds when Options.BuildKitAddrs is set.
-	workers *workers
+	workers *buildkit.Pool
 	// sandbox is the one check per run that builds can be sandboxed here.
 	sandbox *sandboxProbe
 }
