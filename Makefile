@@ -97,12 +97,12 @@ acceptance:
 	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags stack -count=1 -timeout 120m -v ./internal/e2e/ 2>&1 | grep -v '^        \(Get\|Hit\|Ign\|Reading\|Fetched\|Selecting\|Preparing\|Unpacking\|Setting up\)'; exit $${PIPESTATUS[0]}
 
 # Booted bookworm and trixie machines (systemd, QEMU TCG, one CPU each,
-# side by side; part of make test): the README's host and user steps over
-# ssh, limits, reboot.
+# one flow at a time; part of make test): the README's host and user steps
+# over ssh, limits, reboot.
 # Images are cached in /var/cache/debforge-test/vm; the stack build shares
 # the default cache with make build and make acceptance.
-# -parallel 3: the two host flows and the failed-boot test at once (go
-# test would run only GOMAXPROCS, two here, side by side).
+# -parallel 3: the parallel tests start together (go test runs only
+# GOMAXPROCS, two here, side by side otherwise).
 host-test: deps-test deps-host
 	DEBFORGE_REQUIRE_TOOLS=1 $(GO) test -tags hosts -count=1 -parallel 3 -timeout 120m -v ./internal/hosts/
 

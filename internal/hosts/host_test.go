@@ -12,12 +12,19 @@ import (
 	"github.com/debforge/debforge/internal/testutil"
 )
 
-// The README's host and user steps on a booted bookworm machine. The
-// guests run side by side: each has one emulated CPU, and this machine two.
-func TestHostBookworm(t *testing.T) { t.Parallel(); hostFlow(t, "bookworm") }
+// The README's host and user steps on a booted bookworm machine. It runs
+// beside TestGuestNeverReachesSSH, which mostly waits (go test runs the
+// parallel tests after the others: trixie's first). The two host flows
+// do not run side by side: make test runs them beside integration and
+// acceptance, which need the cores, and two flows at once made those
+// slower by more than the flows gained.
+func TestHostBookworm(t *testing.T) {
+	t.Parallel()
+	hostFlow(t, "bookworm")
+}
 
 // The same on trixie.
-func TestHostTrixie(t *testing.T) { t.Parallel(); hostFlow(t, "trixie") }
+func TestHostTrixie(t *testing.T) { hostFlow(t, "trixie") }
 
 // busyboxImage makes local/busybox (FROM scratch + busybox-static) in the
 // guest, as the acceptance test does: no registry is reachable.
