@@ -90,13 +90,7 @@ func TestSBOMTravelsWithItsDeb(t *testing.T) {
 func TestAddToPoolRefusesOtherBytesUnderAPublishedName(t *testing.T) {
 	repo := t.TempDir()
 	work := t.TempDir()
-	c := &spec.Component{Name: "hello", Version: "1.0", Revision: "1", Summary: "s", Description: "d.",
-		License: "Apache-2.0", Copyright: "2026 test", Maintainer: "Test <t@example.org>", Changes: "c.", File: "t.yaml",
-		Package: &spec.Package{Name: "hello", Section: "misc", Priority: "optional", Architecture: "all", Compression: "gzip"}}
-	built, err := packaging.Build(packaging.Input{Component: c, WorkDir: filepath.Join(work, "w"), Arch: "amd64", MTime: time.Unix(1700000000, 0)}, work)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, built := helloDeb(t, work)
 	deb, isNew, err := AddToPool(repo, "main", built)
 	if err != nil || !isNew {
 		t.Fatalf("first add: new=%v %v", isNew, err)
@@ -140,12 +134,7 @@ func TestAddToPoolRefusesOtherBytesUnderAPublishedName(t *testing.T) {
 // same size and its modification time put back, is still found changed.
 func TestPoolMemoNeverHidesAChangedPackage(t *testing.T) {
 	repo := t.TempDir()
-	work := t.TempDir()
-	c := &spec.Component{Name: "hello", Version: "1.0", Revision: "1", Summary: "s", Description: "d.",
-		License: "Apache-2.0", Copyright: "2026 test", Maintainer: "Test <t@example.org>", Changes: "c.", File: "t.yaml",
-		Package: &spec.Package{Name: "hello", Section: "misc", Priority: "optional", Architecture: "all", Compression: "gzip"}}
-	built, err := packaging.Build(packaging.Input{Component: c, WorkDir: filepath.Join(work, "w"), Arch: "amd64", MTime: time.Unix(1700000000, 0)}, work)
-	testutil.Must(t, err)
+	_, built := helloDeb(t, t.TempDir())
 	memo := filehash.Memo{Dir: t.TempDir()}
 	deb, isNew, err := AddToPoolWith(memo, repo, "main", built)
 	if err != nil || !isNew {
@@ -176,4 +165,16 @@ func TestPoolMemoNeverHidesAChangedPackage(t *testing.T) {
 	if _, _, err := AddToPoolWith(memo, repo, "main", built); !errors.As(err, &ce) {
 		t.Errorf("a pooled .deb changed in place behind its old modification time: %v, want a ChangedError", err)
 	}
+}
+
+// helloDeb builds hello 1.0-1 (all) in work and returns its component
+// and .deb.
+func helloDeb(t *testing.T, work string) (*spec.Component, string) {
+	t.Helper()
+	c := &spec.Component{Name: "hello", Version: "1.0", Revision: "1", Summary: "s", Description: "d.",
+		License: "Apache-2.0", Copyright: "2026 test", Maintainer: "Test <t@example.org>", Changes: "c.", File: "t.yaml",
+		Package: &spec.Package{Name: "hello", Section: "misc", Priority: "optional", Architecture: "all", Compression: "gzip"}}
+	built, err := packaging.Build(packaging.Input{Component: c, WorkDir: filepath.Join(work, "w"), Arch: "amd64", MTime: time.Unix(1700000000, 0)}, work)
+	testutil.Must(t, err)
+	return c, built
 }
