@@ -16,7 +16,12 @@ import (
 // run that finds them unchanged does not read them again: a no-op build
 // of four targets otherwise re-reads every pooled package, debforge's own
 // binary and every module zip. With Dir empty it remembers nothing.
-type Memo struct{ Dir string }
+type Memo struct {
+	Dir string
+	// Input is what compute depends on besides the files' bytes (a
+	// version, say); it is part of every key.
+	Input string
+}
 
 // InCache is the Memo of debforge's cache directory cacheDir (none when
 // it is empty).
@@ -35,7 +40,7 @@ func (m Memo) Of(kind string, compute func() (string, error), paths ...string) (
 		return compute()
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00", kind)
+	fmt.Fprintf(h, "%s\x00%s\x00", kind, m.Input)
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)
 		if err != nil {

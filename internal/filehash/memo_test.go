@@ -49,3 +49,26 @@ func TestMemoComputesOncePerIdentity(t *testing.T) {
 		t.Errorf("a missing file: err %v after %d computes; want an error and no compute", err, calls)
 	}
 }
+
+// What compute depends on besides the files (Memo.Input) is part of the
+// key: another input computes again, the first one's result stays.
+func TestMemoInputIsPartOfTheKey(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a")
+	testutil.Must(t, os.WriteFile(a, []byte("one"), 0o644))
+	of := func(input string) string {
+		t.Helper()
+		got, err := Memo{Dir: filepath.Join(dir, "memo"), Input: input}.Of("test", func() (string, error) { return "for " + input, nil }, a)
+		testutil.Must(t, err)
+		return got
+	}
+	if got := of("1.0-1"); got != "for 1.0-1" {
+		t.Errorf("first input: %q", got)
+	}
+	if got := of("1.0-2"); got != "for 1.0-2" {
+		t.Errorf("another input got %q, the first input's result", got)
+	}
+	if got := of("1.0-1"); got != "for 1.0-1" {
+		t.Errorf("the first input again: %q", got)
+	}
+}

@@ -2,13 +2,10 @@ package forge
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/debforge/debforge/internal/debian"
 
-	"github.com/debforge/debforge/internal/atomicfile"
-	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
@@ -17,8 +14,8 @@ import (
 // changelogHistory returns the changelog entries of the revisions of c's
 // package already in the pool (newest first), for its changelog.Debian.gz
 // and its cache key. A published .deb never changes, so the text read
-// from one is kept in the cache under its file name: a no-op build does
-// not decompress packages.
+// from one is remembered (filehash.Memo): a no-op build does not
+// decompress packages.
 func (f *Forge) changelogHistory(c *spec.Component) ([]byte, error) {
 	arch := f.packageArch(c)
 	deb, _ := aptrepo.Published(filepath.Join(f.opts.OutDir, "repo"), f.set.Repo.Component, c.PackageName(), arch, c.DebVersion())
@@ -28,26 +25,17 @@ func (f *Forge) changelogHistory(c *spec.Component) ([]byte, error) {
 	// The text depends on whether the .deb is this version (drop its own
 	// entry) or an earlier one, and on the file's bytes: pools of several
 	// repositories share one cache, and two of them may hold different
-	// .debs under the same name. The file's identity (device, inode, size,
-	// modification time) stands for its bytes: the pool replaces a file
-	// only by renaming a new one over it, so other bytes mean another
-	// inode, and no no-op build has to read every .deb.
-	id, err := filehash.Identity(deb)
-	if err != nil {
-		return nil, err
-	}
-	cached := filepath.Join(f.opts.CacheDir, "changelogs", c.DebVersion()+"_"+filepath.Base(deb)+"_"+id+".txt")
-	if text, err := os.ReadFile(cached); err == nil {
-		return text, nil
-	}
-	text, err := packaging.ChangelogHistory(deb, c.PackageName(), c.DebVersion())
-	if err != nil {
-		return nil, err
-	}
-	if err := atomicfile.Write(cached, text, 0o644); err != nil {
-		return nil, err
-	}
-	return text, nil
+	// .debs under the same name. The memo keys it by the file's identity:
+	// the pool replaces a file only by renaming a new one over it, so
+	// other bytes mean another identity, and no no-op build has to read
+	// every .deb.
+	memo := f.digests()
+	memo.Input = c.PackageName() + " " + c.DebVersion()
+	text, err := memo.Of("changelog-history", func() (string, error) {
+		text, err := packaging.ChangelogHistory(deb, c.PackageName(), c.DebVersion())
+		return string(text), err
+	}, deb)
+	return []byte(text), err
 }
 
 func (f *Forge) packageArch(c *spec.Component) string {

@@ -280,7 +280,7 @@ func Clean(cacheDir string, age time.Duration, all bool) (removed int, err error
 		return removed, nil
 	}
 	cutoff := time.Now().Add(-age)
-	for _, sub := range []string{"debs", "work", "logs", "changelogs"} {
+	for _, sub := range []string{"debs", "work", "logs", "changelogs", "digests"} {
 		entries, _ := os.ReadDir(filepath.Join(cacheDir, sub))
 		for _, e := range entries {
 			info, err := e.Info()
