@@ -207,12 +207,12 @@ func New(opts Options) (*Forge, error) {
 	}
 	for name := range opts.Sources {
 		if set.Get(name) == nil {
-			return nil, usage.New(fmt.Errorf("--source %s: unknown component", name), "known: "+strings.Join(componentNames(set), ", "))
+			return nil, usage.New(fmt.Errorf("--source %s: unknown component", name), "known: "+strings.Join(set.Names(), ", "))
 		}
 	}
 	for _, name := range opts.Rebuild {
 		if set.Get(name) == nil {
-			return nil, usage.New(fmt.Errorf("--rebuild %s: unknown component", name), "known: "+strings.Join(componentNames(set), ", "))
+			return nil, usage.New(fmt.Errorf("--rebuild %s: unknown component", name), "known: "+strings.Join(set.Names(), ", "))
 		}
 	}
 	if err := publishing.CheckKeysOutsideOut(opts.SigningKey, opts.PreviousKeys, opts.OutDir); err != nil {
@@ -289,8 +289,8 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		return f.buildTargets(ctx, names)
 	}
 	if len(f.opts.Targets) > 0 && !f.oneTarget {
-		return nil, &UsageError{Err: hint.With(fmt.Errorf("--target %s: %s sets no targets", f.opts.Targets[0], f.set.Repo.File),
-			"list them in "+f.set.Repo.File+", e.g. targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]")}
+		return nil, usage.New(fmt.Errorf("--target %s: %s sets no targets", f.opts.Targets[0], f.set.Repo.File),
+			"list them in "+f.set.Repo.File+", e.g. targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]")
 	}
 	comps, err := Select(f.set, names, f.opts.Except)
 	if err != nil {

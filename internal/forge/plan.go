@@ -30,12 +30,12 @@ func Select(set *spec.Set, names, except []string) ([]*spec.Component, error) {
 			want[n] = true
 		}
 		if len(unknown) > 0 {
-			return nil, usage.New(fmt.Errorf("unknown component %s", strings.Join(unknown, ", ")), "known: "+strings.Join(componentNames(set), ", "))
+			return nil, usage.New(fmt.Errorf("unknown component %s", strings.Join(unknown, ", ")), "known: "+strings.Join(set.Names(), ", "))
 		}
 	}
 	for _, e := range except {
 		if set.Get(e) == nil {
-			return nil, usage.New(fmt.Errorf("--except %s: unknown component", e), "known: "+strings.Join(componentNames(set), ", "))
+			return nil, usage.New(fmt.Errorf("--except %s: unknown component", e), "known: "+strings.Join(set.Names(), ", "))
 		}
 	}
 	order, err := Order(set)
@@ -115,12 +115,4 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	return 0
-}
-
-func componentNames(set *spec.Set) []string {
-	var names []string
-	for _, c := range set.Components {
-		names = append(names, c.Name)
-	}
-	return names
 }

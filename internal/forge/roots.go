@@ -11,7 +11,6 @@ import (
 
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/execx"
-	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/builders"
@@ -66,7 +65,7 @@ func (f *Forge) rootID(c *spec.Component) string {
 func (f *Forge) rootTarget() (buildroot.Target, error) {
 	t, err := buildroot.ParseTarget(f.release+"/"+buildArch(), "")
 	if err != nil {
-		return t, usage.New(err, hint.Of(err))
+		return t, &usage.Error{Err: err}
 	}
 	return t, nil
 }
@@ -225,7 +224,7 @@ func (f *Forge) goToolchain(ctx context.Context, t buildroot.Target, comps []*sp
 func (f *Forge) UpdateRoots(ctx context.Context, target string, log io.Writer) ([]*buildroot.Root, error) {
 	t, err := buildroot.ParseTarget(target, "")
 	if err != nil {
-		return nil, usage.New(err, hint.Of(err))
+		return nil, &usage.Error{Err: err}
 	}
 	return f.rootStore().Update(ctx, t, log)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/hint"
+	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
@@ -30,15 +31,15 @@ func (f *Forge) runTargets() ([]spec.Target, error) {
 	for _, s := range f.opts.Targets {
 		t, err := spec.ParseTarget(s)
 		if err != nil {
-			return nil, &UsageError{Err: hint.With(fmt.Errorf("--target: %w", err), "use RELEASE/ARCH from targets: in "+f.set.Repo.File)}
+			return nil, usage.New(fmt.Errorf("--target: %w", err), "use RELEASE/ARCH from targets: in "+f.set.Repo.File)
 		}
 		if !slices.Contains(all, t) {
 			var names []string
 			for _, a := range all {
 				names = append(names, a.String())
 			}
-			return nil, &UsageError{Err: hint.With(fmt.Errorf("--target %s: not one of the targets in %s (%s)", s, f.set.Repo.File, strings.Join(names, ", ")),
-				"add it to targets: in "+f.set.Repo.File+" first, so the repository publishes its release and architecture")}
+			return nil, usage.New(fmt.Errorf("--target %s: not one of the targets in %s (%s)", s, f.set.Repo.File, strings.Join(names, ", ")),
+				"add it to targets: in "+f.set.Repo.File+" first, so the repository publishes its release and architecture")
 		}
 		if !slices.Contains(out, t) {
 			out = append(out, t)

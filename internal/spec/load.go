@@ -28,6 +28,15 @@ type Set struct {
 	Components []*Component // sorted by name
 }
 
+// Names are the components' names, sorted.
+func (s *Set) Names() []string {
+	names := make([]string, 0, len(s.Components))
+	for _, c := range s.Components {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
 // Get returns the component with the given name, or nil.
 func (s *Set) Get(name string) *Component {
 	for _, c := range s.Components {

@@ -57,11 +57,7 @@ func (f *Tracker) Bump(ctx context.Context, name string, o BumpOptions, log io.W
 func (f *Tracker) bump(ctx context.Context, name string, o BumpOptions, log io.Writer) (*Bumped, error) {
 	c := f.set.Get(name)
 	if c == nil {
-		var known []string
-		for _, c := range f.set.Components {
-			known = append(known, c.Name)
-		}
-		return nil, &usage.Error{Err: hint.With(fmt.Errorf("bump %s: unknown component", name), "known: "+strings.Join(known, ", "))}
+		return nil, usage.New(fmt.Errorf("bump %s: unknown component", name), "known: "+strings.Join(f.set.Names(), ", "))
 	}
 	if !upstream.Tracked(c) {
 		return nil, &usage.Error{Err: fmt.Errorf("bump %s: only go_module, git and tarball sources with watch: can be bumped; edit %s by hand", name, c.File)}
