@@ -25,37 +25,39 @@ func IsELF(path string) (bool, error) {
 // LinksShared reports whether an ELF file is dynamically linked against
 // shared libraries (dpkg-shlibdeps has something to find).
 func LinksShared(path string) bool {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_DYNAMIC {
-			libs, _ := f.ImportedLibraries()
-			return len(libs) > 0
+	return elfSays(path, func(f *elf.File) bool {
+		for _, prog := range f.Progs {
+			if prog.Type == elf.PT_DYNAMIC {
+				libs, _ := f.ImportedLibraries()
+				return len(libs) > 0
+			}
 		}
-	}
-	return false
+		return false
+	})
 }
 
 // HasSymbols reports whether an ELF file still has a symbol table or
 // debug information (strip has something to remove).
 func HasSymbols(path string) bool {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	return f.Section(".symtab") != nil || f.Section(".debug_info") != nil
+	return elfSays(path, func(f *elf.File) bool {
+		return f.Section(".symtab") != nil || f.Section(".debug_info") != nil
+	})
 }
 
 // IsGoProgram reports whether an ELF file was built by the Go toolchain.
 func IsGoProgram(path string) bool {
+	return elfSays(path, func(f *elf.File) bool {
+		return f.Section(".go.buildinfo") != nil || f.Section(".note.go.buildid") != nil
+	})
+}
+
+// elfSays is what question answers of the ELF file at path; false for
+// a file that is not ELF or cannot be read.
+func elfSays(path string, question func(*elf.File) bool) bool {
 	f, err := elf.Open(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	return f.Section(".go.buildinfo") != nil || f.Section(".note.go.buildid") != nil
+	return question(f)
 }

@@ -102,7 +102,8 @@ systemctl is-active hello-service.service || true
 cat /run/hello-service/greeting 2>/dev/null || true`
 
 // waitWeb polls the web container through the guest's port 8080.
-// Six minutes: two guests and a build share two cores.
+// Six minutes: the guest shares two cores with integration and
+// acceptance.
 const waitWeb = `end=$(( $(date +%s) + 360 ))
 while [ "$(date +%s)" -lt "$end" ]; do
   if out=$(curl -fsS --max-time 5 http://127.0.0.1:8080/ 2>/dev/null); then echo "$out"; exit 0; fi

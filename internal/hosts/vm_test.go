@@ -42,8 +42,8 @@ const vmCache = "/var/cache/debforge-test/vm"
 // step prints how long each step took, the figure the README quotes.
 func step(t *testing.T, name string, start time.Time) {
 	t.Helper()
-	// The two host flows run side by side: the test's name tells their
-	// lines apart.
+	// Parallel tests (bookworm's flow beside the failed-boot test)
+	// interleave their lines: the test's name tells them apart.
 	msg := fmt.Sprintf("STEP %s %s %.1f", t.Name(), name, time.Since(start).Seconds())
 	fmt.Fprintln(os.Stderr, msg)
 	t.Log(msg)
