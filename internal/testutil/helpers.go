@@ -54,3 +54,21 @@ func DebianMirror() string {
 	}
 	return ""
 }
+
+// TamperInPlace changes the file at path as change says, writing into the
+// same inode (same size) and putting its modification time back: the
+// tampering a cache keyed by inode, size and mtime alone would miss.
+func TamperInPlace(t testing.TB, path string, change func(data []byte)) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	Must(t, err)
+	data, err := os.ReadFile(path)
+	Must(t, err)
+	change(data)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	Must(t, err)
+	_, err = f.WriteAt(data, 0)
+	Must(t, err)
+	Must(t, f.Close())
+	Must(t, os.Chtimes(path, fi.ModTime(), fi.ModTime()))
+}

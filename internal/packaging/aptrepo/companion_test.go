@@ -150,17 +150,7 @@ func TestPoolMemoNeverHidesAChangedPackage(t *testing.T) {
 		t.Fatalf("remembered comparisons: %v, want one", entries)
 	}
 
-	fi, err := os.Stat(deb)
-	testutil.Must(t, err)
-	data, err := os.ReadFile(deb)
-	testutil.Must(t, err)
-	data[len(data)-1] ^= 0xff
-	f, err := os.OpenFile(deb, os.O_WRONLY, 0)
-	testutil.Must(t, err)
-	_, err = f.WriteAt(data, 0)
-	testutil.Must(t, err)
-	testutil.Must(t, f.Close())
-	testutil.Must(t, os.Chtimes(deb, fi.ModTime(), fi.ModTime()))
+	testutil.TamperInPlace(t, deb, func(data []byte) { data[len(data)-1] ^= 0xff })
 	var ce *ChangedError
 	if _, _, err := AddToPoolWith(memo, repo, "main", built); !errors.As(err, &ce) {
 		t.Errorf("a pooled .deb changed in place behind its old modification time: %v, want a ChangedError", err)
