@@ -197,7 +197,8 @@ source:
   commit: 0f13345bcef588d2bb70d662d41e92ee8a816d85
 build:
   kind: autotools
-  build_depends: [autoconf, automake, gcc, make]
+  build_depends: [autoconf, automake, libtool, gcc, make]
+  configure_flags: [--disable-shared]
 `), 0o644))
 	e := newEnv(t, specs)
 	r := e.run(t, "build", "all")

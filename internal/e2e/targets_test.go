@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,10 +15,11 @@ import (
 )
 
 // targetSpecs copies the fixture specs, and the cgo fixture (a small
-// runc: cgo, static-pie, libseccomp, help2man), with targets for
-// bookworm/amd64, bookworm/arm64 and trixie/amd64. Every C fixture
-// cross-builds for arm64 in a cross root; the cgo fixture builds for
-// bookworm only (one cross root fewer to make).
+// runc: cgo, static-pie, libseccomp, help2man), with all four targets.
+// Every C fixture cross-builds for arm64 in a cross root. The autotools
+// fixture (a program with a library of its own and a conffile) builds
+// for all four; the make fixture for three and the cgo fixture for
+// bookworm only (cross roots fewer to make).
 func targetSpecs(t *testing.T) string {
 	t.Helper()
 	specs := t.TempDir()
@@ -25,10 +27,12 @@ func targetSpecs(t *testing.T) string {
 	sh(t, "cp", "-a", "testdata/crossspecs/.", specs)
 	conf := filepath.Join(specs, "debforge.yaml")
 	data, _ := os.ReadFile(conf)
-	testutil.Must(t, os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]\n"...), 0o644))
-	p := filepath.Join(specs, "hello-cgo.yaml")
-	data, _ = os.ReadFile(p)
-	testutil.Must(t, os.WriteFile(p, append(data, "targets: [bookworm/amd64, bookworm/arm64]\n"...), 0o644))
+	testutil.Must(t, os.WriteFile(conf, append(data, "targets: [bookworm/amd64, bookworm/arm64, trixie/amd64, trixie/arm64]\n"...), 0o644))
+	for name, targets := range map[string]string{"hello-cgo.yaml": "[bookworm/amd64, bookworm/arm64]", "hello-make.yaml": "[bookworm/amd64, bookworm/arm64, trixie/amd64]"} {
+		p := filepath.Join(specs, name)
+		data, _ = os.ReadFile(p)
+		testutil.Must(t, os.WriteFile(p, append(data, "targets: "+targets+"\n"...), 0o644))
+	}
 	return specs
 }
 
@@ -127,6 +131,8 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 	if trixie, bookworm := endbr["hello-autotools_3.1.4-1+deb13_amd64.deb"], endbr["hello-autotools_3.1.4-1+deb12_amd64.deb"]; trixie <= bookworm {
 		t.Errorf("trixie's autohello has %d endbr64 instructions, bookworm's %d: trixie's dpkg-buildflags (-fcf-protection) did not reach the compiler", trixie, bookworm)
 	}
+	checkAutotoolsOnEveryTarget(t, pool)
+
 	// list --repo reads every release of targets: by default.
 	if r := debforge(t, "--specs", e.specs, "list", "--repo", repo, "--keyring", filepath.Join(repo, "fixtures-archive-keyring.asc")); r.code != 0 ||
 		!strings.Contains(r.stdout, " bookworm ") || !strings.Contains(r.stdout, " trixie ") {
@@ -169,6 +175,9 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 			t.Errorf("trixie: %s printed %q (%v), want %q", bin, got, err, want)
 		}
 	}
+	if got, err := inRoot(root, "autohello", "--greeting"); err != nil || strings.TrimSpace(got) != "Hello from autohello's conffile" {
+		t.Errorf("trixie: autohello --greeting printed %q (%v), want the line of /etc/autohello.conf", got, err)
+	}
 	if out, _ := inRoot(root, "dpkg-query", "-W", "-f", "${Version}", "hello-go"); out != "1.0.0-1+deb13" {
 		t.Errorf("trixie installed hello-go %q, want the +deb13 build", out)
 	}
@@ -180,7 +189,11 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stderr, "(built,") {
 		t.Errorf("second build: exit %d, something rebuilt:\n%s", r.code, r.stderr)
 	}
-	r = e.run(t, "build", "--target", "trixie/arm64", "hello-go")
+	narrow := t.TempDir()
+	sh(t, "cp", "-a", e.specs+"/.", narrow)
+	conf, _ := os.ReadFile(filepath.Join(narrow, "debforge.yaml"))
+	testutil.Must(t, os.WriteFile(filepath.Join(narrow, "debforge.yaml"), []byte(strings.Replace(string(conf), ", trixie/arm64]", "]", 1)), 0o644))
+	r = debforge(t, "--specs", narrow, "--out", e.out, "--cache-dir", e.cache, "--signing-key", e.key, "build", "--target", "trixie/arm64", "hello-go")
 	if r.code != 2 || !strings.Contains(r.stderr, "--target trixie/arm64: not one of the targets in") {
 		t.Errorf("--target outside the list: exit %d\n%s", r.code, r.stderr)
 	}
@@ -194,6 +207,73 @@ func TestTargetsBuildAndPublish(t *testing.T) {
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "hello-cgo@bookworm/arm64\treproducible\nhello-go@bookworm/arm64\treproducible" {
 		t.Errorf("verify-reproducible --target bookworm/arm64: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+}
+
+// checkAutotoolsOnEveryTarget checks the autotools fixture as a Debian
+// developer would on each of the four targets: lintian -EvIL +pedantic
+// finds no error or warning, with no override but debforge's own (a
+// private repository's first upload closes no bug); /etc/autohello.conf
+// is a conffile; the library's headers, static archive, .la and .pc are
+// left out (package.exclude; .la always); the upstream manual page ships;
+// arm64 builds hold aarch64 code, and trixie's arm64 build carries
+// trixie's branch protection (-mbranch-protection=standard: a paciasp,
+// or its hint form, in each function that saves its return address).
+func checkAutotoolsOnEveryTarget(t *testing.T, pool func(string) string) {
+	t.Helper()
+	paciasp := map[string]int{}
+	for _, target := range []string{"deb12_amd64", "deb12_arm64", "deb13_amd64", "deb13_arm64"} {
+		name := "hello-autotools_3.1.4-1+" + target + ".deb"
+		deb := pool(name)
+		if deb == "" {
+			continue
+		}
+		for _, line := range lintianErrors(t, deb) {
+			t.Errorf("%s: lintian: %s", name, line)
+		}
+		contents := sh(t, "dpkg-deb", "--contents", deb)
+		for _, want := range []string{"./usr/bin/autohello\n", "./etc/autohello.conf\n", "./usr/share/man/man1/autohello.1.gz\n"} {
+			if !strings.Contains(contents, want) {
+				t.Errorf("%s does not ship %s", name, strings.TrimSpace(want))
+			}
+		}
+		for _, unwanted := range []string{"/usr/include/", ".a\n", ".la\n", "/pkgconfig/", ".so"} {
+			if strings.Contains(contents, unwanted) {
+				t.Errorf("%s ships %q, which it should leave out:\n%s", name, unwanted, contents)
+			}
+		}
+		overrides, err := exec.Command("sh", "-c", "dpkg-deb --fsys-tarfile "+deb+" | tar -xO ./usr/share/lintian/overrides/hello-autotools | grep -v '^#'").Output()
+		if err != nil || strings.TrimSpace(string(overrides)) != "hello-autotools: initial-upload-closes-no-bugs" {
+			t.Errorf("%s: lintian overrides beyond debforge's own (%v):\n%s", name, err, overrides)
+		}
+		if conffiles := sh(t, "dpkg-deb", "--info", deb, "conffiles"); strings.TrimSpace(conffiles) != "/etc/autohello.conf" {
+			t.Errorf("%s: conffiles is %q, want /etc/autohello.conf", name, conffiles)
+		}
+		if strings.HasSuffix(target, "arm64") {
+			bin := unpackedFile(t, deb, "usr/bin/autohello")
+			if out := sh(t, "file", "-b", bin); !strings.Contains(out, "ARM aarch64") {
+				t.Errorf("%s: file says %q", name, out)
+			}
+			code, err := os.ReadFile(bin)
+			testutil.Must(t, err)
+			paciasp[target] = countWords(code, 0xd503233f)
+		}
+	}
+	if paciasp["deb13_arm64"] <= paciasp["deb12_arm64"] {
+		t.Errorf("trixie's arm64 autohello has %d paciasp instructions, bookworm's %d: trixie's dpkg-buildflags (-mbranch-protection=standard) did not reach the cross compiler",
+			paciasp["deb13_arm64"], paciasp["deb12_arm64"])
+	}
+}
+
+// countWords counts the aligned little-endian 32-bit words of data equal
+// to w: an AArch64 instruction search that needs no arm64 disassembler.
+func countWords(data []byte, w uint32) int {
+	n := 0
+	for i := 0; i+4 <= len(data); i += 4 {
+		if binary.LittleEndian.Uint32(data[i:]) == w {
+			n++
+		}
+	}
+	return n
 }
 
 // A spec whose build dependency the release does not have for arm64
