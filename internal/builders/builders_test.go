@@ -54,8 +54,25 @@ func TestGoPlan(t *testing.T) {
 	if got := strings.Join(quoteArgs(cmds[1].Args), " "); !strings.Contains(got, want1) {
 		t.Errorf("static cgo argv lacks %s:\n%s", want1, got)
 	}
-	if !contains(cmds[1].Env, "CGO_ENABLED=1") || !containsPrefix(cmds[1].Env, "CGO_CFLAGS=-O2 -g -ffile-prefix-map=/src=.") {
+	if !contains(cmds[1].Env, "CGO_ENABLED=1") || !containsPrefix(cmds[1].Env, "CGO_CFLAGS=-g -O2 -ffile-prefix-map=/src=. -fstack-protector-strong") {
 		t.Errorf("cgo env: %v", cmds[1].Env)
+	}
+}
+
+// cgo compiles with the flags the target's dpkg-buildflags gave (trixie's
+// control-flow protection, say), as the C builders do, not a fixed set.
+func TestGoPlanHandsTheReleasesFlagsToCgo(t *testing.T) {
+	c := component(&spec.Build{Kind: "go", Cgo: yes(), Binaries: []spec.GoBinary{{Main: ".", Dst: "/usr/bin/hello"}}})
+	req := request(c, "/src")
+	req.Flags = &builders.Flags{CFLAGS: "-O2 -fcf-protection", CPPFLAGS: "-D_FORTIFY_SOURCE=3", CXXFLAGS: "-O2 -fcf-protection", LDFLAGS: "-Wl,-z,now -Wl,-z,relro"}
+	cmds, err := gobuild.New().Plan(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CGO_CFLAGS=-O2 -fcf-protection", "CGO_CPPFLAGS=-D_FORTIFY_SOURCE=3", "CGO_CXXFLAGS=-O2 -fcf-protection", "CGO_LDFLAGS=-Wl,-z,now -Wl,-z,relro"} {
+		if !contains(cmds[0].Env, want) {
+			t.Errorf("cgo env lacks %s: %v", want, cmds[0].Env)
+		}
 	}
 }
 

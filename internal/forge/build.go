@@ -305,8 +305,8 @@ func (f *Forge) compile(ctx context.Context, j *buildJob, r *Result) error {
 }
 
 // request is what the builder plans from: the paths commands see, the
-// environment every build gets, the C flags of the root for a non-Go
-// build, checked for a cross build's toolchain.
+// environment every build gets, the C flags of the root for a build that
+// compiles C (cgo included), checked for a cross build's toolchain.
 func (f *Forge) request(ctx context.Context, j *buildJob, sb *sandbox.Sandbox) (builders.Request, error) {
 	c := j.c
 	req := builders.Request{
@@ -319,7 +319,7 @@ func (f *Forge) request(ctx context.Context, j *buildJob, sb *sandbox.Sandbox) (
 	if j.fe.Kind == "go_module" && len(c.Source.Patches) == 0 && len(c.Source.Delete) == 0 {
 		req.Module = c.Source.GoModule
 	}
-	if c.Build.Kind != "go" {
+	if builders.NeedsC(c.Build) {
 		flags, err := f.buildFlags(ctx, sb, j.root, req, j.log)
 		if err != nil {
 			return req, err

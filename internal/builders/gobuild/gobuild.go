@@ -166,10 +166,12 @@ func goCommand(req builders.Request, bin spec.GoBinary, data spec.TemplateData, 
 	args = append(args, "-buildmode=pie")
 	if cgo {
 		env = append(env, crossC...)
-		env = append(env, "CGO_ENABLED=1",
-			"CGO_CFLAGS=-O2 -g -ffile-prefix-map="+req.SrcDir+"=.",
-			"CGO_LDFLAGS=-Wl,-z,relro -Wl,-z,now")
-		// Linked by gcc, so CGO_LDFLAGS' relro and now apply.
+		// cgo compiles C with the target release's dpkg-buildflags, as
+		// dh-golang hands them on; linked by gcc, so CGO_LDFLAGS' relro
+		// and now apply.
+		f := req.BuildFlags()
+		env = append(env, "CGO_ENABLED=1", "CGO_CFLAGS="+f.CFLAGS, "CGO_CPPFLAGS="+f.CPPFLAGS,
+			"CGO_CXXFLAGS="+f.CXXFLAGS, "CGO_LDFLAGS="+f.LDFLAGS)
 		ldflags = append(ldflags, "-linkmode", "external")
 		if bin.Static {
 			ldflags = append(ldflags, "-extldflags", "-static-pie")
