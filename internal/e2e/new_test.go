@@ -44,7 +44,33 @@ func makeTarball(t *testing.T, version string) []byte {
 	return b.Bytes()
 }
 
-// new on a Go module (from the test's module proxy), on a tarball (from
+// mitText is the MIT license as upstreams ship it: no text of it in
+// /usr/share/common-licenses, so new names it by the license classifier
+// and ships the file as the copyright.
+const mitText = `MIT License
+
+Copyright (c) 2026 Example Authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+`
+
+// new on an MIT-licensed Go module (from the test's module proxy), on a tarball (from
 // the test's https server) and on a local Debian orig tarball writes
 // specs that validate and build as written; new refuses an existing name and a non-https URL, and a
 // license that matches no common text is left as a TODO validate rejects.
@@ -56,7 +82,7 @@ func TestNewWritesSpecsThatBuild(t *testing.T) {
 		return "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"" + n + "\") }\n"
 	}
 	proxy, sums := moduleProxyOf(t, mod, map[string]string{
-		"LICENSE": apacheText(t), "cmd/newmod-a/main.go": main("a"), "cmd/newmod-b/main.go": main("b"),
+		"LICENSE": mitText, "cmd/newmod-a/main.go": main("a"), "cmd/newmod-b/main.go": main("b"),
 		"cmd/notmain/lib.go": "package notmain\n", "lib.go": "package newmod\n",
 	}, []string{"v0.3.0"}, &down)
 	tarball := makeTarball(t, "2.4.1")
@@ -74,7 +100,12 @@ func TestNewWritesSpecsThatBuild(t *testing.T) {
 	specs := t.TempDir()
 	writeSpecs(t, specs, map[string]string{"debforge.yaml": "maintainer: \"new test <new@example.org>\"\n"})
 	e := newEnv(t, specs)
-	extra := []string{"GOPROXY=" + proxy, "GOSUMDB=off", "SSL_CERT_FILE=" + ca}
+	// The Go toolchain the build fetches is not on the test's proxy: go
+	// falls through to the machine's own proxy on a 404, so the test
+	// needs no toolchain another test fetched first.
+	upstream, err := exec.Command("go", "env", "GOPROXY").Output()
+	testutil.Must(t, err)
+	extra := []string{"GOPROXY=" + proxy + "," + strings.TrimSpace(string(upstream)), "GOSUMDB=off", "SSL_CERT_FILE=" + ca}
 
 	// Another spec, half edited, does not stop new nor enter its verdict.
 	broken := filepath.Join(specs, "broken.yaml")
@@ -85,7 +116,7 @@ func TestNewWritesSpecsThatBuild(t *testing.T) {
 	}
 	testutil.Must(t, os.Remove(broken))
 	got := string(mustRead(t, filepath.Join(specs, "newmod.yaml")))
-	for _, want := range []string{"version: \"0.3.0\"", "license: Apache-2.0", "sum: \"" + sums["v0.3.0"] + "\"", "kind: go",
+	for _, want := range []string{"version: \"0.3.0\"", "license: MIT", "license_file: \"LICENSE\"", "sum: \"" + sums["v0.3.0"] + "\"", "kind: go",
 		`{main: "./cmd/newmod-a", dst: "/usr/bin/newmod-a"}`, `{main: "./cmd/newmod-b", dst: "/usr/bin/newmod-b"}`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("newmod.yaml lacks %q:\n%s", want, got)
