@@ -20,7 +20,7 @@ import (
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
-	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/hardening"
 	"github.com/debforge/debforge/internal/packaging"
@@ -268,7 +268,7 @@ func (f *Forge) compile(ctx context.Context, j *buildJob, r *Result) error {
 	if err := f.fetcher.Prepare(ctx, c, j.fe, j.srcDir, j.log); err != nil {
 		return inStage("prepare source", err)
 	}
-	sb, err := f.sandboxFor(j.be, c, j.root, j.work)
+	site, err := f.site(j)
 	if err != nil {
 		return inStage("build", err)
 	}
@@ -276,12 +276,12 @@ func (f *Forge) compile(ctx context.Context, j *buildJob, r *Result) error {
 	if err != nil {
 		return inStage("build", err)
 	}
-	req, err := f.request(ctx, j, sb)
+	req, err := f.request(ctx, j, site)
 	if err != nil {
 		return inStage("build", err)
 	}
-	j.buildEnv = append(append([]string{}, sb.Env...), req.Env...)
-	shared, worker, err := f.runCompiled(ctx, sb, j.root, b, req, c, j.fe, j.env, j.log)
+	j.buildEnv = append(append([]string{}, site.Env()...), req.Env...)
+	shared, worker, err := f.runCompiled(ctx, site, b, req, c, j.fe, j.env, j.log)
 	r.Worker = worker
 	if err != nil {
 		return inStage("build", explainCross(req, err))
@@ -296,7 +296,7 @@ func (f *Forge) compile(ctx context.Context, j *buildJob, r *Result) error {
 		fmt.Fprintf(j.log, "warning: %s\n", w)
 		r.Warnings = append(r.Warnings, w)
 	}
-	j.extraDepends, err = sandbox.ShlibDepends(ctx, sb, j.stageDir, "/build/stage", filepath.Join(j.work, "shlibs"), "/build/shlibs", shlibsEnv(req), j.log)
+	j.extraDepends, err = site.ShlibDepends(ctx, req, j.stageDir, j.work, j.log)
 	if err != nil {
 		return inStage("shlibdeps", err)
 	}
@@ -307,7 +307,7 @@ func (f *Forge) compile(ctx context.Context, j *buildJob, r *Result) error {
 // request is what the builder plans from: the paths commands see, the
 // environment every build gets, the C flags of the root for a build that
 // compiles C (cgo included), checked for a cross build's toolchain.
-func (f *Forge) request(ctx context.Context, j *buildJob, sb *sandbox.Sandbox) (builders.Request, error) {
+func (f *Forge) request(ctx context.Context, j *buildJob, site *buildsite.Site) (builders.Request, error) {
 	c := j.c
 	req := builders.Request{
 		Component: withCommit(c, j.fe), SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp",
@@ -320,7 +320,7 @@ func (f *Forge) request(ctx context.Context, j *buildJob, sb *sandbox.Sandbox) (
 		req.Module = c.Source.GoModule
 	}
 	if builders.NeedsC(c.Build) {
-		flags, err := f.buildFlags(ctx, sb, j.root, req, j.log)
+		flags, err := site.Flags(ctx, req, j.log)
 		if err != nil {
 			return req, err
 		}
@@ -386,20 +386,6 @@ func (f *Forge) writeScripts(j *buildJob) (map[string]string, error) {
 		return nil, fmt.Errorf("%s: package.scripts: %w", j.c.File, err)
 	}
 	return scripts, nil
-}
-
-// shlibsEnv makes dpkg-shlibdeps look up the target architecture's
-// libraries (its multiarch directory, the :arch packages' shlibs and
-// symbols files) in a cross build; nothing in a native one.
-func shlibsEnv(req builders.Request) []string {
-	if !req.IsCross() {
-		return nil
-	}
-	t, err := debian.TripletOf(req.Arch)
-	if err != nil {
-		return nil
-	}
-	return []string{"DEB_HOST_ARCH=" + req.Arch, "DEB_HOST_MULTIARCH=" + t, "DEB_HOST_GNU_TYPE=" + t}
 }
 
 // HardeningError is an ELF file without a hardening feature in a build

@@ -12,8 +12,7 @@ import (
 	"strings"
 
 	"github.com/debforge/debforge/internal/builders"
-	"github.com/debforge/debforge/internal/buildroot"
-	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
@@ -27,7 +26,7 @@ import (
 // identity, with the spec's deletions and patches), so bookworm and trixie
 // packages of one architecture share one compile. Anything else (cgo, C,
 // scripts) compiles per target: it links the release's libraries.
-func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buildroot.Root, b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv, log io.Writer) (shared bool, worker string, err error) {
+func (f *Forge) runCompiled(ctx context.Context, site *buildsite.Site, b builders.Builder, req builders.Request, c *spec.Component, fe *source.Fetched, env keyEnv, log io.Writer) (shared bool, worker string, err error) {
 	cmds, err := b.Plan(req)
 	if err != nil {
 		return false, "", fmt.Errorf("plan: %w", err)
@@ -37,7 +36,7 @@ func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buil
 		if err != nil {
 			return false, "", err
 		}
-		worker, err := f.runPlan(ctx, sb, root, cmds, req, log)
+		worker, err := site.Run(ctx, cmds, req, log)
 		return false, worker, err
 	}
 	// bookworm's and trixie's builds of one component, in this run or in
@@ -58,7 +57,7 @@ func (f *Forge) runCompiled(ctx context.Context, sb *sandbox.Sandbox, root *buil
 		fmt.Fprintf(log, "debforge: reusing compile %s (same toolchain, module source, flags and arch)\n", key)
 		return true, "", nil
 	}
-	worker, err = f.runPlan(ctx, sb, root, cmds, req, log)
+	worker, err = site.Run(ctx, cmds, req, log)
 	if err != nil {
 		return false, worker, err
 	}
@@ -99,7 +98,7 @@ func compileKey(cmds []execx.Cmd, req builders.Request, c *spec.Component, fe *s
 	}
 	norm := strings.NewReplacer(req.SrcDir, "$SRC", req.StageDir, "$STAGE", req.WorkDir, "$WORK")
 	h := sha256.New()
-	fmt.Fprintf(h, "compile %d\ngo %s\narch %s\ntree %s\nsandbox env %q\n", compileFormat, env.toolchain, req.Arch, tree, sandbox.DefaultEnv)
+	fmt.Fprintf(h, "compile %d\ngo %s\narch %s\ntree %s\nsandbox env %q\n", compileFormat, env.toolchain, req.Arch, tree, buildsite.SandboxEnv)
 	if err := hashSource(h, c, fe); err != nil {
 		return "", false, err
 	}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/publishing"
@@ -27,7 +28,6 @@ import (
 	"github.com/debforge/debforge/internal/builders/gobuild"
 	"github.com/debforge/debforge/internal/builders/makebuild"
 	"github.com/debforge/debforge/internal/builders/script"
-	"github.com/debforge/debforge/internal/executor/buildkit"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/filehash"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
@@ -82,7 +82,7 @@ type Options struct {
 	BuildKitAddrs []string
 	// BuildKitCache is where BuildKit imports the builds' layers from and
 	// exports them to (buildkit.ParseCache); zero: nowhere.
-	BuildKitCache buildkit.Cache
+	BuildKitCache buildsite.WorkerCache
 	// BuildKitTLSDir holds the TLS files for a tcp:// worker (buildkit.TLSFiles).
 	BuildKitTLSDir string
 	// RootsDir holds the build roots and Go toolchains; default
@@ -171,9 +171,9 @@ type Forge struct {
 	// release is the Debian release of that target; empty: this host's.
 	release string
 	// workers run the builds when Options.BuildKitAddrs is set.
-	workers *buildkit.Pool
+	workers *buildsite.Workers
 	// sandbox is the one check per run that builds can be sandboxed here.
-	sandbox *sandboxProbe
+	sandbox *buildsite.Probe
 }
 
 // digests remembers hashes and comparisons of files between runs.
@@ -234,7 +234,7 @@ func New(opts Options) (*Forge, error) {
 		fetcher: &source.Fetcher{CacheDir: opts.CacheDir, Runner: opts.Runner,
 			Private: []string{opts.CacheDir, opts.RootsDir, opts.OutDir}},
 		set:     set,
-		sandbox: &sandboxProbe{},
+		sandbox: &buildsite.Probe{},
 	}
 	f.fetcher.Unpack = f.sandboxedUnpack
 	return f, nil

@@ -10,12 +10,11 @@ import (
 	"sync"
 
 	"github.com/debforge/debforge/internal/debian"
-	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
-	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/toolchain"
 )
@@ -90,7 +89,7 @@ func (f *Forge) prepare(ctx context.Context, comps []*spec.Component) (*buildEnv
 	if !slices.ContainsFunc(comps, func(c *spec.Component) bool { return !c.IsMeta() }) {
 		return be, nil // meta-packages only: nothing runs, no root needed
 	}
-	if err := f.sandbox.check(ctx, f.runner); err != nil {
+	if err := f.sandbox.Check(ctx, f.runner); err != nil {
 		return nil, err
 	}
 	if err := f.verifyRoots(be.target, comps); err != nil {
@@ -98,21 +97,6 @@ func (f *Forge) prepare(ctx context.Context, comps []*spec.Component) (*buildEnv
 	}
 	be.tc, err = f.goToolchain(ctx, t, comps)
 	return be, err
-}
-
-// sandboxProbe starts an empty sandbox (sandbox.Check) once per run, not
-// once per target: the answer is the host's, and a probe costs a bwrap.
-type sandboxProbe struct {
-	once sync.Once
-	err  error
-}
-
-func (p *sandboxProbe) check(ctx context.Context, r execx.Runner) error {
-	if p == nil {
-		return sandbox.Check(ctx, r, "/")
-	}
-	p.once.Do(func() { p.err = sandbox.Check(ctx, r, "/") })
-	return p.err
 }
 
 // verifyRoots checks every made root that comps build in against its
@@ -162,7 +146,7 @@ func (f *Forge) rootFor(ctx context.Context, be *buildEnv, c *spec.Component) (*
 	if r != nil {
 		return r, nil
 	}
-	if err := sandbox.CheckReachable(f.opts.RootsDir); err != nil {
+	if err := buildsite.CheckReachable(f.opts.RootsDir); err != nil {
 		return nil, err
 	}
 	store := f.rootStore()

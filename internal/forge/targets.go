@@ -16,7 +16,7 @@ import (
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
-	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -262,7 +262,7 @@ func checkCross(req builders.Request, root *buildroot.Root) error {
 // so a cross build is never refused for it up front.
 type CrossRunError struct {
 	Err       error
-	Emulation *sandbox.EmulationError
+	Emulation *buildsite.EmulationError
 }
 
 func (e *CrossRunError) Error() string { return e.Err.Error() + "\n(" + e.Emulation.Error() + ")" }
@@ -281,8 +281,8 @@ func explainCross(req builders.Request, err error) error {
 	if qerr != nil {
 		return err
 	}
-	var ee *sandbox.EmulationError
-	if errors.As(sandbox.CheckEmulation(req.Arch, q), &ee) {
+	var ee *buildsite.EmulationError
+	if errors.As(buildsite.CheckEmulation(req.Arch, q), &ee) {
 		return &CrossRunError{Err: err, Emulation: ee}
 	}
 	return err

@@ -1,10 +1,11 @@
-package forge
+package buildsite
 
 import (
 	"os"
 	"syscall"
 )
 
+// owner is the uid that owns p; -1 when it cannot be read.
 func owner(p string) int {
 	st, err := os.Stat(p)
 	if err != nil {

@@ -1,0 +1,64 @@
+package buildsite
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// TrustedGoCacheName is the Go build cache the go command shares across
+// components, where it alone runs (execx.Cmd.Trusted: the go builder's
+// compiles of pure Go binaries whose spec sets no environment and no
+// linker flag that can start a program). The go command trusts its
+// cache's entries, and what it writes there itself is what it computed
+// from the sources it read: only a program of a spec's choosing could
+// write an entry that lies, and no such program ever sees this cache
+// (post_steps, script steps and everything cgo runs use the component's
+// own). Sharing it saves each component compiling the standard library
+// and the modules the stack has in common again.
+const TrustedGoCacheName = "build-trusted"
+
+// GoBuildCacheName names the Go build cache a build of c in root writes.
+// The go command trusts its cache's entries, and a build can rewrite any
+// file of the cache it writes: so each component has its own, and one
+// component's build can never change what another one links. A pure Go
+// compile does not depend on the root (the go command keys its entries by
+// toolchain, GOOS/GOARCH, flags and sources), so it shares one cache
+// across the component's roots and targets; anything that may run cgo or
+// a C compiler gets one per root as well, because cgo objects depend on
+// the root's headers and libraries, which the go command does not track.
+func GoBuildCacheName(c *spec.Component, root *buildroot.Root) string {
+	if c.Build.PureGo() {
+		return "build-" + c.Name + "-pure"
+	}
+	return "build-" + c.Name + "-" + root.Key[:16]
+}
+
+// chownTree creates dir if needed and gives it and everything in it to
+// uid:gid without following links.
+func chownTree(dir string, uid, gid int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
+
+// ownDir makes dir belong to uid:gid, walking it only when it does not
+// already (a shared cache is handed over once).
+func ownDir(dir string, uid, gid int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if owner(dir) == uid {
+		return nil
+	}
+	return chownTree(dir, uid, gid)
+}
