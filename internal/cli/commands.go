@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/executor/buildkit"
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/hint"
@@ -229,7 +230,7 @@ func newValidateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			if _, err := forge.Order(set); err != nil {
+			if _, err := buildorder.Order(set); err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
 			notes, err := forge.UnknownNames(set, g.rootsDirOrDefault())

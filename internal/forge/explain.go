@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/debforge/debforge/internal/atomicfile"
+	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/packaging"
 )
 
@@ -69,7 +70,7 @@ func (f *Forge) Explain(ctx context.Context, names []string) ([]Explanation, err
 		if err != nil {
 			return nil, err
 		}
-		comps, err := Select(f.set, names, f.opts.Except)
+		comps, err := buildorder.Select(f.set, names, f.opts.Except)
 		if err != nil {
 			return nil, err
 		}

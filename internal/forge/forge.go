@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/hint"
@@ -258,7 +259,7 @@ func (f *Forge) emit(e Event) {
 
 // Fetch fetches and verifies the sources of the named components.
 func (f *Forge) Fetch(ctx context.Context, names []string) ([]Result, error) {
-	comps, err := Select(f.set, names, f.opts.Except)
+	comps, err := buildorder.Select(f.set, names, f.opts.Except)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +293,7 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 		return nil, usage.New(fmt.Errorf("--target %s: %s sets no targets", f.opts.Targets[0], f.set.Repo.File),
 			"list them in "+f.set.Repo.File+", e.g. targets: [bookworm/amd64, bookworm/arm64, trixie/amd64]")
 	}
-	comps, err := Select(f.set, names, f.opts.Except)
+	comps, err := buildorder.Select(f.set, names, f.opts.Except)
 	if err != nil {
 		return nil, err
 	}
@@ -631,3 +632,6 @@ func joinResults(results []Result) error {
 	}
 	return errors.Join(errs...)
 }
+
+// UsageError is a mistake in what the user asked for (usage.Error).
+type UsageError = usage.Error

@@ -296,3 +296,7 @@ func TestInterruptWithPublishedRepoPublishesNothingNew(t *testing.T) {
 		})
 	}
 }
+
+func comp(name string, after ...string) *spec.Component {
+	return &spec.Component{Name: name, After: after}
+}

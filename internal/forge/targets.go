@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/usage"
@@ -85,7 +86,7 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 	if err != nil {
 		return nil, err
 	}
-	comps, err := Select(f.set, names, f.opts.Except)
+	comps, err := buildorder.Select(f.set, names, f.opts.Except)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +197,7 @@ func (f *Forge) verifyTargets(ctx context.Context, names []string) ([]Repro, err
 	if err != nil {
 		return nil, err
 	}
-	comps, err := Select(f.set, names, f.opts.Except)
+	comps, err := buildorder.Select(f.set, names, f.opts.Except)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +308,7 @@ func (f *Forge) verifyTargetRoots(targets []spec.Target, comps []*spec.Component
 		if err != nil {
 			continue
 		}
-		tcomps, err := Select(g.set, tnames, g.opts.Except)
+		tcomps, err := buildorder.Select(g.set, tnames, g.opts.Except)
 		if err != nil {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
@@ -83,7 +84,7 @@ func (f *Forge) VerifyReproducible(ctx context.Context, names []string) ([]Repro
 // their build environment and holds the cache as a build does (clean
 // waits). end releases the roots and the cache.
 func (f *Forge) startRun(ctx context.Context, names []string) (comps []*spec.Component, be *buildEnv, end func(), err error) {
-	if comps, err = Select(f.set, names, f.opts.Except); err != nil {
+	if comps, err = buildorder.Select(f.set, names, f.opts.Except); err != nil {
 		return nil, nil, nil, err
 	}
 	if err := f.defaultArch(); err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/upstream"
 )
@@ -32,7 +32,7 @@ const (
 // release. An upstream that does not answer is reported in its row; the
 // others are still reported.
 func (f *Tracker) Outdated(ctx context.Context, names []string) ([]Outdated, error) {
-	comps, err := forge.Select(f.set, names, f.except)
+	comps, err := buildorder.Select(f.set, names, f.except)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,7 @@
-package forge
+// Package buildorder says which components a command covers and in
+// which order they build: every component after those it names in
+// after:, a cycle refused by name.
+package buildorder
 
 import (
 	"fmt"
@@ -8,9 +11,6 @@ import (
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/usage"
 )
-
-// UsageError is a mistake in what the user asked for (usage.Error).
-type UsageError = usage.Error
 
 // Select returns the named components (all when names is empty or "all")
 // plus everything they come after, in dependency order, minus except.
