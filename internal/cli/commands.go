@@ -20,6 +20,7 @@ import (
 	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/publishing"
+	"github.com/debforge/debforge/internal/releasenames"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -233,7 +234,7 @@ func newValidateCmd(g *globals) *cobra.Command {
 			if _, err := buildorder.Order(set); err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			notes, err := forge.UnknownNames(set, g.rootsDirOrDefault())
+			notes, err := releasenames.Unknown(set, g.rootsDirOrDefault())
 			for _, n := range notes {
 				fmt.Fprintf(g.stderr, "debforge: note: %s\n", n)
 			}

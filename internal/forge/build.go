@@ -17,6 +17,7 @@ import (
 
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/hint"
+	"github.com/debforge/debforge/internal/releasenames"
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
@@ -334,7 +335,7 @@ func (f *Forge) request(ctx context.Context, j *buildJob, site *buildsite.Site) 
 // key).
 func (f *Forge) pack(j *buildJob, debDir string, r *Result) error {
 	c := j.c
-	if w := nameCollision(c, f.releaseNames(j.be, j.root, j.log)); w != "" {
+	if w := releasenames.Collision(c, f.releaseNames(j.be, j.root, j.log)); w != "" {
 		fmt.Fprintf(j.log, "warning: %s\n", w)
 		r.Warnings = append(r.Warnings, w)
 	}

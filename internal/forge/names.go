@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/debforge/debforge/internal/buildroot"
-	"github.com/debforge/debforge/internal/spec"
 )
 
 // releaseNames returns every package name, real or virtual, of the
@@ -47,17 +46,4 @@ func (f *Forge) releaseNames(be *buildEnv, root *buildroot.Root, log io.Writer) 
 		fmt.Fprintf(log, "note: the build root %s was made before debforge recorded its release's package names: package names are not checked against the release (debforge root update %s makes it again)\n", root.FS, root.Target)
 	}
 	return names
-}
-
-// nameCollision warns when c's package has the name of a package in the
-// target release: apt then takes the two for one package and installs
-// the release's over ours whenever its version is higher, in silence.
-func nameCollision(c *spec.Component, names map[string]bool) string {
-	n := c.PackageName()
-	if !names[n] {
-		return ""
-	}
-	return fmt.Sprintf("package name %q is taken by a package of the target release: apt installs the release's over yours whenever its version is higher; "+
-		"name yours e.g. %q with provides: [\"%s (= %s)\"], conflicts: [%s], replaces: [%s] (docs/own-software.md: naming your own packages)",
-		n, "upstream-"+n, n, c.Version, n, n)
 }

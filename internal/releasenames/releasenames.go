@@ -1,4 +1,8 @@
-package forge
+// Package releasenames checks the Debian package names specs use
+// against the names a target release has, as its build roots recorded
+// them: a relation naming a package nobody provides, and a package of
+// ours named like one of the release's.
+package releasenames
 
 import (
 	"errors"
@@ -11,14 +15,14 @@ import (
 	"github.com/debforge/debforge/internal/spec"
 )
 
-// UnknownNames finds the build dependencies, dependencies and
+// Unknown finds the build dependencies, dependencies and
 // pre-dependencies of set that name a package neither a target release
 // knows (real or virtual, as its build roots in rootsDir recorded them)
 // nor any spec builds or provides: a typo that would otherwise surface
 // 27 s into making a root, or on every host as an uninstallable package.
 // A relation with alternatives is known when one of them is. notes says
 // which releases could not be checked (no root of theirs recorded names).
-func UnknownNames(set *spec.Set, rootsDir string) (notes []string, err error) {
+func Unknown(set *spec.Set, rootsDir string) (notes []string, err error) {
 	targets := set.Repo.TargetList
 	if len(targets) == 0 {
 		t, err := buildroot.ParseTarget("", "")
@@ -115,4 +119,18 @@ func recordedNames(roots []*buildroot.Root, release string) map[string]bool {
 		}
 	}
 	return nil
+}
+
+// Collision warns when c's package has the name of a package in the
+// target release (names): apt then takes the two for one package and
+// installs the release's over ours whenever its version is higher, in
+// silence.
+func Collision(c *spec.Component, names map[string]bool) string {
+	n := c.PackageName()
+	if !names[n] {
+		return ""
+	}
+	return fmt.Sprintf("package name %q is taken by a package of the target release: apt installs the release's over yours whenever its version is higher; "+
+		"name yours e.g. %q with provides: [\"%s (= %s)\"], conflicts: [%s], replaces: [%s] (docs/own-software.md: naming your own packages)",
+		n, "upstream-"+n, n, c.Version, n, n)
 }
