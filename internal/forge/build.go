@@ -288,10 +288,10 @@ func (f *Forge) compile(ctx context.Context, j *buildJob, r *Result) error {
 		return inStage("build", explainCross(req, err))
 	}
 	r.CompileShared = shared
-	if r.Warnings, err = checkHardening(c, j.stageDir, j.log); err != nil {
+	if r.Warnings, err = hardening.CheckBuild(c, j.stageDir, j.log); err != nil {
 		return inStage("hardening", err)
 	}
-	if w, err := libraryWarning(c, j.stageDir); err != nil {
+	if w, err := packaging.LibraryWarning(c, j.stageDir); err != nil {
 		return inStage("build", err)
 	} else if w != "" {
 		fmt.Fprintf(j.log, "warning: %s\n", w)
@@ -387,81 +387,6 @@ func (f *Forge) writeScripts(j *buildJob) (map[string]string, error) {
 		return nil, fmt.Errorf("%s: package.scripts: %w", j.c.File, err)
 	}
 	return scripts, nil
-}
-
-// HardeningError is an ELF file without a hardening feature in a build
-// with build.hardening: strict.
-type HardeningError struct{ Reports []hardening.Report }
-
-func (e *HardeningError) Error() string {
-	lines := make([]string, len(e.Reports))
-	for i, r := range e.Reports {
-		lines[i] = r.String()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Hint says where the flags go.
-func (e *HardeningError) Hint() string {
-	return `a Makefile that sets its own CFLAGS/LDFLAGS ignores the environment: hand it the flags with build.vars: {CFLAGS: "{{.CFLAGS}} {{.CPPFLAGS}}", LDFLAGS: "{{.LDFLAGS}}"}; if the binaries really may lack it, set hardening: warn with hardening_reason: <why>`
-}
-
-// checkHardening checks the ELF files a C build (make, autotools,
-// script) staged, as hardening-check would. A file that lacks a linker
-// feature (PIE, relro, bindnow) fails the build: the flags asked for them,
-// so a Makefile that sets its own dropped them. One that lacks only stack
-// protector or fortify is a warning: a program without arrays or
-// fortifiable calls lacks them too. build.hardening: strict fails on
-// every feature, warn (with a reason) only warns. Go builds are left
-// alone: the Go toolchain decides their hardening.
-func checkHardening(c *spec.Component, stageDir string, log io.Writer) ([]string, error) {
-	if c.Build.Kind == "go" {
-		return nil, nil
-	}
-	reports, err := hardening.CheckTree(stageDir)
-	if err != nil || len(reports) == 0 {
-		return nil, err
-	}
-	var failing []hardening.Report
-	for _, r := range reports {
-		if c.Build.Hardening == "strict" || (c.Build.Hardening == "" && lacksLinkerFeature(r)) {
-			failing = append(failing, r)
-		}
-	}
-	if len(failing) > 0 {
-		return nil, &HardeningError{Reports: failing}
-	}
-	warnings := make([]string, len(reports))
-	for i, r := range reports {
-		warnings[i] = r.String() + " (set build.hardening: strict to make this an error)"
-		fmt.Fprintf(log, "warning: %s\n", warnings[i])
-	}
-	return warnings, nil
-}
-
-// libraryWarning names the shared libraries a package ships beside its
-// programs (what jq's make install does), and the two ways out.
-func libraryWarning(c *spec.Component, stageDir string) (string, error) {
-	if c.IsMeta() {
-		return "", nil
-	}
-	libs, err := packaging.LibrariesBesidePrograms(stageDir, c.Package.Exclude)
-	if err != nil || len(libs) == 0 {
-		return "", err
-	}
-	return fmt.Sprintf("%s ships the shared library %s beside its programs: Debian puts a library in a package of its own, named for its SONAME, so other packages can use it without the programs; build it with a spec of its own, or leave it out with package.exclude (and link the programs statically, e.g. configure --disable-shared)",
-		c.PackageName(), strings.Join(libs, ", ")), nil
-}
-
-// lacksLinkerFeature says whether r misses a feature only the link
-// decides: no program legitimately lacks it.
-func lacksLinkerFeature(r hardening.Report) bool {
-	for _, f := range r.Missing {
-		if f == hardening.PIE || f == hardening.RELRO || f == hardening.BindNow {
-			return true
-		}
-	}
-	return false
 }
 
 // writeBuildInfo records how deb was built beside it: the root's exact

@@ -612,3 +612,17 @@ func checkCollisions(contents files.Contents) error {
 // SOURCE_DATE_EPOCH, the spec nor the source says when the source was
 // released (and for packages without a source, the keyring's).
 var DefaultEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// LibraryWarning names the shared libraries a package ships beside its
+// programs (what jq's make install does), and the two ways out.
+func LibraryWarning(c *spec.Component, stageDir string) (string, error) {
+	if c.IsMeta() {
+		return "", nil
+	}
+	libs, err := LibrariesBesidePrograms(stageDir, c.Package.Exclude)
+	if err != nil || len(libs) == 0 {
+		return "", err
+	}
+	return fmt.Sprintf("%s ships the shared library %s beside its programs: Debian puts a library in a package of its own, named for its SONAME, so other packages can use it without the programs; build it with a spec of its own, or leave it out with package.exclude (and link the programs statically, e.g. configure --disable-shared)",
+		c.PackageName(), strings.Join(libs, ", ")), nil
+}
