@@ -57,15 +57,6 @@ func (p *Probe) Check(ctx context.Context, r execx.Runner) error {
 // searchable), as the sandbox binds it.
 func CheckReachable(dir string) error { return sandbox.CheckReachable(dir) }
 
-// EmulationError says why this host cannot run another architecture's
-// programs, and how to let it.
-type EmulationError = sandbox.EmulationError
-
-// CheckEmulation is nil when this host runs arch's programs through
-// binfmt_misc with the qemu interpreter named qemu, else an
-// *EmulationError.
-func CheckEmulation(arch, qemu string) error { return sandbox.CheckEmulation(arch, qemu) }
-
 // Unpack is the fetcher's unpack step: archive extracted into dst in the
 // sandbox as the build uid (sandbox.Unpacker), with an archive over
 // maxBytes reported as the source's limit. self is the hash of this

@@ -196,7 +196,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 	}
 	defer func() {
 		if res.Err != nil && f.opts.KeepWork {
-			res.Hint = joinHints(res.Hint, "work dir kept: "+j.work)
+			res.Hint = hint.Join(res.Hint, "work dir kept: "+j.work)
 			return
 		}
 		os.RemoveAll(j.work)
@@ -285,7 +285,7 @@ func (f *Forge) compile(ctx context.Context, j *buildJob, r *Result) error {
 	shared, worker, err := f.runCompiled(ctx, site, b, req, c, j.fe, j.env, j.log)
 	r.Worker = worker
 	if err != nil {
-		return inStage("build", explainCross(req, err))
+		return inStage("build", buildsite.ExplainCross(req, err))
 	}
 	r.CompileShared = shared
 	if r.Warnings, err = hardening.CheckBuild(c, j.stageDir, j.log); err != nil {
@@ -327,7 +327,7 @@ func (f *Forge) request(ctx context.Context, j *buildJob, site *buildsite.Site) 
 		}
 		req.Flags = &flags
 	}
-	return req, checkCross(req, j.root)
+	return req, site.CheckCross(req)
 }
 
 // pack is buildOne's last stage: the maintainer scripts, the .deb, its

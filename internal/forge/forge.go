@@ -382,7 +382,7 @@ func (f *Forge) buildIntoPool(ctx context.Context, comps []*spec.Component, be *
 			var err error
 			r.Deb, isNew, err = aptrepo.AddToPoolWith(f.digests(), repoDir, f.set.Repo.Component, r.Deb)
 			r.Err = changedHint(c, err)
-			r.Hint = joinHints(r.Hint, hint.Of(r.Err))
+			r.Hint = hint.Join(r.Hint, hint.Of(r.Err))
 		}
 		mu.Lock()
 		added = added || isNew
@@ -550,7 +550,7 @@ func (f *Forge) runLogged(ctx context.Context, c *spec.Component, fn func(c *spe
 	r := fn(c, logw)
 	finishLog(r.Err != nil || !r.CacheHit)
 	if r.Err != nil && logPath != "" {
-		r.Hint = joinHints(r.Hint, "full log: "+logPath)
+		r.Hint = hint.Join(r.Hint, "full log: "+logPath)
 	}
 	switch {
 	case r.Err == nil:
@@ -601,17 +601,6 @@ func (f *Forge) logName(name string) string {
 		return name + "@" + f.release + "-" + f.opts.Arch
 	}
 	return name
-}
-
-// joinHints puts each hint on its own line.
-func joinHints(hints ...string) string {
-	var out []string
-	for _, h := range hints {
-		if h != "" {
-			out = append(out, h)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 func anySucceeded(results []Result) bool {

@@ -11,13 +11,9 @@ import (
 	"strings"
 
 	"github.com/debforge/debforge/internal/buildorder"
-	"github.com/debforge/debforge/internal/debian"
-	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/usage"
 
-	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
-	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -225,72 +221,6 @@ func (f *Forge) verifyTargets(ctx context.Context, names []string) ([]Repro, err
 	return out, nil
 }
 
-// CrossToolchainError is a cross build whose build root lacks the cross
-// compiler (a root made from a mirror or by hand without it).
-type CrossToolchainError struct{ Component, Arch, Compiler, Root string }
-
-func (e *CrossToolchainError) Error() string {
-	return fmt.Sprintf("%s for %s: cross compiler %s not found in the build root %s", e.Component, e.Arch, e.Compiler, e.Root)
-}
-
-// Hint names the package that provides it.
-func (e *CrossToolchainError) Hint() string {
-	return "debforge installs gcc-" + strings.TrimSuffix(e.Compiler, "-gcc") + " into cross build roots: make the root again (debforge root update), " +
-		"or restrict the spec with architectures:"
-}
-
-// checkCross refuses, before anything runs, a cross build that compiles
-// C in a root without the cross compiler. A pure Go cross build needs
-// none.
-func checkCross(req builders.Request, root *buildroot.Root) error {
-	if !req.IsCross() || !builders.NeedsC(req.Component.Build) {
-		return nil
-	}
-	triplet, err := debian.TripletOf(req.Arch)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(filepath.Join(root.FS, "usr", "bin", triplet+"-gcc")); err != nil {
-		return &CrossToolchainError{Component: req.Component.Name, Arch: req.Arch, Compiler: triplet + "-gcc", Root: root.FS}
-	}
-	return nil
-}
-
-// CrossRunError is a failed cross build on a host that cannot run the
-// target's programs: the likely cause when a step runs what the build
-// made. Whether one did cannot be known beforehand (runc's post_steps
-// only convert Markdown; buildkit's run the binaries through help2man),
-// so a cross build is never refused for it up front.
-type CrossRunError struct {
-	Err       error
-	Emulation *buildsite.EmulationError
-}
-
-func (e *CrossRunError) Error() string { return e.Err.Error() + "\n(" + e.Emulation.Error() + ")" }
-func (e *CrossRunError) Unwrap() error { return e.Err }
-
-// Hint is the emulation's fix, before any hint of the failure itself.
-func (e *CrossRunError) Hint() string { return joinHints(e.Emulation.Hint(), hint.Of(e.Err)) }
-
-// explainCross adds to a failed cross build that this host cannot run
-// the target's programs, when it cannot.
-func explainCross(req builders.Request, err error) error {
-	if err == nil || !req.IsCross() {
-		return err
-	}
-	q, qerr := debian.QemuOf(req.Arch)
-	if qerr != nil {
-		return err
-	}
-	var ee *buildsite.EmulationError
-	if errors.As(buildsite.CheckEmulation(req.Arch, q), &ee) {
-		return &CrossRunError{Err: err, Emulation: ee}
-	}
-	return err
-}
-
-// namesOf lists the components of comps that this forge's specs build
-// (a per-target forge leaves out those restricted to other targets).
 // verifyTargetRoots checks the made roots of every target before the
 // first target builds: each target's own prepare checks them too, but by
 // then an earlier target may have added to the pool. A target whose
@@ -319,6 +249,8 @@ func (f *Forge) verifyTargetRoots(targets []spec.Target, comps []*spec.Component
 	return nil
 }
 
+// namesOf lists the components of comps that this forge's specs build
+// (a per-target forge leaves out those restricted to other targets).
 func (f *Forge) namesOf(comps []*spec.Component) []string {
 	var names []string
 	for _, c := range comps {

@@ -4,7 +4,10 @@
 // it as the "hint:" line under the "error:" line.
 package hint
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // hinted is an error with the one line that says what to do next.
 type hinted struct {
@@ -34,4 +37,15 @@ func Of(err error) string {
 		return h.Hint()
 	}
 	return ""
+}
+
+// Join puts each non-empty hint on its own line.
+func Join(hints ...string) string {
+	var out []string
+	for _, h := range hints {
+		if h != "" {
+			out = append(out, h)
+		}
+	}
+	return strings.Join(out, "\n")
 }
