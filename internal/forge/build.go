@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/debforge/debforge/internal/buildrecord"
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/releasenames"
@@ -356,10 +357,10 @@ func (f *Forge) pack(j *buildJob, debDir string, r *Result) error {
 	if err != nil {
 		return inStage("package", err)
 	}
-	if err := writeSBOM(c, j.fe, j.root, deb, stage, j.extraDepends, j.mtime); err != nil {
+	if err := buildrecord.WriteSBOM(c, j.fe, j.root, deb, stage, j.extraDepends, j.mtime); err != nil {
 		return inStage("sbom", err)
 	}
-	if err := writeBuildInfo(deb, c, j.be, j.root, j.buildEnv, j.mtime); err != nil {
+	if err := buildrecord.WriteBuildInfo(deb, c, j.be.target, j.be.tc, j.root, j.buildEnv, j.mtime); err != nil {
 		return inStage("buildinfo", err)
 	}
 	r.PackageTime = time.Since(pkgStart)
@@ -387,38 +388,6 @@ func (f *Forge) writeScripts(j *buildJob) (map[string]string, error) {
 		return nil, fmt.Errorf("%s: package.scripts: %w", j.c.File, err)
 	}
 	return scripts, nil
-}
-
-// writeBuildInfo records how deb was built beside it: the root's exact
-// package set, the toolchain, the environment.
-func writeBuildInfo(deb string, c *spec.Component, be *buildEnv, root *buildroot.Root, env []string, mtime time.Time) error {
-	base := strings.TrimSuffix(filepath.Base(deb), ".deb")
-	arch := base[strings.LastIndex(base, "_")+1:]
-	if root == nil { // a meta-package: built in no root, from nothing
-		root = &buildroot.Root{}
-	}
-	installed := make([]string, 0, len(root.Packages))
-	for _, p := range root.Packages {
-		name := p.Name
-		if p.Arch != "all" && p.Arch != be.target.Arch {
-			name += ":" + p.Arch
-		}
-		installed = append(installed, name+" (= "+p.Version+")")
-	}
-	extra := map[string]string{"X-Debforge-Target": be.target.String()}
-	if root.Key != "" {
-		extra["X-Debforge-Root-Key"], extra["X-Debforge-Root-Sha256"] = root.Key, root.TarSHA256
-	}
-	if len(root.Depends) > 0 {
-		extra["X-Debforge-Root-Depends"] = strings.Join(root.Depends, ", ")
-	}
-	if be.tc != nil {
-		extra["X-Debforge-Go-Toolchain"] = "go" + be.tc.Version + " " + be.tc.Sum
-	}
-	return packaging.WriteBuildInfo(deb, packaging.BuildInfo{
-		Source: c.Name, Binary: c.PackageName(), Architecture: arch, Version: c.DebVersion(),
-		BuildArch: be.target.Arch, Date: mtime, Installed: installed, Environment: env, Extra: extra,
-	})
 }
 
 // withCommit fills in the commit the fetch learned, for {{.Commit}}.

@@ -1,4 +1,8 @@
-package forge
+// Package buildrecord writes what debforge records beside each package
+// it builds: the SPDX SBOM (its source, Go modules and linked Debian
+// packages) and the .buildinfo (the root's exact package set, the
+// toolchain, the environment).
+package buildrecord
 
 import (
 	"fmt"
@@ -13,12 +17,12 @@ import (
 	"github.com/debforge/debforge/internal/spec"
 )
 
-// writeSBOM writes the SPDX document of deb beside it: its source as
+// WriteSBOM writes the SPDX document of deb beside it: its source as
 // fetched and verified, the Go modules in the staged binaries, and the
 // Debian packages they link against (shlibs Depends for shared
 // libraries; the -dev build dependencies for a static cgo binary, at
 // their versions in root).
-func writeSBOM(c *spec.Component, fe *source.Fetched, root *buildroot.Root, deb, stageDir string, shlibs []string, mtime time.Time) error {
+func WriteSBOM(c *spec.Component, fe *source.Fetched, root *buildroot.Root, deb, stageDir string, shlibs []string, mtime time.Time) error {
 	base := strings.TrimSuffix(filepath.Base(deb), ".deb")
 	linked, err := sbom.ParseDepends(shlibs)
 	if err != nil {
