@@ -16,6 +16,7 @@ import (
 
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/hint"
+	"github.com/debforge/debforge/internal/runlock"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/usage"
 )
@@ -251,7 +252,7 @@ func runError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, forge.ErrLocked) {
+	if errors.Is(err, runlock.ErrLocked) {
 		return &exitError{code: ExitLocked, err: err}
 	}
 	var ue *usage.Error

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/cachedir"
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/publishing"
 )
@@ -80,7 +81,7 @@ when they next build; a Go build cache of theirs removed here makes their
 next compile start cold.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n, err := forge.Clean(g.forgeOptions().CacheDir, olderThan, all)
+			n, err := cachedir.Clean(g.forgeOptions().CacheDir, olderThan, all)
 			if err != nil {
 				return runError(err)
 			}

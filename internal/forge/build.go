@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/debforge/debforge/internal/buildrecord"
@@ -419,27 +417,4 @@ func sourceTime(c *spec.Component, fe *source.Fetched) time.Time {
 		return fe.Time.UTC().Truncate(time.Second)
 	}
 	return packaging.DefaultEpoch
-}
-
-// ErrLocked means another debforge run holds the output directory.
-var ErrLocked = errors.New("another debforge run is writing to this output directory")
-
-// LockOut takes an exclusive lock on the output directory so that two runs
-// never write the same repository. It fails at once rather than wait.
-func LockOut(outDir string) (func(), error) {
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, err
-	}
-	d, err := os.Open(outDir)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		d.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s: %w; wait for it to finish or use another --out", outDir, ErrLocked)
-		}
-		return nil, fmt.Errorf("lock %s: %w", outDir, err)
-	}
-	return func() { d.Close() }, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/publishing"
+	"github.com/debforge/debforge/internal/runlock"
 	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/builders"
@@ -263,7 +264,7 @@ func (f *Forge) Fetch(ctx context.Context, names []string) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlockCache, err := LockCache(f.opts.CacheDir, false)
+	unlockCache, err := runlock.Cache(f.opts.CacheDir, false)
 	if err != nil {
 		return nil, err
 	}
@@ -314,12 +315,12 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	}
 	defer be.release() // the roots this run used; root update waits for it
 	env := newKeyEnv(be, f.set.Repo, f.digests())
-	unlock, err := LockOut(f.opts.OutDir)
+	unlock, err := runlock.Out(f.opts.OutDir)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	unlockCache, err := LockCache(f.opts.CacheDir, false)
+	unlockCache, err := runlock.Cache(f.opts.CacheDir, false)
 	if err != nil {
 		return nil, err
 	}

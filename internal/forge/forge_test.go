@@ -11,23 +11,6 @@ import (
 	"github.com/debforge/debforge/internal/testutil"
 )
 
-func TestLockOutRefusesSecondWriter(t *testing.T) {
-	dir := t.TempDir()
-	unlock, err := LockOut(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LockOut(dir); !errors.Is(err, ErrLocked) {
-		t.Errorf("second lock: %v", err)
-	}
-	unlock()
-	again, err := LockOut(dir)
-	if err != nil {
-		t.Errorf("lock after unlock: %v", err)
-	}
-	again()
-}
-
 // Issue 9 item 14: an unknown --source name is a UsageError like an
 // unknown --rebuild or --except name, so every caller of New can tell a
 // mistyped name from a failure (the CLI maps both to exit 2).

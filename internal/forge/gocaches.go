@@ -7,6 +7,7 @@ import (
 
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/buildsite"
+	"github.com/debforge/debforge/internal/runlock"
 )
 
 // CleanGoCaches removes the Go build caches of CACHE/go that no spec's
@@ -20,7 +21,7 @@ func (f *Forge) CleanGoCaches() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := LockCache(f.opts.CacheDir, true)
+	unlock, err := runlock.Cache(f.opts.CacheDir, true)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/runlock"
 	"github.com/debforge/debforge/internal/testutil"
 )
 
@@ -31,47 +32,23 @@ func TestPublishWithoutCacheDir(t *testing.T) {
 	}
 }
 
-// Issue 9 item 16: 'clean' took no lock and deleted work dirs and
-// packages under a running build. Builds hold the cache lock shared,
-// clean exclusively: clean refuses while a build runs (and deletes
-// nothing), and a build refuses while clean runs.
-func TestCleanTakesTheCacheLock(t *testing.T) {
-	cache := t.TempDir()
-	work := filepath.Join(cache, "work", "runc-123")
-	testutil.Must(t, os.MkdirAll(work, 0o755))
-	unlock, err := LockCache(cache, false) // what a running Build holds
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, all := range []bool{false, true} {
-		if _, err := Clean(cache, 0, all); !errors.Is(err, ErrLocked) {
-			t.Errorf("clean (all=%v) during a build: %v, want ErrLocked", all, err)
-		}
-	}
-	if _, err := os.Stat(work); err != nil {
-		t.Errorf("clean removed a running build's work dir: %v", err)
-	}
-	unlock()
-	n, err := Clean(cache, 0, false)
-	if err != nil || n != 1 {
-		t.Errorf("clean after the build: %d, %v", n, err)
-	}
-
-	// A build during a clean: refused before it starts.
+// A build refuses while clean runs (cachedir's tests check that clean
+// refuses while a build runs, and deletes nothing).
+func TestBuildRefusedDuringClean(t *testing.T) {
 	dir := t.TempDir()
 	key := filepath.Join(dir, "key.asc")
 	aptrepo.CreateKey(key, "T", "t@example.org")
 	f := keyTestForge(t, dir, Options{SigningKey: key}, time.Now())
-	unlockClean, err := LockCache(f.opts.CacheDir, true)
+	unlockClean, err := runlock.Cache(f.opts.CacheDir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlockClean()
-	if _, err := f.Build(t.Context(), nil); !errors.Is(err, ErrLocked) {
-		t.Errorf("build during clean: %v, want ErrLocked", err)
+	if _, err := f.Build(t.Context(), nil); !errors.Is(err, runlock.ErrLocked) {
+		t.Errorf("build during clean: %v, want runlock.ErrLocked", err)
 	}
-	if err := f.Publish(t.Context()); !errors.Is(err, ErrLocked) {
-		t.Errorf("publish during clean: %v, want ErrLocked", err)
+	if err := f.Publish(t.Context()); !errors.Is(err, runlock.ErrLocked) {
+		t.Errorf("publish during clean: %v, want runlock.ErrLocked", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/publishing"
+	"github.com/debforge/debforge/internal/runlock"
 )
 
 // Orphan is a package in the pool that no spec builds (publishing.Orphan).
@@ -73,11 +74,11 @@ func (f *Forge) lockForPublishing() (func(), error) {
 	if err := f.defaultArch(); err != nil {
 		return nil, err
 	}
-	unlockOut, err := LockOut(f.opts.OutDir)
+	unlockOut, err := runlock.Out(f.opts.OutDir)
 	if err != nil {
 		return nil, err
 	}
-	unlockCache, err := LockCache(f.opts.CacheDir, false)
+	unlockCache, err := runlock.Cache(f.opts.CacheDir, false)
 	if err != nil {
 		unlockOut()
 		return nil, err

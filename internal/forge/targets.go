@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/debforge/debforge/internal/buildorder"
+	"github.com/debforge/debforge/internal/runlock"
 	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/buildroot"
@@ -106,12 +107,12 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 	if ctx.Err() != nil {
 		return results, errors.Join(buildErr, fmt.Errorf("interrupted (%w): nothing new published", ctx.Err()))
 	}
-	unlock, err := LockOut(f.opts.OutDir)
+	unlock, err := runlock.Out(f.opts.OutDir)
 	if err != nil {
 		return results, errors.Join(buildErr, err)
 	}
 	defer unlock()
-	unlockCache, err := LockCache(f.opts.CacheDir, false)
+	unlockCache, err := runlock.Cache(f.opts.CacheDir, false)
 	if err != nil {
 		return results, errors.Join(buildErr, err)
 	}

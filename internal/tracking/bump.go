@@ -13,6 +13,7 @@ import (
 	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/forge"
 	"github.com/debforge/debforge/internal/hint"
+	"github.com/debforge/debforge/internal/runlock"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/upstream"
@@ -76,7 +77,7 @@ func (f *Tracker) bump(ctx context.Context, name string, o BumpOptions, log io.W
 	if r.Version == c.Version {
 		return nil, fmt.Errorf("bump %s: %w %s", name, ErrCurrent, c.Version)
 	}
-	unlock, err := forge.LockCache(f.cacheDir, false)
+	unlock, err := runlock.Cache(f.cacheDir, false)
 	if err != nil {
 		return nil, err
 	}

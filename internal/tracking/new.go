@@ -14,6 +14,7 @@ import (
 
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/runlock"
 	"github.com/debforge/debforge/internal/scaffold"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
@@ -51,7 +52,7 @@ func (f *Tracker) NewSpec(ctx context.Context, name string, o NewOptions, log io
 	if _, err := os.Lstat(file); err == nil || f.set.Get(name) != nil {
 		return nil, &usage.Error{Err: fmt.Errorf("new %s: %s already exists; new never overwrites a spec ('debforge bump %s' moves it to another version)", name, file, name)}
 	}
-	unlock, err := forge.LockCache(f.cacheDir, false)
+	unlock, err := runlock.Cache(f.cacheDir, false)
 	if err != nil {
 		return nil, err
 	}
