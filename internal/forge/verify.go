@@ -1,13 +1,11 @@
 package forge
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -153,7 +151,7 @@ func (f *Forge) buildTwice(ctx context.Context, g *Forge, c *spec.Component, be 
 		rp.Err = r2.Err
 	default:
 		rp.Debs, rp.Worker = [2]string{r1.Deb, r2.Deb}, r2.Worker
-		rp.Differences, rp.Err = compareDebs(r1.Deb, r2.Deb)
+		rp.Differences, rp.Err = debfile.Compare(r1.Deb, r2.Deb)
 		if rp.Err == nil && len(rp.Differences) == 0 {
 			// Keep the second copy out of the way: same bytes anyway.
 			rp.Debs[1] = ""
@@ -190,55 +188,4 @@ func (f *Forge) checkRecordedRoot(ctx context.Context, c *spec.Component, be *bu
 		}
 	}
 	return nil
-}
-
-// compareDebs lists what differs between two .debs ("" if identical).
-func compareDebs(a, b string) ([]string, error) {
-	ba, err := os.ReadFile(a)
-	if err != nil {
-		return nil, err
-	}
-	bb, err := os.ReadFile(b)
-	if err != nil {
-		return nil, err
-	}
-	if bytes.Equal(ba, bb) {
-		return nil, nil
-	}
-	da, err := debfile.Read(bytes.NewReader(ba), debfile.Options{Data: true, Bodies: true})
-	if err != nil {
-		return nil, err
-	}
-	db, err := debfile.Read(bytes.NewReader(bb), debfile.Options{Data: true, Bodies: true})
-	if err != nil {
-		return nil, err
-	}
-	var diffs []string
-	for name, body := range da.ControlFiles {
-		if !bytes.Equal(body, db.ControlFiles[name]) {
-			diffs = append(diffs, "control.tar: "+name)
-		}
-	}
-	entries := map[string]debfile.Entry{}
-	for _, e := range db.Data {
-		entries[e.Name] = e
-	}
-	for _, e := range da.Data {
-		o, ok := entries[e.Name]
-		switch {
-		case !ok:
-			diffs = append(diffs, e.Name+" (only in the first build)")
-		case !bytes.Equal(e.Body, o.Body) || e.Mode != o.Mode || e.ModTime != o.ModTime || e.Linkname != o.Linkname:
-			diffs = append(diffs, e.Name)
-		}
-		delete(entries, e.Name)
-	}
-	for name := range entries {
-		diffs = append(diffs, name+" (only in the second build)")
-	}
-	if len(diffs) == 0 {
-		diffs = append(diffs, "archive framing (ar or tar headers)")
-	}
-	sort.Strings(diffs)
-	return diffs, nil
 }
