@@ -23,6 +23,7 @@ import (
 	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/publishing"
 	"github.com/debforge/debforge/internal/runlock"
+	"github.com/debforge/debforge/internal/schedule"
 	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/builders"
@@ -430,123 +431,39 @@ func (f *Forge) finish(c *spec.Component, r Result, start time.Time) {
 }
 
 // ErrSkipped marks a component not run because a prerequisite failed.
-var ErrSkipped = errors.New("skipped")
+var ErrSkipped = schedule.ErrSkipped
 
 // ErrCancelled marks a component not run, or stopped, because the run
 // was interrupted.
-var ErrCancelled = errors.New("cancelled")
-
-// outcome is how a component ended, as its dependents see it.
-type outcome int
-
-const (
-	succeeded outcome = iota + 1
-	failed
-	skipped
-	cancelled
-)
+var ErrCancelled = schedule.ErrCancelled
 
 // parallel runs fn for each component once its prerequisites are done, at
 // most Jobs at a time, and returns one Result per component in comps'
-// order. A component whose prerequisite failed or was skipped is skipped
-// with ErrSkipped, naming them. After ctx is cancelled nothing new starts:
-// components not yet started, and those that were running and failed,
-// get ErrCancelled, and so do their dependents (they never ran, so
-// nothing of theirs failed).
+// order (schedule.Run: a failed prerequisite skips its dependents, an
+// interrupted run starts nothing new and cancels what failed meanwhile).
 func (f *Forge) parallel(ctx context.Context, comps []*spec.Component, fn func(c *spec.Component, log io.Writer) Result) []Result {
 	results := make([]Result, len(comps))
-	sc := &schedule{done: map[string]chan struct{}{}, state: map[string]outcome{}}
-	for _, c := range comps {
-		sc.done[c.Name] = make(chan struct{})
-	}
-	sem := make(chan struct{}, max(f.opts.Jobs, 1))
-	var wg sync.WaitGroup
+	tasks := make([]schedule.Task, len(comps))
 	for i, c := range comps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(sc.done[c.Name])
-			start := time.Now()
-			end := func(r Result, o outcome) {
-				sc.set(c.Name, o)
-				results[i] = r
-				f.finish(c, r, start)
-			}
-			notRun := func(err error, o outcome) {
-				end(Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion(), Err: err}, o)
-			}
-			if o, err := sc.wait(ctx, c); err != nil {
-				notRun(err, o)
-				return
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				notRun(fmt.Errorf("%w: not started", ErrCancelled), cancelled)
-				return
-			}
-			defer func() { <-sem }()
-			// Both cases of the select may have been ready.
-			if ctx.Err() != nil {
-				notRun(fmt.Errorf("%w: not started", ErrCancelled), cancelled)
-				return
-			}
-			end(f.runLogged(ctx, c, fn))
-		}()
+		tasks[i] = schedule.Task{Name: c.Name, After: c.After}
 	}
-	wg.Wait()
+	start := time.Now()
+	schedule.Run(ctx, tasks, f.opts.Jobs, func(i int) schedule.Outcome {
+		r, o := f.runLogged(ctx, comps[i], fn)
+		results[i] = r
+		f.finish(comps[i], r, start)
+		return o
+	}, func(i int, err error, _ schedule.Outcome) {
+		c := comps[i]
+		results[i] = Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion(), Err: err}
+		f.finish(c, results[i], start)
+	})
 	return results
-}
-
-// schedule is what parallel's goroutines know of each other: which
-// components finished (done closes) and how (state).
-type schedule struct {
-	mu    sync.Mutex
-	done  map[string]chan struct{}
-	state map[string]outcome
-}
-
-func (sc *schedule) set(name string, o outcome) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	sc.state[name] = o
-}
-
-// wait waits for the components of this run that c comes after, and
-// says why c must not start (with that outcome), or nil: one of them
-// failed or was skipped, or the run is interrupted.
-func (sc *schedule) wait(ctx context.Context, c *spec.Component) (outcome, error) {
-	var bad []string
-	interrupted := false
-	for _, d := range c.After {
-		ch, in := sc.done[d]
-		if !in {
-			continue
-		}
-		<-ch
-		sc.mu.Lock()
-		switch sc.state[d] {
-		case failed:
-			bad = append(bad, d+", which failed")
-		case skipped:
-			bad = append(bad, d+", which was skipped")
-		case cancelled:
-			interrupted = true
-		}
-		sc.mu.Unlock()
-	}
-	if interrupted || ctx.Err() != nil {
-		return cancelled, fmt.Errorf("%w: not started", ErrCancelled)
-	}
-	if len(bad) > 0 {
-		return skipped, fmt.Errorf("%w: needs %s", ErrSkipped, strings.Join(bad, "; "))
-	}
-	return succeeded, nil
 }
 
 // runLogged runs fn for c with c's log, names the log in a failure's
 // hint, and says how it ended.
-func (f *Forge) runLogged(ctx context.Context, c *spec.Component, fn func(c *spec.Component, log io.Writer) Result) (Result, outcome) {
+func (f *Forge) runLogged(ctx context.Context, c *spec.Component, fn func(c *spec.Component, log io.Writer) Result) (Result, schedule.Outcome) {
 	logw, logPath, finishLog := f.componentLog(f.logName(c.Name))
 	r := fn(c, logw)
 	finishLog(r.Err != nil || !r.CacheHit)
@@ -555,12 +472,12 @@ func (f *Forge) runLogged(ctx context.Context, c *spec.Component, fn func(c *spe
 	}
 	switch {
 	case r.Err == nil:
-		return r, succeeded
+		return r, schedule.Succeeded
 	case ctx.Err() != nil:
 		r.Err = fmt.Errorf("%w: %w", ErrCancelled, r.Err)
-		return r, cancelled
+		return r, schedule.Cancelled
 	default:
-		return r, failed
+		return r, schedule.Failed
 	}
 }
 
