@@ -40,3 +40,30 @@ func TestShlibdepsEnvNamesTheCrossArchitecture(t *testing.T) {
 		t.Errorf("native env: %v", env)
 	}
 }
+
+// The root notice names the build dependencies, or says there are none
+// (not "[]").
+func TestRootNoticeNamesBuildDependencies(t *testing.T) {
+	if got := depsText(nil); got != "(no build dependencies)" {
+		t.Errorf("none: %q", got)
+	}
+	if got := depsText([]string{"gcc", "make"}); got != "with gcc, make" {
+		t.Errorf("two: %q", got)
+	}
+	bw := buildroot.Target{Release: "bookworm", Arch: "amd64"}
+	for _, tc := range []struct {
+		deps      []string
+		baseReady bool
+		arch      string
+		want      string
+	}{
+		{nil, false, "amd64", "making the build root bookworm/amd64 (no build dependencies) for runc (once; about a minute)"},
+		{[]string{"gcc"}, false, "amd64", "making the build root bookworm/amd64 with gcc for runc (once; about a minute)"},
+		{[]string{"gcc"}, true, "amd64", "deriving the build root bookworm/amd64 with gcc for runc (once; seconds)"},
+		{[]string{"gcc-aarch64-linux-gnu"}, true, "arm64", "deriving the build root bookworm/amd64 with gcc-aarch64-linux-gnu for runc for bookworm/arm64 (once; seconds)"},
+	} {
+		if got := Notice(bw, tc.deps, tc.baseReady, "runc", tc.arch); got != tc.want {
+			t.Errorf("notice %q\nwant   %q", got, tc.want)
+		}
+	}
+}

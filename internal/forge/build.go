@@ -234,7 +234,7 @@ func (f *Forge) findInputs(ctx context.Context, j *buildJob, depKeys []string, r
 	}
 	rootKey := "" // meta-packages build nothing, so no root: their key has none
 	if !c.IsMeta() {
-		if j.root, err = f.rootFor(ctx, j.be, c); err != nil {
+		if j.root, err = j.be.roots.For(ctx, c); err != nil {
 			return inStage("build root", err)
 		}
 		rootKey = j.root.Key

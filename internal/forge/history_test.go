@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
@@ -147,32 +146,5 @@ func TestComponentLogSurvivesCacheHits(t *testing.T) {
 	f.oneTarget, f.release, f.opts.Arch = true, "trixie", "arm64"
 	if got := f.logName("hello"); got != "hello@trixie-arm64" {
 		t.Errorf("log name with targets: %s", got)
-	}
-}
-
-// The root notice names the build dependencies, or says there are none
-// (not "[]").
-func TestRootNoticeNamesBuildDependencies(t *testing.T) {
-	if got := depsText(nil); got != "(no build dependencies)" {
-		t.Errorf("none: %q", got)
-	}
-	if got := depsText([]string{"gcc", "make"}); got != "with gcc, make" {
-		t.Errorf("two: %q", got)
-	}
-	bw := buildroot.Target{Release: "bookworm", Arch: "amd64"}
-	for _, tc := range []struct {
-		deps      []string
-		baseReady bool
-		arch      string
-		want      string
-	}{
-		{nil, false, "amd64", "making the build root bookworm/amd64 (no build dependencies) for runc (once; about a minute)"},
-		{[]string{"gcc"}, false, "amd64", "making the build root bookworm/amd64 with gcc for runc (once; about a minute)"},
-		{[]string{"gcc"}, true, "amd64", "deriving the build root bookworm/amd64 with gcc for runc (once; seconds)"},
-		{[]string{"gcc-aarch64-linux-gnu"}, true, "arm64", "deriving the build root bookworm/amd64 with gcc-aarch64-linux-gnu for runc for bookworm/arm64 (once; seconds)"},
-	} {
-		if got := rootNotice(bw, tc.deps, tc.baseReady, "runc", tc.arch); got != tc.want {
-			t.Errorf("notice %q\nwant   %q", got, tc.want)
-		}
 	}
 }

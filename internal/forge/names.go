@@ -17,12 +17,7 @@ import (
 // a note: it is a warning, never a failure.
 func (f *Forge) releaseNames(be *buildEnv, root *buildroot.Root, log io.Writer) map[string]bool {
 	if root == nil && be != nil {
-		be.mu.Lock()
-		for _, r := range be.roots {
-			root = r
-			break
-		}
-		be.mu.Unlock()
+		root = be.roots.Any()
 		if root == nil && f.opts.RootsDir != "" {
 			all, _ := f.rootStore().List()
 			for _, r := range all {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/execx"
 	"github.com/debforge/debforge/internal/spec"
 )
@@ -44,7 +45,7 @@ func TestReleaseNamesNeverFromHost(t *testing.T) {
 	fakeRoot(t, dir, "trixie", "amd64", "ani-cli")
 	run := &execx.Fake{}
 	f := &Forge{opts: Options{RootsDir: dir}, runner: run, set: &spec.Set{Repo: &spec.Repo{}}}
-	be := &buildEnv{target: buildroot.Target{Release: "trixie", Arch: "amd64"}, roots: map[string]*buildroot.Root{}}
+	be := &buildEnv{target: buildroot.Target{Release: "trixie", Arch: "amd64"}, roots: &buildsite.Roots{}}
 	var log bytes.Buffer
 	names := f.releaseNames(be, nil, &log)
 	if !names["ani-cli"] || names["hello"] {

@@ -6,56 +6,28 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
-	"strings"
-	"sync"
 
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/usage"
 
-	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/toolchain"
 )
 
-// buildEnv is what every build of one run shares: the target, one build
-// root per distinct set of build dependencies (found or made on first
-// use), and the Go toolchain.
+// buildEnv is what every build of one run shares: the target, its build
+// roots (buildsite.Roots: one per distinct set of build dependencies,
+// found or made on first use) and the Go toolchain.
 type buildEnv struct {
 	target buildroot.Target
 	tc     *toolchain.Toolchain // nil when debforge.yaml pins none
-	mu     sync.Mutex
-	roots  map[string]*buildroot.Root // by depsID
-	// releases end the run's use of its roots (held shared, so that
-	// root update waits for the run): call release when the run ends.
-	releases []func()
+	roots  *buildsite.Roots
 }
 
-// release ends the run's use of every root it found.
-func (be *buildEnv) release() {
-	be.mu.Lock()
-	defer be.mu.Unlock()
-	for _, r := range be.releases {
-		r()
-	}
-	be.releases = nil
-}
-
-func depsID(c *spec.Component) string {
-	if c.Build == nil {
-		return ""
-	}
-	return strings.Join(c.Build.BuildDepends, " ")
-}
-
-// rootID names c's root within one Forge (one target architecture).
-func (f *Forge) rootID(c *spec.Component) string {
-	if f.opts.Arch != buildArch() && !builders.NeedsC(c.Build) {
-		return buildArch() + " " + depsID(c) // the native root
-	}
-	return f.opts.Arch + " " + depsID(c)
-}
+// release ends the run's use of every root it found (held shared, so
+// that root update waits for the run).
+func (be *buildEnv) release() { be.roots.Release() }
 
 // rootTarget is the build root builds of this Forge run in: the release
 // of its target (this host's release when debforge.yaml lists no
@@ -85,93 +57,22 @@ func (f *Forge) prepare(ctx context.Context, comps []*spec.Component) (*buildEnv
 	if err != nil {
 		return nil, err
 	}
-	be := &buildEnv{target: t, roots: map[string]*buildroot.Root{}}
+	be := &buildEnv{target: t, roots: &buildsite.Roots{Store: f.rootStore(), Target: t, Arch: f.opts.Arch, Notify: f.opts.Notify,
+		Log: func(name string) (io.Writer, func()) {
+			w, _, finish := f.componentLog(name)
+			return w, func() { finish(true) }
+		}}}
 	if !slices.ContainsFunc(comps, func(c *spec.Component) bool { return !c.IsMeta() }) {
 		return be, nil // meta-packages only: nothing runs, no root needed
 	}
 	if err := f.sandbox.Check(ctx, f.runner); err != nil {
 		return nil, err
 	}
-	if err := f.verifyRoots(be.target, comps); err != nil {
+	if err := buildsite.VerifyRoots(f.rootStore(), be.target, f.opts.Arch, comps); err != nil {
 		return nil, err
 	}
 	be.tc, err = f.goToolchain(ctx, t, comps)
 	return be, err
-}
-
-// verifyRoots checks every made root that comps build in against its
-// recorded hash (buildroot.Store.Verify says what that costs), so a
-// damaged root stops the whole run, once, before anything is built or
-// written to out/: the components of healthy roots do not publish
-// without the others.
-func (f *Forge) verifyRoots(t buildroot.Target, comps []*spec.Component) error {
-	store := f.rootStore()
-	seen := map[string]bool{}
-	for _, c := range comps {
-		if c.IsMeta() || seen[f.rootID(c)] {
-			continue
-		}
-		seen[f.rootID(c)] = true
-		deps, err := f.rootDeps(t, c)
-		if err != nil {
-			return err
-		}
-		if err := store.Verify(t, deps); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// rootDeps is what c's root has installed besides the base: its
-// build_depends and, for a cross build that compiles C, the cross compiler
-// and the target's -dev packages (a pure Go cross build uses the native
-// root).
-func (f *Forge) rootDeps(t buildroot.Target, c *spec.Component) ([]string, error) {
-	deps := c.Build.BuildDepends
-	if f.opts.Arch != t.Arch && builders.NeedsC(c.Build) {
-		native := c.Build.Kind == "go" && len(c.Build.PostSteps) > 0
-		return builders.CrossBuildDepends(deps, f.opts.Arch, t.Arch, native)
-	}
-	return deps, nil
-}
-
-// rootFor finds or makes the build root of c (once per run and set of
-// build dependencies; the store locks against other runs).
-func (f *Forge) rootFor(ctx context.Context, be *buildEnv, c *spec.Component) (*buildroot.Root, error) {
-	id := f.rootID(c)
-	be.mu.Lock()
-	r := be.roots[id]
-	be.mu.Unlock()
-	if r != nil {
-		return r, nil
-	}
-	if err := buildsite.CheckReachable(f.opts.RootsDir); err != nil {
-		return nil, err
-	}
-	store := f.rootStore()
-	deps, err := f.rootDeps(be.target, c)
-	if err != nil {
-		return nil, err
-	}
-	if f.opts.Notify != nil && !store.Ready(be.target, deps) {
-		f.opts.Notify(rootNotice(be.target, deps, store.Ready(be.target, nil), c.Name, f.opts.Arch))
-	}
-	log, _, finishLog := f.componentLog("root-" + be.target.Release + "-" + be.target.Arch + "-" + c.Name)
-	defer finishLog(true)
-	r, release, err := store.Acquire(ctx, be.target, deps, log)
-	if err != nil {
-		return nil, err
-	}
-	be.mu.Lock()
-	defer be.mu.Unlock()
-	if have := be.roots[id]; have != nil { // found meanwhile by another build of this run
-		release()
-		return have, nil
-	}
-	be.roots[id] = r
-	be.releases = append(be.releases, release)
-	return r, nil
 }
 
 // DefaultGoToolchain is used when debforge.yaml pins no go_toolchain.
@@ -219,29 +120,6 @@ func (f *Forge) ListRoots() ([]*buildroot.Root, error) { return f.rootStore().Li
 // RootDiskUsage is the disk r takes on its own (buildroot.Store.DiskUsage).
 func (f *Forge) RootDiskUsage(r *buildroot.Root) (int64, error) { return f.rootStore().DiskUsage(r) }
 
-// rootNotice says which root is made for component name, built for arch,
-// and what it costs: a base is bootstrapped (about a minute), a root with
-// build dependencies derived from a base already made takes seconds. A
-// cross build names the architecture the root builds for.
-func rootNotice(t buildroot.Target, deps []string, baseReady bool, name, arch string) string {
-	what, cost := "making the build root", "once; about a minute"
-	if len(deps) > 0 && baseReady {
-		what, cost = "deriving the build root", "once; seconds"
-	}
-	if arch != "" && arch != t.Arch {
-		name += " for " + t.Release + "/" + arch
-	}
-	return fmt.Sprintf("%s %s %s for %s (%s)", what, t, depsText(deps), name, cost)
-}
-
-// depsText says which build dependencies a root has, for a person.
-func depsText(deps []string) string {
-	if len(deps) == 0 {
-		return "(no build dependencies)"
-	}
-	return "with " + strings.Join(deps, ", ")
-}
-
 // usedRootDirs lists the directories of the roots the specs build in: the
 // base root of every target and one root per set of build dependencies
 // (cross builds' included).
@@ -286,7 +164,7 @@ func (f *Forge) componentRootDirs() (map[string][]string, error) {
 			if c.IsMeta() || c.Build == nil {
 				continue
 			}
-			deps, err := g.rootDeps(rt, c)
+			deps, err := buildsite.Deps(rt, g.opts.Arch, c)
 			if err != nil {
 				return nil, err
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/debforge/debforge/internal/buildorder"
+	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/runlock"
 	"github.com/debforge/debforge/internal/usage"
 
@@ -243,7 +244,7 @@ func (f *Forge) verifyTargetRoots(targets []spec.Target, comps []*spec.Component
 		if err != nil {
 			continue
 		}
-		if err := g.verifyRoots(rt, tcomps); err != nil {
+		if err := buildsite.VerifyRoots(g.rootStore(), rt, g.opts.Arch, tcomps); err != nil {
 			return err
 		}
 	}

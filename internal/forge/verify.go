@@ -177,7 +177,7 @@ func (f *Forge) checkRecordedRoot(ctx context.Context, c *spec.Component, be *bu
 	if c.IsMeta() {
 		return nil // built in no root
 	}
-	root, err := f.rootFor(ctx, be, c)
+	root, err := be.roots.For(ctx, c)
 	if err != nil {
 		return err
 	}
