@@ -2,19 +2,16 @@ package forge
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/buildkey"
 	"github.com/debforge/debforge/internal/buildrecord"
-	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/hint"
 	"github.com/debforge/debforge/internal/releasenames"
 
@@ -29,24 +26,15 @@ import (
 	"github.com/debforge/debforge/postinst"
 )
 
-// keyEnv is what every cache key shares: debforge itself, the Go
-// toolchain, the target, the repository settings and the reproducibility
-// epoch. Nothing of the host's own tools is in it: builds never use them.
-type keyEnv struct {
-	self, toolchain, target, repo, epoch string
-}
-
-func newKeyEnv(be *buildEnv, repo *spec.Repo, digests filehash.Memo) keyEnv {
-	var k keyEnv
+// newKeyEnv is what every cache key of a run shares (buildkey.Env).
+func newKeyEnv(be *buildEnv, repo *spec.Repo, digests filehash.Memo) buildkey.Env {
+	k := buildkey.Env{Target: be.target.String(), Repo: buildkey.Repo(repo), Epoch: os.Getenv("SOURCE_DATE_EPOCH")}
 	if h, err := selfSHA256(digests); err == nil {
-		k.self = h
+		k.Self = h
 	}
 	if be.tc != nil {
-		k.toolchain = "go" + be.tc.Version + " " + be.tc.Sum
+		k.Toolchain = "go" + be.tc.Version + " " + be.tc.Sum
 	}
-	k.target = be.target.String()
-	k.repo = repoKey(repo)
-	k.epoch = os.Getenv("SOURCE_DATE_EPOCH")
 	return k
 }
 
@@ -60,79 +48,12 @@ func selfSHA256(digests filehash.Memo) (string, error) {
 	return digests.Of("sha256", func() (string, error) { return filehash.SHA256(exe) }, exe)
 }
 
-// keyInput is one named input of a package's cache key: Text is exactly
-// what the key hashes for it. build --explain compares them by name.
-type keyInput struct {
-	Name string `json:"name"`
-	Text string `json:"text"`
-}
-
-// cacheKey hashes everything that can change a package's bytes, the exact
-// package set of the build root it is built in included.
-func (f *Forge) cacheKey(c *spec.Component, fe *source.Fetched, env keyEnv, rootKey string, depKeys []string, history []byte) (string, []keyInput, error) {
-	in, err := f.keyInputs(c, fe, env, rootKey, depKeys, history)
-	if err != nil {
-		return "", nil, err
-	}
-	h := sha256.New()
-	for _, i := range in {
-		io.WriteString(h, i.Text)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32], in, nil
-}
-
-// keyInputs are the inputs of c's cache key, in the order it hashes them.
-func (f *Forge) keyInputs(c *spec.Component, fe *source.Fetched, env keyEnv, rootKey string, depKeys []string, history []byte) ([]keyInput, error) {
-	in := []keyInput{
-		{"debforge", "debforge " + env.self + "\n"}, {"toolchain", "toolchain " + env.toolchain + "\n"},
-		{"target", "target " + env.target + "\n"}, {"root", "root " + rootKey + "\n"},
-		{"repo", "repo " + env.repo + "\n"}, {"epoch", "epoch " + env.epoch + "\n"},
-	}
-	data, err := os.ReadFile(c.File)
-	if err != nil {
-		return nil, err
-	}
-	in = append(in, keyInput{"spec", fmt.Sprintf("spec %x\n", sha256.Sum256(data))})
-	if v := c.DebVersion(); debian.ReleaseSuffixRe.MatchString(v) {
-		// Built for a release (targets): its suffix is in the package.
-		in = append(in, keyInput{"version", "version " + v + "\n"})
-	}
-	if fe != nil {
-		var b strings.Builder
-		if err := hashSource(&b, c, fe); err != nil {
-			return nil, err
-		}
-		in = append(in, keyInput{"source", b.String()})
-	}
-	after := ""
-	for _, d := range depKeys {
-		after += "after " + d + "\n"
-	}
-	in = append(in, keyInput{"after", after}, keyInput{"history", fmt.Sprintf("history %x\n", sha256.Sum256(history))})
-	return in, nil
-}
-
-// hashSource writes the identity of the tree a build starts from: the
-// verified upstream source, the files the spec deletes from it and the
-// content of each patch it applies.
-func hashSource(w io.Writer, c *spec.Component, fe *source.Fetched) error {
-	fmt.Fprintf(w, "source %s %s %s\ndelete %q\n", fe.Kind, fe.ID, fe.Commit, c.Source.Delete)
-	for _, p := range c.Source.Patches {
-		data, err := os.ReadFile(filepath.Join(c.Dir, p))
-		if err != nil {
-			return fmt.Errorf("read patch %s: %w", p, err)
-		}
-		fmt.Fprintf(w, "patch %s %x\n", p, sha256.Sum256(data))
-	}
-	return nil
-}
-
 // buildJob is one component's build as it goes through the stages of
 // buildOne: what each stage found, for the next.
 type buildJob struct {
 	c     *spec.Component
 	be    *buildEnv
-	env   keyEnv
+	env   buildkey.Env
 	log   io.Writer
 	start time.Time
 
@@ -140,7 +61,7 @@ type buildJob struct {
 	history []byte          // the changelog of earlier revisions
 	root    *buildroot.Root // nil for a meta-package: it builds nothing
 	key     string
-	inputs  []keyInput // what key hashes, by name
+	inputs  []buildkey.Input // what key hashes, by name
 
 	work, srcDir, stageDir string
 	mtime                  time.Time
@@ -165,7 +86,7 @@ func inStage(stage string, err error) error {
 
 // buildOne fetches, builds and packages one component into the package
 // cache, or finds it there already. It returns the result and cache key.
-func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, env keyEnv, depKeys []string, log io.Writer) (res Result, _ string) {
+func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, env buildkey.Env, depKeys []string, log io.Writer) (res Result, _ string) {
 	r := Result{Component: c.Name, Package: c.PackageName(), Version: c.DebVersion()}
 	fail := func(err error) (Result, string) { // err names its stage (inStage)
 		r.Err, r.Hint = err, hint.Of(err)
@@ -187,7 +108,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 	cached := filepath.Join(debDir, packaging.FileName(c, f.opts.Arch))
 	if st, err := os.Stat(cached); err == nil && !slices.Contains(f.opts.Rebuild, c.Name) {
 		r.Deb, r.Size, r.CacheHit = cached, st.Size(), true
-		f.recordKey(c.Name, j.key, j.inputs)
+		buildkey.WriteRecord(f.keyRecordPath(c.Name), j.key, j.inputs)
 		return r, j.key
 	}
 	if err := f.makeWork(j); err != nil {
@@ -208,7 +129,7 @@ func (f *Forge) buildOne(ctx context.Context, c *spec.Component, be *buildEnv, e
 	if err := f.pack(j, debDir, &r); err != nil {
 		return fail(err)
 	}
-	f.recordKey(c.Name, j.key, j.inputs)
+	buildkey.WriteRecord(f.keyRecordPath(c.Name), j.key, j.inputs)
 	return r, j.key
 }
 
@@ -239,7 +160,7 @@ func (f *Forge) findInputs(ctx context.Context, j *buildJob, depKeys []string, r
 		}
 		rootKey = j.root.Key
 	}
-	j.key, j.inputs, err = f.cacheKey(c, j.fe, j.env, rootKey, depKeys, j.history)
+	j.key, j.inputs, err = buildkey.Package(c, j.fe, j.env, rootKey, depKeys, j.history)
 	return inStage("cache key", err)
 }
 

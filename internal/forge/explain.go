@@ -1,48 +1,21 @@
 package forge
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
-	"github.com/debforge/debforge/internal/atomicfile"
+	"github.com/debforge/debforge/internal/buildkey"
 	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/packaging"
 )
 
-// keyRecord is what the last build of a component (per target) keyed its
-// package by: build --explain compares the inputs it would use now.
-type keyRecord struct {
-	Key    string     `json:"key"`
-	Inputs []keyInput `json:"inputs"`
-}
-
 // keyRecordPath is where the key record of component name is kept.
 func (f *Forge) keyRecordPath(name string) string {
 	return filepath.Join(f.opts.CacheDir, "keys", f.logName(name)+".json")
-}
-
-// recordKey keeps the inputs of the package just built or found. It is
-// best effort: a run that cannot write it only explains less next time.
-// A cache hit usually finds its record as it is: it is then not written
-// again (a synced write per component would weigh on a no-op build).
-func (f *Forge) recordKey(name, key string, inputs []keyInput) {
-	data, err := json.MarshalIndent(keyRecord{Key: key, Inputs: inputs}, "", "  ")
-	if err != nil {
-		return
-	}
-	p := f.keyRecordPath(name)
-	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
-		return
-	}
-	if os.MkdirAll(filepath.Dir(p), 0o755) == nil {
-		atomicfile.Write(p, data, 0o644)
-	}
 }
 
 // Explanation says whether a build of Component would be a cache hit,
@@ -126,9 +99,8 @@ func (f *Forge) explainOne(ex *Explanation, j *buildJob) {
 	ex.Key = j.key
 	_, err := os.Stat(filepath.Join(f.opts.CacheDir, "debs", j.key, packaging.FileName(j.c, f.opts.Arch)))
 	ex.Cached = err == nil
-	data, err := os.ReadFile(f.keyRecordPath(j.c.Name))
-	var rec keyRecord
-	if err != nil || json.Unmarshal(data, &rec) != nil {
+	rec, ok := buildkey.ReadRecord(f.keyRecordPath(j.c.Name))
+	if !ok {
 		return
 	}
 	ex.Previous = true

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/debforge/debforge/internal/buildkey"
 	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/debian"
@@ -368,7 +369,7 @@ func (f *Forge) publishBuilt(repoDir string, results []Result, added bool, build
 // buildIntoPool builds comps in parallel, each after those it comes
 // after (their cache keys are in its own), and puts every package that
 // built into the pool of repoDir; added says whether the pool gained one.
-func (f *Forge) buildIntoPool(ctx context.Context, comps []*spec.Component, be *buildEnv, env keyEnv, repoDir string) (_ []Result, added bool) {
+func (f *Forge) buildIntoPool(ctx context.Context, comps []*spec.Component, be *buildEnv, env buildkey.Env, repoDir string) (_ []Result, added bool) {
 	keys := make(map[string]string)
 	var mu sync.Mutex
 	results := f.parallel(ctx, comps, func(c *spec.Component, log io.Writer) Result {

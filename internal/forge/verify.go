@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debforge/debforge/internal/buildkey"
 	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/debfile"
@@ -138,7 +139,7 @@ func (f *Forge) secondForge(dir string, comps []*spec.Component) (*Forge, error)
 
 // buildTwice builds c with f (or finds it in f's cache) and again with g,
 // and compares the two packages.
-func (f *Forge) buildTwice(ctx context.Context, g *Forge, c *spec.Component, be *buildEnv, env keyEnv, deps1, deps2 []string) (rp Repro, k1, k2 string) {
+func (f *Forge) buildTwice(ctx context.Context, g *Forge, c *spec.Component, be *buildEnv, env buildkey.Env, deps1, deps2 []string) (rp Repro, k1, k2 string) {
 	rp = Repro{Component: c.Name}
 	r1, k1 := f.buildOne(ctx, c, be, env, deps1, io.Discard)
 	start := time.Now()

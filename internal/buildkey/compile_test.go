@@ -1,4 +1,4 @@
-package forge
+package buildkey
 
 import (
 	"os"
@@ -31,11 +31,11 @@ func TestCompileKeyCoversPatchesAndDeletions(t *testing.T) {
 		Build:  &spec.Build{Kind: "go", Binaries: []spec.GoBinary{{Main: ".", Dst: "/usr/bin/hello"}}},
 	}
 	fe := &source.Fetched{Kind: "go_module", ID: "h1:abc="}
-	env := keyEnv{self: "self", toolchain: "go1.26.8 sum"}
+	env := Env{Self: "self", Toolchain: "go1.26.8 sum"}
 	key := func() string {
 		t.Helper()
 		req := builders.Request{Component: c, SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp", HostSrcDir: src, Arch: "amd64"}
-		k, ok, err := compileKey(plan(t, req), req, c, fe, env)
+		k, ok, err := Compile(plan(t, req), req, c, fe, env)
 		if err != nil || !ok {
 			t.Fatalf("compileKey of a patched pure Go module: key %q, shared %v, err %v", k, ok, err)
 		}
@@ -57,13 +57,13 @@ func TestCompileKeyCoversPatchesAndDeletions(t *testing.T) {
 
 	os.Remove(patch)
 	req := builders.Request{Component: c, SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp", HostSrcDir: src, Arch: "amd64"}
-	if _, _, err := compileKey(plan(t, req), req, c, fe, env); err == nil || !strings.Contains(err.Error(), "fix.patch") {
+	if _, _, err := Compile(plan(t, req), req, c, fe, env); err == nil || !strings.Contains(err.Error(), "fix.patch") {
 		t.Errorf("a missing patch: err %v, want one naming fix.patch", err)
 	}
 
 	on := true
 	c.Build.Cgo = &on
-	if _, ok, err := compileKey(plan(t, req), req, c, fe, env); ok || err != nil {
+	if _, ok, err := Compile(plan(t, req), req, c, fe, env); ok || err != nil {
 		t.Errorf("a cgo build is shared across releases (ok %v, err %v): it links the release's libc", ok, err)
 	}
 }
@@ -80,20 +80,20 @@ func TestCompileKeyFollowsWhatTheCompileSees(t *testing.T) {
 		Build:  &spec.Build{Kind: "go", Binaries: []spec.GoBinary{{Main: ".", Dst: "/usr/bin/hello"}}},
 	}
 	fe := &source.Fetched{Kind: "go_module", ID: "h1:abc="}
-	key := func(env keyEnv) string {
+	key := func(env Env) string {
 		t.Helper()
 		req := builders.Request{Component: c, SrcDir: "/build/src", StageDir: "/build/stage", WorkDir: "/build/tmp", HostSrcDir: src, Arch: "amd64"}
-		k, ok, err := compileKey(plan(t, req), req, c, fe, env)
+		k, ok, err := Compile(plan(t, req), req, c, fe, env)
 		if err != nil || !ok {
 			t.Fatalf("compileKey: %q, %v, %v", k, ok, err)
 		}
 		return k
 	}
-	first := key(keyEnv{self: "debforge one", toolchain: "go1.26.8 sum"})
-	if k := key(keyEnv{self: "debforge two", toolchain: "go1.26.8 sum"}); k != first {
+	first := key(Env{Self: "debforge one", Toolchain: "go1.26.8 sum"})
+	if k := key(Env{Self: "debforge two", Toolchain: "go1.26.8 sum"}); k != first {
 		t.Error("a debforge with other bytes but the same compile has a new compile key")
 	}
-	if k := key(keyEnv{self: "debforge one", toolchain: "go1.27.0 sum"}); k == first {
+	if k := key(Env{Self: "debforge one", Toolchain: "go1.27.0 sum"}); k == first {
 		t.Error("another toolchain kept the compile key")
 	}
 	for name, change := range map[string]func(){
@@ -103,9 +103,9 @@ func TestCompileKeyFollowsWhatTheCompileSees(t *testing.T) {
 		"a file's mode": func() { os.Chmod(filepath.Join(src, "main.go"), 0o755) },
 		"a new link":    func() { os.Symlink("main.go", filepath.Join(src, "alias.go")) },
 	} {
-		before := key(keyEnv{toolchain: "go1.26.8 sum"})
+		before := key(Env{Toolchain: "go1.26.8 sum"})
 		change()
-		if key(keyEnv{toolchain: "go1.26.8 sum"}) == before {
+		if key(Env{Toolchain: "go1.26.8 sum"}) == before {
 			t.Errorf("%s changed in the tree, the compile key did not", name)
 		}
 	}

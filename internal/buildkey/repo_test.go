@@ -1,4 +1,4 @@
-package forge
+package buildkey
 
 import (
 	"testing"
@@ -11,15 +11,15 @@ import (
 func TestRepoKeyOnlyCoversPackageBytes(t *testing.T) {
 	base := spec.Repo{Maintainer: "A <a@example.org>", Origin: "o", Label: "l", Suite: "stable", Codename: "c",
 		Component: "main", Description: "d", Keep: 3, KeyName: "k", URL: "file:///x", File: "/a/debforge.yaml"}
-	k := repoKey(&base)
+	k := Repo(&base)
 	same := base
 	same.URL, same.Description, same.ValidDays, same.Label, same.Origin, same.Keep, same.File = "https://apt.example.org", "other", 7, "L", "O", 5, "/b/debforge.yaml"
-	if repoKey(&same) != k {
+	if Repo(&same) != k {
 		t.Error("url, description, valid_days, label, origin or keep changed the cache key")
 	}
 	other := base
 	other.Maintainer = "B <b@example.org>"
-	if repoKey(&other) == k {
+	if Repo(&other) == k {
 		t.Error("the maintainer, which every package carries, did not change the cache key")
 	}
 }
@@ -30,7 +30,7 @@ func TestRepoKeyIgnoresPointerIdentity(t *testing.T) {
 	a := spec.Repo{Maintainer: "M <m@example.org>", GoToolchain: &spec.GoToolchain{Version: "1.26.8", Sums: map[string]string{"amd64": "h1:x"}}}
 	b := a
 	b.GoToolchain = &spec.GoToolchain{Version: "1.26.8", Sums: map[string]string{"amd64": "h1:x"}}
-	if repoKey(&a) != repoKey(&b) {
+	if Repo(&a) != Repo(&b) {
 		t.Error("the same settings loaded twice give different keys")
 	}
 }
