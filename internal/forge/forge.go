@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -384,7 +383,7 @@ func (f *Forge) buildIntoPool(ctx context.Context, comps []*spec.Component, be *
 		if r.Err == nil {
 			var err error
 			r.Deb, isNew, err = aptrepo.AddToPoolWith(f.digests(), repoDir, f.set.Repo.Component, r.Deb)
-			r.Err = changedHint(c, err)
+			r.Err = publishing.ChangedHint(c, err)
 			r.Hint = hint.Join(r.Hint, hint.Of(r.Err))
 		}
 		mu.Lock()
@@ -394,28 +393,6 @@ func (f *Forge) buildIntoPool(ctx context.Context, comps []*spec.Component, be *
 		return r
 	})
 	return results, added
-}
-
-// changedHint explains a rebuild the pool refuses (aptrepo.ChangedError)
-// and names the exact fix. The usual cause is a changed build root (a
-// library update after 'root update'): the cache key changed, so the
-// component was rebuilt, and its bytes differ while its version does not.
-func changedHint(c *spec.Component, err error) error {
-	var ce *aptrepo.ChangedError
-	if !errors.As(err, &ce) {
-		return err
-	}
-	err = fmt.Errorf("%w: the same version was built again with other bytes (its build root, Go toolchain, debforge or the spec changed since it was published)", err)
-	rev, suffix, _ := strings.Cut(c.Revision, "+")
-	n, convErr := strconv.Atoi(rev)
-	if convErr != nil {
-		return hint.With(err, fmt.Sprintf("raise revision: in %s (now %q) and build again; the new version publishes beside the old one", c.File, rev))
-	}
-	newVer := c.Version + "-" + strconv.Itoa(n+1)
-	if suffix != "" {
-		newVer += "+" + suffix
-	}
-	return hint.With(err, fmt.Sprintf("set revision: \"%d\" in %s (now \"%d\") and build again; the rebuilt package then publishes as %s beside %s", n+1, c.File, n, newVer, c.DebVersion()))
 }
 
 func (f *Forge) finish(c *spec.Component, r Result, start time.Time) {

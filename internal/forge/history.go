@@ -1,13 +1,11 @@
 package forge
 
 import (
-	"fmt"
 	"path/filepath"
-
-	"github.com/debforge/debforge/internal/debian"
 
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/publishing"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -38,6 +36,7 @@ func (f *Forge) changelogHistory(c *spec.Component) ([]byte, error) {
 	return []byte(text), err
 }
 
+// packageArch is the architecture of c's package in this run.
 func (f *Forge) packageArch(c *spec.Component) string {
 	if c.Package.Architecture == "all" {
 		return "all"
@@ -46,22 +45,7 @@ func (f *Forge) packageArch(c *spec.Component) string {
 }
 
 // checkNotOlder refuses to build a version below one already published
-// for the same release and architecture: apt never installs it on a host
-// that has the newer one, and pruning to keep: N may drop it at once.
+// for the same release and architecture (publishing.CheckNotOlder).
 func (f *Forge) checkNotOlder(c *spec.Component) error {
-	newest := aptrepo.NewestPublished(filepath.Join(f.opts.OutDir, "repo"), f.set.Repo.Component, c.PackageName(), f.packageArch(c), c.DebVersion())
-	if newest == "" || debian.CompareVersions(newest, c.DebVersion()) <= 0 {
-		return nil
-	}
-	return &olderError{pkg: c.PackageName(), version: c.DebVersion(), published: newest, file: c.File}
-}
-
-type olderError struct{ pkg, version, published, file string }
-
-func (e *olderError) Error() string {
-	return fmt.Sprintf("%s %s is older than the published %s: apt never replaces a newer version with it", e.pkg, e.version, e.published)
-}
-
-func (e *olderError) Hint() string {
-	return fmt.Sprintf("build a version above %s (raise version or revision in %s); to withdraw %s, publish a fixed higher version", e.published, e.file, e.published)
+	return publishing.CheckNotOlder(filepath.Join(f.opts.OutDir, "repo"), f.set.Repo.Component, c, f.packageArch(c))
 }

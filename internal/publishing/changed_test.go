@@ -1,4 +1,4 @@
-package forge
+package publishing
 
 import (
 	"errors"
@@ -20,14 +20,14 @@ func TestChangedHintNamesTheNextRevision(t *testing.T) {
 		{"0ubuntu1", `raise revision: in specs/runc.yaml (now "0ubuntu1") and build again; the new version publishes beside the old one`},
 	} {
 		c := &spec.Component{Name: "runc", Version: "1.5.3", Revision: tc.rev, File: "specs/runc.yaml"}
-		err := changedHint(c, refused)
+		err := ChangedHint(c, refused)
 		var ce *aptrepo.ChangedError
 		if !errors.As(err, &ce) || hint.Of(err) != tc.hint {
 			t.Errorf("revision %s: %v\nhint %q\nwant %q", tc.rev, err, hint.Of(err), tc.hint)
 		}
 	}
 	other := errors.New("disk full")
-	if err := changedHint(&spec.Component{Revision: "1"}, other); err != other {
+	if err := ChangedHint(&spec.Component{Revision: "1"}, other); err != other {
 		t.Errorf("another error was changed: %v", err)
 	}
 }
