@@ -1,6 +1,7 @@
 package buildsite
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,6 +36,25 @@ func GoBuildCacheName(c *spec.Component, root *buildroot.Root) string {
 		return "build-" + c.Name + "-pure"
 	}
 	return "build-" + c.Name + "-" + root.Key[:16]
+}
+
+// RemoveGoCaches removes the Go build caches of cacheDir/go that are not
+// in used (by name), and returns them; the module cache and the shared
+// trusted cache stay. The caller holds the cache lock.
+func RemoveGoCaches(cacheDir string, used map[string]bool) ([]string, error) {
+	dirs, _ := filepath.Glob(filepath.Join(cacheDir, "go", "build-*"))
+	var removed []string
+	for _, d := range dirs {
+		name := filepath.Base(d)
+		if used[name] || name == TrustedGoCacheName {
+			continue
+		}
+		if err := os.RemoveAll(d); err != nil {
+			return removed, fmt.Errorf("remove Go build cache %s: %w", d, err)
+		}
+		removed = append(removed, d)
+	}
+	return removed, nil
 }
 
 // chownTree creates dir if needed and gives it and everything in it to

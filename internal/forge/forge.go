@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/buildkey"
+	"github.com/debforge/debforge/internal/buildlog"
 	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/debian"
@@ -357,7 +357,7 @@ func (f *Forge) publishBuilt(repoDir string, results []Result, added bool, build
 	if !added && repo.UpToDate(anySucceeded(results)) {
 		return nil
 	}
-	if !added && buildErr != nil && !publishing.HasDebs(filepath.Join(repoDir, "pool")) {
+	if debs, _ := aptrepo.PoolFiles(repoDir); !added && buildErr != nil && len(debs) == 0 {
 		// A failed build on a fresh out/: publishing would only make a key
 		// and an empty repository that hide the failure.
 		return nil
@@ -459,35 +459,10 @@ func (f *Forge) runLogged(ctx context.Context, c *spec.Component, fn func(c *spe
 	}
 }
 
-// componentLog opens logs/<name>.log in the cache afresh (it can be
-// followed while the build runs) and returns it with its path ("" when it
-// cannot be written); verbose mode also streams to Log. The log it
-// replaces is set aside, and finish(keep) decides: a kept log stays and
-// the one it replaced becomes <name>.prev.log; one not kept (a cache hit,
-// which built nothing) is dropped and the replaced log put back, so the
-// log of the build that made the package stays readable.
+// componentLog opens the log of name under CACHE/logs (buildlog.Open);
+// verbose mode also streams it to Options.Log.
 func (f *Forge) componentLog(name string) (w io.Writer, path string, finish func(keep bool)) {
-	dir := filepath.Join(f.opts.CacheDir, "logs")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return f.opts.Log, "", func(bool) {}
-	}
-	path = filepath.Join(dir, name+".log")
-	aside := filepath.Join(dir, "."+name+".log.before")
-	hadOld := os.Rename(path, aside) == nil
-	file, err := os.Create(path)
-	if err != nil {
-		return f.opts.Log, "", func(bool) {}
-	}
-	return io.MultiWriter(file, f.opts.Log), path, func(keep bool) {
-		file.Close()
-		switch {
-		case !hadOld:
-		case keep:
-			os.Rename(aside, filepath.Join(dir, name+".prev.log"))
-		default:
-			os.Rename(aside, path)
-		}
-	}
+	return buildlog.Open(filepath.Join(f.opts.CacheDir, "logs"), name, f.opts.Log)
 }
 
 // logName is the log name of component name: with targets, one per

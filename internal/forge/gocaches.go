@@ -1,8 +1,6 @@
 package forge
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/debforge/debforge/internal/buildroot"
@@ -26,19 +24,7 @@ func (f *Forge) CleanGoCaches() ([]string, error) {
 		return nil, err
 	}
 	defer unlock()
-	dirs, _ := filepath.Glob(filepath.Join(f.opts.CacheDir, "go", "build-*"))
-	var removed []string
-	for _, d := range dirs {
-		name := filepath.Base(d)
-		if used[name] || name == buildsite.TrustedGoCacheName {
-			continue
-		}
-		if err := os.RemoveAll(d); err != nil {
-			return removed, fmt.Errorf("remove Go build cache %s: %w", d, err)
-		}
-		removed = append(removed, d)
-	}
-	return removed, nil
+	return buildsite.RemoveGoCaches(f.opts.CacheDir, used)
 }
 
 // usedGoCaches names the Go build caches the specs' builds write: a pure

@@ -261,7 +261,7 @@ func TestInterruptWithPublishedRepoPublishesNothingNew(t *testing.T) {
 			if len(before) == 0 {
 				t.Fatal("the first build published nothing")
 			}
-			poolBefore := poolDebs(filepath.Join(dir, "out", "repo"))
+			poolBefore, _ := aptrepo.PoolFiles(filepath.Join(dir, "out", "repo"))
 
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
@@ -279,7 +279,7 @@ func TestInterruptWithPublishedRepoPublishesNothingNew(t *testing.T) {
 				t.Errorf("slow: %v, want cancelled", r.Err)
 			}
 			// The scenario holds: meta 1.1 reached the pool before the interrupt.
-			if poolAfter := poolDebs(filepath.Join(dir, "out", "repo")); len(poolAfter) <= len(poolBefore) {
+			if poolAfter, _ := aptrepo.PoolFiles(filepath.Join(dir, "out", "repo")); len(poolAfter) <= len(poolBefore) {
 				t.Fatalf("nothing new in the pool: %v", poolAfter)
 			}
 			after := snapshotTree(t, dists)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/buildsite"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/runlock"
 	"github.com/debforge/debforge/internal/usage"
 
@@ -103,7 +103,7 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 		return nil, err
 	}
 	defer disconnect()
-	before := poolDebs(repoDir)
+	before, _ := aptrepo.PoolFiles(repoDir)
 	results, buildErr := f.buildEachTarget(ctx, targets, comps)
 	if ctx.Err() != nil {
 		return results, errors.Join(buildErr, fmt.Errorf("interrupted (%w): nothing new published", ctx.Err()))
@@ -118,7 +118,8 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 		return results, errors.Join(buildErr, err)
 	}
 	defer unlockCache()
-	added := !slices.Equal(before, poolDebs(repoDir))
+	after, _ := aptrepo.PoolFiles(repoDir)
+	added := !slices.Equal(before, after)
 	if err := f.publishBuilt(repoDir, results, added, buildErr); err != nil {
 		return results, errors.Join(buildErr, err)
 	}
@@ -163,19 +164,6 @@ func (f *Forge) buildEachTarget(ctx context.Context, targets []spec.Target, comp
 		}
 	}
 	return results, errors.Join(errs...)
-}
-
-// poolDebs lists the .debs in the pool, sorted.
-func poolDebs(repoDir string) []string {
-	var out []string
-	_ = filepath.WalkDir(filepath.Join(repoDir, "pool"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".deb") {
-			out = append(out, p)
-		}
-		return nil
-	})
-	slices.Sort(out)
-	return out
 }
 
 // buildArch is the Debian architecture of this machine: builds for

@@ -3,7 +3,6 @@ package publishing
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -159,16 +158,4 @@ func (r *Repo) keyringVersion(fingerprints []string) (version string, reuse bool
 		version = upstream + ".1"
 	}
 	return version, false, nil
-}
-
-// HasDebs reports whether a .deb exists anywhere under dir.
-func HasDebs(dir string) bool {
-	found := errors.New("found")
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".deb") {
-			return found
-		}
-		return nil
-	})
-	return err == found
 }

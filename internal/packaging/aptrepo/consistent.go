@@ -47,7 +47,7 @@ func (e *BadPoolError) Error() string {
 // replaced) with the same hash is verified in full with VerifyDeb first:
 // what is indexed now must install.
 func scanPool(repoDir string, trusted map[string]string) (pkgs []*Package, bad []BadFile, err error) {
-	paths, err := poolFiles(repoDir)
+	paths, err := PoolFiles(repoDir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,7 +88,9 @@ func unwrapIndex(err error, p string) error {
 	return err
 }
 
-func poolFiles(repoDir string) ([]string, error) {
+// PoolFiles lists the .deb files in repoDir's pool, in lexical order;
+// none when there is no pool yet.
+func PoolFiles(repoDir string) ([]string, error) {
 	var paths []string
 	err := filepath.WalkDir(filepath.Join(repoDir, "pool"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -259,7 +261,7 @@ func consistent(repoDir string, codenames []string, keyName string, sources []st
 			index[f] = e
 		}
 	}
-	paths, err := poolFiles(repoDir)
+	paths, err := PoolFiles(repoDir)
 	if err != nil {
 		return err
 	}

@@ -233,7 +233,7 @@ func removeWithCompanions(deb string) error {
 
 // Scan reads every .deb under pool/ in parallel.
 func Scan(repoDir string) ([]*Package, error) {
-	paths, err := poolFiles(repoDir)
+	paths, err := PoolFiles(repoDir)
 	if err != nil {
 		return nil, err
 	}
