@@ -44,32 +44,6 @@ func makeTarball(t *testing.T, version string) []byte {
 	return b.Bytes()
 }
 
-// mitText is the MIT license as upstreams ship it: no text of it in
-// /usr/share/common-licenses, so new names it by the license classifier
-// and ships the file as the copyright.
-const mitText = `MIT License
-
-Copyright (c) 2026 Example Authors
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
-OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
-SOFTWARE.
-`
-
 // new on an MIT-licensed Go module (from the test's module proxy), on a tarball (from
 // the test's https server) and on a local Debian orig tarball writes
 // specs that validate and build as written; new refuses an existing name and a non-https URL, and a
@@ -82,7 +56,7 @@ func TestNewWritesSpecsThatBuild(t *testing.T) {
 		return "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"" + n + "\") }\n"
 	}
 	proxy, sums := moduleProxyOf(t, mod, map[string]string{
-		"LICENSE": mitText, "cmd/newmod-a/main.go": main("a"), "cmd/newmod-b/main.go": main("b"),
+		"LICENSE": testutil.MITLicense, "cmd/newmod-a/main.go": main("a"), "cmd/newmod-b/main.go": main("b"),
 		"cmd/notmain/lib.go": "package notmain\n", "lib.go": "package newmod\n",
 	}, []string{"v0.3.0"}, &down)
 	tarball := makeTarball(t, "2.4.1")

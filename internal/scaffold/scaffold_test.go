@@ -114,35 +114,12 @@ func TestSpecFillsBuildDependsAndManPages(t *testing.T) {
 	}
 }
 
-const mitText = `MIT License
-
-Copyright (c) 2019 The gojq authors
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
-OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
-SOFTWARE.
-`
-
 // A license Debian ships no text for (MIT) is recognised by the license
 // classifier: new writes its SPDX id and the file to ship as its text,
 // and the spec validates as written instead of saying license: TODO.
 func TestNewRecognisesAnMITLicense(t *testing.T) {
 	dir := t.TempDir()
-	for name, text := range map[string]string{"LICENSE": mitText, "go.mod": "module example.com/gojq\n\ngo 1.22\n", "main.go": "package main\n\nfunc main() {}\n"} {
+	for name, text := range map[string]string{"LICENSE": testutil.MITLicense, "go.mod": "module example.com/gojq\n\ngo 1.22\n", "main.go": "package main\n\nfunc main() {}\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
