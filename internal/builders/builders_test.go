@@ -59,6 +59,42 @@ func TestGoPlan(t *testing.T) {
 	}
 }
 
+// A cross cgo build with post_steps also builds its binaries for the
+// build machine, to run them: that build gets no flag of the target's
+// (the host's gcc rejects trixie arm64's -mbranch-protection=standard).
+func TestCrossCgoNativeBuildLeavesTheTargetsFlags(t *testing.T) {
+	c := component(&spec.Build{Kind: "go", Cgo: yes(), Binaries: []spec.GoBinary{{Main: ".", Dst: "/usr/bin/hello"}},
+		PostSteps: []string{"help2man -o \"$DESTDIR/hello.1\" \"$DESTDIR/usr/bin/hello\""}})
+	req := request(c, "/src")
+	req.Arch, req.BuildArch = "arm64", "amd64"
+	req.Flags = &builders.Flags{CFLAGS: "-O2 -mbranch-protection=standard", LDFLAGS: "-Wl,-z,now"}
+	cmds, err := gobuild.New().Plan(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cross, native int
+	for _, cmd := range cmds {
+		if cmd.Args[0] != "go" {
+			continue
+		}
+		armFlags := contains(cmd.Env, "CGO_CFLAGS=-O2 -mbranch-protection=standard")
+		if contains(cmd.Env, "GOARCH=arm64") {
+			cross++
+			if !armFlags {
+				t.Errorf("the arm64 build lacks the target's flags: %v", cmd.Env)
+			}
+		} else {
+			native++
+			if armFlags {
+				t.Errorf("the build machine's build has the arm64 flags: %v", cmd.Env)
+			}
+		}
+	}
+	if cross != 1 || native != 1 {
+		t.Errorf("%d arm64 and %d native go commands, want one each", cross, native)
+	}
+}
+
 // cgo compiles with the flags the target's dpkg-buildflags gave (trixie's
 // control-flow protection, say), as the C builders do, not a fixed set.
 func TestGoPlanHandsTheReleasesFlagsToCgo(t *testing.T) {

@@ -80,7 +80,12 @@ func (*Builder) Plan(req builders.Request) ([]execx.Cmd, error) {
 	stage := req.StageDir
 	if req.IsCross() {
 		stage = filepath.Join(req.WorkDir, "native-stage")
-		native, err := buildBinaries(req, stage, "gopath-native", nil, nil, data, env)
+		// Not the target's C flags: they may name options the build
+		// machine's gcc lacks (trixie arm64's -mbranch-protection), and
+		// this build only runs here, for post_steps; it is never shipped.
+		nativeReq := req
+		nativeReq.Flags = nil
+		native, err := buildBinaries(nativeReq, stage, "gopath-native", nil, nil, data, env)
 		if err != nil {
 			return nil, err
 		}
