@@ -241,9 +241,16 @@ func checkAutotoolsOnEveryTarget(t *testing.T, pool func(string) string) {
 				t.Errorf("%s ships %q, which it should leave out:\n%s", name, unwanted, contents)
 			}
 		}
-		overrides, err := exec.Command("sh", "-c", "dpkg-deb --fsys-tarfile "+deb+" | tar -xO ./usr/share/lintian/overrides/hello-autotools | grep -v '^#'").Output()
-		if err != nil || strings.TrimSpace(string(overrides)) != "hello-autotools: initial-upload-closes-no-bugs" {
-			t.Errorf("%s: lintian overrides beyond debforge's own (%v):\n%s", name, err, overrides)
+		x := t.TempDir()
+		sh(t, "dpkg-deb", "-x", deb, x)
+		overrides, err := os.ReadFile(filepath.Join(x, "usr/share/lintian/overrides/hello-autotools"))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(overrides), "\n") {
+			if line != "" && !strings.HasPrefix(line, "#") && line != "hello-autotools: initial-upload-closes-no-bugs" {
+				t.Errorf("%s: a lintian override beyond debforge's own: %s", name, line)
+			}
 		}
 		if conffiles := sh(t, "dpkg-deb", "--info", deb, "conffiles"); strings.TrimSpace(conffiles) != "/etc/autohello.conf" {
 			t.Errorf("%s: conffiles is %q, want /etc/autohello.conf", name, conffiles)
