@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -388,9 +389,12 @@ func TestUpdateWaitsForBuildsUsingTheRoot(t *testing.T) {
 // main's 10 s exit grace ended it. The wait now ends with the context.
 func TestSignalEndsWaitForRootLock(t *testing.T) {
 	bw := Target{Release: "bookworm", Arch: "amd64"}
-	for name, call := range map[string]func(ctx context.Context, s *Store) error{
-		"Ensure": func(ctx context.Context, s *Store) error { _, err := s.Ensure(ctx, bw, nil, io.Discard); return err },
-		"Update": func(ctx context.Context, s *Store) error { _, err := s.Update(ctx, bw, io.Discard); return err },
+	for name, call := range map[string]func(ctx context.Context, s *Store, log io.Writer) error{
+		"Ensure": func(ctx context.Context, s *Store, log io.Writer) error {
+			_, err := s.Ensure(ctx, bw, nil, log)
+			return err
+		},
+		"Update": func(ctx context.Context, s *Store, log io.Writer) error { _, err := s.Update(ctx, bw, log); return err },
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := &Store{Dir: t.TempDir(), Runner: fakeMmdebstrap(new(string))}
@@ -408,8 +412,13 @@ func TestSignalEndsWaitForRootLock(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- call(ctx, s) }()
-			time.Sleep(200 * time.Millisecond)
+			waiting := &saysWaiting{said: make(chan struct{})}
+			go func() { done <- call(ctx, s, waiting) }()
+			select {
+			case <-waiting.said:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call never said it waits for the lock")
+			}
 			cancel()
 			select {
 			case err := <-done:
@@ -592,4 +601,17 @@ func onInstall(fake *execx.Fake, change func(tree string)) {
 		}
 		return install(c)
 	}
+}
+
+// saysWaiting closes said on the first line that says a call waits.
+type saysWaiting struct {
+	once sync.Once
+	said chan struct{}
+}
+
+func (w *saysWaiting) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "waiting for another debforge run") {
+		w.once.Do(func() { close(w.said) })
+	}
+	return len(p), nil
 }

@@ -206,7 +206,7 @@ func (s *Store) Ensure(ctx context.Context, t Target, deps []string, log io.Writ
 	if r, err := s.ready(t, dir); err == nil {
 		return r, nil
 	}
-	unlock, err := lockDir(ctx, dir)
+	unlock, err := lockDir(ctx, dir, t, deps, log)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +254,7 @@ func (s *Store) Update(ctx context.Context, t Target, log io.Writer) ([]*Root, e
 		if err != nil {
 			return roots, err
 		}
-		unlock, err := lockDir(ctx, dir)
+		unlock, err := lockDir(ctx, dir, t, deps, log)
 		if err != nil {
 			unuse()
 			return roots, err
@@ -597,11 +597,13 @@ func normDeps(deps []string) []string {
 	return slices.Compact(out)
 }
 
-// lockDir takes dir's lock, waiting while another run holds it, but only
-// as long as ctx lives: a signal must end the wait at once, not after
-// main's exit grace.
-func lockDir(ctx context.Context, dir string) (func(), error) {
-	return flockFile(ctx, filepath.Join(dir, ".lock"), syscall.LOCK_EX, nil)
+// lockDir takes the lock of dir, the root of t with deps, waiting while
+// another run holds it (and saying so in log), but only as long as ctx
+// lives: a signal must end the wait at once, not after main's exit grace.
+func lockDir(ctx context.Context, dir string, t Target, deps []string, log io.Writer) (func(), error) {
+	return flockFile(ctx, filepath.Join(dir, ".lock"), syscall.LOCK_EX, func() {
+		fmt.Fprintf(log, "waiting for another debforge run to finish making build root %s %v\n", t, deps)
+	})
 }
 
 func exists(p string) bool {
