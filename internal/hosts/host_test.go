@@ -101,15 +101,28 @@ const serviceState = `systemctl is-enabled hello-service.service 2>/dev/null || 
 systemctl is-active hello-service.service || true
 cat /run/hello-service/greeting 2>/dev/null || true`
 
-// waitWeb polls the web container through the guest's port 8080.
+// waitWebScript polls the web container through the guest's port 8080.
 // Six minutes: the guest shares two cores with integration and
 // acceptance.
-const waitWeb = `end=$(( $(date +%s) + 360 ))
+const waitWebScript = `end=$(( $(date +%s) + 360 ))
 while [ "$(date +%s)" -lt "$end" ]; do
   if out=$(curl -fsS --max-time 5 http://127.0.0.1:8080/ 2>/dev/null); then echo "$out"; exit 0; fi
   sleep 2
 done
 echo "web did not answer on 127.0.0.1:8080 within 360 s"; exit 1`
+
+// waitWeb waits, as root, for alice's web container to serve its page
+// (what names the moment); if it does not, the failure says why, with
+// the containers, their logs and alice's containerd.
+func (g *guest) waitWeb(t *testing.T, what string) {
+	t.Helper()
+	out, err := g.sshCmd("root", 15*time.Minute, waitWebScript)
+	if err == nil && strings.Contains(out, "served by rootless nerdctl") {
+		return
+	}
+	diag, _ := g.sshCmd("alice", 2*time.Minute, containerDiagnosis)
+	t.Fatalf("%s: %v\n%s\ndiagnosis:\n%s\nserial console (last lines):\n%s", what, err, testutil.LastLines(out, 20), testutil.LastLines(diag, 80), g.consoleTail(30))
+}
 
 func hostFlow(t *testing.T, release string) {
 	requireTools(t)
@@ -208,7 +221,7 @@ func hostFlow(t *testing.T, release string) {
 		}
 		t.Logf("nerdctl run -d lost the known race with containerd's restart monitor: %s", strings.TrimSpace(testutil.LastLines(out, 2)))
 	}
-	mustContain(t, "web", g.run(t, "root", waitWeb), "served by rootless nerdctl")
+	g.waitWeb(t, "web")
 	step(t, "web", start)
 
 	// Resource limits are real: the kernel's files inside the container,
@@ -227,7 +240,7 @@ func hostFlow(t *testing.T, release string) {
 	// root, before alice logs in, that lingering brought her stack back.
 	start = time.Now()
 	g.reboot(t)
-	mustContain(t, "web after reboot", g.run(t, "root", waitWeb), "served by rootless nerdctl")
+	g.waitWeb(t, "web after reboot")
 	// Only a login session proves nothing: systemd 256 and later (trixie)
 	// give a lingering user's manager a session of its own, class manager.
 	out = g.run(t, "root", `loginctl list-sessions --no-legend | awk '$3 == "alice" {print $1}' | while read -r s; do echo "class $(loginctl show-session "$s" -p Class --value)"; done
@@ -250,7 +263,7 @@ systemctl --user -M alice@ is-active containerd.service`)
 	mustContain(t, "doctor without the drop-in", out, "controllers not delegated to alice:", "fix: sudo apt-get install rootless-containerd-delegation")
 	g.run(t, "root", "mv /var/tmp/delegate.conf "+dropin+" && systemctl daemon-reload && systemctl restart user@$(id -u alice).service")
 	mustContain(t, "doctor with the drop-in", g.run(t, "alice", "rootless-containerd-setup doctor"), "controllers delegated to alice: cpuset cpu io memory pids")
-	mustContain(t, "web after user@ restart", g.run(t, "root", waitWeb), "served by rootless nerdctl")
+	g.waitWeb(t, "web after user@ restart")
 	step(t, "doctor-dropin", start)
 
 	// Upgrade: running user daemons are not restarted by root's scripts
@@ -273,10 +286,10 @@ systemctl --user -M alice@ is-active containerd.service`)
 	if after := strings.TrimSpace(g.run(t, "root", mainPID)); after != before {
 		t.Fatalf("the upgrade restarted alice's containerd (MainPID %s -> %s)", before, after)
 	}
-	mustContain(t, "web during upgrade", g.run(t, "root", waitWeb), "served by rootless nerdctl")
+	g.waitWeb(t, "web during upgrade")
 	mustContain(t, "old binary", g.run(t, "root", "readlink /proc/$("+mainPID+")/exe"), "(deleted)")
 	g.run(t, "alice", "systemctl --user restart containerd")
-	mustContain(t, "web after the user's restart", g.run(t, "root", waitWeb), "served by rootless nerdctl")
+	g.waitWeb(t, "web after the user's restart")
 	if exe := g.run(t, "root", "readlink /proc/$("+mainPID+")/exe"); strings.Contains(exe, "deleted") || !strings.Contains(exe, "/usr/bin/rootlesskit") {
 		t.Fatalf("after the restart alice's stack runs %q, not the upgraded rootlesskit", exe)
 	}
