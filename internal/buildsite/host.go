@@ -53,10 +53,6 @@ func (p *Probe) Check(ctx context.Context, r execx.Runner) error {
 	return p.err
 }
 
-// CheckReachable says whether the build uid can reach dir (every parent
-// searchable), as the sandbox binds it.
-func CheckReachable(dir string) error { return sandbox.CheckReachable(dir) }
-
 // Unpack is the fetcher's unpack step: archive extracted into dst in the
 // sandbox as the build uid (sandbox.Unpacker), with an archive over
 // maxBytes reported as the source's limit. self is the hash of this

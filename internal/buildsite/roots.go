@@ -9,6 +9,7 @@ import (
 
 	"github.com/debforge/debforge/internal/builders"
 	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -46,29 +47,30 @@ func Deps(t buildroot.Target, arch string, c *spec.Component) ([]string, error) 
 	return deps, nil
 }
 
-// rootID names c's root within one run (one target architecture).
-func (r *Roots) rootID(c *spec.Component) string {
+// rootID names c's root among the roots of t built for arch: a pure Go
+// cross build uses the native root.
+func rootID(t buildroot.Target, arch string, c *spec.Component) string {
 	deps := ""
 	if c.Build != nil {
 		deps = strings.Join(c.Build.BuildDepends, " ")
 	}
-	if r.Arch != r.Target.Arch && !builders.NeedsC(c.Build) {
-		return r.Target.Arch + " " + deps // the native root
+	if arch != t.Arch && !builders.NeedsC(c.Build) {
+		return t.Arch + " " + deps // the native root
 	}
-	return r.Arch + " " + deps
+	return arch + " " + deps
 }
 
 // For finds or makes the build root of c, once per run and set of build
 // dependencies.
 func (r *Roots) For(ctx context.Context, c *spec.Component) (*buildroot.Root, error) {
-	id := r.rootID(c)
+	id := rootID(r.Target, r.Arch, c)
 	r.mu.Lock()
 	root := r.roots[id]
 	r.mu.Unlock()
 	if root != nil {
 		return root, nil
 	}
-	if err := CheckReachable(r.Store.Dir); err != nil {
+	if err := sandbox.CheckReachable(r.Store.Dir); err != nil {
 		return nil, err
 	}
 	deps, err := Deps(r.Target, r.Arch, c)
@@ -124,13 +126,13 @@ func (r *Roots) Release() {
 // is built or written to out/: the components of healthy roots do not
 // publish without the others.
 func VerifyRoots(store *buildroot.Store, t buildroot.Target, arch string, comps []*spec.Component) error {
-	r := &Roots{Target: t, Arch: arch}
 	seen := map[string]bool{}
 	for _, c := range comps {
-		if c.IsMeta() || seen[r.rootID(c)] {
+		id := rootID(t, arch, c)
+		if c.IsMeta() || seen[id] {
 			continue
 		}
-		seen[r.rootID(c)] = true
+		seen[id] = true
 		deps, err := Deps(t, arch, c)
 		if err != nil {
 			return err

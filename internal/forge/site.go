@@ -29,7 +29,7 @@ func (f *Forge) connectWorkers(ctx context.Context) (func(), error) {
 // site is where j's build runs: its sandbox, and the workers if any.
 func (f *Forge) site(j *buildJob) (*buildsite.Site, error) {
 	cfg := buildsite.Config{
-		CacheDir: f.opts.CacheDir, Runner: f.runner, Roots: f.rootStore(),
+		CacheDir: f.opts.CacheDir, Runner: f.runner, Roots: j.be.roots.Store,
 		Workers: f.workers, WorkerCache: f.opts.BuildKitCache,
 		OnWorker: func(addr string) { f.emit(Event{Component: j.c.Name, Stage: StageBuild, Worker: addr}) },
 	}
