@@ -256,7 +256,7 @@ func checkAutotoolsOnEveryTarget(t *testing.T, pool func(string) string) {
 			t.Errorf("%s: conffiles is %q, want /etc/autohello.conf", name, conffiles)
 		}
 		if strings.HasSuffix(target, "arm64") {
-			bin := unpackedFile(t, deb, "usr/bin/autohello")
+			bin := filepath.Join(x, "usr/bin/autohello")
 			if out := sh(t, "file", "-b", bin); !strings.Contains(out, "ARM aarch64") {
 				t.Errorf("%s: file says %q", name, out)
 			}
