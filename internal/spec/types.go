@@ -58,6 +58,9 @@ type Component struct {
 	Package *Package `yaml:"package"`
 	// Limits bound what the build may use (defaults in DefaultLimits).
 	Limits Limits `yaml:"limits"`
+	// Tests run against the published package, installed by apt into a
+	// clean root of each target it is built for (debforge test).
+	Tests []Test `yaml:"tests"`
 
 	// File is the path the spec was loaded from; Dir is its directory.
 	File string `yaml:"-"`
@@ -105,6 +108,22 @@ type Source struct {
 	// Date (RFC 3339) is the source's release date, used as the mtime of every
 	// file in the .deb when SOURCE_DATE_EPOCH is not set.
 	Date string `yaml:"date"`
+}
+
+// Test is one check of an installed package, like an autopkgtest: a
+// shell command run in a clean root of the target where apt installed
+// the package (and what the command needs) from the published suite.
+type Test struct {
+	// Name identifies the test in results and logs. Required, unique in
+	// the spec: lower case letters, digits and '-'.
+	Name string `yaml:"name"`
+	// Run is the shell command (sh -e -c); exit status 0 passes.
+	Run string `yaml:"run"`
+	// Needs lists Debian packages the command needs besides the package.
+	Needs []string `yaml:"needs"`
+	// Root runs the command as root; by default it runs as an
+	// unprivileged user with a home directory.
+	Root bool `yaml:"root"`
 }
 
 // Watch is where a tarball's releases are listed.

@@ -173,6 +173,7 @@ func Validate(c *Component, root *yaml.Node, kinds []string, opts ...Option) err
 		validatePackage(p, c, root, o)
 	}
 	checkLimits(p, at, c.Limits)
+	validateTests(p, c, at)
 	return p.err()
 }
 
@@ -651,5 +652,36 @@ func validateCopyrightFiles(p *problems, cf CopyrightFiles, i int, at func(...st
 	}
 	if cf.LicenseFile != "" {
 		checkRelPath(p, at("copyright_files", idx, "license_file"), fp+".license_file", cf.LicenseFile)
+	}
+}
+
+// testNameRe is a test's name: it becomes part of result and log names.
+var testNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+// validateTests checks each test's name, command and needs.
+func validateTests(p *problems, c *Component, at func(...string) *yaml.Node) {
+	seen := map[string]bool{}
+	trial := trialData(c)
+	for i, t := range c.Tests {
+		idx, fp := strconv.Itoa(i), fmt.Sprintf("tests[%d]", i)
+		switch {
+		case t.Name == "":
+			p.add(at("tests", idx), fp+".name", "e.g. name: version", "required field missing")
+		case !testNameRe.MatchString(t.Name):
+			p.add(at("tests", idx, "name"), fp+".name", "lower case letters, digits and '-', e.g. version", "invalid test name %q", t.Name)
+		case seen[t.Name]:
+			p.add(at("tests", idx, "name"), fp+".name", "give each test its own name", "duplicate test name %q", t.Name)
+		}
+		seen[t.Name] = true
+		if strings.TrimSpace(t.Run) == "" {
+			p.add(at("tests", idx), fp+".run", "a shell command whose exit status 0 passes, e.g. run: runc --version", "required field missing or empty")
+		} else {
+			checkTemplate(p, at("tests", idx, "run"), fp+".run", t.Run, trial)
+		}
+		for j, n := range t.Needs {
+			if !debian.PackageNameRe.MatchString(n) {
+				p.add(at("tests", idx, "needs", strconv.Itoa(j)), fmt.Sprintf("%s.needs[%d]", fp, j), "a Debian package name, e.g. busybox-static", "invalid package name %q", n)
+			}
+		}
 	}
 }
