@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/debforge/debforge/internal/debian"
 	"github.com/debforge/debforge/internal/source"
 	"github.com/debforge/debforge/internal/spec"
@@ -57,7 +59,7 @@ func inputsOf(c *spec.Component, fe *source.Fetched, env Env, rootKey string, de
 		{"target", "target " + env.Target + "\n"}, {"root", "root " + rootKey + "\n"},
 		{"repo", "repo " + env.Repo + "\n"}, {"epoch", "epoch " + env.Epoch + "\n"},
 	}
-	data, err := os.ReadFile(c.File)
+	data, err := specWithoutTests(c.File)
 	if err != nil {
 		return nil, err
 	}
@@ -94,4 +96,27 @@ func HashSource(w io.Writer, c *spec.Component, fe *source.Fetched) error {
 		fmt.Fprintf(w, "patch %s %x\n", p, sha256.Sum256(data))
 	}
 	return nil
+}
+
+// specWithoutTests is the spec file's text, without its tests: when it
+// has any. Tests check the package and never change it, so editing them
+// runs them again (their own key, package pkgtest) and builds nothing.
+// A spec without tests keys on its bytes as they are.
+func specWithoutTests(file string) ([]byte, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return data, nil
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "tests" {
+			m.Content = append(m.Content[:i:i], m.Content[i+2:]...)
+			return yaml.Marshal(&doc)
+		}
+	}
+	return data, nil
 }
