@@ -271,7 +271,7 @@ func (s *Store) DiskUsage(r *Root) (int64, error) {
 func (s *Store) DirOf(t Target, deps []string) string { return s.dir(t, normDeps(deps)) }
 
 // Prune removes every derived root whose directory keep does not hold,
-// and returns the directories it removed. Base roots stay: one per target,
+// and returns the directories it removed. Base roots (of any variant) stay: one per target,
 // they take a minute to make again, and other spec directories that share
 // the store may build on them. A root a build uses at the moment is left
 // alone (busy lists them), as is anything that is not a made root (the
@@ -283,7 +283,7 @@ func (s *Store) Prune(keep map[string]bool) (removed, busy []string, err error) 
 	}
 	for _, m := range dirs {
 		dir := filepath.Dir(m)
-		if keep[dir] || filepath.Base(dir) == "base" {
+		if keep[dir] || strings.HasPrefix(filepath.Base(dir), "base") {
 			continue
 		}
 		if geteuid() != 0 {

@@ -36,6 +36,10 @@ type Store struct {
 	// Ubuntu's archive.
 	ReleaseMirrors map[string]string
 	Runner         execx.Runner
+	// Variant is mmdebstrap's --variant for base roots: buildd (the
+	// default: essential, apt and build-essential) for build roots, apt
+	// for the clean roots packages are tested in.
+	Variant string
 }
 
 // mirrorFor is the mirror roots of release are made from ("" is the host's).
@@ -72,6 +76,9 @@ type Root struct {
 	Packages []Package
 	// Key hashes the target and the exact package set.
 	Key string
+	// Variant is the mmdebstrap variant of a base made with another than
+	// buildd: apt for the clean roots packages are tested in.
+	Variant string
 }
 
 // meta is what a root records beside its tarball.
@@ -84,6 +91,8 @@ type meta struct {
 	// Base is the sha256 of the base root's tarball a derived root was
 	// derived from: a base made again since leaves the root stale.
 	Base string `json:"base,omitempty"`
+	// Variant is mmdebstrap's variant, when not buildd.
+	Variant string `json:"variant,omitempty"`
 }
 
 // writeMeta records m as dir's meta.json, written last when a root is made.
@@ -191,6 +200,9 @@ var geteuid = os.Geteuid
 
 func (s *Store) dir(t Target, deps []string) string {
 	id := "base"
+	if s.Variant != "" && s.Variant != "buildd" {
+		id += "-" + s.Variant // beside the build roots' base, never mistaken for it
+	}
 	if len(deps) > 0 {
 		h := sha256.Sum256([]byte(strings.Join(deps, "\n")))
 		id = hex.EncodeToString(h[:8])
@@ -395,7 +407,11 @@ func (s *Store) make(ctx context.Context, t Target, dir string, log io.Writer) e
 		return err
 	}
 	tmpTar := filepath.Join(dir, "root.tar.tmp")
-	args := []string{"mmdebstrap", "--variant=buildd", "--mode=root", "--format=tar", "--architectures=" + t.Arch,
+	variant := s.Variant
+	if variant == "" {
+		variant = "buildd"
+	}
+	args := []string{"mmdebstrap", "--variant=" + variant, "--mode=root", "--format=tar", "--architectures=" + t.Arch,
 		// Every package name the release has, real or virtual, from the
 		// root's own apt lists before they are cleaned: what a package
 		// built here must not be named (ReleaseNames).
@@ -414,6 +430,9 @@ func (s *Store) make(ctx context.Context, t Target, dir string, log io.Writer) e
 		return err
 	}
 	m := meta{Release: t.Release, Arch: t.Arch, Sources: lines, TarSHA256: sum}
+	if variant != "buildd" {
+		m.Variant = variant
+	}
 	// The old tree goes first: a crash in between leaves no meta, so the
 	// next run makes the root again rather than using a half-written one.
 	for _, p := range []string{"meta.json", stampFile, "rootfs"} {
@@ -475,7 +494,7 @@ func (s *Store) load(t Target, dir string) (*Root, error) {
 		return nil, err
 	}
 	fsDir := filepath.Join(dir, "rootfs")
-	r := &Root{Target: t, Depends: m.Depends, FS: fsDir, Tarball: filepath.Join(dir, "root.tar"), TarSHA256: m.TarSHA256}
+	r := &Root{Target: t, Depends: m.Depends, FS: fsDir, Tarball: filepath.Join(dir, "root.tar"), TarSHA256: m.TarSHA256, Variant: m.Variant}
 	if len(m.Depends) > 0 {
 		r.Base, r.Tarball, r.TarSHA256 = filepath.Join(s.dir(t, nil), "rootfs"), "", m.Base
 		r.Stale = s.checkBase(t, m) != nil

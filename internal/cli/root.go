@@ -63,6 +63,9 @@ what it adds (the base's counts its tree and tarball). A stale root
 				if len(r.Depends) > 0 {
 					deps, from = fmt.Sprint(r.Depends), "base"
 				}
+				if r.Variant != "" {
+					deps = "(clean root for tests: " + r.Variant + ")"
+				}
 				sha := r.TarSHA256
 				if r.Stale {
 					from = "stale" // derived again before a build uses it
