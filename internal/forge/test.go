@@ -1,0 +1,154 @@
+package forge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/debforge/debforge/internal/buildorder"
+	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/pkgtest"
+	"github.com/debforge/debforge/internal/runlock"
+	"github.com/debforge/debforge/internal/spec"
+	"github.com/debforge/debforge/internal/usage"
+)
+
+// TestOutcome is one component's tests on one target: a result, or the
+// error that kept it from being tested.
+type TestOutcome struct {
+	Component string
+	Target    string
+	Result    *pkgtest.Result
+	Err       error
+}
+
+// Test runs the tests of the named components (default: every component
+// with tests) against their published packages, on every target of the
+// run each is built for, a few at a time.
+func (f *Forge) Test(ctx context.Context, names []string, progress io.Writer) ([]TestOutcome, error) {
+	comps, err := f.componentsWithTests(names)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := f.testTargets()
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := runlock.Out(f.opts.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	unlockCache, err := runlock.Cache(f.opts.CacheDir, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlockCache()
+	tester := f.tester()
+	var jobs []TestOutcome
+	var comp []*spec.Component
+	var where []pkgtest.Target
+	for _, t := range targets {
+		for _, c := range comps {
+			if c.SkipReason(spec.Target{Release: t.Release, Arch: t.Arch}) != "" {
+				continue
+			}
+			jobs = append(jobs, TestOutcome{Component: c.Name, Target: t.String()})
+			comp, where = append(comp, f.forTestTarget(c, t)), append(where, t)
+		}
+	}
+	sem := make(chan struct{}, f.opts.Jobs)
+	var wg sync.WaitGroup
+	for i := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fmt.Fprintf(progress, "testing %s on %s\n", jobs[i].Component, jobs[i].Target)
+			jobs[i].Result, jobs[i].Err = tester.Run(ctx, comp[i], where[i], f.opts.Log)
+		}()
+	}
+	wg.Wait()
+	return jobs, nil
+}
+
+// componentsWithTests selects the named components, each of which must
+// have tests, or every component that has.
+func (f *Forge) componentsWithTests(names []string) ([]*spec.Component, error) {
+	comps, err := buildorder.Select(f.set, names, f.opts.Except)
+	if err != nil {
+		return nil, err
+	}
+	all := len(names) == 0 || (len(names) == 1 && names[0] == "all")
+	var out, without []*spec.Component
+	for _, c := range comps {
+		if len(c.Tests) > 0 {
+			out = append(out, c)
+		} else if !all && slices.Contains(names, c.Name) {
+			without = append(without, c)
+		}
+	}
+	if len(without) > 0 {
+		return nil, usage.New(fmt.Errorf("%s has no tests", without[0].File), "add a tests: list to the spec (docs/spec-reference.md, tests)")
+	}
+	return out, nil
+}
+
+// testTargets are the run's targets with the dists/ each is published
+// in; without targets, this host's release and architecture in Codename.
+func (f *Forge) testTargets() ([]pkgtest.Target, error) {
+	ts, err := f.runTargets()
+	if err != nil {
+		return nil, err
+	}
+	var out []pkgtest.Target
+	for _, t := range ts {
+		out = append(out, pkgtest.Target{Target: buildroot.Target{Release: t.Release, Arch: t.Arch}, Codename: t.Release})
+	}
+	if len(out) == 0 {
+		t, err := f.rootTarget()
+		if err != nil {
+			return nil, err
+		}
+		if f.opts.Arch != "" {
+			t.Arch = f.opts.Arch
+		}
+		out = append(out, pkgtest.Target{Target: t, Codename: f.set.Repo.Codename})
+	}
+	return out, nil
+}
+
+// forTestTarget is c as published for t (its version with t's suffix).
+func (f *Forge) forTestTarget(c *spec.Component, t pkgtest.Target) *spec.Component {
+	if len(f.set.Repo.TargetList) == 0 {
+		return c
+	}
+	return c.ForTarget(spec.Target{Release: t.Release, Arch: t.Arch})
+}
+
+// tester tests the packages of out/repo in clean roots kept beside the
+// build roots.
+func (f *Forge) tester() *pkgtest.Tester {
+	store := f.rootStore()
+	store.Variant = "apt"
+	return &pkgtest.Tester{
+		Roots: store, RepoDir: filepath.Join(f.opts.OutDir, "repo"),
+		Component: f.set.Repo.Component, KeyName: f.set.Repo.KeyName,
+		CacheDir: filepath.Join(f.opts.CacheDir, "tests"), ResultsDir: filepath.Join(f.opts.OutDir, "tests"),
+		Runner: f.runner, HostArch: buildArch(),
+	}
+}
+
+// TestFailed says whether any outcome is a failure or an error.
+func TestFailed(outcomes []TestOutcome) bool {
+	for _, o := range outcomes {
+		if o.Err != nil || (o.Result != nil && o.Result.Status == pkgtest.Failed) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,194 @@
+// Package pkgtest runs a component's tests (a spec's tests:) against its
+// published package, as Debian's autopkgtest runs a package's tests
+// against the installed package: in a throwaway copy of a clean root of
+// the target, with the package installed by apt from the signed
+// repository a host would use, verified with the repository's own key.
+//
+// A result is kept by a key over what it depends on (the clean root's
+// package set, the release's index the package came from, the package
+// and the test text), so a test that nothing changed for is not run again.
+package pkgtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/debforge/debforge/internal/atomicfile"
+	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// Status is a test's or a package's outcome on one target.
+type Status string
+
+// Outcomes. NotRun is never a pass: the target could not run the test.
+const (
+	Passed Status = "passed"
+	Failed Status = "failed"
+	NotRun Status = "not run"
+)
+
+// DefaultTimeout bounds each test command.
+const DefaultTimeout = 10 * time.Minute
+
+// Result is one package's tests on one target.
+type Result struct {
+	Package string `json:"package"`
+	Version string `json:"version"`
+	Target  string `json:"target"`
+	Status  Status `json:"status"`
+	// Reason says why it was not run, or which test failed.
+	Reason  string       `json:"reason,omitempty"`
+	Seconds float64      `json:"seconds"`
+	Tests   []TestResult `json:"tests,omitempty"`
+	Key     string       `json:"key"`
+	// Cached is set when the result was kept from an earlier run.
+	Cached bool `json:"-"`
+	// Log is the file with the whole output (apt's and each test's).
+	Log string `json:"-"`
+}
+
+// TestResult is one test command's outcome.
+type TestResult struct {
+	Name     string  `json:"name"`
+	Status   Status  `json:"status"`
+	ExitCode int     `json:"exit_code"`
+	Seconds  float64 `json:"seconds"`
+}
+
+// Tester runs tests against the packages of one published repository.
+type Tester struct {
+	// Roots holds the clean roots tests start from (Variant "apt").
+	Roots *buildroot.Store
+	// RepoDir is the published repository (out/repo); Component its
+	// archive component and KeyName the name of its key files.
+	RepoDir, Component, KeyName string
+	// CacheDir keeps results and logs by key, and the throwaway trees.
+	CacheDir string
+	// ResultsDir gets each package's latest result and log per target.
+	ResultsDir string
+	Runner     execx.Runner
+	// Timeout bounds each test command; default DefaultTimeout.
+	Timeout time.Duration
+	// HostArch is this machine's Debian architecture: another runs
+	// under qemu-user, when binfmt_misc allows it.
+	HostArch string
+}
+
+// Target is where a package is tested: a release and architecture, and
+// the dists/<Codename> of the repository that publishes it.
+type Target struct {
+	buildroot.Target
+	Codename string
+}
+
+// Run tests c's package as published for t, or returns the result kept
+// under the same key. An error is a failure to test (no package
+// published, no root); a test that fails is a Result with Status Failed.
+func (tr *Tester) Run(ctx context.Context, c *spec.Component, t Target, progress io.Writer) (*Result, error) {
+	pub, err := tr.published(c, t)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Package: pub.Name, Version: pub.Version, Target: t.String()}
+	if why := tr.cannotRun(t.Arch); why != "" {
+		res.Status, res.Reason = NotRun, why
+		return res, nil
+	}
+	base, err := tr.Roots.Ensure(ctx, t.Target, nil, progress)
+	if err != nil {
+		return nil, fmt.Errorf("test %s on %s: clean root: %w", pub.Name, t, err)
+	}
+	tests, err := expandTests(c)
+	if err != nil {
+		return nil, err
+	}
+	res.Key = testKey(base.Key, pub, tests)
+	if kept, ok := tr.kept(res.Key); ok {
+		return kept, tr.publishResult(kept, t)
+	}
+	if err := tr.runFresh(ctx, res, pub, tests, base, t); err != nil {
+		return nil, err
+	}
+	return res, tr.publishResult(res, t)
+}
+
+// testKey hashes what a result depends on. The index's hash covers every
+// package apt could pick from the repository; the root's key its exact
+// package set; the mirror's packages for needs are taken as the root's
+// release pins them.
+func testKey(rootKey string, pub published, tests []spec.Test) string {
+	data, _ := json.Marshal(struct {
+		Format         int
+		Root, Index    string
+		Package, Deb   string
+		Version, Tests any
+	}{1, rootKey, pub.IndexSHA256, pub.Name, pub.SHA256, pub.Version, tests})
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
+
+// expandTests returns c's tests with templates in run expanded.
+func expandTests(c *spec.Component) ([]spec.Test, error) {
+	out := make([]spec.Test, len(c.Tests))
+	for i, t := range c.Tests {
+		run, err := spec.Expand(t.Run, c.Template())
+		if err != nil {
+			return nil, fmt.Errorf("%s: tests[%d].run: %w", c.File, i, err)
+		}
+		t.Run = run
+		out[i] = t
+	}
+	return out, nil
+}
+
+// keptDir holds results by key.
+func (tr *Tester) keptDir() string { return filepath.Join(tr.CacheDir, "results") }
+
+// kept returns the result stored under key, if its log is there too.
+func (tr *Tester) kept(key string) (*Result, bool) {
+	data, err := os.ReadFile(filepath.Join(tr.keptDir(), key+".json"))
+	if err != nil {
+		return nil, false
+	}
+	var r Result
+	if json.Unmarshal(data, &r) != nil || r.Key != key {
+		return nil, false
+	}
+	r.Log = filepath.Join(tr.keptDir(), key+".log")
+	if _, err := os.Stat(r.Log); err != nil {
+		return nil, false
+	}
+	r.Cached = true
+	return &r, true
+}
+
+// publishResult copies r and its log to ResultsDir/<release>-<arch>/,
+// and points r.Log at the copy.
+func (tr *Tester) publishResult(r *Result, t Target) error {
+	dir := filepath.Join(tr.ResultsDir, t.Release+"-"+t.Arch)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	base := filepath.Join(dir, r.Package+"_"+r.Version)
+	data, _ := json.MarshalIndent(r, "", "  ")
+	if r.Log != "" {
+		log, err := os.ReadFile(r.Log)
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.Write(base+".log", log, 0o644); err != nil {
+			return err
+		}
+		r.Log = base + ".log"
+	}
+	return atomicfile.Write(base+".json", append(data, '\n'), 0o644)
+}

@@ -1,0 +1,95 @@
+package pkgtest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/executor/sandbox"
+	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/spec"
+)
+
+// repoWith writes a repository whose bookworm/arm64 index lists pkg at
+// version.
+func repoWith(t *testing.T, pkg, version string) string {
+	t.Helper()
+	repo := t.TempDir()
+	dir := filepath.Join(repo, "dists", "bookworm", "main", "binary-arm64")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stanza := "Package: " + pkg + "\nVersion: " + version + "\nArchitecture: arm64\nFilename: pool/main/h/" + pkg + "/x.deb\nSHA256: 00\nSize: 1\n\n"
+	if err := os.WriteFile(filepath.Join(dir, "Packages"), []byte(stanza), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return repo
+}
+
+func component() *spec.Component {
+	return &spec.Component{Name: "hello", Version: "1.0", Revision: "1", File: "specs/hello.yaml",
+		Source: &spec.Source{Dir: "src"}, Build: &spec.Build{Kind: "script"},
+		Tests: []spec.Test{{Name: "runs", Run: "hello"}}}
+}
+
+var arm64 = Target{Target: buildroot.Target{Release: "bookworm", Arch: "arm64"}, Codename: "bookworm"}
+
+// Where arm64 programs cannot run, the result is "not run" with the
+// reason, and no root is made and nothing is run for it.
+func TestForeignTargetWithoutEmulationIsNotRun(t *testing.T) {
+	old := sandbox.BinfmtDir
+	sandbox.BinfmtDir = t.TempDir()
+	defer func() { sandbox.BinfmtDir = old }()
+	fake := &execx.Fake{}
+	tr := &Tester{Roots: &buildroot.Store{Dir: t.TempDir(), Runner: fake, Variant: "apt"}, RepoDir: repoWith(t, "hello", "1.0-1"),
+		Component: "main", CacheDir: t.TempDir(), ResultsDir: t.TempDir(), Runner: fake, HostArch: "amd64"}
+	res, err := tr.Run(context.Background(), component(), arm64, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != NotRun || !strings.Contains(res.Reason, "cannot run arm64 programs") {
+		t.Errorf("result %+v, want not run with the reason", res)
+	}
+	if len(fake.Cmds) != 0 {
+		t.Errorf("ran %v for a target that cannot run", fake.Cmds)
+	}
+}
+
+// A package the index lists at another version than the spec's is not
+// tested: the error names both versions and says to build it.
+func TestUnpublishedVersionIsAnError(t *testing.T) {
+	tr := &Tester{RepoDir: repoWith(t, "hello", "0.9-1"), Component: "main", HostArch: "arm64"}
+	_, err := tr.Run(context.Background(), component(), arm64, nil)
+	var npe *NotPublishedError
+	if !errors.As(err, &npe) || !strings.Contains(err.Error(), "lists version 0.9-1, not 1.0-1") || !strings.Contains(npe.Hint(), "debforge build hello") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The key follows the test text, the package's bytes, the index and the
+// clean root, and nothing else.
+func TestResultKeyFollowsWhatTheTestDependsOn(t *testing.T) {
+	pub := published{Name: "hello", Version: "1.0-1", SHA256: "aa", IndexSHA256: "bb"}
+	tests := []spec.Test{{Name: "runs", Run: "hello"}}
+	base := testKey("root", pub, tests)
+	if testKey("root", pub, []spec.Test{{Name: "runs", Run: "hello"}}) != base {
+		t.Error("the same inputs gave another key")
+	}
+	changed := map[string]string{
+		"root":  testKey("root2", pub, tests),
+		"test":  testKey("root", pub, []spec.Test{{Name: "runs", Run: "hello --version"}}),
+		"needs": testKey("root", pub, []spec.Test{{Name: "runs", Run: "hello", Needs: []string{"busybox"}}}),
+		"as":    testKey("root", pub, []spec.Test{{Name: "runs", Run: "hello", Root: true}}),
+		"deb":   testKey("root", published{Name: "hello", Version: "1.0-1", SHA256: "ab", IndexSHA256: "bb"}, tests),
+		"index": testKey("root", published{Name: "hello", Version: "1.0-1", SHA256: "aa", IndexSHA256: "bc"}, tests),
+	}
+	for what, k := range changed {
+		if k == base {
+			t.Errorf("a changed %s kept the key", what)
+		}
+	}
+}
