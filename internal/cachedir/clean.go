@@ -12,8 +12,9 @@ import (
 	"github.com/debforge/debforge/internal/runlock"
 )
 
-// Clean removes cached packages, work dirs and logs older than age (all of
-// them when age is 0); with all it also drops the Go and source caches.
+// Clean removes cached packages, work dirs, logs and kept test results
+// older than age (all of them when age is 0); with all it also drops the
+// Go and source caches.
 func Clean(cacheDir string, age time.Duration, all bool) (removed int, err error) {
 	if _, err := os.Stat(cacheDir); os.IsNotExist(err) {
 		return 0, nil
@@ -51,7 +52,7 @@ func Clean(cacheDir string, age time.Duration, all bool) (removed int, err error
 		return removed, nil
 	}
 	cutoff := time.Now().Add(-age)
-	for _, sub := range []string{"debs", "work", "logs", "changelogs", "digests"} {
+	for _, sub := range []string{"debs", "work", "logs", "changelogs", "digests", "tests/results", "tests/work"} {
 		entries, _ := os.ReadDir(filepath.Join(cacheDir, sub))
 		for _, e := range entries {
 			info, err := e.Info()

@@ -36,3 +36,22 @@ func TestCleanTakesTheCacheLock(t *testing.T) {
 		t.Errorf("clean after the build: %d, %v", n, err)
 	}
 }
+
+// Kept test results and the trees of an interrupted test run go with the
+// other things clean removes; the clean roots they ran in are not here.
+func TestCleanRemovesKeptTestResults(t *testing.T) {
+	cache := t.TempDir()
+	kept := filepath.Join(cache, "tests", "results", "abc.json")
+	tree := filepath.Join(cache, "tests", "work", "bookworm-amd64-1", "usr")
+	testutil.Must(t, os.MkdirAll(filepath.Dir(kept), 0o755))
+	testutil.Must(t, os.WriteFile(kept, []byte("{}"), 0o644))
+	testutil.Must(t, os.MkdirAll(tree, 0o755))
+	if n, err := Clean(cache, 0, false); err != nil || n != 2 {
+		t.Errorf("clean: %d, %v; want the result and the tree", n, err)
+	}
+	for _, p := range []string{kept, filepath.Dir(tree)} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s is still there", p)
+		}
+	}
+}

@@ -433,3 +433,20 @@ func procsWith(s string) []string {
 	}
 	return pids
 }
+
+// testRow is one line of debforge test's table.
+type testRow struct{ component, target, result string }
+
+func testRows(t *testing.T, stdout string) map[string]testRow {
+	t.Helper()
+	rows := map[string]testRow{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			t.Fatalf("short row %q", line)
+		}
+		// RESULT runs from the fourth column to SECONDS and LOG.
+		rows[f[0]+"@"+f[1]] = testRow{f[0], f[1], strings.Join(f[3:len(f)-2], " ")}
+	}
+	return rows
+}

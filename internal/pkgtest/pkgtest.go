@@ -121,17 +121,21 @@ func (tr *Tester) Run(ctx context.Context, c *spec.Component, t Target, progress
 	return res, tr.publishResult(res, t)
 }
 
-// testKey hashes what a result depends on. The index's hash covers every
-// package apt could pick from the repository; the root's key its exact
-// package set; the mirror's packages for needs are taken as the root's
-// release pins them.
+// runFormat names how tests run (the sandbox's namespaces and binds):
+// raise it when that changes, so that no result of the old way is kept.
+const runFormat = 2
+
+// testKey hashes what a result depends on: the clean root's exact
+// package set, the package and what apt could install with it from the
+// repository, and the tests. The mirror's packages for dependencies and
+// needs are taken as the root's release pins them.
 func testKey(rootKey string, pub published, tests []spec.Test) string {
 	data, _ := json.Marshal(struct {
 		Format         int
-		Root, Index    string
+		Root, FromRepo string
 		Package, Deb   string
 		Version, Tests any
-	}{1, rootKey, pub.IndexSHA256, pub.Name, pub.SHA256, pub.Version, tests})
+	}{runFormat, rootKey, pub.FromRepo, pub.Name, pub.SHA256, pub.Version, tests})
 	h := sha256.Sum256(data)
 	return hex.EncodeToString(h[:])
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/executor/sandbox"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -73,7 +74,7 @@ func TestUnpublishedVersionIsAnError(t *testing.T) {
 // The key follows the test text, the package's bytes, the index and the
 // clean root, and nothing else.
 func TestResultKeyFollowsWhatTheTestDependsOn(t *testing.T) {
-	pub := published{Name: "hello", Version: "1.0-1", SHA256: "aa", IndexSHA256: "bb"}
+	pub := published{Name: "hello", Version: "1.0-1", SHA256: "aa", FromRepo: "bb"}
 	tests := []spec.Test{{Name: "runs", Run: "hello"}}
 	base := testKey("root", pub, tests)
 	if testKey("root", pub, []spec.Test{{Name: "runs", Run: "hello"}}) != base {
@@ -84,12 +85,37 @@ func TestResultKeyFollowsWhatTheTestDependsOn(t *testing.T) {
 		"test":  testKey("root", pub, []spec.Test{{Name: "runs", Run: "hello --version"}}),
 		"needs": testKey("root", pub, []spec.Test{{Name: "runs", Run: "hello", Needs: []string{"busybox"}}}),
 		"as":    testKey("root", pub, []spec.Test{{Name: "runs", Run: "hello", Root: true}}),
-		"deb":   testKey("root", published{Name: "hello", Version: "1.0-1", SHA256: "ab", IndexSHA256: "bb"}, tests),
-		"index": testKey("root", published{Name: "hello", Version: "1.0-1", SHA256: "aa", IndexSHA256: "bc"}, tests),
+		"deb":   testKey("root", published{Name: "hello", Version: "1.0-1", SHA256: "ab", FromRepo: "bb"}, tests),
+		"repo":  testKey("root", published{Name: "hello", Version: "1.0-1", SHA256: "aa", FromRepo: "bc"}, tests),
 	}
 	for what, k := range changed {
 		if k == base {
 			t.Errorf("a changed %s kept the key", what)
 		}
+	}
+}
+
+// A result's key follows the packages of the repository that installing
+// the package could take (dependencies, recommends, providers of a
+// virtual name, and theirs), not the others.
+func TestRepoClosureFollowsWhatAptCouldInstall(t *testing.T) {
+	index := func(b, d, e string) [][]aptrepo.Field {
+		return aptrepo.ParseStanzas([]byte("Package: a\nVersion: 1\nArchitecture: all\nSHA256: a1\nDepends: b (>= 1) | x, libc6\nRecommends: virt\n\n" +
+			"Package: b\nVersion: 1\nArchitecture: all\nSHA256: " + b + "\n\n" +
+			"Package: d\nVersion: 1\nArchitecture: all\nSHA256: " + d + "\nProvides: virt\n\n" +
+			"Package: e\nVersion: 1\nArchitecture: all\nSHA256: " + e + "\n\n"))
+	}
+	base := repoClosure(index("b1", "d1", "e1"), []string{"a"})
+	if repoClosure(index("b1", "d1", "e2"), []string{"a"}) != base {
+		t.Error("an unrelated package changed the key")
+	}
+	if repoClosure(index("b2", "d1", "e1"), []string{"a"}) == base {
+		t.Error("a dependency's new bytes kept the key")
+	}
+	if repoClosure(index("b1", "d2", "e1"), []string{"a"}) == base {
+		t.Error("a recommended virtual package's provider's new bytes kept the key")
+	}
+	if repoClosure(index("b1", "d1", "e2"), []string{"a", "e"}) == base {
+		t.Error("a package a test needs kept the key when it changed")
 	}
 }

@@ -4,8 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+
+	"pault.ag/go/debian/dependency"
 
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
@@ -14,8 +19,10 @@ import (
 // published is a package as a release's signed index lists it.
 type published struct {
 	Name, Version, SHA256 string
-	// IndexSHA256 is the hash of the whole Packages index it is listed in.
-	IndexSHA256 string
+	// FromRepo hashes what apt could install from the repository with
+	// it (repoClosure): a change to another package it depends on tests
+	// it again, a change to an unrelated one does not.
+	FromRepo string
 }
 
 // NotPublishedError is a package the release's index does not list at
@@ -51,10 +58,10 @@ func (tr *Tester) published(c *spec.Component, t Target) (published, error) {
 	if err != nil {
 		return published{}, &NotPublishedError{Package: name, Version: version, Index: index, Target: t}
 	}
-	sum := sha256.Sum256(data)
-	pub := published{Name: name, Version: version, IndexSHA256: hex.EncodeToString(sum[:])}
+	stanzas := aptrepo.ParseStanzas(data)
+	pub := published{Name: name, Version: version, FromRepo: repoClosure(stanzas, append([]string{name}, needs(c)...))}
 	listed := ""
-	for _, st := range aptrepo.ParseStanzas(data) {
+	for _, st := range stanzas {
 		e := aptrepo.EntriesFromStanzas([][]aptrepo.Field{st})
 		if len(e) != 1 || e[0].Name != name || e[0].Arch != arch {
 			continue
@@ -66,4 +73,77 @@ func (tr *Tester) published(c *spec.Component, t Target) (published, error) {
 		listed = e[0].Version
 	}
 	return published{}, &NotPublishedError{Package: name, Version: version, Index: index, Target: t, Listed: listed}
+}
+
+// needs lists every package c's tests need.
+func needs(c *spec.Component) []string {
+	var out []string
+	for _, t := range c.Tests {
+		out = append(out, t.Needs...)
+	}
+	return out
+}
+
+// repoClosure hashes every version of the packages of the index stanzas
+// that installing names could take from it: names, what their Depends,
+// Pre-Depends and Recommends name (any alternative, or a package that
+// provides it), and so on.
+func repoClosure(stanzas [][]aptrepo.Field, names []string) string {
+	byName, providers := map[string][][]aptrepo.Field{}, map[string][]string{}
+	for _, st := range stanzas {
+		n := get(st, "Package")
+		byName[n] = append(byName[n], st)
+		for _, v := range relationNames(get(st, "Provides")) {
+			providers[v] = append(providers[v], n)
+		}
+	}
+	seen := map[string]bool{}
+	for queue := names; len(queue) > 0; queue = queue[1:] {
+		n := queue[0]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		queue = append(queue, providers[n]...)
+		for _, st := range byName[n] {
+			for _, f := range []string{"Depends", "Pre-Depends", "Recommends"} {
+				queue = append(queue, relationNames(get(st, f))...)
+			}
+		}
+	}
+	h := sha256.New()
+	for _, n := range slices.Sorted(maps.Keys(seen)) {
+		for _, st := range byName[n] {
+			fmt.Fprintf(h, "%s %s %s %s\n", n, get(st, "Version"), get(st, "Architecture"), get(st, "SHA256"))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// relationNames lists every package a relation field names.
+func relationNames(field string) []string {
+	if strings.TrimSpace(field) == "" {
+		return nil
+	}
+	dep, err := dependency.Parse(field)
+	if err != nil {
+		return nil // apt would refuse the index; the install says so
+	}
+	var out []string
+	for _, r := range dep.Relations {
+		for _, p := range r.Possibilities {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// get returns the value of a stanza's field, or "".
+func get(st []aptrepo.Field, name string) string {
+	for _, f := range st {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return ""
 }

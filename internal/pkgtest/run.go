@@ -20,34 +20,12 @@ import (
 	"github.com/debforge/debforge/internal/spec"
 )
 
-// repoMount is where the published repository appears inside the tree.
-const repoMount = "/srv/debforge-repo"
-
-// User is the unprivileged user tests run as unless they ask for root.
+// User is the unprivileged user (uid 1000) tests run as unless they ask
+// for root.
 const (
 	User    = "debforge-test"
-	userUID = "1000"
 	userDir = "/home/" + User
 )
-
-// installScript adds the repository as an apt source verified with its
-// own key ($KEY), installs the package and the tests' needs ("$@") as a
-// host's apt would (Recommends too), and adds the test user.
-const installScript = `set -eu
-cat >/etc/apt/sources.list.d/debforge-test.sources <<EOF
-Types: deb
-URIs: file:` + repoMount + `
-Suites: $CODENAME
-Components: $COMPONENT
-Signed-By: ` + repoMount + `/$KEY.gpg
-EOF
-apt-get update -q
-apt-get install -q -y -o Dpkg::Use-Pty=0 "$@"
-echo "` + User + `:x:` + userUID + `:` + userUID + `:debforge test user:` + userDir + `:/bin/sh" >>/etc/passwd
-echo "` + User + `:x:` + userUID + `:" >>/etc/group
-echo "` + User + `:*:19000:0:99999:7:::" >>/etc/shadow
-mkdir -p ` + userDir + ` && chown ` + userUID + `:` + userUID + ` ` + userDir + `
-`
 
 // cannotRun says why programs of arch do not run here ("" when they do).
 func (tr *Tester) cannotRun(arch string) string {
@@ -92,7 +70,10 @@ func (tr *Tester) runFresh(ctx context.Context, res *Result, pub published, test
 			res.Status, res.Reason = Failed, "apt could not install it (see the log)"
 			return nil
 		}
-		tr.runTests(ctx, res, tests, tree, log)
+		if err := tr.addUser(ctx, tree, log); err != nil {
+			return err
+		}
+		tr.runTests(ctx, res, tests, tree, t.Arch != tr.HostArch, log)
 		return nil
 	})
 	if err != nil {
@@ -116,40 +97,19 @@ func (tr *Tester) copyRoot(ctx context.Context, base, tree string, log io.Writer
 	return nil
 }
 
-// install installs the package and the tests' needs into tree with apt.
-func (tr *Tester) install(ctx context.Context, tree string, pub published, tests []spec.Test, t Target, log io.Writer) error {
-	// No service a package ships starts in the tree, as in a build root.
-	if err := os.WriteFile(filepath.Join(tree, "usr/sbin/policy-rc.d"), []byte("#!/bin/sh\nexit 101\n"), 0o755); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Join(tree, repoMount), 0o755); err != nil {
-		return err
-	}
-	pkgs := []string{pub.Name + "=" + pub.Version}
-	for _, tc := range tests {
-		pkgs = append(pkgs, tc.Needs...)
-	}
-	fmt.Fprintf(log, "== install %s into a clean %s root\n", strings.Join(pkgs, " "), t)
-	args := []string{"bwrap", "--bind", tree, "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp",
-		"--ro-bind", tr.RepoDir, repoMount}
-	if _, err := os.Stat("/etc/resolv.conf"); err == nil {
-		args = append(args, "--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf")
-	}
-	args = append(args, "--clearenv", "--setenv", "PATH", "/usr/sbin:/usr/bin:/sbin:/bin",
-		"--setenv", "DEBIAN_FRONTEND", "noninteractive", "--setenv", "LC_ALL", "C.UTF-8",
-		"--setenv", "CODENAME", t.Codename, "--setenv", "COMPONENT", tr.Component, "--setenv", "KEY", tr.KeyName,
-		"sh", "-c", installScript, "install-package")
-	if err := execx.RunLogged(ctx, tr.Runner, execx.Cmd{Args: append(args, pkgs...)}, log); err != nil {
-		return fmt.Errorf("install %s: %w", pub.Name, err)
-	}
-	return nil
-}
-
 // runTests runs each test in tree without network, in namespaces of its
-// own, and records its outcome in res.
-func (tr *Tester) runTests(ctx context.Context, res *Result, tests []spec.Test, tree string, log io.Writer) {
-	res.Status = Passed
+// own, and records its outcome in res. On an emulated target a native
+// test is not run; the package passes when every test that ran passed,
+// and is not run when none could.
+func (tr *Tester) runTests(ctx context.Context, res *Result, tests []spec.Test, tree string, emulated bool, log io.Writer) {
+	var notRun []string
 	for _, tc := range tests {
+		if tc.Native && emulated {
+			fmt.Fprintf(log, "== test %s not run: it is native, and this host runs the target under qemu-user\n", tc.Name)
+			res.Tests = append(res.Tests, TestResult{Name: tc.Name, Status: NotRun})
+			notRun = append(notRun, tc.Name)
+			continue
+		}
 		fmt.Fprintf(log, "== test %s (as %s)\n$ %s\n", tc.Name, userOf(tc), tc.Run)
 		start := time.Now()
 		code, err := tr.runOne(ctx, tc, tree, log)
@@ -161,13 +121,23 @@ func (tr *Tester) runTests(ctx context.Context, res *Result, tests []spec.Test, 
 				why = err.Error()
 			}
 			fmt.Fprintf(log, "== test %s failed: %s\n", tc.Name, why)
-			if res.Status == Passed {
+			if res.Status != Failed {
 				res.Status, res.Reason = Failed, "test "+tc.Name+" failed: "+why
 			}
 		} else {
 			fmt.Fprintf(log, "== test %s passed\n", tc.Name)
 		}
 		res.Tests = append(res.Tests, r)
+	}
+	switch {
+	case res.Status == Failed:
+	case len(notRun) == len(tests):
+		res.Status, res.Reason = NotRun, "every test is native, and the target runs under qemu-user"
+	default:
+		res.Status = Passed
+		if len(notRun) > 0 {
+			res.Reason = "not run under qemu-user: " + strings.Join(notRun, ", ")
+		}
 	}
 }
 
@@ -188,7 +158,9 @@ func (tr *Tester) runOne(ctx context.Context, tc spec.Test, tree string, log io.
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	args := []string{"bwrap", "--bind", tree, "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp",
-		"--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "debforge-test", "--die-with-parent"}
+		"--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "debforge-test", "--die-with-parent",
+		// sysfs read-only, as a container runtime finds its cgroups there.
+		"--ro-bind", "/sys", "/sys"}
 	home, cmd := "/root", []string{"sh", "-e", "-c", tc.Run}
 	if tc.Root {
 		// Root of a user namespace of its own: root over the copy's

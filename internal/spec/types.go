@@ -124,6 +124,10 @@ type Test struct {
 	// Root runs the command as root; by default it runs as an
 	// unprivileged user with a home directory.
 	Root bool `yaml:"root"`
+	// Native says the command needs the target's own CPU and kernel
+	// interface (it makes namespaces, which qemu-user cannot emulate):
+	// on a target this host emulates it is not run, and says so.
+	Native bool `yaml:"native"`
 }
 
 // Watch is where a tarball's releases are listed.
