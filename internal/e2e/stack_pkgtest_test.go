@@ -1,0 +1,44 @@
+//go:build stack
+
+package e2e
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/debforge/debforge/internal/forge"
+	"github.com/debforge/debforge/internal/testutil"
+)
+
+// The stack's own tests (each binary's version, runc running a
+// container, the CNI plugins' VERSION, doctor, the meta-package with all
+// of it) pass on all four targets, arm64 under qemu-user, with every
+// package installed by apt from the published repository.
+func TestStackTestsPassOnEveryTarget(t *testing.T) {
+	e, _ := stack(t)
+	testutil.Binfmt(t, "arm64")
+	args := []string{"--specs", e.specs, "--out", e.out, "--signing-key", e.key}
+	if c := os.Getenv("DEBFORGE_CACHE_DIR"); c != "" {
+		args = append(args, "--cache-dir", c)
+	}
+	r := debforge(t, append(args, "test")...)
+	t.Logf("debforge test:\n%s", r.stdout)
+	if r.code != 0 {
+		t.Fatalf("debforge test: exit %d\n%s\n%s", r.code, r.stdout, testutil.LastLines(r.stderr, 40))
+	}
+	f, err := forge.New(forge.Options{SpecsDir: e.specs})
+	testutil.Must(t, err)
+	rows := testRows(t, r.stdout)
+	for _, c := range f.Set().Components {
+		if len(c.Tests) == 0 {
+			continue
+		}
+		for _, target := range f.Set().Repo.TargetList {
+			row, ok := rows[c.Name+"@"+target.String()]
+			if !ok || !strings.HasPrefix(row.result, "passed") {
+				t.Errorf("%s on %s: %q, want passed", c.Name, target, row.result)
+			}
+		}
+	}
+}
