@@ -316,16 +316,11 @@ func (f *Forge) Build(ctx context.Context, names []string) ([]Result, error) {
 	}
 	defer be.release() // the roots this run used; root update waits for it
 	env := newKeyEnv(be, f.set.Repo, f.digests())
-	unlock, err := runlock.Out(f.opts.OutDir)
+	unlock, err := f.lockOutAndCache()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	unlockCache, err := runlock.Cache(f.opts.CacheDir, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlockCache()
 	repoDir := filepath.Join(f.opts.OutDir, "repo")
 	results, added := f.buildIntoPool(ctx, comps, be, env, repoDir)
 	buildErr := joinResults(results)

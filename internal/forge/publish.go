@@ -74,6 +74,13 @@ func (f *Forge) lockForPublishing() (func(), error) {
 	if err := f.defaultArch(); err != nil {
 		return nil, err
 	}
+	return f.lockOutAndCache()
+}
+
+// lockOutAndCache takes the output directory's lock (one writer of the
+// repository) and the cache lock shared (no clean underneath), and
+// returns what releases both.
+func (f *Forge) lockOutAndCache() (func(), error) {
 	unlockOut, err := runlock.Out(f.opts.OutDir)
 	if err != nil {
 		return nil, err

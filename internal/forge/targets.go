@@ -12,7 +12,6 @@ import (
 	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/buildsite"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
-	"github.com/debforge/debforge/internal/runlock"
 	"github.com/debforge/debforge/internal/usage"
 
 	"github.com/debforge/debforge/internal/buildroot"
@@ -108,16 +107,11 @@ func (f *Forge) buildTargets(ctx context.Context, names []string) ([]Result, err
 	if ctx.Err() != nil {
 		return results, errors.Join(buildErr, fmt.Errorf("interrupted (%w): nothing new published", ctx.Err()))
 	}
-	unlock, err := runlock.Out(f.opts.OutDir)
+	unlock, err := f.lockOutAndCache()
 	if err != nil {
 		return results, errors.Join(buildErr, err)
 	}
 	defer unlock()
-	unlockCache, err := runlock.Cache(f.opts.CacheDir, false)
-	if err != nil {
-		return results, errors.Join(buildErr, err)
-	}
-	defer unlockCache()
 	after, _ := aptrepo.PoolFiles(repoDir)
 	added := !slices.Equal(before, after)
 	if err := f.publishBuilt(repoDir, results, added, buildErr); err != nil {

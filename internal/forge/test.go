@@ -11,7 +11,6 @@ import (
 	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/pkgtest"
-	"github.com/debforge/debforge/internal/runlock"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/usage"
 )
@@ -37,16 +36,11 @@ func (f *Forge) Test(ctx context.Context, names []string, progress io.Writer) ([
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := runlock.Out(f.opts.OutDir)
+	unlock, err := f.lockOutAndCache()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	unlockCache, err := runlock.Cache(f.opts.CacheDir, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlockCache()
 	tester := f.tester()
 	var jobs []TestOutcome
 	var comp []*spec.Component
