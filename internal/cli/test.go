@@ -26,7 +26,8 @@ there without network, as the user ` + pkgtest.User + ` or as root.
 
 Prints one line per package and target on stdout: passed, failed (the
 first test that failed), or not run (why: an architecture this host
-cannot emulate). Each result and its whole log are kept in OUT/tests/.
+cannot emulate). Each result and its whole log are kept in
+OUT/repo/tests/, and the front page, published again, links them.
 A result is kept by a key over the clean root's packages, the release's
 index, the package and the tests: a test nothing changed for is not run
 again, and says "cached".
@@ -40,10 +41,12 @@ Exit status 1 when a test failed or a package could not be tested.`,
 				return err
 			}
 			outcomes, err := f.Test(cmd.Context(), args, g.stderr)
+			if len(outcomes) > 0 {
+				printTestOutcomes(g, outcomes)
+			}
 			if err != nil {
 				return runError(err)
 			}
-			printTestOutcomes(g, outcomes)
 			if forge.TestFailed(outcomes) {
 				for _, o := range outcomes {
 					if o.Err != nil {

@@ -127,7 +127,7 @@ func TestPackageTestsRunInstalledOnEachTarget(t *testing.T) {
 		}
 	}
 	logOf := func(target, pkg string) string {
-		data, err := os.ReadFile(filepath.Join(e.out, "tests", target, pkg+"_1.0.0-1+deb12.log"))
+		data, err := os.ReadFile(filepath.Join(e.out, "repo", "tests", target, pkg+"_1.0.0-1+deb12.log"))
 		testutil.Must(t, err)
 		return string(data)
 	}
@@ -152,11 +152,22 @@ func TestPackageTestsRunInstalledOnEachTarget(t *testing.T) {
 			ExitCode     int `json:"exit_code"`
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(e.out, "tests", "bookworm-arm64", "hello-untested-fails_1.0.0-1+deb12.json"))
+	data, err := os.ReadFile(filepath.Join(e.out, "repo", "tests", "bookworm-arm64", "hello-untested-fails_1.0.0-1+deb12.json"))
 	testutil.Must(t, err)
 	testutil.Must(t, json.Unmarshal(data, &res))
 	if res.Status != "failed" || len(res.Tests) != 2 || res.Tests[0].ExitCode != 3 || res.Tests[1].Status != "passed" {
 		t.Errorf("result file: %s", data)
+	}
+	// The front page, published again, shows each result and links its log.
+	page, err := os.ReadFile(filepath.Join(e.out, "repo", "index.html"))
+	testutil.Must(t, err)
+	for _, want := range []string{
+		`<a class="test" data-status="passed" data-arch="amd64" href="tests/bookworm-amd64/hello-tested_1.0.0-1&#43;deb12.log">tests amd64: passed</a>`,
+		`<a class="test" data-status="failed" data-arch="arm64" href="tests/bookworm-arm64/hello-untested-fails_1.0.0-1&#43;deb12.log" title="test broken failed: exit status 3">tests arm64: failed</a>`,
+	} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("front page lacks %s", want)
+		}
 	}
 	// What the tests did to their copies left the clean roots as they were.
 	for _, arch := range []string{"amd64", "arm64"} {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/debforge/debforge/internal/buildorder"
 	"github.com/debforge/debforge/internal/buildroot"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/pkgtest"
 	"github.com/debforge/debforge/internal/spec"
 	"github.com/debforge/debforge/internal/usage"
@@ -26,7 +27,8 @@ type TestOutcome struct {
 
 // Test runs the tests of the named components (default: every component
 // with tests) against their published packages, on every target of the
-// run each is built for, a few at a time.
+// run each is built for, a few at a time, and publishes again so that
+// the front page shows the results.
 func (f *Forge) Test(ctx context.Context, names []string, progress io.Writer) ([]TestOutcome, error) {
 	comps, err := f.componentsWithTests(names)
 	if err != nil {
@@ -67,7 +69,11 @@ func (f *Forge) Test(ctx context.Context, names []string, progress io.Writer) ([
 		}()
 	}
 	wg.Wait()
-	return jobs, nil
+	// The front page shows the results beside the packages they are of.
+	if err := f.defaultArch(); err != nil {
+		return jobs, err
+	}
+	return jobs, f.repo().Publish(nil)
 }
 
 // componentsWithTests selects the named components, each of which must
@@ -132,7 +138,7 @@ func (f *Forge) tester() *pkgtest.Tester {
 	return &pkgtest.Tester{
 		Roots: store, RepoDir: filepath.Join(f.opts.OutDir, "repo"),
 		Component: f.set.Repo.Component, KeyName: f.set.Repo.KeyName,
-		CacheDir: filepath.Join(f.opts.CacheDir, "tests"), ResultsDir: filepath.Join(f.opts.OutDir, "tests"),
+		CacheDir: filepath.Join(f.opts.CacheDir, "tests"), ResultsDir: filepath.Join(f.opts.OutDir, "repo", aptrepo.TestsDir),
 		Runner: f.runner, HostArch: buildArch(),
 	}
 }

@@ -73,7 +73,8 @@ type Tester struct {
 	RepoDir, Component, KeyName string
 	// CacheDir keeps results and logs by key, and the throwaway trees.
 	CacheDir string
-	// ResultsDir gets each package's latest result and log per target.
+	// ResultsDir gets each package's latest result and log per target
+	// (out/repo/tests, aptrepo.TestsDir).
 	ResultsDir string
 	Runner     execx.Runner
 	// Timeout bounds each test command; default DefaultTimeout.
@@ -175,10 +176,10 @@ func (tr *Tester) kept(key string) (*Result, bool) {
 	return &r, true
 }
 
-// publishResult copies r and its log to ResultsDir/<release>-<arch>/,
-// and points r.Log at the copy.
+// publishResult copies r and its log to ResultsDir/<codename>-<arch>/
+// (the front page links them from there), and points r.Log at the copy.
 func (tr *Tester) publishResult(r *Result, t Target) error {
-	dir := filepath.Join(tr.ResultsDir, t.Release+"-"+t.Arch)
+	dir := filepath.Join(tr.ResultsDir, t.Codename+"-"+t.Arch)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

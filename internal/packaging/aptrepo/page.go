@@ -66,6 +66,7 @@ var PageCSP = func() string {
 type pageRow struct {
 	Name, Version, Codename, Arch, SHA256, Filename string
 	BuildDate, Buildinfo, SBOM, Changelog           string
+	Tests                                           []TestLink
 	Size                                            int64
 	First                                           bool // first row of its package: the anchor the overview links to
 }
@@ -109,7 +110,7 @@ func RenderPage(s Site) ([]byte, error) {
 			}
 			d.Rows = append(d.Rows, pageRow{Name: e.Name, Version: e.Version, Codename: r.Codename, Arch: e.Arch, SHA256: e.SHA256,
 				Filename: e.Filename, BuildDate: e.BuildDate, Buildinfo: e.Buildinfo, SBOM: e.SBOM, Changelog: e.Changelog,
-				Size: e.Size, First: !seen[e.Name]})
+				Tests: e.Tests, Size: e.Size, First: !seen[e.Name]})
 			seen[e.Name] = true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -502,5 +503,47 @@ func TestRenderPageSeveralReleases(t *testing.T) {
 	}
 	if byID(doc, "sources-1") == nil || text(byID(doc, "sources-1")) != "B" {
 		t.Error("second .sources missing")
+	}
+}
+
+// A package's test results show in its row, one link per architecture
+// to the log, with the reason as the link's title, escaped; an
+// Architecture: all package gets one per architecture of its release,
+// and an architecture without a result none.
+func TestPageShowsTestResults(t *testing.T) {
+	repo := t.TempDir()
+	write := func(rel, data string) {
+		t.Helper()
+		p := filepath.Join(repo, filepath.FromSlash(rel))
+		testutil.Must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		testutil.Must(t, os.WriteFile(p, []byte(data), 0o644))
+	}
+	write("tests/bookworm-amd64/meta_1.json", `{"status":"passed"}`)
+	write("tests/bookworm-amd64/meta_1.log", "log")
+	failed, _ := json.Marshal(map[string]string{"status": "failed", "reason": "test x failed: " + hostile})
+	write("tests/bookworm-arm64/meta_1.json", string(failed))
+	write("tests/bookworm-arm64/meta_1.log", "log")
+	kept := []*Package{{Name: "meta", Version: "1", Arch: "all", Filename: "pool/main/m/meta/meta_1_all.deb"},
+		{Name: "tool", Version: "1", Arch: "arm64", Filename: "pool/main/t/tool/tool_1_arm64.deb"}}
+	entries := siteEntries(repo, "bookworm", []string{"amd64", "arm64", "riscv64"}, kept, nil)
+	out, err := RenderPage(Site{Label: "l", KeyName: "k", Releases: []Release{{Codename: "bookworm", Archs: []string{"amd64", "arm64", "riscv64"}, Entries: entries}}})
+	testutil.Must(t, err)
+	testutil.Must(t, wellFormed(out))
+	doc, _ := html.Parse(bytes.NewReader(out))
+	var links []string
+	for _, a := range elements(byID(doc, "debs"), "a") {
+		if attr(a, "class") == "test" {
+			links = append(links, attr(a, "data-status")+" "+attr(a, "href")+" "+text(a)+" | "+attr(a, "title"))
+		}
+	}
+	want := []string{
+		"passed tests/bookworm-amd64/meta_1.log tests amd64: passed | ",
+		"failed tests/bookworm-arm64/meta_1.log tests arm64: failed | test x failed: " + hostile,
+	}
+	if strings.Join(links, "\n") != strings.Join(want, "\n") {
+		t.Errorf("test links:\n%s\nwant:\n%s", strings.Join(links, "\n"), strings.Join(want, "\n"))
+	}
+	if strings.Contains(string(out), "<script>document.title") {
+		t.Error("a reason reached the page unescaped")
 	}
 }

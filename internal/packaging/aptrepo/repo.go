@@ -495,7 +495,7 @@ func writeSnapshots(cfg Config, builds []*releaseBuild) error {
 		if err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}
-		site.Releases[i].Entries = siteEntries(cfg.Dir, b.kept, links)
+		site.Releases[i].Entries = siteEntries(cfg.Dir, b.rt.Codename, b.archs, b.kept, links)
 	}
 	for _, b := range builds {
 		if err := writePage(b.snap, site); err != nil {

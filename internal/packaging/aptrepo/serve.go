@@ -18,6 +18,7 @@ var contentTypes = map[string]string{
 	".buildinfo": "text/plain; charset=utf-8",
 	".json":      "application/json",
 	".txt":       "text/plain; charset=utf-8",
+	".log":       "text/plain; charset=utf-8", // debforge test's logs
 }
 
 // Handler serves a repository directory read-only, with Debian content

@@ -3,6 +3,7 @@ package aptrepo
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path"
@@ -59,6 +60,19 @@ type Entry struct {
 	// repository root and empty when the file does not exist.
 	BuildDate                  string
 	Buildinfo, SBOM, Changelog string
+	// Tests are the results of its tests (debforge test) on the
+	// release's architectures it is published for, where any ran.
+	Tests []TestLink
+}
+
+// TestsDir is where debforge test keeps results and logs in the
+// repository: tests/<codename>-<arch>/<package>_<version>.{json,log}.
+const TestsDir = "tests"
+
+// TestLink is one architecture's test result of a package, and its log
+// (relative to the repository root).
+type TestLink struct {
+	Arch, Status, Reason, Log string
 }
 
 // EntriesFromStanzas turns Packages stanzas of several binary-<arch>
@@ -144,7 +158,7 @@ func fieldValue(fields []Field, name string) string {
 // siteEntries describes the packages about to be indexed, with the
 // build information found beside each .deb in the pool. changelogs maps
 // a .deb's Filename to the changelog link written into the snapshot.
-func siteEntries(repoDir string, kept []*Package, changelogs map[string]string) []Entry {
+func siteEntries(repoDir, codename string, archs []string, kept []*Package, changelogs map[string]string) []Entry {
 	out := make([]Entry, 0, len(kept))
 	for _, p := range kept {
 		summary, _, _ := strings.Cut(fieldValue(p.Fields, "Description"), "\n")
@@ -170,9 +184,36 @@ func siteEntries(repoDir string, kept []*Package, changelogs map[string]string) 
 				e.BuildDate = st.ModTime().UTC().Format(time.RFC1123Z)
 			}
 		}
+		e.Tests = testLinks(repoDir, codename, archs, e)
 		out = append(out, e)
 	}
 	SortEntries(out)
+	return out
+}
+
+// testLinks reads e's test results for the architectures of the release
+// it is published for (every one for an Architecture: all package).
+func testLinks(repoDir, codename string, archs []string, e Entry) []TestLink {
+	if e.Arch != "all" {
+		archs = []string{e.Arch}
+	}
+	var out []TestLink
+	for _, a := range archs {
+		stem := path.Join(TestsDir, codename+"-"+a, e.Name+"_"+e.Version)
+		data, err := os.ReadFile(filepath.Join(repoDir, filepath.FromSlash(stem)+".json"))
+		if err != nil {
+			continue
+		}
+		var r struct{ Status, Reason string }
+		if json.Unmarshal(data, &r) != nil || r.Status == "" {
+			continue
+		}
+		l := TestLink{Arch: a, Status: r.Status, Reason: r.Reason}
+		if _, err := os.Stat(filepath.Join(repoDir, filepath.FromSlash(stem)+".log")); err == nil {
+			l.Log = stem + ".log"
+		}
+		out = append(out, l)
+	}
 	return out
 }
 
