@@ -89,7 +89,7 @@ type testedSpec struct{ Name, File string }
 // published repository into a copy of a clean root of each target,
 // arm64 under qemu-user; a failed test, a package apt cannot install and
 // a changed test are each reported as such, and results nothing changed
-// for are kept.
+// for are kept (a failed install is not: it is tried again).
 func TestPackageTestsRunInstalledOnEachTarget(t *testing.T) {
 	testutil.RequireTool(t, "mmdebstrap", "bwrap", "dpkg-deb")
 	testutil.Binfmt(t, "arm64")
@@ -184,6 +184,13 @@ func TestPackageTestsRunInstalledOnEachTarget(t *testing.T) {
 		if !strings.HasPrefix(row.result, "passed") || !strings.HasSuffix(row.result, " (cached)") {
 			t.Errorf("unchanged %s on %s: %q, want it kept from the first run", row.component, row.target, row.result)
 		}
+	}
+
+	// A package apt could not install is tried again: the mirror may
+	// only have been out of reach.
+	retried := e.run(t, "test", "--target", "bookworm/amd64", "hello-uninstallable")
+	if row := testRows(t, retried.stdout)["hello-uninstallable@bookworm/amd64"]; retried.code != 1 || row.result != "failed: apt could not install it (see the log)" {
+		t.Errorf("uninstallable again: exit %d, row %q, want the install tried again and failed, not kept", retried.code, row.result)
 	}
 
 	// A changed test is run again.

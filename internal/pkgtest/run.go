@@ -59,28 +59,37 @@ func (tr *Tester) runFresh(ctx context.Context, res *Result, pub published, test
 	}
 	defer os.RemoveAll(tree)
 	logPath := filepath.Join(tr.keptDir(), res.Key+".log")
+	keep := true
 	err = atomicfile.WriteWith(logPath, 0o644, func(log io.Writer) error {
 		if err := tr.copyRoot(ctx, base.FS, tree, log); err != nil {
 			return err
 		}
 		if err := tr.install(ctx, tree, pub, tests, t, log); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			// A package that does not install fails its tests, as it
-			// would fail on a host.
+			// would fail on a host. The mirror may only have been out of
+			// reach, so the result is not kept: the next run tries again.
 			fmt.Fprintf(log, "== %v\n", err)
-			res.Status, res.Reason = Failed, "apt could not install it (see the log)"
+			res.Status, res.Reason, keep = Failed, "apt could not install it (see the log)", false
 			return nil
 		}
 		if err := tr.addUser(ctx, tree, log); err != nil {
 			return err
 		}
 		tr.runTests(ctx, res, tests, tree, t.Arch != tr.HostArch, log)
-		return nil
+		// An interrupted run's results are not results.
+		return ctx.Err()
 	})
 	if err != nil {
 		return fmt.Errorf("test %s on %s: %w", pub.Name, t, err)
 	}
 	res.Seconds = time.Since(start).Seconds()
 	res.Log = logPath
+	if !keep {
+		return nil
+	}
 	data, _ := json.MarshalIndent(res, "", "  ")
 	return atomicfile.Write(filepath.Join(tr.keptDir(), res.Key+".json"), append(data, '\n'), 0o644)
 }
