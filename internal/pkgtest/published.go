@@ -13,6 +13,7 @@ import (
 	"pault.ag/go/debian/dependency"
 
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -91,9 +92,9 @@ func needs(c *spec.Component) []string {
 func repoClosure(stanzas [][]aptrepo.Field, names []string) string {
 	byName, providers := map[string][][]aptrepo.Field{}, map[string][]string{}
 	for _, st := range stanzas {
-		n := get(st, "Package")
+		n := debfile.FieldValue(st, "Package")
 		byName[n] = append(byName[n], st)
-		for _, v := range relationNames(get(st, "Provides")) {
+		for _, v := range relationNames(debfile.FieldValue(st, "Provides")) {
 			providers[v] = append(providers[v], n)
 		}
 	}
@@ -107,14 +108,14 @@ func repoClosure(stanzas [][]aptrepo.Field, names []string) string {
 		queue = append(queue, providers[n]...)
 		for _, st := range byName[n] {
 			for _, f := range []string{"Depends", "Pre-Depends", "Recommends"} {
-				queue = append(queue, relationNames(get(st, f))...)
+				queue = append(queue, relationNames(debfile.FieldValue(st, f))...)
 			}
 		}
 	}
 	h := sha256.New()
 	for _, n := range slices.Sorted(maps.Keys(seen)) {
 		for _, st := range byName[n] {
-			fmt.Fprintf(h, "%s %s %s %s\n", n, get(st, "Version"), get(st, "Architecture"), get(st, "SHA256"))
+			fmt.Fprintf(h, "%s %s %s %s\n", n, debfile.FieldValue(st, "Version"), debfile.FieldValue(st, "Architecture"), debfile.FieldValue(st, "SHA256"))
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
@@ -136,14 +137,4 @@ func relationNames(field string) []string {
 		}
 	}
 	return out
-}
-
-// get returns the value of a stanza's field, or "".
-func get(st []aptrepo.Field, name string) string {
-	for _, f := range st {
-		if strings.EqualFold(f.Name, name) {
-			return f.Value
-		}
-	}
-	return ""
 }

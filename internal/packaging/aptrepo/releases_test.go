@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/debforge/debforge/internal/packaging"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -41,7 +42,7 @@ func archIndex(t *testing.T, repo, codename, arch string) string {
 	}
 	var rows []string
 	for _, st := range ParseStanzas(data) {
-		rows = append(rows, fieldValue(st, "Package")+" "+fieldValue(st, "Version")+" "+fieldValue(st, "Architecture"))
+		rows = append(rows, debfile.FieldValue(st, "Package")+" "+debfile.FieldValue(st, "Version")+" "+debfile.FieldValue(st, "Architecture"))
 	}
 	sort.Strings(rows)
 	return strings.Join(rows, ", ")

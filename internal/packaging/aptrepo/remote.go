@@ -21,6 +21,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/ulikunitz/xz"
 )
 
@@ -99,7 +100,7 @@ func ReadPublicKeys(data []byte) (openpgp.EntityList, error) {
 // field (continuation lines, " ." for empty lines), or nil.
 func signedByKey(data []byte) []byte {
 	for _, st := range ParseStanzas(data) {
-		v := fieldValue(st, "Signed-By")
+		v := debfile.FieldValue(st, "Signed-By")
 		if !strings.Contains(v, "BEGIN PGP PUBLIC KEY BLOCK") {
 			continue
 		}
@@ -146,8 +147,8 @@ func ReadRelease(ctx context.Context, fetch Fetcher, keys openpgp.EntityList, co
 	if err != nil {
 		return Release{}, fmt.Errorf("%s: %w: %w", inRel, ErrUnverified, err)
 	}
-	rel := Release{Codename: fieldValue(fields, "Codename"), Suite: fieldValue(fields, "Suite"),
-		Date: fieldValue(fields, "Date"), ValidUntil: fieldValue(fields, "Valid-Until"), Archs: strings.Fields(fieldValue(fields, "Architectures")),
+	rel := Release{Codename: debfile.FieldValue(fields, "Codename"), Suite: debfile.FieldValue(fields, "Suite"),
+		Date: debfile.FieldValue(fields, "Date"), ValidUntil: debfile.FieldValue(fields, "Valid-Until"), Archs: strings.Fields(debfile.FieldValue(fields, "Architectures")),
 		SignedBy: signer}
 	if rel.Codename != codename {
 		return Release{}, fmt.Errorf("%s: %w: it is signed for codename %q, not %q", inRel, ErrUnverified, rel.Codename, codename)
@@ -161,10 +162,10 @@ func ReadRelease(ctx context.Context, fetch Fetcher, keys openpgp.EntityList, co
 			return Release{}, fmt.Errorf("%s: %w: it expired at %s (Valid-Until); the repository must be published again", inRel, ErrUnverified, rel.ValidUntil)
 		}
 	}
-	sums := releaseSums(fieldValue(fields, "SHA256"))
-	byHash := strings.EqualFold(fieldValue(fields, "Acquire-By-Hash"), "yes")
+	sums := releaseSums(debfile.FieldValue(fields, "SHA256"))
+	byHash := strings.EqualFold(debfile.FieldValue(fields, "Acquire-By-Hash"), "yes")
 	var stanzas [][]Field
-	for _, comp := range strings.Fields(fieldValue(fields, "Components")) {
+	for _, comp := range strings.Fields(debfile.FieldValue(fields, "Components")) {
 		for _, arch := range rel.Archs {
 			if !safeName.MatchString(comp) || !safeName.MatchString(arch) {
 				return Release{}, fmt.Errorf("%s: unexpected component %q or architecture %q", inRel, comp, arch)

@@ -82,7 +82,7 @@ func EntriesFromStanzas(stanzas [][]Field) []Entry {
 	seen := map[string]bool{}
 	var out []Entry
 	for _, fields := range stanzas {
-		get := func(name string) string { return fieldValue(fields, name) }
+		get := func(name string) string { return debfile.FieldValue(fields, name) }
 		fn := get("Filename")
 		if fn == "" || seen[fn] {
 			continue
@@ -145,23 +145,13 @@ func ParseStanzas(data []byte) [][]Field {
 	return out
 }
 
-// fieldValue returns the value of name in fields, or "".
-func fieldValue(fields []Field, name string) string {
-	for _, f := range fields {
-		if strings.EqualFold(f.Name, name) {
-			return f.Value
-		}
-	}
-	return ""
-}
-
 // siteEntries describes the packages about to be indexed, with the
 // build information found beside each .deb in the pool. changelogs maps
 // a .deb's Filename to the changelog link written into the snapshot.
 func siteEntries(repoDir, codename string, archs []string, kept []*Package, changelogs map[string]string) []Entry {
 	out := make([]Entry, 0, len(kept))
 	for _, p := range kept {
-		summary, _, _ := strings.Cut(fieldValue(p.Fields, "Description"), "\n")
+		summary, _, _ := strings.Cut(debfile.FieldValue(p.Fields, "Description"), "\n")
 		e := Entry{Name: p.Name, Version: p.Version, Arch: p.Arch, Summary: summary,
 			Filename: p.Filename, SHA256: p.SHA256, Size: p.Size, Changelog: changelogs[p.Filename]}
 		stem := strings.TrimSuffix(p.Filename, ".deb")
@@ -169,7 +159,7 @@ func siteEntries(repoDir, codename string, archs []string, kept []*Package, chan
 		if data, err := os.ReadFile(abs + ".buildinfo"); err == nil {
 			e.Buildinfo = stem + ".buildinfo"
 			for _, st := range ParseStanzas(data) {
-				if d := fieldValue(st, "Build-Date"); d != "" {
+				if d := debfile.FieldValue(st, "Build-Date"); d != "" {
 					e.BuildDate = d
 				}
 			}
@@ -256,7 +246,7 @@ func publishedSite(cfg Config, builds []*releaseBuild) (Site, error) {
 	for _, b := range builds {
 		rel := Release{Codename: b.rt.Codename, Suite: b.rt.Suite, Archs: b.archs}
 		if st := ParseStanzas(b.release); len(st) > 0 {
-			rel.Date, rel.ValidUntil = fieldValue(st[0], "Date"), fieldValue(st[0], "Valid-Until")
+			rel.Date, rel.ValidUntil = debfile.FieldValue(st[0], "Date"), debfile.FieldValue(st[0], "Valid-Until")
 		}
 		site.Releases = append(site.Releases, rel)
 		site.Sources = append(site.Sources, SourcesFile{Name: cfg.SourcesName(b.rt.Codename), Text: sourcesText(cfg, b.rt.Codename, asc), Local: local})

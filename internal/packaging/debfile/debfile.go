@@ -49,8 +49,12 @@ type Deb struct {
 type Field struct{ Name, Value string }
 
 // Get returns a control field's value.
-func (d *Deb) Get(name string) string {
-	for _, f := range d.Fields {
+func (d *Deb) Get(name string) string { return FieldValue(d.Fields, name) }
+
+// FieldValue returns the value of the field name (any case) in fields,
+// or "": a control file's, a Packages or a Release stanza's.
+func FieldValue(fields []Field, name string) string {
+	for _, f := range fields {
 		if strings.EqualFold(f.Name, name) {
 			return f.Value
 		}
