@@ -63,15 +63,15 @@ func (tr *Tester) published(c *spec.Component, t Target) (published, error) {
 	pub := published{Name: name, Version: version, FromRepo: repoClosure(stanzas, append([]string{name}, needs(c)...))}
 	listed := ""
 	for _, st := range stanzas {
-		e := aptrepo.EntriesFromStanzas([][]aptrepo.Field{st})
-		if len(e) != 1 || e[0].Name != name || e[0].Arch != arch {
+		if debfile.FieldValue(st, "Package") != name || debfile.FieldValue(st, "Architecture") != arch {
 			continue
 		}
-		if e[0].Version == version {
-			pub.SHA256 = e[0].SHA256
-			return pub, nil
+		if v := debfile.FieldValue(st, "Version"); v != version {
+			listed = v
+			continue
 		}
-		listed = e[0].Version
+		pub.SHA256 = debfile.FieldValue(st, "SHA256")
+		return pub, nil
 	}
 	return published{}, &NotPublishedError{Package: name, Version: version, Index: index, Target: t, Listed: listed}
 }
