@@ -198,10 +198,18 @@ func (e *NeedRootError) Hint() string {
 // geteuid is os.Geteuid; tests replace it to act as a non-root user.
 var geteuid = os.Geteuid
 
+// variant is mmdebstrap's --variant for the store's base roots.
+func (s *Store) variant() string {
+	if s.Variant == "" {
+		return "buildd"
+	}
+	return s.Variant
+}
+
 func (s *Store) dir(t Target, deps []string) string {
 	id := "base"
-	if s.Variant != "" && s.Variant != "buildd" {
-		id += "-" + s.Variant // beside the build roots' base, never mistaken for it
+	if v := s.variant(); v != "buildd" {
+		id += "-" + v // beside the build roots' base, never mistaken for it
 	}
 	if len(deps) > 0 {
 		h := sha256.Sum256([]byte(strings.Join(deps, "\n")))
@@ -407,10 +415,7 @@ func (s *Store) make(ctx context.Context, t Target, dir string, log io.Writer) e
 		return err
 	}
 	tmpTar := filepath.Join(dir, "root.tar.tmp")
-	variant := s.Variant
-	if variant == "" {
-		variant = "buildd"
-	}
+	variant := s.variant()
 	args := []string{"mmdebstrap", "--variant=" + variant, "--mode=root", "--format=tar", "--architectures=" + t.Arch,
 		// Every package name the release has, real or virtual, from the
 		// root's own apt lists before they are cleaned: what a package
