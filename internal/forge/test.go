@@ -43,37 +43,39 @@ func (f *Forge) Test(ctx context.Context, names []string, progress io.Writer) ([
 		return nil, err
 	}
 	defer unlock()
-	tester := f.tester()
-	var jobs []TestOutcome
-	var comp []*spec.Component
-	var where []pkgtest.Target
+	type job struct {
+		c *spec.Component // as published for t
+		t pkgtest.Target
+	}
+	var jobs []job
 	for _, t := range targets {
 		for _, c := range comps {
-			if c.SkipReason(spec.Target{Release: t.Release, Arch: t.Arch}) != "" {
-				continue
+			if c.SkipReason(spec.Target{Release: t.Release, Arch: t.Arch}) == "" {
+				jobs = append(jobs, job{f.forTestTarget(c, t), t})
 			}
-			jobs = append(jobs, TestOutcome{Component: c.Name, Target: t.String()})
-			comp, where = append(comp, f.forTestTarget(c, t)), append(where, t)
 		}
 	}
+	tester := f.tester()
+	outcomes := make([]TestOutcome, len(jobs))
 	sem := make(chan struct{}, f.opts.Jobs)
 	var wg sync.WaitGroup
-	for i := range jobs {
+	for i, j := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			fmt.Fprintf(progress, "testing %s on %s\n", jobs[i].Component, jobs[i].Target)
-			jobs[i].Result, jobs[i].Err = tester.Run(ctx, comp[i], where[i], f.opts.Log)
+			fmt.Fprintf(progress, "testing %s on %s\n", j.c.Name, j.t)
+			res, err := tester.Run(ctx, j.c, j.t, f.opts.Log)
+			outcomes[i] = TestOutcome{Component: j.c.Name, Target: j.t.String(), Result: res, Err: err}
 		}()
 	}
 	wg.Wait()
 	// The front page shows the results beside the packages they are of.
 	if err := f.defaultArch(); err != nil {
-		return jobs, err
+		return outcomes, err
 	}
-	return jobs, f.repo().Publish(nil)
+	return outcomes, f.repo().Publish(nil)
 }
 
 // componentsWithTests selects the named components, each of which must
