@@ -19,18 +19,18 @@ func newTestCmd(g *globals) *cobra.Command {
 		Short: "Run the components' tests against their published packages",
 		Long: `Run the tests: of the named components (default: every component that
 has tests) against the packages published in OUT/repo, on every target
-each is built for. For each, a throwaway copy of a clean root of the
-target gets the repository as an apt source, verified with its key, and
-apt installs the package and what the tests need; the tests then run
-there without network, as the user ` + pkgtest.User + ` or as root.
+each is built for. For each, apt installs the package (from the
+repository, verified with its key) and what the tests need into a
+throwaway copy of a clean root of the target; the tests then run there
+without network, as the user ` + pkgtest.User + ` or as root.
 
 Prints one line per package and target on stdout: passed, failed (the
 first test that failed), or not run (why: an architecture this host
 cannot emulate). Each result and its whole log are kept in
 OUT/repo/tests/, and the front page, published again, links them.
-A result is kept by a key over the clean root's packages, the release's
-index, the package and the tests: a test nothing changed for is not run
-again, and says "cached".
+A result is kept by a key over the clean root's packages, the package,
+what installing it could take from the repository, and the tests: a
+test nothing changed for is not run again, and says "cached".
 
 Exit status 1 when a test failed or a package could not be tested.`,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -5,8 +5,9 @@
 // repository a host would use, verified with the repository's own key.
 //
 // A result is kept by a key over what it depends on (the clean root's
-// package set, the release's index the package came from, the package
-// and the test text), so a test that nothing changed for is not run again.
+// package set, the package and what installing it could take from the
+// repository, and the test text), so a test that nothing changed for is
+// not run again.
 package pkgtest
 
 import (

@@ -71,8 +71,8 @@ func TestUnpublishedVersionIsAnError(t *testing.T) {
 	}
 }
 
-// The key follows the test text, the package's bytes, the index and the
-// clean root, and nothing else.
+// The key follows the test text, the package's bytes, what installing
+// it could take from the repository and the clean root.
 func TestResultKeyFollowsWhatTheTestDependsOn(t *testing.T) {
 	pub := published{Name: "hello", Version: "1.0-1", SHA256: "aa", FromRepo: "bb"}
 	tests := []spec.Test{{Name: "runs", Run: "hello"}}
