@@ -185,3 +185,33 @@ func TestPublishDroppedRelease(t *testing.T) {
 		t.Errorf("bookworm index after removing the trixie build: %s", got)
 	}
 }
+
+// A stable suite and its staging suite beside it: staging lists every
+// build, the stable suite only what Admit lets in, and keep never prunes
+// a file the stable suite still lists. Their snapshots do not take each
+// other's for their own: publishing both twice keeps both readable.
+func TestPublishStableBesideStaging(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig(t, repo)
+	cfg.Keep = 1
+	stable := ReleaseTarget{Codename: "bookworm", Suite: "bookworm", Suffix: "+deb12", Archs: []string{"amd64"},
+		Admit: func(p *Package) bool { return p.Version == "1.0-1+deb12" }}
+	staging := ReleaseTarget{Codename: "bookworm-staging", Suite: "bookworm-staging", Suffix: "+deb12", Archs: []string{"amd64"}, Tested: "bookworm"}
+	cfg.Releases = []ReleaseTarget{stable, staging}
+	archDeb(t, repo, "foo", "1.0", "1+deb12", "amd64")
+	archDeb(t, repo, "foo", "2.0", "1+deb12", "amd64")
+	for range 2 {
+		if err := Publish(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := archIndex(t, repo, "bookworm", "amd64"); got != "foo 1.0-1+deb12 amd64" {
+		t.Errorf("stable lists %q", got)
+	}
+	if got := archIndex(t, repo, "bookworm-staging", "amd64"); got != "foo 2.0-1+deb12 amd64" {
+		t.Errorf("staging lists %q", got)
+	}
+	if err := ConsistentReleases(repo, cfg.Releases, cfg.KeyName); err != nil {
+		t.Errorf("not consistent: %v", err)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -350,6 +351,21 @@ type ReleaseTarget struct {
 	Suffix string
 	// Archs are always indexed, even when no package of theirs exists.
 	Archs []string
+	// Admit, when set, chooses which of the release's packages this
+	// suite lists (a stable suite: what was promoted into it).
+	Admit func(*Package) bool
+	// Tested names the tests/<Tested>-<arch>/ results of its packages
+	// are read from; default Codename (a staging suite reads its
+	// release's).
+	Tested string
+}
+
+// testedAs is where rt's packages' test results are kept.
+func (rt ReleaseTarget) testedAs() string {
+	if rt.Tested != "" {
+		return rt.Tested
+	}
+	return rt.Codename
 }
 
 // releases is what Publish writes: cfg.Releases, or the one release of
@@ -460,7 +476,7 @@ func buildReleases(cfg Config, all []*Package) (builds []*releaseBuild, dropped 
 	for _, rt := range cfg.releases() {
 		var mine []*Package
 		for _, p := range all {
-			if belongs(p, rt) {
+			if belongs(p, rt) && (rt.Admit == nil || rt.Admit(p)) {
 				mine = append(mine, p)
 			}
 		}
@@ -495,7 +511,7 @@ func writeSnapshots(cfg Config, builds []*releaseBuild) error {
 		if err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}
-		site.Releases[i].Entries = siteEntries(cfg.Dir, b.rt.Codename, b.archs, b.kept, links)
+		site.Releases[i].Entries = siteEntries(cfg.Dir, b.rt.testedAs(), b.archs, b.kept, links)
 	}
 	for _, b := range builds {
 		if err := writePage(b.snap, site); err != nil {
@@ -724,12 +740,18 @@ func carryByHash(prevDir, snap string) {
 	})
 }
 
+// snapshotStamp is what follows "<codename>-" in a snapshot's name
+// (prepareSnapshot): without it, bookworm's snapshots would take in
+// bookworm-staging's.
+var snapshotStamp = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-`)
+
 // pruneSnapshots removes snapshots of codename other than cur and prev.
 func pruneSnapshots(root, codename, cur, prev string) {
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
 		n := e.Name()
-		if strings.HasPrefix(n, codename+"-") && n != cur && n != prev {
+		rest, ok := strings.CutPrefix(n, codename+"-")
+		if ok && snapshotStamp.MatchString(rest) && n != cur && n != prev {
 			os.RemoveAll(filepath.Join(root, n))
 		}
 	}

@@ -147,8 +147,9 @@ func ParseStanzas(data []byte) [][]Field {
 
 // siteEntries describes the packages about to be indexed, with the
 // build information found beside each .deb in the pool. changelogs maps
-// a .deb's Filename to the changelog link written into the snapshot.
-func siteEntries(repoDir, codename string, archs []string, kept []*Package, changelogs map[string]string) []Entry {
+// a .deb's Filename to the changelog link written into the snapshot;
+// test results are read from tests/<tested>-<arch>/.
+func siteEntries(repoDir, tested string, archs []string, kept []*Package, changelogs map[string]string) []Entry {
 	out := make([]Entry, 0, len(kept))
 	for _, p := range kept {
 		summary, _, _ := strings.Cut(debfile.FieldValue(p.Fields, "Description"), "\n")
@@ -174,7 +175,7 @@ func siteEntries(repoDir, codename string, archs []string, kept []*Package, chan
 				e.BuildDate = st.ModTime().UTC().Format(time.RFC1123Z)
 			}
 		}
-		e.Tests = testLinks(repoDir, codename, archs, e)
+		e.Tests = testLinks(repoDir, tested, archs, e)
 		out = append(out, e)
 	}
 	SortEntries(out)
