@@ -37,7 +37,11 @@ func (r *Repo) Orphans() ([]Orphan, error) {
 	for _, c := range r.Components {
 		known[c.PackageName()] = true
 	}
-	cfg := aptrepo.Config{Codename: r.Settings.Codename, Releases: r.releaseTargets()}
+	releases, err := r.releaseTargets()
+	if err != nil {
+		return nil, err
+	}
+	cfg := aptrepo.Config{Codename: r.Settings.Codename, Releases: releases}
 	var out []Orphan
 	for _, p := range pkgs {
 		switch {

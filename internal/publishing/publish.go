@@ -15,6 +15,7 @@ import (
 
 	"github.com/debforge/debforge/internal/packaging"
 	"github.com/debforge/debforge/internal/packaging/aptrepo"
+	"github.com/debforge/debforge/internal/packaging/debfile"
 	"github.com/debforge/debforge/internal/packaging/sbom"
 	"github.com/debforge/debforge/internal/spec"
 )
@@ -60,6 +61,9 @@ func (r *Repo) Publish(remove []string, files ...string) error {
 }
 
 func (r *Repo) publish(remove []string, files ...string) error {
+	if err := r.carryOverToStable(); err != nil {
+		return err
+	}
 	cfg, err := r.config()
 	if err != nil {
 		return err
@@ -84,19 +88,26 @@ func (r *Repo) config() (aptrepo.Config, error) {
 	if err != nil {
 		return aptrepo.Config{}, err
 	}
+	releases, err := r.releaseTargets()
+	if err != nil {
+		return aptrepo.Config{}, err
+	}
 	return aptrepo.Config{
 		Dir: r.Dir, Origin: repo.Origin, Label: repo.Label, Suite: repo.Suite, Codename: repo.Codename,
 		Component: repo.Component, Description: repo.Description, Keep: repo.Keep,
 		ValidFor: time.Duration(repo.ValidDays) * 24 * time.Hour,
 		Archs:    []string{r.Arch}, KeyName: repo.KeyName, URL: repo.URL,
-		Signer: signer, Now: r.Now(), Releases: r.releaseTargets(),
+		Signer: signer, Now: r.Now(), Releases: releases,
 	}, nil
 }
 
-// releaseTargets are the releases debforge.yaml's targets publish, in
+// releaseTargets are the suites debforge.yaml's targets publish, in
 // the order first named, each with every architecture named for it; none
-// when no targets are set (one distribution, Codename).
-func (r *Repo) releaseTargets() []aptrepo.ReleaseTarget {
+// when no targets are set (one distribution, Codename). With staging,
+// each release's own suite lists what was promoted into it (the
+// repository's keyring always), and <release>-staging beside it lists
+// every build.
+func (r *Repo) releaseTargets() ([]aptrepo.ReleaseTarget, error) {
 	var out []aptrepo.ReleaseTarget
 	index := map[string]int{}
 	for _, t := range r.Settings.TargetList {
@@ -108,13 +119,69 @@ func (r *Repo) releaseTargets() []aptrepo.ReleaseTarget {
 		}
 		out[i].Archs = append(out[i].Archs, t.Arch)
 	}
-	return out
+	if !r.Settings.Staging {
+		return out, nil
+	}
+	promotions, err := aptrepo.ReadPromotions(r.Dir)
+	if err != nil {
+		return nil, err
+	}
+	promoted := aptrepo.PromotedIn(promotions)
+	var both []aptrepo.ReleaseTarget
+	for _, stable := range out {
+		staging := stable
+		staging.Codename += aptrepo.StagingSuffix
+		staging.Suite, staging.Tested = staging.Codename, stable.Codename
+		in := promoted[stable.Codename]
+		stable.Admit = func(p *aptrepo.Package) bool {
+			return p.Name == r.Settings.KeyName || in[p.Name+"_"+p.Version+"_"+p.Arch]
+		}
+		both = append(both, stable, staging)
+	}
+	return both, nil
+}
+
+// carryOverToStable records, the first time a repository published
+// without staging is published with it, every version its releases list
+// as promoted: hosts following a release keep what they had, and only
+// new builds wait in staging.
+func (r *Repo) carryOverToStable() error {
+	if !r.Settings.Staging {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, aptrepo.PromotionsFile)); err == nil {
+		return nil
+	}
+	var carried []aptrepo.Promotion
+	for _, t := range r.Settings.TargetList {
+		if _, err := os.Stat(filepath.Join(r.Dir, "dists", t.Release+aptrepo.StagingSuffix)); err == nil {
+			return nil // published with staging before
+		}
+		data, err := os.ReadFile(filepath.Join(r.Dir, "dists", t.Release, r.Settings.Component, "binary-"+t.Arch, "Packages"))
+		if err != nil {
+			continue
+		}
+		for _, st := range aptrepo.ParseStanzas(data) {
+			p := aptrepo.Promotion{Release: t.Release, Package: debfile.FieldValue(st, "Package"), Version: debfile.FieldValue(st, "Version"),
+				Arch: debfile.FieldValue(st, "Architecture"), Date: r.Now().UTC(), Changes: "Published before staging was turned on."}
+			if p.Package != r.Settings.KeyName && !slices.Contains(carried, p) {
+				carried = append(carried, p)
+			}
+		}
+	}
+	if len(carried) == 0 {
+		return nil
+	}
+	return aptrepo.RecordPromotions(r.Dir, carried)
 }
 
 // Consistent checks the published repository against its pool
 // (aptrepo.Consistent), over every release it publishes.
 func (r *Repo) Consistent() error {
-	rts := r.releaseTargets()
+	rts, err := r.releaseTargets()
+	if err != nil {
+		return err
+	}
 	if len(rts) == 0 {
 		return aptrepo.Consistent(r.Dir, r.Settings.Codename, r.Settings.KeyName)
 	}

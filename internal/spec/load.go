@@ -183,6 +183,9 @@ func LoadRepo(path string) (*Repo, error) {
 		p.add(At(root, "url"), "url", "e.g. https://apt.example.org/debforge or file:///srv/repo", "expected an http(s) or file URL without spaces, found %q", r.URL)
 	}
 	r.TargetList = checkTargets(p, root, &r)
+	if r.Staging && len(r.Targets) == 0 {
+		p.add(At(root, "staging"), "staging", "name the releases to publish, e.g. targets: [bookworm/amd64]", "staging needs targets: each target's release gets a staging suite beside it")
+	}
 	if tc := r.GoToolchain; tc != nil {
 		n := At(root, "go_toolchain")
 		if !goVersionRe.MatchString(tc.Version) {

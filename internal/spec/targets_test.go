@@ -77,6 +77,7 @@ func TestRepoTargets(t *testing.T) {
 		{"ubuntu without mirror", "targets: [noble/amd64]\n", ":2:10: targets: noble is an ubuntu release: its build roots need that archive's mirror"},
 		{"unknown release settings", "releases:\n  buster: {mirror: \"http://x/\"}\n", ":3:11: releases.buster: unknown release"},
 		{"bad mirror", "releases:\n  noble: {mirror: \"ftp://x y\"}\n", ":3:19: releases.noble.mirror: expected an http(s) or file URL"},
+		{"staging without targets", "staging: true\n", ":2:10: staging: staging needs targets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			testutil.Must(t, os.WriteFile(p, []byte(head+tc.yaml), 0o644))

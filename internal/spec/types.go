@@ -317,6 +317,11 @@ type Repo struct {
 	// binary-<arch> index per architecture. Default: none, which keeps one
 	// distribution (Codename) built for this host.
 	Targets []string `yaml:"targets"`
+	// Staging, when set, publishes what build makes into a staging
+	// suite per release (dists/<release>-staging) and only what
+	// debforge promote moved there into the release's own suite, which
+	// hosts follow by default. It needs targets.
+	Staging bool `yaml:"staging"`
 	// Releases holds per-release settings (a mirror), keyed by codename.
 	Releases map[string]ReleaseSettings `yaml:"releases"`
 	// TargetList is Targets parsed (set by LoadRepo).
