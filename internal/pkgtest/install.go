@@ -73,7 +73,7 @@ func (tr *Tester) aptConfig(tree string, t Target) (string, error) {
 		return "", err
 	}
 	source := fmt.Sprintf("Types: deb\nURIs: copy:%s\nSuites: %s\nComponents: %s\nSigned-By: %s\n",
-		repo, t.Codename, tr.Component, filepath.Join(repo, tr.KeyName+".gpg"))
+		repo, t.suite(), tr.Component, filepath.Join(repo, tr.KeyName+".gpg"))
 	if err := os.WriteFile(filepath.Join(conf, "sources", "debforge-test.sources"), []byte(source), 0o644); err != nil {
 		return "", err
 	}

@@ -11,6 +11,7 @@
 package pkgtest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -86,11 +87,18 @@ type Tester struct {
 }
 
 // Target is where a package is tested: a release and architecture, and
-// the dists/<Codename> of the repository that publishes it.
+// the dists/<Codename> of the repository that publishes it. Results go
+// to tests/<Codename>-<arch>/.
 type Target struct {
 	buildroot.Target
 	Codename string
+	// Suite, when set, is the dists/<Suite> apt installs from instead
+	// (the release's staging suite).
+	Suite string
 }
+
+// suite is the dists/ directory apt installs t's packages from.
+func (t Target) suite() string { return cmp.Or(t.Suite, t.Codename) }
 
 // Run tests c's package as published for t, or returns the result kept
 // under the same key. An error is a failure to test (no package
@@ -103,7 +111,7 @@ func (tr *Tester) Run(ctx context.Context, c *spec.Component, t Target, progress
 	res := &Result{Package: pub.Name, Version: pub.Version, Target: t.String()}
 	if why := tr.cannotRun(t.Arch); why != "" {
 		res.Status, res.Reason = NotRun, why
-		return res, nil
+		return res, tr.publishNotRun(res, t)
 	}
 	base, err := tr.Roots.Ensure(ctx, t.Target, nil, progress)
 	if err != nil {
@@ -197,4 +205,15 @@ func (tr *Tester) publishResult(r *Result, t Target) error {
 		r.Log = base + ".log"
 	}
 	return atomicfile.Write(base+".json", append(data, '\n'), 0o644)
+}
+
+// publishNotRun publishes a result of tests this host could not run,
+// unless a result of the same package version is published already: a
+// run on a host that could run them says more.
+func (tr *Tester) publishNotRun(r *Result, t Target) error {
+	base := filepath.Join(tr.ResultsDir, t.Codename+"-"+t.Arch, r.Package+"_"+r.Version)
+	if _, err := os.Stat(base + ".json"); err == nil {
+		return nil
+	}
+	return tr.publishResult(r, t)
 }

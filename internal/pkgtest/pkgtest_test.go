@@ -58,6 +58,21 @@ func TestForeignTargetWithoutEmulationIsNotRun(t *testing.T) {
 	if len(fake.Cmds) != 0 {
 		t.Errorf("ran %v for a target that cannot run", fake.Cmds)
 	}
+	// Published, so that promote and the front page say why; but never
+	// over a result of a host that could run them.
+	published := filepath.Join(tr.ResultsDir, "bookworm-arm64", "hello_1.0-1.json")
+	if data, err := os.ReadFile(published); err != nil || !strings.Contains(string(data), `"status": "not run"`) {
+		t.Errorf("published result: %s %v", data, err)
+	}
+	if err := os.WriteFile(published, []byte(`{"status": "passed"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(context.Background(), component(), arm64, nil); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(published); string(data) != `{"status": "passed"}` {
+		t.Errorf("a not-run result replaced a passed one: %s", data)
+	}
 }
 
 // A package the index lists at another version than the spec's is not
@@ -117,5 +132,19 @@ func TestRepoClosureFollowsWhatAptCouldInstall(t *testing.T) {
 	}
 	if repoClosure(index("b1", "d1", "e2"), []string{"a", "e"}) == base {
 		t.Error("a package a test needs kept the key when it changed")
+	}
+}
+
+// apt's account of a package that does not install is cut to its unmet
+// relations, one line each; other failures keep all of apt's output.
+func TestUnmetNamesTheRelation(t *testing.T) {
+	out := "Reading package lists...\nSome packages could not be installed.\nThe following packages have unmet dependencies:\n" +
+		" foo : Depends: nosuchpkg (>= 2) but it is not installable\n       Depends: bar but it is not going to be installed\n" +
+		"E: Unable to correct problems, you have held broken packages.\n"
+	if got, want := unmet(out), "foo : Depends: nosuchpkg (>= 2) but it is not installable; Depends: bar but it is not going to be installed"; got != want {
+		t.Errorf("unmet = %q, want %q", got, want)
+	}
+	if got := unmet("E: Version '9' for 'foo' was not found\n"); got != "E: Version '9' for 'foo' was not found" {
+		t.Errorf("unmet of another failure = %q", got)
 	}
 }

@@ -54,7 +54,7 @@ func (tr *Tester) published(c *spec.Component, t Target) (published, error) {
 	if c.IsMeta() || (c.Package != nil && c.Package.Architecture == "all") {
 		arch = "all"
 	}
-	index := filepath.Join(tr.RepoDir, "dists", t.Codename, tr.Component, "binary-"+t.Arch, "Packages")
+	index := filepath.Join(tr.RepoDir, "dists", t.suite(), tr.Component, "binary-"+t.Arch, "Packages")
 	data, err := os.ReadFile(index)
 	if err != nil {
 		return published{}, &NotPublishedError{Package: name, Version: version, Index: index, Target: t}
