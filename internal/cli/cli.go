@@ -133,7 +133,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	pf.StringVar(&g.rootsDir, "roots-dir", os.Getenv("DEBFORGE_ROOTS_DIR"), "build roots and Go toolchains (default: the \"roots\" directory in the cache dir; env DEBFORGE_ROOTS_DIR)")
 	pf.IntVarP(&g.jobs, "jobs", "j", runtime.NumCPU(), "components built in parallel")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "stream build output to stderr")
-	root.AddCommand(newKeygenCmd(g), newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newRemoveCmd(g), newOutdatedCmd(g), newBumpCmd(g), newNewCmd(g), newServeCmd(g), newVerifyCmd(g), newCleanCmd(g), newTestCmd(g),
+	root.AddCommand(newKeygenCmd(g), newBuildCmd(g), newFetchCmd(g), newValidateCmd(g), newListCmd(g), newPublishCmd(g), newRemoveCmd(g), newOutdatedCmd(g), newBumpCmd(g), newNewCmd(g), newServeCmd(g), newVerifyCmd(g), newCleanCmd(g), newTestCmd(g), newPromoteCmd(g), newUpdateCmd(g),
 		newGenManCmd(), newGenCompletionsCmd(), newUnpackSourceCmd(), newRootCmdGroup(g))
 	refuseUnknownSubcommands(root)
 	return root

@@ -101,7 +101,7 @@ func (f *Forge) componentsWithTests(names []string) ([]*spec.Component, error) {
 }
 
 // testTargets are the run's targets with the dists/ each is published
-// in; without targets, this host's release and architecture in Codename.
+// in (its staging suite, with staging); without targets, this host's release and architecture in Codename.
 func (f *Forge) testTargets() ([]pkgtest.Target, error) {
 	ts, err := f.runTargets()
 	if err != nil {
@@ -109,7 +109,11 @@ func (f *Forge) testTargets() ([]pkgtest.Target, error) {
 	}
 	var out []pkgtest.Target
 	for _, t := range ts {
-		out = append(out, pkgtest.Target{Target: buildroot.Target{Release: t.Release, Arch: t.Arch}, Codename: t.Release})
+		pt := pkgtest.Target{Target: buildroot.Target{Release: t.Release, Arch: t.Arch}, Codename: t.Release}
+		if f.set.Repo.Staging {
+			pt.Suite = t.Release + aptrepo.StagingSuffix
+		}
+		out = append(out, pt)
 	}
 	if len(out) == 0 {
 		t, err := f.rootTarget()
