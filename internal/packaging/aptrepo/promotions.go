@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/debforge/debforge/internal/atomicfile"
@@ -78,16 +77,6 @@ func PromotedIn(ps []Promotion) map[string]map[string]bool {
 			out[p.Release] = map[string]bool{}
 		}
 		out[p.Release][p.Key()] = true
-	}
-	return out
-}
-
-// Newest returns the record's last n promotions, newest first.
-func Newest(ps []Promotion, n int) []Promotion {
-	out := slices.Clone(ps)
-	slices.Reverse(out)
-	if len(out) > n {
-		out = out[:n]
 	}
 	return out
 }

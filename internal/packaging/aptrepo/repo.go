@@ -453,6 +453,9 @@ func Publish(cfg Config) error {
 	if err := writeKeyFiles(cfg); err != nil {
 		return fmt.Errorf("publish keys: %w", err)
 	}
+	if err := writeFeed(cfg); err != nil {
+		return fmt.Errorf("publish %s: %w", FeedFile, err)
+	}
 	if err := prune(cfg.Dir, dropped, keptAnywhere); err != nil {
 		return err
 	}
@@ -784,11 +787,7 @@ func writeKeyFiles(cfg Config) error {
 // sourcesText is the deb822 .sources file for cfg with the armored key
 // asc inline as Signed-By.
 func sourcesText(cfg Config, codename string, asc []byte) string {
-	url := cfg.URL
-	if url == "" {
-		abs, _ := filepath.Abs(cfg.Dir)
-		url = "file://" + abs
-	}
+	url := repoURL(cfg)
 	var b strings.Builder
 	if cfg.multi() {
 		fmt.Fprintf(&b, "# %s for Debian/Ubuntu %s hosts: add with\n", cfg.Label, codename)

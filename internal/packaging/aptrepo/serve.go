@@ -17,6 +17,7 @@ var contentTypes = map[string]string{
 	// Text a browser should show, not download.
 	".buildinfo": "text/plain; charset=utf-8",
 	".json":      "application/json",
+	".atom":      "application/atom+xml",
 	".txt":       "text/plain; charset=utf-8",
 	".log":       "text/plain; charset=utf-8", // debforge test's logs
 }

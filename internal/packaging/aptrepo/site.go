@@ -29,6 +29,10 @@ type Site struct {
 	Fingerprint, KeyName string
 	Sources              []SourcesFile
 	Releases             []Release
+	// Promotions are the newest promotions into the releases (one per
+	// package version and release), and Feed the Atom feed of them.
+	Promotions []Promotion
+	Feed       string
 }
 
 // SourcesFile is a deb822 .sources file hosts copy to add the repository.
@@ -252,5 +256,10 @@ func publishedSite(cfg Config, builds []*releaseBuild) (Site, error) {
 		site.Releases = append(site.Releases, rel)
 		site.Sources = append(site.Sources, SourcesFile{Name: cfg.SourcesName(b.rt.Codename), Text: sourcesText(cfg, b.rt.Codename, asc), Local: local})
 	}
+	ps, err := ReadPromotions(cfg.Dir)
+	if err != nil {
+		return Site{}, err
+	}
+	site.Promotions, site.Feed = newestByVersion(ps, 10), FeedFile
 	return site, nil
 }
