@@ -40,10 +40,10 @@ type PromoteOutcome struct {
 // candidate is a component's version in a release's staging suite, on
 // the architectures of the release it is built for.
 type candidate struct {
-	c          *spec.Component // as built for release
-	release    string
-	targets    []pkgtest.Target
-	pkg, arch  string // arch is "all" for an Architecture: all package
+	c         *spec.Component // as built for release
+	release   string
+	targets   []pkgtest.Target
+	pkg, arch string                     // arch is "all" for an Architecture: all package
 	stanzas   map[string][]aptrepo.Field // by target architecture
 	outcome   *PromoteOutcome
 	hasTests  bool
