@@ -18,7 +18,7 @@ APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 SHELL   := /bin/bash
 
 BUILD_TOOLS := ca-certificates git gcc make dpkg-dev xz-utils bubblewrap mmdebstrap debootstrap uidmap util-linux
-TEST_TOOLS  := $(BUILD_TOOLS) lintian debootstrap shellcheck apt-utils autoconf automake uidmap piuparts \
+TEST_TOOLS  := $(BUILD_TOOLS) systemd lintian debootstrap shellcheck apt-utils autoconf automake uidmap piuparts \
                libseccomp-dev pkg-config tar chromium devscripts qemu-user-static file arch-test docker-registry gnupg
 # Booted guests for make host-test: QEMU (software emulation), images from
 # Debian's packages, ssh into them.

@@ -90,6 +90,9 @@ func TestStagingPromotesOnlyTestedInstallableVersions(t *testing.T) {
 		!strings.Contains(rows["held hello-needs-missing"], "would not install on bookworm/amd64: hello-needs-missing : Depends: no-such-package-anywhere but it is not installable") {
 		t.Fatalf("first update: exit %d, want 10 with hello-staged promoted and hello-needs-missing held\n%s\n%s", first.code, first.stdout, first.stderr)
 	}
+	if feed := string(mustRead(t, filepath.Join(repo, "promotions.atom"))); !strings.Contains(feed, "<title>hello-staged 1.0.0-1+deb12 promoted to bookworm</title>") {
+		t.Errorf("the feed lacks the promotion:\n%s", feed)
+	}
 	refused := e.run(t, "promote", "hello-needs-missing")
 	if refused.code != 10 || !strings.Contains(refused.stdout, "Depends: no-such-package-anywhere but it is not installable") {
 		t.Errorf("promote of the uninstallable package: exit %d, want 10 naming the relation\n%s%s", refused.code, refused.stdout, refused.stderr)

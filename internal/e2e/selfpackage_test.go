@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,5 +81,35 @@ func TestDebforgePackagesItself(t *testing.T) {
 	}
 	if bad := lintianErrors(t, deb); len(bad) > 0 {
 		t.Errorf("lintian:\n%s", strings.Join(bad, "\n"))
+	}
+	checkUpdateUnits(t, root, ctl)
+}
+
+// checkUpdateUnits checks the debforge update service and timer the
+// package ships: systemd-analyze verify accepts them (read in a root of
+// this host's units with the package's files over it, so that the
+// binary they run is the package's), and the timer is installed, not
+// enabled: the postinst records its state and enables nothing.
+func checkUpdateUnits(t *testing.T, pkgRoot, ctl string) {
+	t.Helper()
+	testutil.RequireTool(t, "systemd-analyze")
+	root := t.TempDir()
+	testutil.Must(t, os.MkdirAll(filepath.Join(root, "usr/lib/systemd"), 0o755))
+	sh(t, "cp", "-a", "/usr/lib/systemd/system", filepath.Join(root, "usr/lib/systemd/"))
+	sh(t, "cp", "-a", pkgRoot+"/.", root)
+	units := []string{"debforge-update.service", "debforge-update.timer"}
+	for _, u := range units {
+		if _, err := os.Stat(filepath.Join(pkgRoot, "usr/lib/systemd/system", u)); err != nil {
+			t.Fatalf("the package lacks %s: %v", u, err)
+		}
+	}
+	verify := exec.Command("systemd-analyze", append([]string{"verify", "--man=no", "--root=" + root}, units...)...)
+	if out, err := verify.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	post, err := os.ReadFile(filepath.Join(ctl, "postinst"))
+	if err != nil || !strings.Contains(string(post), "deb-systemd-helper update-state 'debforge-update.timer'") ||
+		strings.Contains(string(post), "deb-systemd-helper enable") || strings.Contains(string(post), "deb-systemd-invoke") {
+		t.Errorf("the postinst should record the timer's state and neither enable nor start it (%v):\n%s", err, post)
 	}
 }
