@@ -60,14 +60,22 @@ func TestParseTarget(t *testing.T) {
 	if _, err := ParseTarget("../etc/amd64", ""); err == nil {
 		t.Error("a path as release was accepted")
 	}
-	if _, err := os.Stat(filepath.Join(DebootstrapScripts, "bookworm")); err == nil {
-		tg, err := ParseTarget("bookworm/arm64", "")
-		if err != nil || tg.String() != "bookworm/arm64" {
-			t.Errorf("bookworm/arm64 = %v %v", tg, err)
-		}
-		if _, err := ParseTarget("bookworm/arm64", "amd64"); err == nil {
-			t.Error("--target and --arch disagreeing was accepted")
-		}
+	// A release debforge knows needs no debootstrap: a host with the
+	// debforge package alone has none (mmdebstrap makes the roots).
+	old := DebootstrapScripts
+	DebootstrapScripts = t.TempDir()
+	defer func() { DebootstrapScripts = old }()
+	tg, err := ParseTarget("bookworm/arm64", "")
+	if err != nil || tg.String() != "bookworm/arm64" {
+		t.Errorf("bookworm/arm64 without debootstrap = %v %v", tg, err)
+	}
+	if _, err := ParseTarget("bookworm/arm64", "amd64"); err == nil {
+		t.Error("--target and --arch disagreeing was accepted")
+	}
+	// One debforge does not know is taken where debootstrap has a script.
+	testutil.Must(t, os.WriteFile(filepath.Join(DebootstrapScripts, "sid"), nil, 0o644))
+	if _, err := ParseTarget("sid/amd64", ""); err != nil {
+		t.Errorf("sid with a debootstrap script: %v", err)
 	}
 }
 

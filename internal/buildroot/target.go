@@ -35,10 +35,12 @@ func (t Target) String() string { return t.Release + "/" + t.Arch }
 var releaseRe = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
 // DebootstrapScripts is where debootstrap keeps one script per release it
-// knows; a release without one is refused before anything is made.
+// knows; a release neither debforge nor it knows is refused before
+// anything is made.
 var DebootstrapScripts = "/usr/share/debootstrap/scripts"
 
-// UnknownReleaseError is a target release debootstrap does not know.
+// UnknownReleaseError is a target release neither debforge nor
+// debootstrap knows.
 type UnknownReleaseError struct{ Release string }
 
 func (e *UnknownReleaseError) Error() string {
@@ -47,7 +49,7 @@ func (e *UnknownReleaseError) Error() string {
 
 // Hint names the fix.
 func (e *UnknownReleaseError) Hint() string {
-	return "use a Debian codename debootstrap knows (ls " + DebootstrapScripts + "), e.g. --target bookworm/amd64 or --target trixie/amd64"
+	return "use a codename debforge knows (" + strings.Join(debian.ReleaseNames(), ", ") + ") or debootstrap does (ls " + DebootstrapScripts + "), e.g. --target bookworm/amd64 or --target trixie/amd64"
 }
 
 // ParseTarget reads "RELEASE[/ARCH]"; empty parts default to this host's.
@@ -73,13 +75,25 @@ func ParseTarget(s, arch string) (Target, error) {
 	if !releaseRe.MatchString(rel) {
 		return Target{}, &UnknownReleaseError{Release: rel}
 	}
-	if _, err := os.Stat(filepath.Join(DebootstrapScripts, rel)); err != nil {
+	if !knownRelease(rel) {
 		return Target{}, &UnknownReleaseError{Release: rel}
 	}
 	if !releaseRe.MatchString(a) {
 		return Target{}, fmt.Errorf("--target %s: malformed architecture %q", s, a)
 	}
 	return Target{Release: rel, Arch: a}, nil
+}
+
+// knownRelease reports whether debforge knows rel (its release table)
+// or this host's debootstrap has a script for it. mmdebstrap makes the
+// roots and needs no debootstrap: a host with the debforge package
+// alone has no scripts.
+func knownRelease(rel string) bool {
+	if _, ok := debian.Releases[rel]; ok {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(DebootstrapScripts, rel))
+	return err == nil
 }
 
 // HostRelease is VERSION_CODENAME from /etc/os-release.

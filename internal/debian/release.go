@@ -1,6 +1,10 @@
 package debian
 
-import "regexp"
+import (
+	"maps"
+	"regexp"
+	"slices"
+)
 
 // Release is a distribution release debforge can build for and publish:
 // its build roots come from Distro's archive and its packages carry
@@ -42,4 +46,9 @@ func ReleaseOfVersion(v string) (Release, bool) {
 		}
 	}
 	return Release{}, false
+}
+
+// ReleaseNames lists the codenames of Releases, sorted.
+func ReleaseNames() []string {
+	return slices.Sorted(maps.Keys(Releases))
 }

@@ -2,7 +2,6 @@ package spec
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/debforge/debforge/internal/debian"
@@ -26,14 +25,7 @@ type ReleaseSettings struct {
 	Mirror string `yaml:"mirror"`
 }
 
-func knownReleases() string {
-	names := make([]string, 0, len(debian.Releases))
-	for n := range debian.Releases {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
+func knownReleases() string { return strings.Join(debian.ReleaseNames(), ", ") }
 
 // ParseTarget reads "RELEASE/ARCH" and checks both parts are known.
 func ParseTarget(s string) (Target, error) {
