@@ -56,6 +56,7 @@ func (f *Forge) Test(ctx context.Context, names []string, progress io.Writer) ([
 		}
 	}
 	tester := f.tester()
+	defer tester.Close()
 	outcomes := make([]TestOutcome, len(jobs))
 	sem := make(chan struct{}, f.opts.Jobs)
 	var wg sync.WaitGroup

@@ -29,7 +29,7 @@ Dir::Etc::Parts "%s";
 // Recommends too, as a host's apt would: the release's packages from the
 // mirror the clean root was made from (verified with the tree's keys),
 // the package from the repository, verified with the repository's key.
-func (tr *Tester) install(ctx context.Context, tree string, pub published, tests []spec.Test, t Target, log io.Writer) error {
+func (tr *Tester) install(ctx context.Context, tree string, pub published, tests []spec.Test, t Target, lists *targetLists, log io.Writer) error {
 	// No service a package ships starts in the tree, as in a build root.
 	if err := os.WriteFile(filepath.Join(tree, "usr/sbin/policy-rc.d"), []byte("#!/bin/sh\nexit 101\n"), 0o755); err != nil {
 		return err
@@ -50,10 +50,11 @@ func (tr *Tester) install(ctx context.Context, tree string, pub published, tests
 		"-o", "DPkg::Chroot-Directory=" + tree, "-o", "DPkg::Options::=--force-unsafe-io", "-o", "Dpkg::Use-Pty=0"}
 	env := []string{"APT_CONFIG=" + filepath.Join(conf, "apt.conf"), "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C.UTF-8",
 		"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	for _, args := range [][]string{append(apt, "update", "-q"), append(append(apt, "install", "-q", "-y"), pkgs...)} {
-		if err := execx.RunLogged(ctx, tr.Runner, execx.Cmd{Args: args, Env: env}, log); err != nil {
-			return fmt.Errorf("install %s: %w", pub.Name, err)
-		}
+	if err := lists.copyInto(ctx, tr, tree, log); err != nil {
+		return err
+	}
+	if err := execx.RunLogged(ctx, tr.Runner, execx.Cmd{Args: append(append(apt, "install", "-q", "-y"), pkgs...), Env: env}, log); err != nil {
+		return fmt.Errorf("install %s: %w", pub.Name, err)
 	}
 	return nil
 }
@@ -68,16 +69,26 @@ func (tr *Tester) aptConfig(tree string, t Target) (string, error) {
 			return "", err
 		}
 	}
-	repo, err := filepath.Abs(tr.RepoDir)
+	source, err := tr.repoSource(t)
 	if err != nil {
 		return "", err
 	}
-	source := fmt.Sprintf("Types: deb\nURIs: copy:%s\nSuites: %s\nComponents: %s\nSigned-By: %s\n",
-		repo, t.suite(), tr.Component, filepath.Join(repo, tr.KeyName+".gpg"))
-	if err := os.WriteFile(filepath.Join(conf, "sources", "debforge-test.sources"), []byte(source), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(conf, "sources", "debforge-test.sources"), source, 0o644); err != nil {
 		return "", err
 	}
 	return conf, os.WriteFile(filepath.Join(conf, "apt.conf"), []byte(fmt.Sprintf(aptConf, filepath.Join(conf, "parts"))), 0o644)
+}
+
+// repoSource is the repository's source for t's tests: copy: puts the
+// .debs where the chrooted dpkg reads them, and only the repository's
+// key is trusted for it.
+func (tr *Tester) repoSource(t Target) ([]byte, error) {
+	repo, err := filepath.Abs(tr.RepoDir)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(fmt.Sprintf("Types: deb\nURIs: copy:%s\nSuites: %s\nComponents: %s\nSigned-By: %s\n",
+		repo, t.suite(), tr.Component, filepath.Join(repo, tr.KeyName+".gpg"))), nil
 }
 
 // addUserScript adds the unprivileged test user, with a home. It runs

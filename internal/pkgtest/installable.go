@@ -35,10 +35,14 @@ func (tr *Tester) Uninstallable(ctx context.Context, t Target, index []byte, pkg
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	apt, env, err := simulationApt(dir, base.FS, t, index)
+	// The suite as it would be published, unsigned: apt only reads it to
+	// resolve, and downloads nothing from it.
+	source := fmt.Sprintf("Types: deb\nURIs: file:%s\nSuites: ./\nTrusted: yes\n", dir)
+	apt, env, err := readOnlyApt(dir, base.FS, t, map[string][]byte{"Packages": index, "sources/suite.sources": []byte(source)})
 	if err != nil {
 		return nil, err
 	}
+	apt = append(apt, "-o", "APT::Install-Recommends=false", "-o", "Debug::NoLocking=true")
 	if err := execx.RunLogged(ctx, tr.Runner, execx.Cmd{Args: append(apt, "update", "-q"), Env: env}, log); err != nil {
 		return nil, fmt.Errorf("installability on %s: apt-get update: %w", t, err)
 	}
@@ -54,38 +58,6 @@ func (tr *Tester) Uninstallable(ctx context.Context, t Target, index []byte, pkg
 		}
 	}
 	return out, nil
-}
-
-// simulationApt writes apt's configuration for simulating installs on
-// root (read only) with the suite index added, under dir, and returns
-// the apt-get command line and environment.
-func simulationApt(dir, root string, t Target, index []byte) ([]string, []string, error) {
-	for _, d := range []string{"parts", "sources", "suite", "state/lists/partial", "cache/archives/partial", "log"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return nil, nil, err
-		}
-	}
-	// The suite as it would be published, unsigned: apt only reads it to
-	// resolve, and downloads nothing from it.
-	source := fmt.Sprintf("Types: deb\nURIs: file:%s\nSuites: ./\nTrusted: yes\n", filepath.Join(dir, "suite"))
-	files := map[string][]byte{
-		"suite/Packages":        index,
-		"sources/suite.sources": []byte(source),
-		"apt.conf":              []byte(fmt.Sprintf(aptConf, filepath.Join(dir, "parts"))),
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			return nil, nil, err
-		}
-	}
-	apt := []string{"apt-get", "-o", "Dir=" + root,
-		"-o", "Dir::State=" + filepath.Join(dir, "state"), "-o", "Dir::State::status=" + filepath.Join(root, "var/lib/dpkg/status"),
-		"-o", "Dir::Cache=" + filepath.Join(dir, "cache"), "-o", "Dir::Log=" + filepath.Join(dir, "log"),
-		"-o", "Dir::Etc::SourceParts=" + filepath.Join(dir, "sources"),
-		"-o", "APT::Architecture=" + t.Arch, "-o", "APT::Architectures::=" + t.Arch,
-		"-o", "APT::Install-Recommends=false", "-o", "Debug::NoLocking=true"}
-	env := []string{"APT_CONFIG=" + filepath.Join(dir, "apt.conf"), "LC_ALL=C.UTF-8", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	return apt, env, nil
 }
 
 // unmet picks apt's list of unmet dependencies out of its output (all

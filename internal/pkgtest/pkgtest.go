@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/debforge/debforge/internal/atomicfile"
@@ -84,6 +85,11 @@ type Tester struct {
 	// HostArch is this machine's Debian architecture: another runs
 	// under qemu-user, when binfmt_misc allows it.
 	HostArch string
+
+	mu sync.Mutex
+	// fetched are the package lists of each target in this run; Close
+	// removes them.
+	fetched map[string]*targetLists
 }
 
 // Target is where a package is tested: a release and architecture, and

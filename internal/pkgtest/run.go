@@ -64,7 +64,11 @@ func (tr *Tester) runFresh(ctx context.Context, res *Result, pub published, test
 		if err := tr.copyRoot(ctx, base.FS, tree, log); err != nil {
 			return err
 		}
-		if err := tr.install(ctx, tree, pub, tests, t, log); err != nil {
+		lists, err := tr.lists(ctx, t, base.FS)
+		if err == nil {
+			err = tr.install(ctx, tree, pub, tests, t, lists, log)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
