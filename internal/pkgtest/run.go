@@ -61,9 +61,11 @@ func (tr *Tester) runFresh(ctx context.Context, res *Result, pub published, test
 	logPath := filepath.Join(tr.keptDir(), res.Key+".log")
 	keep := true
 	err = atomicfile.WriteWith(logPath, 0o644, func(log io.Writer) error {
-		if err := tr.copyRoot(ctx, base.FS, tree, log); err != nil {
+		remove, err := tr.newTree(ctx, base.FS, tree, log)
+		if err != nil {
 			return err
 		}
+		defer remove()
 		lists, err := tr.lists(ctx, t, base.FS)
 		if err == nil {
 			err = tr.install(ctx, tree, pub, tests, t, lists, log)
@@ -98,16 +100,39 @@ func (tr *Tester) runFresh(ctx context.Context, res *Result, pub published, test
 	return atomicfile.Write(filepath.Join(tr.keptDir(), res.Key+".json"), append(data, '\n'), 0o644)
 }
 
-// copyRoot copies the clean root base to tree (which must be empty).
-func (tr *Tester) copyRoot(ctx context.Context, base, tree string, log io.Writer) error {
+// newTree makes tree, an empty directory, a writable view of the clean
+// root base: an overlay mount over it where this process may mount (as
+// root), so that nothing is copied and the clean root is the read-only
+// lower layer; else a copy. It returns what removes the view.
+func (tr *Tester) newTree(ctx context.Context, base, tree string, log io.Writer) (func(), error) {
+	upper, work := tree+".upper", tree+".work"
+	for _, d := range []string{upper, work} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	removeLayers := func() { os.RemoveAll(upper); os.RemoveAll(work) }
+	mount := execx.Cmd{Args: []string{"mount", "-t", "overlay", "overlay", "-o",
+		"lowerdir=" + base + ",upperdir=" + upper + ",workdir=" + work, tree}}
+	if err := execx.RunLogged(ctx, tr.Runner, mount, log); err == nil {
+		return func() {
+			// Lazily: the tests' processes are gone (bwrap dies with its
+			// parent), but nothing may keep the layers behind.
+			if err := tr.Runner.Run(context.Background(), execx.Cmd{Args: []string{"umount", "--lazy", tree}}, log); err == nil {
+				removeLayers()
+			}
+		}, nil
+	}
+	removeLayers()
+	fmt.Fprintf(log, "== no overlay mount here: copying the clean root instead\n")
 	if err := os.Remove(tree); err != nil {
-		return err
+		return nil, err
 	}
 	cp := execx.Cmd{Args: []string{"cp", "-a", "--reflink=auto", base, tree}}
 	if err := execx.RunLogged(ctx, tr.Runner, cp, log); err != nil {
-		return fmt.Errorf("copy the clean root: %w", err)
+		return nil, fmt.Errorf("copy the clean root: %w", err)
 	}
-	return nil
+	return func() {}, nil
 }
 
 // runTests runs each test in tree without network, in namespaces of its
