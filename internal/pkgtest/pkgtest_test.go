@@ -115,23 +115,31 @@ func TestResultKeyFollowsWhatTheTestDependsOn(t *testing.T) {
 // virtual name, and theirs), not the others.
 func TestRepoClosureFollowsWhatAptCouldInstall(t *testing.T) {
 	index := func(b, d, e string) [][]aptrepo.Field {
-		return aptrepo.ParseStanzas([]byte("Package: a\nVersion: 1\nArchitecture: all\nSHA256: a1\nDepends: b (>= 1) | x, libc6\nRecommends: virt\n\n" +
-			"Package: b\nVersion: 1\nArchitecture: all\nSHA256: " + b + "\n\n" +
-			"Package: d\nVersion: 1\nArchitecture: all\nSHA256: " + d + "\nProvides: virt\n\n" +
-			"Package: e\nVersion: 1\nArchitecture: all\nSHA256: " + e + "\n\n"))
+		return aptrepo.ParseStanzas([]byte("Package: a\nVersion: 1\nArchitecture: all\nSHA256: a1\nSize: 1000\nDepends: b (>= 1) | x, libc6\nRecommends: virt\n\n" +
+			"Package: b\nVersion: 1\nArchitecture: all\nSHA256: " + b + "\nSize: 200\n\n" +
+			"Package: d\nVersion: 1\nArchitecture: all\nSHA256: " + d + "\nSize: 30\nProvides: virt\n\n" +
+			"Package: e\nVersion: 1\nArchitecture: all\nSHA256: " + e + "\nSize: 4\n\n"))
 	}
-	base := repoClosure(index("b1", "d1", "e1"), []string{"a"})
-	if repoClosure(index("b1", "d1", "e2"), []string{"a"}) != base {
+	closure := func(idx [][]aptrepo.Field, names ...string) string {
+		h, _ := repoClosure(idx, names)
+		return h
+	}
+	base := closure(index("b1", "d1", "e1"), "a")
+	if closure(index("b1", "d1", "e2"), "a") != base {
 		t.Error("an unrelated package changed the key")
 	}
-	if repoClosure(index("b2", "d1", "e1"), []string{"a"}) == base {
+	if closure(index("b2", "d1", "e1"), "a") == base {
 		t.Error("a dependency's new bytes kept the key")
 	}
-	if repoClosure(index("b1", "d2", "e1"), []string{"a"}) == base {
+	if closure(index("b1", "d2", "e1"), "a") == base {
 		t.Error("a recommended virtual package's provider's new bytes kept the key")
 	}
-	if repoClosure(index("b1", "d1", "e2"), []string{"a", "e"}) == base {
+	if closure(index("b1", "d1", "e2"), "a", "e") == base {
 		t.Error("a package a test needs kept the key when it changed")
+	}
+	// What testing it installs from the repository: a, b and d, not e.
+	if _, size := repoClosure(index("b1", "d1", "e1"), []string{"a"}); size != 1230 {
+		t.Errorf("closure size %d, want 1230", size)
 	}
 }
 

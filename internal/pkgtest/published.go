@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"pault.ag/go/debian/dependency"
@@ -24,6 +25,9 @@ type published struct {
 	// it (repoClosure): a change to another package it depends on tests
 	// it again, a change to an unrelated one does not.
 	FromRepo string
+	// FromRepoSize is the size of those .debs: what installing it
+	// unpacks, the most of a test's time.
+	FromRepoSize int64
 }
 
 // NotPublishedError is a package the release's index does not list at
@@ -60,7 +64,8 @@ func (tr *Tester) published(c *spec.Component, t Target) (published, error) {
 		return published{}, &NotPublishedError{Package: name, Version: version, Index: index, Target: t}
 	}
 	stanzas := aptrepo.ParseStanzas(data)
-	pub := published{Name: name, Version: version, FromRepo: repoClosure(stanzas, append([]string{name}, needs(c)...))}
+	pub := published{Name: name, Version: version}
+	pub.FromRepo, pub.FromRepoSize = repoClosure(stanzas, append([]string{name}, needs(c)...))
 	listed := ""
 	for _, st := range stanzas {
 		if debfile.FieldValue(st, "Package") != name || debfile.FieldValue(st, "Architecture") != arch {
@@ -88,8 +93,8 @@ func needs(c *spec.Component) []string {
 // repoClosure hashes every version of the packages of the index stanzas
 // that installing names could take from it: names, what their Depends,
 // Pre-Depends and Recommends name (any alternative, or a package that
-// provides it), and so on.
-func repoClosure(stanzas [][]aptrepo.Field, names []string) string {
+// provides it), and so on. It also sums their newest versions' sizes.
+func repoClosure(stanzas [][]aptrepo.Field, names []string) (string, int64) {
 	byName, providers := map[string][][]aptrepo.Field{}, map[string][]string{}
 	for _, st := range stanzas {
 		n := debfile.FieldValue(st, "Package")
@@ -113,12 +118,29 @@ func repoClosure(stanzas [][]aptrepo.Field, names []string) string {
 		}
 	}
 	h := sha256.New()
+	var size int64
 	for _, n := range slices.Sorted(maps.Keys(seen)) {
+		var newest int64
 		for _, st := range byName[n] {
 			fmt.Fprintf(h, "%s %s %s %s\n", n, debfile.FieldValue(st, "Version"), debfile.FieldValue(st, "Architecture"), debfile.FieldValue(st, "SHA256"))
+			if sz, err := strconv.ParseInt(debfile.FieldValue(st, "Size"), 10, 64); err == nil && sz > newest {
+				newest = sz
+			}
 		}
+		size += newest
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)), size
+}
+
+// InstallSize is the size of the .debs from the repository that testing
+// c on t installs; 0 when c is not published for t. Tests that install
+// more take longer: run first, they do not end a run alone.
+func (tr *Tester) InstallSize(c *spec.Component, t Target) int64 {
+	pub, err := tr.published(c, t)
+	if err != nil {
+		return 0
+	}
+	return pub.FromRepoSize
 }
 
 // relationNames lists every package a relation field names.
