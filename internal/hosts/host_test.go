@@ -124,6 +124,35 @@ func (g *guest) waitWeb(t *testing.T, what string) {
 	t.Fatalf("%s: %v\n%s\ndiagnosis:\n%s\nserial console (last lines):\n%s", what, err, testutil.LastLines(out, 20), testutil.LastLines(diag, 80), g.consoleTail(30))
 }
 
+// siteSpecs is what an admin puts in /var/lib/debforge for the update
+// timer: repository settings and a meta-package of their own.
+const siteSpecs = `set -eu
+mkdir -p /var/lib/debforge/specs
+printf 'maintainer: "Ops <ops@example.org>"\n' >/var/lib/debforge/specs/debforge.yaml
+printf 'name: site-base\nversion: 1.0.0\nsummary: what every host of this site has\ndescription: A meta-package.\nlicense: Apache-2.0\n' >/var/lib/debforge/specs/site-base.yaml
+`
+
+// updateTimer installs debforge from the repository (built from this
+// checkout), whose update timer is installed but not enabled; enables
+// it, and runs its service once: the run's rows are in the journal and
+// its repository is published. Purge leaves nothing of it (checked with
+// the rest at the end of the flow), but the admin's /var/lib/debforge.
+func updateTimer(t *testing.T, g *guest, r repo) {
+	t.Helper()
+	r.buildSelf(t)
+	out := g.run(t, "root", "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debforge 2>&1; systemctl is-enabled debforge-update.timer || true")
+	mustContain(t, "install debforge", out, "Setting up debforge", "\ndisabled\n")
+	g.run(t, "root", siteSpecs)
+	out = g.run(t, "root", "systemctl enable --now debforge-update.timer 2>&1 && systemctl list-timers --all --no-legend debforge-update.timer")
+	mustContain(t, "timer enabled", out, "debforge-update.timer", "debforge-update.service")
+	out, err := g.sshCmd("root", 15*time.Minute, "systemctl start debforge-update.service; echo \"start: exit $?\"; journalctl -q --no-pager -o cat -u debforge-update.service; test -s /var/lib/debforge/out/repo/dists/debforge/InRelease && echo published")
+	if err != nil {
+		t.Fatalf("debforge-update.service: %v\n%s", err, out)
+	}
+	mustContain(t, "a run of debforge update in the journal", out, "start: exit 0", "built  site-base  1.0.0-1", "Finished debforge-update.service", "published")
+	g.run(t, "root", "systemctl disable --now debforge-update.timer 2>&1; rm -rf /var/lib/debforge")
+}
+
 func hostFlow(t *testing.T, release string) {
 	requireTools(t)
 	img := guestImage(t, release)
@@ -156,6 +185,12 @@ func hostFlow(t *testing.T, release string) {
 	g.run(t, "root", "DEBIAN_FRONTEND=noninteractive apt-get install -y acme-hello-service 2>&1")
 	mustContain(t, "service after install", g.run(t, "root", serviceState), "enabled\nactive\nhello from a packaged service\n")
 	step(t, "service-install", start)
+
+	if release == "bookworm" {
+		start = time.Now()
+		updateTimer(t, g, r)
+		step(t, "update-timer", start)
+	}
 
 	start = time.Now()
 	g.run(t, "root", "rootless-containerd-setup enable-user --linger alice")

@@ -62,6 +62,17 @@ func (r repo) build(t *testing.T) {
 	r.debforge(t, "build", "all", "--except", "slirp4netns", "--except", "debforge-tool", "--target", r.release+"/amd64")
 }
 
+// buildSelf builds the debforge package from this checkout for the
+// guest's release on amd64, into the repository guests use.
+func (r repo) buildSelf(t *testing.T) {
+	t.Helper()
+	checkout, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.debforge(t, "build", "debforge-tool", "--source", "debforge-tool="+checkout, "--target", r.release+"/amd64")
+}
+
 // debforge runs the CLI against the repo's specs, out and key, and the
 // shared build cache (DEBFORGE_CACHE_DIR or the default one `make build`
 // and the stack tests use, so a warm machine rebuilds nothing).
