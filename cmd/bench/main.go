@@ -47,8 +47,8 @@ func run(ctx context.Context) error {
 	}
 	host, _ := os.Hostname()
 	fmt.Printf("debforge benchmarks, %s, %s, %d cores, %s\n\n", time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), goVersion())
-	// Sections "bench NAME" runs alone; the full run prints cold, targets
-	// and workers last, overhead inside its table.
+	// Sections "bench NAME" runs alone; the full run prints cold, tests,
+	// targets and workers last, overhead inside its table.
 	sections := map[string]func() error{
 		// Only the packaging figures: no stack build needed.
 		"packaging": func() error {
@@ -64,6 +64,8 @@ func run(ctx context.Context) error {
 		// What a fresh machine pays before its first compile: roots and
 		// caches.
 		"cold": func() error { return measure(benchCold, printCold, work, bin) },
+		// The stack's tests against installing the stack.
+		"tests": func() error { return measure(benchTests, printTests, work, bin) },
 	}
 	if len(os.Args) > 1 && sections[os.Args[1]] != nil {
 		if err := sections[os.Args[1]](); err != nil {
@@ -74,7 +76,7 @@ func run(ctx context.Context) error {
 	if err := mainTable(work, bin); err != nil {
 		return err
 	}
-	for _, name := range []string{"cold", "targets", "workers"} {
+	for _, name := range []string{"cold", "tests", "targets", "workers"} {
 		if err := sections[name](); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

@@ -21,7 +21,8 @@ func newTestCmd(g *globals) *cobra.Command {
 has tests) against the packages published in OUT/repo, on every target
 each is built for. For each, apt installs the package (from the
 repository, verified with its key) and what the tests need into a
-throwaway copy of a clean root of the target; the tests then run there
+throwaway tree made from a clean root of the target (an overlay of it
+as root, else a copy); the tests then run there
 without network, as the user ` + pkgtest.User + ` or as root.
 
 Prints one line per package and target on stdout: passed, failed (the

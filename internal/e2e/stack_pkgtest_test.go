@@ -42,3 +42,29 @@ func TestStackTestsPassOnEveryTarget(t *testing.T) {
 		}
 	}
 }
+
+// The unattended loop's plan on the real specs: it asks every tracked
+// upstream, says what it would bump and build, and changes no file of
+// the specs or the published repository.
+func TestUpdateDryRunOnTheStackChangesNothing(t *testing.T) {
+	e, _ := stack(t)
+	args := []string{"--specs", e.specs, "--out", e.out, "--signing-key", e.key}
+	if c := os.Getenv("DEBFORGE_CACHE_DIR"); c != "" {
+		args = append(args, "--cache-dir", c)
+	}
+	specs, out := treeHash(t, e.specs), treeHash(t, e.out)
+	// slirp4netns's upstream is a GitHub repository, unreachable here.
+	r := debforge(t, append(args, "update", "--dry-run", "--except", "slirp4netns")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "then test every component with tests") {
+		t.Fatalf("update --dry-run: exit %d, want 0 and the plan\n%s\n%s", r.code, r.stdout, testutil.LastLines(r.stderr, 20))
+	}
+	t.Logf("update --dry-run:\n%s", r.stdout)
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if f := strings.Fields(line); len(f) < 2 || !strings.HasPrefix(line, "would") && f[0] != "outdated" {
+			t.Errorf("a dry run did something: %q", line)
+		}
+	}
+	if treeHash(t, e.specs) != specs || treeHash(t, e.out) != out {
+		t.Error("update --dry-run changed the specs or the repository")
+	}
+}

@@ -1,6 +1,6 @@
 // Package pkgtest runs a component's tests (a spec's tests:) against its
 // published package, as Debian's autopkgtest runs a package's tests
-// against the installed package: in a throwaway copy of a clean root of
+// against the installed package: in a throwaway tree over a clean root of
 // the target, with the package installed by apt from the signed
 // repository a host would use, verified with the repository's own key.
 //

@@ -42,7 +42,7 @@ func (tr *Tester) cannotRun(arch string) string {
 	return ""
 }
 
-// runFresh installs the package into a throwaway copy of base and runs
+// runFresh installs the package into a throwaway tree over base and runs
 // the tests there, filling in res and keeping it and its log by key.
 func (tr *Tester) runFresh(ctx context.Context, res *Result, pub published, tests []spec.Test, base *buildroot.Root, t Target) error {
 	start := time.Now()
