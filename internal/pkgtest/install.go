@@ -50,9 +50,7 @@ func (tr *Tester) install(ctx context.Context, tree string, pub published, tests
 		"-o", "DPkg::Chroot-Directory=" + tree, "-o", "DPkg::Options::=--force-unsafe-io", "-o", "Dpkg::Use-Pty=0"}
 	env := []string{"APT_CONFIG=" + filepath.Join(conf, "apt.conf"), "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C.UTF-8",
 		"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	if err := lists.copyInto(ctx, tr, tree, log); err != nil {
-		return err
-	}
+	apt = append(apt, lists.aptOptions(log)...)
 	if err := execx.RunLogged(ctx, tr.Runner, execx.Cmd{Args: append(append(apt, "install", "-q", "-y"), pkgs...), Env: env}, log); err != nil {
 		return fmt.Errorf("install %s: %w", pub.Name, err)
 	}
