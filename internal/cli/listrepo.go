@@ -29,7 +29,7 @@ func (l *listRepoFlags) register(cmd *cobra.Command) {
 	f.StringVar(&l.repo, "repo", "", "list what a published repository holds (URL or directory), from its signed index")
 	f.StringVar(&l.keyring, "keyring", "", "with --repo: the public key (.asc or .gpg) you trust to sign it")
 	f.StringVar(&l.fingerprint, "fingerprint", "", "with --repo: trust the repository's published KEY_NAME.asc only if it has this fingerprint")
-	f.StringSliceVar(&l.dists, "dist", nil, "with --repo: codenames to read (default: the releases of targets: in SPECS/debforge.yaml, else its codename, else debforge)")
+	f.StringSliceVar(&l.dists, "dist", nil, "with --repo: codenames to read (default: the releases of targets: in SPECS/debforge.yaml and, with staging, their staging suites; else its codename, else debforge)")
 	f.StringVar(&l.keyName, "key-name", "", "with --repo --fingerprint: the key files' name (default: key_name in SPECS/debforge.yaml, else debforge-archive-keyring)")
 }
 
@@ -49,9 +49,13 @@ func (l *listRepoFlags) run(cmd *cobra.Command, g *globals) error {
 		if len(r.TargetList) > 0 {
 			// With targets, each release is published under its codename.
 			dists = nil
+			// With staging, each has its staging suite beside it.
 			for _, t := range r.TargetList {
 				if !slices.Contains(dists, t.Release) {
 					dists = append(dists, t.Release)
+					if r.Staging {
+						dists = append(dists, t.Release+aptrepo.StagingSuffix)
+					}
 				}
 			}
 		}

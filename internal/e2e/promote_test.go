@@ -5,6 +5,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -104,6 +105,12 @@ func TestStagingPromotesOnlyTestedInstallableVersions(t *testing.T) {
 		if got := indexRows(t, repo, suite, "amd64"); got != want {
 			t.Errorf("%s lists %q, want %q", suite, got, want)
 		}
+	}
+
+	listed := e.run(t, "list", "--repo", repo, "--keyring", filepath.Join(repo, "staged-archive-keyring.gpg"))
+	if listed.code != 0 || !regexp.MustCompile(`hello-needs-missing +1\.0\.0-1\+deb12 +bookworm-staging `).MatchString(listed.stdout) ||
+		regexp.MustCompile(`hello-needs-missing +1\.0\.0-1\+deb12 +bookworm `).MatchString(listed.stdout) {
+		t.Errorf("list --repo: exit %d, want both suites, the held package in staging only\n%s%s", listed.code, listed.stdout, listed.stderr)
 	}
 
 	// A host following the release installs the promoted version.
