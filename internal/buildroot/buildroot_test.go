@@ -291,6 +291,36 @@ func TestUpdateRemakesEveryRootOfTarget(t *testing.T) {
 	}
 }
 
+// A store of clean test roots refreshes its base (and a build store
+// updating the same target leaves it alone); a target it never made
+// stays unmade.
+func TestUpdateBaseRemakesTheCleanRoot(t *testing.T) {
+	version := "1.0"
+	s, fake := rootStore(t, &version)
+	s.Variant = "apt"
+	bw := Target{Release: "bookworm", Arch: "amd64"}
+	ctx := context.Background()
+	before, err := s.Ensure(ctx, bw, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := &Store{Dir: s.Dir, Mirror: s.Mirror, Runner: fake}
+	if _, err := build.Update(ctx, bw, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := s.Ensure(ctx, bw, nil, io.Discard); err != nil || again.Key != before.Key {
+		t.Fatalf("the build store's update changed the clean root: %v %v", again, err)
+	}
+	version = "2.0"
+	after, err := s.UpdateBase(ctx, bw, io.Discard)
+	if err != nil || after == nil || after.Key == before.Key || after.FS != before.FS || !strings.HasSuffix(filepath.Dir(after.FS), "base-apt") {
+		t.Fatalf("UpdateBase = %+v, %v: want the clean root made afresh in its place", after, err)
+	}
+	if r, err := s.UpdateBase(ctx, Target{Release: "trixie", Arch: "amd64"}, io.Discard); r != nil || err != nil {
+		t.Errorf("UpdateBase of a target with no clean root made %+v, %v", r, err)
+	}
+}
+
 // Verify hashes a made root's tarball once, then only when the file
 // changed since (its stamp no longer matches), and refuses a damaged or
 // missing one with the fix.

@@ -265,37 +265,53 @@ func (s *Store) Update(ctx context.Context, t Target, log io.Writer) ([]*Root, e
 	}
 	var roots []*Root
 	for _, deps := range sets {
-		dir := s.dir(t, deps)
-		// Builds that use the root hold .use shared (Acquire): wait for
-		// them before the tree goes away.
-		unuse, err := flockFile(ctx, filepath.Join(dir, ".use"), syscall.LOCK_EX, func() {
-			fmt.Fprintf(log, "waiting for the builds that use build root %s %v to finish\n", t, deps)
-		})
-		if err != nil {
-			return roots, err
-		}
-		unlock, err := lockDir(ctx, dir, t, deps, log)
-		if err != nil {
-			unuse()
-			return roots, err
-		}
-		if len(deps) > 0 {
-			err = s.derive(ctx, t, deps, dir, log)
-		} else {
-			err = s.make(ctx, t, dir, log)
-		}
-		unlock()
-		unuse()
-		if err != nil {
-			return roots, err
-		}
-		r, err := s.load(t, dir)
+		r, err := s.remake(ctx, t, deps, log)
 		if err != nil {
 			return roots, err
 		}
 		roots = append(roots, r)
 	}
 	return roots, nil
+}
+
+// UpdateBase makes t's base root of the store's variant afresh, when
+// there is one: a store of clean roots (Variant apt, for tests) has
+// nothing derived from its base.
+func (s *Store) UpdateBase(ctx context.Context, t Target, log io.Writer) (*Root, error) {
+	if _, err := readMeta(s.dir(t, nil)); err != nil {
+		return nil, nil
+	}
+	return s.remake(ctx, t, nil, log)
+}
+
+// remake makes the root of t with deps afresh (a base when deps is
+// empty), after the builds that use it are done.
+func (s *Store) remake(ctx context.Context, t Target, deps []string, log io.Writer) (*Root, error) {
+	dir := s.dir(t, deps)
+	// Builds that use the root hold .use shared (Acquire): wait for
+	// them before the tree goes away.
+	unuse, err := flockFile(ctx, filepath.Join(dir, ".use"), syscall.LOCK_EX, func() {
+		fmt.Fprintf(log, "waiting for the builds that use build root %s %v to finish\n", t, deps)
+	})
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := lockDir(ctx, dir, t, deps, log)
+	if err != nil {
+		unuse()
+		return nil, err
+	}
+	if len(deps) > 0 {
+		err = s.derive(ctx, t, deps, dir, log)
+	} else {
+		err = s.make(ctx, t, dir, log)
+	}
+	unlock()
+	unuse()
+	if err != nil {
+		return nil, err
+	}
+	return s.load(t, dir)
 }
 
 // List returns every ready root in the store.

@@ -21,7 +21,8 @@ func newRootCmdGroup(g *globals) *cobra.Command {
 release and architecture) and every root of it made before (one per
 set of build_depends) afresh from the Debian mirror. Packages built in a
 root whose package set changed are rebuilt by the next build; the others
-are not.`,
+are not. The clean root debforge test starts from is made afresh too,
+where one was made; tests then run again on it.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target := ""

@@ -105,13 +105,22 @@ func (f *Forge) goToolchain(ctx context.Context, t buildroot.Target, comps []*sp
 }
 
 // UpdateRoots makes the roots of target ("RELEASE[/ARCH]", default this
-// host's) afresh from the mirror.
+// host's) afresh from the mirror: the build roots, and the clean root
+// tests start from where one was made.
 func (f *Forge) UpdateRoots(ctx context.Context, target string, log io.Writer) ([]*buildroot.Root, error) {
 	t, err := buildroot.ParseTarget(target, "")
 	if err != nil {
 		return nil, &usage.Error{Err: err}
 	}
-	return f.rootStore().Update(ctx, t, log)
+	roots, err := f.rootStore().Update(ctx, t, log)
+	if err != nil {
+		return roots, err
+	}
+	clean, err := f.testRootStore().UpdateBase(ctx, t, log)
+	if clean != nil {
+		roots = append(roots, clean)
+	}
+	return roots, err
 }
 
 // ListRoots lists the cached roots.

@@ -149,14 +149,20 @@ func (f *Forge) forTestTarget(c *spec.Component, t pkgtest.Target) *spec.Compone
 // tester tests the packages of out/repo in clean roots kept beside the
 // build roots.
 func (f *Forge) tester() *pkgtest.Tester {
-	store := f.rootStore()
-	store.Variant = "apt"
 	return &pkgtest.Tester{
-		Roots: store, RepoDir: filepath.Join(f.opts.OutDir, "repo"),
+		Roots: f.testRootStore(), RepoDir: filepath.Join(f.opts.OutDir, "repo"),
 		Component: f.set.Repo.Component, KeyName: f.set.Repo.KeyName,
 		CacheDir: filepath.Join(f.opts.CacheDir, "tests"), ResultsDir: filepath.Join(f.opts.OutDir, "repo", aptrepo.TestsDir),
 		Runner: f.runner, HostArch: buildArch(),
 	}
+}
+
+// testRootStore keeps the clean roots tests start from (mmdebstrap
+// --variant=apt), beside the build roots.
+func (f *Forge) testRootStore() *buildroot.Store {
+	store := f.rootStore()
+	store.Variant = "apt"
+	return store
 }
 
 // TestFailed says whether any outcome is a failure or an error.
