@@ -215,3 +215,32 @@ func TestPublishStableBesideStaging(t *testing.T) {
 		t.Errorf("not consistent: %v", err)
 	}
 }
+
+// Test results and logs of a version no release lists any more go with
+// it; those of listed versions stay.
+func TestPublishDropsTestResultsOfUnlistedVersions(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig(t, repo)
+	cfg.Keep = 1
+	archDeb(t, repo, "foo", "1.0", "1", "amd64")
+	archDeb(t, repo, "foo", "2.0", "1", "amd64")
+	dir := filepath.Join(repo, TestsDir, "bookworm-amd64")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"foo_1.0-1.json", "foo_1.0-1.log", "foo_2.0-1.json", "foo_2.0-1.log"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Publish(cfg); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for i := range left {
+		left[i] = filepath.Base(left[i])
+	}
+	if strings.Join(left, " ") != "foo_2.0-1.json foo_2.0-1.log" {
+		t.Errorf("left %v, want only 2.0-1's result and log", left)
+	}
+}

@@ -459,6 +459,7 @@ func Publish(cfg Config) error {
 	if err := prune(cfg.Dir, dropped, keptAnywhere); err != nil {
 		return err
 	}
+	pruneTestResults(cfg.Dir, builds)
 	if len(bad) > 0 {
 		return &BadPoolError{Files: bad}
 	}

@@ -73,6 +73,24 @@ type Entry struct {
 // repository: tests/<codename>-<arch>/<package>_<version>.{json,log}.
 const TestsDir = "tests"
 
+// pruneTestResults removes the results and logs under TestsDir of
+// package versions no release lists any more.
+func pruneTestResults(dir string, builds []*releaseBuild) {
+	listed := map[string]bool{}
+	for _, b := range builds {
+		for _, p := range b.kept {
+			listed[p.Name+"_"+p.Version] = true
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, TestsDir, "*", "*_*"))
+	for _, f := range files {
+		stem := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".json"), ".log")
+		if !listed[stem] {
+			os.Remove(f)
+		}
+	}
+}
+
 // TestLink is one architecture's test result of a package, and its log
 // (relative to the repository root).
 type TestLink struct {
