@@ -17,8 +17,9 @@ import (
 // testedSpecs are three fixtures with tests, built for bookworm on amd64
 // and arm64: one whose tests pass (as the test user and as root, some
 // that try to reach the network, the host's devices and the clean root
-// they were copied from, and a native one), one whose test fails, and a
-// meta-package no host could install.
+// their tree is made from, one that finds its Recommends left out, and a
+// native one), one whose test fails, and a meta-package no host could
+// install.
 const testedSpecs = `
 - name: hello-tested
   file: |
@@ -33,10 +34,13 @@ const testedSpecs = `
       steps: ['install -D -m 0755 "$SRC/scripthello.sh" "$DESTDIR/usr/bin/scripthello"']
     package:
       architecture: all
+      recommends: [cpio]
       lintian_overrides: [{tag: no-manual-page, reason: A test fixture.}]
     tests:
       - name: runs
         run: scripthello && uname -m && id -un && test "$(id -un)" = debforge-test && touch "$HOME/ok"
+      - name: recommends-left-out
+        run: test "$(dpkg-query -W -f '${db:Status-Status}' cpio)" = not-installed
       - name: user-cannot-write-usr
         run: "! touch /usr/bin/scripthello"
       - name: root-has-no-host-privilege

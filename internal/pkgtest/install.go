@@ -25,10 +25,13 @@ const aptConf = `Dir::Etc::Main "/dev/null";
 Dir::Etc::Parts "%s";
 `
 
-// install installs the package and the tests' needs into tree with apt,
-// Recommends too, as a host's apt would: the release's packages from the
-// mirror the clean root was made from (verified with the tree's keys),
-// the package from the repository, verified with the repository's key.
+// install installs the package and the tests' needs into tree with apt:
+// the release's packages from the mirror the clean root was made from
+// (verified with the tree's keys), the package from the repository,
+// verified with the repository's key. Recommends are left out, as
+// autopkgtest leaves them out: a test that passes does not lean on a
+// package an admin may leave out (a test that needs one names it in
+// needs), and the stack's tests on bookworm/amd64 took 14.4 s, not 16.3.
 func (tr *Tester) install(ctx context.Context, tree string, pub published, tests []spec.Test, t Target, lists *targetLists, log io.Writer) error {
 	// No service a package ships starts in the tree, as in a build root.
 	if err := os.WriteFile(filepath.Join(tree, "usr/sbin/policy-rc.d"), []byte("#!/bin/sh\nexit 101\n"), 0o755); err != nil {
@@ -47,7 +50,8 @@ func (tr *Tester) install(ctx context.Context, tree string, pub published, tests
 	apt := []string{"apt-get", "-o", "Dir=" + tree, "-o", "Dir::State::status=" + filepath.Join(tree, "var/lib/dpkg/status"),
 		"-o", "Dir::Etc::SourceParts=" + filepath.Join(conf, "sources"),
 		"-o", "APT::Architecture=" + t.Arch, "-o", "APT::Architectures::=" + t.Arch,
-		"-o", "DPkg::Chroot-Directory=" + tree, "-o", "DPkg::Options::=--force-unsafe-io", "-o", "Dpkg::Use-Pty=0"}
+		"-o", "DPkg::Chroot-Directory=" + tree, "-o", "DPkg::Options::=--force-unsafe-io", "-o", "Dpkg::Use-Pty=0",
+		"-o", "APT::Install-Recommends=false"}
 	env := []string{"APT_CONFIG=" + filepath.Join(conf, "apt.conf"), "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C.UTF-8",
 		"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	apt = append(apt, lists.aptOptions(log)...)

@@ -139,7 +139,7 @@ func (tr *Tester) Run(ctx context.Context, c *spec.Component, t Target, progress
 
 // runFormat names how tests run (the sandbox's namespaces and binds):
 // raise it when that changes, so that no result of the old way is kept.
-const runFormat = 2
+const runFormat = 3
 
 // testKey hashes what a result depends on: the clean root's exact
 // package set, the package and what apt could install with it from the
