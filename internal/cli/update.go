@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -155,7 +156,11 @@ func (u *updater) builtRow(r forge.Result) {
 
 // testAndPromote tests what is published and promotes what passed.
 func (u *updater) testAndPromote(ctx context.Context, f *forge.Forge) error {
-	tested, err := f.Test(ctx, u.names, u.g.stderr)
+	var tested []forge.TestOutcome
+	var err error
+	if names, any := withTests(f, u.names); any {
+		tested, err = f.Test(ctx, names, u.g.stderr)
+	}
 	for _, o := range tested {
 		switch {
 		case o.Err != nil:
@@ -182,6 +187,22 @@ func (u *updater) testAndPromote(ctx context.Context, f *forge.Forge) error {
 		}
 	}
 	return err
+}
+
+// withTests narrows named components to those with tests (test refuses
+// a named one without), and says whether any is left; no names, or
+// "all", is every component with tests.
+func withTests(f *forge.Forge, names []string) ([]string, bool) {
+	if len(names) == 0 || slices.Contains(names, "all") {
+		return names, true
+	}
+	var out []string
+	for _, n := range names {
+		if c := f.Set().Get(n); c != nil && len(c.Tests) > 0 {
+			out = append(out, n)
+		}
+	}
+	return out, len(out) > 0
 }
 
 // plan prints what a run would build, test and promote.

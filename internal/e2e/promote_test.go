@@ -94,9 +94,13 @@ func TestStagingPromotesOnlyTestedInstallableVersions(t *testing.T) {
 	if feed := string(mustRead(t, filepath.Join(repo, "promotions.atom"))); !strings.Contains(feed, "<title>hello-staged 1.0.0-1+deb12 promoted to bookworm</title>") {
 		t.Errorf("the feed lacks the promotion:\n%s", feed)
 	}
-	refused := e.run(t, "promote", "hello-needs-missing")
-	if refused.code != 10 || !strings.Contains(refused.stdout, "Depends: no-such-package-anywhere but it is not installable") {
-		t.Errorf("promote of the uninstallable package: exit %d, want 10 naming the relation\n%s%s", refused.code, refused.stdout, refused.stderr)
+	// By name too, with promote or update (which tests nothing: the
+	// component has no tests).
+	for _, cmd := range []string{"promote", "update"} {
+		refused := e.run(t, cmd, "hello-needs-missing")
+		if refused.code != 10 || !strings.Contains(refused.stdout, "Depends: no-such-package-anywhere but it is not installable") {
+			t.Errorf("%s of the uninstallable package: exit %d, want 10 naming the relation\n%s%s", cmd, refused.code, refused.stdout, refused.stderr)
+		}
 	}
 	for suite, want := range map[string]string{
 		"bookworm":         "hello-staged 1.0.0-1+deb12 all, staged-archive-keyring",
