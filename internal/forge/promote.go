@@ -106,14 +106,7 @@ func (f *Forge) promotionCandidates(repoDir string, comps []*spec.Component, tar
 			}
 			cd := byRelease[c.Name+"/"+t.Release]
 			if cd == nil {
-				built := f.forTestTarget(c, t)
-				cd = &candidate{c: built, release: t.Release, pkg: built.PackageName(), stanzas: map[string][]aptrepo.Field{},
-					hasTests: len(c.Tests) > 0,
-					outcome:  &PromoteOutcome{Component: c.Name, Release: t.Release, Package: built.PackageName(), Version: built.DebVersion()}}
-				cd.arch = "any"
-				if built.IsMeta() || (built.Package != nil && built.Package.Architecture == "all") {
-					cd.arch = "all"
-				}
+				cd = newCandidate(f.forTestTarget(c, t), t.Release)
 				byRelease[c.Name+"/"+t.Release] = cd
 				out = append(out, cd)
 			}
@@ -131,6 +124,18 @@ func (f *Forge) promotionCandidates(repoDir string, comps []*spec.Component, tar
 		}
 	}
 	return out, nil
+}
+
+// newCandidate is built (a component as built for release) not yet
+// looked for in staging.
+func newCandidate(built *spec.Component, release string) *candidate {
+	cd := &candidate{c: built, release: release, pkg: built.PackageName(), arch: "any", hasTests: len(built.Tests) > 0,
+		stanzas: map[string][]aptrepo.Field{},
+		outcome: &PromoteOutcome{Component: built.Name, Release: release, Package: built.PackageName(), Version: built.DebVersion()}}
+	if built.ArchAll() {
+		cd.arch = "all"
+	}
+	return cd
 }
 
 // findInStaging reads cd's stanza on each of its architectures from the

@@ -55,7 +55,7 @@ func (e *NotPublishedError) Hint() string {
 func (tr *Tester) published(c *spec.Component, t Target) (published, error) {
 	name, version := c.PackageName(), c.DebVersion()
 	arch := t.Arch
-	if c.IsMeta() || (c.Package != nil && c.Package.Architecture == "all") {
+	if c.ArchAll() {
 		arch = "all"
 	}
 	index := filepath.Join(tr.RepoDir, "dists", t.suite(), tr.Component, "binary-"+t.Arch, "Packages")

@@ -354,6 +354,12 @@ type GoToolchain struct {
 // IsMeta reports whether the component builds nothing: a meta-package.
 func (c *Component) IsMeta() bool { return c.Source == nil && c.Build == nil }
 
+// ArchAll reports whether c's package is Architecture: all, one .deb for
+// every architecture (a meta-package's always is).
+func (c *Component) ArchAll() bool {
+	return c.IsMeta() || (c.Package != nil && c.Package.Architecture == "all")
+}
+
 // DebVersion is the full Debian version "<upstream>-<revision>".
 func (c *Component) DebVersion() string { return c.Version + "-" + c.Revision }
 
