@@ -331,7 +331,7 @@ func TestUnknownTargetRelease(t *testing.T) {
 	if r.code != 2 {
 		t.Fatalf("root update: exit %d, want 2\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{`unknown Debian release "nosuchrelease"`, "debforge: hint: use a Debian codename debootstrap knows"} {
+	for _, want := range []string{`unknown Debian release "nosuchrelease"`, "debforge: hint: use a codename debforge knows (bookworm, forky, noble, resolute, trixie) or debootstrap does"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
