@@ -48,8 +48,12 @@ func (f *Forge) Explain(ctx context.Context, names []string) ([]Explanation, err
 			return nil, err
 		}
 		var out []Explanation
+		// As a build does: an Architecture: all package is built once
+		// per release, for the release's first target.
+		releases := map[string]bool{}
 		for _, t := range targets {
-			g, _ := f.forTarget(t, false)
+			g, _ := f.forTarget(t, releases[t.Release])
+			releases[t.Release] = true
 			tnames := g.namesOf(comps)
 			if len(tnames) == 0 {
 				continue
