@@ -283,3 +283,18 @@ func (g *globals) rootsDirOrDefault() string {
 	}
 	return filepath.Join(absOr(g.cacheDir), "roots")
 }
+
+// firstLine is the first line of err's message, for a table's cell.
+func firstLine(err error) string {
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
+}
+
+// withReason is an outcome as a table shows it: "held: why", or the
+// outcome alone when there is no reason.
+func withReason(status, reason string) string {
+	if reason == "" {
+		return status
+	}
+	return status + ": " + reason
+}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,7 +33,7 @@ func newVerifyCmd(g *globals) *cobra.Command {
 				switch {
 				case r.Err != nil:
 					bad++
-					fmt.Fprintf(g.stdout, "%s\terror\t%s\n", r.Component, strings.SplitN(r.Err.Error(), "\n", 2)[0])
+					fmt.Fprintf(g.stdout, "%s\terror\t%s\n", r.Component, firstLine(r.Err))
 				case len(r.Differences) > 0:
 					bad++
 					on := ""

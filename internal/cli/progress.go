@@ -80,7 +80,7 @@ func (p *progress) event(e forge.Event) {
 	case forge.StageFailed, forge.StageSkipped, forge.StageCancelled:
 		msg := ""
 		if e.Err != nil {
-			msg = strings.SplitN(e.Err.Error(), "\n", 2)[0]
+			msg = firstLine(e.Err)
 			// "skipped: skipped: needs x": the error already names the stage.
 			msg = strings.TrimPrefix(msg, string(e.Stage)+": ")
 		}

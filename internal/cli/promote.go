@@ -65,11 +65,7 @@ func printPromoteOutcomes(g *globals, outcomes []forge.PromoteOutcome) {
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "COMPONENT\tRELEASE\tVERSION\tRESULT")
 	for _, o := range outcomes {
-		result := string(o.Status)
-		if o.Reason != "" {
-			result += ": " + o.Reason
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Component, o.Release, o.Version, result)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Component, o.Release, o.Version, withReason(string(o.Status), o.Reason))
 	}
 	tw.Flush()
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -71,13 +70,10 @@ func printTestOutcomes(g *globals, outcomes []forge.TestOutcome) {
 	for _, o := range outcomes {
 		r := o.Result
 		if o.Err != nil {
-			fmt.Fprintf(tw, "%s\t%s\t-\terror: %v\t-\t-\n", o.Component, o.Target, strings.SplitN(o.Err.Error(), "\n", 2)[0])
+			fmt.Fprintf(tw, "%s\t%s\t-\terror: %v\t-\t-\n", o.Component, o.Target, firstLine(o.Err))
 			continue
 		}
-		result := string(r.Status)
-		if r.Reason != "" {
-			result += ": " + r.Reason
-		}
+		result := withReason(string(r.Status), r.Reason)
 		if r.Cached {
 			result += " (cached)"
 		}

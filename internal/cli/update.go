@@ -166,7 +166,7 @@ func (u *updater) testAndPromote(ctx context.Context, f *forge.Forge) error {
 		case o.Err != nil:
 			u.row("error", o.Component, o.Target+": test: "+firstLine(o.Err))
 		case !o.Result.Cached:
-			u.row("tested", o.Component, fmt.Sprintf("%s %s: %s", o.Target, o.Result.Version, resultText(o.Result.Status, o.Result.Reason)))
+			u.row("tested", o.Component, fmt.Sprintf("%s %s: %s", o.Target, o.Result.Version, withReason(string(o.Result.Status), o.Result.Reason)))
 		}
 	}
 	if err != nil {
@@ -227,17 +227,4 @@ func (u *updater) plan(ctx context.Context, f *forge.Forge) error {
 	}
 	u.row("would", "all", step)
 	return nil
-}
-
-func resultText(status any, reason string) string {
-	s := fmt.Sprint(status)
-	if reason != "" {
-		s += ": " + reason
-	}
-	return s
-}
-
-func firstLine(err error) string {
-	line, _, _ := strings.Cut(err.Error(), "\n")
-	return line
 }
