@@ -144,7 +144,7 @@ func findInStaging(repoDir, component string, cd *candidate, stable map[string]b
 	o := cd.outcome
 	already := true
 	for _, t := range cd.targets {
-		stanzas, err := readIndex(repoDir, t.Release+aptrepo.StagingSuffix, component, t.Arch)
+		stanzas, err := aptrepo.ReadIndex(repoDir, t.Release+aptrepo.StagingSuffix, component, t.Arch)
 		if err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func findInStaging(repoDir, component string, cd *candidate, stable map[string]b
 			o.Status, o.Reason = Held, fmt.Sprintf("not in %s%s for %s: build it first (debforge build %s)", t.Release, aptrepo.StagingSuffix, t.Arch, o.Component)
 			return nil
 		}
-		already = already && stable[cd.pkg+"_"+o.Version+"_"+arch]
+		already = already && stable[aptrepo.PromotionKey(cd.pkg, o.Version, arch)]
 	}
 	if already {
 		o.Status = AlreadyStable
@@ -182,7 +182,7 @@ func holdUntested(repoDir string, cd *candidate) {
 	}
 	o := cd.outcome
 	for _, t := range cd.targets {
-		p := filepath.Join(repoDir, aptrepo.TestsDir, t.Release+"-"+t.Arch, cd.pkg+"_"+o.Version+".json")
+		p := filepath.Join(repoDir, aptrepo.TestsDir, filepath.FromSlash(aptrepo.TestResultName(t.Codename, t.Arch, cd.pkg, o.Version))+".json")
 		var r pkgtest.Result
 		data, err := os.ReadFile(p)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -204,19 +204,6 @@ func holdUntested(repoDir string, cd *candidate) {
 		}
 		return
 	}
-}
-
-// readIndex returns the stanzas of a suite's Packages index for arch;
-// none when the suite has no such index.
-func readIndex(repoDir, suite, component, arch string) ([][]aptrepo.Field, error) {
-	data, err := os.ReadFile(filepath.Join(repoDir, "dists", suite, component, "binary-"+arch, "Packages"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return aptrepo.ParseStanzas(data), nil
 }
 
 // outcomesOf lists the candidates' outcomes, a candidate not held being

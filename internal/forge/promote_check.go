@@ -22,7 +22,7 @@ import (
 func (f *Forge) holdUninstallable(ctx context.Context, repoDir string, cands []*candidate, targets []pkgtest.Target, progress io.Writer) error {
 	tester := f.tester()
 	for _, t := range targets {
-		stable, err := readIndex(repoDir, t.Release, f.set.Repo.Component, t.Arch)
+		stable, err := aptrepo.ReadIndex(repoDir, t.Release, f.set.Repo.Component, t.Arch)
 		if err != nil {
 			return err
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/debforge/debforge/internal/atomicfile"
 	"github.com/debforge/debforge/internal/buildroot"
 	"github.com/debforge/debforge/internal/execx"
+	"github.com/debforge/debforge/internal/packaging/aptrepo"
 	"github.com/debforge/debforge/internal/spec"
 )
 
@@ -194,11 +195,10 @@ func (tr *Tester) kept(key string) (*Result, bool) {
 // publishResult copies r and its log to ResultsDir/<codename>-<arch>/
 // (the front page links them from there), and points r.Log at the copy.
 func (tr *Tester) publishResult(r *Result, t Target) error {
-	dir := filepath.Join(tr.ResultsDir, t.Codename+"-"+t.Arch)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	base := tr.resultBase(r, t)
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
 		return err
 	}
-	base := filepath.Join(dir, r.Package+"_"+r.Version)
 	data, _ := json.MarshalIndent(r, "", "  ")
 	if r.Log != "" {
 		log, err := os.ReadFile(r.Log)
@@ -217,9 +217,13 @@ func (tr *Tester) publishResult(r *Result, t Target) error {
 // unless a result of the same package version is published already: a
 // run on a host that could run them says more.
 func (tr *Tester) publishNotRun(r *Result, t Target) error {
-	base := filepath.Join(tr.ResultsDir, t.Codename+"-"+t.Arch, r.Package+"_"+r.Version)
-	if _, err := os.Stat(base + ".json"); err == nil {
+	if _, err := os.Stat(tr.resultBase(r, t) + ".json"); err == nil {
 		return nil
 	}
 	return tr.publishResult(r, t)
+}
+
+// resultBase is where r is published, without its extension.
+func (tr *Tester) resultBase(r *Result, t Target) string {
+	return filepath.Join(tr.ResultsDir, filepath.FromSlash(aptrepo.TestResultName(t.Codename, t.Arch, r.Package, r.Version)))
 }

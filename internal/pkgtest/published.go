@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -59,11 +58,10 @@ func (tr *Tester) published(c *spec.Component, t Target) (published, error) {
 		arch = "all"
 	}
 	index := filepath.Join(tr.RepoDir, "dists", t.suite(), tr.Component, "binary-"+t.Arch, "Packages")
-	data, err := os.ReadFile(index)
-	if err != nil {
+	stanzas, err := aptrepo.ReadIndex(tr.RepoDir, t.suite(), tr.Component, t.Arch)
+	if err != nil || stanzas == nil {
 		return published{}, &NotPublishedError{Package: name, Version: version, Index: index, Target: t}
 	}
-	stanzas := aptrepo.ParseStanzas(data)
 	pub := published{Name: name, Version: version}
 	pub.FromRepo, pub.FromRepoSize = repoClosure(stanzas, append([]string{name}, needs(c)...))
 	listed := ""

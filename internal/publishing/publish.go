@@ -134,7 +134,7 @@ func (r *Repo) releaseTargets() ([]aptrepo.ReleaseTarget, error) {
 		staging.Suite, staging.Tested = staging.Codename, stable.Codename
 		in := promoted[stable.Codename]
 		stable.Admit = func(p *aptrepo.Package) bool {
-			return p.Name == r.Settings.KeyName || in[p.Name+"_"+p.Version+"_"+p.Arch]
+			return p.Name == r.Settings.KeyName || in[aptrepo.PromotionKey(p.Name, p.Version, p.Arch)]
 		}
 		both = append(both, stable, staging)
 	}
@@ -157,11 +157,11 @@ func (r *Repo) carryOverToStable() error {
 		if _, err := os.Stat(filepath.Join(r.Dir, "dists", t.Release+aptrepo.StagingSuffix)); err == nil {
 			return nil // published with staging before
 		}
-		data, err := os.ReadFile(filepath.Join(r.Dir, "dists", t.Release, r.Settings.Component, "binary-"+t.Arch, "Packages"))
+		stanzas, err := aptrepo.ReadIndex(r.Dir, t.Release, r.Settings.Component, t.Arch)
 		if err != nil {
 			continue
 		}
-		for _, st := range aptrepo.ParseStanzas(data) {
+		for _, st := range stanzas {
 			p := aptrepo.Promotion{Release: t.Release, Package: debfile.FieldValue(st, "Package"), Version: debfile.FieldValue(st, "Version"),
 				Arch: debfile.FieldValue(st, "Architecture"), Date: r.Now().UTC(), Changes: "Published before staging was turned on."}
 			if p.Package != r.Settings.KeyName && !slices.Contains(carried, p) {

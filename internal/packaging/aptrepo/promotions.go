@@ -32,8 +32,12 @@ type Promotion struct {
 	Changes string `json:"changes,omitempty"`
 }
 
-// Key identifies the promoted .deb within its release.
-func (p Promotion) Key() string { return p.Package + "_" + p.Version + "_" + p.Arch }
+// Key identifies the promoted .deb within its release (PromotionKey).
+func (p Promotion) Key() string { return PromotionKey(p.Package, p.Version, p.Arch) }
+
+// PromotionKey is how PromotedIn names a package's version on an
+// architecture ("all" for an Architecture: all package).
+func PromotionKey(pkg, version, arch string) string { return pkg + "_" + version + "_" + arch }
 
 // ReadPromotions returns the record, oldest first; none when there is
 // no file yet.
@@ -79,4 +83,18 @@ func PromotedIn(ps []Promotion) map[string]map[string]bool {
 		out[p.Release][p.Key()] = true
 	}
 	return out
+}
+
+// ReadIndex returns the stanzas of a published suite's Packages index
+// for arch, dists/<suite>/<component>/binary-<arch>/Packages; none when
+// the suite has no such index.
+func ReadIndex(repoDir, suite, component, arch string) ([][]Field, error) {
+	data, err := os.ReadFile(filepath.Join(repoDir, "dists", suite, component, "binary-"+arch, "Packages"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParseStanzas(data), nil
 }

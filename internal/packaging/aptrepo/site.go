@@ -73,6 +73,12 @@ type Entry struct {
 // repository: tests/<codename>-<arch>/<package>_<version>.{json,log}.
 const TestsDir = "tests"
 
+// TestResultName is a package version's result in TestsDir, without
+// its extension (.json, .log): <codename>-<arch>/<package>_<version>.
+func TestResultName(codename, arch, pkg, version string) string {
+	return path.Join(codename+"-"+arch, pkg+"_"+version)
+}
+
 // pruneTestResults removes the results and logs under TestsDir of
 // package versions no release lists any more.
 func pruneTestResults(dir string, builds []*releaseBuild) {
@@ -212,7 +218,7 @@ func testLinks(repoDir, codename string, archs []string, e Entry) []TestLink {
 	}
 	var out []TestLink
 	for _, a := range archs {
-		stem := path.Join(TestsDir, codename+"-"+a, e.Name+"_"+e.Version)
+		stem := path.Join(TestsDir, TestResultName(codename, a, e.Name, e.Version))
 		data, err := os.ReadFile(filepath.Join(repoDir, filepath.FromSlash(stem)+".json"))
 		if err != nil {
 			continue
