@@ -90,7 +90,7 @@ const testedSpecs = `
 type testedSpec struct{ Name, File string }
 
 // A package's tests run with the package installed by apt from the
-// published repository into a copy of a clean root of each target,
+// published repository into a tree over a clean root of each target,
 // arm64 under qemu-user; a failed test, a package apt cannot install and
 // a changed test are each reported as such, and results nothing changed
 // for are kept (a failed install is not: it is tried again).

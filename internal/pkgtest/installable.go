@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/debforge/debforge/internal/execx"
@@ -26,11 +25,7 @@ func (tr *Tester) Uninstallable(ctx context.Context, t Target, index []byte, pkg
 	if err != nil {
 		return nil, fmt.Errorf("installability on %s: clean root: %w", t, err)
 	}
-	work := filepath.Join(tr.CacheDir, "work")
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp(work, "installable-"+t.Release+"-"+t.Arch+"-")
+	dir, err := tr.workDir("installable-", t)
 	if err != nil {
 		return nil, err
 	}

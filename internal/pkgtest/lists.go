@@ -46,11 +46,7 @@ func (tr *Tester) lists(ctx context.Context, t Target, root string) (*targetList
 // fetch runs apt-get update for the clean root of t (read only: apt's
 // state and cache go beside it) with the repository's source added.
 func (l *targetLists) fetch(ctx context.Context, tr *Tester, t Target, root string) error {
-	work := filepath.Join(tr.CacheDir, "work")
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp(work, "lists-"+t.Release+"-"+t.Arch+"-")
+	dir, err := tr.workDir("lists-", t)
 	if err != nil {
 		return err
 	}

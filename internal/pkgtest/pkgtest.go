@@ -171,6 +171,16 @@ func expandTests(c *spec.Component) ([]spec.Test, error) {
 	return out, nil
 }
 
+// workDir makes a new directory for t's scratch work (a tree, lists,
+// an installability check) under CacheDir/work, which clean empties.
+func (tr *Tester) workDir(prefix string, t Target) (string, error) {
+	work := filepath.Join(tr.CacheDir, "work")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(work, prefix+t.Release+"-"+t.Arch+"-")
+}
+
 // keptDir holds results by key.
 func (tr *Tester) keptDir() string { return filepath.Join(tr.CacheDir, "results") }
 

@@ -91,7 +91,8 @@ func needs(c *spec.Component) []string {
 // repoClosure hashes every version of the packages of the index stanzas
 // that installing names could take from it: names, what their Depends,
 // Pre-Depends and Recommends name (any alternative, or a package that
-// provides it), and so on. It also sums their newest versions' sizes.
+// provides it), and so on. It also sums, over those packages, the size
+// of each one's largest .deb: about what installing it unpacks.
 func repoClosure(stanzas [][]aptrepo.Field, names []string) (string, int64) {
 	byName, providers := map[string][][]aptrepo.Field{}, map[string][]string{}
 	for _, st := range stanzas {
@@ -118,14 +119,14 @@ func repoClosure(stanzas [][]aptrepo.Field, names []string) (string, int64) {
 	h := sha256.New()
 	var size int64
 	for _, n := range slices.Sorted(maps.Keys(seen)) {
-		var newest int64
+		var largest int64
 		for _, st := range byName[n] {
 			fmt.Fprintf(h, "%s %s %s %s\n", n, debfile.FieldValue(st, "Version"), debfile.FieldValue(st, "Architecture"), debfile.FieldValue(st, "SHA256"))
-			if sz, err := strconv.ParseInt(debfile.FieldValue(st, "Size"), 10, 64); err == nil && sz > newest {
-				newest = sz
+			if sz, err := strconv.ParseInt(debfile.FieldValue(st, "Size"), 10, 64); err == nil && sz > largest {
+				largest = sz
 			}
 		}
-		size += newest
+		size += largest
 	}
 	return hex.EncodeToString(h.Sum(nil)), size
 }

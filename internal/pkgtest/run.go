@@ -46,14 +46,10 @@ func (tr *Tester) cannotRun(arch string) string {
 // the tests there, filling in res and keeping it and its log by key.
 func (tr *Tester) runFresh(ctx context.Context, res *Result, pub published, tests []spec.Test, base *buildroot.Root, t Target) error {
 	start := time.Now()
-	work := filepath.Join(tr.CacheDir, "work")
 	if err := os.MkdirAll(tr.keptDir(), 0o755); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return err
-	}
-	tree, err := os.MkdirTemp(work, t.Release+"-"+t.Arch+"-")
+	tree, err := tr.workDir("", t)
 	if err != nil {
 		return err
 	}
