@@ -49,12 +49,11 @@ type atomContent struct {
 	Text string `xml:",chardata"`
 }
 
-// writeFeed writes the feed of the newest promotions; nothing when the
-// repository has no record of any.
-func writeFeed(cfg Config) error {
-	ps, err := ReadPromotions(cfg.Dir)
-	if err != nil || len(ps) == 0 {
-		return err
+// writeFeed writes the feed of the newest promotions ps; nothing when
+// the repository has no record of any.
+func writeFeed(cfg Config, ps []Promotion) error {
+	if len(ps) == 0 {
+		return nil
 	}
 	data, err := renderFeed(cfg, ps)
 	if err != nil {

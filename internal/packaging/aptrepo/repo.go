@@ -447,13 +447,18 @@ func Publish(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if err := writeSnapshots(cfg, builds); err != nil {
+	// The front page and the feed list the promotions into the releases.
+	promotions, err := ReadPromotions(cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if err := writeSnapshots(cfg, builds, promotions); err != nil {
 		return err
 	}
 	if err := writeKeyFiles(cfg); err != nil {
 		return fmt.Errorf("publish keys: %w", err)
 	}
-	if err := writeFeed(cfg); err != nil {
+	if err := writeFeed(cfg, promotions); err != nil {
 		return fmt.Errorf("publish %s: %w", FeedFile, err)
 	}
 	if err := prune(cfg.Dir, dropped, keptAnywhere); err != nil {
@@ -502,8 +507,8 @@ func buildReleases(cfg Config, all []*Package) (builds []*releaseBuild, dropped 
 // writeSnapshots writes every release's snapshot, with its changelogs,
 // before the front page that links into all of them; then each release
 // swaps in with one rename of its own, and the page link follows.
-func writeSnapshots(cfg Config, builds []*releaseBuild) error {
-	site, err := publishedSite(cfg, builds)
+func writeSnapshots(cfg Config, builds []*releaseBuild, promotions []Promotion) error {
+	site, err := publishedSite(cfg, builds, promotions)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}

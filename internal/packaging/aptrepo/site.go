@@ -263,9 +263,10 @@ func changelogLink(codename, filename string) string {
 	return path.Join("dists", codename, "changelogs", strings.TrimSuffix(path.Base(filename), ".deb")+".changelog.txt")
 }
 
-// publishedSite describes the repository about to be published; its
-// dates are read back from the Release texts that get signed.
-func publishedSite(cfg Config, builds []*releaseBuild) (Site, error) {
+// publishedSite describes the repository about to be published, with
+// the newest of promotions; its dates are read back from the Release
+// texts that get signed.
+func publishedSite(cfg Config, builds []*releaseBuild, promotions []Promotion) (Site, error) {
 	asc, err := cfg.Signer.PublicKey(true)
 	if err != nil {
 		return Site{}, err
@@ -280,10 +281,6 @@ func publishedSite(cfg Config, builds []*releaseBuild) (Site, error) {
 		site.Releases = append(site.Releases, rel)
 		site.Sources = append(site.Sources, SourcesFile{Name: cfg.SourcesName(b.rt.Codename), Text: sourcesText(cfg, b.rt.Codename, asc), Local: local})
 	}
-	ps, err := ReadPromotions(cfg.Dir)
-	if err != nil {
-		return Site{}, err
-	}
-	site.Promotions, site.Feed = newestByVersion(ps, 10), FeedFile
+	site.Promotions, site.Feed = newestByVersion(promotions, 10), FeedFile
 	return site, nil
 }
