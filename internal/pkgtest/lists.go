@@ -20,11 +20,12 @@ import (
 // seconds a package's test costs), and parsing them again took 0.8 s.
 type targetLists struct {
 	once sync.Once
-	// dir holds the lists and srcpkgcache apt's cache of them; output
-	// is apt-get update's, which every tree's log repeats.
-	dir, srcpkgcache string
-	output           []byte
-	err              error
+	// dir is apt's state and cache for the update (readOnlyApt): the
+	// lists and its cache of them; output is apt-get update's, which
+	// every tree's log repeats.
+	dir    string
+	output []byte
+	err    error
 }
 
 // lists returns t's lists for this run, fetching them on first use.
@@ -63,7 +64,7 @@ func (l *targetLists) fetch(ctx context.Context, tr *Tester, t Target, root stri
 		l.output = out.Bytes()
 		return fmt.Errorf("apt-get update for %s: %w", t, err)
 	}
-	l.dir, l.srcpkgcache, l.output = filepath.Join(dir, "state", "lists"), filepath.Join(dir, "cache", "srcpkgcache.bin"), out.Bytes()
+	l.dir, l.output = dir, out.Bytes()
 	return nil
 }
 
@@ -71,7 +72,8 @@ func (l *targetLists) fetch(ctx context.Context, tr *Tester, t Target, root stri
 // cache, and repeat apt-get update's output in log.
 func (l *targetLists) aptOptions(log io.Writer) []string {
 	fmt.Fprintf(log, "== the package lists, fetched once for this run:\n%s", l.output)
-	return []string{"-o", "Dir::State::Lists=" + l.dir, "-o", "Dir::Cache::srcpkgcache=" + l.srcpkgcache}
+	return []string{"-o", "Dir::State::Lists=" + filepath.Join(l.dir, "state", "lists"),
+		"-o", "Dir::Cache::srcpkgcache=" + filepath.Join(l.dir, "cache", "srcpkgcache.bin")}
 }
 
 // Close removes the lists fetched for the run.
@@ -80,7 +82,7 @@ func (tr *Tester) Close() {
 	defer tr.mu.Unlock()
 	for _, l := range tr.fetched {
 		if l.dir != "" {
-			os.RemoveAll(filepath.Dir(filepath.Dir(l.dir)))
+			os.RemoveAll(l.dir)
 		}
 	}
 	tr.fetched = nil
